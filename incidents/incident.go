@@ -1,0 +1,240 @@
+// Package incidents is klaxon's domain: alerts, incidents, their states and
+// timeline, the rules that move an incident from state to state, and the
+// Store interface that persists them. It imports only the standard library.
+//
+// Time is always passed in by the caller (a Clock at the edges), so that the
+// rules can be tested with any instant.
+package incidents
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Clock tells the time. Production uses SystemClock; tests use a fake.
+type Clock interface{ Now() time.Time }
+
+// SystemClock is the wall clock.
+type SystemClock struct{}
+
+// Now returns time.Now().
+func (SystemClock) Now() time.Time { return time.Now() }
+
+// State is where an incident is in its life.
+type State string
+
+const (
+	Triggered    State = "triggered"
+	Acknowledged State = "acknowledged"
+	Resolved     State = "resolved"
+)
+
+// States lists every state, in life order.
+var States = []State{Triggered, Acknowledged, Resolved}
+
+// Open reports whether the incident still needs attention.
+func (s State) Open() bool { return s == Triggered || s == Acknowledged }
+
+// ParseState parses a state name; "open" is not a state (see ListOptions).
+func ParseState(s string) (State, error) {
+	for _, st := range States {
+		if string(st) == s {
+			return st, nil
+		}
+	}
+	return "", Errorf(Invalid, "unknown state %q (want triggered, acknowledged or resolved)", s)
+}
+
+// Severity ranks impact: 1 is the most severe, 4 the least; 0 is unknown.
+type Severity int
+
+const (
+	SevUnknown Severity = 0
+	Sev1       Severity = 1
+	Sev2       Severity = 2
+	Sev3       Severity = 3
+	Sev4       Severity = 4
+)
+
+// Valid reports whether s is one of SEV1..SEV4.
+func (s Severity) Valid() bool { return s >= Sev1 && s <= Sev4 }
+
+// Higher reports whether s is more severe than t (unknown is least severe).
+func (s Severity) Higher(t Severity) bool {
+	return s.Valid() && (!t.Valid() || s < t)
+}
+
+func (s Severity) String() string {
+	if !s.Valid() {
+		return "SEV?"
+	}
+	return "SEV" + strconv.Itoa(int(s))
+}
+
+// AlertStatus is what the monitor says of one alert.
+type AlertStatus string
+
+const (
+	AlertFiring   AlertStatus = "firing"
+	AlertResolved AlertStatus = "resolved"
+)
+
+// Alert is one alert from a monitor, identified within its source by Fingerprint.
+type Alert struct {
+	Source       string            `json:"source"`
+	Fingerprint  string            `json:"fingerprint"`
+	Status       AlertStatus       `json:"status"`
+	Severity     Severity          `json:"severity,omitempty"`
+	Labels       map[string]string `json:"labels,omitempty"`
+	Annotations  map[string]string `json:"annotations,omitempty"`
+	StartsAt     time.Time         `json:"startsAt,omitzero"`
+	EndsAt       time.Time         `json:"endsAt,omitzero"`
+	GeneratorURL string            `json:"generatorURL,omitempty"`
+}
+
+// Name is the alert's human name: its alertname label, else its fingerprint.
+func (a *Alert) Name() string {
+	if n := a.Labels["alertname"]; n != "" {
+		return n
+	}
+	return a.Fingerprint
+}
+
+// EventKind names what a timeline event records.
+type EventKind string
+
+const (
+	EventTriggered      EventKind = "triggered"
+	EventAlertsFiring   EventKind = "alerts_firing"
+	EventAlertsResolved EventKind = "alerts_resolved"
+	EventAcknowledged   EventKind = "acknowledged"
+	EventUnacknowledged EventKind = "unacknowledged"
+	EventResolved       EventKind = "resolved"
+	EventReopened       EventKind = "reopened"
+	EventSeverity       EventKind = "severity"
+)
+
+// Event is one line of an incident's timeline.
+type Event struct {
+	At    time.Time `json:"at"`
+	Kind  EventKind `json:"kind"`
+	Actor string    `json:"actor,omitempty"`
+	Text  string    `json:"text"`
+}
+
+// Incident is one problem that people respond to, made of one or more alerts.
+type Incident struct {
+	ID              string            `json:"id"`
+	Number          int64             `json:"number"`
+	Title           string            `json:"title"`
+	Severity        Severity          `json:"severity"`
+	SeveritySetBy   string            `json:"severitySetBy,omitempty"`
+	State           State             `json:"state"`
+	Team            string            `json:"team,omitempty"`
+	Source          string            `json:"source"`
+	GroupKey        string            `json:"groupKey,omitempty"`
+	GroupLabels     map[string]string `json:"groupLabels,omitempty"`
+	ExternalURL     string            `json:"externalURL,omitempty"`
+	Alerts          []Alert           `json:"alerts"`
+	TruncatedAlerts int               `json:"truncatedAlerts,omitempty"`
+	CreatedAt       time.Time         `json:"createdAt"`
+	UpdatedAt       time.Time         `json:"updatedAt"`
+	AckedAt         time.Time         `json:"ackedAt,omitzero"`
+	AckedBy         string            `json:"ackedBy,omitempty"`
+	ResolvedAt      time.Time         `json:"resolvedAt,omitzero"`
+	ResolvedBy      string            `json:"resolvedBy,omitempty"`
+	Timeline        []Event           `json:"timeline"`
+	// Version increases by one with every stored change; stores use it for
+	// optimistic concurrency.
+	Version int64 `json:"version"`
+}
+
+// FormatID renders an incident number as an ID: 42 → "INC-42".
+func FormatID(n int64) string { return "INC-" + strconv.FormatInt(n, 10) }
+
+// ParseID accepts "INC-42", "inc-42" or "42" and returns the canonical ID
+// and its number.
+func ParseID(s string) (string, int64, error) {
+	t := strings.TrimSpace(s)
+	if len(t) > 4 && strings.EqualFold(t[:4], "INC-") {
+		t = t[4:]
+	}
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n <= 0 || strconv.FormatInt(n, 10) != t {
+		return "", 0, Errorf(Invalid, "%q is not an incident ID (want INC-<number>)", truncate(s, 40))
+	}
+	return FormatID(n), n, nil
+}
+
+// Counts returns how many of the incident's alerts are firing and resolved.
+func (inc *Incident) Counts() (firing, resolved int) {
+	for i := range inc.Alerts {
+		if inc.Alerts[i].Status == AlertFiring {
+			firing++
+		} else {
+			resolved++
+		}
+	}
+	return firing, resolved
+}
+
+// Clone returns a deep copy of inc.
+func (inc *Incident) Clone() *Incident {
+	c := *inc
+	c.GroupLabels = cloneMap(inc.GroupLabels)
+	c.Alerts = make([]Alert, len(inc.Alerts))
+	for i, a := range inc.Alerts {
+		a.Labels = cloneMap(a.Labels)
+		a.Annotations = cloneMap(a.Annotations)
+		c.Alerts[i] = a
+	}
+	c.Timeline = append([]Event(nil), inc.Timeline...)
+	return &c
+}
+
+func (inc *Incident) addEvent(now time.Time, kind EventKind, actor, text string) {
+	inc.Timeline = append(inc.Timeline, Event{At: now.UTC(), Kind: kind, Actor: actor, Text: text})
+	inc.UpdatedAt = now.UTC()
+}
+
+func cloneMap(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	c := make(map[string]string, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
+}
+
+func sameMap(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+func humanTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 MST") }
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, one)
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
