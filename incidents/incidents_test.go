@@ -1,0 +1,206 @@
+package incidents
+
+import (
+	"errors"
+	"testing"
+	"time"
+)
+
+var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+func TestParseID(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		id   string
+		n    int64
+		fail bool
+	}{
+		{"INC-42", "INC-42", 42, false},
+		{"inc-7", "INC-7", 7, false},
+		{" 12 ", "INC-12", 12, false},
+		{"INC-0", "", 0, true},
+		{"INC--1", "", 0, true},
+		{"INC-01", "", 0, true},
+		{"INC-", "", 0, true},
+		{"INC-4x", "", 0, true},
+		{"", "", 0, true},
+		{"INC-99999999999999999999", "", 0, true},
+	} {
+		id, n, err := ParseID(c.in)
+		if (err != nil) != c.fail || id != c.id || n != c.n {
+			t.Errorf("ParseID(%q) = %q, %d, %v", c.in, id, n, err)
+		}
+		if err != nil && ErrorKind(err) != Invalid {
+			t.Errorf("ParseID(%q) error kind = %v, want invalid", c.in, ErrorKind(err))
+		}
+	}
+}
+
+func TestTransitions(t *testing.T) {
+	for _, c := range []struct {
+		from   State
+		action Action
+		to     State
+		msg    string
+	}{
+		{Triggered, Acknowledge, Acknowledged, ""},
+		{Triggered, Resolve, Resolved, ""},
+		{Triggered, Unacknowledge, "", "INC-1 is not acknowledged"},
+		{Triggered, Reopen, "", "INC-1 is not resolved, it is triggered"},
+		{Acknowledged, Unacknowledge, Triggered, ""},
+		{Acknowledged, Resolve, Resolved, ""},
+		{Acknowledged, Acknowledge, "", "INC-1 is already acknowledged (by alice at 2026-03-01 11:00 UTC)"},
+		{Resolved, Reopen, Triggered, ""},
+		{Resolved, Resolve, "", "INC-1 is already resolved (by bob at 2026-03-01 11:30 UTC)"},
+		{Resolved, Acknowledge, "", "INC-1 is already resolved (by bob at 2026-03-01 11:30 UTC)"},
+		{Triggered, "explode", "", "unknown action \"explode\""},
+	} {
+		inc := &Incident{ID: "INC-1", State: c.from}
+		if c.from == Acknowledged {
+			inc.AckedBy, inc.AckedAt = "alice", t0.Add(-time.Hour)
+		}
+		if c.from == Resolved {
+			inc.ResolvedBy, inc.ResolvedAt = "bob", t0.Add(-30*time.Minute)
+		}
+		err := inc.Apply(c.action, "carol", "", t0)
+		if c.msg != "" {
+			if err == nil || ErrorMessage(err) != c.msg {
+				t.Errorf("%s→%s: error %v, want %q", c.from, c.action, err, c.msg)
+			}
+			if inc.State != c.from || len(inc.Timeline) != 0 {
+				t.Errorf("%s→%s: refused action changed the incident", c.from, c.action)
+			}
+			continue
+		}
+		if err != nil || inc.State != c.to {
+			t.Errorf("%s→%s: state %s, err %v; want %s", c.from, c.action, inc.State, err, c.to)
+			continue
+		}
+		if len(inc.Timeline) != 1 || inc.Timeline[0].Actor != "carol" || !inc.Timeline[0].At.Equal(t0) {
+			t.Errorf("%s→%s: timeline %+v", c.from, c.action, inc.Timeline)
+		}
+	}
+}
+
+func TestReopenClearsAckAndResolve(t *testing.T) {
+	inc := &Incident{ID: "INC-1", State: Triggered}
+	for _, a := range []Action{Acknowledge, Resolve, Reopen} {
+		if err := inc.Apply(a, "x", "", t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if inc.AckedBy != "" || !inc.AckedAt.IsZero() || inc.ResolvedBy != "" || !inc.ResolvedAt.IsZero() {
+		t.Fatalf("reopened incident keeps %+v", inc)
+	}
+}
+
+func alert(fp string, st AlertStatus, starts time.Time) Alert {
+	return Alert{Fingerprint: fp, Status: st, StartsAt: starts, Labels: map[string]string{"alertname": fp}}
+}
+
+func TestClassify(t *testing.T) {
+	firing := alert("a", AlertFiring, t0)
+	resolved := alert("a", AlertResolved, t0)
+	later := alert("a", AlertFiring, t0.Add(time.Hour))
+	laterResolved := alert("a", AlertResolved, t0.Add(time.Hour))
+	annotated := alert("a", AlertFiring, t0)
+	annotated.Annotations = map[string]string{"value": "3"}
+	for _, c := range []struct {
+		name    string
+		old, in *Alert
+		want    change
+	}{
+		{"new firing", nil, &firing, fires},
+		{"new resolved", nil, &resolved, appears},
+		{"resend", &firing, &firing, unchanged},
+		{"details", &firing, &annotated, refresh},
+		{"resolves", &firing, &resolved, resolves},
+		{"stale firing copy after resolve", &resolved, &firing, stale},
+		{"new occurrence", &resolved, &later, fires},
+		{"new occurrence while firing", &firing, &later, fires},
+		{"older occurrence", &later, &resolved, stale},
+		{"missed firing, resolved later", &firing, &laterResolved, resolves},
+		{"resolved twice", &resolved, &resolved, unchanged},
+	} {
+		if got := classify(c.old, c.in); got != c.want {
+			t.Errorf("%s: classify = %d, want %d", c.name, got, c.want)
+		}
+	}
+}
+
+func TestDecide(t *testing.T) {
+	b := &Batch{Source: "am", GroupKey: "g", Alerts: []Alert{alert("a", AlertFiring, t0.Add(time.Hour))}}
+	resolvedOnly := &Batch{Source: "am", GroupKey: "g", Alerts: []Alert{alert("a", AlertResolved, t0)}}
+	open := &Incident{State: Triggered, Alerts: []Alert{alert("a", AlertFiring, t0)}}
+	closed := &Incident{State: Resolved, ResolvedAt: t0, Alerts: []Alert{alert("a", AlertResolved, t0)}}
+	for _, c := range []struct {
+		name string
+		inc  *Incident
+		b    *Batch
+		now  time.Time
+		want Decision
+	}{
+		{"unknown group fires", nil, b, t0, Create},
+		{"unknown group resolved only", nil, resolvedOnly, t0, Ignore},
+		{"open incident", open, b, t0, ApplyTo},
+		{"refires within window", closed, b, t0.Add(59 * time.Minute), ApplyTo},
+		{"refires at the window's edge", closed, b, t0.Add(time.Hour), ApplyTo},
+		{"refires after window", closed, b, t0.Add(61 * time.Minute), Create},
+		{"resolved resend after window", closed, resolvedOnly, t0.Add(5 * time.Hour), ApplyTo},
+	} {
+		if got := Decide(c.inc, c.b, c.now, time.Hour); got != c.want {
+			t.Errorf("%s: Decide = %d, want %d", c.name, got, c.want)
+		}
+	}
+}
+
+func TestApplyBatchEventsAreAggregated(t *testing.T) {
+	b := &Batch{Source: "am", GroupKey: "g"}
+	for _, fp := range []string{"a", "b", "c", "d", "e", "f", "g"} {
+		b.Alerts = append(b.Alerts, alert(fp, AlertFiring, t0))
+	}
+	inc := NewIncident(1, b, t0)
+	if len(inc.Timeline) != 2 {
+		t.Fatalf("timeline = %+v", inc.Timeline)
+	}
+	if got, want := inc.Timeline[1].Text, "7 alerts firing: a, b, c, d, e, +2 more"; got != want {
+		t.Fatalf("event text = %q, want %q", got, want)
+	}
+	if inc.Title != "a" {
+		t.Fatalf("title without summary = %q, want the first alert's name", inc.Title)
+	}
+}
+
+func TestSeverityKeptWhenSetByHuman(t *testing.T) {
+	low := alert("a", AlertFiring, t0)
+	low.Severity = Sev3
+	inc := NewIncident(1, &Batch{Source: "am", GroupKey: "g", Alerts: []Alert{low}}, t0)
+	if inc.Severity != Sev3 {
+		t.Fatalf("severity = %v", inc.Severity)
+	}
+	inc.Severity, inc.SeveritySetBy = Sev4, "alice"
+	high := alert("b", AlertFiring, t0)
+	high.Severity = Sev1
+	inc.ApplyBatch(&Batch{Source: "am", GroupKey: "g", Alerts: []Alert{high}}, t0)
+	if inc.Severity != Sev4 {
+		t.Fatalf("ingest overrode a human's severity: %v", inc.Severity)
+	}
+}
+
+func TestErrors(t *testing.T) {
+	cause := errors.New("dial tcp: connection refused")
+	err := Wrap(Unavailable, "redisstore.Get", cause)
+	if ErrorKind(err) != Unavailable || !errors.Is(err, cause) {
+		t.Fatalf("Wrap lost kind or cause: %v", err)
+	}
+	if msg := ErrorMessage(err); msg != "the store is unavailable, try again" {
+		t.Fatalf("user message leaks the cause: %q", msg)
+	}
+	if ErrorKind(cause) != Internal || ErrorMessage(cause) != "internal error" {
+		t.Fatalf("plain error: %v %q", ErrorKind(cause), ErrorMessage(cause))
+	}
+	inner := Errorf(NotFound, "INC-9 not found")
+	if w := Wrap(Internal, "op", inner); ErrorKind(w) != NotFound || ErrorMessage(w) != "INC-9 not found" {
+		t.Fatalf("Wrap changed an existing kind: %v", w)
+	}
+}

@@ -1,0 +1,632 @@
+// Package redisstore is the incidents.Store on Redis, shared by every
+// klaxon replica. It works on a single node, behind Sentinel and on
+// Cluster (through redis.UniversalClient).
+//
+// Layout (P is the key prefix, "klaxon" by default):
+//
+//	P:inc:{INC-42}        hash {v: version, d: incident JSON}; changed only by
+//	                      a compare-and-set script on v
+//	P:grp:{<hash>}        the incident a (source, group key) belongs to
+//	P:grp:{<hash>}:lock   lease held while a group's incident is being opened
+//	P:fp:{<hash>}         the incident a (source, fingerprint) belongs to
+//	{P}:seq               incident number counter
+//	{P}:idx:all           zset id → number, every incident
+//	{P}:idx:<state>       zset id → number, per state
+//	{P}:idx:ver           hash id → version last indexed
+//	{P}:idx:dirty         zset id → ms: state changes not yet indexed
+//
+// Keys that one script touches share a hash tag, so every script runs on one
+// Cluster slot. The state index lives in its own slot, so it is updated
+// after the incident: an incident is marked dirty before a change of state
+// and the index script clears the mark; a reconcile loop re-indexes marks
+// left behind by a crash. Hot paths touch a constant number of keys: no
+// scans, whatever the number of incidents stored.
+package redisstore
+
+import (
+	"context"
+	crand "crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/klaxonbot/klaxon/incidents"
+)
+
+// Options tune a Store. The zero value is usable.
+type Options struct {
+	// Prefix starts every key; default "klaxon".
+	Prefix string
+	// LockTTL bounds how long a crashed replica can block the opening of a
+	// group's incident; default 10s.
+	LockTTL time.Duration
+	// ReconcileEvery is how often dirty index marks older than it are
+	// repaired; default 30s; negative disables the loop.
+	ReconcileEvery time.Duration
+	// Logger receives reconcile errors; default slog.Default().
+	Logger *slog.Logger
+}
+
+// Store is an incidents.Store on Redis.
+type Store struct {
+	rdb    redis.UniversalClient
+	opts   Options
+	prefix string
+	kSeq   string
+	kAll   string
+	kVer   string
+	kDirty string
+	kState map[incidents.State]string
+
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+var _ incidents.Store = (*Store)(nil)
+
+const maxAttempts = 100
+
+var (
+	// casScript stores a new version of an incident if its version is still ARGV[1].
+	casScript = redis.NewScript(`
+local v = redis.call('HGET', KEYS[1], 'v')
+if (v or '0') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', ARGV[3])
+return 1`)
+
+	// indexScript files an incident under its state unless a later version
+	// was filed already. KEYS: all, triggered, acknowledged, resolved, ver,
+	// dirty. ARGV: id, number, state position (1..3), version.
+	indexScript = redis.NewScript(`
+local cur = tonumber(redis.call('HGET', KEYS[5], ARGV[1]) or '0')
+local ver = tonumber(ARGV[4])
+if cur < ver then
+  redis.call('HSET', KEYS[5], ARGV[1], ARGV[4])
+  redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+  for i = 1, 3 do
+    if i == tonumber(ARGV[3]) then
+      redis.call('ZADD', KEYS[i + 1], ARGV[2], ARGV[1])
+    else
+      redis.call('ZREM', KEYS[i + 1], ARGV[1])
+    end
+  end
+end
+redis.call('ZREM', KEYS[6], ARGV[1])
+return 1`)
+
+	// unlockScript releases a lease only if it still holds our token.
+	unlockScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`)
+)
+
+// New returns a Store on rdb. Close stops its reconcile loop but leaves rdb
+// open: the caller owns the client.
+func New(rdb redis.UniversalClient, opts Options) *Store {
+	if opts.Prefix == "" {
+		opts.Prefix = "klaxon"
+	}
+	if opts.LockTTL <= 0 {
+		opts.LockTTL = 10 * time.Second
+	}
+	if opts.ReconcileEvery == 0 {
+		opts.ReconcileEvery = 30 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	p := opts.Prefix
+	tag := "{" + p + "}"
+	s := &Store{
+		rdb: rdb, opts: opts, prefix: p,
+		kSeq: tag + ":seq", kAll: tag + ":idx:all", kVer: tag + ":idx:ver", kDirty: tag + ":idx:dirty",
+		kState: map[incidents.State]string{},
+		stop:   make(chan struct{}),
+	}
+	for _, st := range incidents.States {
+		s.kState[st] = tag + ":idx:" + string(st)
+	}
+	if opts.ReconcileEvery > 0 {
+		s.wg.Add(1)
+		go s.reconcileLoop()
+	}
+	return s
+}
+
+// Close stops the reconcile loop.
+func (s *Store) Close() error {
+	select {
+	case <-s.stop:
+	default:
+		close(s.stop)
+	}
+	s.wg.Wait()
+	return nil
+}
+
+func (s *Store) incKey(id string) string { return s.prefix + ":inc:{" + id + "}" }
+
+func hashed(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// Group keys and fingerprints are hashed: they may hold braces, which would
+// break the hash tag, and may be long.
+func (s *Store) grpKey(source, gk string) string {
+	return s.prefix + ":grp:{" + hashed(source, gk) + "}"
+}
+
+func (s *Store) fpKey(source, fp string) string {
+	return s.prefix + ":fp:{" + hashed(source, fp) + "}"
+}
+
+func unavailable(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var ke *incidents.Error
+	if errors.As(err, &ke) {
+		return err
+	}
+	return incidents.Wrap(incidents.Unavailable, op, err)
+}
+
+// Ping implements incidents.Store.
+func (s *Store) Ping(ctx context.Context) error {
+	return unavailable("redisstore.Ping", s.rdb.Ping(ctx).Err())
+}
+
+// load returns the incident, or nil when it does not exist.
+func (s *Store) load(ctx context.Context, id string) (*incidents.Incident, error) {
+	data, err := s.rdb.HGet(ctx, s.incKey(id), "d").Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return decode(id, data)
+}
+
+func decode(id string, data []byte) (*incidents.Incident, error) {
+	inc := new(incidents.Incident)
+	if err := json.Unmarshal(data, inc); err != nil {
+		return nil, incidents.Wrap(incidents.Internal, "redisstore: decode "+id, err)
+	}
+	return inc, nil
+}
+
+// cas stores next if the stored version is still prev.
+func (s *Store) cas(ctx context.Context, next *incidents.Incident, prev int64) (bool, error) {
+	data, err := json.Marshal(next)
+	if err != nil {
+		return false, incidents.Wrap(incidents.Internal, "redisstore: encode", err)
+	}
+	n, err := casScript.Run(ctx, s.rdb, []string{s.incKey(next.ID)},
+		strconv.FormatInt(prev, 10), strconv.FormatInt(next.Version, 10), data).Int()
+	return n == 1, err
+}
+
+// index files inc under its state (see indexScript).
+func (s *Store) index(ctx context.Context, inc *incidents.Incident) error {
+	pos := 0
+	for i, st := range incidents.States {
+		if st == inc.State {
+			pos = i + 1
+		}
+	}
+	keys := []string{s.kAll, s.kState[incidents.Triggered], s.kState[incidents.Acknowledged], s.kState[incidents.Resolved], s.kVer, s.kDirty}
+	return indexScript.Run(ctx, s.rdb, keys, inc.ID, inc.Number, pos, inc.Version).Err()
+}
+
+func (s *Store) markDirty(ctx context.Context, pipe redis.Pipeliner, id string) {
+	pipe.ZAdd(ctx, s.kDirty, redis.Z{Score: float64(time.Now().UnixMilli()), Member: id})
+}
+
+// newFingerprints lists the fingerprints next has and prev had not.
+func newFingerprints(prev, next *incidents.Incident) []string {
+	known := map[string]bool{}
+	if prev != nil {
+		for i := range prev.Alerts {
+			known[prev.Alerts[i].Fingerprint] = true
+		}
+	}
+	var fps []string
+	for i := range next.Alerts {
+		if fp := next.Alerts[i].Fingerprint; !known[fp] {
+			fps = append(fps, fp)
+		}
+	}
+	return fps
+}
+
+// Ingest implements incidents.Store.
+func (s *Store) Ingest(ctx context.Context, b *incidents.Batch, opts incidents.IngestOptions) (*incidents.IngestResult, error) {
+	const op = "redisstore.Ingest"
+	if err := b.Validate(); err != nil {
+		return nil, err
+	}
+	gk := s.grpKey(b.Source, b.GroupKey)
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		if attempt > 2 {
+			if err := backoff(ctx, attempt); err != nil {
+				return nil, unavailable(op, err)
+			}
+		}
+		mapped, err := s.rdb.Get(ctx, gk).Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return nil, unavailable(op, err)
+		}
+		var cur *incidents.Incident
+		if mapped != "" {
+			if cur, err = s.load(ctx, mapped); err != nil {
+				return nil, unavailable(op, err)
+			}
+		}
+		if cur == nil {
+			if cur, err = s.openByFingerprint(ctx, b); err != nil {
+				return nil, unavailable(op, err)
+			}
+		}
+		switch incidents.Decide(cur, b, opts.Now, opts.ReopenWindow) {
+		case incidents.Ignore:
+			return &incidents.IngestResult{}, nil
+		case incidents.ApplyTo:
+			next := cur.Clone()
+			if !next.ApplyBatch(b, opts.Now) {
+				if mapped != cur.ID {
+					if err := s.rdb.Set(ctx, gk, cur.ID, 0).Err(); err != nil {
+						return nil, unavailable(op, err)
+					}
+				}
+				return incidents.Outcome(cur, cur, false, false), nil
+			}
+			next.Version = cur.Version + 1
+			// Mappings first: they name the incident this batch joins,
+			// which is right even if the write below must be retried.
+			pipe := s.rdb.Pipeline()
+			if mapped != cur.ID {
+				pipe.Set(ctx, gk, cur.ID, 0)
+			}
+			for _, fp := range newFingerprints(cur, next) {
+				pipe.Set(ctx, s.fpKey(b.Source, fp), cur.ID, 0)
+			}
+			if next.State != cur.State {
+				s.markDirty(ctx, pipe, cur.ID)
+			}
+			if pipe.Len() > 0 {
+				if _, err := pipe.Exec(ctx); err != nil {
+					return nil, unavailable(op, err)
+				}
+			}
+			ok, err := s.cas(ctx, next, cur.Version)
+			if err != nil {
+				return nil, unavailable(op, err)
+			}
+			if !ok {
+				continue // another writer changed it: decide again
+			}
+			if next.State != cur.State {
+				if err := s.index(ctx, next); err != nil {
+					return nil, unavailable(op, err)
+				}
+			}
+			return incidents.Outcome(cur, next, false, true), nil
+		case incidents.Create:
+			res, retry, err := s.create(ctx, b, opts, gk, mapped)
+			if err != nil {
+				return nil, unavailable(op, err)
+			}
+			if !retry {
+				return res, nil
+			}
+		}
+	}
+	return nil, incidents.Errorf(incidents.Unavailable, "too many concurrent changes to group %q, try again", b.GroupKey)
+}
+
+// create opens a new incident for b under the group's lease. retry is true
+// when another writer holds the lease or changed the group meanwhile.
+func (s *Store) create(ctx context.Context, b *incidents.Batch, opts incidents.IngestOptions, gk, mapped string) (res *incidents.IngestResult, retry bool, err error) {
+	lock := gk + ":lock"
+	token := crand.Text()
+	ok, err := s.rdb.SetNX(ctx, lock, token, s.opts.LockTTL).Result()
+	if err != nil || !ok {
+		return nil, true, err
+	}
+	defer func() {
+		// Release with a context of our own: the request's may be done.
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+		defer cancel()
+		unlockScript.Run(uctx, s.rdb, []string{lock}, token)
+	}()
+	now, err := s.rdb.Get(ctx, gk).Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, false, err
+	}
+	if now != mapped {
+		return nil, true, nil // someone opened it while we waited
+	}
+	n, err := s.rdb.Incr(ctx, s.kSeq).Result()
+	if err != nil {
+		return nil, false, err
+	}
+	next := incidents.NewIncident(n, b, opts.Now)
+	next.Version = 1
+	pipe := s.rdb.Pipeline()
+	s.markDirty(ctx, pipe, next.ID)
+	for _, fp := range newFingerprints(nil, next) {
+		pipe.Set(ctx, s.fpKey(b.Source, fp), next.ID, 0)
+	}
+	pipe.Set(ctx, gk, next.ID, 0)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, false, err
+	}
+	if ok, err := s.cas(ctx, next, 0); err != nil || !ok {
+		if err == nil {
+			err = incidents.Errorf(incidents.Internal, "incident %s exists already: is the counter %s behind?", next.ID, s.kSeq)
+		}
+		return nil, false, err
+	}
+	if err := s.index(ctx, next); err != nil {
+		return nil, false, err
+	}
+	return incidents.Outcome(nil, next, true, true), false, nil
+}
+
+// openByFingerprint finds an open incident that holds one of b's alerts.
+func (s *Store) openByFingerprint(ctx context.Context, b *incidents.Batch) (*incidents.Incident, error) {
+	pipe := s.rdb.Pipeline()
+	cmds := make([]*redis.StringCmd, len(b.Alerts))
+	for i := range b.Alerts {
+		cmds[i] = pipe.Get(ctx, s.fpKey(b.Source, b.Alerts[i].Fingerprint))
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, err
+	}
+	tried := map[string]bool{}
+	for _, c := range cmds {
+		id := c.Val()
+		if id == "" || tried[id] {
+			continue
+		}
+		tried[id] = true
+		inc, err := s.load(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if inc != nil && inc.State.Open() {
+			return inc, nil
+		}
+	}
+	return nil, nil
+}
+
+func backoff(ctx context.Context, attempt int) error {
+	d := time.Millisecond << min(attempt/4, 5) // 1ms … 32ms
+	d += rand.N(d)
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// Get implements incidents.Store.
+func (s *Store) Get(ctx context.Context, id string) (*incidents.Incident, error) {
+	id, _, err := incidents.ParseID(id)
+	if err != nil {
+		return nil, err
+	}
+	inc, err := s.load(ctx, id)
+	if err != nil {
+		return nil, unavailable("redisstore.Get", err)
+	}
+	if inc == nil {
+		return nil, incidents.Errorf(incidents.NotFound, "%s not found", id)
+	}
+	return inc, nil
+}
+
+// Update implements incidents.Store.
+func (s *Store) Update(ctx context.Context, id string, fn func(*incidents.Incident) error) (*incidents.Incident, error) {
+	const op = "redisstore.Update"
+	id, _, err := incidents.ParseID(id)
+	if err != nil {
+		return nil, err
+	}
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		if attempt > 2 {
+			if err := backoff(ctx, attempt); err != nil {
+				return nil, unavailable(op, err)
+			}
+		}
+		cur, err := s.load(ctx, id)
+		if err != nil {
+			return nil, unavailable(op, err)
+		}
+		if cur == nil {
+			return nil, incidents.Errorf(incidents.NotFound, "%s not found", id)
+		}
+		next := cur.Clone()
+		if err := fn(next); err != nil {
+			return nil, err
+		}
+		next.Version = cur.Version + 1
+		if next.State != cur.State {
+			if err := s.rdb.ZAdd(ctx, s.kDirty, redis.Z{Score: float64(time.Now().UnixMilli()), Member: id}).Err(); err != nil {
+				return nil, unavailable(op, err)
+			}
+		}
+		ok, err := s.cas(ctx, next, cur.Version)
+		if err != nil {
+			return nil, unavailable(op, err)
+		}
+		if !ok {
+			continue
+		}
+		if next.State != cur.State {
+			if err := s.index(ctx, next); err != nil {
+				return nil, unavailable(op, err)
+			}
+		}
+		return next, nil
+	}
+	return nil, incidents.Errorf(incidents.Unavailable, "too many concurrent changes to %s, try again", id)
+}
+
+// List implements incidents.Store. The index is checked against each
+// incident's stored state, so an entry left stale by a crash never shows.
+func (s *Store) List(ctx context.Context, opts incidents.ListOptions) ([]*incidents.Incident, error) {
+	const op = "redisstore.List"
+	opts, err := opts.Normalize()
+	if err != nil {
+		return nil, err
+	}
+	keys := []string{s.kAll}
+	want := map[incidents.State]bool{}
+	if len(opts.States) > 0 {
+		keys = keys[:0]
+		for _, st := range opts.States {
+			if !want[st] {
+				keys = append(keys, s.kState[st])
+			}
+			want[st] = true
+		}
+	}
+	maxScore := "+inf"
+	if opts.Before > 0 {
+		maxScore = "(" + strconv.FormatInt(opts.Before, 10)
+	}
+	pipe := s.rdb.Pipeline()
+	cmds := make([]*redis.ZSliceCmd, len(keys))
+	for i, k := range keys {
+		cmds[i] = pipe.ZRevRangeByScoreWithScores(ctx, k, &redis.ZRangeBy{Max: maxScore, Min: "-inf", Count: int64(opts.Limit)})
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, unavailable(op, err)
+	}
+	// Merge the per-state lists, newest first.
+	var entries []redis.Z
+	for _, c := range cmds {
+		entries = append(entries, c.Val()...)
+	}
+	sortDesc(entries)
+	if len(entries) > opts.Limit {
+		entries = entries[:opts.Limit]
+	}
+	if len(entries) == 0 {
+		return nil, nil
+	}
+	pipe = s.rdb.Pipeline()
+	gets := make([]*redis.StringCmd, len(entries))
+	for i, e := range entries {
+		gets[i] = pipe.HGet(ctx, s.incKey(e.Member.(string)), "d")
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, unavailable(op, err)
+	}
+	out := make([]*incidents.Incident, 0, len(entries))
+	for i, g := range gets {
+		data, err := g.Bytes()
+		if errors.Is(err, redis.Nil) {
+			continue
+		}
+		inc, err := decode(entries[i].Member.(string), data)
+		if err != nil {
+			return nil, err
+		}
+		if len(want) == 0 || want[inc.State] {
+			out = append(out, inc)
+		}
+	}
+	return out, nil
+}
+
+func sortDesc(z []redis.Z) {
+	for i := 1; i < len(z); i++ { // a few short sorted runs: insertion sort
+		for j := i; j > 0 && z[j].Score > z[j-1].Score; j-- {
+			z[j], z[j-1] = z[j-1], z[j]
+		}
+	}
+}
+
+// Count implements incidents.Store.
+func (s *Store) Count(ctx context.Context) (map[incidents.State]int64, error) {
+	pipe := s.rdb.Pipeline()
+	cmds := map[incidents.State]*redis.IntCmd{}
+	for _, st := range incidents.OpenStates {
+		cmds[st] = pipe.ZCard(ctx, s.kState[st])
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, unavailable("redisstore.Count", err)
+	}
+	out := map[incidents.State]int64{}
+	for st, c := range cmds {
+		out[st] = c.Val()
+	}
+	return out, nil
+}
+
+// Reconcile re-indexes incidents whose change of state was marked dirty
+// more than olderThan ago and never indexed (the writer died between the
+// two steps). It returns how many it repaired.
+func (s *Store) Reconcile(ctx context.Context, olderThan time.Duration) (int, error) {
+	maxScore := strconv.FormatInt(time.Now().Add(-olderThan).UnixMilli(), 10)
+	ids, err := s.rdb.ZRangeByScore(ctx, s.kDirty, &redis.ZRangeBy{Min: "-inf", Max: maxScore, Count: 1000}).Result()
+	if err != nil {
+		return 0, unavailable("redisstore.Reconcile", err)
+	}
+	for _, id := range ids {
+		inc, err := s.load(ctx, id)
+		if err != nil {
+			return 0, unavailable("redisstore.Reconcile", err)
+		}
+		if inc == nil { // opening crashed before the incident was written
+			err = s.rdb.ZRem(ctx, s.kDirty, id).Err()
+		} else {
+			err = s.index(ctx, inc)
+		}
+		if err != nil {
+			return 0, unavailable("redisstore.Reconcile", err)
+		}
+	}
+	return len(ids), nil
+}
+
+func (s *Store) reconcileLoop() {
+	defer s.wg.Done()
+	t := time.NewTicker(s.opts.ReconcileEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(context.Background(), s.opts.ReconcileEvery)
+			n, err := s.Reconcile(ctx, s.opts.ReconcileEvery)
+			cancel()
+			if err != nil {
+				s.opts.Logger.Warn("redis index reconcile failed", "err", err)
+			} else if n > 0 {
+				s.opts.Logger.Info("redis index reconciled", "incidents", n)
+			}
+		}
+	}
+}

@@ -1,0 +1,143 @@
+package redisstore_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/klaxonbot/klaxon/incidents"
+	"github.com/klaxonbot/klaxon/incidents/redisstore"
+	"github.com/klaxonbot/klaxon/incidents/storetest"
+)
+
+var prefixes atomic.Int64
+
+// Client returns a client for KLAXON_TEST_REDIS_URL; it skips the test when
+// Redis is unreachable, unless CI=true, where it fails.
+func client(t testing.TB) redis.UniversalClient {
+	url := os.Getenv("KLAXON_TEST_REDIS_URL")
+	if url == "" {
+		url = "redis://127.0.0.1:6379/15"
+	}
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatalf("KLAXON_TEST_REDIS_URL: %v", err)
+	}
+	rdb := redis.NewClient(opts)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		rdb.Close()
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("Redis at %s is unreachable and CI=true: %v", url, err)
+		}
+		t.Skipf("Redis at %s is unreachable: %v", url, err)
+	}
+	t.Cleanup(func() { rdb.Close() })
+	return rdb
+}
+
+// newStore returns a store under a fresh key prefix, deleted after the test.
+func newStore(t testing.TB) incidents.Store {
+	rdb := client(t)
+	prefix := fmt.Sprintf("klaxontest-%d-%d", os.Getpid(), prefixes.Add(1))
+	s := redisstore.New(rdb, redisstore.Options{Prefix: prefix, ReconcileEvery: -1})
+	t.Cleanup(func() {
+		s.Close()
+		cleanup(rdb, prefix)
+	})
+	return s
+}
+
+func cleanup(rdb redis.UniversalClient, prefix string) {
+	ctx := context.Background()
+	for _, pattern := range []string{prefix + ":*", "{" + prefix + "}:*"} {
+		iter := rdb.Scan(ctx, 0, pattern, 1000).Iterator()
+		var keys []string
+		for iter.Next(ctx) {
+			keys = append(keys, iter.Val())
+		}
+		for len(keys) > 0 {
+			n := min(len(keys), 1000)
+			rdb.Del(ctx, keys[:n]...)
+			keys = keys[n:]
+		}
+	}
+}
+
+func TestConformance(t *testing.T) { storetest.Run(t, newStore) }
+
+// A writer that dies between storing a change of state and indexing it
+// leaves a dirty mark; Reconcile files the incident under its real state.
+func TestReconcileRepairsIndex(t *testing.T) {
+	rdb := client(t)
+	prefix := fmt.Sprintf("klaxontest-%d-rec", os.Getpid())
+	s := redisstore.New(rdb, redisstore.Options{Prefix: prefix, ReconcileEvery: -1})
+	defer s.Close()
+	defer cleanup(rdb, prefix)
+	ctx := context.Background()
+	r, err := s.Ingest(ctx, storetest.Batch("g", storetest.Alert("a", incidents.AlertFiring, storetest.T0)), storetest.Opts(storetest.T0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Simulate the crash: the incident says acknowledged, the index triggered.
+	key := prefix + ":inc:{" + r.Incident.ID + "}"
+	inc := r.Incident.Clone()
+	if err := inc.Apply(incidents.Acknowledge, "alice", "", storetest.T0); err != nil {
+		t.Fatal(err)
+	}
+	inc.Version++
+	data := mustJSON(t, inc)
+	rdb.HSet(ctx, key, "v", inc.Version, "d", data)
+	rdb.ZAdd(ctx, "{"+prefix+"}:idx:dirty", redis.Z{Score: float64(time.Now().Add(-time.Minute).UnixMilli()), Member: inc.ID})
+
+	if l, _ := s.List(ctx, incidents.ListOptions{States: []incidents.State{incidents.Triggered}}); len(l) != 0 {
+		t.Fatalf("stale index entry shown as triggered: %v", l[0].State)
+	}
+	n, err := s.Reconcile(ctx, 30*time.Second)
+	if err != nil || n != 1 {
+		t.Fatalf("Reconcile = %d, %v; want 1 repaired", n, err)
+	}
+	l, err := s.List(ctx, incidents.ListOptions{States: []incidents.State{incidents.Acknowledged}})
+	if err != nil || len(l) != 1 || l[0].ID != inc.ID {
+		t.Fatalf("after reconcile, acknowledged = %v, %v", l, err)
+	}
+	counts, _ := s.Count(ctx)
+	if counts[incidents.Triggered] != 0 || counts[incidents.Acknowledged] != 1 {
+		t.Fatalf("counts after reconcile = %v", counts)
+	}
+}
+
+// A store whose Redis is down answers Unavailable, so webhooks answer 503.
+func TestUnreachableIsUnavailable(t *testing.T) {
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	defer rdb.Close()
+	s := redisstore.New(rdb, redisstore.Options{ReconcileEvery: -1})
+	defer s.Close()
+	ctx := context.Background()
+	_, err := s.Ingest(ctx, storetest.Batch("g", storetest.Alert("a", incidents.AlertFiring, storetest.T0)), storetest.Opts(storetest.T0))
+	if incidents.ErrorKind(err) != incidents.Unavailable {
+		t.Fatalf("Ingest error = %v, want Unavailable", err)
+	}
+	if err := s.Ping(ctx); incidents.ErrorKind(err) != incidents.Unavailable {
+		t.Fatalf("Ping error = %v, want Unavailable", err)
+	}
+	if _, err := s.Get(ctx, "INC-1"); incidents.ErrorKind(err) != incidents.Unavailable {
+		t.Fatalf("Get error = %v, want Unavailable", err)
+	}
+}
+
+func mustJSON(t testing.TB, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
