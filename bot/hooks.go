@@ -1,0 +1,157 @@
+package bot
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/klaxonbot/klaxon/incidents"
+)
+
+// auth returns the credentials configured for a source, or nil.
+func (c SourcesConfig) auth(name string) *HookAuth {
+	if name == "alertmanager" {
+		return c.Alertmanager
+	}
+	return nil
+}
+
+// ingestTimeout bounds a webhook's store work: Alertmanager's own webhook
+// timeout is 10s by default, and a late 200 is worse than a timely 503.
+const ingestTimeout = 8 * time.Second
+
+// hook serves POST /hooks/<source>: authenticate, read at most
+// server.max_body_bytes, parse, ingest, and answer only after the store has
+// committed (200), or 400/401/413 (do not retry) or 503 (retry).
+func (s *Server) hook(source string, parse Parser, auth *HookAuth) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := checkAuth(r, auth); err != nil {
+			s.metrics.authFailures.WithLabelValues(source).Inc()
+			s.log.Warn("webhook refused", "source", source, "remote", r.RemoteAddr, "reason", incidents.ErrorMessage(err))
+			if auth.Basic != nil {
+				w.Header().Set("WWW-Authenticate", `Basic realm="klaxon"`)
+			} else {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="klaxon"`)
+			}
+			writeError(w, err)
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.Server.MaxBodyBytes))
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if !errors.As(err, &mbe) {
+				err = incidents.Errorf(incidents.Invalid, "could not read the request body")
+			}
+			writeError(w, err)
+			return
+		}
+		b, err := parse(body)
+		if err != nil {
+			if incidents.ErrorKind(err) == incidents.Internal {
+				err = incidents.Errorf(incidents.Invalid, "%s", err.Error())
+			}
+			s.log.Info("webhook payload rejected", "source", source, "err", incidents.ErrorMessage(err))
+			writeError(w, err)
+			return
+		}
+		for i := range b.Alerts {
+			a := &b.Alerts[i]
+			a.Severity = s.cfg.Incidents.Severity.Of(a.Labels)
+			s.metrics.alertsReceived.WithLabelValues(source, string(a.Status)).Inc()
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), ingestTimeout)
+		defer cancel()
+		res, err := s.store.Ingest(ctx, b, incidents.IngestOptions{
+			Now:          s.clock.Now(),
+			ReopenWindow: s.cfg.Incidents.ReopenWindow.D(),
+		})
+		if err != nil {
+			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+				err = incidents.Wrap(incidents.Unavailable, "ingest", err)
+			}
+			s.log.Error("webhook not stored", "source", source, "group", b.GroupKey, "err", err)
+			writeError(w, err)
+			return
+		}
+		s.record(source, b, res)
+		out := map[string]any{"status": "ignored"}
+		if res.Incident != nil {
+			out = map[string]any{
+				"status":   "stored",
+				"incident": res.Incident.ID,
+				"state":    res.Incident.State,
+				"created":  res.Created,
+				"reopened": res.Reopened,
+				"changed":  res.Changed,
+			}
+		}
+		writeJSON(w, http.StatusOK, out)
+	})
+}
+
+// record logs and counts what an ingest did.
+func (s *Server) record(source string, b *incidents.Batch, res *incidents.IngestResult) {
+	switch {
+	case res.Incident == nil:
+		s.metrics.alertsIgnored.WithLabelValues(source).Add(float64(len(b.Alerts)))
+		s.log.Info("resolved alerts for an unknown group ignored", "source", source, "group", b.GroupKey, "alerts", len(b.Alerts))
+	case res.Created:
+		s.metrics.incidentsOpened.WithLabelValues(source).Inc()
+		s.log.Info("incident opened", "incident", res.Incident.ID, "title", res.Incident.Title,
+			"severity", res.Incident.Severity.String(), "source", source, "alerts", len(b.Alerts))
+	case res.Reopened:
+		s.metrics.incidentsReopened.WithLabelValues(source).Inc()
+		s.log.Info("incident reopened", "incident", res.Incident.ID, "source", source)
+	case res.Changed && res.Incident.State == incidents.Resolved:
+		s.log.Info("incident updated", "incident", res.Incident.ID, "state", res.Incident.State, "resolved_by", res.Incident.ResolvedBy, "source", source)
+	case res.Changed:
+		s.log.Info("incident updated", "incident", res.Incident.ID, "state", res.Incident.State, "source", source)
+	default:
+		s.log.Debug("duplicate notification", "incident", res.Incident.ID, "source", source)
+	}
+}
+
+// checkAuth verifies a bearer token or basic credentials in constant time.
+// It returns nil when the source has no credentials configured.
+func checkAuth(r *http.Request, auth *HookAuth) error {
+	if auth == nil {
+		return nil
+	}
+	if auth.Basic != nil {
+		user, pass, ok := r.BasicAuth()
+		if !ok {
+			return incidents.Errorf(incidents.Unauthorized, "basic credentials required")
+		}
+		// Compare both, always, so timing does not tell which one is wrong.
+		u := equal(user, auth.Basic.Username)
+		p := equal(pass, auth.Basic.Password.Reveal())
+		if !u || !p {
+			return incidents.Errorf(incidents.Unauthorized, "wrong credentials")
+		}
+		return nil
+	}
+	if auth.Token == "" {
+		return nil
+	}
+	h := r.Header.Get("Authorization")
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return incidents.Errorf(incidents.Unauthorized, "bearer token required")
+	}
+	if !equal(strings.TrimSpace(token), auth.Token.Reveal()) {
+		return incidents.Errorf(incidents.Unauthorized, "wrong credentials")
+	}
+	return nil
+}
+
+// equal compares in time independent of where the strings differ and of
+// their lengths (both are hashed first).
+func equal(a, b string) bool {
+	ha, hb := sha256.Sum256([]byte(a)), sha256.Sum256([]byte(b))
+	return subtle.ConstantTimeCompare(ha[:], hb[:]) == 1
+}

@@ -1,0 +1,139 @@
+package bot
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/klaxonbot/klaxon/incidents"
+)
+
+// metrics are klaxon's Prometheus metrics. Every name starts with klaxon_.
+type metrics struct {
+	requests          *prometheus.CounterVec
+	duration          *prometheus.HistogramVec
+	errors            *prometheus.CounterVec
+	authFailures      *prometheus.CounterVec
+	alertsReceived    *prometheus.CounterVec
+	alertsIgnored     *prometheus.CounterVec
+	incidentsOpened   *prometheus.CounterVec
+	incidentsReopened *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer, store incidents.Store, version string) (*metrics, error) {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "klaxon_http_requests_total", Help: "HTTP requests by route, method and status code.",
+		}, []string{"route", "method", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "klaxon_http_request_duration_seconds", Help: "HTTP request latency by route.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"route"}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "klaxon_http_request_errors_total", Help: "HTTP requests answered with an error, by route and class (client: 4xx, server: 5xx).",
+		}, []string{"route", "class"}),
+		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "klaxon_webhook_auth_failures_total", Help: "Webhook calls refused for missing or wrong credentials.",
+		}, []string{"source"}),
+		alertsReceived: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "klaxon_alerts_received_total", Help: "Alerts received in valid webhook payloads, by source and status.",
+		}, []string{"source", "status"}),
+		alertsIgnored: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "klaxon_alerts_ignored_total", Help: "Resolved alerts of a group klaxon had no incident for.",
+		}, []string{"source"}),
+		incidentsOpened: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "klaxon_incidents_opened_total", Help: "Incidents opened, by source.",
+		}, []string{"source"}),
+		incidentsReopened: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "klaxon_incidents_reopened_total", Help: "Resolved incidents reopened by an alert firing again within the reopen window.",
+		}, []string{"source"}),
+	}
+	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "klaxon_build_info", Help: "Always 1; the version label says which klaxon runs.",
+	}, []string{"version"})
+	build.WithLabelValues(version).Set(1)
+	for _, c := range []prometheus.Collector{m.requests, m.duration, m.errors, m.authFailures, m.alertsReceived,
+		m.alertsIgnored, m.incidentsOpened, m.incidentsReopened, build, &openCollector{store: store}} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// openCollector reads the number of open incidents by state from the store
+// at scrape time, so every replica reports the same, true figure.
+type openCollector struct{ store incidents.Store }
+
+var (
+	openDesc = prometheus.NewDesc("klaxon_incidents_open", "Open incidents by state, read from the store at scrape time.", []string{"state"}, nil)
+	upDesc   = prometheus.NewDesc("klaxon_store_up", "1 when the store answered the last scrape, 0 when it did not.", nil, nil)
+)
+
+func (c *openCollector) Describe(ch chan<- *prometheus.Desc) { ch <- openDesc; ch <- upDesc }
+
+func (c *openCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	counts, err := c.store.Count(ctx)
+	if err != nil {
+		ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, 0)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, 1)
+	for _, st := range incidents.OpenStates {
+		ch <- prometheus.MustNewConstMetric(openDesc, prometheus.GaugeValue, float64(counts[st]), string(st))
+	}
+}
+
+// statusWriter remembers the status code a handler wrote.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// instrument counts and times every request by the ServeMux pattern that
+// served it (bounded cardinality: never the raw path).
+func (s *Server) instrument(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		_, route := s.mux.Handler(r)
+		if route == "" || route == "/" {
+			route = "unmatched"
+		}
+		defer func() {
+			if sw.status == 0 {
+				sw.status = http.StatusOK
+			}
+			s.metrics.requests.WithLabelValues(route, r.Method, strconv.Itoa(sw.status)).Inc()
+			s.metrics.duration.WithLabelValues(route).Observe(time.Since(start).Seconds())
+			switch {
+			case sw.status >= 500:
+				s.metrics.errors.WithLabelValues(route, "server").Inc()
+			case sw.status >= 400:
+				s.metrics.errors.WithLabelValues(route, "client").Inc()
+			}
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}

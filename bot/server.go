@@ -1,0 +1,172 @@
+// Package bot is klaxon's orchestration: it takes a Config and the stores
+// and adapters chosen in main, routes alerts into incidents, and serves the
+// HTTP interface (webhooks, API, health, metrics).
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/klaxonbot/klaxon/incidents"
+)
+
+// Parser turns a webhook body into a batch of alerts. Its errors should be
+// of kind Invalid and say what is wrong with the body.
+type Parser func(body []byte) (*incidents.Batch, error)
+
+// Deps are what a Server works with; main chooses them.
+type Deps struct {
+	Store incidents.Store
+	// Sources maps a source name ("alertmanager") to its parser; each is
+	// served at POST /hooks/<name>.
+	Sources map[string]Parser
+	// Gatherer and Registerer hold klaxon's metrics (often one
+	// prometheus.Registry); nil means a new private registry.
+	Registerer prometheus.Registerer
+	Gatherer   prometheus.Gatherer
+	Clock      incidents.Clock
+	Logger     *slog.Logger
+	Version    string
+}
+
+// Server serves klaxon's HTTP interface.
+type Server struct {
+	cfg     *Config
+	store   incidents.Store
+	clock   incidents.Clock
+	log     *slog.Logger
+	metrics *metrics
+	mux     *http.ServeMux
+	handler http.Handler
+}
+
+// New checks cfg and builds a Server.
+func New(cfg *Config, d Deps) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if d.Store == nil {
+		return nil, errors.New("bot.New: no store")
+	}
+	if d.Clock == nil {
+		d.Clock = incidents.SystemClock{}
+	}
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	if d.Registerer == nil || d.Gatherer == nil {
+		reg := prometheus.NewRegistry()
+		d.Registerer, d.Gatherer = reg, reg
+	}
+	s := &Server{cfg: cfg, store: d.Store, clock: d.Clock, log: d.Logger, mux: http.NewServeMux()}
+	m, err := newMetrics(d.Registerer, d.Store, d.Version)
+	if err != nil {
+		return nil, err
+	}
+	s.metrics = m
+	for name, parse := range d.Sources {
+		s.route("POST", "/hooks/"+name, s.hook(name, parse, cfg.Sources.auth(name)))
+	}
+	s.route("GET", "/api/v1/incidents", http.HandlerFunc(s.listIncidents))
+	s.route("GET", "/api/v1/incidents/{id}", http.HandlerFunc(s.getIncident))
+	s.route("GET", "/healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	}))
+	s.route("GET", "/readyz", http.HandlerFunc(s.ready))
+	s.route("GET", "/metrics", promhttp.HandlerFor(d.Gatherer, promhttp.HandlerOpts{Registry: d.Registerer}))
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, incidents.Errorf(incidents.NotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
+	})
+	s.handler = s.instrument(s.mux)
+	return s, nil
+}
+
+// route serves h for method at path, and a JSON 405 naming the allowed
+// method for any other method there (GET routes also answer HEAD).
+func (s *Server) route(method, path string, h http.Handler) {
+	s.mux.Handle(method+" "+path, h)
+	s.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", method)
+		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "method " + r.Method + " not allowed here; use " + method})
+	})
+}
+
+// Handler returns the root HTTP handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// HTTPServer returns an http.Server for the handler with timeouts fit for
+// webhooks from the open network.
+func (s *Server) HTTPServer() *http.Server {
+	return &http.Server{
+		Addr:              s.cfg.Server.Listen,
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+}
+
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.store.Ping(ctx); err != nil {
+		s.log.Warn("not ready: store unreachable", "err", err)
+		writeError(w, incidents.Errorf(incidents.Unavailable, "store unreachable"))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// statusOf maps an error's kind to the HTTP status that tells the caller
+// whether to retry: 4xx never, 5xx yes.
+func statusOf(err error) int {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return http.StatusRequestEntityTooLarge
+	}
+	switch incidents.ErrorKind(err) {
+	case incidents.Invalid:
+		return http.StatusBadRequest
+	case incidents.NotFound:
+		return http.StatusNotFound
+	case incidents.Conflict:
+		return http.StatusConflict
+	case incidents.Unauthorized:
+		return http.StatusUnauthorized
+	case incidents.Unavailable:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+// writeError answers {"error": "..."} with the user-safe message of err.
+func writeError(w http.ResponseWriter, err error) {
+	status := statusOf(err)
+	msg := incidents.ErrorMessage(err)
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		msg = "request body is larger than server.max_body_bytes"
+	}
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "5")
+	}
+	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}

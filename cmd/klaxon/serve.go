@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/klaxonbot/klaxon/adapters/alertmanager"
+	"github.com/klaxonbot/klaxon/bot"
+	"github.com/klaxonbot/klaxon/incidents"
+	"github.com/klaxonbot/klaxon/incidents/boltstore"
+	"github.com/klaxonbot/klaxon/incidents/redisstore"
+)
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("serve", stderr)
+	path := configFlag(fs)
+	level := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
+	format := fs.String("log-format", "text", "log `format`: text or json")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	log, err := newLogger(stderr, *level, *format)
+	if err != nil {
+		return err
+	}
+	cfg, err := bot.LoadConfig(*path, nil)
+	if err != nil {
+		return fmt.Errorf("config %s:\n%w", *path, err)
+	}
+	store, closeStore, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	srv, err := bot.New(cfg, bot.Deps{
+		Store:      store,
+		Sources:    map[string]bot.Parser{alertmanager.Source: alertmanager.Parse},
+		Registerer: reg, Gatherer: reg,
+		Logger:  log,
+		Version: versionString(),
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Server.Listen)
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s (set server.listen): %w", cfg.Server.Listen, err)
+	}
+	hs := srv.HTTPServer()
+	base := "http://" + ln.Addr().String()
+	if cfg.Server.PublicURL != "" {
+		base = strings.TrimRight(cfg.Server.PublicURL, "/")
+	}
+	log.Info("klaxon listening", "addr", ln.Addr().String(), "version", versionString())
+	log.Info("point Alertmanager's webhook_configs url at " + base + "/hooks/alertmanager")
+	if cfg.Sources.Alertmanager == nil && !isLoopback(ln.Addr()) {
+		log.Warn("the Alertmanager webhook has no credentials and klaxon listens beyond loopback: set sources.alertmanager.token")
+	}
+
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing requests in flight", "timeout", cfg.Server.ShutdownTimeout.D().String())
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout.D())
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		log.Warn("shutdown timed out; closing remaining connections", "err", err)
+		hs.Close()
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func isLoopback(a net.Addr) bool {
+	t, ok := a.(*net.TCPAddr)
+	return ok && t.IP.IsLoopback()
+}
+
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, usageError{fmt.Sprintf("-log-level %q: want debug, info, warn or error", level)}
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, usageError{fmt.Sprintf("-log-format %q: want text or json", format)}
+}
+
+// openStore opens Redis when the config names it, else the embedded store.
+func openStore(ctx context.Context, cfg *bot.Config, log *slog.Logger) (incidents.Store, func(), error) {
+	if cfg.Store.Redis == nil {
+		s, err := boltstore.Open(cfg.Store.DataDir)
+		if err != nil {
+			return nil, nil, fmt.Errorf("embedded store in %s: %w", cfg.Store.DataDir, err)
+		}
+		log.Info("using the embedded store (set store.redis to share state between replicas)", "data_dir", cfg.Store.DataDir)
+		return s, func() { s.Close() }, nil
+	}
+	rdb, desc, err := redisClient(cfg.Store.Redis)
+	if err != nil {
+		return nil, nil, err
+	}
+	s := redisstore.New(rdb, redisstore.Options{Prefix: cfg.Store.Redis.KeyPrefix, Logger: log})
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := rdb.Ping(pctx).Err(); err != nil {
+		// Start anyway: /readyz says not ready and webhooks answer 503,
+		// so senders retry until Redis is back.
+		log.Error("Redis is unreachable; webhooks answer 503 until it is back", "redis", desc, "err", err)
+	} else {
+		log.Info("using Redis", "redis", desc, "key_prefix", cfg.Store.Redis.KeyPrefix)
+	}
+	return s, func() { s.Close(); rdb.Close() }, nil
+}
+
+// redisClient builds a client for the configured mode and a description of
+// it without secrets, for logs.
+func redisClient(c *bot.RedisConfig) (redis.UniversalClient, string, error) {
+	const dial, io = 3 * time.Second, 3 * time.Second
+	switch {
+	case c.Sentinel != nil:
+		return redis.NewFailoverClient(&redis.FailoverOptions{
+			MasterName: c.Sentinel.Master, SentinelAddrs: c.Sentinel.Addrs,
+			SentinelPassword: c.Sentinel.SentinelPassword.Reveal(),
+			Username:         c.Username, Password: firstNonEmpty(c.Password.Reveal(), c.Sentinel.Password.Reveal()),
+			DB: c.Sentinel.DB, DialTimeout: dial, ReadTimeout: io, WriteTimeout: io,
+		}), "sentinel " + c.Sentinel.Master + " via " + strings.Join(c.Sentinel.Addrs, ","), nil
+	case c.Cluster != nil:
+		return redis.NewClusterClient(&redis.ClusterOptions{
+			Addrs: c.Cluster.Addrs, Username: c.Username, Password: c.Password.Reveal(),
+			DialTimeout: dial, ReadTimeout: io, WriteTimeout: io,
+		}), "cluster " + strings.Join(c.Cluster.Addrs, ","), nil
+	}
+	o, err := redis.ParseURL(c.URL.Reveal())
+	if err != nil {
+		return nil, "", fmt.Errorf("store.redis.url: not a redis:// URL")
+	}
+	if c.Username != "" {
+		o.Username = c.Username
+	}
+	if p := c.Password.Reveal(); p != "" {
+		o.Password = p
+	}
+	o.DialTimeout, o.ReadTimeout, o.WriteTimeout = dial, io, io
+	return redis.NewClient(o), fmt.Sprintf("%s/%d", o.Addr, o.DB), nil
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func checkConfig(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("check-config", stderr)
+	path := configFlag(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *path == "" {
+		return usageError{"check-config needs -c FILE (or $KLAXON_CONFIG)"}
+	}
+	if _, err := bot.LoadConfig(*path, nil); err != nil {
+		var errs bot.ConfigErrors
+		if errors.As(err, &errs) {
+			for _, e := range errs {
+				fmt.Fprintf(stdout, "%s: %s\n", *path, e.Error())
+			}
+			return fmt.Errorf("%s: %d error(s)", *path, len(errs))
+		}
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: ok\n", *path)
+	return nil
+}
