@@ -1,0 +1,135 @@
+package bot_test
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/klaxonbot/klaxon/incidents"
+)
+
+// BenchmarkIngest measures POST /hooks/alertmanager through the real handler
+// (auth, body limit, parse, severity, store commit, JSON answer) on each
+// store, for single-alert and 100-alert payloads, with 0 and with
+// KLAXON_BENCH_RESOLVED (default 100000) resolved incidents already stored.
+// It reports alerts/s and the p50/p99 handler latency.
+//
+//	go test -run '^$' -bench BenchmarkIngest -benchtime 20000x ./bot/
+func BenchmarkIngest(b *testing.B) {
+	resolved := 100000
+	if v := os.Getenv("KLAXON_BENCH_RESOLVED"); v != "" {
+		resolved, _ = strconv.Atoi(v)
+	}
+	stores := []struct {
+		name string
+		mk   func(testing.TB) incidents.Store
+	}{{"redis", redisStore}, {"bolt", boltStore}}
+	for _, st := range stores {
+		for _, pre := range []int{0, resolved} {
+			for _, size := range []int{1, 100} {
+				b.Run(fmt.Sprintf("store=%s/stored=%d/alerts=%d", st.name, pre, size), func(b *testing.B) {
+					e := newEnv(b, st.mk(b), nil)
+					if pre > 0 {
+						preload(b, e.store, pre)
+					}
+					benchIngest(b, e, size)
+				})
+			}
+		}
+	}
+}
+
+// preload stores n incidents that opened and resolved, in parallel.
+func preload(b *testing.B, s incidents.Store, n int) {
+	b.Helper()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1)
+				if i > int64(n) {
+					return
+				}
+				fp := "old-" + strconv.FormatInt(i, 10)
+				a := incidents.Alert{Source: "alertmanager", Fingerprint: fp, Status: incidents.AlertFiring, StartsAt: now,
+					Labels: map[string]string{"alertname": "Old", "i": fp}}
+				bt := &incidents.Batch{Source: "alertmanager", GroupKey: "old/" + fp, Title: "old", Alerts: []incidents.Alert{a}}
+				opts := incidents.IngestOptions{Now: now, ReopenWindow: time.Hour}
+				if _, err := s.Ingest(context.Background(), bt, opts); err != nil {
+					b.Error(err)
+					return
+				}
+				bt.Alerts[0].Status = incidents.AlertResolved
+				if _, err := s.Ingest(context.Background(), bt, opts); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// makeBody renders an Alertmanager notification of size alerts, all new.
+func makeBody(group, prefix string, size int) string {
+	var sb strings.Builder
+	fmt.Fprintf(&sb, `{"version":"4","groupKey":%q,"status":"firing","receiver":"klaxon","truncatedAlerts":0,`+
+		`"groupLabels":{"alertname":"HighLatency"},"commonLabels":{"alertname":"HighLatency","severity":"critical"},`+
+		`"commonAnnotations":{"summary":"p99 latency above 2s"},"externalURL":"http://am:9093","alerts":[`, group)
+	for i := range size {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		fmt.Fprintf(&sb, `{"status":"firing","labels":{"alertname":"HighLatency","severity":"critical","instance":"%s-%d:9100","service":"payments"},`+
+			`"annotations":{"summary":"p99 latency above 2s","description":"p99 is 2.7s"},"startsAt":"2026-03-01T11:58:30Z",`+
+			`"endsAt":"0001-01-01T00:00:00Z","generatorURL":"http://prometheus:9090/graph","fingerprint":"%s-%d"}`, prefix, i, prefix, i)
+	}
+	sb.WriteString("]}")
+	return sb.String()
+}
+
+func benchIngest(b *testing.B, e *env, size int) {
+	// Each request is a new group (a new incident) of size new alerts: the
+	// costliest path, with the group lease, counter and index writes.
+	bodies := make([]string, b.N)
+	for i := range bodies {
+		bodies[i] = makeBody("bench/g"+strconv.Itoa(i), "b"+strconv.Itoa(i), size)
+	}
+	lat := make([]time.Duration, b.N)
+	var next atomic.Int64
+	b.SetParallelism(4)
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := next.Add(1) - 1
+			req := httptest.NewRequest("POST", "/hooks/alertmanager", strings.NewReader(bodies[i]))
+			rec := httptest.NewRecorder()
+			t0 := time.Now()
+			e.h.ServeHTTP(rec, req)
+			lat[i] = time.Since(t0)
+			if rec.Code != 200 {
+				b.Errorf("status %d: %s", rec.Code, rec.Body)
+				return
+			}
+		}
+	})
+	elapsed := time.Since(start)
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(float64(b.N*size)/elapsed.Seconds(), "alerts/s")
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+}
