@@ -34,13 +34,16 @@ func BenchmarkIngest(b *testing.B) {
 	}{{"redis", redisStore}, {"bolt", boltStore}}
 	for _, st := range stores {
 		for _, pre := range []int{0, resolved} {
-			for _, size := range []int{1, 100} {
-				b.Run(fmt.Sprintf("store=%s/stored=%d/alerts=%d", st.name, pre, size), func(b *testing.B) {
+			for _, c := range []struct {
+				kind string
+				size int
+			}{{"new", 1}, {"join", 1}, {"repeat", 1}, {"new", 100}} {
+				b.Run(fmt.Sprintf("store=%s/stored=%d/%s/alerts=%d", st.name, pre, c.kind, c.size), func(b *testing.B) {
 					e := newEnv(b, st.mk(b), nil)
 					if pre > 0 {
 						preload(b, e.store, pre)
 					}
-					benchIngest(b, e, size)
+					benchIngest(b, e, c.kind, c.size)
 				})
 			}
 		}
@@ -100,12 +103,35 @@ func makeBody(group, prefix string, size int) string {
 	return sb.String()
 }
 
-func benchIngest(b *testing.B, e *env, size int) {
-	// Each request is a new group (a new incident) of size new alerts: the
-	// costliest path, with the group lease, counter and index writes.
+// benchGroups is how many open incidents the join and repeat cases spread
+// their alerts over.
+const benchGroups = 1000
+
+// benchIngest posts b.N payloads of size alerts from 8 goroutines:
+//   - new: each payload is a new group, so a new incident: the costliest
+//     path (group lease, counter, index);
+//   - join: each payload brings a new alert to one of 1,000 open incidents;
+//   - repeat: each payload repeats one of 1,000 groups' notification
+//     (repeat_interval, retries, an HA pair): nothing to write.
+func benchIngest(b *testing.B, e *env, kind string, size int) {
 	bodies := make([]string, b.N)
 	for i := range bodies {
-		bodies[i] = makeBody("bench/g"+strconv.Itoa(i), "b"+strconv.Itoa(i), size)
+		switch kind {
+		case "new":
+			bodies[i] = makeBody("bench/g"+strconv.Itoa(i), "b"+strconv.Itoa(i), size)
+		case "join":
+			bodies[i] = makeBody("bench/g"+strconv.Itoa(i%benchGroups), "j"+strconv.Itoa(i), size)
+		case "repeat":
+			bodies[i] = makeBody("bench/g"+strconv.Itoa(i%benchGroups), "r"+strconv.Itoa(i%benchGroups), size)
+		}
+	}
+	if kind != "new" {
+		for g := range benchGroups {
+			body := makeBody("bench/g"+strconv.Itoa(g), "r"+strconv.Itoa(g), size)
+			if r := e.do("POST", "/hooks/alertmanager", body); r.code != 200 {
+				b.Fatalf("setup: %d %s", r.code, r.body)
+			}
+		}
 	}
 	lat := make([]time.Duration, b.N)
 	var next atomic.Int64

@@ -102,6 +102,14 @@ end
 redis.call('ZREM', KEYS[6], ARGV[1])
 return 1`)
 
+	// lockScript takes a group's lease if the group still maps to ARGV[1].
+	// KEYS: group, lease. ARGV: expected incident ("" for none), token, ttl
+	// ms. Returns 1 taken, 0 held by another, -1 the group changed.
+	lockScript = redis.NewScript(`
+if (redis.call('GET', KEYS[1]) or '') ~= ARGV[1] then return -1 end
+if redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3]) then return 1 end
+return 0`)
+
 	// unlockScript releases a lease only if it still holds our token.
 	unlockScript = redis.NewScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -209,19 +217,24 @@ func decode(id string, data []byte) (*incidents.Incident, error) {
 	return inc, nil
 }
 
-// cas stores next if the stored version is still prev.
-func (s *Store) cas(ctx context.Context, next *incidents.Incident, prev int64) (bool, error) {
-	data, err := json.Marshal(next)
+func encode(inc *incidents.Incident) ([]byte, error) {
+	data, err := json.Marshal(inc)
 	if err != nil {
-		return false, incidents.Wrap(incidents.Internal, "redisstore: encode", err)
+		return nil, incidents.Wrap(incidents.Internal, "redisstore: encode "+inc.ID, err)
 	}
-	n, err := casScript.Run(ctx, s.rdb, []string{s.incKey(next.ID)},
-		strconv.FormatInt(prev, 10), strconv.FormatInt(next.Version, 10), data).Int()
-	return n == 1, err
+	return data, nil
 }
 
-// index files inc under its state (see indexScript).
-func (s *Store) index(ctx context.Context, inc *incidents.Incident) error {
+// casCmd queues on c a compare-and-set of next (encoded as data) over
+// version prev; its value is 1 when it stored. Scripts in pipelines are
+// sent with EVAL, which needs no script cache on the server.
+func (s *Store) casCmd(ctx context.Context, c redis.Scripter, next *incidents.Incident, prev int64, data []byte) *redis.Cmd {
+	return casScript.Eval(ctx, c, []string{s.incKey(next.ID)},
+		strconv.FormatInt(prev, 10), strconv.FormatInt(next.Version, 10), data)
+}
+
+// index files inc under its state on c (see indexScript).
+func (s *Store) index(ctx context.Context, c redis.Scripter, inc *incidents.Incident) *redis.Cmd {
 	pos := 0
 	for i, st := range incidents.States {
 		if st == inc.State {
@@ -229,7 +242,7 @@ func (s *Store) index(ctx context.Context, inc *incidents.Incident) error {
 		}
 	}
 	keys := []string{s.kAll, s.kState[incidents.Triggered], s.kState[incidents.Acknowledged], s.kState[incidents.Resolved], s.kVer, s.kDirty}
-	return indexScript.Run(ctx, s.rdb, keys, inc.ID, inc.Number, pos, inc.Version).Err()
+	return indexScript.Eval(ctx, c, keys, inc.ID, inc.Number, pos, inc.Version)
 }
 
 func (s *Store) markDirty(ctx context.Context, pipe redis.Pipeliner, id string) {
@@ -253,7 +266,9 @@ func newFingerprints(prev, next *incidents.Incident) []string {
 	return fps
 }
 
-// Ingest implements incidents.Store.
+// Ingest implements incidents.Store. Round trips: opening an incident takes
+// four (look up, lease, number, write), joining one three (look up, load,
+// write), a duplicate two and writes nothing.
 func (s *Store) Ingest(ctx context.Context, b *incidents.Batch, opts incidents.IngestOptions) (*incidents.IngestResult, error) {
 	const op = "redisstore.Ingest"
 	if err := b.Validate(); err != nil {
@@ -266,8 +281,8 @@ func (s *Store) Ingest(ctx context.Context, b *incidents.Batch, opts incidents.I
 				return nil, unavailable(op, err)
 			}
 		}
-		mapped, err := s.rdb.Get(ctx, gk).Result()
-		if err != nil && !errors.Is(err, redis.Nil) {
+		mapped, fpIDs, err := s.lookup(ctx, gk, b)
+		if err != nil {
 			return nil, unavailable(op, err)
 		}
 		var cur *incidents.Incident
@@ -277,7 +292,9 @@ func (s *Store) Ingest(ctx context.Context, b *incidents.Batch, opts incidents.I
 			}
 		}
 		if cur == nil {
-			if cur, err = s.openByFingerprint(ctx, b); err != nil {
+			// A group we have not seen: an alert of it may already be
+			// part of an open incident (Alertmanager regrouped it).
+			if cur, err = s.firstOpen(ctx, fpIDs); err != nil {
 				return nil, unavailable(op, err)
 			}
 		}
@@ -285,46 +302,13 @@ func (s *Store) Ingest(ctx context.Context, b *incidents.Batch, opts incidents.I
 		case incidents.Ignore:
 			return &incidents.IngestResult{}, nil
 		case incidents.ApplyTo:
-			next := cur.Clone()
-			if !next.ApplyBatch(b, opts.Now) {
-				if mapped != cur.ID {
-					if err := s.rdb.Set(ctx, gk, cur.ID, 0).Err(); err != nil {
-						return nil, unavailable(op, err)
-					}
-				}
-				return incidents.Outcome(cur, cur, false, false), nil
-			}
-			next.Version = cur.Version + 1
-			// Mappings first: they name the incident this batch joins,
-			// which is right even if the write below must be retried.
-			pipe := s.rdb.Pipeline()
-			if mapped != cur.ID {
-				pipe.Set(ctx, gk, cur.ID, 0)
-			}
-			for _, fp := range newFingerprints(cur, next) {
-				pipe.Set(ctx, s.fpKey(b.Source, fp), cur.ID, 0)
-			}
-			if next.State != cur.State {
-				s.markDirty(ctx, pipe, cur.ID)
-			}
-			if pipe.Len() > 0 {
-				if _, err := pipe.Exec(ctx); err != nil {
-					return nil, unavailable(op, err)
-				}
-			}
-			ok, err := s.cas(ctx, next, cur.Version)
+			res, retry, err := s.apply(ctx, b, opts, gk, mapped, cur)
 			if err != nil {
 				return nil, unavailable(op, err)
 			}
-			if !ok {
-				continue // another writer changed it: decide again
+			if !retry {
+				return res, nil
 			}
-			if next.State != cur.State {
-				if err := s.index(ctx, next); err != nil {
-					return nil, unavailable(op, err)
-				}
-			}
-			return incidents.Outcome(cur, next, false, true), nil
 		case incidents.Create:
 			res, retry, err := s.create(ctx, b, opts, gk, mapped)
 			if err != nil {
@@ -338,69 +322,130 @@ func (s *Store) Ingest(ctx context.Context, b *incidents.Batch, opts incidents.I
 	return nil, incidents.Errorf(incidents.Unavailable, "too many concurrent changes to group %q, try again", b.GroupKey)
 }
 
+// lookup reads, in one round trip, the incident the group maps to and the
+// incidents the batch's alerts map to.
+func (s *Store) lookup(ctx context.Context, gk string, b *incidents.Batch) (string, []string, error) {
+	pipe := s.rdb.Pipeline()
+	grp := pipe.Get(ctx, gk)
+	fps := make([]*redis.StringCmd, len(b.Alerts))
+	for i := range b.Alerts {
+		fps[i] = pipe.Get(ctx, s.fpKey(b.Source, b.Alerts[i].Fingerprint))
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return "", nil, err
+	}
+	ids := make([]string, 0, len(fps))
+	for _, c := range fps {
+		if c.Val() != "" {
+			ids = append(ids, c.Val())
+		}
+	}
+	return grp.Val(), ids, nil
+}
+
+// apply writes b's changes to cur. retry is true when another writer
+// changed cur first.
+func (s *Store) apply(ctx context.Context, b *incidents.Batch, opts incidents.IngestOptions, gk, mapped string, cur *incidents.Incident) (*incidents.IngestResult, bool, error) {
+	next := cur.Clone()
+	if !next.ApplyBatch(b, opts.Now) {
+		if mapped != cur.ID {
+			if err := s.rdb.Set(ctx, gk, cur.ID, 0).Err(); err != nil {
+				return nil, false, err
+			}
+		}
+		return incidents.Outcome(cur, cur, false, false), false, nil
+	}
+	next.Version = cur.Version + 1
+	data, err := encode(next)
+	if err != nil {
+		return nil, false, err
+	}
+	// One round trip: the mappings name the incident this batch joins,
+	// which is right even if the compare-and-set loses and is retried.
+	pipe := s.rdb.Pipeline()
+	if mapped != cur.ID {
+		pipe.Set(ctx, gk, cur.ID, 0)
+	}
+	for _, fp := range newFingerprints(cur, next) {
+		pipe.Set(ctx, s.fpKey(b.Source, fp), cur.ID, 0)
+	}
+	if next.State != cur.State {
+		s.markDirty(ctx, pipe, cur.ID)
+	}
+	cas := s.casCmd(ctx, pipe, next, cur.Version, data)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, false, err
+	}
+	if n, _ := cas.Int(); n != 1 {
+		return nil, true, nil
+	}
+	// Only the writer whose compare-and-set won may index that version.
+	if next.State != cur.State {
+		if err := s.index(ctx, s.rdb, next).Err(); err != nil {
+			return nil, false, err
+		}
+	}
+	return incidents.Outcome(cur, next, false, true), false, nil
+}
+
 // create opens a new incident for b under the group's lease. retry is true
 // when another writer holds the lease or changed the group meanwhile.
-func (s *Store) create(ctx context.Context, b *incidents.Batch, opts incidents.IngestOptions, gk, mapped string) (res *incidents.IngestResult, retry bool, err error) {
+func (s *Store) create(ctx context.Context, b *incidents.Batch, opts incidents.IngestOptions, gk, mapped string) (*incidents.IngestResult, bool, error) {
 	lock := gk + ":lock"
 	token := crand.Text()
-	ok, err := s.rdb.SetNX(ctx, lock, token, s.opts.LockTTL).Result()
-	if err != nil || !ok {
-		return nil, true, err
+	locked := time.Now()
+	got, err := lockScript.Run(ctx, s.rdb, []string{gk, lock}, mapped, token, s.opts.LockTTL.Milliseconds()).Int()
+	if err != nil || got != 1 {
+		return nil, true, err // 0: another replica is opening it; -1: it changed
 	}
-	defer func() {
-		// Release with a context of our own: the request's may be done.
+	unlock := func() {
+		// With a context of our own: the request's may be done.
 		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 		defer cancel()
 		unlockScript.Run(uctx, s.rdb, []string{lock}, token)
-	}()
-	now, err := s.rdb.Get(ctx, gk).Result()
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return nil, false, err
-	}
-	if now != mapped {
-		return nil, true, nil // someone opened it while we waited
 	}
 	n, err := s.rdb.Incr(ctx, s.kSeq).Result()
 	if err != nil {
+		unlock()
 		return nil, false, err
 	}
 	next := incidents.NewIncident(n, b, opts.Now)
 	next.Version = 1
+	data, err := encode(next)
+	if err != nil {
+		unlock()
+		return nil, false, err
+	}
+	// One round trip. A fresh number cannot lose the compare-and-set, so
+	// indexing in the same pipeline is safe (and version-guarded anyway).
 	pipe := s.rdb.Pipeline()
 	s.markDirty(ctx, pipe, next.ID)
 	for _, fp := range newFingerprints(nil, next) {
 		pipe.Set(ctx, s.fpKey(b.Source, fp), next.ID, 0)
 	}
 	pipe.Set(ctx, gk, next.ID, 0)
+	cas := s.casCmd(ctx, pipe, next, 0, data)
+	s.index(ctx, pipe, next)
+	if time.Since(locked) < s.opts.LockTTL/2 {
+		pipe.Del(ctx, lock) // still surely ours: no need for the script
+	} else {
+		unlockScript.Eval(ctx, pipe, []string{lock}, token)
+	}
 	if _, err := pipe.Exec(ctx); err != nil {
+		unlock()
 		return nil, false, err
 	}
-	if ok, err := s.cas(ctx, next, 0); err != nil || !ok {
-		if err == nil {
-			err = incidents.Errorf(incidents.Internal, "incident %s exists already: is the counter %s behind?", next.ID, s.kSeq)
-		}
-		return nil, false, err
-	}
-	if err := s.index(ctx, next); err != nil {
-		return nil, false, err
+	if n, _ := cas.Int(); n != 1 {
+		return nil, false, incidents.Errorf(incidents.Internal, "incident %s exists already: is the counter %s behind?", next.ID, s.kSeq)
 	}
 	return incidents.Outcome(nil, next, true, true), false, nil
 }
 
-// openByFingerprint finds an open incident that holds one of b's alerts.
-func (s *Store) openByFingerprint(ctx context.Context, b *incidents.Batch) (*incidents.Incident, error) {
-	pipe := s.rdb.Pipeline()
-	cmds := make([]*redis.StringCmd, len(b.Alerts))
-	for i := range b.Alerts {
-		cmds[i] = pipe.Get(ctx, s.fpKey(b.Source, b.Alerts[i].Fingerprint))
-	}
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return nil, err
-	}
+// firstOpen returns the first open incident among ids.
+func (s *Store) firstOpen(ctx context.Context, ids []string) (*incidents.Incident, error) {
 	tried := map[string]bool{}
-	for _, c := range cmds {
-		id := c.Val()
-		if id == "" || tried[id] {
+	for _, id := range ids {
+		if tried[id] {
 			continue
 		}
 		tried[id] = true
@@ -469,20 +514,23 @@ func (s *Store) Update(ctx context.Context, id string, fn func(*incidents.Incide
 			return nil, err
 		}
 		next.Version = cur.Version + 1
-		if next.State != cur.State {
-			if err := s.rdb.ZAdd(ctx, s.kDirty, redis.Z{Score: float64(time.Now().UnixMilli()), Member: id}).Err(); err != nil {
-				return nil, unavailable(op, err)
-			}
-		}
-		ok, err := s.cas(ctx, next, cur.Version)
+		data, err := encode(next)
 		if err != nil {
+			return nil, err
+		}
+		pipe := s.rdb.Pipeline()
+		if next.State != cur.State {
+			s.markDirty(ctx, pipe, id)
+		}
+		cas := s.casCmd(ctx, pipe, next, cur.Version, data)
+		if _, err := pipe.Exec(ctx); err != nil {
 			return nil, unavailable(op, err)
 		}
-		if !ok {
+		if n, _ := cas.Int(); n != 1 {
 			continue
 		}
 		if next.State != cur.State {
-			if err := s.index(ctx, next); err != nil {
+			if err := s.index(ctx, s.rdb, next).Err(); err != nil {
 				return nil, unavailable(op, err)
 			}
 		}
@@ -601,7 +649,7 @@ func (s *Store) Reconcile(ctx context.Context, olderThan time.Duration) (int, er
 		if inc == nil { // opening crashed before the incident was written
 			err = s.rdb.ZRem(ctx, s.kDirty, id).Err()
 		} else {
-			err = s.index(ctx, inc)
+			err = s.index(ctx, s.rdb, inc).Err()
 		}
 		if err != nil {
 			return 0, unavailable("redisstore.Reconcile", err)
