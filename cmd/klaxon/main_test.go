@@ -1,0 +1,257 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// syncBuffer is a bytes.Buffer safe for the server's logger and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+var addrRE = regexp.MustCompile(`msg="klaxon listening" addr=(\S+)`)
+
+// startServe runs `klaxon serve -c cfg` and returns its base URL, its log
+// and a stop function that returns serve's error.
+func startServe(t *testing.T, cfg string) (string, *syncBuffer, func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"serve", "-c", cfg}, &bytes.Buffer{}, logs) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if m := addrRE.FindStringSubmatch(logs.String()); m != nil {
+			stop := func() error {
+				cancel()
+				select {
+				case err := <-done:
+					return err
+				case <-time.After(10 * time.Second):
+					return errors.New("serve did not stop within 10s")
+				}
+			}
+			t.Cleanup(func() { cancel() })
+			return "http://" + m[1], logs, stop
+		}
+		select {
+		case err := <-done:
+			cancel()
+			t.Fatalf("serve exited early: %v\n%s", err, logs)
+		default:
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("serve did not start:\n%s", logs)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func getJSON(t *testing.T, url string, v any) int {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	return resp.StatusCode
+}
+
+type incidentList struct {
+	Incidents []struct {
+		ID, State, Title string
+		Alerts           []json.RawMessage
+	} `json:"incidents"`
+}
+
+func TestServeFireResolveAndShutdown(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeFile(t, "klaxon.yaml", fmt.Sprintf(`
+server: {listen: "127.0.0.1:0", shutdown_timeout: 5s}
+store: {data_dir: %q}
+sources:
+  alertmanager: {token: "${TEST_AM_TOKEN:-t0ken}"}
+`, filepath.Join(dir, "data")))
+	base, logs, stop := startServe(t, cfg)
+	if !strings.Contains(logs.String(), "point Alertmanager's webhook_configs url at "+base+"/hooks/alertmanager") {
+		t.Errorf("log does not say where to point Alertmanager:\n%s", logs)
+	}
+
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"fire", "--url", base}, &out, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "401") {
+		t.Fatalf("fire without the token: %v, want a 401", err)
+	}
+	if err := run(context.Background(), []string{"fire", "--url", base, "--token", "t0ken"}, &out, &bytes.Buffer{}); err != nil {
+		t.Fatalf("fire: %v", err)
+	}
+	if !strings.Contains(out.String(), "INC-1 opened, now triggered") || !strings.Contains(out.String(), base+"/api/v1/incidents/INC-1") {
+		t.Fatalf("fire output:\n%s", out.String())
+	}
+	var list incidentList
+	if code := getJSON(t, base+"/api/v1/incidents?state=open", &list); code != 200 || len(list.Incidents) != 1 || list.Incidents[0].ID != "INC-1" {
+		t.Fatalf("open incidents: %d %+v", code, list)
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"fire", "--url", base, "--token", "t0ken"}, &out, &bytes.Buffer{}); err != nil || !strings.Contains(out.String(), "INC-1 unchanged (a duplicate)") {
+		t.Fatalf("second fire: %v\n%s", err, out.String())
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"fire", "--url", base, "--token", "t0ken", "--resolve"}, &out, &bytes.Buffer{}); err != nil || !strings.Contains(out.String(), "INC-1 updated, now resolved") {
+		t.Fatalf("fire --resolve: %v\n%s", err, out.String())
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("serve after SIGTERM-like cancel: %v", err)
+	}
+	if !strings.Contains(logs.String(), "msg=stopped") {
+		t.Fatalf("no clean stop in the log:\n%s", logs)
+	}
+	if strings.Contains(logs.String(), "t0ken") {
+		t.Fatal("the token reached the log")
+	}
+
+	// Restarted on the same data, the incident is still there.
+	base, _, stop = startServe(t, cfg)
+	if code := getJSON(t, base+"/api/v1/incidents?state=resolved", &list); code != 200 || len(list.Incidents) != 1 {
+		t.Fatalf("after restart: %d %+v", code, list)
+	}
+	stop()
+}
+
+func TestServeRefusesBusyPort(t *testing.T) {
+	dir := t.TempDir()
+	base, _, stop := startServe(t, writeFile(t, "a.yaml", fmt.Sprintf("server: {listen: \"127.0.0.1:0\"}\nstore: {data_dir: %q}\n", filepath.Join(dir, "a"))))
+	defer stop()
+	busy := strings.TrimPrefix(base, "http://")
+	cfg := writeFile(t, "b.yaml", fmt.Sprintf("server: {listen: %q}\nstore: {data_dir: %q}\n", busy, filepath.Join(dir, "b")))
+	err := run(context.Background(), []string{"serve", "-c", cfg}, &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "cannot listen on "+busy) {
+		t.Fatalf("serve on a busy port: %v", err)
+	}
+}
+
+func TestCheckConfig(t *testing.T) {
+	good := writeFile(t, "good.yaml", "server: {listen: 127.0.0.1:9000}\nincidents: {reopen_window: 30m}\n")
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"check-config", "-c", good}, &out, &bytes.Buffer{}); err != nil || !strings.HasSuffix(out.String(), ": ok\n") {
+		t.Fatalf("good config: %v %q", err, out.String())
+	}
+	bad := writeFile(t, "bad.yaml", "server:\n  listn: 127.0.0.1:9000\nincidents:\n  reopen_window: soon\n")
+	out.Reset()
+	err := run(context.Background(), []string{"check-config", "-c", bad}, &out, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "2 error(s)") {
+		t.Fatalf("bad config: %v", err)
+	}
+	for _, want := range []string{`server.listn (line 2): unknown key (did you mean "listen"?)`, "incidents.reopen_window (line 4):"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("check-config output lacks %q:\n%s", want, out.String())
+		}
+	}
+	var u usageError
+	if err := run(context.Background(), []string{"check-config"}, &out, &bytes.Buffer{}); !errors.As(err, &u) {
+		t.Fatalf("check-config without a file: %v, want a usage error", err)
+	}
+}
+
+func TestCommandLine(t *testing.T) {
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), []string{"version"}, &out, &errb); err != nil || !strings.HasPrefix(out.String(), "klaxon ") {
+		t.Fatalf("version: %v %q", err, out.String())
+	}
+	var u usageError
+	for _, args := range [][]string{nil, {"frobnicate"}, {"serve", "--nope"}, {"serve", "extra"}, {"serve", "-log-level", "loud"}} {
+		if err := run(context.Background(), args, &out, &errb); !errors.As(err, &u) {
+			t.Errorf("run(%q) = %v, want a usage error", args, err)
+		}
+	}
+	err := run(context.Background(), []string{"fire", "--url", "http://127.0.0.1:1"}, &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), "is `klaxon serve` running?") {
+		t.Fatalf("fire with nothing listening: %v", err)
+	}
+}
+
+func TestServeOnRedis(t *testing.T) {
+	url := os.Getenv("KLAXON_TEST_REDIS_URL")
+	if url == "" {
+		url = "redis://127.0.0.1:6379/15"
+	}
+	prefix := fmt.Sprintf("klaxoncmd-%d", time.Now().UnixNano())
+	cfg := writeFile(t, "redis.yaml", fmt.Sprintf("server: {listen: \"127.0.0.1:0\"}\nstore:\n  redis: {url: %q, key_prefix: %q}\n", url, prefix))
+	t.Cleanup(func() { deleteKeys(t, url, prefix) })
+	base, logs, stop := startServe(t, cfg)
+	defer stop()
+	if strings.Contains(logs.String(), "Redis is unreachable") {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("Redis at %s unreachable with CI=true", url)
+		}
+		t.Skipf("Redis at %s unreachable", url)
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"fire", "--url", base, "--alertname", "RedisE2E"}, &out, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	var list incidentList
+	if getJSON(t, base+"/api/v1/incidents", &list); len(list.Incidents) != 1 || list.Incidents[0].State != "triggered" {
+		t.Fatalf("incidents on Redis: %+v", list)
+	}
+	var ready map[string]string
+	if code := getJSON(t, base+"/readyz", &ready); code != 200 {
+		t.Fatalf("readyz on Redis: %d %v", code, ready)
+	}
+}
+
+func deleteKeys(t *testing.T, url, prefix string) {
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		return
+	}
+	rdb := redis.NewClient(opts)
+	defer rdb.Close()
+	ctx := context.Background()
+	for _, p := range []string{prefix + ":*", "{" + prefix + "}:*"} {
+		keys, _ := rdb.Keys(ctx, p).Result()
+		if len(keys) > 0 {
+			rdb.Del(ctx, keys...)
+		}
+	}
+}
