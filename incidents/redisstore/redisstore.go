@@ -53,6 +53,11 @@ type Options struct {
 	ReconcileEvery time.Duration
 	// Logger receives reconcile errors; default slog.Default().
 	Logger *slog.Logger
+	// Pipelines is how many shared pipelines may be on the wire at once;
+	// default 2. Concurrent requests' commands share them.
+	Pipelines int
+	// Timeout bounds one exchange with Redis; default 5s.
+	Timeout time.Duration
 }
 
 // Store is an incidents.Store on Redis.
@@ -65,6 +70,8 @@ type Store struct {
 	kVer   string
 	kDirty string
 	kState map[incidents.State]string
+
+	pipe *pipeliner
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -102,14 +109,6 @@ end
 redis.call('ZREM', KEYS[6], ARGV[1])
 return 1`)
 
-	// lockScript takes a group's lease if the group still maps to ARGV[1].
-	// KEYS: group, lease. ARGV: expected incident ("" for none), token, ttl
-	// ms. Returns 1 taken, 0 held by another, -1 the group changed.
-	lockScript = redis.NewScript(`
-if (redis.call('GET', KEYS[1]) or '') ~= ARGV[1] then return -1 end
-if redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3]) then return 1 end
-return 0`)
-
 	// unlockScript releases a lease only if it still holds our token.
 	unlockScript = redis.NewScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -131,6 +130,12 @@ func New(rdb redis.UniversalClient, opts Options) *Store {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.Pipelines <= 0 {
+		opts.Pipelines = 2
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 5 * time.Second
+	}
 	p := opts.Prefix
 	tag := "{" + p + "}"
 	s := &Store{
@@ -138,6 +143,7 @@ func New(rdb redis.UniversalClient, opts Options) *Store {
 		kSeq: tag + ":seq", kAll: tag + ":idx:all", kVer: tag + ":idx:ver", kDirty: tag + ":idx:dirty",
 		kState: map[incidents.State]string{},
 		stop:   make(chan struct{}),
+		pipe:   newPipeliner(rdb, opts.Pipelines, 64, opts.Timeout),
 	}
 	for _, st := range incidents.States {
 		s.kState[st] = tag + ":idx:" + string(st)
@@ -149,15 +155,27 @@ func New(rdb redis.UniversalClient, opts Options) *Store {
 	return s
 }
 
-// Close stops the reconcile loop.
+// Close stops the reconcile loop and the pipelines.
 func (s *Store) Close() error {
 	select {
 	case <-s.stop:
+		return nil
 	default:
 		close(s.stop)
 	}
 	s.wg.Wait()
+	s.pipe.close()
 	return nil
+}
+
+// exec runs queue's commands in a shared pipeline and returns the first
+// error among cmds (redis.Nil is not one), or the context's.
+func (s *Store) exec(ctx context.Context, queue func(redis.Pipeliner) []redis.Cmder) error {
+	var cmds []redis.Cmder
+	if err := s.pipe.do(ctx, func(p redis.Pipeliner) { cmds = queue(p) }); err != nil {
+		return err
+	}
+	return cmdErr(cmds...)
 }
 
 func (s *Store) incKey(id string) string { return s.prefix + ":inc:{" + id + "}" }
@@ -199,12 +217,16 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // load returns the incident, or nil when it does not exist.
 func (s *Store) load(ctx context.Context, id string) (*incidents.Incident, error) {
-	data, err := s.rdb.HGet(ctx, s.incKey(id), "d").Bytes()
+	var get *redis.StringCmd
+	if err := s.exec(ctx, func(p redis.Pipeliner) []redis.Cmder {
+		get = p.HGet(ctx, s.incKey(id), "d")
+		return []redis.Cmder{get}
+	}); err != nil {
+		return nil, err
+	}
+	data, err := get.Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
-	}
-	if err != nil {
-		return nil, err
 	}
 	return decode(id, data)
 }
@@ -245,8 +267,8 @@ func (s *Store) index(ctx context.Context, c redis.Scripter, inc *incidents.Inci
 	return indexScript.Eval(ctx, c, keys, inc.ID, inc.Number, pos, inc.Version)
 }
 
-func (s *Store) markDirty(ctx context.Context, pipe redis.Pipeliner, id string) {
-	pipe.ZAdd(ctx, s.kDirty, redis.Z{Score: float64(time.Now().UnixMilli()), Member: id})
+func (s *Store) markDirty(ctx context.Context, p redis.Pipeliner, id string) redis.Cmder {
+	return p.ZAdd(ctx, s.kDirty, redis.Z{Score: float64(time.Now().UnixMilli()), Member: id})
 }
 
 // newFingerprints lists the fingerprints next has and prev had not.
@@ -325,13 +347,18 @@ func (s *Store) Ingest(ctx context.Context, b *incidents.Batch, opts incidents.I
 // lookup reads, in one round trip, the incident the group maps to and the
 // incidents the batch's alerts map to.
 func (s *Store) lookup(ctx context.Context, gk string, b *incidents.Batch) (string, []string, error) {
-	pipe := s.rdb.Pipeline()
-	grp := pipe.Get(ctx, gk)
+	var grp *redis.StringCmd
 	fps := make([]*redis.StringCmd, len(b.Alerts))
-	for i := range b.Alerts {
-		fps[i] = pipe.Get(ctx, s.fpKey(b.Source, b.Alerts[i].Fingerprint))
-	}
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+	err := s.exec(ctx, func(p redis.Pipeliner) []redis.Cmder {
+		grp = p.Get(ctx, gk)
+		cmds := []redis.Cmder{grp}
+		for i := range b.Alerts {
+			fps[i] = p.Get(ctx, s.fpKey(b.Source, b.Alerts[i].Fingerprint))
+			cmds = append(cmds, fps[i])
+		}
+		return cmds
+	})
+	if err != nil {
 		return "", nil, err
 	}
 	ids := make([]string, 0, len(fps))
@@ -349,7 +376,9 @@ func (s *Store) apply(ctx context.Context, b *incidents.Batch, opts incidents.In
 	next := cur.Clone()
 	if !next.ApplyBatch(b, opts.Now) {
 		if mapped != cur.ID {
-			if err := s.rdb.Set(ctx, gk, cur.ID, 0).Err(); err != nil {
+			if err := s.exec(ctx, func(p redis.Pipeliner) []redis.Cmder {
+				return []redis.Cmder{p.Set(ctx, gk, cur.ID, 0)}
+			}); err != nil {
 				return nil, false, err
 			}
 		}
@@ -362,18 +391,23 @@ func (s *Store) apply(ctx context.Context, b *incidents.Batch, opts incidents.In
 	}
 	// One round trip: the mappings name the incident this batch joins,
 	// which is right even if the compare-and-set loses and is retried.
-	pipe := s.rdb.Pipeline()
-	if mapped != cur.ID {
-		pipe.Set(ctx, gk, cur.ID, 0)
-	}
-	for _, fp := range newFingerprints(cur, next) {
-		pipe.Set(ctx, s.fpKey(b.Source, fp), cur.ID, 0)
-	}
-	if next.State != cur.State {
-		s.markDirty(ctx, pipe, cur.ID)
-	}
-	cas := s.casCmd(ctx, pipe, next, cur.Version, data)
-	if _, err := pipe.Exec(ctx); err != nil {
+	fps := newFingerprints(cur, next)
+	var cas *redis.Cmd
+	err = s.exec(ctx, func(p redis.Pipeliner) []redis.Cmder {
+		var cmds []redis.Cmder
+		if mapped != cur.ID {
+			cmds = append(cmds, p.Set(ctx, gk, cur.ID, 0))
+		}
+		for _, fp := range fps {
+			cmds = append(cmds, p.Set(ctx, s.fpKey(b.Source, fp), cur.ID, 0))
+		}
+		if next.State != cur.State {
+			cmds = append(cmds, s.markDirty(ctx, p, cur.ID))
+		}
+		cas = s.casCmd(ctx, p, next, cur.Version, data)
+		return append(cmds, cas)
+	})
+	if err != nil {
 		return nil, false, err
 	}
 	if n, _ := cas.Int(); n != 1 {
@@ -381,7 +415,9 @@ func (s *Store) apply(ctx context.Context, b *incidents.Batch, opts incidents.In
 	}
 	// Only the writer whose compare-and-set won may index that version.
 	if next.State != cur.State {
-		if err := s.index(ctx, s.rdb, next).Err(); err != nil {
+		if err := s.exec(ctx, func(p redis.Pipeliner) []redis.Cmder {
+			return []redis.Cmder{s.index(ctx, p, next)}
+		}); err != nil {
 			return nil, false, err
 		}
 	}
@@ -394,9 +430,20 @@ func (s *Store) create(ctx context.Context, b *incidents.Batch, opts incidents.I
 	lock := gk + ":lock"
 	token := crand.Text()
 	locked := time.Now()
-	got, err := lockScript.Run(ctx, s.rdb, []string{gk, lock}, mapped, token, s.opts.LockTTL.Milliseconds()).Int()
-	if err != nil || got != 1 {
-		return nil, true, err // 0: another replica is opening it; -1: it changed
+	// Take the lease, then read the group again: openers of this group
+	// hold the lease, so if it still maps where we looked, no one opened
+	// an incident for it since.
+	var lockCmd *redis.BoolCmd
+	var again *redis.StringCmd
+	if err := s.exec(ctx, func(p redis.Pipeliner) []redis.Cmder {
+		lockCmd = p.SetNX(ctx, lock, token, s.opts.LockTTL)
+		again = p.Get(ctx, gk)
+		return []redis.Cmder{lockCmd, again}
+	}); err != nil {
+		return nil, false, err
+	}
+	if !lockCmd.Val() {
+		return nil, true, nil // another replica is opening it
 	}
 	unlock := func() {
 		// With a context of our own: the request's may be done.
@@ -404,11 +451,19 @@ func (s *Store) create(ctx context.Context, b *incidents.Batch, opts incidents.I
 		defer cancel()
 		unlockScript.Run(uctx, s.rdb, []string{lock}, token)
 	}
-	n, err := s.rdb.Incr(ctx, s.kSeq).Result()
-	if err != nil {
+	if again.Val() != mapped {
+		unlock()
+		return nil, true, nil // it changed: decide again
+	}
+	var incr *redis.IntCmd
+	if err := s.exec(ctx, func(p redis.Pipeliner) []redis.Cmder {
+		incr = p.Incr(ctx, s.kSeq)
+		return []redis.Cmder{incr}
+	}); err != nil {
 		unlock()
 		return nil, false, err
 	}
+	n := incr.Val()
 	next := incidents.NewIncident(n, b, opts.Now)
 	next.Version = 1
 	data, err := encode(next)
@@ -418,20 +473,24 @@ func (s *Store) create(ctx context.Context, b *incidents.Batch, opts incidents.I
 	}
 	// One round trip. A fresh number cannot lose the compare-and-set, so
 	// indexing in the same pipeline is safe (and version-guarded anyway).
-	pipe := s.rdb.Pipeline()
-	s.markDirty(ctx, pipe, next.ID)
-	for _, fp := range newFingerprints(nil, next) {
-		pipe.Set(ctx, s.fpKey(b.Source, fp), next.ID, 0)
-	}
-	pipe.Set(ctx, gk, next.ID, 0)
-	cas := s.casCmd(ctx, pipe, next, 0, data)
-	s.index(ctx, pipe, next)
-	if time.Since(locked) < s.opts.LockTTL/2 {
-		pipe.Del(ctx, lock) // still surely ours: no need for the script
-	} else {
-		unlockScript.Eval(ctx, pipe, []string{lock}, token)
-	}
-	if _, err := pipe.Exec(ctx); err != nil {
+	fps := newFingerprints(nil, next)
+	var cas *redis.Cmd
+	err = s.exec(ctx, func(p redis.Pipeliner) []redis.Cmder {
+		cmds := []redis.Cmder{s.markDirty(ctx, p, next.ID)}
+		for _, fp := range fps {
+			cmds = append(cmds, p.Set(ctx, s.fpKey(b.Source, fp), next.ID, 0))
+		}
+		cmds = append(cmds, p.Set(ctx, gk, next.ID, 0))
+		cas = s.casCmd(ctx, p, next, 0, data)
+		cmds = append(cmds, cas, s.index(ctx, p, next))
+		if time.Since(locked) < s.opts.LockTTL/2 {
+			cmds = append(cmds, p.Del(ctx, lock)) // still surely ours: no need for the script
+		} else {
+			cmds = append(cmds, unlockScript.Eval(ctx, p, []string{lock}, token))
+		}
+		return cmds
+	})
+	if err != nil {
 		unlock()
 		return nil, false, err
 	}
@@ -518,19 +577,25 @@ func (s *Store) Update(ctx context.Context, id string, fn func(*incidents.Incide
 		if err != nil {
 			return nil, err
 		}
-		pipe := s.rdb.Pipeline()
-		if next.State != cur.State {
-			s.markDirty(ctx, pipe, id)
-		}
-		cas := s.casCmd(ctx, pipe, next, cur.Version, data)
-		if _, err := pipe.Exec(ctx); err != nil {
+		var cas *redis.Cmd
+		err = s.exec(ctx, func(p redis.Pipeliner) []redis.Cmder {
+			var cmds []redis.Cmder
+			if next.State != cur.State {
+				cmds = append(cmds, s.markDirty(ctx, p, id))
+			}
+			cas = s.casCmd(ctx, p, next, cur.Version, data)
+			return append(cmds, cas)
+		})
+		if err != nil {
 			return nil, unavailable(op, err)
 		}
 		if n, _ := cas.Int(); n != 1 {
 			continue
 		}
 		if next.State != cur.State {
-			if err := s.index(ctx, s.rdb, next).Err(); err != nil {
+			if err := s.exec(ctx, func(p redis.Pipeliner) []redis.Cmder {
+				return []redis.Cmder{s.index(ctx, p, next)}
+			}); err != nil {
 				return nil, unavailable(op, err)
 			}
 		}
