@@ -108,9 +108,9 @@ func (s *Server) record(source string, b *incidents.Batch, res *incidents.Ingest
 		s.metrics.incidentsReopened.WithLabelValues(source).Inc()
 		s.log.Info("incident reopened", "incident", res.Incident.ID, "source", source)
 	case res.Changed && res.Incident.State == incidents.Resolved:
-		s.log.Info("incident updated", "incident", res.Incident.ID, "state", res.Incident.State, "resolved_by", res.Incident.ResolvedBy, "source", source)
+		s.log.Info("incident resolved", "incident", res.Incident.ID, "by", res.Incident.ResolvedBy, "source", source)
 	case res.Changed:
-		s.log.Info("incident updated", "incident", res.Incident.ID, "state", res.Incident.State, "source", source)
+		s.log.Debug("incident updated", "incident", res.Incident.ID, "state", res.Incident.State, "source", source)
 	default:
 		s.log.Debug("duplicate notification", "incident", res.Incident.ID, "source", source)
 	}

@@ -60,6 +60,7 @@ func redisStore(t testing.TB) incidents.Store {
 	if err != nil {
 		t.Fatal(err)
 	}
+	opts.Protocol = 2 // as klaxon serve does
 	rdb := redis.NewClient(opts)
 	if err := rdb.Ping(context.Background()).Err(); err != nil {
 		rdb.Close()
