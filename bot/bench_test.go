@@ -135,7 +135,7 @@ func benchIngest(b *testing.B, e *env, kind string, size int) {
 	}
 	lat := make([]time.Duration, b.N)
 	var next atomic.Int64
-	b.SetParallelism(4)
+	b.SetParallelism(16)
 	b.ResetTimer()
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {

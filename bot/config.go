@@ -44,6 +44,7 @@ type ServerConfig struct {
 	PublicURL       string   `yaml:"public_url"`       // optional absolute http(s) URL
 	MaxBodyBytes    int64    `yaml:"max_body_bytes"`   // 1 .. 1 GiB; default 4 MiB
 	ShutdownTimeout Duration `yaml:"shutdown_timeout"` // > 0; default 25s
+	APIToken        Secret   `yaml:"api_token"`        // optional bearer token for /api/
 }
 
 // StoreConfig picks the store: Redis when Redis is set, else the embedded

@@ -74,8 +74,8 @@ func New(cfg *Config, d Deps) (*Server, error) {
 	for name, parse := range d.Sources {
 		s.route("POST", "/hooks/"+name, s.hook(name, parse, cfg.Sources.auth(name)))
 	}
-	s.route("GET", "/api/v1/incidents", http.HandlerFunc(s.listIncidents))
-	s.route("GET", "/api/v1/incidents/{id}", http.HandlerFunc(s.getIncident))
+	s.route("GET", "/api/v1/incidents", s.apiAuth(http.HandlerFunc(s.listIncidents)))
+	s.route("GET", "/api/v1/incidents/{id}", s.apiAuth(http.HandlerFunc(s.getIncident)))
 	s.route("GET", "/healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	}))
@@ -95,6 +95,22 @@ func (s *Server) route(method, path string, h http.Handler) {
 	s.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", method)
 		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "method " + r.Method + " not allowed here; use " + method})
+	})
+}
+
+// apiAuth requires server.api_token, when it is set, as a bearer token.
+func (s *Server) apiAuth(h http.Handler) http.Handler {
+	if s.cfg.Server.APIToken == "" {
+		return h
+	}
+	auth := &HookAuth{Token: s.cfg.Server.APIToken}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := checkAuth(r, auth); err != nil {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="klaxon"`)
+			writeError(w, err)
+			return
+		}
+		h.ServeHTTP(w, r)
 	})
 }
 

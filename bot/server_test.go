@@ -408,3 +408,21 @@ func TestMetrics(t *testing.T) {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func TestAPIToken(t *testing.T) {
+	e := newEnv(t, boltStore(t), func(c *bot.Config) { c.Server.APIToken = "api-s3cret" })
+	if r := e.do("GET", "/api/v1/incidents", ""); r.code != 401 || r.json(t)["error"] != "bearer token required" {
+		t.Fatalf("no token: %d %s", r.code, r.body)
+	}
+	if r := e.do("GET", "/api/v1/incidents/INC-1", "", "Authorization", "Bearer nope"); r.code != 401 {
+		t.Fatalf("wrong token: %d %s", r.code, r.body)
+	}
+	if r := e.do("GET", "/api/v1/incidents", "", "Authorization", "Bearer api-s3cret"); r.code != 200 {
+		t.Fatalf("right token: %d %s", r.code, r.body)
+	}
+	for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
+		if r := e.do("GET", path, ""); r.code != 200 {
+			t.Errorf("%s needs no token, got %d", path, r.code)
+		}
+	}
+}
