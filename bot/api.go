@@ -59,7 +59,7 @@ func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request) {
 		// There may be more: the caller pages with ?before=<this>.
 		out["next_before"] = list[len(list)-1].ID
 	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSONIndented(w, http.StatusOK, out)
 }
 
 // getIncident serves GET /api/v1/incidents/{id}.
@@ -70,7 +70,7 @@ func (s *Server) getIncident(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, inc)
+	writeJSONIndented(w, http.StatusOK, inc)
 }
 
 func (s *Server) logStoreError(r *http.Request, err error) {

@@ -178,11 +178,20 @@ func writeError(w http.ResponseWriter, err error) {
 	writeJSON(w, status, map[string]string{"error": msg})
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// writeJSON answers v as compact JSON (webhook senders, errors).
+func writeJSON(w http.ResponseWriter, status int, v any) { encodeJSON(w, status, v, false) }
+
+// writeJSONIndented answers v as indented JSON, for people reading the API
+// with curl.
+func writeJSONIndented(w http.ResponseWriter, status int, v any) { encodeJSON(w, status, v, true) }
+
+func encodeJSON(w http.ResponseWriter, status int, v any, indent bool) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
+	if indent {
+		enc.SetIndent("", "  ")
+	}
 	_ = enc.Encode(v)
 }

@@ -150,36 +150,35 @@ func (s *Store) Ingest(ctx context.Context, b *incidents.Batch, opts incidents.I
 	if err := b.Validate(); err != nil {
 		return nil, err
 	}
+	gk := sourceKey(b.Source, b.GroupKey)
+	// Most notifications change nothing (repeat_interval, retries, an HA
+	// pair): answer those from a read transaction, without a write and its
+	// fsync. Anything else is decided again inside the write transaction.
 	var res *incidents.IngestResult
-	err := s.db.Batch(func(tx *bolt.Tx) error {
-		res = nil // Batch may run this function more than once
-		groups, alerts := tx.Bucket(bktGroups), tx.Bucket(bktAlerts)
-		gk := sourceKey(b.Source, b.GroupKey)
-		mapped := lookup(groups, gk)
-		var cur *incidents.Incident
-		var err error
-		if mapped != 0 {
-			if cur, err = load(tx, mapped); err != nil {
-				return err
+	err := s.db.View(func(tx *bolt.Tx) error {
+		mapped, cur, err := current(tx, b, gk)
+		if err != nil {
+			return err
+		}
+		switch incidents.Decide(cur, b, opts.Now, opts.ReopenWindow) {
+		case incidents.Ignore:
+			res = &incidents.IngestResult{}
+		case incidents.ApplyTo:
+			if mapped == cur.Number && !cur.Clone().ApplyBatch(b, opts.Now) {
+				res = incidents.Outcome(cur, cur, false, false)
 			}
 		}
-		if cur == nil {
-			// A group we have not seen: an alert of it may already be
-			// part of an open incident (Alertmanager regrouped it).
-			for i := range b.Alerts {
-				n := lookup(alerts, sourceKey(b.Source, b.Alerts[i].Fingerprint))
-				if n == 0 {
-					continue
-				}
-				c, err := load(tx, n)
-				if err != nil {
-					return err
-				}
-				if c != nil && c.State.Open() {
-					cur = c
-					break
-				}
-			}
+		return nil
+	})
+	if err != nil || res != nil {
+		return res, s.wrap("boltstore.Ingest", err)
+	}
+	err = s.db.Batch(func(tx *bolt.Tx) error {
+		res = nil // Batch may run this function more than once
+		groups, alerts := tx.Bucket(bktGroups), tx.Bucket(bktAlerts)
+		mapped, cur, err := current(tx, b, gk)
+		if err != nil {
+			return err
 		}
 		var next *incidents.Incident
 		created := false
@@ -233,6 +232,35 @@ func (s *Store) Ingest(ctx context.Context, b *incidents.Batch, opts incidents.I
 		return nil, s.wrap("boltstore.Ingest", err)
 	}
 	return res, nil
+}
+
+// current returns the incident number the group maps to and the incident
+// the batch belongs to: the group's, or for a group not seen before, an
+// open incident that already holds one of its alerts (Alertmanager
+// regrouped them).
+func current(tx *bolt.Tx, b *incidents.Batch, gk []byte) (int64, *incidents.Incident, error) {
+	mapped := lookup(tx.Bucket(bktGroups), gk)
+	if mapped != 0 {
+		cur, err := load(tx, mapped)
+		if cur != nil || err != nil {
+			return mapped, cur, err
+		}
+	}
+	alerts := tx.Bucket(bktAlerts)
+	for i := range b.Alerts {
+		n := lookup(alerts, sourceKey(b.Source, b.Alerts[i].Fingerprint))
+		if n == 0 {
+			continue
+		}
+		c, err := load(tx, n)
+		if err != nil {
+			return mapped, nil, err
+		}
+		if c != nil && c.State.Open() {
+			return mapped, c, nil
+		}
+	}
+	return mapped, nil, nil
 }
 
 // Get implements incidents.Store.

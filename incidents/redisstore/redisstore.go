@@ -471,8 +471,9 @@ func (s *Store) create(ctx context.Context, b *incidents.Batch, opts incidents.I
 		unlock()
 		return nil, false, err
 	}
-	// One round trip. A fresh number cannot lose the compare-and-set, so
-	// indexing in the same pipeline is safe (and version-guarded anyway).
+	// One round trip. A fresh number cannot lose the compare-and-set, and
+	// no other writer knows the incident yet, so it is indexed in the same
+	// pipeline with plain commands (what indexScript would do for it).
 	fps := newFingerprints(nil, next)
 	var cas *redis.Cmd
 	err = s.exec(ctx, func(p redis.Pipeliner) []redis.Cmder {
@@ -482,7 +483,11 @@ func (s *Store) create(ctx context.Context, b *incidents.Batch, opts incidents.I
 		}
 		cmds = append(cmds, p.Set(ctx, gk, next.ID, 0))
 		cas = s.casCmd(ctx, p, next, 0, data)
-		cmds = append(cmds, cas, s.index(ctx, p, next))
+		z := redis.Z{Score: float64(next.Number), Member: next.ID}
+		cmds = append(cmds, cas,
+			p.HSet(ctx, s.kVer, next.ID, next.Version),
+			p.ZAdd(ctx, s.kAll, z), p.ZAdd(ctx, s.kState[next.State], z),
+			p.ZRem(ctx, s.kDirty, next.ID))
 		if time.Since(locked) < s.opts.LockTTL/2 {
 			cmds = append(cmds, p.Del(ctx, lock)) // still surely ours: no need for the script
 		} else {
