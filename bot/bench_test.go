@@ -123,6 +123,7 @@ const benchGroups = 1000
 //   - join: each payload brings a new alert to one of 1,000 open incidents;
 //   - repeat: each payload repeats one of 1,000 groups' notification
 //     (repeat_interval, retries, an HA pair): nothing to write.
+//
 // benchRuns tells each run of benchIngest's groups from every other's, as
 // runs share a store.
 var benchRuns atomic.Int64

@@ -21,6 +21,7 @@ import (
 	"github.com/klaxonbot/klaxon/incidents"
 	"github.com/klaxonbot/klaxon/incidents/boltstore"
 	"github.com/klaxonbot/klaxon/incidents/redisstore"
+	"github.com/klaxonbot/klaxon/incidents/storetest"
 )
 
 type fakeClock struct {
@@ -49,38 +50,14 @@ func boltStore(t testing.TB) incidents.Store {
 	return s
 }
 
-// redisStore returns a store on KLAXON_TEST_REDIS_URL under a fresh prefix
-// (skipped when Redis is unreachable, failing when CI=true).
+// redisStore returns a store on storetest.Redis under a fresh prefix.
 func redisStore(t testing.TB) incidents.Store {
-	url := os.Getenv("KLAXON_TEST_REDIS_URL")
-	if url == "" {
-		url = "redis://127.0.0.1:6379/15"
-	}
-	opts, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts.Protocol = 2 // as klaxon serve does
-	rdb := redis.NewClient(opts)
-	if err := rdb.Ping(context.Background()).Err(); err != nil {
-		rdb.Close()
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("Redis unreachable with CI=true: %v", err)
-		}
-		t.Skipf("Redis unreachable: %v", err)
-	}
-	prefix := fmt.Sprintf("klaxonbot-%d-%d", os.Getpid(), time.Now().UnixNano())
+	rdb := storetest.Redis(t)
+	prefix := storetest.Prefix("bot")
 	s := redisstore.New(rdb, redisstore.Options{Prefix: prefix, ReconcileEvery: -1})
 	t.Cleanup(func() {
 		s.Close()
-		ctx := context.Background()
-		for _, p := range []string{prefix + ":*", "{" + prefix + "}:*"} {
-			keys, _ := rdb.Keys(ctx, p).Result()
-			if len(keys) > 0 {
-				rdb.Del(ctx, keys...)
-			}
-		}
-		rdb.Close()
+		storetest.DeleteKeys(rdb, prefix)
 	})
 	return s
 }

@@ -3,9 +3,6 @@ package redisstore_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-	"os"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,59 +13,16 @@ import (
 	"github.com/klaxonbot/klaxon/incidents/storetest"
 )
 
-var prefixes atomic.Int64
-
-// Client returns a client for KLAXON_TEST_REDIS_URL; it skips the test when
-// Redis is unreachable, unless CI=true, where it fails.
-func client(t testing.TB) redis.UniversalClient {
-	url := os.Getenv("KLAXON_TEST_REDIS_URL")
-	if url == "" {
-		url = "redis://127.0.0.1:6379/15"
-	}
-	opts, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatalf("KLAXON_TEST_REDIS_URL: %v", err)
-	}
-	rdb := redis.NewClient(opts)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		rdb.Close()
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("Redis at %s is unreachable and CI=true: %v", url, err)
-		}
-		t.Skipf("Redis at %s is unreachable: %v", url, err)
-	}
-	t.Cleanup(func() { rdb.Close() })
-	return rdb
-}
-
 // newStore returns a store under a fresh key prefix, deleted after the test.
 func newStore(t testing.TB) incidents.Store {
-	rdb := client(t)
-	prefix := fmt.Sprintf("klaxontest-%d-%d", os.Getpid(), prefixes.Add(1))
+	rdb := storetest.Redis(t)
+	prefix := storetest.Prefix("store")
 	s := redisstore.New(rdb, redisstore.Options{Prefix: prefix, ReconcileEvery: -1})
 	t.Cleanup(func() {
 		s.Close()
-		cleanup(rdb, prefix)
+		storetest.DeleteKeys(rdb, prefix)
 	})
 	return s
-}
-
-func cleanup(rdb redis.UniversalClient, prefix string) {
-	ctx := context.Background()
-	for _, pattern := range []string{prefix + ":*", "{" + prefix + "}:*"} {
-		iter := rdb.Scan(ctx, 0, pattern, 1000).Iterator()
-		var keys []string
-		for iter.Next(ctx) {
-			keys = append(keys, iter.Val())
-		}
-		for len(keys) > 0 {
-			n := min(len(keys), 1000)
-			rdb.Del(ctx, keys[:n]...)
-			keys = keys[n:]
-		}
-	}
 }
 
 func TestConformance(t *testing.T) { storetest.Run(t, newStore) }
@@ -76,11 +30,11 @@ func TestConformance(t *testing.T) { storetest.Run(t, newStore) }
 // A writer that dies between storing a change of state and indexing it
 // leaves a dirty mark; Reconcile files the incident under its real state.
 func TestReconcileRepairsIndex(t *testing.T) {
-	rdb := client(t)
-	prefix := fmt.Sprintf("klaxontest-%d-rec", os.Getpid())
+	rdb := storetest.Redis(t)
+	prefix := storetest.Prefix("reconcile")
 	s := redisstore.New(rdb, redisstore.Options{Prefix: prefix, ReconcileEvery: -1})
 	defer s.Close()
-	defer cleanup(rdb, prefix)
+	defer storetest.DeleteKeys(rdb, prefix)
 	ctx := context.Background()
 	r, err := s.Ingest(ctx, storetest.Batch("g", storetest.Alert("a", incidents.AlertFiring, storetest.T0)), storetest.Opts(storetest.T0))
 	if err != nil {
