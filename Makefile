@@ -14,8 +14,9 @@ build:
 bench: ## the ingest benchmarks (minutes: includes 100,000 stored incidents)
 	go test -run '^$$' -bench BenchmarkIngest -benchtime 20000x -timeout 60m ./bot/
 
-fuzz: ## fuzz the Alertmanager payload parser
+fuzz: ## fuzz the parsers of outside input
 	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 60s ./adapters/alertmanager/
+	go test -run '^$$' -fuzz '^FuzzParseConfig$$' -fuzztime 60s ./bot/
 
 check: ## what CI runs
 	bash .ci/run

@@ -494,3 +494,34 @@ func TestSeverityOf(t *testing.T) {
 		}
 	}
 }
+
+// The config file is outside input: whatever it holds, loading answers a
+// config that passes Validate or ConfigErrors, and never panics.
+func FuzzParseConfig(f *testing.F) {
+	entries, err := os.ReadDir("testdata/config")
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, e := range entries {
+		if data, err := os.ReadFile(filepath.Join("testdata/config", e.Name())); err == nil {
+			f.Add(data)
+		}
+	}
+	f.Add([]byte("a: &x [*x]\n"))
+	f.Add([]byte("server: {listen: ${A:-${B}}}\n"))
+	dir := f.TempDir()
+	env := func(name string) (string, bool) { return "v-" + name, name != "UNSET" }
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := parseConfig(data, dir, env)
+		if err != nil {
+			var errs ConfigErrors
+			if !errors.As(err, &errs) || len(errs) == 0 {
+				t.Fatalf("error %v is not ConfigErrors", err)
+			}
+			return
+		}
+		if err := cfg.Validate(); err != nil {
+			t.Fatalf("loaded config fails Validate: %v", err)
+		}
+	})
+}
