@@ -204,3 +204,23 @@ func TestErrors(t *testing.T) {
 		t.Fatalf("Wrap changed an existing kind: %v", w)
 	}
 }
+
+// With Alertmanager's max_alerts, the alerts sent may all be resolved while
+// one left out still fires: the incident stays open.
+func TestNoResolveWhileTruncatedAlertsFire(t *testing.T) {
+	b := &Batch{Source: "am", GroupKey: "g", Alerts: []Alert{alert("a", AlertFiring, t0)}}
+	inc := NewIncident(1, b, t0)
+	resolved := &Batch{Source: "am", GroupKey: "g", Truncated: 3, FiringBeyond: true,
+		Alerts: []Alert{alert("a", AlertResolved, t0)}}
+	if !inc.ApplyBatch(resolved, t0.Add(time.Minute)) || inc.State != Triggered {
+		t.Fatalf("state %s, want triggered while truncated alerts fire", inc.State)
+	}
+	if inc.TruncatedAlerts != 3 {
+		t.Fatalf("truncated = %d", inc.TruncatedAlerts)
+	}
+	resolved.FiringBeyond, resolved.Truncated = false, 0
+	inc.ApplyBatch(resolved, t0.Add(2*time.Minute))
+	if inc.State != Resolved {
+		t.Fatalf("state %s, want resolved once nothing fires", inc.State)
+	}
+}

@@ -16,7 +16,11 @@ type Batch struct {
 	GroupLabels map[string]string // labels shared by the group
 	ExternalURL string            // the monitor's own page
 	Truncated   int               // alerts the monitor left out of this batch
-	Alerts      []Alert
+	// FiringBeyond says that an alert the monitor left out still fires
+	// (Alertmanager: status "firing" with truncated alerts), so the
+	// incident must not resolve even if every alert sent has.
+	FiringBeyond bool
+	Alerts       []Alert
 }
 
 // Validate checks what every store relies on.
@@ -235,7 +239,7 @@ func (inc *Incident) ApplyBatch(b *Batch, now time.Time) bool {
 			inc.Alerts = append(inc.Alerts, in)
 		}
 	}
-	if b.Truncated != inc.TruncatedAlerts && (changed || b.Truncated > 0) {
+	if b.Truncated != inc.TruncatedAlerts {
 		inc.TruncatedAlerts = b.Truncated
 		changed = true
 	}
@@ -258,7 +262,7 @@ func (inc *Incident) ApplyBatch(b *Batch, now time.Time) bool {
 	switch {
 	case len(fired) > 0 && inc.State == Resolved:
 		_ = inc.Apply(Reopen, actor, "Reopened: "+listText(fired, "alert fires again", "alerts fire again"), now)
-	case firing == 0 && inc.State.Open():
+	case firing == 0 && inc.State.Open() && !b.FiringBeyond:
 		_ = inc.Apply(Resolve, actor, "Resolved: all "+plural(len(inc.Alerts), "alert", "alerts")+" resolved", now)
 	}
 	return true

@@ -94,7 +94,9 @@ func (m *Message) Batch() (*incidents.Batch, error) {
 		GroupLabels: m.GroupLabels,
 		ExternalURL: m.ExternalURL,
 		Truncated:   m.TruncatedAlerts,
-		Alerts:      make([]incidents.Alert, 0, len(m.Alerts)),
+		// With max_alerts set, the group's status covers alerts not sent.
+		FiringBeyond: m.TruncatedAlerts > 0 && m.Status == "firing",
+		Alerts:       make([]incidents.Alert, 0, len(m.Alerts)),
 	}
 	seen := make(map[string]bool, len(m.Alerts))
 	for i := range m.Alerts {

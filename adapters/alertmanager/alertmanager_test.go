@@ -43,6 +43,9 @@ func TestParseResolved(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if b.FiringBeyond { // status "resolved": nothing fires beyond the alerts sent
+		t.Fatal("FiringBeyond set for a resolved group")
+	}
 	if b.Truncated != 3 || b.Alerts[0].Status != incidents.AlertResolved || b.Alerts[0].EndsAt.IsZero() || b.Title != "Disk almost full on db-1" {
 		t.Fatalf("batch = %+v", b)
 	}
@@ -115,4 +118,11 @@ func FuzzParse(f *testing.F) {
 			t.Fatal("accepted payload has no title")
 		}
 	})
+}
+
+func TestFiringBeyondTruncation(t *testing.T) {
+	b, err := Parse([]byte(`{"version":"4","groupKey":"g","status":"firing","truncatedAlerts":2,"alerts":[{"status":"resolved","labels":{"a":"b"}}]}`))
+	if err != nil || !b.FiringBeyond {
+		t.Fatalf("FiringBeyond = %v (%v), want true for a firing group with truncated alerts", b != nil && b.FiringBeyond, err)
+	}
 }
