@@ -206,8 +206,7 @@ func (inc *Incident) ApplyBatch(b *Batch, now time.Time) bool {
 	var raised Severity
 	changed := false
 	for i := range b.Alerts {
-		in := b.Alerts[i]
-		in.Labels, in.Annotations = cloneMap(in.Labels), cloneMap(in.Annotations)
+		in := b.Alerts[i] // its maps are the batch's until stored below
 		if in.Source == "" {
 			in.Source = b.Source
 		}
@@ -232,6 +231,7 @@ func (inc *Incident) ApplyBatch(b *Batch, now time.Time) bool {
 			resolved = append(resolved, in.Name())
 		}
 		changed = true
+		in.Labels, in.Annotations = cloneMap(in.Labels), cloneMap(in.Annotations)
 		if known {
 			inc.Alerts[j] = in
 		} else {
