@@ -43,6 +43,7 @@ type ServerConfig struct {
 	Listen          string   `yaml:"listen"`           // host:port; default 127.0.0.1:8080
 	PublicURL       string   `yaml:"public_url"`       // optional absolute http(s) URL
 	MaxBodyBytes    int64    `yaml:"max_body_bytes"`   // 1 .. 1 GiB; default 4 MiB
+	MaxWebhooks     int      `yaml:"max_webhooks"`     // webhooks handled at once; default 64
 	ShutdownTimeout Duration `yaml:"shutdown_timeout"` // > 0; default 25s
 	APIToken        Secret   `yaml:"api_token"`        // optional bearer token for /api/
 }
@@ -248,6 +249,7 @@ func DefaultConfig() *Config {
 		Server: ServerConfig{
 			Listen:          "127.0.0.1:8080",
 			MaxBodyBytes:    4 << 20,
+			MaxWebhooks:     64,
 			ShutdownTimeout: Duration(25 * time.Second),
 		},
 		Store: StoreConfig{DataDir: "./data"},
@@ -695,6 +697,9 @@ func (c *Config) Validate() error {
 	}
 	if s.MaxBodyBytes <= 0 || s.MaxBodyBytes > maxBodyLimit {
 		v.errorf("server.max_body_bytes", "must be between 1 and %d (1 GiB), got %d", maxBodyLimit, s.MaxBodyBytes)
+	}
+	if s.MaxWebhooks < 1 || s.MaxWebhooks > 100000 {
+		v.errorf("server.max_webhooks", "must be between 1 and 100000, got %d", s.MaxWebhooks)
 	}
 	if s.ShutdownTimeout <= 0 {
 		v.errorf("server.shutdown_timeout", "must be positive, got %s", s.ShutdownTimeout)

@@ -93,6 +93,7 @@ func TestLoadConfigValid(t *testing.T) {
 			Listen:          "0.0.0.0:9090",
 			PublicURL:       "https://klaxon.example.com",
 			MaxBodyBytes:    1 << 20,
+			MaxWebhooks:     64,
 			ShutdownTimeout: Duration(90 * time.Second),
 		},
 		Store: StoreConfig{

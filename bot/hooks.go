@@ -25,6 +25,28 @@ func (c SourcesConfig) auth(name string) *HookAuth {
 // timeout is 10s by default, and a late 200 is worse than a timely 503.
 const ingestTimeout = 8 * time.Second
 
+// slotWait is how long a webhook waits for one of server.max_webhooks
+// slots before klaxon answers 503 (the sender retries).
+const slotWait = 2 * time.Second
+
+// acquire takes a webhook slot, waiting at most slotWait.
+func (s *Server) acquire(ctx context.Context) bool {
+	select {
+	case s.hookSlots <- struct{}{}:
+		return true
+	default:
+	}
+	t := time.NewTimer(slotWait)
+	defer t.Stop()
+	select {
+	case s.hookSlots <- struct{}{}:
+		return true
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return false
+}
+
 // hook serves POST /hooks/<source>: authenticate, read at most
 // server.max_body_bytes, parse, ingest, and answer only after the store has
 // committed (200), or 400/401/413 (do not retry) or 503 (retry).
@@ -41,6 +63,17 @@ func (s *Server) hook(source string, parse Parser, auth *HookAuth) http.Handler 
 			writeError(w, err)
 			return
 		}
+		if !s.acquire(r.Context()) {
+			s.metrics.hooksBusy.WithLabelValues(source).Inc()
+			s.log.Warn("webhook refused: too many at once (server.max_webhooks)", "source", source)
+			writeError(w, incidents.Errorf(incidents.Unavailable, "klaxon is handling server.max_webhooks webhooks already, try again"))
+			return
+		}
+		s.metrics.hooksInFlight.Inc()
+		defer func() {
+			s.metrics.hooksInFlight.Dec()
+			<-s.hookSlots
+		}()
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.Server.MaxBodyBytes))
 		if err != nil {
 			var mbe *http.MaxBytesError

@@ -21,6 +21,8 @@ type metrics struct {
 	alertsIgnored     *prometheus.CounterVec
 	incidentsOpened   *prometheus.CounterVec
 	incidentsReopened *prometheus.CounterVec
+	hooksInFlight     prometheus.Gauge
+	hooksBusy         *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer, store incidents.Store, version string) (*metrics, error) {
@@ -51,12 +53,18 @@ func newMetrics(reg prometheus.Registerer, store incidents.Store, version string
 			Name: "klaxon_incidents_reopened_total", Help: "Resolved incidents reopened by an alert firing again within the reopen window.",
 		}, []string{"source"}),
 	}
+	m.hooksInFlight = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "klaxon_webhooks_in_flight", Help: "Webhooks being handled now (saturation: compare with server.max_webhooks).",
+	})
+	m.hooksBusy = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "klaxon_webhooks_busy_total", Help: "Webhooks answered 503 because server.max_webhooks were in flight.",
+	}, []string{"source"})
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "klaxon_build_info", Help: "Always 1; the version label says which klaxon runs.",
 	}, []string{"version"})
 	build.WithLabelValues(version).Set(1)
 	for _, c := range []prometheus.Collector{m.requests, m.duration, m.errors, m.authFailures, m.alertsReceived,
-		m.alertsIgnored, m.incidentsOpened, m.incidentsReopened, build, &openCollector{store: store}} {
+		m.alertsIgnored, m.incidentsOpened, m.incidentsReopened, m.hooksInFlight, m.hooksBusy, build, &openCollector{store: store}} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

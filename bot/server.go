@@ -45,6 +45,9 @@ type Server struct {
 	metrics *metrics
 	mux     *http.ServeMux
 	handler http.Handler
+	// hookSlots holds one token per webhook being handled, bounding the
+	// memory a storm of large bodies can take (server.max_webhooks).
+	hookSlots chan struct{}
 }
 
 // New checks cfg and builds a Server.
@@ -65,7 +68,8 @@ func New(cfg *Config, d Deps) (*Server, error) {
 		reg := prometheus.NewRegistry()
 		d.Registerer, d.Gatherer = reg, reg
 	}
-	s := &Server{cfg: cfg, store: d.Store, clock: d.Clock, log: d.Logger, mux: http.NewServeMux()}
+	s := &Server{cfg: cfg, store: d.Store, clock: d.Clock, log: d.Logger, mux: http.NewServeMux(),
+		hookSlots: make(chan struct{}, cfg.Server.MaxWebhooks)}
 	m, err := newMetrics(d.Registerer, d.Store, d.Version)
 	if err != nil {
 		return nil, err

@@ -403,3 +403,50 @@ func TestAPIToken(t *testing.T) {
 		}
 	}
 }
+
+// slowStore holds every Ingest until released, to fill the webhook slots.
+type slowStore struct {
+	incidents.Store
+	release chan struct{}
+	entered chan struct{}
+}
+
+func (s *slowStore) Ingest(ctx context.Context, b *incidents.Batch, o incidents.IngestOptions) (*incidents.IngestResult, error) {
+	s.entered <- struct{}{}
+	<-s.release
+	return s.Store.Ingest(ctx, b, o)
+}
+
+func TestMaxWebhooks(t *testing.T) {
+	slow := &slowStore{Store: boltStore(t), release: make(chan struct{}), entered: make(chan struct{}, 8)}
+	e := newEnv(t, slow, func(c *bot.Config) { c.Server.MaxWebhooks = 2 })
+	body := payload(t)
+	var wg sync.WaitGroup
+	codes := make(chan int, 2)
+	for range 2 {
+		wg.Add(1)
+		go func() { defer wg.Done(); codes <- e.do("POST", "/hooks/alertmanager", body).code }()
+	}
+	<-slow.entered
+	<-slow.entered
+	start := time.Now()
+	r := e.do("POST", "/hooks/alertmanager", body)
+	if r.code != 503 || r.header.Get("Retry-After") == "" || !strings.Contains(r.json(t)["error"].(string), "server.max_webhooks") {
+		t.Fatalf("third webhook with 2 slots busy: %d %s", r.code, r.body)
+	}
+	if waited := time.Since(start); waited < time.Second {
+		t.Fatalf("refused after %v, want a wait for a free slot first", waited)
+	}
+	close(slow.release)
+	wg.Wait()
+	close(codes)
+	for c := range codes {
+		if c != 200 {
+			t.Fatalf("a held webhook got %d", c)
+		}
+	}
+	if r := e.do("GET", "/metrics", ""); !strings.Contains(r.body, `klaxon_webhooks_busy_total{source="alertmanager"} 1`) ||
+		!strings.Contains(r.body, "klaxon_webhooks_in_flight 0") {
+		t.Fatalf("metrics after the storm:\n%s", r.body)
+	}
+}
