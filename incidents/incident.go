@@ -126,26 +126,30 @@ type Event struct {
 
 // Incident is one problem that people respond to, made of one or more alerts.
 type Incident struct {
-	ID              string            `json:"id"`
-	Number          int64             `json:"number"`
-	Title           string            `json:"title"`
-	Severity        Severity          `json:"severity"`
-	SeveritySetBy   string            `json:"severitySetBy,omitempty"`
-	State           State             `json:"state"`
-	Team            string            `json:"team,omitempty"`
-	Source          string            `json:"source"`
-	GroupKey        string            `json:"groupKey,omitempty"`
-	GroupLabels     map[string]string `json:"groupLabels,omitempty"`
-	ExternalURL     string            `json:"externalURL,omitempty"`
-	Alerts          []Alert           `json:"alerts"`
-	TruncatedAlerts int               `json:"truncatedAlerts,omitempty"`
-	CreatedAt       time.Time         `json:"createdAt"`
-	UpdatedAt       time.Time         `json:"updatedAt"`
-	AckedAt         time.Time         `json:"ackedAt,omitzero"`
-	AckedBy         string            `json:"ackedBy,omitempty"`
-	ResolvedAt      time.Time         `json:"resolvedAt,omitzero"`
-	ResolvedBy      string            `json:"resolvedBy,omitempty"`
-	Timeline        []Event           `json:"timeline"`
+	ID            string            `json:"id"`
+	Number        int64             `json:"number"`
+	Title         string            `json:"title"`
+	Severity      Severity          `json:"severity"`
+	SeveritySetBy string            `json:"severitySetBy,omitempty"`
+	State         State             `json:"state"`
+	Team          string            `json:"team,omitempty"`
+	Source        string            `json:"source"`
+	GroupKey      string            `json:"groupKey,omitempty"`
+	GroupLabels   map[string]string `json:"groupLabels,omitempty"`
+	ExternalURL   string            `json:"externalURL,omitempty"`
+	Alerts        []Alert           `json:"alerts"`
+	// AlertsFiring and AlertsResolved count Alerts by status. ApplyBatch
+	// keeps them, so a store may load only the alerts a batch names.
+	AlertsFiring    int       `json:"alertsFiring"`
+	AlertsResolved  int       `json:"alertsResolved"`
+	TruncatedAlerts int       `json:"truncatedAlerts,omitempty"`
+	CreatedAt       time.Time `json:"createdAt"`
+	UpdatedAt       time.Time `json:"updatedAt"`
+	AckedAt         time.Time `json:"ackedAt,omitzero"`
+	AckedBy         string    `json:"ackedBy,omitempty"`
+	ResolvedAt      time.Time `json:"resolvedAt,omitzero"`
+	ResolvedBy      string    `json:"resolvedBy,omitempty"`
+	Timeline        []Event   `json:"timeline"`
 	// Version increases by one with every stored change; stores use it for
 	// optimistic concurrency.
 	Version int64 `json:"version"`
@@ -170,14 +174,16 @@ func ParseID(s string) (string, int64, error) {
 
 // Counts returns how many of the incident's alerts are firing and resolved.
 func (inc *Incident) Counts() (firing, resolved int) {
-	for i := range inc.Alerts {
-		if inc.Alerts[i].Status == AlertFiring {
-			firing++
-		} else {
-			resolved++
-		}
+	return inc.AlertsFiring, inc.AlertsResolved
+}
+
+// count adds d to the counter of alerts with status st.
+func (inc *Incident) count(st AlertStatus, d int) {
+	if st == AlertFiring {
+		inc.AlertsFiring += d
+	} else {
+		inc.AlertsResolved += d
 	}
-	return firing, resolved
 }
 
 // Clone returns a deep copy of inc.

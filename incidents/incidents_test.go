@@ -224,3 +224,31 @@ func TestNoResolveWhileTruncatedAlertsFire(t *testing.T) {
 		t.Fatalf("state %s, want resolved once nothing fires", inc.State)
 	}
 }
+
+// The counters ApplyBatch keeps always equal a recount of the alerts.
+func TestCountersMatchAlerts(t *testing.T) {
+	inc := NewIncident(1, &Batch{Source: "am", GroupKey: "g", Alerts: []Alert{alert("a", AlertFiring, t0), alert("b", AlertFiring, t0)}}, t0)
+	steps := []*Batch{
+		{Source: "am", GroupKey: "g", Alerts: []Alert{alert("a", AlertResolved, t0), alert("c", AlertResolved, t0)}},
+		{Source: "am", GroupKey: "g", Alerts: []Alert{alert("a", AlertFiring, t0)}},                // stale copy
+		{Source: "am", GroupKey: "g", Alerts: []Alert{alert("a", AlertFiring, t0.Add(time.Hour))}}, // new occurrence
+		{Source: "am", GroupKey: "g", Alerts: []Alert{alert("b", AlertResolved, t0), alert("a", AlertResolved, t0.Add(time.Hour))}},
+	}
+	for i, b := range steps {
+		inc.ApplyBatch(b, t0.Add(time.Duration(i+1)*time.Minute))
+		var firing, resolved int
+		for _, a := range inc.Alerts {
+			if a.Status == AlertFiring {
+				firing++
+			} else {
+				resolved++
+			}
+		}
+		if f, r := inc.Counts(); f != firing || r != resolved {
+			t.Fatalf("step %d: counters %d/%d, recount %d/%d", i, f, r, firing, resolved)
+		}
+	}
+	if inc.State != Resolved || inc.Timeline[len(inc.Timeline)-1].Text != "Resolved: all 3 alerts resolved" {
+		t.Fatalf("state %s, last event %q", inc.State, inc.Timeline[len(inc.Timeline)-1].Text)
+	}
+}

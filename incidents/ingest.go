@@ -233,6 +233,10 @@ func (inc *Incident) ApplyBatch(b *Batch, now time.Time) bool {
 		changed = true
 		in.Labels, in.Annotations = cloneMap(in.Labels), cloneMap(in.Annotations)
 		if known {
+			inc.count(old.Status, -1)
+		}
+		inc.count(in.Status, +1)
+		if known {
 			inc.Alerts[j] = in
 		} else {
 			idx[in.Fingerprint] = len(inc.Alerts)
@@ -263,7 +267,7 @@ func (inc *Incident) ApplyBatch(b *Batch, now time.Time) bool {
 	case len(fired) > 0 && inc.State == Resolved:
 		_ = inc.Apply(Reopen, actor, "Reopened: "+listText(fired, "alert fires again", "alerts fire again"), now)
 	case firing == 0 && inc.State.Open() && !b.FiringBeyond:
-		_ = inc.Apply(Resolve, actor, "Resolved: all "+plural(len(inc.Alerts), "alert", "alerts")+" resolved", now)
+		_ = inc.Apply(Resolve, actor, "Resolved: all "+plural(inc.AlertsResolved, "alert", "alerts")+" resolved", now)
 	}
 	return true
 }
