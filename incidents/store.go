@@ -20,6 +20,9 @@ type Store interface {
 	// batch's alerts), then decides with Decide whether to update it, reopen
 	// it or open a new one. Concurrent calls for the same group never open
 	// two incidents, and a batch that changes nothing writes nothing.
+	// The result's incident may hold only the alerts the batch names and
+	// the events it added (a store need not read the rest): Get returns
+	// the whole incident.
 	// Errors: Invalid (the batch fails Validate), Unavailable, Internal.
 	Ingest(ctx context.Context, b *Batch, opts IngestOptions) (*IngestResult, error)
 
@@ -34,6 +37,7 @@ type Store interface {
 	// Update reads the incident, calls fn on a copy, and stores the copy if
 	// fn returns nil, retrying fn when another writer changed the incident
 	// in between. fn's error is returned unchanged and nothing is stored.
+	// The timeline is append-only: fn may add events, not change stored ones.
 	// Errors: NotFound, Unavailable, Internal, or fn's error.
 	Update(ctx context.Context, id string, fn func(*Incident) error) (*Incident, error)
 

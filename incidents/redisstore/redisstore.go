@@ -4,8 +4,8 @@
 //
 // Layout (P is the key prefix, "klaxon" by default):
 //
-//	P:inc:{INC-42}        hash {v: version, d: incident JSON}; changed only by
-//	                      a compare-and-set script on v
+//	P:inc:{INC-42}...     the incident (see record.go); changed only by a
+//	                      compare-and-set script on its version
 //	P:grp:{<hash>}        the incident a (source, group key) belongs to
 //	P:grp:{<hash>}:lock   lease held while a group's incident is being opened
 //	P:fp:{<hash>}         the incident a (source, fingerprint) belongs to
@@ -28,7 +28,6 @@ import (
 	crand "crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"math/rand/v2"
@@ -82,13 +81,6 @@ var _ incidents.Store = (*Store)(nil)
 const maxAttempts = 100
 
 var (
-	// casScript stores a new version of an incident if its version is still ARGV[1].
-	casScript = redis.NewScript(`
-local v = redis.call('HGET', KEYS[1], 'v')
-if (v or '0') ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', ARGV[3])
-return 1`)
-
 	// indexScript files an incident under its state unless a later version
 	// was filed already. KEYS: all, triggered, acknowledged, resolved, ver,
 	// dirty. ARGV: id, number, state position (1..3), version.
@@ -178,8 +170,6 @@ func (s *Store) exec(ctx context.Context, queue func(redis.Pipeliner) []redis.Cm
 	return cmdErr(cmds...)
 }
 
-func (s *Store) incKey(id string) string { return s.prefix + ":inc:{" + id + "}" }
-
 func hashed(parts ...string) string {
 	h := sha256.New()
 	for _, p := range parts {
@@ -213,46 +203,6 @@ func unavailable(op string, err error) error {
 // Ping implements incidents.Store.
 func (s *Store) Ping(ctx context.Context) error {
 	return unavailable("redisstore.Ping", s.rdb.Ping(ctx).Err())
-}
-
-// load returns the incident, or nil when it does not exist.
-func (s *Store) load(ctx context.Context, id string) (*incidents.Incident, error) {
-	var get *redis.StringCmd
-	if err := s.exec(ctx, func(p redis.Pipeliner) []redis.Cmder {
-		get = p.HGet(ctx, s.incKey(id), "d")
-		return []redis.Cmder{get}
-	}); err != nil {
-		return nil, err
-	}
-	data, err := get.Bytes()
-	if errors.Is(err, redis.Nil) {
-		return nil, nil
-	}
-	return decode(id, data)
-}
-
-func decode(id string, data []byte) (*incidents.Incident, error) {
-	inc := new(incidents.Incident)
-	if err := json.Unmarshal(data, inc); err != nil {
-		return nil, incidents.Wrap(incidents.Internal, "redisstore: decode "+id, err)
-	}
-	return inc, nil
-}
-
-func encode(inc *incidents.Incident) ([]byte, error) {
-	data, err := json.Marshal(inc)
-	if err != nil {
-		return nil, incidents.Wrap(incidents.Internal, "redisstore: encode "+inc.ID, err)
-	}
-	return data, nil
-}
-
-// casCmd queues on c a compare-and-set of next (encoded as data) over
-// version prev; its value is 1 when it stored. Scripts in pipelines are
-// sent with EVAL, which needs no script cache on the server.
-func (s *Store) casCmd(ctx context.Context, c redis.Scripter, next *incidents.Incident, prev int64, data []byte) *redis.Cmd {
-	return casScript.Eval(ctx, c, []string{s.incKey(next.ID)},
-		strconv.FormatInt(prev, 10), strconv.FormatInt(next.Version, 10), data)
 }
 
 // index files inc under its state on c (see indexScript).
@@ -297,6 +247,10 @@ func (s *Store) Ingest(ctx context.Context, b *incidents.Batch, opts incidents.I
 		return nil, err
 	}
 	gk := s.grpKey(b.Source, b.GroupKey)
+	fps := make([]string, len(b.Alerts))
+	for i := range b.Alerts {
+		fps[i] = b.Alerts[i].Fingerprint
+	}
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		if attempt > 2 {
 			if err := backoff(ctx, attempt); err != nil {
@@ -309,14 +263,14 @@ func (s *Store) Ingest(ctx context.Context, b *incidents.Batch, opts incidents.I
 		}
 		var cur *incidents.Incident
 		if mapped != "" {
-			if cur, err = s.load(ctx, mapped); err != nil {
+			if cur, err = s.loadPart(ctx, mapped, fps); err != nil {
 				return nil, unavailable(op, err)
 			}
 		}
 		if cur == nil {
 			// A group we have not seen: an alert of it may already be
 			// part of an open incident (Alertmanager regrouped it).
-			if cur, err = s.firstOpen(ctx, fpIDs); err != nil {
+			if cur, err = s.firstOpen(ctx, fpIDs, fps); err != nil {
 				return nil, unavailable(op, err)
 			}
 		}
@@ -385,7 +339,7 @@ func (s *Store) apply(ctx context.Context, b *incidents.Batch, opts incidents.In
 		return incidents.Outcome(cur, cur, false, false), false, nil
 	}
 	next.Version = cur.Version + 1
-	data, err := encode(next)
+	w, err := s.prepareWrite(cur, next)
 	if err != nil {
 		return nil, false, err
 	}
@@ -404,7 +358,7 @@ func (s *Store) apply(ctx context.Context, b *incidents.Batch, opts incidents.In
 		if next.State != cur.State {
 			cmds = append(cmds, s.markDirty(ctx, p, cur.ID))
 		}
-		cas = s.casCmd(ctx, p, next, cur.Version, data)
+		cas = w.queue(ctx, p)
 		return append(cmds, cas)
 	})
 	if err != nil {
@@ -466,7 +420,7 @@ func (s *Store) create(ctx context.Context, b *incidents.Batch, opts incidents.I
 	n := incr.Val()
 	next := incidents.NewIncident(n, b, opts.Now)
 	next.Version = 1
-	data, err := encode(next)
+	w, err := s.prepareWrite(nil, next)
 	if err != nil {
 		unlock()
 		return nil, false, err
@@ -482,7 +436,7 @@ func (s *Store) create(ctx context.Context, b *incidents.Batch, opts incidents.I
 			cmds = append(cmds, p.Set(ctx, s.fpKey(b.Source, fp), next.ID, 0))
 		}
 		cmds = append(cmds, p.Set(ctx, gk, next.ID, 0))
-		cas = s.casCmd(ctx, p, next, 0, data)
+		cas = w.queue(ctx, p)
 		z := redis.Z{Score: float64(next.Number), Member: next.ID}
 		cmds = append(cmds, cas,
 			p.HSet(ctx, s.kVer, next.ID, next.Version),
@@ -505,15 +459,16 @@ func (s *Store) create(ctx context.Context, b *incidents.Batch, opts incidents.I
 	return incidents.Outcome(nil, next, true, true), false, nil
 }
 
-// firstOpen returns the first open incident among ids.
-func (s *Store) firstOpen(ctx context.Context, ids []string) (*incidents.Incident, error) {
+// firstOpen returns the first open incident among ids, with the alerts fps
+// name.
+func (s *Store) firstOpen(ctx context.Context, ids, fps []string) (*incidents.Incident, error) {
 	tried := map[string]bool{}
 	for _, id := range ids {
 		if tried[id] {
 			continue
 		}
 		tried[id] = true
-		inc, err := s.load(ctx, id)
+		inc, err := s.loadPart(ctx, id, fps)
 		if err != nil {
 			return nil, err
 		}
@@ -543,7 +498,7 @@ func (s *Store) Get(ctx context.Context, id string) (*incidents.Incident, error)
 	if err != nil {
 		return nil, err
 	}
-	inc, err := s.load(ctx, id)
+	inc, err := s.loadFull(ctx, id)
 	if err != nil {
 		return nil, unavailable("redisstore.Get", err)
 	}
@@ -566,7 +521,7 @@ func (s *Store) Update(ctx context.Context, id string, fn func(*incidents.Incide
 				return nil, unavailable(op, err)
 			}
 		}
-		cur, err := s.load(ctx, id)
+		cur, err := s.loadFull(ctx, id)
 		if err != nil {
 			return nil, unavailable(op, err)
 		}
@@ -578,7 +533,7 @@ func (s *Store) Update(ctx context.Context, id string, fn func(*incidents.Incide
 			return nil, err
 		}
 		next.Version = cur.Version + 1
-		data, err := encode(next)
+		w, err := s.prepareWrite(cur, next)
 		if err != nil {
 			return nil, err
 		}
@@ -588,7 +543,7 @@ func (s *Store) Update(ctx context.Context, id string, fn func(*incidents.Incide
 			if next.State != cur.State {
 				cmds = append(cmds, s.markDirty(ctx, p, id))
 			}
-			cas = s.casCmd(ctx, p, next, cur.Version, data)
+			cas = w.queue(ctx, p)
 			return append(cmds, cas)
 		})
 		if err != nil {
@@ -653,24 +608,20 @@ func (s *Store) List(ctx context.Context, opts incidents.ListOptions) ([]*incide
 		return nil, nil
 	}
 	pipe = s.rdb.Pipeline()
-	gets := make([]*redis.StringCmd, len(entries))
+	reads := make([]*fullCmds, len(entries))
 	for i, e := range entries {
-		gets[i] = pipe.HGet(ctx, s.incKey(e.Member.(string)), "d")
+		reads[i] = s.queueFull(ctx, pipe, e.Member.(string))
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, unavailable(op, err)
 	}
 	out := make([]*incidents.Incident, 0, len(entries))
-	for i, g := range gets {
-		data, err := g.Bytes()
-		if errors.Is(err, redis.Nil) {
-			continue
-		}
-		inc, err := decode(entries[i].Member.(string), data)
+	for _, r := range reads {
+		inc, err := r.incident()
 		if err != nil {
 			return nil, err
 		}
-		if len(want) == 0 || want[inc.State] {
+		if inc != nil && (len(want) == 0 || want[inc.State]) {
 			out = append(out, inc)
 		}
 	}
@@ -712,7 +663,7 @@ func (s *Store) Reconcile(ctx context.Context, olderThan time.Duration) (int, er
 		return 0, unavailable("redisstore.Reconcile", err)
 	}
 	for _, id := range ids {
-		inc, err := s.load(ctx, id)
+		inc, err := s.loadPart(ctx, id, nil)
 		if err != nil {
 			return 0, unavailable("redisstore.Reconcile", err)
 		}

@@ -68,6 +68,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"UpdateNotFound", testNotFound},
 		{"ListByStateAndPaging", testList},
 		{"TimelineOrder", testTimelineOrder},
+		{"PartialBatchesOnABigIncident", testBigIncident},
 		{"ConcurrentIngestSameGroup", testConcurrentIngest},
 		{"ConcurrentUpdatesLoseNothing", testConcurrentUpdate},
 		{"ConcurrentIngestAndUpdate", testConcurrentMixed},
@@ -499,5 +500,54 @@ func testConcurrentMixed(t *testing.T, s incidents.Store) {
 	inc := get(t, s, id)
 	if len(inc.Alerts) != 11 || len(inc.Timeline) != 2+10+10 {
 		t.Fatalf("after mixed writers: %d alerts, %d events; want 11 and 22", len(inc.Alerts), len(inc.Timeline))
+	}
+}
+
+// Alertmanager may send a group's alerts in any subset (max_alerts, a
+// generic webhook sends one at a time): the stored incident keeps every
+// alert once, in first-seen order, with the right counts.
+func testBigIncident(t *testing.T, s incidents.Store) {
+	var first []incidents.Alert
+	for i := range 50 {
+		first = append(first, Alert(fmt.Sprintf("a%02d", i), incidents.AlertFiring, T0))
+	}
+	id := ingest(t, s, Batch("big", first...), T0).Incident.ID
+	for i := range 10 {
+		at := T0.Add(time.Duration(i+1) * time.Minute)
+		r := ingest(t, s, Batch("big", Alert(fmt.Sprintf("b%02d", i), incidents.AlertFiring, at)), at)
+		if r.Incident.ID != id || !r.Changed {
+			t.Fatalf("join %d: %+v", i, r)
+		}
+	}
+	var resolve []incidents.Alert
+	for _, fp := range []string{"a07", "b03", "a49", "a00", "b09"} {
+		a := Alert(fp, incidents.AlertResolved, T0)
+		if fp[0] == 'b' {
+			a = Alert(fp, incidents.AlertResolved, T0.Add(time.Duration(fp[2]-'0'+1)*time.Minute))
+		}
+		resolve = append(resolve, a)
+	}
+	ingest(t, s, Batch("big", resolve...), T0.Add(time.Hour))
+	inc := get(t, s, id)
+	if len(inc.Alerts) != 60 {
+		t.Fatalf("%d alerts, want 60", len(inc.Alerts))
+	}
+	for i, a := range inc.Alerts {
+		want := fmt.Sprintf("a%02d", i)
+		if i >= 50 {
+			want = fmt.Sprintf("b%02d", i-50)
+		}
+		if a.Fingerprint != want {
+			t.Fatalf("alert %d is %s, want %s (first-seen order)", i, a.Fingerprint, want)
+		}
+	}
+	if f, r := inc.Counts(); f != 55 || r != 5 || inc.State != incidents.Triggered {
+		t.Fatalf("counts %d firing / %d resolved, state %s; want 55/5 triggered", f, r, inc.State)
+	}
+	if inc.Alerts[7].Status != incidents.AlertResolved || inc.Alerts[8].Status != incidents.AlertFiring {
+		t.Fatalf("statuses a07 %s a08 %s", inc.Alerts[7].Status, inc.Alerts[8].Status)
+	}
+	if len(inc.Timeline) != 2+10+1 {
+		t.Fatalf("timeline has %d events, want 13", len(inc.Timeline))
 	}
 }
