@@ -69,8 +69,9 @@ func core(inc *incidents.Incident) ([]byte, error) {
 
 // write is a prepared compare-and-set of next over prev.
 type write struct {
-	rec  record
-	args []any
+	rec   record
+	args  []any
+	added []string // fingerprints next has and prev had not
 }
 
 // prepareWrite encodes what next changes over prev: prev is what was loaded
@@ -97,6 +98,7 @@ func (s *Store) prepareWrite(prev, next *incidents.Incident) (*write, error) {
 		}
 	}
 	var set, added []any
+	var fps []string
 	for i := range next.Alerts {
 		a := &next.Alerts[i]
 		b, err := json.Marshal(a)
@@ -106,6 +108,7 @@ func (s *Store) prepareWrite(prev, next *incidents.Incident) (*write, error) {
 		was, known := old[a.Fingerprint]
 		if !known {
 			added = append(added, a.Fingerprint)
+			fps = append(fps, a.Fingerprint)
 		}
 		if !known || string(was) != string(b) {
 			set = append(set, a.Fingerprint, b)
@@ -126,7 +129,7 @@ func (s *Store) prepareWrite(prev, next *incidents.Incident) (*write, error) {
 	args = append(args, added...)
 	args = append(args, len(events))
 	args = append(args, events...)
-	return &write{rec: s.record(next.ID), args: args}, nil
+	return &write{rec: s.record(next.ID), args: args, added: fps}, nil
 }
 
 // queue adds the write to a pipeline; the command's value is 1 when it

@@ -221,23 +221,6 @@ func (s *Store) markDirty(ctx context.Context, p redis.Pipeliner, id string) red
 	return p.ZAdd(ctx, s.kDirty, redis.Z{Score: float64(time.Now().UnixMilli()), Member: id})
 }
 
-// newFingerprints lists the fingerprints next has and prev had not.
-func newFingerprints(prev, next *incidents.Incident) []string {
-	known := map[string]bool{}
-	if prev != nil {
-		for i := range prev.Alerts {
-			known[prev.Alerts[i].Fingerprint] = true
-		}
-	}
-	var fps []string
-	for i := range next.Alerts {
-		if fp := next.Alerts[i].Fingerprint; !known[fp] {
-			fps = append(fps, fp)
-		}
-	}
-	return fps
-}
-
 // Ingest implements incidents.Store. Round trips: opening an incident takes
 // four (look up, lease, number, write), joining one three (look up, load,
 // write), a duplicate two and writes nothing.
@@ -345,14 +328,13 @@ func (s *Store) apply(ctx context.Context, b *incidents.Batch, opts incidents.In
 	}
 	// One round trip: the mappings name the incident this batch joins,
 	// which is right even if the compare-and-set loses and is retried.
-	fps := newFingerprints(cur, next)
 	var cas *redis.Cmd
 	err = s.exec(ctx, func(p redis.Pipeliner) []redis.Cmder {
 		var cmds []redis.Cmder
 		if mapped != cur.ID {
 			cmds = append(cmds, p.Set(ctx, gk, cur.ID, 0))
 		}
-		for _, fp := range fps {
+		for _, fp := range w.added {
 			cmds = append(cmds, p.Set(ctx, s.fpKey(b.Source, fp), cur.ID, 0))
 		}
 		if next.State != cur.State {
@@ -428,11 +410,10 @@ func (s *Store) create(ctx context.Context, b *incidents.Batch, opts incidents.I
 	// One round trip. A fresh number cannot lose the compare-and-set, and
 	// no other writer knows the incident yet, so it is indexed in the same
 	// pipeline with plain commands (what indexScript would do for it).
-	fps := newFingerprints(nil, next)
 	var cas *redis.Cmd
 	err = s.exec(ctx, func(p redis.Pipeliner) []redis.Cmder {
 		cmds := []redis.Cmder{s.markDirty(ctx, p, next.ID)}
-		for _, fp := range fps {
+		for _, fp := range w.added {
 			cmds = append(cmds, p.Set(ctx, s.fpKey(b.Source, fp), next.ID, 0))
 		}
 		cmds = append(cmds, p.Set(ctx, gk, next.ID, 0))
