@@ -34,6 +34,8 @@ type Config struct {
 	Store     StoreConfig     `yaml:"store"`
 	Sources   SourcesConfig   `yaml:"sources"`
 	Incidents IncidentsConfig `yaml:"incidents"`
+	// TemplatesDir holds card.tmpl overriding the built-in card templates.
+	TemplatesDir string `yaml:"templates_dir"`
 
 	lines *lineIndex // dotted path → line in the loaded file; nil if built in Go
 }

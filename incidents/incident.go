@@ -95,7 +95,7 @@ type Alert struct {
 }
 
 // Name is the alert's human name: its alertname label, else its fingerprint.
-func (a *Alert) Name() string {
+func (a Alert) Name() string {
 	if n := a.Labels["alertname"]; n != "" {
 		return n
 	}

@@ -187,6 +187,16 @@ func TestCheckConfig(t *testing.T) {
 			t.Errorf("check-config output lacks %q:\n%s", want, out.String())
 		}
 	}
+	tdir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(tdir, "card.tmpl"), []byte(`{{define "title"}}{{.Nope}}{{end}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	broken := writeFile(t, "tmpl.yaml", fmt.Sprintf("templates_dir: %q\n", tdir))
+	out.Reset()
+	err = run(context.Background(), []string{"check-config", "-c", broken}, &out, &bytes.Buffer{})
+	if err == nil || !strings.Contains(out.String(), "can't evaluate field Nope") {
+		t.Fatalf("broken template: %v\n%s", err, out.String())
+	}
 	var u usageError
 	if err := run(context.Background(), []string{"check-config"}, &out, &bytes.Buffer{}); !errors.As(err, &u) {
 		t.Fatalf("check-config without a file: %v, want a usage error", err)

@@ -20,6 +20,7 @@ import (
 	"github.com/klaxonbot/klaxon/incidents"
 	"github.com/klaxonbot/klaxon/incidents/boltstore"
 	"github.com/klaxonbot/klaxon/incidents/redisstore"
+	"github.com/klaxonbot/klaxon/templates"
 )
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -37,6 +38,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg, err := bot.LoadConfig(*path, nil)
 	if err != nil {
 		return fmt.Errorf("config %s:\n%w", *path, err)
+	}
+	if _, err := templates.Load(cfg.TemplatesDir); err != nil {
+		return fmt.Errorf("config %s: templates_dir %s: %w", *path, cfg.TemplatesDir, err)
 	}
 	store, closeStore, err := openStore(ctx, cfg, log)
 	if err != nil {
@@ -200,7 +204,8 @@ func checkConfig(args []string, stdout, stderr io.Writer) error {
 	if *path == "" {
 		return usageError{"check-config needs -c FILE (or $KLAXON_CONFIG)"}
 	}
-	if _, err := bot.LoadConfig(*path, nil); err != nil {
+	cfg, err := bot.LoadConfig(*path, nil)
+	if err != nil {
 		var errs bot.ConfigErrors
 		if errors.As(err, &errs) {
 			for _, e := range errs {
@@ -209,6 +214,11 @@ func checkConfig(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("%s: %d error(s)", *path, len(errs))
 		}
 		return err
+	}
+	// A broken user template must fail here, not at 3 a.m.
+	if _, err := templates.Load(cfg.TemplatesDir); err != nil {
+		fmt.Fprintf(stdout, "%s: templates_dir %s: %v\n", *path, cfg.TemplatesDir, err)
+		return fmt.Errorf("%s: 1 error(s)", *path)
 	}
 	fmt.Fprintf(stdout, "%s: ok\n", *path)
 	return nil

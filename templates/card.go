@@ -1,0 +1,309 @@
+package templates
+
+import (
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/klaxonbot/klaxon/incidents"
+)
+
+// Card is what every chat platform shows for an incident, as plain text:
+// every string is valid UTF-8 without control or bidi-override characters
+// and within the caps below; the adapters escape it for their markup and
+// fit it into their platform's limits.
+type Card struct {
+	IncidentID string             `json:"incidentID"`
+	Version    int64              `json:"version"` // the incident version the card shows
+	Severity   incidents.Severity `json:"severity"`
+	State      incidents.State    `json:"state"`
+	Title      string             `json:"title"`              // what is happening, in a line
+	Status     string             `json:"status"`             // state, severity, how long, alert counts
+	Owner      string             `json:"owner,omitempty"`    // who acknowledged or resolved it, when
+	Summary    string             `json:"summary,omitempty"`  // the description
+	WhatToDo   string             `json:"whatToDo,omitempty"` // from a what_to_do or action annotation
+	Facts      []Fact             `json:"facts,omitempty"`    // the data monitored: value, threshold, service...
+	Links      []Link             `json:"links,omitempty"`    // runbook, graph, dashboard: http(s) only
+	Alerts     []string           `json:"alerts"`             // one line per alert, firing first
+	MoreAlerts int                `json:"moreAlerts,omitempty"`
+	Labels     []Fact             `json:"labels,omitempty"` // the first alert's labels, by name
+	MoreLabels int                `json:"moreLabels,omitempty"`
+	Actions    []Action           `json:"actions"` // the buttons, for the incident's state
+}
+
+// Fact is a name and a value.
+type Fact struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// Link is a button or link to an http(s) URL.
+type Link struct {
+	Text string `json:"text"`
+	URL  string `json:"url"`
+}
+
+// ActionID names what a card's button does.
+type ActionID string
+
+const (
+	ActAck      ActionID = "ack"
+	ActUnack    ActionID = "unack"
+	ActResolve  ActionID = "resolve"
+	ActReopen   ActionID = "reopen"
+	ActEscalate ActionID = "escalate"
+	ActSnooze   ActionID = "snooze"
+)
+
+// Action is a button on a card.
+type Action struct {
+	ID    ActionID `json:"id"`
+	Label string   `json:"label"`
+	Style string   `json:"style,omitempty"` // "primary" or "danger"
+	Arg   string   `json:"arg,omitempty"`   // e.g. "1h" for snooze
+}
+
+// Caps, in runes: generous for a card, far below every platform's limits,
+// so that compiling never has to cut more than a little.
+const (
+	MaxTitle    = 250
+	MaxLine     = 300 // status, owner, an alert's line
+	MaxSummary  = 3000
+	MaxWhatToDo = 1500
+	MaxValue    = 300 // a fact's or label's value
+	MaxName     = 100 // a fact's or label's name
+	MaxAlerts   = 20
+	MaxLabels   = 30
+	MaxURL      = 2000 // bytes
+)
+
+// cardData is what the card templates see.
+type cardData struct {
+	*incidents.Incident
+	Now              time.Time
+	Firing, Resolved int
+	Alert            incidents.Alert
+	Annotations      map[string]string
+	Labels           map[string]string
+}
+
+// alertData is what the "alert" template sees.
+type alertData struct {
+	A   incidents.Alert
+	Now time.Time
+}
+
+// Card renders the card of inc as of now.
+func (s *Set) Card(inc *incidents.Incident, now time.Time) (*Card, error) {
+	return s.render(inc, now)
+}
+
+func (s *Set) render(inc *incidents.Incident, now time.Time) (*Card, error) {
+	t, err := s.card.Clone()
+	if err != nil {
+		return nil, err
+	}
+	t.Funcs(funcs(now))
+	rep := representative(inc)
+	firing, resolved := inc.Counts()
+	data := &cardData{Incident: inc, Now: now, Firing: firing, Resolved: resolved,
+		Alert: rep, Annotations: rep.Annotations, Labels: rep.Labels}
+	c := &Card{IncidentID: inc.ID, Version: inc.Version, Severity: inc.Severity, State: inc.State}
+	for _, p := range []struct {
+		name string
+		dst  *string
+		max  int
+	}{
+		{"title", &c.Title, MaxTitle}, {"status", &c.Status, MaxLine}, {"owner", &c.Owner, MaxLine},
+		{"summary", &c.Summary, MaxSummary}, {"what_to_do", &c.WhatToDo, MaxWhatToDo},
+	} {
+		out, err := exec(t, p.name, data)
+		if err != nil {
+			return nil, err
+		}
+		*p.dst = Clean(out, p.max, p.name == "summary" || p.name == "what_to_do")
+	}
+	if c.Title == "" {
+		c.Title = inc.ID
+	}
+	// Firing alerts first, each group in the incident's order.
+	order := make([]int, 0, len(inc.Alerts))
+	for _, want := range []incidents.AlertStatus{incidents.AlertFiring, incidents.AlertResolved} {
+		for i := range inc.Alerts {
+			if inc.Alerts[i].Status == want {
+				order = append(order, i)
+			}
+		}
+	}
+	c.Alerts = []string{}
+	for _, i := range order {
+		if len(c.Alerts) == MaxAlerts {
+			c.MoreAlerts = len(order) - MaxAlerts
+			break
+		}
+		out, err := exec(t, "alert", alertData{A: inc.Alerts[i], Now: now})
+		if err != nil {
+			return nil, err
+		}
+		c.Alerts = append(c.Alerts, Clean(out, MaxLine, false))
+	}
+	c.Facts = facts(inc, rep)
+	c.Links = links(inc, rep)
+	c.Labels, c.MoreLabels = labels(rep.Labels)
+	c.Actions = actions(inc.State)
+	return c, nil
+}
+
+// representative is the alert a card describes: the first firing one,
+// else the first.
+func representative(inc *incidents.Incident) incidents.Alert {
+	for _, a := range inc.Alerts {
+		if a.Status == incidents.AlertFiring {
+			return a
+		}
+	}
+	if len(inc.Alerts) > 0 {
+		return inc.Alerts[0]
+	}
+	return incidents.Alert{}
+}
+
+func first(m map[string]string, keys ...string) string {
+	for _, k := range keys {
+		if v := strings.TrimSpace(m[k]); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func facts(inc *incidents.Incident, a incidents.Alert) []Fact {
+	var out []Fact
+	add := func(name, value string) {
+		if value = Clean(value, MaxValue, false); value != "" {
+			out = append(out, Fact{Name: name, Value: value})
+		}
+	}
+	add("Value", first(a.Annotations, "value", "current_value", "valueString"))
+	add("Threshold", first(a.Annotations, "threshold"))
+	add("Service", first(a.Labels, "service", "job"))
+	add("Environment", first(a.Labels, "env", "environment"))
+	add("Team", inc.Team)
+	return out
+}
+
+func links(inc *incidents.Incident, a incidents.Alert) []Link {
+	var out []Link
+	add := func(text, raw string) {
+		u, ok := SafeURL(raw)
+		if !ok || slices.ContainsFunc(out, func(l Link) bool { return l.URL == u }) {
+			return
+		}
+		out = append(out, Link{Text: text, URL: u})
+	}
+	add("Runbook", first(a.Annotations, "runbook_url", "runbook"))
+	add("Dashboard", first(a.Annotations, "dashboard_url", "dashboard", "grafana_url", "dashboardURL"))
+	add("Panel", first(a.Annotations, "panel_url", "panelURL"))
+	add("Graph", a.GeneratorURL)
+	add("Silence", first(a.Annotations, "silence_url", "silenceURL"))
+	source := "Source"
+	if inc.Source == "alertmanager" {
+		source = "Alertmanager"
+	}
+	add(source, inc.ExternalURL)
+	return out
+}
+
+// SafeURL returns u when it is an absolute http or https URL of at most
+// MaxURL bytes, without spaces, control characters or credentials.
+func SafeURL(u string) (string, bool) {
+	u = strings.TrimSpace(u)
+	if u == "" || len(u) > MaxURL || !utf8.ValidString(u) || strings.ContainsFunc(u, func(r rune) bool {
+		return unicode.IsSpace(r) || unicode.IsControl(r) || r == '<' || r == '>' || r == '|' || r == '"'
+	}) {
+		return "", false
+	}
+	p, err := url.Parse(u)
+	if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" || p.User != nil {
+		return "", false
+	}
+	return u, true
+}
+
+func labels(m map[string]string) ([]Fact, int) {
+	names := make([]string, 0, len(m))
+	for k := range m {
+		if k != "alertname" {
+			names = append(names, k)
+		}
+	}
+	slices.Sort(names)
+	more := 0
+	if len(names) > MaxLabels {
+		more, names = len(names)-MaxLabels, names[:MaxLabels]
+	}
+	out := make([]Fact, 0, len(names))
+	for _, k := range names {
+		out = append(out, Fact{Name: Clean(k, MaxName, false), Value: Clean(m[k], MaxValue, false)})
+	}
+	return out, more
+}
+
+func actions(st incidents.State) []Action {
+	switch st {
+	case incidents.Triggered:
+		return []Action{{ID: ActAck, Label: "Acknowledge", Style: "primary"}, {ID: ActResolve, Label: "Resolve"},
+			{ID: ActEscalate, Label: "Escalate", Style: "danger"}, {ID: ActSnooze, Label: "Snooze 1h", Arg: "1h"}}
+	case incidents.Acknowledged:
+		return []Action{{ID: ActResolve, Label: "Resolve", Style: "primary"}, {ID: ActUnack, Label: "Unacknowledge"},
+			{ID: ActEscalate, Label: "Escalate", Style: "danger"}, {ID: ActSnooze, Label: "Snooze 1h", Arg: "1h"}}
+	case incidents.Resolved:
+		return []Action{{ID: ActReopen, Label: "Reopen"}}
+	}
+	return []Action{}
+}
+
+// Clean makes outside text safe to lay out: valid UTF-8, no control
+// characters (newlines and tabs kept only when multiline) and no bidi
+// overrides (which can disguise text), spaces trimmed, at most max runes
+// (cut with "…").
+func Clean(s string, max int, multiline bool) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	clean := strings.Map(func(r rune) rune {
+		switch {
+		case (r == '\n' || r == '\t') && multiline:
+			return r
+		case r == '\r' || isBidiControl(r):
+			return -1
+		case unicode.IsControl(r):
+			return ' '
+		}
+		return r
+	}, s)
+	clean = strings.TrimSpace(clean)
+	if max <= 0 {
+		return ""
+	}
+	if utf8.RuneCountInString(clean) <= max {
+		return clean
+	}
+	n, cut := 0, 0
+	for i := range clean {
+		if n == max-1 {
+			cut = i
+			break
+		}
+		n++
+	}
+	return strings.TrimRightFunc(clean[:cut], unicode.IsSpace) + "…"
+}
+
+// isBidiControl reports the directional embeddings, overrides and
+// isolates, which can make text read otherwise than it is ("Trojan
+// Source"); right-to-left letters themselves are kept.
+func isBidiControl(r rune) bool {
+	return (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069)
+}

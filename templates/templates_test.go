@@ -1,0 +1,313 @@
+package templates
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/klaxonbot/klaxon/incidents"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+// payments is a realistic incident: two firing alerts and one resolved.
+func payments() *incidents.Incident {
+	mk := func(fp, inst string, st incidents.AlertStatus, starts time.Time) incidents.Alert {
+		return incidents.Alert{
+			Source: "alertmanager", Fingerprint: fp, Status: st, Severity: incidents.Sev1, StartsAt: starts,
+			Labels: map[string]string{"alertname": "HighLatency", "instance": inst, "service": "payments", "env": "prod", "severity": "critical"},
+			Annotations: map[string]string{
+				"summary":     "p99 latency above 2s on " + inst,
+				"description": "Checkout requests are slow: p99 is 3.2s against a 2s objective.\nCustomers see timeouts at payment.",
+				"what_to_do":  "Check the payments DB connection pool; scale pay-api if saturated.",
+				"runbook_url": "https://runbooks.example.com/payments/latency",
+				"value":       "3.2s", "threshold": "2s",
+				"dashboard_url": "https://grafana.example.com/d/pay",
+			},
+			GeneratorURL: "http://prometheus:9090/graph?g0.expr=histogram_quantile",
+		}
+	}
+	b := &incidents.Batch{Source: "alertmanager", GroupKey: "g", Title: "Payments p99 latency above 2s", ExternalURL: "http://alertmanager:9093",
+		Alerts: []incidents.Alert{mk("a", "pay-1:9100", incidents.AlertFiring, t0), mk("b", "pay-2:9100", incidents.AlertFiring, t0.Add(time.Minute)),
+			mk("c", "pay-3:9100", incidents.AlertResolved, t0)}}
+	inc := incidents.NewIncident(42, b, t0)
+	inc.Team = "payments"
+	return inc
+}
+
+func golden(t *testing.T, name string, c *Card) {
+	t.Helper()
+	got, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.WriteFile(path, append(got, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./templates -update to create it)", err)
+	}
+	if string(want) != string(got)+"\n" {
+		t.Errorf("%s differs from %s (go test ./templates -update rewrites it)\ngot:\n%s", name, path, got)
+	}
+}
+
+func TestGoldenCards(t *testing.T) {
+	s := MustBuiltin()
+	inc := payments()
+	now := t0.Add(12 * time.Minute)
+	cases := map[string]*incidents.Incident{"triggered": inc}
+	acked := inc.Clone()
+	_ = acked.Apply(incidents.Acknowledge, "alice", "", t0.Add(5*time.Minute))
+	cases["acknowledged"] = acked
+	resolved := acked.Clone()
+	_ = resolved.Apply(incidents.Resolve, "bob", "", t0.Add(10*time.Minute))
+	cases["resolved"] = resolved
+	for name, inc := range cases {
+		c, err := s.Card(inc, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		golden(t, "card-"+name, c)
+	}
+}
+
+func TestManyAlertsShowMore(t *testing.T) {
+	inc := payments()
+	var alerts []incidents.Alert
+	for i := range 1000 {
+		alerts = append(alerts, incidents.Alert{Fingerprint: fmt.Sprint(i), Status: incidents.AlertFiring, StartsAt: t0,
+			Labels: map[string]string{"alertname": "Disk", "instance": fmt.Sprintf("db-%d", i)}})
+	}
+	inc.ApplyBatch(&incidents.Batch{Source: "alertmanager", GroupKey: "g", Alerts: alerts}, t0.Add(time.Minute))
+	c, err := MustBuiltin().Card(inc, t0.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Alerts) != MaxAlerts || c.MoreAlerts != 1003-MaxAlerts {
+		t.Fatalf("%d alerts shown, %d more; want %d and %d", len(c.Alerts), c.MoreAlerts, MaxAlerts, 1003-MaxAlerts)
+	}
+	if !strings.HasPrefix(c.Alerts[0], "Firing: HighLatency on pay-1:9100") || !strings.Contains(c.Status, "1002 firing, 1 resolved") {
+		t.Fatalf("first line %q, status %q", c.Alerts[0], c.Status)
+	}
+}
+
+func TestActionsFollowState(t *testing.T) {
+	ids := func(st incidents.State) string {
+		var s []string
+		for _, a := range actions(st) {
+			s = append(s, string(a.ID))
+		}
+		return strings.Join(s, ",")
+	}
+	for st, want := range map[incidents.State]string{
+		incidents.Triggered:    "ack,resolve,escalate,snooze",
+		incidents.Acknowledged: "resolve,unack,escalate,snooze",
+		incidents.Resolved:     "reopen",
+	} {
+		if got := ids(st); got != want {
+			t.Errorf("%s: actions %s, want %s", st, got, want)
+		}
+	}
+}
+
+func TestOverride(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("card.tmpl", `{{define "title"}}[{{.Severity}}] {{.Title}} ({{.Labels.service}}){{end}}`)
+	s, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.Card(payments(), t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Title != "[SEV1] Payments p99 latency above 2s (payments)" {
+		t.Fatalf("overridden title = %q", c.Title)
+	}
+	if c.Summary == "" || !strings.HasPrefix(c.Status, "Triggered · SEV1") {
+		t.Fatalf("the parts not overridden changed: %+v", c)
+	}
+	for body, want := range map[string]string{
+		`{{define "title"}}{{.Nope}}{{end}}`:             `can't evaluate field Nope`,
+		`{{define "title"}}{{since "yesterday"}}{{end}}`: `can't handle "yesterday" for arg of type time.Time`,
+		`{{define "title"}}{{if}}{{end}}`:                `card.tmpl:1: missing value for if`,
+	} {
+		write("card.tmpl", body)
+		if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Load with %s: %v, want an error containing %q", body, err, want)
+		}
+	}
+	write("card.tmpl", `{{define "title"}}ok{{end}}`)
+	write("phone.tmpl", `x`)
+	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), "phone.tmpl is not a klaxon template") {
+		t.Errorf("unknown template file: %v", err)
+	}
+	if _, err := Load(filepath.Join(dir, "missing")); err == nil {
+		t.Error("a missing templates_dir loads")
+	}
+}
+
+func TestClean(t *testing.T) {
+	for _, c := range []struct {
+		in, want  string
+		max       int
+		multiline bool
+	}{
+		{"  plain  ", "plain", 10, false},
+		{"a\nb\tc", "a b c", 10, false},
+		{"a\nb\tc", "a\nb\tc", 10, true},
+		{"bad \xff utf8", "bad \uFFFD utf8", 20, false},
+		{"abcdefghij", "abcd…", 5, false},
+		{"שלום עולם", "שלום עולם", 20, false},
+		{"evil\u202Etxt.exe", "eviltxt.exe", 20, false},
+		{"bell\x07\r\n", "bell", 20, true},
+		{"🔥🔥🔥🔥", "🔥🔥…", 3, false},
+	} {
+		if got := Clean(c.in, c.max, c.multiline); got != c.want {
+			t.Errorf("Clean(%q, %d) = %q, want %q", c.in, c.max, got, c.want)
+		}
+	}
+}
+
+func TestSafeURL(t *testing.T) {
+	for u, ok := range map[string]bool{
+		"https://runbooks.example.com/a?b=c#d":   true,
+		"http://prometheus:9090/graph":           true,
+		"javascript:alert(1)":                    false,
+		"https://user:pw@example.com/":           false,
+		"/relative":                              false,
+		"https://example.com/a b":                false,
+		"https://example.com/<!channel>":         false,
+		"https://example.com/a|b":                false,
+		"ftp://example.com/":                     false,
+		"https://" + strings.Repeat("a", MaxURL): false,
+	} {
+		if _, got := SafeURL(u); got != ok {
+			t.Errorf("SafeURL(%q) = %v, want %v", u, got, ok)
+		}
+	}
+}
+
+func TestDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		-time.Second: "0s", 45 * time.Second: "45s", 12 * time.Minute: "12m", 3*time.Hour + 5*time.Minute: "3h 5m",
+		2 * time.Hour: "2h", 52 * time.Hour: "2d 4h", 48 * time.Hour: "2d",
+	} {
+		if got := Duration(d); got != want {
+			t.Errorf("Duration(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+// checkCard asserts the Card's promises whatever the incident held.
+func checkCard(t *testing.T, c *Card) {
+	t.Helper()
+	check := func(what, s string, max int, multiline bool) {
+		if !utf8.ValidString(s) {
+			t.Fatalf("%s is not valid UTF-8: %q", what, s)
+		}
+		if n := utf8.RuneCountInString(s); n > max {
+			t.Fatalf("%s has %d runes, cap %d", what, n, max)
+		}
+		for _, r := range s {
+			if (unicode.IsControl(r) && !(multiline && (r == '\n' || r == '\t'))) || isBidiControl(r) {
+				t.Fatalf("%s holds %U: %q", what, r, s)
+			}
+		}
+	}
+	check("title", c.Title, MaxTitle, false)
+	check("status", c.Status, MaxLine, false)
+	check("owner", c.Owner, MaxLine, false)
+	check("summary", c.Summary, MaxSummary, true)
+	check("what to do", c.WhatToDo, MaxWhatToDo, true)
+	if len(c.Alerts) > MaxAlerts || len(c.Labels) > MaxLabels {
+		t.Fatalf("%d alerts, %d labels", len(c.Alerts), len(c.Labels))
+	}
+	for _, a := range c.Alerts {
+		check("alert", a, MaxLine, false)
+	}
+	for _, f := range append(c.Facts, c.Labels...) {
+		check("name", f.Name, MaxName, false)
+		check("value", f.Value, MaxValue, false)
+	}
+	for _, l := range c.Links {
+		if _, ok := SafeURL(l.URL); !ok {
+			t.Fatalf("unsafe link %q", l.URL)
+		}
+	}
+}
+
+func FuzzCard(f *testing.F) {
+	f.Add("Payments slow", "p99 is 3s\nsee runbook", "https://runbooks.example.com/x", "pay-1", 3, uint8(1))
+	f.Add("\u202Eevil", strings.Repeat("long ", 3000), "javascript:alert(1)", "\xff\xfe", 1000, uint8(0))
+	f.Add("<!channel> @here", "<script>", "http://x/<!here>", "שלום", 0, uint8(2))
+	s := MustBuiltin()
+	f.Fuzz(func(t *testing.T, title, desc, runbook, label string, n int, state uint8) {
+		n = min(max(n, 0), 1200)
+		alerts := []incidents.Alert{{Fingerprint: "first", Status: incidents.AlertFiring, StartsAt: t0,
+			Labels:       map[string]string{"alertname": title, label: label, "instance": desc},
+			Annotations:  map[string]string{"summary": title, "description": desc, "runbook_url": runbook, "value": label, "what_to_do": desc},
+			GeneratorURL: runbook}}
+		for i := range n {
+			alerts = append(alerts, incidents.Alert{Fingerprint: fmt.Sprint(i), Status: incidents.AlertStatus([]string{"firing", "resolved"}[i%2]),
+				Labels: map[string]string{"alertname": label + title}})
+		}
+		inc := incidents.NewIncident(7, &incidents.Batch{Source: "alertmanager", GroupKey: "g", Title: title, ExternalURL: runbook, Alerts: alerts}, t0)
+		switch state % 3 {
+		case 1:
+			_ = inc.Apply(incidents.Acknowledge, label, "", t0.Add(time.Minute))
+		case 2:
+			_ = inc.Apply(incidents.Resolve, title, "", t0.Add(time.Minute))
+		}
+		c, err := s.Card(inc, t0.Add(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkCard(t, c)
+		if want := max(0, n+1-MaxAlerts); c.MoreAlerts != want {
+			t.Fatalf("MoreAlerts = %d, want %d", c.MoreAlerts, want)
+		}
+	})
+}
+
+// BenchmarkCard renders the card of a 1-alert and a 1,000-alert incident
+// (issue 3's target for render plus compile: 200 µs and 5 ms).
+func BenchmarkCard(b *testing.B) {
+	s := MustBuiltin()
+	for _, n := range []int{1, 1000} {
+		var alerts []incidents.Alert
+		for i := range n {
+			a := payments().Alerts[0]
+			a.Fingerprint = fmt.Sprint(i)
+			alerts = append(alerts, a)
+		}
+		inc := incidents.NewIncident(1, &incidents.Batch{Source: "alertmanager", GroupKey: "g", Alerts: alerts}, t0)
+		b.Run(fmt.Sprintf("alerts=%d", n), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := s.Card(inc, t0.Add(time.Hour)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
