@@ -36,6 +36,11 @@ type Config struct {
 	Incidents IncidentsConfig `yaml:"incidents"`
 	// TemplatesDir holds card.tmpl overriding the built-in card templates.
 	TemplatesDir string `yaml:"templates_dir"`
+	// Teams own incidents; Routes pick an incident's team from its alerts'
+	// labels, first match wins; DefaultTeam takes what no route matches.
+	Teams       []TeamConfig  `yaml:"teams"`
+	Routes      []RouteConfig `yaml:"routes"`
+	DefaultTeam string        `yaml:"default_team"`
 
 	lines *lineIndex // dotted path → line in the loaded file; nil if built in Go
 }
@@ -731,6 +736,7 @@ func (c *Config) Validate() error {
 			v.errorf("incidents.severity.map."+k, "must be between 1 and 4, got %d", sev.Map[k])
 		}
 	}
+	v.routing(c)
 	if len(v.errs) == 0 {
 		return nil
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"io"
+	"maps"
 	"net/http"
 	"strings"
 	"time"
@@ -97,6 +98,7 @@ func (s *Server) hook(source string, parse Parser, auth *HookAuth) http.Handler 
 			a.Severity = s.cfg.Incidents.Severity.Of(a.Labels)
 			s.metrics.alertsReceived.WithLabelValues(source, string(a.Status)).Inc()
 		}
+		s.assignTeam(source, b)
 		ctx, cancel := context.WithTimeout(r.Context(), ingestTimeout)
 		defer cancel()
 		res, err := s.store.Ingest(ctx, b, incidents.IngestOptions{
@@ -127,6 +129,24 @@ func (s *Server) hook(source string, parse Parser, auth *HookAuth) http.Handler 
 	})
 }
 
+// assignTeam sets the team a new incident of b would belong to, from the
+// group's labels over its first alert's (Alertmanager groups alerts that
+// share the group labels, so they route alike).
+func (s *Server) assignTeam(source string, b *incidents.Batch) {
+	if len(s.cfg.Teams) == 0 {
+		return
+	}
+	labels := make(map[string]string, len(b.Alerts[0].Labels)+len(b.GroupLabels))
+	maps.Copy(labels, b.Alerts[0].Labels)
+	maps.Copy(labels, b.GroupLabels)
+	team, matched := s.router.team(labels)
+	b.Team = team
+	if !matched {
+		s.metrics.alertsUnrouted.WithLabelValues(source).Add(float64(len(b.Alerts)))
+		s.log.Info("no route matched; alerts go to the default team", "source", source, "group", b.GroupKey, "team", team)
+	}
+}
+
 // record logs and counts what an ingest did.
 func (s *Server) record(source string, b *incidents.Batch, res *incidents.IngestResult) {
 	switch {
@@ -134,9 +154,9 @@ func (s *Server) record(source string, b *incidents.Batch, res *incidents.Ingest
 		s.metrics.alertsIgnored.WithLabelValues(source).Add(float64(len(b.Alerts)))
 		s.log.Info("resolved alerts for an unknown group ignored", "source", source, "group", b.GroupKey, "alerts", len(b.Alerts))
 	case res.Created:
-		s.metrics.incidentsOpened.WithLabelValues(source).Inc()
+		s.metrics.incidentsOpened.WithLabelValues(source, res.Incident.Team).Inc()
 		s.log.Info("incident opened", "incident", res.Incident.ID, "title", res.Incident.Title,
-			"severity", res.Incident.Severity.String(), "source", source, "alerts", len(b.Alerts))
+			"severity", res.Incident.Severity.String(), "team", res.Incident.Team, "source", source, "alerts", len(b.Alerts))
 	case res.Reopened:
 		s.metrics.incidentsReopened.WithLabelValues(source).Inc()
 		s.log.Info("incident reopened", "incident", res.Incident.ID, "source", source)

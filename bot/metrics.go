@@ -22,6 +22,7 @@ type metrics struct {
 	incidentsOpened   *prometheus.CounterVec
 	incidentsReopened *prometheus.CounterVec
 	hooksInFlight     prometheus.Gauge
+	alertsUnrouted    *prometheus.CounterVec
 	hooksBusy         *prometheus.CounterVec
 }
 
@@ -47,7 +48,10 @@ func newMetrics(reg prometheus.Registerer, store incidents.Store, version string
 			Name: "klaxon_alerts_ignored_total", Help: "Resolved alerts of a group klaxon had no incident for.",
 		}, []string{"source"}),
 		incidentsOpened: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "klaxon_incidents_opened_total", Help: "Incidents opened, by source.",
+			Name: "klaxon_incidents_opened_total", Help: "Incidents opened, by source and team.",
+		}, []string{"source", "team"}),
+		alertsUnrouted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "klaxon_alerts_unrouted_total", Help: "Alerts no route matched, sent to default_team.",
 		}, []string{"source"}),
 		incidentsReopened: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "klaxon_incidents_reopened_total", Help: "Resolved incidents reopened by an alert firing again within the reopen window.",
@@ -64,7 +68,7 @@ func newMetrics(reg prometheus.Registerer, store incidents.Store, version string
 	}, []string{"version"})
 	build.WithLabelValues(version).Set(1)
 	for _, c := range []prometheus.Collector{m.requests, m.duration, m.errors, m.authFailures, m.alertsReceived,
-		m.alertsIgnored, m.incidentsOpened, m.incidentsReopened, m.hooksInFlight, m.hooksBusy, build, &openCollector{store: store}} {
+		m.alertsIgnored, m.incidentsOpened, m.incidentsReopened, m.hooksInFlight, m.hooksBusy, m.alertsUnrouted, build, &openCollector{store: store}} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -48,6 +48,7 @@ type Server struct {
 	// hookSlots holds one token per webhook being handled, bounding the
 	// memory a storm of large bodies can take (server.max_webhooks).
 	hookSlots chan struct{}
+	router    *router
 }
 
 // New checks cfg and builds a Server.
@@ -69,7 +70,7 @@ func New(cfg *Config, d Deps) (*Server, error) {
 		d.Registerer, d.Gatherer = reg, reg
 	}
 	s := &Server{cfg: cfg, store: d.Store, clock: d.Clock, log: d.Logger, mux: http.NewServeMux(),
-		hookSlots: make(chan struct{}, cfg.Server.MaxWebhooks)}
+		hookSlots: make(chan struct{}, cfg.Server.MaxWebhooks), router: newRouter(cfg)}
 	m, err := newMetrics(d.Registerer, d.Store, d.Version)
 	if err != nil {
 		return nil, err

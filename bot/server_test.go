@@ -367,7 +367,7 @@ func TestMetrics(t *testing.T) {
 	r := e.do("GET", "/metrics", "")
 	for _, want := range []string{
 		`klaxon_alerts_received_total{source="alertmanager",status="firing"} 4`,
-		`klaxon_incidents_opened_total{source="alertmanager"} 1`,
+		`klaxon_incidents_opened_total{source="alertmanager",team=""} 1`,
 		`klaxon_incidents_open{state="triggered"} 1`,
 		`klaxon_incidents_open{state="acknowledged"} 0`,
 		`klaxon_store_up 1`,

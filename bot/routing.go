@@ -1,0 +1,104 @@
+package bot
+
+import (
+	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+)
+
+// TeamConfig is a team that owns incidents. Its chat destinations come
+// with the chat adapters.
+type TeamConfig struct {
+	Name string `yaml:"name"`
+}
+
+// RouteConfig sends the alerts whose labels equal every Match value and
+// fully match every MatchRE expression (anchored, as in Alertmanager) to
+// Team. A route with neither matches everything.
+type RouteConfig struct {
+	Match   map[string]string `yaml:"match"`
+	MatchRE map[string]string `yaml:"match_re"`
+	Team    string            `yaml:"team"`
+}
+
+var teamName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+
+// routing checks teams, routes and default_team.
+func (v *configValidator) routing(c *Config) {
+	teams := map[string]bool{}
+	for i, t := range c.Teams {
+		p := fmt.Sprintf("teams[%d].name", i)
+		switch {
+		case !teamName.MatchString(t.Name):
+			v.errorf(p, "want 1 to 64 of A-Z a-z 0-9 _ . - (starting with a letter or digit), got %q", clipValue(t.Name))
+		case teams[t.Name]:
+			v.errorf(p, "team %q is defined twice", t.Name)
+		}
+		teams[t.Name] = true
+	}
+	known := func(name string) bool { return teams[name] }
+	for i, r := range c.Routes {
+		p := fmt.Sprintf("routes[%d]", i)
+		if !known(r.Team) {
+			v.errorf(p+".team", "names no team in teams (got %q)", clipValue(r.Team))
+		}
+		for _, k := range slices.Sorted(maps.Keys(r.MatchRE)) {
+			if _, err := regexp.Compile("^(?:" + r.MatchRE[k] + ")$"); err != nil {
+				v.errorf(p+".match_re."+k, "%v", err)
+			}
+		}
+	}
+	switch {
+	case c.DefaultTeam != "" && !known(c.DefaultTeam):
+		v.errorf("default_team", "names no team in teams (got %q)", clipValue(c.DefaultTeam))
+	case c.DefaultTeam == "" && len(c.Teams) > 0:
+		v.errorf("default_team", "must name the team that gets alerts no route matches")
+	case len(c.Routes) > 0 && len(c.Teams) == 0:
+		v.errorf("routes", "routes need teams")
+	}
+}
+
+// router picks an incident's team.
+type router struct {
+	routes []route
+	def    string
+}
+
+type route struct {
+	match map[string]string
+	re    map[string]*regexp.Regexp
+	team  string
+}
+
+func newRouter(c *Config) *router {
+	r := &router{def: c.DefaultTeam}
+	for _, rc := range c.Routes {
+		rt := route{match: rc.Match, re: map[string]*regexp.Regexp{}, team: rc.Team}
+		for k, expr := range rc.MatchRE {
+			rt.re[k] = regexp.MustCompile("^(?:" + expr + ")$") // checked by Validate
+		}
+		r.routes = append(r.routes, rt)
+	}
+	return r
+}
+
+// team returns the team of the first route whose matchers all hold for
+// labels, or the default team and false.
+func (r *router) team(labels map[string]string) (string, bool) {
+next:
+	for _, rt := range r.routes {
+		for k, want := range rt.match {
+			if labels[k] != want {
+				continue next
+			}
+		}
+		for k, re := range rt.re {
+			if !re.MatchString(labels[k]) {
+				continue next
+			}
+		}
+		return rt.team, true
+	}
+	return r.def, false
+}
