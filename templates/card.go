@@ -26,7 +26,7 @@ type Card struct {
 	Summary    string             `json:"summary,omitempty"`  // the description
 	WhatToDo   string             `json:"whatToDo,omitempty"` // from a what_to_do or action annotation
 	Facts      []Fact             `json:"facts,omitempty"`    // the data monitored: value, threshold, service...
-	Links      []Link             `json:"links,omitempty"`    // runbook, graph, dashboard: http(s) only
+	Links      []Link             `json:"links,omitempty"`    // most useful first (the runbook); http(s) only
 	Alerts     []string           `json:"alerts"`             // one line per alert, firing first
 	MoreAlerts int                `json:"moreAlerts,omitempty"`
 	Labels     []Fact             `json:"labels,omitempty"` // the first alert's labels, by name
@@ -42,9 +42,22 @@ type Fact struct {
 
 // Link is a button or link to an http(s) URL.
 type Link struct {
-	Text string `json:"text"`
-	URL  string `json:"url"`
+	Kind LinkKind `json:"kind"`
+	Text string   `json:"text"`
+	URL  string   `json:"url"`
 }
+
+// LinkKind says what a link leads to, whatever its text says.
+type LinkKind string
+
+const (
+	LinkRunbook   LinkKind = "runbook"
+	LinkDashboard LinkKind = "dashboard"
+	LinkPanel     LinkKind = "panel"
+	LinkGraph     LinkKind = "graph"
+	LinkSilence   LinkKind = "silence"
+	LinkSource    LinkKind = "source" // the monitor's own page (Alertmanager)
+)
 
 // ActionID names what a card's button does.
 type ActionID string
@@ -150,7 +163,7 @@ func (s *Set) render(inc *incidents.Incident, now time.Time) (*Card, error) {
 		}
 		c.Alerts = append(c.Alerts, Clean(out, MaxLine, false))
 	}
-	c.Facts = facts(inc, rep)
+	c.Facts = facts(rep)
 	c.Links = links(inc, rep)
 	c.Labels, c.MoreLabels = labels(rep.Labels)
 	c.Actions = actions(inc.State)
@@ -180,7 +193,8 @@ func first(m map[string]string, keys ...string) string {
 	return ""
 }
 
-func facts(inc *incidents.Incident, a incidents.Alert) []Fact {
+// facts are the monitored data; the team is on the status line.
+func facts(a incidents.Alert) []Fact {
 	var out []Fact
 	add := func(name, value string) {
 		if value = Clean(value, MaxValue, false); value != "" {
@@ -191,29 +205,28 @@ func facts(inc *incidents.Incident, a incidents.Alert) []Fact {
 	add("Threshold", first(a.Annotations, "threshold"))
 	add("Service", first(a.Labels, "service", "job"))
 	add("Environment", first(a.Labels, "env", "environment"))
-	add("Team", inc.Team)
 	return out
 }
 
 func links(inc *incidents.Incident, a incidents.Alert) []Link {
 	var out []Link
-	add := func(text, raw string) {
+	add := func(kind LinkKind, text, raw string) {
 		u, ok := SafeURL(raw)
 		if !ok || slices.ContainsFunc(out, func(l Link) bool { return l.URL == u }) {
 			return
 		}
-		out = append(out, Link{Text: text, URL: u})
+		out = append(out, Link{Kind: kind, Text: text, URL: u})
 	}
-	add("Runbook", first(a.Annotations, "runbook_url", "runbook"))
-	add("Dashboard", first(a.Annotations, "dashboard_url", "dashboard", "grafana_url", "dashboardURL"))
-	add("Panel", first(a.Annotations, "panel_url", "panelURL"))
-	add("Graph", a.GeneratorURL)
-	add("Silence", first(a.Annotations, "silence_url", "silenceURL"))
+	add(LinkRunbook, "Runbook", first(a.Annotations, "runbook_url", "runbook"))
+	add(LinkDashboard, "Dashboard", first(a.Annotations, "dashboard_url", "dashboard", "grafana_url", "dashboardURL"))
+	add(LinkPanel, "Panel", first(a.Annotations, "panel_url", "panelURL"))
+	add(LinkGraph, "Graph", a.GeneratorURL)
+	add(LinkSilence, "Silence", first(a.Annotations, "silence_url", "silenceURL"))
 	source := "Source"
 	if inc.Source == "alertmanager" {
 		source = "Alertmanager"
 	}
-	add(source, inc.ExternalURL)
+	add(LinkSource, source, inc.ExternalURL)
 	return out
 }
 
@@ -267,7 +280,8 @@ func actions(st incidents.State) []Action {
 }
 
 // Clean makes outside text safe to lay out: valid UTF-8, no control
-// characters (newlines and tabs kept only when multiline) and no bidi
+// characters (newlines and tabs kept only when multiline, at most one blank
+// line in a row) and no bidi
 // overrides (which can disguise text), spaces trimmed, at most max runes
 // (cut with "…").
 func Clean(s string, max int, multiline bool) string {
@@ -284,6 +298,11 @@ func Clean(s string, max int, multiline bool) string {
 		return r
 	}, s)
 	clean = strings.TrimSpace(clean)
+	if multiline {
+		for strings.Contains(clean, "\n\n\n") {
+			clean = strings.ReplaceAll(clean, "\n\n\n", "\n\n")
+		}
+	}
 	if max <= 0 {
 		return ""
 	}

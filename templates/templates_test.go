@@ -181,6 +181,7 @@ func TestClean(t *testing.T) {
 		{"שלום עולם", "שלום עולם", 20, false},
 		{"evil\u202Etxt.exe", "eviltxt.exe", 20, false},
 		{"bell\x07\r\n", "bell", 20, true},
+		{"a\n\n\n\n\nb", "a\n\nb", 20, true},
 		{"🔥🔥🔥🔥", "🔥🔥…", 3, false},
 	} {
 		if got := Clean(c.in, c.max, c.multiline); got != c.want {

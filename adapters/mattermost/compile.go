@@ -541,7 +541,7 @@ func buildLinks(links []templates.Link, b *limit, st *stats) string {
 }
 
 func isRunbook(l templates.Link) bool {
-	return strings.EqualFold(strings.TrimSpace(l.Text), "runbook")
+	return l.Kind == templates.LinkRunbook
 }
 
 // linkable reports whether a safe URL's host can be written in a Markdown

@@ -641,8 +641,8 @@ func TestAdversarial(t *testing.T) {
 		labels = append(labels, templates.Fact{Name: e, Value: e})
 		links = append(links, templates.Link{Text: e, URL: "https://example.com/" + e})
 	}
-	links = append(links, templates.Link{Text: "Runbook", URL: "https://example.com/a_(b)~c@d?e=1&f=`g`"},
-		templates.Link{Text: "Runbook", URL: "https://(evil)/"}, templates.Link{Text: "Runbook", URL: "javascript:alert(1)"})
+	links = append(links, templates.Link{Kind: templates.LinkRunbook, Text: "Runbook", URL: "https://example.com/a_(b)~c@d?e=1&f=`g`"},
+		templates.Link{Kind: templates.LinkRunbook, Text: "Runbook", URL: "https://(evil)/"}, templates.Link{Kind: templates.LinkRunbook, Text: "Runbook", URL: "javascript:alert(1)"})
 	c := &templates.Card{IncidentID: "INC-@here", Severity: incidents.Sev3, State: incidents.Triggered,
 		Title: joined, Status: joined, Owner: "Acknowledged by @alice", Summary: strings.Join(evil, "\n"), WhatToDo: joined,
 		Facts: facts[:10], Links: links, Alerts: evil, Labels: labels,

@@ -490,12 +490,12 @@ func printable(s string) bool {
 func linkButtons(links []templates.Link) []slack.BlockElement {
 	ordered := make([]templates.Link, 0, len(links))
 	for _, l := range links {
-		if strings.EqualFold(strings.TrimSpace(l.Text), "runbook") {
+		if l.Kind == templates.LinkRunbook {
 			ordered = append(ordered, l)
 		}
 	}
 	for _, l := range links {
-		if !strings.EqualFold(strings.TrimSpace(l.Text), "runbook") {
+		if l.Kind != templates.LinkRunbook {
 			ordered = append(ordered, l)
 		}
 	}

@@ -542,7 +542,7 @@ func hugeCard(n, facts, links, actions int) *templates.Card {
 	for i := range links {
 		c.Links = append(c.Links, templates.Link{Text: long("Graph"), URL: "https://example.com/" + strconv.Itoa(i) + "/" + strings.Repeat("p", 1900)})
 	}
-	c.Links = append(c.Links, templates.Link{Text: "Runbook", URL: "https://runbooks.example.com/x"})
+	c.Links = append(c.Links, templates.Link{Kind: templates.LinkRunbook, Text: "Runbook", URL: "https://runbooks.example.com/x"})
 	ids := []templates.ActionID{templates.ActAck, templates.ActResolve, templates.ActEscalate, templates.ActSnooze}
 	for i := range actions {
 		c.Actions = append(c.Actions, templates.Action{ID: ids[i%len(ids)], Label: long("Label"), Style: "primary"})
@@ -629,7 +629,7 @@ func TestButtons(t *testing.T) {
 		{Text: "", URL: "https://blank.example.com/"},
 		{Text: "Evil", URL: "javascript:alert(1)"},
 		{Text: "Same", URL: "https://g.example.com/"},
-		{Text: "Runbook", URL: " https://runbooks.example.com/x "},
+		{Kind: templates.LinkRunbook, Text: "Runbook", URL: " https://runbooks.example.com/x "},
 	}}
 	key := func(a templates.Action) string {
 		switch a.ID {

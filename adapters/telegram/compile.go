@@ -339,7 +339,7 @@ func keyboard(c *templates.Card, key Key) tgbotapi.InlineKeyboardMarkup {
 			if len(links) == MaxLinkButtons {
 				break
 			}
-			if isRunbook(l.Text) != runbook {
+			if (l.Kind == templates.LinkRunbook) != runbook {
 				continue
 			}
 			if len(l.URL) > templates.MaxURL+64 { // SafeURL would trim it in vain
@@ -371,10 +371,6 @@ func keyboard(c *templates.Card, key Key) tgbotapi.InlineKeyboardMarkup {
 		}
 	}
 	return tgbotapi.InlineKeyboardMarkup{InlineKeyboard: rows}
-}
-
-func isRunbook(text string) bool {
-	return len(text) <= 64 && strings.EqualFold(strings.TrimSpace(text), "runbook")
 }
 
 func contains(list []string, s string) bool {

@@ -563,7 +563,7 @@ func TestLinks(t *testing.T) {
 		{Text: "Creds", URL: "https://user:pw@example.com/"},
 		{Text: "Dup", URL: "https://grafana.example.com/d/x"},
 		{Text: "", URL: "http://prometheus:9090/graph"},
-		{Text: "runbook", URL: "  https://runbooks.example.com/x  "},
+		{Kind: templates.LinkRunbook, Text: "runbook", URL: "  https://runbooks.example.com/x  "},
 	}}
 	m := Compile(c, testKey)
 	check(t, m)
@@ -698,7 +698,7 @@ func FuzzCompile(f *testing.F) {
 			State: []incidents.State{incidents.Triggered, incidents.Acknowledged, incidents.Resolved, "other"}[state%4],
 			Title: title, Status: line, Owner: label, Summary: summary, WhatToDo: summary + title,
 			MoreAlerts: moreAlerts, MoreLabels: moreLabels,
-			Links: []templates.Link{{Text: label, URL: link}, {Text: "Runbook", URL: "https://runbooks.example.com/" + label}},
+			Links: []templates.Link{{Text: label, URL: link}, {Kind: templates.LinkRunbook, Text: "Runbook", URL: "https://runbooks.example.com/" + label}},
 			Actions: []templates.Action{{ID: templates.ActAck, Label: title}, {ID: templates.ActResolve, Label: label},
 				{ID: templates.ActSnooze, Label: "Snooze 1h", Arg: "1h"}}}
 		for i := range nFacts {
