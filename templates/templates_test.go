@@ -13,36 +13,12 @@ import (
 	"unicode/utf8"
 
 	"github.com/klaxonbot/klaxon/incidents"
+	"github.com/klaxonbot/klaxon/templates/cardtest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-
-// payments is a realistic incident: two firing alerts and one resolved.
-func payments() *incidents.Incident {
-	mk := func(fp, inst string, st incidents.AlertStatus, starts time.Time) incidents.Alert {
-		return incidents.Alert{
-			Source: "alertmanager", Fingerprint: fp, Status: st, Severity: incidents.Sev1, StartsAt: starts,
-			Labels: map[string]string{"alertname": "HighLatency", "instance": inst, "service": "payments", "env": "prod", "severity": "critical"},
-			Annotations: map[string]string{
-				"summary":     "p99 latency above 2s on " + inst,
-				"description": "Checkout requests are slow: p99 is 3.2s against a 2s objective.\nCustomers see timeouts at payment.",
-				"what_to_do":  "Check the payments DB connection pool; scale pay-api if saturated.",
-				"runbook_url": "https://runbooks.example.com/payments/latency",
-				"value":       "3.2s", "threshold": "2s",
-				"dashboard_url": "https://grafana.example.com/d/pay",
-			},
-			GeneratorURL: "http://prometheus:9090/graph?g0.expr=histogram_quantile",
-		}
-	}
-	b := &incidents.Batch{Source: "alertmanager", GroupKey: "g", Title: "Payments p99 latency above 2s", ExternalURL: "http://alertmanager:9093",
-		Alerts: []incidents.Alert{mk("a", "pay-1:9100", incidents.AlertFiring, t0), mk("b", "pay-2:9100", incidents.AlertFiring, t0.Add(time.Minute)),
-			mk("c", "pay-3:9100", incidents.AlertResolved, t0)}}
-	inc := incidents.NewIncident(42, b, t0)
-	inc.Team = "payments"
-	return inc
-}
 
 func golden(t *testing.T, name string, c *Card) {
 	t.Helper()
@@ -68,7 +44,7 @@ func golden(t *testing.T, name string, c *Card) {
 
 func TestGoldenCards(t *testing.T) {
 	s := MustBuiltin()
-	inc := payments()
+	inc := cardtest.Payments()
 	now := t0.Add(12 * time.Minute)
 	cases := map[string]*incidents.Incident{"triggered": inc}
 	acked := inc.Clone()
@@ -87,7 +63,7 @@ func TestGoldenCards(t *testing.T) {
 }
 
 func TestManyAlertsShowMore(t *testing.T) {
-	inc := payments()
+	inc := cardtest.Payments()
 	var alerts []incidents.Alert
 	for i := range 1000 {
 		alerts = append(alerts, incidents.Alert{Fingerprint: fmt.Sprint(i), Status: incidents.AlertFiring, StartsAt: t0,
@@ -137,7 +113,7 @@ func TestOverride(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := s.Card(payments(), t0)
+	c, err := s.Card(cardtest.Payments(), t0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,7 +274,7 @@ func BenchmarkCard(b *testing.B) {
 	for _, n := range []int{1, 1000} {
 		var alerts []incidents.Alert
 		for i := range n {
-			a := payments().Alerts[0]
+			a := cardtest.Payments().Alerts[0]
 			a.Fingerprint = fmt.Sprint(i)
 			alerts = append(alerts, a)
 		}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/klaxonbot/klaxon/incidents"
 	"github.com/klaxonbot/klaxon/templates"
+	"github.com/klaxonbot/klaxon/templates/cardtest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -31,32 +32,6 @@ const testActionURL = "https://klaxon.example.com/mattermost/actions"
 // testKey stands in for the caller's signed key.
 func testKey(a templates.Action) string {
 	return "k1." + strings.ToValidUTF8(string(a.ID), "") + "." + strings.ToValidUTF8(a.Arg, "") + ".c2ln"
-}
-
-// payments is the realistic incident of templates_test.go: two firing
-// alerts and one resolved.
-func payments() *incidents.Incident {
-	mk := func(fp, inst string, st incidents.AlertStatus, starts time.Time) incidents.Alert {
-		return incidents.Alert{
-			Source: "alertmanager", Fingerprint: fp, Status: st, Severity: incidents.Sev1, StartsAt: starts,
-			Labels: map[string]string{"alertname": "HighLatency", "instance": inst, "service": "payments", "env": "prod", "severity": "critical"},
-			Annotations: map[string]string{
-				"summary":     "p99 latency above 2s on " + inst,
-				"description": "Checkout requests are slow: p99 is 3.2s against a 2s objective.\nCustomers see timeouts at payment.",
-				"what_to_do":  "Check the payments DB connection pool; scale pay-api if saturated.",
-				"runbook_url": "https://runbooks.example.com/payments/latency",
-				"value":       "3.2s", "threshold": "2s",
-				"dashboard_url": "https://grafana.example.com/d/pay",
-			},
-			GeneratorURL: "http://prometheus:9090/graph?g0.expr=histogram_quantile",
-		}
-	}
-	b := &incidents.Batch{Source: "alertmanager", GroupKey: "g", Title: "Payments p99 latency above 2s", ExternalURL: "http://alertmanager:9093",
-		Alerts: []incidents.Alert{mk("a", "pay-1:9100", incidents.AlertFiring, t0), mk("b", "pay-2:9100", incidents.AlertFiring, t0.Add(time.Minute)),
-			mk("c", "pay-3:9100", incidents.AlertResolved, t0)}}
-	inc := incidents.NewIncident(42, b, t0)
-	inc.Team = "payments"
-	return inc
 }
 
 func card(t testing.TB, inc *incidents.Incident, now time.Time) *templates.Card {
@@ -101,7 +76,7 @@ func golden(t *testing.T, name string, p *model.Post) {
 }
 
 func TestGoldenPosts(t *testing.T) {
-	inc := payments()
+	inc := cardtest.Payments()
 	now := t0.Add(12 * time.Minute)
 	cases := map[string]*incidents.Incident{"triggered": inc}
 	acked := inc.Clone()
@@ -515,7 +490,7 @@ func compileChecked(t testing.TB, c *templates.Card) (*model.Post, stats) {
 }
 
 func TestManyAlerts(t *testing.T) {
-	inc := payments()
+	inc := cardtest.Payments()
 	var alerts []incidents.Alert
 	for i := range 1000 {
 		alerts = append(alerts, incidents.Alert{Fingerprint: fmt.Sprint(i), Status: incidents.AlertFiring, StartsAt: t0,
@@ -694,7 +669,7 @@ func TestMoreSaturates(t *testing.T) {
 }
 
 func TestNoButtonsWithoutKeyOrURL(t *testing.T) {
-	c := card(t, payments(), t0)
+	c := card(t, cardtest.Payments(), t0)
 	for _, tc := range []struct {
 		key Key
 		url string
@@ -836,7 +811,7 @@ func BenchmarkCompile(b *testing.B) {
 	for _, n := range []int{1, 1000} {
 		var alerts []incidents.Alert
 		for i := range n {
-			a := payments().Alerts[0]
+			a := cardtest.Payments().Alerts[0]
 			a.Fingerprint = fmt.Sprint(i)
 			alerts = append(alerts, a)
 		}
@@ -855,7 +830,7 @@ func BenchmarkCompile(b *testing.B) {
 		})
 	}
 	b.Run("compile-only/payments", func(b *testing.B) {
-		c, err := s.Card(payments(), t0.Add(time.Hour))
+		c, err := s.Card(cardtest.Payments(), t0.Add(time.Hour))
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -18,37 +18,12 @@ import (
 
 	"github.com/klaxonbot/klaxon/incidents"
 	"github.com/klaxonbot/klaxon/templates"
+	"github.com/klaxonbot/klaxon/templates/cardtest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-
-// payments is templates_test.go's realistic incident: two firing alerts
-// and one resolved.
-func payments() *incidents.Incident {
-	mk := func(fp, inst string, st incidents.AlertStatus, starts time.Time) incidents.Alert {
-		return incidents.Alert{
-			Source: "alertmanager", Fingerprint: fp, Status: st, Severity: incidents.Sev1, StartsAt: starts,
-			Labels: map[string]string{"alertname": "HighLatency", "instance": inst, "service": "payments", "env": "prod", "severity": "critical"},
-			Annotations: map[string]string{
-				"summary":     "p99 latency above 2s on " + inst,
-				"description": "Checkout requests are slow: p99 is 3.2s against a 2s objective.\nCustomers see timeouts at payment.",
-				"what_to_do":  "Check the payments DB connection pool; scale pay-api if saturated.",
-				"runbook_url": "https://runbooks.example.com/payments/latency",
-				"value":       "3.2s", "threshold": "2s",
-				"dashboard_url": "https://grafana.example.com/d/pay",
-			},
-			GeneratorURL: "http://prometheus:9090/graph?g0.expr=histogram_quantile",
-		}
-	}
-	b := &incidents.Batch{Source: "alertmanager", GroupKey: "g", Title: "Payments p99 latency above 2s", ExternalURL: "http://alertmanager:9093",
-		Alerts: []incidents.Alert{mk("a", "pay-1:9100", incidents.AlertFiring, t0), mk("b", "pay-2:9100", incidents.AlertFiring, t0.Add(time.Minute)),
-			mk("c", "pay-3:9100", incidents.AlertResolved, t0)}}
-	inc := incidents.NewIncident(42, b, t0)
-	inc.Team = "payments"
-	return inc
-}
 
 // testKey stands in for the bot's signer.
 func testKey(a templates.Action) string {
@@ -102,7 +77,7 @@ func golden(t *testing.T, name string, m Message) {
 // paymentsCards are the triggered, acknowledged and resolved cards of
 // payments, built as templates_test.go builds its golden cards.
 func paymentsCards(t testing.TB) map[string]*templates.Card {
-	inc := payments()
+	inc := cardtest.Payments()
 	now := t0.Add(12 * time.Minute)
 	acked := inc.Clone()
 	if err := acked.Apply(incidents.Acknowledge, "alice", "", t0.Add(5*time.Minute)); err != nil {
@@ -389,7 +364,7 @@ func checkCounts(t testing.TB, c *templates.Card, ch checked) counts {
 }
 
 func TestManyAlerts(t *testing.T) {
-	inc := payments()
+	inc := cardtest.Payments()
 	var alerts []incidents.Alert
 	for i := range 1000 {
 		alerts = append(alerts, incidents.Alert{Fingerprint: fmt.Sprint(i), Status: incidents.AlertFiring, StartsAt: t0,
@@ -408,20 +383,20 @@ func TestManyAlerts(t *testing.T) {
 // TestLimits compiles cards from hostile incidents and hostile cards and
 // checks every limit.
 func TestLimits(t *testing.T) {
-	manyLabels := payments()
+	manyLabels := cardtest.Payments()
 	for i := range 300 {
 		manyLabels.Alerts[0].Labels[fmt.Sprintf("label_%03d", i)] = strings.Repeat("v", i)
 	}
-	longDesc := payments()
+	longDesc := cardtest.Payments()
 	longDesc.Alerts[0].Annotations["description"] = strings.Repeat("Ünïcödé & <b> text. ", 500)
-	emoji := payments()
+	emoji := cardtest.Payments()
 	emoji.Title = strings.Repeat("🔥👩‍👩‍👧‍👦🏳️‍🌈", 100)
 	emoji.Alerts[0].Annotations["description"] = strings.Repeat("🚨", 5000)
 	emoji.Alerts[0].Labels["instance"] = strings.Repeat("😀", 400)
-	rtl := payments()
+	rtl := cardtest.Payments()
 	rtl.Title = strings.Repeat("שלום עולם مرحبا بالعالم ", 20)
 	rtl.Alerts[0].Annotations["description"] = "‮exe.txt " + strings.Repeat("تحذير: الخادم متوقف ", 300)
-	invalid := payments()
+	invalid := cardtest.Payments()
 	invalid.Title = "bad ÿþ utf8 Ã"
 	invalid.Alerts[0].Annotations["description"] = strings.Repeat("â", 4000)
 	invalid.Alerts[0].Labels["ÿ"] = "À¯"
@@ -461,7 +436,7 @@ func TestLimits(t *testing.T) {
 // TestWorstTemplatedCard fills every part of a templates-made card to its
 // caps, with long link URLs: the budget keeps some of everything.
 func TestWorstTemplatedCard(t *testing.T) {
-	inc := payments()
+	inc := cardtest.Payments()
 	var alerts []incidents.Alert
 	for i := range 30 {
 		a := inc.Alerts[0]
@@ -556,7 +531,7 @@ var adversarial = []string{"<!channel>", "<!here>", "<!everyone>", "<@U123>", "<
 // none of it may reach a mrkdwn object, or Text unescaped.
 func TestAdversarial(t *testing.T) {
 	evil := strings.Join(adversarial, " ")
-	inc := payments()
+	inc := cardtest.Payments()
 	inc.Title = evil
 	inc.Team = evil
 	for i := range inc.Alerts {
@@ -836,7 +811,7 @@ func BenchmarkCompile(b *testing.B) {
 	for _, n := range []int{1, 1000} {
 		var alerts []incidents.Alert
 		for i := range n {
-			a := payments().Alerts[0]
+			a := cardtest.Payments().Alerts[0]
 			a.Fingerprint = fmt.Sprint(i)
 			alerts = append(alerts, a)
 		}

@@ -19,37 +19,12 @@ import (
 
 	"github.com/klaxonbot/klaxon/incidents"
 	"github.com/klaxonbot/klaxon/templates"
+	"github.com/klaxonbot/klaxon/templates/cardtest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-
-// payments is the realistic incident of templates_test.go: two firing
-// alerts and one resolved.
-func payments() *incidents.Incident {
-	mk := func(fp, inst string, st incidents.AlertStatus, starts time.Time) incidents.Alert {
-		return incidents.Alert{
-			Source: "alertmanager", Fingerprint: fp, Status: st, Severity: incidents.Sev1, StartsAt: starts,
-			Labels: map[string]string{"alertname": "HighLatency", "instance": inst, "service": "payments", "env": "prod", "severity": "critical"},
-			Annotations: map[string]string{
-				"summary":     "p99 latency above 2s on " + inst,
-				"description": "Checkout requests are slow: p99 is 3.2s against a 2s objective.\nCustomers see timeouts at payment.",
-				"what_to_do":  "Check the payments DB connection pool; scale pay-api if saturated.",
-				"runbook_url": "https://runbooks.example.com/payments/latency",
-				"value":       "3.2s", "threshold": "2s",
-				"dashboard_url": "https://grafana.example.com/d/pay",
-			},
-			GeneratorURL: "http://prometheus:9090/graph?g0.expr=histogram_quantile",
-		}
-	}
-	b := &incidents.Batch{Source: "alertmanager", GroupKey: "g", Title: "Payments p99 latency above 2s", ExternalURL: "http://alertmanager:9093",
-		Alerts: []incidents.Alert{mk("a", "pay-1:9100", incidents.AlertFiring, t0), mk("b", "pay-2:9100", incidents.AlertFiring, t0.Add(time.Minute)),
-			mk("c", "pay-3:9100", incidents.AlertResolved, t0)}}
-	inc := incidents.NewIncident(42, b, t0)
-	inc.Team = "payments"
-	return inc
-}
 
 // testKey stands for the bot's signer: short, deterministic keys.
 func testKey(a templates.Action) string {
@@ -70,7 +45,7 @@ func card(t testing.TB, inc *incidents.Incident, now time.Time) *templates.Card 
 }
 
 func TestGolden(t *testing.T) {
-	inc := payments()
+	inc := cardtest.Payments()
 	now := t0.Add(12 * time.Minute)
 	acked := inc.Clone()
 	if err := acked.Apply(incidents.Acknowledge, "alice", "", t0.Add(5*time.Minute)); err != nil {
@@ -109,7 +84,7 @@ func TestGolden(t *testing.T) {
 
 // TestLayout checks what an on-call engineer relies on, beyond the goldens.
 func TestLayout(t *testing.T) {
-	inc := payments()
+	inc := cardtest.Payments()
 	m := Compile(card(t, inc, t0.Add(12*time.Minute)), testKey)
 	for _, want := range []string{
 		"🔴 <b>SEV1 · Payments p99 latency above 2s</b>\n<code>INC-42</code> · Triggered · SEV1",
@@ -138,7 +113,7 @@ func TestLayout(t *testing.T) {
 	}
 
 	// Without a signer there are no action buttons, only links.
-	m = Compile(card(t, payments(), t0), nil)
+	m = Compile(card(t, cardtest.Payments(), t0), nil)
 	for _, row := range m.Keyboard.InlineKeyboard {
 		for _, b := range row {
 			if b.CallbackData != nil {
@@ -341,7 +316,7 @@ func checkKeyboard(kb tgbotapi.InlineKeyboardMarkup) error {
 }
 
 func TestManyAlerts(t *testing.T) {
-	inc := payments()
+	inc := cardtest.Payments()
 	var alerts []incidents.Alert
 	for i := range 1000 {
 		alerts = append(alerts, incidents.Alert{Fingerprint: fmt.Sprint(i), Status: incidents.AlertFiring, StartsAt: t0,
@@ -361,7 +336,7 @@ func TestManyAlerts(t *testing.T) {
 }
 
 func TestManyLabels(t *testing.T) {
-	inc := payments()
+	inc := cardtest.Payments()
 	for i := range 300 {
 		inc.Alerts[0].Labels[fmt.Sprintf("label_%03d", i)] = strings.Repeat("v", i%40)
 	}
@@ -389,7 +364,7 @@ func TestManyLabels(t *testing.T) {
 }
 
 func TestLongDescription(t *testing.T) {
-	inc := payments()
+	inc := cardtest.Payments()
 	for i := range inc.Alerts {
 		inc.Alerts[i].Annotations["description"] = strings.Repeat("The checkout & payment path is slow. ", 300)[:10000]
 	}
@@ -406,7 +381,7 @@ func TestLongDescription(t *testing.T) {
 }
 
 func TestEmojiAndRTL(t *testing.T) {
-	inc := payments()
+	inc := cardtest.Payments()
 	inc.Title = strings.Repeat("🔥", 3000)
 	for i := range inc.Alerts {
 		inc.Alerts[i].Annotations["description"] = strings.Repeat("🔥a", 3000)
@@ -656,7 +631,7 @@ func TestEventText(t *testing.T) {
 }
 
 func TestConfigs(t *testing.T) {
-	m := Compile(card(t, payments(), t0), testKey)
+	m := Compile(card(t, cardtest.Payments(), t0), testKey)
 	s := m.SendConfig(-1001234)
 	if s.ParseMode != "HTML" || !s.DisableWebPagePreview || s.ReplyMarkup == nil || s.Text != m.Text || s.ChatID != -1001234 {
 		t.Errorf("SendConfig: %+v", s)
@@ -785,7 +760,7 @@ func BenchmarkCompile(b *testing.B) {
 	for _, n := range []int{1, 1000} {
 		var alerts []incidents.Alert
 		for i := range n {
-			a := payments().Alerts[0]
+			a := cardtest.Payments().Alerts[0]
 			a.Fingerprint = fmt.Sprint(i)
 			alerts = append(alerts, a)
 		}

@@ -1,0 +1,41 @@
+// Package cardtest holds the realistic incident that the card tests of
+// templates and of every chat adapter render, so that their golden files
+// show the same incident.
+package cardtest
+
+import (
+	"time"
+
+	"github.com/klaxonbot/klaxon/incidents"
+)
+
+// T0 is when the incident opened.
+var T0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+// Payments returns INC-42 of team payments: two firing alerts and one
+// resolved, with a summary, a description, what to do, a runbook, a
+// dashboard, a graph and the value against its threshold.
+func Payments() *incidents.Incident {
+	mk := func(fp, inst string, st incidents.AlertStatus, starts time.Time) incidents.Alert {
+		return incidents.Alert{
+			Source: "alertmanager", Fingerprint: fp, Status: st, Severity: incidents.Sev1, StartsAt: starts,
+			Labels: map[string]string{"alertname": "HighLatency", "instance": inst, "service": "payments", "env": "prod", "severity": "critical"},
+			Annotations: map[string]string{
+				"summary":       "p99 latency above 2s on " + inst,
+				"description":   "Checkout requests are slow: p99 is 3.2s against a 2s objective.\nCustomers see timeouts at payment.",
+				"what_to_do":    "Check the payments DB connection pool; scale pay-api if saturated.",
+				"runbook_url":   "https://runbooks.example.com/payments/latency",
+				"value":         "3.2s",
+				"threshold":     "2s",
+				"dashboard_url": "https://grafana.example.com/d/pay",
+			},
+			GeneratorURL: "http://prometheus:9090/graph?g0.expr=histogram_quantile",
+		}
+	}
+	b := &incidents.Batch{Source: "alertmanager", GroupKey: "g", Title: "Payments p99 latency above 2s", ExternalURL: "http://alertmanager:9093",
+		Alerts: []incidents.Alert{mk("a", "pay-1:9100", incidents.AlertFiring, T0), mk("b", "pay-2:9100", incidents.AlertFiring, T0.Add(time.Minute)),
+			mk("c", "pay-3:9100", incidents.AlertResolved, T0)}}
+	inc := incidents.NewIncident(42, b, T0)
+	inc.Team = "payments"
+	return inc
+}
