@@ -79,6 +79,22 @@ type Action struct {
 	Arg   string   `json:"arg,omitempty"`   // e.g. "1h" for snooze
 }
 
+// SeverityMark is the colour emoji cards put before a severity: 🔴 SEV1,
+// 🟠 SEV2, 🟡 SEV3, 🔵 SEV4, ⚪ unknown.
+func SeverityMark(s incidents.Severity) string {
+	switch s {
+	case incidents.Sev1:
+		return "🔴"
+	case incidents.Sev2:
+		return "🟠"
+	case incidents.Sev3:
+		return "🟡"
+	case incidents.Sev4:
+		return "🔵"
+	}
+	return "⚪"
+}
+
 // Caps, in runes: generous for a card, far below every platform's limits,
 // so that compiling never has to cut more than a little.
 const (

@@ -272,13 +272,7 @@ func FuzzCard(f *testing.F) {
 func BenchmarkCard(b *testing.B) {
 	s := MustBuiltin()
 	for _, n := range []int{1, 1000} {
-		var alerts []incidents.Alert
-		for i := range n {
-			a := cardtest.Payments().Alerts[0]
-			a.Fingerprint = fmt.Sprint(i)
-			alerts = append(alerts, a)
-		}
-		inc := incidents.NewIncident(1, &incidents.Batch{Source: "alertmanager", GroupKey: "g", Alerts: alerts}, t0)
+		inc := cardtest.Storm(n)
 		b.Run(fmt.Sprintf("alerts=%d", n), func(b *testing.B) {
 			for b.Loop() {
 				if _, err := s.Card(inc, t0.Add(time.Hour)); err != nil {

@@ -809,13 +809,7 @@ func FuzzCompile(f *testing.F) {
 func BenchmarkCompile(b *testing.B) {
 	s := templates.MustBuiltin()
 	for _, n := range []int{1, 1000} {
-		var alerts []incidents.Alert
-		for i := range n {
-			a := cardtest.Payments().Alerts[0]
-			a.Fingerprint = fmt.Sprint(i)
-			alerts = append(alerts, a)
-		}
-		inc := incidents.NewIncident(1, &incidents.Batch{Source: "alertmanager", GroupKey: "g", Title: "Payments p99 latency above 2s", Alerts: alerts}, t0)
+		inc := cardtest.Storm(n)
 		b.Run(fmt.Sprintf("alerts=%d", n), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {

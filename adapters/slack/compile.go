@@ -296,9 +296,9 @@ func headerText(c *templates.Card) string {
 	case incidents.Resolved:
 		prefix = "✅ Resolved · " + sev
 	case incidents.Acknowledged:
-		prefix = sevEmoji(c.Severity) + " " + sev + "Acknowledged · "
+		prefix = templates.SeverityMark(c.Severity) + " " + sev + "Acknowledged · "
 	default:
-		prefix = sevEmoji(c.Severity) + " " + sev
+		prefix = templates.SeverityMark(c.Severity) + " " + sev
 	}
 	title := fit(c.Title, MaxHeaderLen-units(prefix), false)
 	if title == "" {
@@ -308,20 +308,6 @@ func headerText(c *templates.Card) string {
 		title = "Incident"
 	}
 	return prefix + title
-}
-
-func sevEmoji(s incidents.Severity) string {
-	switch s {
-	case incidents.Sev1:
-		return "🔴"
-	case incidents.Sev2:
-		return "🟠"
-	case incidents.Sev3:
-		return "🟡"
-	case incidents.Sev4:
-		return "🔵"
-	}
-	return "⚪"
 }
 
 func header(text string) []slack.Block {

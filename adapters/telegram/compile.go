@@ -255,17 +255,7 @@ func stateMark(st incidents.State, sev incidents.Severity) string {
 	case incidents.Acknowledged:
 		return "👀"
 	}
-	switch sev {
-	case incidents.Sev1:
-		return "🔴"
-	case incidents.Sev2:
-		return "🟠"
-	case incidents.Sev3:
-		return "🟡"
-	case incidents.Sev4:
-		return "🔵"
-	}
-	return "⚪"
+	return templates.SeverityMark(sev)
 }
 
 // showFact reports whether a fact is shown (or counted): one with a value.

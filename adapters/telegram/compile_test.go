@@ -758,13 +758,7 @@ func FuzzCompile(f *testing.F) {
 func BenchmarkCompile(b *testing.B) {
 	s := templates.MustBuiltin()
 	for _, n := range []int{1, 1000} {
-		var alerts []incidents.Alert
-		for i := range n {
-			a := cardtest.Payments().Alerts[0]
-			a.Fingerprint = fmt.Sprint(i)
-			alerts = append(alerts, a)
-		}
-		inc := incidents.NewIncident(1, &incidents.Batch{Source: "alertmanager", GroupKey: "g", Alerts: alerts}, t0)
+		inc := cardtest.Storm(n)
 		b.Run(fmt.Sprintf("render+compile/alerts=%d", n), func(b *testing.B) {
 			for b.Loop() {
 				c, err := s.Card(inc, t0.Add(time.Hour))

@@ -4,6 +4,7 @@
 package cardtest
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/klaxonbot/klaxon/incidents"
@@ -38,4 +39,16 @@ func Payments() *incidents.Incident {
 	inc := incidents.NewIncident(42, b, T0)
 	inc.Team = "payments"
 	return inc
+}
+
+// Storm returns an incident of n firing alerts like Payments' first, for
+// benchmarks of big incidents.
+func Storm(n int) *incidents.Incident {
+	alerts := make([]incidents.Alert, 0, n)
+	for i := range n {
+		a := Payments().Alerts[0]
+		a.Fingerprint = fmt.Sprint(i)
+		alerts = append(alerts, a)
+	}
+	return incidents.NewIncident(1, &incidents.Batch{Source: "alertmanager", GroupKey: "g", Title: "Payments p99 latency above 2s", Alerts: alerts}, T0)
 }
