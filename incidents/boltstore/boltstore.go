@@ -26,6 +26,8 @@ var (
 	bktGroups    = []byte("groups")    // source \x00 group key → number
 	bktAlerts    = []byte("alerts")    // source \x00 fingerprint → number
 	bktStates    = []byte("states")    // nested: state → number → ""
+	bktOutbox    = []byte("outbox")    // number → pending item JSON (see outbox.go)
+	bktDelivery  = []byte("delivery")  // number \x00 destination → delivery JSON
 )
 
 // FileName is the database's name inside the data directory.
@@ -54,7 +56,7 @@ func Open(dir string) (*Store, error) {
 	}
 	db.MaxBatchDelay = 2 * time.Millisecond
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bktIncidents, bktGroups, bktAlerts} {
+		for _, b := range [][]byte{bktIncidents, bktGroups, bktAlerts, bktOutbox, bktDelivery} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -122,8 +124,9 @@ func lookup(b *bolt.Bucket, k []byte) int64 {
 	return int64(binary.BigEndian.Uint64(v))
 }
 
-// put stores inc (its Version already advanced) and moves its state index
-// entry from prev (nil for a new incident).
+// put stores inc (its Version already advanced), moves its state index
+// entry from prev (nil for a new incident) and marks it pending in the
+// outbox, all in tx.
 func put(tx *bolt.Tx, prev, inc *incidents.Incident) error {
 	data, err := json.Marshal(inc)
 	if err != nil {
@@ -131,6 +134,9 @@ func put(tx *bolt.Tx, prev, inc *incidents.Incident) error {
 	}
 	k := key(inc.Number)
 	if err := tx.Bucket(bktIncidents).Put(k, data); err != nil {
+		return err
+	}
+	if err := enqueue(tx, k, time.Now()); err != nil {
 		return err
 	}
 	states := tx.Bucket(bktStates)

@@ -13,13 +13,18 @@
 //	{P}:idx:all           zset id → number, every incident
 //	{P}:idx:<state>       zset id → number, per state
 //	{P}:idx:ver           hash id → version last indexed
-//	{P}:idx:dirty         zset id → ms: state changes not yet indexed
+//	{P}:idx:dirty         zset id → ms: changes not yet indexed
+//	{P}:outbox            zset id → ms due: incidents whose cards may be behind
+//	{P}:outbox:seq        hash id → changes marked pending so far
+//	{P}:outbox:since      zset id → ms: when each pending item became pending
+//	P:inc:{INC-42}:dlv    hash destination → delivery (see outbox.go)
 //
 // Keys that one script touches share a hash tag, so every script runs on one
 // Cluster slot. The state index lives in its own slot, so it is updated
-// after the incident: an incident is marked dirty before a change of state
-// and the index script clears the mark; a reconcile loop re-indexes marks
-// left behind by a crash. Hot paths touch a constant number of keys: no
+// after the incident: an incident is marked dirty before a change and the
+// index script, which also marks it pending in the outbox, clears the mark;
+// a reconcile loop re-indexes marks left behind by a crash, so no change is
+// ever written without its cards being synced. Hot paths touch a constant number of keys: no
 // scans, whatever the number of incidents stored.
 package redisstore
 
@@ -70,6 +75,8 @@ type Store struct {
 	kDirty string
 	kState map[incidents.State]string
 
+	kOutbox, kOutSeq, kOutSince string
+
 	pipe *pipeliner
 
 	stop chan struct{}
@@ -81,14 +88,18 @@ var _ incidents.Store = (*Store)(nil)
 const maxAttempts = 100
 
 var (
-	// indexScript files an incident under its state unless a later version
-	// was filed already. KEYS: all, triggered, acknowledged, resolved, ver,
-	// dirty. ARGV: id, number, state position (1..3), version.
+	// indexScript files an incident under its state and marks it pending
+	// in the outbox, unless a later version was filed already. KEYS: all,
+	// triggered, acknowledged, resolved, ver, dirty, outbox, outbox seq,
+	// outbox since. ARGV: id, number, state position (1..3), version, now ms.
 	indexScript = redis.NewScript(`
 local cur = tonumber(redis.call('HGET', KEYS[5], ARGV[1]) or '0')
 local ver = tonumber(ARGV[4])
 if cur < ver then
   redis.call('HSET', KEYS[5], ARGV[1], ARGV[4])
+  redis.call('HINCRBY', KEYS[8], ARGV[1], 1)
+  redis.call('ZADD', KEYS[7], 'NX', ARGV[5], ARGV[1])
+  redis.call('ZADD', KEYS[9], 'NX', ARGV[5], ARGV[1])
   redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
   for i = 1, 3 do
     if i == tonumber(ARGV[3]) then
@@ -133,7 +144,8 @@ func New(rdb redis.UniversalClient, opts Options) *Store {
 	s := &Store{
 		rdb: rdb, opts: opts, prefix: p,
 		kSeq: tag + ":seq", kAll: tag + ":idx:all", kVer: tag + ":idx:ver", kDirty: tag + ":idx:dirty",
-		kState: map[incidents.State]string{},
+		kState:  map[incidents.State]string{},
+		kOutbox: tag + ":outbox", kOutSeq: tag + ":outbox:seq", kOutSince: tag + ":outbox:since",
 		stop:   make(chan struct{}),
 		pipe:   newPipeliner(rdb, opts.Pipelines, 64, opts.Timeout),
 	}
@@ -213,8 +225,9 @@ func (s *Store) index(ctx context.Context, c redis.Scripter, inc *incidents.Inci
 			pos = i + 1
 		}
 	}
-	keys := []string{s.kAll, s.kState[incidents.Triggered], s.kState[incidents.Acknowledged], s.kState[incidents.Resolved], s.kVer, s.kDirty}
-	return indexScript.Eval(ctx, c, keys, inc.ID, inc.Number, pos, inc.Version)
+	keys := []string{s.kAll, s.kState[incidents.Triggered], s.kState[incidents.Acknowledged], s.kState[incidents.Resolved], s.kVer, s.kDirty,
+		s.kOutbox, s.kOutSeq, s.kOutSince}
+	return indexScript.Eval(ctx, c, keys, inc.ID, inc.Number, pos, inc.Version, time.Now().UnixMilli())
 }
 
 func (s *Store) markDirty(ctx context.Context, p redis.Pipeliner, id string) redis.Cmder {
@@ -337,9 +350,7 @@ func (s *Store) apply(ctx context.Context, b *incidents.Batch, opts incidents.In
 		for _, fp := range w.added {
 			cmds = append(cmds, p.Set(ctx, s.fpKey(b.Source, fp), cur.ID, 0))
 		}
-		if next.State != cur.State {
-			cmds = append(cmds, s.markDirty(ctx, p, cur.ID))
-		}
+		cmds = append(cmds, s.markDirty(ctx, p, cur.ID))
 		cas = w.queue(ctx, p)
 		return append(cmds, cas)
 	})
@@ -350,12 +361,10 @@ func (s *Store) apply(ctx context.Context, b *incidents.Batch, opts incidents.In
 		return nil, true, nil
 	}
 	// Only the writer whose compare-and-set won may index that version.
-	if next.State != cur.State {
-		if err := s.exec(ctx, func(p redis.Pipeliner) []redis.Cmder {
-			return []redis.Cmder{s.index(ctx, p, next)}
-		}); err != nil {
-			return nil, false, err
-		}
+	if err := s.exec(ctx, func(p redis.Pipeliner) []redis.Cmder {
+		return []redis.Cmder{s.index(ctx, p, next)}
+	}); err != nil {
+		return nil, false, err
 	}
 	return incidents.Outcome(cur, next, false, true), false, nil
 }
@@ -419,9 +428,11 @@ func (s *Store) create(ctx context.Context, b *incidents.Batch, opts incidents.I
 		cmds = append(cmds, p.Set(ctx, gk, next.ID, 0))
 		cas = w.queue(ctx, p)
 		z := redis.Z{Score: float64(next.Number), Member: next.ID}
+		due := redis.Z{Score: float64(time.Now().UnixMilli()), Member: next.ID}
 		cmds = append(cmds, cas,
 			p.HSet(ctx, s.kVer, next.ID, next.Version),
 			p.ZAdd(ctx, s.kAll, z), p.ZAdd(ctx, s.kState[next.State], z),
+			p.HIncrBy(ctx, s.kOutSeq, next.ID, 1), p.ZAddNX(ctx, s.kOutbox, due), p.ZAddNX(ctx, s.kOutSince, due),
 			p.ZRem(ctx, s.kDirty, next.ID))
 		if time.Since(locked) < s.opts.LockTTL/2 {
 			cmds = append(cmds, p.Del(ctx, lock)) // still surely ours: no need for the script
@@ -520,12 +531,8 @@ func (s *Store) Update(ctx context.Context, id string, fn func(*incidents.Incide
 		}
 		var cas *redis.Cmd
 		err = s.exec(ctx, func(p redis.Pipeliner) []redis.Cmder {
-			var cmds []redis.Cmder
-			if next.State != cur.State {
-				cmds = append(cmds, s.markDirty(ctx, p, id))
-			}
 			cas = w.queue(ctx, p)
-			return append(cmds, cas)
+			return []redis.Cmder{s.markDirty(ctx, p, id), cas}
 		})
 		if err != nil {
 			return nil, unavailable(op, err)
@@ -533,12 +540,10 @@ func (s *Store) Update(ctx context.Context, id string, fn func(*incidents.Incide
 		if n, _ := cas.Int(); n != 1 {
 			continue
 		}
-		if next.State != cur.State {
-			if err := s.exec(ctx, func(p redis.Pipeliner) []redis.Cmder {
-				return []redis.Cmder{s.index(ctx, p, next)}
-			}); err != nil {
-				return nil, unavailable(op, err)
-			}
+		if err := s.exec(ctx, func(p redis.Pipeliner) []redis.Cmder {
+			return []redis.Cmder{s.index(ctx, p, next)}
+		}); err != nil {
+			return nil, unavailable(op, err)
 		}
 		return next, nil
 	}

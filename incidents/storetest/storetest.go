@@ -76,6 +76,27 @@ func Run(t *testing.T, newStore NewStore) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
 	}
+	outbox := []struct {
+		name string
+		fn   func(*testing.T, incidents.Store, incidents.Outbox)
+	}{
+		{"OutboxPendingOncePerIncident", testOutboxCoalesce},
+		{"OutboxChangeDuringClaim", testOutboxChangeDuringClaim},
+		{"OutboxLeaseExpiry", testOutboxLease},
+		{"OutboxRetryAt", testOutboxRetry},
+		{"OutboxConcurrentClaimers", testOutboxConcurrent},
+		{"OutboxDeliveries", testOutboxDeliveries},
+	}
+	for _, tc := range outbox {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStore(t)
+			o, ok := s.(incidents.Outbox)
+			if !ok {
+				t.Skip("store has no outbox")
+			}
+			tc.fn(t, s, o)
+		})
+	}
 }
 
 func ingest(t testing.TB, s incidents.Store, b *incidents.Batch, now time.Time) *incidents.IngestResult {
