@@ -146,8 +146,8 @@ func New(rdb redis.UniversalClient, opts Options) *Store {
 		kSeq: tag + ":seq", kAll: tag + ":idx:all", kVer: tag + ":idx:ver", kDirty: tag + ":idx:dirty",
 		kState:  map[incidents.State]string{},
 		kOutbox: tag + ":outbox", kOutSeq: tag + ":outbox:seq", kOutSince: tag + ":outbox:since",
-		stop:   make(chan struct{}),
-		pipe:   newPipeliner(rdb, opts.Pipelines, 64, opts.Timeout),
+		stop: make(chan struct{}),
+		pipe: newPipeliner(rdb, opts.Pipelines, 64, opts.Timeout),
 	}
 	for _, st := range incidents.States {
 		s.kState[st] = tag + ":idx:" + string(st)
