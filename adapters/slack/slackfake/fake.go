@@ -1,0 +1,738 @@
+// Package slackfake is a fake Slack Web API for tests: an httptest server
+// that is as strict as Slack about what klaxon sends (Block Kit limits,
+// auth, unknown channels and messages, rate limits) and records what it
+// accepted, so tests can drive the real slack.Client against it.
+//
+// It serves chat.postMessage, chat.update, chat.delete,
+// conversations.history and auth.test under URL(), reading form-encoded
+// bodies (as slack-go sends them) and JSON bodies. Errors are answered as
+// Slack does: HTTP 200 with {"ok":false,"error":"<code>"}, and HTTP 429
+// with a Retry-After header for rate limits.
+package slackfake
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"mime"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/time/rate"
+)
+
+// DefaultToken is the bot token the fake accepts when Options.Token is "".
+const DefaultToken = "xoxb-fake-klaxon-token"
+
+// Limits the fake enforces, as Slack documents them (lengths in UTF-16
+// units, which is never less than characters).
+const (
+	MaxBlocks        = 50
+	MaxHeaderLen     = 150
+	MaxTextObjectLen = 3000 // section text, context elements
+	MaxFields        = 10
+	MaxFieldLen      = 2000
+	MaxButtonTextLen = 75
+	MaxActionIDLen   = 255
+	MaxValueLen      = 2000
+	MaxURLLen        = 3000
+	MaxElements      = 25 // per actions block
+	MaxContext       = 10 // elements per context block
+	MaxBlockIDLen    = 255
+	MaxTextLen       = 40000 // a message's text
+	// MaxBlocksJSON is the length of the blocks JSON (characters) beyond
+	// which the fake answers msg_blocks_too_long: conservative, Slack has
+	// refused messages near 13,000.
+	MaxBlocksJSON = 12000
+)
+
+// Options configure a Server. Rate limits are off when zero.
+type Options struct {
+	// Token is the only bot token accepted; "" means DefaultToken.
+	Token string
+	// Channels are the conversation IDs that exist; empty means any
+	// well-formed ID (C…, G…, D…).
+	Channels []string
+	// PerChannel limits chat.postMessage (cards and replies) per channel;
+	// Burst is its bucket size (0 means 1).
+	PerChannel rate.Limit
+	Burst      int
+	// UpdatesPerMinute limits chat.update over the whole workspace;
+	// UpdateBurst is its bucket size (0 means UpdatesPerMinute).
+	UpdatesPerMinute int
+	UpdateBurst      int
+}
+
+// Message is a top-level message as it stands now.
+type Message struct {
+	Ref        string          // "CHANNEL/TS", as slack.Client makes it
+	Channel    string          //
+	TS         string          //
+	Text       string          // current text
+	Blocks     json.RawMessage // current blocks JSON; nil when none
+	Metadata   json.RawMessage // metadata JSON as posted; nil when none
+	IncidentID string          // metadata event_payload "incident", when present
+	Edits      int             // accepted chat.update calls
+	Replies    []string        // thread replies' text, in post order
+}
+
+type msg struct {
+	channel, ts string
+	text        string
+	blocks      json.RawMessage
+	metadata    json.RawMessage
+	incident    string
+	edits       int
+	parent      *msg   // nil for top-level messages
+	replies     []*msg // for top-level messages
+	deleted     bool
+}
+
+type failure struct {
+	n, status int
+	code      string
+}
+
+// Server is a running fake. It is safe for concurrent use.
+type Server struct {
+	srv       *httptest.Server
+	token     string
+	known     map[string]bool // nil: every well-formed ID
+	opts      Options
+	done      chan struct{}
+	closeOnce sync.Once
+
+	mu          sync.Mutex
+	top         map[string][]*msg // channel → top-level messages in post order
+	byRef       map[string]*msg   // "channel/ts" → message (top-level or reply)
+	calls       map[string]int
+	violations  []string
+	rateLimited int
+	fails       map[string]*failure
+	latency     time.Duration
+	postLim     map[string]*rate.Limiter
+	updLim      *rate.Limiter
+	lastMicro   int64
+}
+
+// New starts a fake configured by opts; Close stops it.
+func New(opts Options) *Server {
+	s := &Server{
+		token:   opts.Token,
+		opts:    opts,
+		done:    make(chan struct{}),
+		top:     map[string][]*msg{},
+		byRef:   map[string]*msg{},
+		calls:   map[string]int{},
+		fails:   map[string]*failure{},
+		postLim: map[string]*rate.Limiter{},
+	}
+	if s.token == "" {
+		s.token = DefaultToken
+	}
+	if len(opts.Channels) > 0 {
+		s.known = map[string]bool{}
+		for _, c := range opts.Channels {
+			s.known[c] = true
+		}
+	}
+	if opts.UpdatesPerMinute > 0 {
+		b := opts.UpdateBurst
+		if b <= 0 {
+			b = opts.UpdatesPerMinute
+		}
+		s.updLim = rate.NewLimiter(rate.Limit(float64(opts.UpdatesPerMinute)/60), b)
+	}
+	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	return s
+}
+
+// URL is the API base URL for slack.OptionAPIURL / Options.APIURL: ".../api/".
+func (s *Server) URL() string { return s.srv.URL + "/api/" }
+
+// Token is the bot token the fake accepts.
+func (s *Server) Token() string { return s.token }
+
+// Close stops the server, cutting short any latency being waited.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() {
+		close(s.done)
+		s.srv.CloseClientConnections()
+		s.srv.Close()
+	})
+}
+
+// Messages returns the top-level messages of channel dest in post order,
+// with their current content and their replies.
+func (s *Server) Messages(dest string) []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Message
+	for _, m := range s.top[dest] {
+		if m.deleted {
+			continue
+		}
+		pm := Message{
+			Ref: m.channel + "/" + m.ts, Channel: m.channel, TS: m.ts, Text: m.text,
+			Blocks: clone(m.blocks), Metadata: clone(m.metadata), IncidentID: m.incident, Edits: m.edits,
+		}
+		for _, r := range m.replies {
+			if !r.deleted {
+				pm.Replies = append(pm.Replies, r.text)
+			}
+		}
+		out = append(out, pm)
+	}
+	return out
+}
+
+func clone(b json.RawMessage) json.RawMessage {
+	if b == nil {
+		return nil
+	}
+	return append(json.RawMessage(nil), b...)
+}
+
+// Delete removes the message ref ("CHANNEL/TS") as if someone deleted it
+// in Slack, and reports whether it existed.
+func (s *Server) Delete(ref string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.delete(ref)
+}
+
+func (s *Server) delete(ref string) bool {
+	m := s.byRef[ref]
+	if m == nil {
+		return false
+	}
+	m.deleted = true
+	delete(s.byRef, ref)
+	for _, r := range m.replies {
+		r.deleted = true
+		delete(s.byRef, r.channel+"/"+r.ts)
+	}
+	return true
+}
+
+// Add appends a top-level message with text to channel, as if posted by
+// someone else, tagged with incidentID like klaxon's cards when it is not
+// "", and returns its reference. No call is counted.
+func (s *Server) Add(channel, text, incidentID string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := &msg{channel: channel, ts: s.nextTS(), text: text, incident: incidentID}
+	if incidentID != "" {
+		m.metadata, _ = json.Marshal(map[string]any{"event_type": "klaxon_incident", "event_payload": map[string]string{"incident": incidentID}})
+	}
+	s.byRef[channel+"/"+m.ts] = m
+	s.top[channel] = append(s.top[channel], m)
+	return channel + "/" + m.ts
+}
+
+// Calls returns how many calls each method received, accepted or not.
+func (s *Server) Calls() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int, len(s.calls))
+	for k, v := range s.calls {
+		out[k] = v
+	}
+	return out
+}
+
+// Violations lists the requests refused for breaking a limit or a format
+// rule (not rate limits), one human-readable line each.
+func (s *Server) Violations() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.violations...)
+}
+
+// RateLimited returns how many 429 answers the fake gave.
+func (s *Server) RateLimited() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rateLimited
+}
+
+// Fail makes the next n calls of method fail: with HTTP status and
+// {"ok":false,"error":code}. A 429 carries "Retry-After: 1".
+func (s *Server) Fail(method string, n int, status int, code string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if status == 0 {
+		status = http.StatusOK
+	}
+	s.fails[method] = &failure{n: n, status: status, code: code}
+}
+
+// SetLatency delays every later answer by d.
+func (s *Server) SetLatency(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.latency = d
+}
+
+// params are a request's arguments: strings as they are, other JSON
+// values as their JSON text.
+type params map[string]string
+
+func (p params) has(k string) bool { _, ok := p[k]; return ok }
+
+func readParams(r *http.Request) (params, string, error) {
+	p := params{}
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if ct == "application/json" {
+		body, err := io.ReadAll(io.LimitReader(r.Body, 4<<20))
+		if err != nil {
+			return nil, "", err
+		}
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(body, &m); err != nil {
+			return nil, "invalid_json", err
+		}
+		for k, v := range m {
+			var str string
+			if json.Unmarshal(v, &str) == nil {
+				p[k] = str
+			} else {
+				p[k] = string(v)
+			}
+		}
+		for k, v := range r.URL.Query() {
+			if _, ok := p[k]; !ok && len(v) > 0 {
+				p[k] = v[0]
+			}
+		}
+		return p, "", nil
+	}
+	r.Body = http.MaxBytesReader(nil, r.Body, 4<<20)
+	if err := r.ParseForm(); err != nil {
+		return nil, "invalid_form_data", err
+	}
+	for k, v := range r.Form {
+		if len(v) > 0 {
+			p[k] = v[0]
+		}
+	}
+	return p, "", nil
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	method, ok := strings.CutPrefix(r.URL.Path, "/api/")
+	if !ok || method == "" {
+		http.NotFound(w, r)
+		return
+	}
+	s.mu.Lock()
+	lat := s.latency
+	s.mu.Unlock()
+	if lat > 0 {
+		t := time.NewTimer(lat)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		case <-s.done:
+			t.Stop()
+			return
+		}
+	}
+	p, perr, err := readParams(r)
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls[method]++
+	if f := s.fails[method]; f != nil && f.n > 0 {
+		f.n--
+		if f.status == http.StatusTooManyRequests {
+			s.rateLimited++
+			w.Header().Set("Retry-After", "1")
+		}
+		writeJSON(w, f.status, map[string]any{"ok": false, "error": f.code})
+		return
+	}
+	if err != nil {
+		if perr == "" {
+			perr = "invalid_form_data"
+		}
+		s.violate(method, "", "unreadable body: "+err.Error())
+		fail(w, perr)
+		return
+	}
+	token := p["token"]
+	if a, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+		token = a
+	}
+	switch token {
+	case "":
+		fail(w, "not_authed")
+		return
+	case s.token:
+	default:
+		fail(w, "invalid_auth")
+		return
+	}
+	switch method {
+	case "chat.postMessage":
+		s.postMessage(w, p)
+	case "chat.update":
+		s.update(w, p)
+	case "chat.delete":
+		s.chatDelete(w, p)
+	case "conversations.history":
+		s.history(w, p)
+	case "auth.test":
+		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "url": "https://klaxon-fake.slack.com/",
+			"team": "Klaxon Fake", "user": "klaxon", "team_id": "T0FAKE", "user_id": "U0FAKE", "bot_id": "B0FAKE"})
+	default:
+		fail(w, "unknown_method")
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func fail(w http.ResponseWriter, code string) {
+	writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": code})
+}
+
+func (s *Server) violate(method, channel, problem string) {
+	where := method
+	if channel != "" {
+		where += " " + channel
+	}
+	s.violations = append(s.violations, where+": "+problem)
+}
+
+var idRE = regexp.MustCompile(`^[CGD][A-Z0-9]{2,31}$`)
+
+func (s *Server) channelExists(c string) bool {
+	if s.known != nil {
+		return s.known[c]
+	}
+	return idRE.MatchString(c)
+}
+
+// limited answers 429 when lim has no token left.
+func (s *Server) limited(w http.ResponseWriter, lim *rate.Limiter) bool {
+	now := time.Now()
+	if lim.AllowN(now, 1) {
+		return false
+	}
+	res := lim.ReserveN(now, 1)
+	d := res.DelayFrom(now)
+	res.CancelAt(now)
+	secs := int(math.Ceil(d.Seconds()))
+	if secs < 1 || !res.OK() {
+		secs = 1
+	}
+	s.rateLimited++
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	writeJSON(w, http.StatusTooManyRequests, map[string]any{"ok": false, "error": "ratelimited"})
+	return true
+}
+
+func (s *Server) nextTS() string {
+	micro := time.Now().UnixMicro()
+	if micro <= s.lastMicro {
+		micro = s.lastMicro + 1
+	}
+	s.lastMicro = micro
+	return fmt.Sprintf("%d.%06d", micro/1e6, micro%1e6)
+}
+
+// content is a message's validated text, blocks and metadata.
+type content struct {
+	text        string
+	hasText     bool
+	blocks      json.RawMessage
+	hasBlocks   bool
+	metadata    json.RawMessage
+	hasMetadata bool
+	incident    string
+}
+
+// checkContent validates text, blocks and metadata as Slack does; on a
+// violation it records it, answers the error and returns false.
+func (s *Server) checkContent(w http.ResponseWriter, method, channel string, p params) (content, bool) {
+	var c content
+	c.text, c.hasText = p["text"]
+	if b := strings.TrimSpace(p["blocks"]); b != "" {
+		c.hasBlocks = true
+		if n := utf8.RuneCountInString(b); n > MaxBlocksJSON {
+			s.violate(method, channel, fmt.Sprintf("blocks JSON is %d characters (> %d)", n, MaxBlocksJSON))
+			fail(w, "msg_blocks_too_long")
+			return c, false
+		}
+		var blocks []any
+		if err := json.Unmarshal([]byte(b), &blocks); err != nil {
+			s.violate(method, channel, "blocks are not a JSON array: "+err.Error())
+			fail(w, "invalid_blocks_format")
+			return c, false
+		}
+		if probs := checkBlocks(blocks); len(probs) > 0 {
+			s.violate(method, channel, "invalid_blocks: "+strings.Join(probs, "; "))
+			fail(w, "invalid_blocks")
+			return c, false
+		}
+		c.blocks = json.RawMessage(b)
+	}
+	if !c.hasBlocks && strings.TrimSpace(c.text) == "" {
+		s.violate(method, channel, "neither text nor blocks")
+		fail(w, "no_text")
+		return c, false
+	}
+	if n := units(c.text); n > MaxTextLen {
+		s.violate(method, channel, fmt.Sprintf("text is %d characters (> %d)", n, MaxTextLen))
+		fail(w, "msg_too_long")
+		return c, false
+	}
+	if raw := strings.TrimSpace(p["metadata"]); raw != "" {
+		var md struct {
+			EventType    *string         `json:"event_type"`
+			EventPayload json.RawMessage `json:"event_payload"`
+		}
+		var payload map[string]any
+		if err := json.Unmarshal([]byte(raw), &md); err != nil || md.EventType == nil || *md.EventType == "" ||
+			json.Unmarshal(md.EventPayload, &payload) != nil || payload == nil {
+			s.violate(method, channel, "metadata is not {event_type, event_payload{…}}: "+truncate(raw, 200))
+			fail(w, "invalid_metadata_format")
+			return c, false
+		}
+		c.hasMetadata, c.metadata = true, json.RawMessage(raw)
+		if id, ok := payload["incident"].(string); ok {
+			c.incident = id
+		}
+	}
+	return c, true
+}
+
+func (s *Server) postMessage(w http.ResponseWriter, p params) {
+	const method = "chat.postMessage"
+	ch := p["channel"]
+	if ch == "" || !s.channelExists(ch) {
+		fail(w, "channel_not_found")
+		return
+	}
+	if s.opts.PerChannel > 0 {
+		lim := s.postLim[ch]
+		if lim == nil {
+			lim = rate.NewLimiter(s.opts.PerChannel, max(s.opts.Burst, 1))
+			s.postLim[ch] = lim
+		}
+		if s.limited(w, lim) {
+			return
+		}
+	}
+	c, ok := s.checkContent(w, method, ch, p)
+	if !ok {
+		return
+	}
+	var parent *msg
+	if tts := p["thread_ts"]; tts != "" {
+		parent = s.byRef[ch+"/"+tts]
+		if parent == nil {
+			fail(w, "thread_not_found")
+			return
+		}
+		if parent.parent != nil {
+			parent = parent.parent
+		}
+	}
+	m := &msg{channel: ch, ts: s.nextTS(), text: c.text, blocks: c.blocks, metadata: c.metadata, incident: c.incident, parent: parent}
+	s.byRef[ch+"/"+m.ts] = m
+	if parent != nil {
+		parent.replies = append(parent.replies, m)
+	} else {
+		s.top[ch] = append(s.top[ch], m)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "channel": ch, "ts": m.ts, "message": s.view(m, false)})
+}
+
+func (s *Server) update(w http.ResponseWriter, p params) {
+	const method = "chat.update"
+	ch, ts := p["channel"], p["ts"]
+	if ch == "" || !s.channelExists(ch) {
+		fail(w, "channel_not_found")
+		return
+	}
+	if s.updLim != nil && s.limited(w, s.updLim) {
+		return
+	}
+	m := s.byRef[ch+"/"+ts]
+	if ts == "" || m == nil {
+		fail(w, "message_not_found")
+		return
+	}
+	c, ok := s.checkContent(w, method, ch, p)
+	if !ok {
+		return
+	}
+	if c.hasText {
+		m.text = c.text
+	}
+	m.blocks = c.blocks // blocks left out are removed, as Slack does
+	if c.hasMetadata {
+		m.metadata, m.incident = c.metadata, c.incident
+	}
+	m.edits++
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "channel": ch, "ts": m.ts, "text": m.text, "message": s.view(m, false)})
+}
+
+func (s *Server) chatDelete(w http.ResponseWriter, p params) {
+	ch, ts := p["channel"], p["ts"]
+	if ch == "" || !s.channelExists(ch) {
+		fail(w, "channel_not_found")
+		return
+	}
+	if !s.delete(ch + "/" + ts) {
+		fail(w, "message_not_found")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "channel": ch, "ts": ts})
+}
+
+// view is m as the API shows it.
+func (s *Server) view(m *msg, withMetadata bool) map[string]any {
+	v := map[string]any{"type": "message", "user": "U0FAKE", "bot_id": "B0FAKE", "app_id": "A0FAKE", "text": m.text, "ts": m.ts}
+	if m.blocks != nil {
+		v["blocks"] = m.blocks
+	}
+	if m.parent != nil {
+		v["thread_ts"] = m.parent.ts
+	} else if live := liveReplies(m); live > 0 {
+		v["thread_ts"] = m.ts
+		v["reply_count"] = live
+	}
+	if withMetadata && m.metadata != nil {
+		v["metadata"] = m.metadata
+	}
+	return v
+}
+
+func liveReplies(m *msg) int {
+	n := 0
+	for _, r := range m.replies {
+		if !r.deleted {
+			n++
+		}
+	}
+	return n
+}
+
+// micros parses a Slack timestamp ("1712345678.000100") to microseconds.
+func micros(ts string) (int64, bool) {
+	sec, frac, _ := strings.Cut(ts, ".")
+	s, err := strconv.ParseInt(sec, 10, 64)
+	if err != nil || s < 0 {
+		return 0, false
+	}
+	var us int64
+	if frac != "" {
+		if len(frac) > 6 {
+			frac = frac[:6]
+		}
+		frac += strings.Repeat("0", 6-len(frac))
+		if us, err = strconv.ParseInt(frac, 10, 64); err != nil {
+			return 0, false
+		}
+	}
+	return s*1e6 + us, true
+}
+
+func truthy(v string) bool { return v == "1" || v == "true" }
+
+func (s *Server) history(w http.ResponseWriter, p params) {
+	ch := p["channel"]
+	if ch == "" || !s.channelExists(ch) {
+		fail(w, "channel_not_found")
+		return
+	}
+	limit := 100
+	if l := p["limit"]; l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 0 {
+			fail(w, "invalid_limit")
+			return
+		}
+		if n > 0 {
+			limit = min(n, 999)
+		}
+	}
+	oldest, latest := int64(0), int64(math.MaxInt64)
+	if o := p["oldest"]; o != "" {
+		v, ok := micros(o)
+		if !ok {
+			fail(w, "invalid_ts_oldest")
+			return
+		}
+		oldest = v
+	}
+	if l := p["latest"]; l != "" {
+		v, ok := micros(l)
+		if !ok {
+			fail(w, "invalid_ts_latest")
+			return
+		}
+		latest = v
+	}
+	inclusive := truthy(p["inclusive"])
+	if cur := p["cursor"]; cur != "" {
+		b, err := base64.StdEncoding.DecodeString(cur)
+		v, ok := micros(strings.TrimPrefix(string(b), "next_ts:"))
+		if err != nil || !strings.HasPrefix(string(b), "next_ts:") || !ok {
+			fail(w, "invalid_cursor")
+			return
+		}
+		latest, inclusive = v, false
+	}
+	var all []*msg
+	for _, m := range s.top[ch] {
+		t, _ := micros(m.ts)
+		if m.deleted || t < oldest || t > latest || (!inclusive && (t == oldest || t == latest)) {
+			continue
+		}
+		all = append(all, m)
+	}
+	sort.Slice(all, func(i, j int) bool { // newest first
+		a, _ := micros(all[i].ts)
+		b, _ := micros(all[j].ts)
+		return a > b
+	})
+	more := len(all) > limit
+	if more {
+		all = all[:limit]
+	}
+	msgs := make([]map[string]any, 0, len(all))
+	for _, m := range all {
+		msgs = append(msgs, s.view(m, truthy(p["include_all_metadata"])))
+	}
+	resp := map[string]any{"ok": true, "messages": msgs, "has_more": more, "pin_count": 0}
+	if more {
+		resp["response_metadata"] = map[string]any{"next_cursor": base64.StdEncoding.EncodeToString([]byte("next_ts:" + all[len(all)-1].ts))}
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
+}
