@@ -1,0 +1,419 @@
+package mattermost
+
+// The sender: klaxon's cards as Mattermost posts through model.Client4.
+//
+// A card is one top-level post (its ref is the post id) tagged with
+// Props["klaxon_incident"] so that Find can locate it again; Update patches
+// that post in place (message and props); Reply posts a thread reply.
+// Client4 needs the channel for a reply (the server checks that a reply is
+// in its root's channel) and the ref holds only the post id, so Reply reads
+// the root post first (GET /api/v4/posts/{id}): two calls per reply, and a
+// card that was deleted is noticed there ("message_not_found").
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/mattermost/mattermost/server/public/model"
+
+	"github.com/klaxonbot/klaxon/incidents"
+	"github.com/klaxonbot/klaxon/templates"
+)
+
+// PropIncident is the post prop that tags a card with its incident id.
+const PropIncident = "klaxon_incident"
+
+// Error codes of the client's own (the others are Mattermost's AppError ids
+// or "http_<status>").
+const (
+	CodeMessageNotFound = "message_not_found" // the card's post is gone: repost
+	CodeRateLimited     = "rate_limited"
+	CodeNetwork         = "network"
+	CodeTimeout         = "timeout"
+	CodeCanceled        = "canceled"
+	CodeBadRef          = "bad_ref"
+	CodeBadDest         = "bad_dest"
+	CodeBadCard         = "bad_card"
+	CodeBadResponse     = "bad_response"
+)
+
+// Options configure a Client.
+type Options struct {
+	// URL is the server's base URL, e.g. https://chat.example.com.
+	URL string
+	// Token is the bot's (or a personal) access token, sent as a Bearer
+	// token.
+	Token string
+	// ActionURL is where Mattermost posts button clicks (klaxon's
+	// public_url + "/mattermost/actions"); "" = no action buttons.
+	ActionURL string
+	// HTTPClient makes the requests; default: &http.Client{Timeout: 10 * time.Second}.
+	HTTPClient *http.Client
+	// Sign returns a button's signed key; nil = no action buttons.
+	Sign func(incidentID string, a templates.Action) string
+}
+
+// Client posts, edits and threads klaxon's cards in Mattermost. It is safe
+// for concurrent use. It neither retries nor rate-limits: a failure is an
+// *Error that says whether and when to retry.
+type Client struct {
+	api       *model.Client4 // never modified after New
+	actionURL string
+	sign      func(incidentID string, a templates.Action) string
+}
+
+// New returns a Client for o. It checks the options and does not call the
+// network.
+func New(o Options) (*Client, error) {
+	u, err := url.Parse(o.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, errors.New("mattermost: URL must be the server's absolute http(s) base URL, e.g. https://chat.example.com")
+	}
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return nil, errors.New("mattermost: URL must not hold credentials, a query or a fragment")
+	}
+	if o.Token == "" {
+		return nil, errors.New("mattermost: a token is required")
+	}
+	for i := 0; i < len(o.Token); i++ {
+		if c := o.Token[i]; c <= ' ' || c >= 0x7f {
+			return nil, errors.New("mattermost: the token holds spaces or characters that are not printable ASCII")
+		}
+	}
+	if o.ActionURL != "" && !validActionURL(o.ActionURL) {
+		return nil, fmt.Errorf("mattermost: action URL must be an absolute http(s) URL of at most %d bytes", MaxActionURLBytes)
+	}
+	hc := o.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Timeout: 10 * time.Second}
+	}
+	api := model.NewAPIv4Client(strings.TrimRight(u.String(), "/"))
+	api.SetToken(o.Token)
+	api.HTTPClient = hc
+	return &Client{api: api, actionURL: o.ActionURL, sign: o.Sign}, nil
+}
+
+// ValidDest checks a destination: a Mattermost channel ID (26 letters and
+// digits, as the channel's "View Info" shows it), not a channel name.
+func ValidDest(dest string) error {
+	if model.IsValidId(dest) {
+		return nil
+	}
+	show := dest
+	if len(show) > 40 || !utf8.ValidString(show) {
+		show = strings.ToValidUTF8(show[:min(len(show), 40)], "?") + "…"
+	}
+	return fmt.Errorf("mattermost: channel %q is not a channel ID: want the 26-character ID "+
+		"(letters and digits, channel menu > View Info), not the channel's name", show)
+}
+
+// Post posts the card as a top-level post in channel dest and returns its
+// ref (the post id).
+func (c *Client) Post(ctx context.Context, dest string, card *templates.Card) (string, error) {
+	const op = "CreatePost"
+	if err := ValidDest(dest); err != nil {
+		return "", &Error{Op: op, Code: CodeBadDest, Err: err}
+	}
+	if card == nil {
+		return "", &Error{Op: op, Code: CodeBadCard, Err: errors.New("nil card")}
+	}
+	p := c.compile(card)
+	p.ChannelId = dest
+	created, resp, err := c.api.CreatePost(ctx, p)
+	if err != nil {
+		return "", wrap(ctx, op, resp, err)
+	}
+	if created == nil || !model.IsValidId(created.Id) {
+		return "", &Error{Op: op, Status: status(resp), Code: CodeBadResponse, Err: errors.New("no post id in the response")}
+	}
+	return created.Id, nil
+}
+
+// Update edits the card's post in place: message and props (the
+// attachment), as PatchPost replaces them. A post that is gone gives an
+// *Error with code "message_not_found".
+func (c *Client) Update(ctx context.Context, ref string, card *templates.Card) error {
+	const op = "PatchPost"
+	id, err := parseRef(op, ref)
+	if err != nil {
+		return err
+	}
+	if card == nil {
+		return &Error{Op: op, Code: CodeBadCard, Err: errors.New("nil card")}
+	}
+	p := c.compile(card)
+	props := p.GetProps()
+	patch := &model.PostPatch{Message: &p.Message, Props: &props}
+	_, resp, err := c.api.PatchPost(ctx, id, patch)
+	if err == nil {
+		return nil
+	}
+	e := wrap(ctx, op, resp, err)
+	switch e.Status {
+	case http.StatusNotFound:
+		e.Code, e.Temp = CodeMessageNotFound, false
+	case http.StatusForbidden:
+		// The server answers 403, not 404, for a post that does not exist
+		// (any more): tell that apart from a missing permission.
+		if _, gerr := c.root(ctx, id); gerr != nil {
+			var ge *Error
+			if errors.As(gerr, &ge) && ge.Code == CodeMessageNotFound {
+				e.Code = CodeMessageNotFound
+			} else if ge != nil && ge.Temp {
+				return gerr
+			}
+		}
+	}
+	return e
+}
+
+// Reply posts events, in order, as one thread reply under the card: one
+// line each (EventText), the first that fit within MaxRunes and then
+// "+N more events". No events: nothing is posted.
+func (c *Client) Reply(ctx context.Context, ref string, events []incidents.Event) error {
+	const op = "CreatePost"
+	id, err := parseRef(op, ref)
+	if err != nil {
+		return err
+	}
+	if len(events) == 0 {
+		return nil
+	}
+	root, err := c.root(ctx, id)
+	if err != nil {
+		return err
+	}
+	rootID := root.Id
+	if root.RootId != "" {
+		rootID = root.RootId // the ref is a reply: thread under its root
+	}
+	reply := &model.Post{ChannelId: root.ChannelId, RootId: rootID, Message: ReplyText(events)}
+	_, resp, err := c.api.CreatePost(ctx, reply)
+	if err != nil {
+		e := wrap(ctx, op, resp, err)
+		if e.Code == "api.post.create_post.root_id.app_error" {
+			e.Code, e.Temp = CodeMessageNotFound, false
+		}
+		return e
+	}
+	return nil
+}
+
+// ReplyText is the message Reply posts for events: their EventText lines,
+// the first that fit within MaxRunes, then "+N more events".
+func ReplyText(events []incidents.Event) string {
+	lines := make([]string, len(events))
+	total := -1
+	for i, e := range events {
+		lines[i] = EventText(e)
+		total += utf8.RuneCountInString(lines[i]) + 1
+	}
+	if total <= MaxRunes {
+		return strings.Join(lines, "\n")
+	}
+	used, k := 0, 0
+	for ; k < len(lines); k++ {
+		add := utf8.RuneCountInString(lines[k])
+		if k > 0 {
+			add++
+		}
+		tail := 1 + utf8.RuneCountInString(moreText(len(lines)-k-1, "event", "events"))
+		if used+add+tail > MaxRunes {
+			break
+		}
+		used += add
+	}
+	more := moreText(len(lines)-k, "event", "events")
+	if k == 0 {
+		return more
+	}
+	return strings.Join(lines[:k], "\n") + "\n" + more
+}
+
+// Find returns the ref of the first top-level post in channel
+// dest tagged with incidentID and created at or after since, or "" when
+// there is none. It reads GET /api/v4/channels/{id}/posts?since= (at most
+// the 1000 posts the server returns), skipping replies and deleted posts.
+func (c *Client) Find(ctx context.Context, dest, incidentID string, since time.Time) (string, error) {
+	const op = "GetPostsSince"
+	if err := ValidDest(dest); err != nil {
+		return "", &Error{Op: op, Code: CodeBadDest, Err: err}
+	}
+	if incidentID == "" {
+		return "", nil
+	}
+	ms := since.UnixMilli()
+	// The server returns the posts updated strictly after the time given,
+	// and ignores a time of 0 or less.
+	q := max(ms-1, 1)
+	list, resp, err := c.api.GetPostsSince(ctx, dest, q, false)
+	if err != nil {
+		return "", wrap(ctx, op, resp, err)
+	}
+	if list == nil {
+		return "", nil
+	}
+	var best *model.Post
+	for _, p := range list.Posts {
+		if p == nil || p.RootId != "" || p.DeleteAt != 0 || p.ChannelId != dest && p.ChannelId != "" ||
+			p.CreateAt < ms || !model.IsValidId(p.Id) {
+			continue
+		}
+		if v, _ := p.GetProp(PropIncident).(string); v != incidentID {
+			continue
+		}
+		if best == nil || p.CreateAt < best.CreateAt || p.CreateAt == best.CreateAt && p.Id < best.Id {
+			best = p
+		}
+	}
+	if best == nil {
+		return "", nil
+	}
+	return best.Id, nil
+}
+
+// root reads the post id, mapping a post that is gone to "message_not_found".
+func (c *Client) root(ctx context.Context, id string) (*model.Post, error) {
+	const op = "GetPost"
+	p, resp, err := c.api.GetPost(ctx, id, "")
+	if err != nil {
+		e := wrap(ctx, op, resp, err)
+		if e.Status == http.StatusNotFound {
+			e.Code, e.Temp = CodeMessageNotFound, false
+		}
+		return nil, e
+	}
+	if p == nil || !model.IsValidId(p.ChannelId) {
+		return nil, &Error{Op: op, Status: status(resp), Code: CodeBadResponse, Err: errors.New("no channel id in the post")}
+	}
+	if p.DeleteAt != 0 {
+		return nil, &Error{Op: op, Status: status(resp), Code: CodeMessageNotFound, Err: errors.New("the post was deleted")}
+	}
+	return p, nil
+}
+
+// compile compiles card and tags it with its incident.
+func (c *Client) compile(card *templates.Card) *model.Post {
+	var key Key
+	if c.sign != nil && c.actionURL != "" {
+		id := card.IncidentID
+		key = func(a templates.Action) string { return c.sign(id, a) }
+	}
+	p := Compile(card, key, c.actionURL)
+	if card.IncidentID != "" {
+		p.AddProp(PropIncident, card.IncidentID)
+	}
+	return p
+}
+
+func parseRef(op, ref string) (string, error) {
+	if !model.IsValidId(ref) {
+		return "", &Error{Op: op, Code: CodeBadRef, Err: errors.New("a ref is a 26-character Mattermost post id")}
+	}
+	return ref, nil
+}
+
+// Error is every failure a Client returns.
+type Error struct {
+	Op     string        // the Client4 call: "CreatePost", "PatchPost", "GetPost", "GetPostsSince"
+	Status int           // HTTP status when known (0 otherwise)
+	Code   string        // Mattermost's AppError id, "http_<status>", or one of the Code constants
+	Wait   time.Duration // Retry-After (429) when given
+	Temp   bool          // worth retrying: 429, 5xx, network errors, timeouts, cancellation
+	Err    error         // cause
+}
+
+// Error says which call failed and why, e.g. "mattermost PatchPost:
+// message_not_found (HTTP 403)". It never holds the token.
+func (e *Error) Error() string {
+	s := "mattermost " + e.Op + ": " + e.Code
+	if e.Status != 0 {
+		s += " (HTTP " + strconv.Itoa(e.Status) + ")"
+	}
+	if e.Err != nil && (e.Code == CodeNetwork || e.Code == CodeTimeout || e.Code == CodeBadResponse) {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// ErrorCode returns Code.
+func (e *Error) ErrorCode() string { return e.Code }
+
+// Retryable reports whether a retry may succeed (Temp).
+func (e *Error) Retryable() bool { return e.Temp }
+
+// RetryAfter returns how long the server asked to wait (Wait), 0 if it did
+// not say.
+func (e *Error) RetryAfter() time.Duration { return e.Wait }
+
+// wrap turns what a Client4 call returned into an *Error.
+func wrap(ctx context.Context, op string, resp *model.Response, err error) *Error {
+	if cerr := ctx.Err(); cerr != nil {
+		code := CodeCanceled
+		if errors.Is(cerr, context.DeadlineExceeded) {
+			code = CodeTimeout
+		}
+		return &Error{Op: op, Code: code, Temp: true, Err: cerr}
+	}
+	st := status(resp)
+	if st == 0 {
+		code := CodeNetwork
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			code = CodeTimeout
+		}
+		return &Error{Op: op, Code: code, Temp: true, Err: err}
+	}
+	e := &Error{Op: op, Status: st, Code: "http_" + strconv.Itoa(st), Err: err,
+		Temp: st == http.StatusTooManyRequests || st >= 500 || st == http.StatusRequestTimeout}
+	var ae *model.AppError
+	if errors.As(err, &ae) && ae.Id != "" {
+		e.Code = ae.Id
+	}
+	if st < 300 {
+		e.Code = CodeBadResponse // a 2xx whose body did not decode
+	}
+	if st == http.StatusTooManyRequests {
+		e.Code = CodeRateLimited
+		e.Wait = retryAfter(resp.Header)
+	}
+	return e
+}
+
+func status(resp *model.Response) int {
+	if resp == nil {
+		return 0
+	}
+	return resp.StatusCode
+}
+
+// retryAfter reads Retry-After (seconds or an HTTP date), else
+// X-Ratelimit-Reset (seconds until the limit resets).
+func retryAfter(h http.Header) time.Duration {
+	for _, name := range []string{"Retry-After", "X-Ratelimit-Reset"} {
+		v := strings.TrimSpace(h.Get(name))
+		if v == "" {
+			continue
+		}
+		if n, err := strconv.ParseFloat(v, 64); err == nil && n >= 0 && n < 86400 {
+			return time.Duration(n * float64(time.Second))
+		}
+		if name == "Retry-After" {
+			if t, err := http.ParseTime(v); err == nil {
+				return max(time.Until(t), 0)
+			}
+		}
+	}
+	return 0
+}

@@ -1,0 +1,604 @@
+// Package mattermostfake is a fake Mattermost server for tests: an
+// httptest server that answers the few API v4 calls klaxon makes, as
+// strictly as the real server, and records what it accepted.
+//
+// Routes: POST /api/v4/posts (CreatePost), PUT /api/v4/posts/{id}/patch
+// (PatchPost), GET /api/v4/posts/{id} (GetPost), GET
+// /api/v4/channels/{id}/posts?since= (GetPostsSince), GET
+// /api/v4/users/me (GetMe). Errors are AppError JSON, as model.Client4
+// decodes them; a rate-limited call gets what Mattermost's limiter
+// answers: 429, Retry-After and X-Ratelimit-* headers, body "limit
+// exceeded".
+//
+// What it checks, like the server (the ids are the server's):
+//   - the Bearer token (401 api.context.session_expired.app_error);
+//   - the channel: a valid id, and one of Options.Channels when set (403
+//     api.context.permissions.app_error, as the server answers for a
+//     channel the bot cannot post in or that does not exist);
+//   - a reply's root_id: an existing top-level post of the same channel
+//     (400 api.post.create_post.root_id.app_error /
+//     channel_root_id.app_error);
+//   - model.Post.IsValid with the post limit MaxRunes (400, e.g.
+//     model.post.is_valid.message_length.app_error);
+//   - props as JSON at most MaxPropsBytes (400
+//     model.post.is_valid.props.app_error), and every message attachment
+//     valid by model.MessageAttachment.IsValid: colors, URLs, and every
+//     button with a name and an integration with a valid URL (400
+//     model.post.is_valid.props.app_error; the server logs these today and
+//     says it will refuse them);
+//   - PatchPost of a post that does not exist or was deleted: 403
+//     api.context.permissions.app_error (the server does not say "not
+//     found" there); GetPost of one: 404 app.post.get.app_error.
+//
+// Format and limit rejections are also recorded as Violations.
+package mattermostfake
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/mattermost/mattermost/server/public/model"
+	"golang.org/x/time/rate"
+)
+
+// Limits the fake enforces (the real server's defaults, and the props
+// budget klaxon's compiler keeps to: mattermost.MaxPropsBytes).
+const (
+	MaxRunes      = model.PostMessageMaxRunesV2 // 16383
+	MaxPropsBytes = 64 << 10
+	maxBody       = 4 << 20
+)
+
+// DefaultToken is the token the fake accepts when Options.Token is empty.
+const DefaultToken = "fake-mattermost-token"
+
+// BotUserID is the user id the fake's posts are made by (GetMe).
+const BotUserID = "klaxonbotuserid00000000000"
+
+// Options configure a Server.
+type Options struct {
+	// Token is the access token the fake accepts; "" = DefaultToken.
+	Token string
+	// Channels are the channel ids the bot may post in; empty = any
+	// valid id.
+	Channels []string
+	// PerSecond and Burst limit the API calls (all of them, as the server
+	// limits per user); zero PerSecond = no limit. Burst defaults to 1.
+	PerSecond rate.Limit
+	Burst     int
+}
+
+// Message is a top-level post as it stands now.
+type Message struct {
+	Ref        string                     // the post id (the client's ref)
+	Channel    string                     // the channel id
+	Text       string                     // the post's message, as last edited
+	Props      json.RawMessage            // the post's props, as JSON
+	Attachment []*model.MessageAttachment // the props' attachments, decoded
+	IncidentID string                     // Props["klaxon_incident"] when present
+	Edits      int                        // accepted PatchPost calls
+	Replies    []string                   // the thread's replies, in order
+	CreateAt   time.Time
+}
+
+// Server is the fake. It is safe for concurrent use.
+type Server struct {
+	srv      *httptest.Server
+	token    string
+	channels map[string]bool
+	limiter  *rate.Limiter
+
+	mu          sync.Mutex
+	posts       map[string]*post
+	order       map[string][]string // channel → top-level post ids
+	calls       map[string]int
+	violations  []string
+	rateLimited int
+	fails       map[string]*failure
+	latency     time.Duration
+	lastMillis  int64
+}
+
+type post struct {
+	p       *model.Post
+	edits   int
+	replies []string // reply post ids
+}
+
+type failure struct {
+	n      int
+	status int
+	code   string
+}
+
+// New starts a fake server; Close stops it.
+func New(opts Options) *Server {
+	s := &Server{
+		token: opts.Token,
+		posts: map[string]*post{},
+		order: map[string][]string{},
+		calls: map[string]int{},
+		fails: map[string]*failure{},
+	}
+	if s.token == "" {
+		s.token = DefaultToken
+	}
+	if len(opts.Channels) > 0 {
+		s.channels = map[string]bool{}
+		for _, c := range opts.Channels {
+			s.channels[c] = true
+		}
+	}
+	if opts.PerSecond > 0 {
+		s.limiter = rate.NewLimiter(opts.PerSecond, max(opts.Burst, 1))
+	}
+	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	return s
+}
+
+// URL is the server's base URL, for the client's Options.URL.
+func (s *Server) URL() string { return s.srv.URL }
+
+// Token is the token the fake accepts.
+func (s *Server) Token() string { return s.token }
+
+// Close stops the server.
+func (s *Server) Close() { s.srv.Close() }
+
+// Messages returns the channel's top-level posts in post order (deleted
+// ones left out), each with its current content and its replies.
+func (s *Server) Messages(dest string) []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Message
+	for _, id := range s.order[dest] {
+		st := s.posts[id]
+		if st.p.DeleteAt != 0 {
+			continue
+		}
+		props, _ := json.Marshal(st.p.GetProps())
+		m := Message{Ref: id, Channel: st.p.ChannelId, Text: st.p.Message, Props: props,
+			Attachment: st.p.Attachments(), Edits: st.edits, CreateAt: time.UnixMilli(st.p.CreateAt)}
+		m.IncidentID, _ = st.p.GetProp("klaxon_incident").(string)
+		for _, r := range st.replies {
+			m.Replies = append(m.Replies, s.posts[r].p.Message)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// Calls returns how many calls of each method (CreatePost, PatchPost,
+// GetPost, GetPostsSince, GetMe, or "unknown") the fake answered, accepted
+// or rejected.
+func (s *Server) Calls() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int, len(s.calls))
+	for k, v := range s.calls {
+		out[k] = v
+	}
+	return out
+}
+
+// Violations returns every request refused for breaking a limit or the
+// format (not the 429s), as text.
+func (s *Server) Violations() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.violations...)
+}
+
+// RateLimited returns how many 429s the fake answered (Fail's included).
+func (s *Server) RateLimited() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rateLimited
+}
+
+// Fail makes the fake answer the next n calls of method (e.g. "CreatePost")
+// with status and an AppError of id code ("" = "fake.injected.app_error").
+// A 429 is answered like the rate limiter does (Retry-After: 1).
+func (s *Server) Fail(method string, n int, status int, code string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if code == "" {
+		code = "fake.injected.app_error"
+	}
+	s.fails[method] = &failure{n: n, status: status, code: code}
+}
+
+// SetLatency delays every answer by d (a canceled request stops waiting).
+func (s *Server) SetLatency(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.latency = d
+}
+
+// Delete deletes a post as a user would (replies included): GetPost then
+// answers 404, PatchPost 403. It reports whether the post existed.
+func (s *Server) Delete(ref string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, ok := s.posts[ref]
+	if !ok || st.p.DeleteAt != 0 {
+		return false
+	}
+	now := s.now()
+	st.p.DeleteAt, st.p.UpdateAt = now, now
+	for _, r := range st.replies {
+		s.posts[r].p.DeleteAt, s.posts[r].p.UpdateAt = now, now
+	}
+	return true
+}
+
+// route names the method of a request and its path parameter.
+func route(r *http.Request) (method, param string) {
+	p := strings.TrimSuffix(r.URL.Path, "/")
+	seg := strings.Split(strings.TrimPrefix(p, "/api/v4/"), "/")
+	if !strings.HasPrefix(p, "/api/v4/") {
+		return "unknown", ""
+	}
+	switch {
+	case r.Method == http.MethodPost && len(seg) == 1 && seg[0] == "posts":
+		return "CreatePost", ""
+	case r.Method == http.MethodPut && len(seg) == 3 && seg[0] == "posts" && seg[2] == "patch":
+		return "PatchPost", seg[1]
+	case r.Method == http.MethodGet && len(seg) == 2 && seg[0] == "posts":
+		return "GetPost", seg[1]
+	case r.Method == http.MethodGet && len(seg) == 3 && seg[0] == "channels" && seg[2] == "posts":
+		return "GetPostsSince", seg[1]
+	case r.Method == http.MethodGet && len(seg) == 2 && seg[0] == "users" && seg[1] == "me":
+		return "GetMe", ""
+	}
+	return "unknown", ""
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	method, param := route(r)
+	s.mu.Lock()
+	s.calls[method]++
+	latency := s.latency
+	s.mu.Unlock()
+	if latency > 0 {
+		// Read the body first: only then does the server notice a client
+		// that gives up.
+		body, _ := io.ReadAll(io.LimitReader(r.Body, maxBody))
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		t := time.NewTimer(latency)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		}
+	}
+	w.Header().Set("X-Request-Id", model.NewId())
+	w.Header().Set("X-Version-Id", "10.0.0.fake")
+
+	s.mu.Lock()
+	if f := s.fails[method]; f != nil && f.n > 0 {
+		f.n--
+		if f.status == http.StatusTooManyRequests {
+			s.rateLimited++
+			s.mu.Unlock()
+			tooMany(w, 1, 1)
+			return
+		}
+		s.mu.Unlock()
+		writeErr(w, model.NewAppError("fake", f.code, nil, "injected by Fail", f.status))
+		return
+	}
+	s.mu.Unlock()
+
+	if s.limiter != nil {
+		if res := s.limiter.Reserve(); res.Delay() > 0 {
+			wait := res.Delay()
+			res.Cancel()
+			s.mu.Lock()
+			s.rateLimited++
+			s.mu.Unlock()
+			tooMany(w, s.limiter.Burst(), int(math.Ceil(wait.Seconds())))
+			return
+		}
+	}
+
+	if !s.authorized(r) {
+		writeErr(w, model.NewAppError("ServeHTTP", "api.context.session_expired.app_error", nil,
+			"", http.StatusUnauthorized))
+		return
+	}
+
+	switch method {
+	case "CreatePost":
+		s.createPost(w, r)
+	case "PatchPost":
+		s.patchPost(w, r, param)
+	case "GetPost":
+		s.getPost(w, param)
+	case "GetPostsSince":
+		s.getPostsSince(w, r, param)
+	case "GetMe":
+		writeJSON(w, http.StatusOK, &model.User{Id: BotUserID, Username: "klaxon", IsBot: true})
+	default:
+		writeErr(w, model.NewAppError("Handle404", "api.context.404.app_error", nil, r.Method+" "+r.URL.Path, http.StatusNotFound))
+	}
+}
+
+// authorized checks "Authorization: Bearer <token>" (or "Token <token>",
+// either case, as the server accepts).
+func (s *Server) authorized(r *http.Request) bool {
+	h := r.Header.Get("Authorization")
+	typ, tok, ok := strings.Cut(h, " ")
+	if !ok || !(strings.EqualFold(typ, "bearer") || strings.EqualFold(typ, "token")) {
+		return false
+	}
+	return tok == s.token
+}
+
+func (s *Server) createPost(w http.ResponseWriter, r *http.Request) {
+	var p model.Post
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
+	if err == nil {
+		err = json.Unmarshal(body, &p)
+	}
+	if err != nil {
+		s.reject(w, "CreatePost: body is not a post: "+err.Error(),
+			model.NewAppError("Api4.createPost", "api.context.invalid_body_param.app_error", map[string]any{"Name": "post"}, err.Error(), http.StatusBadRequest))
+		return
+	}
+	if !s.channelAllowed(p.ChannelId) {
+		writeErr(w, model.NewAppError("Api4.createPost", "api.context.permissions.app_error", nil,
+			"userId="+BotUserID+", permission=create_post", http.StatusForbidden))
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p.RootId != "" {
+		root := s.posts[p.RootId]
+		switch {
+		case root == nil || root.p.DeleteAt != 0 || root.p.RootId != "":
+			s.rejectLocked(w, "CreatePost: root_id "+p.RootId+" is not an existing top-level post",
+				model.NewAppError("createPost", "api.post.create_post.root_id.app_error", nil, "", http.StatusBadRequest))
+			return
+		case root.p.ChannelId != p.ChannelId:
+			s.rejectLocked(w, "CreatePost: reply in channel "+p.ChannelId+" to a post of channel "+root.p.ChannelId,
+				model.NewAppError("createPost", "api.post.create_post.channel_root_id.app_error", nil, "", http.StatusBadRequest))
+			return
+		}
+	}
+	p.Id = model.NewId()
+	p.CreateAt = s.now()
+	p.UpdateAt, p.EditAt, p.DeleteAt = p.CreateAt, 0, 0
+	p.UserId = BotUserID
+	if aerr := s.check("CreatePost", &p); aerr != nil {
+		s.rejectLocked(w, aerr.Where, aerr)
+		return
+	}
+	stored := clone(&p)
+	s.posts[p.Id] = &post{p: stored}
+	if p.RootId == "" {
+		s.order[p.ChannelId] = append(s.order[p.ChannelId], p.Id)
+	} else {
+		s.posts[p.RootId].replies = append(s.posts[p.RootId].replies, p.Id)
+	}
+	writePost(w, http.StatusCreated, stored)
+}
+
+func (s *Server) patchPost(w http.ResponseWriter, r *http.Request, id string) {
+	var patch model.PostPatch
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
+	if err == nil {
+		err = json.Unmarshal(body, &patch)
+	}
+	if err != nil {
+		s.reject(w, "PatchPost: body is not a patch: "+err.Error(),
+			model.NewAppError("Api4.patchPost", "api.context.invalid_body_param.app_error", map[string]any{"Name": "post"}, err.Error(), http.StatusBadRequest))
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.posts[id]
+	if st == nil || st.p.DeleteAt != 0 {
+		writeErr(w, model.NewAppError("Api4.patchPost", "api.context.permissions.app_error", nil,
+			"userId="+BotUserID+", permission=edit_post", http.StatusForbidden))
+		return
+	}
+	p := clone(st.p)
+	p.Patch(&patch)
+	if patch.Message != nil && *patch.Message != st.p.Message {
+		p.EditAt = s.now()
+	}
+	p.UpdateAt = s.now()
+	if aerr := s.check("PatchPost", p); aerr != nil {
+		s.rejectLocked(w, aerr.Where, aerr)
+		return
+	}
+	st.p = p
+	st.edits++
+	writePost(w, http.StatusOK, p)
+}
+
+func (s *Server) getPost(w http.ResponseWriter, id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.posts[id]
+	if st == nil || st.p.DeleteAt != 0 {
+		writeErr(w, model.NewAppError("GetSinglePost", "app.post.get.app_error", nil, "", http.StatusNotFound))
+		return
+	}
+	writePost(w, http.StatusOK, st.p)
+}
+
+func (s *Server) getPostsSince(w http.ResponseWriter, r *http.Request, channel string) {
+	if !model.IsValidId(channel) {
+		writeErr(w, model.NewAppError("Context", "api.context.invalid_url_param.app_error", map[string]any{"Name": "channel_id"}, "", http.StatusBadRequest))
+		return
+	}
+	if s.channels != nil && !s.channels[channel] {
+		writeErr(w, model.NewAppError("GetChannel", "app.channel.get.existing.app_error", nil, "", http.StatusNotFound))
+		return
+	}
+	q := r.URL.Query()
+	var since int64
+	if v := q.Get("since"); v != "" {
+		var err error
+		if since, err = strconv.ParseInt(v, 10, 64); err != nil {
+			writeErr(w, model.NewAppError("Context", "api.context.invalid_param.app_error", map[string]any{"Name": "since"}, err.Error(), http.StatusBadRequest))
+			return
+		}
+	}
+	collapsed, _ := strconv.ParseBool(q.Get("collapsedThreads"))
+	s.mu.Lock()
+	var ps []*model.Post
+	for _, st := range s.posts {
+		p := st.p
+		if p.ChannelId != channel || collapsed && p.RootId != "" {
+			continue
+		}
+		if since > 0 && p.UpdateAt <= since || since <= 0 && p.DeleteAt != 0 {
+			continue
+		}
+		ps = append(ps, clone(p))
+	}
+	s.mu.Unlock()
+	sort.Slice(ps, func(i, j int) bool {
+		if ps[i].CreateAt != ps[j].CreateAt {
+			return ps[i].CreateAt > ps[j].CreateAt
+		}
+		return ps[i].Id > ps[j].Id
+	})
+	limit := 1000 // the server's cap for since queries
+	if since <= 0 {
+		limit = 60 // a first page
+	}
+	list := model.NewPostList()
+	for i, p := range ps {
+		if i == limit {
+			break
+		}
+		list.AddPost(p)
+		list.AddOrder(p.Id)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_ = list.EncodeJSON(w)
+}
+
+// check validates p like the server; nil when it may be stored.
+func (s *Server) check(op string, p *model.Post) *model.AppError {
+	if aerr := p.IsValid(MaxRunes); aerr != nil {
+		aerr.Where = fmt.Sprintf("%s: %s (message %d runes, limit %d)", op, aerr.Id, utf8.RuneCountInString(p.Message), MaxRunes)
+		return aerr
+	}
+	props, err := json.Marshal(p.GetProps())
+	if err != nil {
+		return model.NewAppError(op+": props do not marshal", "model.post.is_valid.props.app_error", nil, err.Error(), http.StatusBadRequest)
+	}
+	if len(props) > MaxPropsBytes {
+		return model.NewAppError(fmt.Sprintf("%s: props are %d bytes of JSON > %d", op, len(props), MaxPropsBytes),
+			"model.post.is_valid.props.app_error", nil, "id="+p.Id, http.StatusBadRequest)
+	}
+	if v := p.GetProp(model.PostPropsAttachments); v != nil {
+		if _, ok := v.([]any); !ok {
+			return model.NewAppError(op+": props.attachments is not an array", "model.post.is_valid.props.app_error", nil, "", http.StatusBadRequest)
+		}
+	}
+	for i, a := range p.Attachments() {
+		if err := a.IsValid(); err != nil {
+			msg := strings.Join(strings.Fields(err.Error()), " ")
+			return model.NewAppError(fmt.Sprintf("%s: attachment %d invalid: %s", op, i, msg),
+				"model.post.is_valid.props.app_error", nil, msg, http.StatusBadRequest)
+		}
+	}
+	return nil
+}
+
+func (s *Server) channelAllowed(id string) bool {
+	return model.IsValidId(id) && (s.channels == nil || s.channels[id])
+}
+
+// reject records a violation and answers aerr.
+func (s *Server) reject(w http.ResponseWriter, violation string, aerr *model.AppError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rejectLocked(w, violation, aerr)
+}
+
+func (s *Server) rejectLocked(w http.ResponseWriter, violation string, aerr *model.AppError) {
+	s.violations = append(s.violations, violation)
+	aerr.Where = "Api4"
+	writeErr(w, aerr)
+}
+
+// now returns the time in ms, strictly increasing so that posts keep their
+// order.
+func (s *Server) now() int64 {
+	ms := time.Now().UnixMilli()
+	if ms <= s.lastMillis {
+		ms = s.lastMillis + 1
+	}
+	s.lastMillis = ms
+	return ms
+}
+
+// clone deep-copies a post through JSON, the way the server stores it
+// (props decoded as map[string]any).
+func clone(p *model.Post) *model.Post {
+	b, err := json.Marshal(p)
+	if err != nil {
+		panic(err)
+	}
+	var c model.Post
+	if err := json.Unmarshal(b, &c); err != nil {
+		panic(err)
+	}
+	return &c
+}
+
+// writePost answers a post as the server does: without the actions'
+// integrations (URL and context).
+func writePost(w http.ResponseWriter, status int, p *model.Post) {
+	c := clone(p)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = c.EncodeJSON(w)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeErr(w http.ResponseWriter, aerr *model.AppError) {
+	if aerr.Message == "" {
+		aerr.Message = aerr.Id
+	}
+	aerr.RequestId = w.Header().Get("X-Request-Id")
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(aerr.StatusCode)
+	_, _ = io.WriteString(w, aerr.ToJSON())
+}
+
+// tooMany answers like Mattermost's rate limiter (throttled).
+func tooMany(w http.ResponseWriter, limit, retry int) {
+	retry = max(retry, 1)
+	h := w.Header()
+	h.Set("X-Ratelimit-Limit", strconv.Itoa(limit))
+	h.Set("X-Ratelimit-Remaining", "0")
+	h.Set("X-Ratelimit-Reset", strconv.Itoa(retry))
+	h.Set("Retry-After", strconv.Itoa(retry))
+	http.Error(w, "limit exceeded", http.StatusTooManyRequests)
+}

@@ -1,0 +1,301 @@
+package mattermostfake_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mattermost/mattermost/server/public/model"
+
+	"github.com/klaxonbot/klaxon/adapters/mattermost/mattermostfake"
+)
+
+const (
+	chA = "aaaaaaaaaaaaaaaaaaaaaaaaaa"
+	chB = "bbbbbbbbbbbbbbbbbbbbbbbbbb"
+)
+
+func client(s *mattermostfake.Server, token string) *model.Client4 {
+	c := model.NewAPIv4Client(s.URL())
+	c.SetToken(token)
+	c.HTTPClient = &http.Client{Timeout: 5 * time.Second}
+	return c
+}
+
+func appErr(t *testing.T, err error, status int, id string, resp *model.Response) {
+	t.Helper()
+	var ae *model.AppError
+	if !errors.As(err, &ae) {
+		t.Fatalf("err = %v, want an AppError %s", err, id)
+	}
+	if ae.Id != id || ae.StatusCode != status || resp == nil || resp.StatusCode != status {
+		t.Fatalf("got %d %s (resp %+v), want %d %s", ae.StatusCode, ae.Id, resp, status, id)
+	}
+}
+
+func card(text string, actions ...*model.PostAction) *model.Post {
+	p := &model.Post{ChannelId: chA, Message: text}
+	p.AddProp(model.PostPropsAttachments, []*model.SlackAttachment{{Color: "#D0021B", Title: "t", Text: "x", Actions: actions}})
+	p.AddProp("klaxon_incident", "INC-1")
+	return p
+}
+
+func button(url string) *model.PostAction {
+	return &model.PostAction{Id: "ack", Type: model.PostActionTypeButton, Name: "Ack",
+		Integration: &model.PostActionIntegration{URL: url, Context: map[string]any{"key": "k"}}}
+}
+
+func TestPostPatchReplyFind(t *testing.T) {
+	s := mattermostfake.New(mattermostfake.Options{})
+	defer s.Close()
+	c := client(s, s.Token())
+	ctx := context.Background()
+
+	p, _, err := c.CreatePost(ctx, card("hello", button("https://klaxon.example.com/mattermost/actions")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !model.IsValidId(p.Id) || p.UserId != mattermostfake.BotUserID || p.CreateAt == 0 {
+		t.Fatalf("created %+v", p)
+	}
+	// Like the server, answers leave out the buttons' integrations.
+	if a := p.Attachments(); len(a) != 1 || len(a[0].Actions) != 1 || a[0].Actions[0].Integration != nil {
+		t.Errorf("answered attachments %+v", a)
+	}
+	msg := "edited"
+	props := card("", button("https://x.example/a")).GetProps()
+	if _, _, err := c.PatchPost(ctx, p.Id, &model.PostPatch{Message: &msg, Props: &props}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.CreatePost(ctx, &model.Post{ChannelId: chA, RootId: p.Id, Message: "reply"}); err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := c.GetPost(ctx, p.Id, "")
+	if err != nil || got.Message != "edited" || got.EditAt == 0 {
+		t.Fatalf("GetPost = %+v, %v", got, err)
+	}
+	ms := s.Messages(chA)
+	if len(ms) != 1 {
+		t.Fatalf("messages %+v", ms)
+	}
+	m := ms[0]
+	if m.Ref != p.Id || m.Text != "edited" || m.Edits != 1 || m.IncidentID != "INC-1" ||
+		len(m.Replies) != 1 || m.Replies[0] != "reply" || len(m.Attachment) != 1 ||
+		m.Attachment[0].Actions[0].Integration.URL != "https://x.example/a" {
+		t.Errorf("message %+v", m)
+	}
+	if !json.Valid(m.Props) || !strings.Contains(string(m.Props), `"klaxon_incident":"INC-1"`) {
+		t.Errorf("props %s", m.Props)
+	}
+
+	list, _, err := c.GetPostsSince(ctx, chA, p.CreateAt-1, false)
+	if err != nil || len(list.Posts) != 2 {
+		t.Fatalf("GetPostsSince = %+v, %v", list, err)
+	}
+	list, _, err = c.GetPostsSince(ctx, chA, p.CreateAt-1, true)
+	if err != nil || len(list.Posts) != 1 {
+		t.Fatalf("GetPostsSince collapsed = %+v, %v", list, err)
+	}
+	list, _, err = c.GetPostsSince(ctx, chB, 1, false)
+	if err != nil || len(list.Posts) != 0 {
+		t.Fatalf("other channel = %+v, %v", list, err)
+	}
+	if me, _, err := c.GetMe(ctx, ""); err != nil || me.Id != mattermostfake.BotUserID {
+		t.Fatalf("GetMe = %+v, %v", me, err)
+	}
+	calls := s.Calls()
+	if calls["CreatePost"] != 2 || calls["PatchPost"] != 1 || calls["GetPost"] != 1 || calls["GetPostsSince"] != 3 || calls["GetMe"] != 1 {
+		t.Errorf("calls %v", calls)
+	}
+	if v := s.Violations(); len(v) != 0 {
+		t.Errorf("violations %v", v)
+	}
+
+	if !s.Delete(p.Id) || s.Delete(p.Id) {
+		t.Fatal("Delete")
+	}
+	_, resp, err := c.GetPost(ctx, p.Id, "")
+	appErr(t, err, 404, "app.post.get.app_error", resp)
+	_, resp, err = c.PatchPost(ctx, p.Id, &model.PostPatch{Message: &msg})
+	appErr(t, err, 403, "api.context.permissions.app_error", resp)
+	if len(s.Messages(chA)) != 0 {
+		t.Error("deleted post still listed")
+	}
+}
+
+func TestRejects(t *testing.T) {
+	s := mattermostfake.New(mattermostfake.Options{Channels: []string{chA, chB}})
+	defer s.Close()
+	c := client(s, s.Token())
+	ctx := context.Background()
+	root, _, err := c.CreatePost(ctx, card("root"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	huge := card("x")
+	huge.AddProp("blob", strings.Repeat("y", mattermostfake.MaxPropsBytes))
+	otherChannel := &model.Post{ChannelId: chB, RootId: root.Id, Message: "r"}
+	badStyle := card("x")
+	badStyle.AddProp(model.PostPropsAttachments, []*model.SlackAttachment{{Color: "red-ish"}})
+
+	for _, tc := range []struct {
+		name      string
+		post      *model.Post
+		status    int
+		id        string
+		violation bool
+	}{
+		{"message too long", card(strings.Repeat("é", mattermostfake.MaxRunes+1)), 400, "model.post.is_valid.message_length.app_error", true},
+		{"props too big", huge, 400, "model.post.is_valid.props.app_error", true},
+		{"action without url", card("x", button("")), 400, "model.post.is_valid.props.app_error", true},
+		{"action with a bad url", card("x", button("ftp://x")), 400, "model.post.is_valid.props.app_error", true},
+		{"bad color", badStyle, 400, "model.post.is_valid.props.app_error", true},
+		{"unknown root", &model.Post{ChannelId: chA, RootId: model.NewId(), Message: "r"}, 400, "api.post.create_post.root_id.app_error", true},
+		{"reply in another channel", otherChannel, 400, "api.post.create_post.channel_root_id.app_error", true},
+		{"unknown channel", &model.Post{ChannelId: model.NewId(), Message: "m"}, 403, "api.context.permissions.app_error", false},
+		{"no channel", &model.Post{Message: "m"}, 403, "api.context.permissions.app_error", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := len(s.Violations())
+			_, resp, err := c.CreatePost(ctx, tc.post)
+			appErr(t, err, tc.status, tc.id, resp)
+			if got := len(s.Violations()) - before; got != map[bool]int{true: 1, false: 0}[tc.violation] {
+				t.Errorf("%d new violations: %v", got, s.Violations())
+			}
+		})
+	}
+	// Exactly at the limit passes.
+	if _, _, err := c.CreatePost(ctx, card(strings.Repeat("é", mattermostfake.MaxRunes))); err != nil {
+		t.Fatal(err)
+	}
+	// A patch is held to the same rules.
+	long := strings.Repeat("a", mattermostfake.MaxRunes+1)
+	_, resp, err := c.PatchPost(ctx, root.Id, &model.PostPatch{Message: &long})
+	appErr(t, err, 400, "model.post.is_valid.message_length.app_error", resp)
+	if m := s.Messages(chA)[0]; m.Text != "root" || m.Edits != 0 {
+		t.Errorf("a refused patch changed the post: %+v", m)
+	}
+	// Since is checked; an unknown channel is not found.
+	_, resp, err = c.GetPostsSince(ctx, model.NewId(), 1, false)
+	appErr(t, err, 404, "app.channel.get.existing.app_error", resp)
+
+	// Bodies that are not JSON.
+	req, _ := http.NewRequest(http.MethodPost, s.URL()+"/api/v4/posts", strings.NewReader("{"))
+	req.Header.Set("Authorization", "Bearer "+s.Token())
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 400 || !strings.Contains(string(body), `"id":"api.context.invalid_body_param.app_error"`) ||
+		!strings.Contains(string(body), `"status_code":400`) {
+		t.Errorf("bad JSON: %d %s", res.StatusCode, body)
+	}
+}
+
+func TestAuth(t *testing.T) {
+	s := mattermostfake.New(mattermostfake.Options{Token: "right"})
+	defer s.Close()
+	for _, tok := range []string{"", "wrong"} {
+		_, resp, err := client(s, tok).CreatePost(context.Background(), card("x"))
+		appErr(t, err, 401, "api.context.session_expired.app_error", resp)
+	}
+	if _, _, err := client(s, "right").CreatePost(context.Background(), card("x")); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Messages(chA)) != 1 || len(s.Violations()) != 0 {
+		t.Error("unauthorized calls were stored or counted as violations")
+	}
+}
+
+func TestRateLimit(t *testing.T) {
+	s := mattermostfake.New(mattermostfake.Options{PerSecond: 1, Burst: 2})
+	defer s.Close()
+	c := client(s, s.Token())
+	for i := range 2 {
+		if _, _, err := c.CreatePost(context.Background(), card("x")); err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+	}
+	_, resp, err := c.CreatePost(context.Background(), card("x"))
+	if err == nil || resp == nil || resp.StatusCode != 429 {
+		t.Fatalf("third call: %v %+v", err, resp)
+	}
+	if resp.Header.Get("Retry-After") != "1" || resp.Header.Get("X-Ratelimit-Remaining") != "0" ||
+		resp.Header.Get("X-Ratelimit-Reset") != "1" || resp.Header.Get("X-Ratelimit-Limit") != "2" {
+		t.Errorf("headers %v", resp.Header)
+	}
+	if s.RateLimited() != 1 || len(s.Violations()) != 0 || len(s.Messages(chA)) != 2 || s.Calls()["CreatePost"] != 3 {
+		t.Errorf("rateLimited %d violations %v messages %d calls %v", s.RateLimited(), s.Violations(), len(s.Messages(chA)), s.Calls())
+	}
+}
+
+func TestFailAndLatency(t *testing.T) {
+	s := mattermostfake.New(mattermostfake.Options{})
+	defer s.Close()
+	c := client(s, s.Token())
+	s.Fail("CreatePost", 2, 503, "")
+	for range 2 {
+		_, resp, err := c.CreatePost(context.Background(), card("x"))
+		appErr(t, err, 503, "fake.injected.app_error", resp)
+	}
+	s.Fail("PatchPost", 1, 429, "")
+	msg := "m"
+	_, resp, err := c.PatchPost(context.Background(), model.NewId(), &model.PostPatch{Message: &msg})
+	if err == nil || resp.StatusCode != 429 || resp.Header.Get("Retry-After") != "1" || s.RateLimited() != 1 {
+		t.Fatalf("injected 429: %v %+v", err, resp)
+	}
+	if _, _, err := c.CreatePost(context.Background(), card("x")); err != nil {
+		t.Fatal(err)
+	}
+
+	s.SetLatency(2 * time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if _, _, err := c.CreatePost(ctx, card("x")); err == nil {
+		t.Fatal("no timeout")
+	}
+	if time.Since(start) > time.Second {
+		t.Error("latency did not give way to the canceled request")
+	}
+	s.SetLatency(0)
+}
+
+func TestConcurrent(t *testing.T) {
+	s := mattermostfake.New(mattermostfake.Options{})
+	defer s.Close()
+	c := client(s, s.Token())
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			p, _, err := c.CreatePost(context.Background(), card("x"))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if _, _, err := c.CreatePost(context.Background(), &model.Post{ChannelId: chA, RootId: p.Id, Message: "r"}); err != nil {
+				t.Error(err)
+			}
+			_ = s.Messages(chA)
+		})
+	}
+	wg.Wait()
+	ms := s.Messages(chA)
+	if len(ms) != 20 {
+		t.Fatalf("%d messages", len(ms))
+	}
+	for i, m := range ms {
+		if len(m.Replies) != 1 || i > 0 && !m.CreateAt.After(ms[i-1].CreateAt) {
+			t.Errorf("message %d: %+v", i, m)
+		}
+	}
+}
