@@ -23,6 +23,14 @@
 //
 // Send with parse_mode HTML and disable_web_page_preview: SendConfig,
 // EditConfig and EventReply do.
+//
+// Client sends cards: Post (sendMessage), Update (editMessageText) and
+// Reply (sendMessage replying to the card). It uses tgbotapi's config types
+// and Send/Request, with a tgbotapi.BotAPI made for each call (never
+// NewBotAPI, which calls getMe) whose HTTP client binds the request to the
+// call's ctx: v5.5.1 has no ctx, and this way a cancelled ctx ends the
+// request at once. Find cannot work on Telegram (no history, no hidden
+// tags on messages): it returns "". Every error is an *Error.
 package telegram
 
 import (
