@@ -41,6 +41,11 @@ type Config struct {
 	Teams       []TeamConfig  `yaml:"teams"`
 	Routes      []RouteConfig `yaml:"routes"`
 	DefaultTeam string        `yaml:"default_team"`
+	// Chat platforms (each optional) and the outbox that syncs their cards.
+	Slack      *SlackConfig      `yaml:"slack"`
+	Mattermost *MattermostConfig `yaml:"mattermost"`
+	Telegram   *TelegramConfig   `yaml:"telegram"`
+	Outbox     OutboxConfig      `yaml:"outbox"`
 
 	lines *lineIndex // dotted path → line in the loaded file; nil if built in Go
 }
@@ -259,7 +264,8 @@ func DefaultConfig() *Config {
 			MaxWebhooks:     64,
 			ShutdownTimeout: Duration(25 * time.Second),
 		},
-		Store: StoreConfig{DataDir: "./data"},
+		Store:  StoreConfig{DataDir: "./data"},
+		Outbox: OutboxConfig{Workers: 8, Lease: Duration(time.Minute), MaxBackoff: Duration(5 * time.Minute)},
 		Incidents: IncidentsConfig{
 			ReopenWindow: Duration(time.Hour),
 			Severity:     SeverityConfig{Label: "severity", Default: incidents.Sev3, Map: m},
@@ -737,6 +743,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	v.routing(c)
+	v.chats(c)
 	if len(v.errs) == 0 {
 		return nil
 	}

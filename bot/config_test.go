@@ -120,6 +120,7 @@ func TestLoadConfigValid(t *testing.T) {
 				Map:     map[string]incidents.Severity{"critical": 1, "warning": 3, "p5": 4}, // replaces the defaults
 			},
 		},
+		Outbox: DefaultConfig().Outbox,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got  %s\nwant %s", dumpConfig(t, got), dumpConfig(t, want))
@@ -227,7 +228,7 @@ func TestLoadConfigErrors(t *testing.T) {
 server.listn (line 3): unknown key (did you mean "listen"?)
 store.redis.sentinal (line 7): unknown key (did you mean "sentinel"?)`},
 		{file: "unknown_top.yaml", want: `
-slack (line 3): unknown key (known keys: server, store, sources, incidents, templates_dir, teams, routes, default_team)
+pagerduty (line 3): unknown key (known keys: server, store, sources, incidents, templates_dir, teams, routes, default_team, slack, mattermost, telegram, outbox)
 sever (line 5): unknown key (did you mean "server"?)`},
 		{file: "wrong_type.yaml", want: `
 server.public_url (line 3): want a string, got a sequence

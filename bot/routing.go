@@ -7,10 +7,13 @@ import (
 	"slices"
 )
 
-// TeamConfig is a team that owns incidents. Its chat destinations come
-// with the chat adapters.
+// TeamConfig is a team that owns incidents and the chats its incidents'
+// cards go to (any of the three, or none).
 type TeamConfig struct {
-	Name string `yaml:"name"`
+	Name       string          `yaml:"name"`
+	Slack      *SlackDest      `yaml:"slack"`
+	Mattermost *MattermostDest `yaml:"mattermost"`
+	Telegram   *TelegramDest   `yaml:"telegram"`
 }
 
 // RouteConfig sends the alerts whose labels equal every Match value and

@@ -72,7 +72,7 @@ func TestRoutingConfigErrors(t *testing.T) {
 		"teams: [{name: a}]\ndefault_team: a\nroutes: [{match_re: {x: \"(\"}, team: a}]\n": "routes[0].match_re.x (line 3): error parsing regexp",
 		"teams: [{name: 'a b'}]\ndefault_team: 'a b'\n":                                    `teams[0].name (line 1): want 1 to 64 of A-Z`,
 		"routes: [{team: a}]\n":                                                            "names no team in teams",
-		"teams: [{name: a, slack: {channel: C1}}]\ndefault_team: a\n":                      `teams[0].slack (line 1): unknown key`,
+		"teams: [{name: a, slack: {channel: C1}}]\ndefault_team: a\n":                      "teams[0].slack.channel (line 1): want a Slack channel id such as C0123ABCD (channel details → About → Channel ID), got \"C1\"\nteams[0].slack (line 1): needs the slack section (bot_token)",
 	} {
 		path := filepath.Join(t.TempDir(), "k.yaml")
 		os.WriteFile(path, []byte(yaml), 0o600)

@@ -1,0 +1,104 @@
+package bot_test
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"go.yaml.in/yaml/v3"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/klaxonbot/klaxon/bot"
+)
+
+func loadYAML(t *testing.T, yaml string, env map[string]string) (*bot.Config, error) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "k.yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return bot.LoadConfig(path, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+}
+
+func TestChatConfig(t *testing.T) {
+	cfg, err := loadYAML(t, `
+slack: {bot_token: "${SLACK}", signing_secret: s}
+mattermost: {url: https://chat.example.com, bot_token: m}
+telegram: {bot_token: t, group_interval: 5s}
+outbox: {workers: 3}
+teams:
+  - name: payments
+    slack: {channel: C0123ABCD}
+    mattermost: {channel: abcdefghijklmnopqrstuvwxyz}
+    telegram: {chat: -1001234567890}
+default_team: payments
+`, map[string]string{"SLACK": "xoxb-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Slack.BotToken.Reveal() != "xoxb-1" || cfg.Slack.APIURL != "https://slack.com/api/" || cfg.Slack.ChannelInterval.D() != time.Second {
+		t.Errorf("slack = %+v", cfg.Slack)
+	}
+	if cfg.Telegram.APIEndpoint != "https://api.telegram.org/bot%s/%s" || cfg.Telegram.GroupInterval.D() != 5*time.Second || cfg.Telegram.ChatInterval.D() != time.Second {
+		t.Errorf("telegram = %+v", cfg.Telegram)
+	}
+	if cfg.Outbox.Workers != 3 || cfg.Outbox.Lease.D() != time.Minute {
+		t.Errorf("outbox = %+v", cfg.Outbox)
+	}
+	tm := cfg.Teams[0]
+	if tm.Slack.Channel != "C0123ABCD" || tm.Mattermost.Channel != "abcdefghijklmnopqrstuvwxyz" || tm.Telegram.Chat != "-1001234567890" {
+		t.Errorf("team = %+v", tm)
+	}
+}
+
+func TestChatConfigErrors(t *testing.T) {
+	for yaml, want := range map[string]string{
+		"slack: {api_url: 'https://slack.com/api'}\n":                                               "slack.bot_token (line 1): must be set (a bot token, xoxb-…)\nslack.api_url (line 1): must end with a slash",
+		"slack: {bot_token: x, api_url: 'ftp://x/'}\n":                                              "slack.api_url (line 1): want an absolute http or https URL",
+		"mattermost: {bot_token: x}\n":                                                              `mattermost.url (line 1): want an absolute http or https URL, got ""`,
+		"mattermost: {url: 'http://m'}\n":                                                           "mattermost.bot_token (line 1): must be set",
+		"telegram: {bot_token: x, api_endpoint: 'http://t/bot%s'}\n":                                "telegram.api_endpoint (line 1): must hold %s twice",
+		"telegram: {bot_token: x, chat_interval: -1s}\n":                                            "telegram.chat_interval (line 1): must be between 0 (no limit) and 1h, got -1s",
+		"outbox: {workers: 0, lease: 1s}\n":                                                         "outbox.workers (line 1): must be between 1 and 1000, got 0\noutbox.lease (line 1): must be at least 10s",
+		"telegram: {bot_token: x}\nteams: [{name: a, telegram: {chat: '@ops'}}]\ndefault_team: a\n": `teams[0].telegram.chat (line 2): want a numeric Telegram chat id such as -1001234567890, got "@ops"`,
+		"teams: [{name: a, mattermost: {channel: Town-Square}}]\ndefault_team: a\n":                 "teams[0].mattermost.channel (line 1): want a Mattermost channel id (26 lowercase letters and digits; View Info in the channel menu), got \"Town-Square\"\nteams[0].mattermost (line 1): needs the mattermost section (url, bot_token)",
+		"slack: {bot_token: x}\nteams: [{name: a, slack: {chanel: C0123}}]\ndefault_team: a\n":      `teams[0].slack.chanel (line 2): unknown key (did you mean "channel"?)`,
+	} {
+		_, err := loadYAML(t, yaml, nil)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q:\n got %v\nwant %q", yaml, err, want)
+		}
+	}
+}
+
+// Tokens never print, whatever prints the config.
+func TestChatSecretsNeverPrint(t *testing.T) {
+	cfg, err := loadYAML(t, "slack: {bot_token: xoxb-SECRET, signing_secret: SIGNSECRET}\nmattermost: {url: 'http://m', bot_token: MMSECRET, command_token: CMDSECRET}\ntelegram: {bot_token: TGSECRET, webhook_secret: HOOKSECRET}\n", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{dumpAll(cfg)} {
+		for _, secret := range []string{"xoxb-SECRET", "SIGNSECRET", "MMSECRET", "CMDSECRET", "TGSECRET", "HOOKSECRET"} {
+			if strings.Contains(s, secret) {
+				t.Errorf("%s printed in %s", secret, s)
+			}
+		}
+	}
+}
+
+func dumpAll(c *bot.Config) string {
+	var b strings.Builder
+	for _, v := range []any{c, *c, c.Slack, c.Mattermost, c.Telegram, *c.Slack, *c.Mattermost, *c.Telegram} {
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x"} {
+			fmt.Fprintf(&b, verb+"\n", v)
+		}
+		j, _ := json.Marshal(v)
+		y, _ := yaml.Marshal(v)
+		b.Write(j)
+		b.Write(y)
+	}
+	return b.String()
+}
