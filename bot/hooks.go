@@ -114,6 +114,9 @@ func (s *Server) hook(source string, parse Parser, auth *HookAuth) http.Handler 
 			return
 		}
 		s.record(source, b, res)
+		if res.Changed && s.outbox != nil {
+			s.outbox.notify()
+		}
 		out := map[string]any{"status": "ignored"}
 		if res.Incident != nil {
 			out = map[string]any{

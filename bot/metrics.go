@@ -24,6 +24,8 @@ type metrics struct {
 	hooksInFlight     prometheus.Gauge
 	alertsUnrouted    *prometheus.CounterVec
 	hooksBusy         *prometheus.CounterVec
+	deliveries        *prometheus.CounterVec
+	deliveryLatency   *prometheus.HistogramVec
 }
 
 func newMetrics(reg prometheus.Registerer, store incidents.Store, version string) (*metrics, error) {
@@ -63,17 +65,57 @@ func newMetrics(reg prometheus.Registerer, store incidents.Store, version string
 	m.hooksBusy = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "klaxon_webhooks_busy_total", Help: "Webhooks answered 503 because server.max_webhooks were in flight.",
 	}, []string{"source"})
+	m.deliveries = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "klaxon_deliveries_total",
+		Help: "Calls to chat platforms by platform, kind (post, update, reply) and result (ok; retried, rate_limited or failed with the platform's error code; waited: held back by klaxon's own rate limit).",
+	}, []string{"platform", "kind", "result", "code"})
+	m.deliveryLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "klaxon_delivery_latency_seconds",
+		Help:    "Time from an incident's change to the platform accepting the card that shows it, by platform.",
+		Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120, 300},
+	}, []string{"platform"})
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "klaxon_build_info", Help: "Always 1; the version label says which klaxon runs.",
 	}, []string{"version"})
 	build.WithLabelValues(version).Set(1)
 	for _, c := range []prometheus.Collector{m.requests, m.duration, m.errors, m.authFailures, m.alertsReceived,
-		m.alertsIgnored, m.incidentsOpened, m.incidentsReopened, m.hooksInFlight, m.hooksBusy, m.alertsUnrouted, build, &openCollector{store: store}} {
+		m.alertsIgnored, m.incidentsOpened, m.incidentsReopened, m.hooksInFlight, m.hooksBusy, m.alertsUnrouted, build, &openCollector{store: store},
+		m.deliveries, m.deliveryLatency} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
 	}
+	if box, ok := store.(incidents.Outbox); ok {
+		if err := reg.Register(&outboxCollector{box: box}); err != nil {
+			return nil, err
+		}
+	}
 	return m, nil
+}
+
+// outboxCollector reads the outbox's depth and age at scrape time.
+type outboxCollector struct{ box incidents.Outbox }
+
+var (
+	depthDesc = prometheus.NewDesc("klaxon_outbox_depth", "Incidents whose cards wait to be synced (all replicas).", nil, nil)
+	ageDesc   = prometheus.NewDesc("klaxon_outbox_oldest_age_seconds", "How long the longest-waiting card sync has waited; 0 when none waits.", nil, nil)
+)
+
+func (c *outboxCollector) Describe(ch chan<- *prometheus.Desc) { ch <- depthDesc; ch <- ageDesc }
+
+func (c *outboxCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	st, err := c.box.OutboxStats(ctx)
+	if err != nil {
+		return // klaxon_store_up says why
+	}
+	age := 0.0
+	if !st.Oldest.IsZero() {
+		age = max(0, time.Since(st.Oldest).Seconds())
+	}
+	ch <- prometheus.MustNewConstMetric(depthDesc, prometheus.GaugeValue, float64(st.Depth))
+	ch <- prometheus.MustNewConstMetric(ageDesc, prometheus.GaugeValue, age)
 }
 
 // openCollector reads the number of open incidents by state from the store

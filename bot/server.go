@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/klaxonbot/klaxon/incidents"
+	"github.com/klaxonbot/klaxon/templates"
 )
 
 // Parser turns a webhook body into a batch of alerts. Its errors should be
@@ -34,6 +35,11 @@ type Deps struct {
 	Clock      incidents.Clock
 	Logger     *slog.Logger
 	Version    string
+	// Chats maps a platform (Slack, Mattermost, Telegram) to its sender;
+	// a team's destinations on a platform missing here get no cards.
+	Chats map[string]Chat
+	// Templates render cards; nil means the built-in ones.
+	Templates *templates.Set
 }
 
 // Server serves klaxon's HTTP interface.
@@ -49,6 +55,7 @@ type Server struct {
 	// memory a storm of large bodies can take (server.max_webhooks).
 	hookSlots chan struct{}
 	router    *router
+	outbox    *syncer // nil when the store has no outbox
 }
 
 // New checks cfg and builds a Server.
@@ -76,6 +83,14 @@ func New(cfg *Config, d Deps) (*Server, error) {
 		return nil, err
 	}
 	s.metrics = m
+	if d.Templates == nil {
+		d.Templates = templates.MustBuiltin()
+	}
+	if _, ok := d.Store.(incidents.Outbox); ok {
+		s.outbox = newSyncer(s, d)
+	} else if len(d.Chats) > 0 {
+		return nil, errors.New("bot.New: chat platforms need a store with an outbox")
+	}
 	for name, parse := range d.Sources {
 		s.route("POST", "/hooks/"+name, s.hook(name, parse, cfg.Sources.auth(name)))
 	}
@@ -117,6 +132,16 @@ func (s *Server) apiAuth(h http.Handler) http.Handler {
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// Run keeps cards in sync (the outbox workers) until ctx ends, then waits
+// for the syncs in flight. Every replica runs it.
+func (s *Server) Run(ctx context.Context) {
+	if s.outbox == nil || len(s.outbox.chats) == 0 {
+		<-ctx.Done()
+		return
+	}
+	s.outbox.run(ctx)
 }
 
 // Handler returns the root HTTP handler.

@@ -114,7 +114,21 @@ const (
 	EventResolved       EventKind = "resolved"
 	EventReopened       EventKind = "reopened"
 	EventSeverity       EventKind = "severity"
+	// EventDeliveryFailed records a card that a chat platform refused for
+	// good (a missing channel, a revoked token): people see why it is missing.
+	EventDeliveryFailed EventKind = "delivery_failed"
 )
+
+// Conversational reports whether an event is worth a line in the card's
+// thread: what people did and what the incident became, not each alert
+// joining (the card itself shows those).
+func (k EventKind) Conversational() bool {
+	switch k {
+	case EventTriggered, EventAlertsFiring, EventAlertsResolved:
+		return false
+	}
+	return true
+}
 
 // Event is one line of an incident's timeline.
 type Event struct {
@@ -198,6 +212,11 @@ func (inc *Incident) Clone() *Incident {
 	}
 	c.Timeline = append([]Event(nil), inc.Timeline...)
 	return &c
+}
+
+// AddEvent appends an event to the timeline at now.
+func (inc *Incident) AddEvent(now time.Time, kind EventKind, actor, text string) {
+	inc.addEvent(now, kind, actor, text)
 }
 
 func (inc *Incident) addEvent(now time.Time, kind EventKind, actor, text string) {

@@ -1,0 +1,124 @@
+package bot
+
+import (
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// callKind is what a call to a platform does; rate limits differ by kind.
+type callKind string
+
+const (
+	callPost   callKind = "post"
+	callUpdate callKind = "update"
+	callReply  callKind = "reply"
+)
+
+// limits keeps this replica within each platform's rate limits, and holds
+// back everything a 429 covered until its Retry-After has passed. Several
+// replicas each keep their own; a 429 that results is honoured like any.
+type limits struct {
+	mu  sync.Mutex
+	cfg *Config
+	by  map[string]*limiter
+}
+
+type limiter struct {
+	l      *rate.Limiter
+	paused time.Time // a 429 holds every call until then
+}
+
+func newLimits(c *Config) *limits { return &limits{cfg: c, by: map[string]*limiter{}} }
+
+// rule is one limiter a call goes through: its key and least interval.
+type rule struct {
+	key   string
+	every time.Duration
+}
+
+// rules are the limiters a call of kind to d must pass.
+func (ls *limits) rules(d dest, kind callKind) []rule {
+	c := ls.cfg
+	switch d.platform {
+	case Slack:
+		if c.Slack == nil {
+			return nil
+		}
+		if kind == callUpdate { // chat.update: a workspace-wide tier
+			return []rule{{"slack:update", c.Slack.UpdateInterval.D()}}
+		}
+		return []rule{{"slack:" + d.id, c.Slack.ChannelInterval.D()}} // chat.postMessage: per channel
+	case Mattermost:
+		if c.Mattermost == nil {
+			return nil
+		}
+		return []rule{{"mattermost", c.Mattermost.Interval.D()}}
+	case Telegram:
+		t := c.Telegram
+		if t == nil {
+			return nil
+		}
+		rs := []rule{{"telegram:" + d.id, t.ChatInterval.D()}, {"telegram", t.GlobalInterval.D()}}
+		if strings.HasPrefix(d.id, "-") {
+			rs = append(rs, rule{"telegram-group:" + d.id, t.GroupInterval.D()})
+		}
+		return rs
+	}
+	return nil
+}
+
+func (ls *limits) get(r rule) *limiter {
+	l := ls.by[r.key]
+	if l == nil {
+		lim := rate.Inf
+		if r.every > 0 {
+			lim = rate.Every(r.every)
+		}
+		l = &limiter{l: rate.NewLimiter(lim, 1)}
+		ls.by[r.key] = l
+	}
+	return l
+}
+
+// take reserves one call of kind to d at now. It returns when the call may
+// go; ok is false, and nothing is reserved, when that is more than maxWait
+// away.
+func (ls *limits) take(d dest, kind callKind, now time.Time, maxWait time.Duration) (until time.Time, ok bool) {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	until = now
+	var rs []*rate.Reservation
+	for _, r := range ls.rules(d, kind) {
+		l := ls.get(r)
+		if l.paused.After(until) {
+			until = l.paused
+		}
+		res := l.l.ReserveN(now, 1)
+		rs = append(rs, res)
+		if at := now.Add(res.DelayFrom(now)); at.After(until) {
+			until = at
+		}
+	}
+	if until.Sub(now) > maxWait {
+		for _, res := range rs {
+			res.CancelAt(now)
+		}
+		return until, false
+	}
+	return until, true
+}
+
+// pause holds every call that shares a limiter with a call of kind to d
+// until until (the platform answered 429 with Retry-After).
+func (ls *limits) pause(d dest, kind callKind, until time.Time) {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	for _, r := range ls.rules(d, kind) {
+		if l := ls.get(r); until.After(l.paused) {
+			l.paused = until
+		}
+	}
+}

@@ -1,0 +1,529 @@
+package bot_test
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/klaxonbot/klaxon/bot"
+	"github.com/klaxonbot/klaxon/incidents"
+	"github.com/klaxonbot/klaxon/incidents/redisstore"
+	"github.com/klaxonbot/klaxon/incidents/storetest"
+	"github.com/klaxonbot/klaxon/templates"
+)
+
+// chatErr is a platform failure as the adapters report them.
+type chatErr struct {
+	code  string
+	retry bool
+	after time.Duration
+}
+
+func (e *chatErr) Error() string             { return "fake: " + e.code }
+func (e *chatErr) ErrorCode() string         { return e.code }
+func (e *chatErr) Retryable() bool           { return e.retry }
+func (e *chatErr) RetryAfter() time.Duration { return e.after }
+
+type fakeMsg struct {
+	ref, dest, incident string
+	version             int64
+	state               incidents.State
+	edits               int
+	replies             [][]incidents.Event
+	postedAt            time.Time
+}
+
+// fakeChat is an in-memory Chat for the outbox's own tests (the adapters'
+// HTTP fakes are driven end to end in cmd/klaxon).
+type fakeChat struct {
+	mu    sync.Mutex
+	msgs  []*fakeMsg
+	byRef map[string]*fakeMsg
+	calls map[string]int
+	fails map[string][]error // op → errors to answer, in order
+	seq   int
+}
+
+func newFakeChat() *fakeChat {
+	return &fakeChat{byRef: map[string]*fakeMsg{}, calls: map[string]int{}, fails: map[string][]error{}}
+}
+
+func (f *fakeChat) failNext(op string, errs ...error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.fails[op] = append(f.fails[op], errs...)
+}
+
+func (f *fakeChat) fail(op string) error {
+	f.calls[op]++
+	if q := f.fails[op]; len(q) > 0 {
+		f.fails[op] = q[1:]
+		return q[0]
+	}
+	return nil
+}
+
+func (f *fakeChat) Post(ctx context.Context, dest string, card *templates.Card) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.fail("post"); err != nil {
+		return "", err
+	}
+	f.seq++
+	m := &fakeMsg{ref: fmt.Sprintf("%s/%d", dest, f.seq), dest: dest, incident: card.IncidentID, version: card.Version, state: card.State, postedAt: time.Now()}
+	f.msgs = append(f.msgs, m)
+	f.byRef[m.ref] = m
+	return m.ref, nil
+}
+
+func (f *fakeChat) Update(ctx context.Context, ref string, card *templates.Card) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.fail("update"); err != nil {
+		return err
+	}
+	m := f.byRef[ref]
+	if m == nil {
+		return &chatErr{code: "message_not_found"}
+	}
+	m.version, m.state = card.Version, card.State
+	m.edits++
+	return nil
+}
+
+func (f *fakeChat) Reply(ctx context.Context, ref string, events []incidents.Event) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.fail("reply"); err != nil {
+		return err
+	}
+	m := f.byRef[ref]
+	if m == nil {
+		return &chatErr{code: "message_not_found"}
+	}
+	m.replies = append(m.replies, events)
+	return nil
+}
+
+func (f *fakeChat) Find(ctx context.Context, dest, id string, since time.Time) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls["find"]++
+	for _, m := range f.msgs {
+		if m.dest == dest && m.incident == id && !m.postedAt.Before(since) {
+			return m.ref, nil
+		}
+	}
+	return "", nil
+}
+
+// cards returns the top-level messages about id in dest.
+func (f *fakeChat) cards(dest, id string) []fakeMsg {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []fakeMsg
+	for _, m := range f.msgs {
+		if m.dest == dest && m.incident == id {
+			out = append(out, *m)
+		}
+	}
+	return out
+}
+
+func (f *fakeChat) count(op string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls[op]
+}
+
+const (
+	slackC = "C0123ABCD"
+	tgChat = "-100123"
+)
+
+// chatConfig has one team with a Slack channel and a Telegram group, with
+// klaxon's own rate limits off unless a test sets them.
+func chatConfig(c *bot.Config) {
+	c.Slack = &bot.SlackConfig{BotToken: "xoxb-test", APIURL: "https://slack.invalid/api/"}
+	c.Telegram = &bot.TelegramConfig{BotToken: "1:tg", APIEndpoint: "https://tg.invalid/bot%s/%s"}
+	c.Teams = []bot.TeamConfig{{Name: "payments", Slack: &bot.SlackDest{Channel: slackC}, Telegram: &bot.TelegramDest{Chat: tgChat}}}
+	c.DefaultTeam = "payments"
+}
+
+type chatEnv struct {
+	*env
+	slack, tg *fakeChat
+	srv       *bot.Server
+	cancel    context.CancelFunc
+	done      chan struct{}
+}
+
+// newChatEnv builds a server whose outbox posts to two fake chats; start
+// runs its workers.
+func newChatEnv(t *testing.T, store incidents.Store, mutate func(*bot.Config)) *chatEnv {
+	cfg := bot.DefaultConfig()
+	chatConfig(cfg)
+	if mutate != nil {
+		mutate(cfg)
+	}
+	e := &chatEnv{slack: newFakeChat(), tg: newFakeChat()}
+	clock := &fakeClock{now: time.Now()}
+	srv, err := bot.New(cfg, bot.Deps{
+		Store: store, Clock: clock, Logger: discardLogger(), Version: "test",
+		Chats: map[string]bot.Chat{bot.Slack: e.slack, bot.Telegram: e.tg},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv = srv
+	e.env = &env{t: t, h: srv.Handler(), clock: clock, store: store}
+	return e
+}
+
+func (e *chatEnv) start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	e.cancel, e.done = cancel, make(chan struct{})
+	go func() { defer close(e.done); e.srv.Run(ctx) }()
+	e.t.Cleanup(e.stop)
+}
+
+func (e *chatEnv) stop() {
+	if e.cancel != nil {
+		e.cancel()
+		<-e.done
+		e.cancel = nil
+	}
+}
+
+func (e *chatEnv) open(group string) *incidents.Incident {
+	e.t.Helper()
+	b := storetest.Batch(group, storetest.Alert(group+"-a", incidents.AlertFiring, e.clock.Now()))
+	b.Team = "payments"
+	r, err := e.store.Ingest(context.Background(), b, storetest.Opts(e.clock.Now()))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return r.Incident
+}
+
+func (e *chatEnv) act(id string, a incidents.Action) *incidents.Incident {
+	e.t.Helper()
+	inc, err := e.store.Update(context.Background(), id, func(inc *incidents.Incident) error {
+		return inc.Apply(a, "alice", "", e.clock.Now())
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return inc
+}
+
+// waitFor polls cond for up to d.
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", d, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// synced waits until dest shows exactly one card about inc at its version.
+func synced(t *testing.T, f *fakeChat, dest string, inc *incidents.Incident) fakeMsg {
+	t.Helper()
+	var got []fakeMsg
+	waitFor(t, 5*time.Second, fmt.Sprintf("%s v%d in %s", inc.ID, inc.Version, dest), func() bool {
+		got = f.cards(dest, inc.ID)
+		return len(got) >= 1 && got[0].version >= inc.Version
+	})
+	if len(got) != 1 {
+		t.Fatalf("%d cards about %s in %s, want 1", len(got), inc.ID, dest)
+	}
+	return got[0]
+}
+
+func eachStore(t *testing.T, fn func(t *testing.T, store func(testing.TB) incidents.Store)) {
+	t.Run("bolt", func(t *testing.T) { fn(t, boltStore) })
+	t.Run("redis", func(t *testing.T) { fn(t, redisStore) })
+}
+
+func TestOutboxPostsEditsAndThreads(t *testing.T) {
+	eachStore(t, func(t *testing.T, store func(testing.TB) incidents.Store) {
+		e := newChatEnv(t, store(t), nil)
+		e.start()
+		inc := e.open("g1")
+		for _, f := range []*fakeChat{e.slack, e.tg} {
+			dest := map[*fakeChat]string{e.slack: slackC, e.tg: tgChat}[f]
+			m := synced(t, f, dest, inc)
+			if m.state != incidents.Triggered || m.edits != 0 || len(m.replies) != 0 {
+				t.Fatalf("new card %+v", m)
+			}
+		}
+		acked := e.act(inc.ID, incidents.Acknowledge)
+		for f, dest := range map[*fakeChat]string{e.slack: slackC, e.tg: tgChat} {
+			var m fakeMsg
+			waitFor(t, 5*time.Second, "the ack in "+dest, func() bool {
+				m = synced(t, f, dest, acked)
+				return len(m.replies) == 1
+			})
+			if m.state != incidents.Acknowledged || m.edits != 1 {
+				t.Errorf("%s: card %+v, want acknowledged after one edit", dest, m)
+			}
+			if r := m.replies[0]; len(r) != 1 || r[0].Kind != incidents.EventAcknowledged || r[0].Actor != "alice" {
+				t.Errorf("%s: reply %+v, want the acknowledgement", dest, r)
+			}
+		}
+		// An alert joining edits the card but is no thread chatter.
+		b := storetest.Batch("g1", storetest.Alert("g1-b", incidents.AlertFiring, e.clock.Now()))
+		r, err := e.store.Ingest(context.Background(), b, storetest.Opts(e.clock.Now()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := synced(t, e.slack, slackC, r.Incident)
+		if m.edits != 2 || len(m.replies) != 1 {
+			t.Errorf("after a join: card %+v, want 2 edits and still 1 reply", m)
+		}
+		if n := e.slack.count("post"); n != 1 {
+			t.Errorf("%d posts to Slack, want 1", n)
+		}
+		waitFor(t, 5*time.Second, "an empty outbox", func() bool {
+			st, _ := e.store.(incidents.Outbox).OutboxStats(context.Background())
+			return st.Depth == 0
+		})
+		metrics := e.do("GET", "/metrics", "").body
+		for _, want := range []string{
+			`klaxon_deliveries_total{code="",kind="post",platform="slack",result="ok"} 1`,
+			`klaxon_deliveries_total{code="",kind="update",platform="telegram",result="ok"} 2`,
+			`klaxon_deliveries_total{code="",kind="reply",platform="slack",result="ok"} 1`,
+			`klaxon_delivery_latency_seconds_count{platform="slack"} 3`,
+			"klaxon_outbox_depth 0", "klaxon_outbox_oldest_age_seconds 0",
+		} {
+			if !strings.Contains(metrics, want) {
+				t.Errorf("metrics lack %s", want)
+			}
+		}
+	})
+}
+
+// Changes made while no worker runs (or while the card waits) are sent
+// once, as the latest state.
+func TestOutboxCoalesces(t *testing.T) {
+	eachStore(t, func(t *testing.T, store func(testing.TB) incidents.Store) {
+		e := newChatEnv(t, store(t), nil)
+		inc := e.open("g1")
+		for range 5 {
+			e.act(inc.ID, incidents.Acknowledge)
+			inc = e.act(inc.ID, incidents.Unacknowledge)
+		}
+		inc = e.act(inc.ID, incidents.Resolve)
+		e.start()
+		m := synced(t, e.slack, slackC, inc)
+		if m.state != incidents.Resolved || m.edits != 0 || len(m.replies) != 0 {
+			t.Errorf("card %+v, want one post showing the resolved state and nothing else", m)
+		}
+		time.Sleep(200 * time.Millisecond)
+		if p, u, r := e.slack.count("post"), e.slack.count("update"), e.slack.count("reply"); p != 1 || u != 0 || r != 0 {
+			t.Errorf("calls post=%d update=%d reply=%d, want 1/0/0", p, u, r)
+		}
+	})
+}
+
+func TestOutboxHonoursRetryAfter(t *testing.T) {
+	e := newChatEnv(t, redisStore(t), nil)
+	e.slack.failNext("post", &chatErr{code: "rate_limited", retry: true, after: time.Second})
+	e.start()
+	start := time.Now()
+	inc := e.open("g1")
+	synced(t, e.tg, tgChat, inc) // Telegram is not held back by Slack's 429
+	if d := time.Since(start); d > 800*time.Millisecond {
+		t.Errorf("Telegram card took %s: held back by Slack's rate limit", d)
+	}
+	m := synced(t, e.slack, slackC, inc)
+	if d := m.postedAt.Sub(start); d < time.Second {
+		t.Errorf("Slack card posted %s after the 429, before its Retry-After of 1s", d)
+	}
+	if n := e.slack.count("post"); n != 2 {
+		t.Errorf("%d post calls, want 2 (the 429, then the card)", n)
+	}
+	if !strings.Contains(e.do("GET", "/metrics", "").body, `klaxon_deliveries_total{code="rate_limited",kind="post",platform="slack",result="rate_limited"} 1`) {
+		t.Error("no rate_limited delivery counted")
+	}
+}
+
+func TestOutboxRetriesServerErrors(t *testing.T) {
+	e := newChatEnv(t, boltStore(t), nil)
+	e.slack.failNext("post", &chatErr{code: "http_503", retry: true}, &chatErr{code: "network", retry: true})
+	e.start()
+	inc := e.open("g1")
+	waitFor(t, 10*time.Second, "the card after two failures", func() bool { return len(e.slack.cards(slackC, inc.ID)) == 1 })
+	if n := e.slack.count("post"); n != 3 {
+		t.Errorf("%d post calls, want 3", n)
+	}
+	if !strings.Contains(e.do("GET", "/metrics", "").body, `klaxon_deliveries_total{code="http_503",kind="post",platform="slack",result="retried"} 1`) {
+		t.Error("no retried delivery counted")
+	}
+}
+
+// A card a platform refuses for good is on the timeline once, is not
+// retried in a loop, and is tried again when the incident changes.
+func TestOutboxFailsForGood(t *testing.T) {
+	eachStore(t, func(t *testing.T, store func(testing.TB) incidents.Store) {
+		e := newChatEnv(t, store(t), nil)
+		e.slack.failNext("post", &chatErr{code: "channel_not_found"}, &chatErr{code: "channel_not_found"})
+		e.start()
+		inc := e.open("g1")
+		var got *incidents.Incident
+		waitFor(t, 5*time.Second, "the failure on the timeline", func() bool {
+			got, _ = e.store.Get(context.Background(), inc.ID)
+			return got.Timeline[len(got.Timeline)-1].Kind == incidents.EventDeliveryFailed
+		})
+		if last := got.Timeline[len(got.Timeline)-1]; !strings.Contains(last.Text, "Slack card in "+slackC+" could not be posted: channel_not_found") {
+			t.Errorf("timeline event %q", last.Text)
+		}
+		synced(t, e.tg, tgChat, got) // the other platform still gets it, with the failure in it
+		time.Sleep(300 * time.Millisecond)
+		if n := e.slack.count("post"); n != 1 {
+			t.Fatalf("%d Slack posts after a permanent failure, want 1 (no retry loop)", n)
+		}
+		// A change tries again; the same failure is not recorded twice.
+		e.act(inc.ID, incidents.Acknowledge)
+		waitFor(t, 5*time.Second, "a second attempt", func() bool { return e.slack.count("post") == 2 })
+		time.Sleep(300 * time.Millisecond)
+		got, _ = e.store.Get(context.Background(), inc.ID)
+		n := 0
+		for _, ev := range got.Timeline {
+			if ev.Kind == incidents.EventDeliveryFailed {
+				n++
+			}
+		}
+		if n != 1 || e.slack.count("post") != 2 {
+			t.Errorf("%d failure events and %d posts, want 1 and 2", n, e.slack.count("post"))
+		}
+		// The channel is fixed: the next change posts the card.
+		inc = e.act(inc.ID, incidents.Resolve)
+		synced(t, e.slack, slackC, inc)
+	})
+}
+
+// A worker that stopped between posting and recording the card left its
+// mark: the next one finds the card instead of posting a second.
+func TestOutboxFindsCardAfterCrash(t *testing.T) {
+	eachStore(t, func(t *testing.T, store func(testing.TB) incidents.Store) {
+		e := newChatEnv(t, store(t), func(c *bot.Config) { c.Teams[0].Telegram = nil })
+		inc := e.open("g1")
+		card, err := templates.MustBuiltin().Card(inc, e.clock.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.slack.Post(context.Background(), slackC, card); err != nil {
+			t.Fatal(err)
+		}
+		box := e.store.(incidents.Outbox)
+		if err := box.SaveDelivery(context.Background(), inc.ID, "slack:"+slackC, incidents.Delivery{Posting: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		inc = e.act(inc.ID, incidents.Acknowledge)
+		e.start()
+		m := synced(t, e.slack, slackC, inc)
+		if e.slack.count("find") != 1 || e.slack.count("post") != 1 || m.edits != 1 {
+			t.Errorf("find=%d post=%d edits=%d, want the card found and edited, not posted again", e.slack.count("find"), e.slack.count("post"), m.edits)
+		}
+	})
+}
+
+// A card someone deleted is posted again on the next change.
+func TestOutboxRepostsDeletedCard(t *testing.T) {
+	e := newChatEnv(t, redisStore(t), func(c *bot.Config) { c.Teams[0].Telegram = nil })
+	e.start()
+	inc := e.open("g1")
+	synced(t, e.slack, slackC, inc)
+	e.slack.mu.Lock()
+	e.slack.byRef = map[string]*fakeMsg{}
+	e.slack.msgs = nil
+	e.slack.mu.Unlock()
+	inc = e.act(inc.ID, incidents.Acknowledge)
+	m := synced(t, e.slack, slackC, inc)
+	if m.state != incidents.Acknowledged {
+		t.Errorf("reposted card %+v", m)
+	}
+}
+
+// Two replicas drain one Redis outbox: every card is posted once.
+func TestOutboxTwoReplicas(t *testing.T) {
+	rdb := storetest.Redis(t)
+	prefix := storetest.Prefix("replicas")
+	t.Cleanup(func() { storetest.DeleteKeys(rdb, prefix) })
+	shared := newFakeChat()
+	var envs []*chatEnv
+	for range 2 {
+		s := redisstore.New(rdb, redisstore.Options{Prefix: prefix, ReconcileEvery: -1})
+		t.Cleanup(func() { s.Close() })
+		e := newChatEnv(t, s, func(c *bot.Config) { c.Teams[0].Telegram = nil; c.Outbox.Workers = 4 })
+		e.slack = shared
+		envs = append(envs, e)
+	}
+	// Rebuild the servers around the shared fake.
+	for i, e := range envs {
+		cfg := bot.DefaultConfig()
+		chatConfig(cfg)
+		cfg.Teams[0].Telegram = nil
+		srv, err := bot.New(cfg, bot.Deps{Store: e.store, Clock: e.clock, Logger: discardLogger(), Chats: map[string]bot.Chat{bot.Slack: shared}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		envs[i].srv = srv
+		e.start()
+	}
+	const n = 100
+	var incs []*incidents.Incident
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e := envs[i%2]
+			inc := e.open(fmt.Sprintf("g%d", i))
+			inc = e.act(inc.ID, incidents.Acknowledge)
+			mu.Lock()
+			incs = append(incs, inc)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	for _, inc := range incs {
+		synced(t, shared, slackC, inc)
+	}
+	if p := shared.count("post"); p != n {
+		t.Errorf("%d posts for %d incidents", p, n)
+	}
+}
+
+// A worker that claimed cards and died holds them only until its lease
+// ends; then another worker syncs them.
+func TestOutboxDeadWorker(t *testing.T) {
+	e := newChatEnv(t, redisStore(t), func(c *bot.Config) { c.Teams[0].Telegram = nil })
+	var incs []*incidents.Incident
+	for i := range 5 {
+		incs = append(incs, e.open(fmt.Sprintf("g%d", i)))
+	}
+	dead, err := e.store.(incidents.Outbox).Claim(context.Background(), time.Now(), 10, time.Second)
+	if err != nil || len(dead) != 5 {
+		t.Fatalf("the dead worker claimed %d, %v", len(dead), err)
+	}
+	start := time.Now()
+	e.start()
+	for _, inc := range incs {
+		m := synced(t, e.slack, slackC, inc)
+		if m.postedAt.Sub(start) < 900*time.Millisecond {
+			t.Errorf("%s posted while the dead worker's lease held it", inc.ID)
+		}
+	}
+}
+
+var _ = httptest.NewServer
