@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"net/url"
 	"regexp"
@@ -175,3 +176,24 @@ func (v *configValidator) interval(path string, d Duration) {
 func (c *SlackConfig) Format(f fmt.State, _ rune)      { formatPtr(f, c) }
 func (c *MattermostConfig) Format(f fmt.State, _ rune) { formatPtr(f, c) }
 func (c *TelegramConfig) Format(f fmt.State, _ rune)   { formatPtr(f, c) }
+
+// ButtonKeySecret is the secret button keys are signed with:
+// server.button_secret, else one derived from the chat bot tokens (the same
+// on every replica, and a secret as long as they are).
+func (c *Config) ButtonKeySecret() []byte {
+	if c.Server.ButtonSecret != "" {
+		return []byte(c.Server.ButtonSecret.Reveal())
+	}
+	h := sha256.New()
+	h.Write([]byte("klaxon button keys\x00"))
+	if c.Slack != nil {
+		h.Write([]byte(c.Slack.BotToken.Reveal() + "\x00" + c.Slack.SigningSecret.Reveal() + "\x00"))
+	}
+	if c.Mattermost != nil {
+		h.Write([]byte(c.Mattermost.BotToken.Reveal() + "\x00"))
+	}
+	if c.Telegram != nil {
+		h.Write([]byte(c.Telegram.BotToken.Reveal() + "\x00"))
+	}
+	return h.Sum(nil)
+}

@@ -58,6 +58,9 @@ type ServerConfig struct {
 	MaxWebhooks     int      `yaml:"max_webhooks"`     // webhooks handled at once; default 64
 	ShutdownTimeout Duration `yaml:"shutdown_timeout"` // > 0; default 25s
 	APIToken        Secret   `yaml:"api_token"`        // optional bearer token for /api/
+	// ButtonSecret signs the keys card buttons carry; every replica needs
+	// the same. Default: derived from the chat bot tokens.
+	ButtonSecret Secret `yaml:"button_secret"`
 }
 
 // StoreConfig picks the store: Redis when Redis is set, else the embedded

@@ -39,8 +39,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("config %s:\n%w", *path, err)
 	}
-	if _, err := templates.Load(cfg.TemplatesDir); err != nil {
+	tmpl, err := templates.Load(cfg.TemplatesDir)
+	if err != nil {
 		return fmt.Errorf("config %s: templates_dir %s: %w", *path, cfg.TemplatesDir, err)
+	}
+	chats, err := newChats(cfg, bot.NewButtonSigner(cfg.ButtonKeySecret()))
+	if err != nil {
+		return fmt.Errorf("config %s: %w", *path, err)
 	}
 	store, closeStore, err := openStore(ctx, cfg, log)
 	if err != nil {
@@ -54,8 +59,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Store:      store,
 		Sources:    map[string]bot.Parser{alertmanager.Source: alertmanager.Parse},
 		Registerer: reg, Gatherer: reg,
-		Logger:  log,
-		Version: versionString(),
+		Logger:    log,
+		Version:   versionString(),
+		Chats:     chats,
+		Templates: tmpl,
 	})
 	if err != nil {
 		return err
@@ -75,6 +82,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		log.Warn("the Alertmanager webhook has no credentials and klaxon listens beyond loopback: set sources.alertmanager.token")
 	}
 
+	for name := range chats {
+		log.Info("chat platform configured; cards are kept in sync", "platform", name)
+	}
+	wctx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWorkers()
+	workersDone := make(chan struct{})
+	go func() { defer close(workersDone); srv.Run(wctx) }()
+
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {
@@ -88,6 +103,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := hs.Shutdown(sctx); err != nil {
 		log.Warn("shutdown timed out; closing remaining connections", "err", err)
 		hs.Close()
+	}
+	// Card syncs in flight finish (a post cut short could be posted twice);
+	// what waits stays in the outbox for the next start or another replica.
+	stopWorkers()
+	select {
+	case <-workersDone:
+	case <-sctx.Done():
+		log.Warn("card syncs still in flight at shutdown; their claims pass to another worker when their lease ends")
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
@@ -218,6 +241,10 @@ func checkConfig(args []string, stdout, stderr io.Writer) error {
 	// A broken user template must fail here, not at 3 a.m.
 	if _, err := templates.Load(cfg.TemplatesDir); err != nil {
 		fmt.Fprintf(stdout, "%s: templates_dir %s: %v\n", *path, cfg.TemplatesDir, err)
+		return fmt.Errorf("%s: 1 error(s)", *path)
+	}
+	if _, err := newChats(cfg, bot.NewButtonSigner(cfg.ButtonKeySecret())); err != nil {
+		fmt.Fprintf(stdout, "%s: %v\n", *path, err)
 		return fmt.Errorf("%s: 1 error(s)", *path)
 	}
 	fmt.Fprintf(stdout, "%s: ok\n", *path)
