@@ -31,7 +31,7 @@ type fakes struct {
 
 // startFakes starts the three platforms, strict and rate limited like the
 // real ones.
-func startFakes(t *testing.T) *fakes {
+func startFakes(t testing.TB) *fakes {
 	f := &fakes{
 		slack: slackfake.New(slackfake.Options{PerChannel: 1, Burst: 2, UpdatesPerMinute: 50, UpdateBurst: 5}),
 		mm:    mattermostfake.New(mattermostfake.Options{PerSecond: 10, Burst: 10}),

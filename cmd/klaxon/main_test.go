@@ -36,7 +36,7 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func writeFile(t *testing.T, name, content string) string {
+func writeFile(t testing.TB, name, content string) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), name)
 	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
@@ -49,7 +49,7 @@ var addrRE = regexp.MustCompile(`msg="klaxon listening" addr=(\S+)`)
 
 // startServe runs `klaxon serve -c cfg` and returns its base URL, its log
 // and a stop function that returns serve's error.
-func startServe(t *testing.T, cfg string) (string, *syncBuffer, func() error) {
+func startServe(t testing.TB, cfg string) (string, *syncBuffer, func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &syncBuffer{}
