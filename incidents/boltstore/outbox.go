@@ -60,7 +60,9 @@ func (s *Store) Claim(ctx context.Context, now time.Time, n int, lease time.Dura
 		return nil, nil
 	}
 	var out []incidents.Claim
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	// Batch: claims, releases and deliveries of many workers share fsyncs
+	// (a batched function may run twice, so it starts afresh).
+	err := s.db.Batch(func(tx *bolt.Tx) error {
 		out = out[:0]
 		b := tx.Bucket(bktOutbox)
 		type due struct {
@@ -106,7 +108,7 @@ func (s *Store) Release(ctx context.Context, c incidents.Claim, retryAt time.Tim
 		return err
 	}
 	k := key(n)
-	err = s.db.Update(func(tx *bolt.Tx) error {
+	err = s.db.Batch(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bktOutbox)
 		it, ok, err := getItem(b, k)
 		if err != nil || !ok {
