@@ -192,6 +192,9 @@ func (o *syncer) sync(ctx context.Context, c incidents.Claim) {
 }
 
 func (o *syncer) syncIncident(ctx context.Context, c incidents.Claim) (time.Time, error) {
+	if len(o.chats) == 0 {
+		return time.Time{}, nil // no platform: nothing to sync, keep the outbox empty
+	}
 	inc, err := o.store.Get(ctx, c.ID)
 	if incidents.ErrorKind(err) == incidents.NotFound {
 		return time.Time{}, nil
@@ -347,8 +350,12 @@ func (cs *cardSync) post(ctx context.Context) error {
 		// A post was under way when its worker stopped: it may have
 		// reached the platform. Look before posting again.
 		ref, err := cs.chat.Find(ctx, cs.d.id, inc.ID, cs.dl.Posting.Add(-time.Minute))
-		if err != nil {
+		if _, retryable, _ := classify(err); err != nil && retryable {
 			return err
+		} else if err != nil {
+			// Looking is not allowed (say, Slack without the history
+			// scopes): a second card beats none.
+			o.log.Warn("cannot look for the card an interrupted post may have made; posting", "incident", inc.ID, "dest", cs.d.key(), "err", err)
 		}
 		if ref != "" {
 			o.log.Info("found the card an interrupted post made", "incident", inc.ID, "dest", cs.d.key())
@@ -510,18 +517,12 @@ func classify(err error) (code string, retryable bool, after time.Duration) {
 	return "network", true, 0
 }
 
-// definite reports whether the platform answered err (so a post that
-// failed surely posted nothing), rather than the call being cut short.
+// definite reports whether the platform's answer says that a post that
+// failed posted nothing: a refusal or a 429. A network failure, a timeout
+// or a 5xx (perhaps from a proxy, after the post was stored) is not.
 func definite(err error) bool {
-	code, retryable, after := classify(err)
-	if after > 0 || !retryable {
-		return true
-	}
-	switch code {
-	case "network", "timeout", "canceled":
-		return false
-	}
-	return len(code) > 5 && code[:5] == "http_" // a 5xx answer: nothing was stored
+	_, retryable, after := classify(err)
+	return after > 0 || !retryable
 }
 
 // backoff is the wait before retry number attempt: 1s doubling up to max,

@@ -85,6 +85,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	for name := range chats {
 		log.Info("chat platform configured; cards are kept in sync", "platform", name)
 	}
+	if cfg.Mattermost != nil && cfg.Server.PublicURL == "" {
+		log.Warn("server.public_url is not set: Mattermost cards have no buttons (Mattermost must be able to call klaxon back)")
+	}
 	wctx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWorkers()
 	workersDone := make(chan struct{})
