@@ -195,8 +195,14 @@ func (c *Client) Reply(ctx context.Context, ref string, events []incidents.Event
 	if err != nil {
 		return badRef(op, ref)
 	}
+	text := ReplyText(events)
+	// The reply shows as a plain_text section, where nothing is a link, a
+	// mention or formatting, whatever the events say; the escaped mrkdwn
+	// text is the notification's fallback.
+	shown := strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(text)
 	_, _, msg, err := c.api.PostMessageWithResponseContext(ctx, channel,
-		slack.MsgOptionText(ReplyText(events), false), // EventText escaped it already
+		slack.MsgOptionText(text, false), // EventText escaped it already
+		slack.MsgOptionBlocks(slack.NewSectionBlock(plain(shown), nil, nil, slack.SectionBlockOptionBlockID("reply"))),
 		slack.MsgOptionTS(ts),
 		slack.MsgOptionParse(false),
 		slack.MsgOptionLinkNames(false),

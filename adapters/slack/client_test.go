@@ -171,6 +171,11 @@ func TestLifecycle(t *testing.T) {
 	if got := msgs[0].Replies[0]; got != want {
 		t.Errorf("reply %q, want %q", got, want)
 	}
+	// What shows is plain_text: nothing in it can mention, link or format.
+	shown := `[{"type":"section","text":{"type":"plain_text","text":"12:05 UTC · Acknowledged by alice\n12:06 UTC · \u003c!channel\u003e severity SEV2 → SEV1","emoji":true},"block_id":"reply"}]`
+	if got := string(msgs[0].ReplyBlocks[0]); got != shown {
+		t.Errorf("reply blocks %s, want %s", got, shown)
+	}
 
 	got, err := c.Find(ctx, ch, "INC-42", time.Now().Add(-time.Minute))
 	if err != nil || got != ref {

@@ -83,6 +83,9 @@ type Message struct {
 	IncidentID string          // metadata event_payload "incident", when present
 	Edits      int             // accepted chat.update calls
 	Replies    []string        // thread replies' text, in post order
+	// ReplyBlocks are the thread replies' blocks JSON (nil for a reply
+	// without blocks), in the order of Replies.
+	ReplyBlocks []json.RawMessage
 }
 
 type msg struct {
@@ -188,6 +191,7 @@ func (s *Server) Messages(dest string) []Message {
 		for _, r := range m.replies {
 			if !r.deleted {
 				pm.Replies = append(pm.Replies, r.text)
+				pm.ReplyBlocks = append(pm.ReplyBlocks, clone(r.blocks))
 			}
 		}
 		out = append(out, pm)
