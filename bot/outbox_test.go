@@ -451,6 +451,29 @@ func TestOutboxPostsWhenFindIsRefused(t *testing.T) {
 	synced(t, e.slack, slackC, inc)
 }
 
+// Without any chat platform the outbox still drains: it never grows.
+func TestOutboxDrainsWithoutPlatforms(t *testing.T) {
+	store := redisStore(t)
+	srv, err := bot.New(bot.DefaultConfig(), bot.Deps{Store: store, Logger: discardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); srv.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	for i := range 20 {
+		b := storetest.Batch(fmt.Sprintf("g%d", i), storetest.Alert("a", incidents.AlertFiring, time.Now()))
+		if _, err := store.Ingest(context.Background(), b, storetest.Opts(time.Now())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, 5*time.Second, "an empty outbox", func() bool {
+		st, err := store.(incidents.Outbox).OutboxStats(context.Background())
+		return err == nil && st.Depth == 0
+	})
+}
+
 // A card someone deleted is posted again on the next change.
 func TestOutboxRepostsDeletedCard(t *testing.T) {
 	e := newChatEnv(t, redisStore(t), func(c *bot.Config) { c.Teams[0].Telegram = nil })
