@@ -20,9 +20,14 @@ type Outbox interface {
 	Claim(ctx context.Context, now time.Time, n int, lease time.Duration) ([]Claim, error)
 
 	// Release ends a claim. With a zero retryAt the item is done: it is
-	// removed, unless the incident changed since the claim, in which case
-	// it is due again at once. Otherwise the item is due again at retryAt
-	// (a retry after an error, a wait for a rate limit).
+	// removed. Otherwise it is due again at retryAt (a retry after an
+	// error, a wait for a rate limit). Either way, if the incident changed
+	// since the claim, the item is due again at once. A claim that ended
+	// (its lease passed and another worker took the item) releases nothing.
+	//
+	// A change to an incident that no worker holds makes it due at once,
+	// even when it waited for a retry: one card in trouble never holds
+	// back the incident's other cards.
 	Release(ctx context.Context, c Claim, retryAt time.Time) error
 
 	// Deliveries returns what the incident's cards are, by destination
@@ -42,6 +47,7 @@ type Claim struct {
 	ID    string    // the incident
 	Seq   int64     // changes marked so far; Release compares it
 	Since time.Time // when the item became pending
+	Token int64     // identifies this claim (its lease end, ms)
 }
 
 // OutboxStats describe the queue.

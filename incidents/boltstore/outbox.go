@@ -18,9 +18,10 @@ var _ incidents.Outbox = (*Store)(nil)
 // item is a pending outbox entry. The bucket is as small as the number of
 // incidents whose cards are behind, so Claim scans it.
 type item struct {
-	Due   int64 `json:"due"`   // ms
-	Seq   int64 `json:"seq"`   // changes marked
-	Since int64 `json:"since"` // ms
+	Due   int64 `json:"due"`             // ms; while claimed, when the claim ends
+	Seq   int64 `json:"seq"`             // changes marked
+	Since int64 `json:"since"`           // ms
+	Claim int64 `json:"claim,omitempty"` // the claim's token, 0 when none
 }
 
 func getItem(b *bolt.Bucket, k []byte) (item, bool, error) {
@@ -49,6 +50,9 @@ func enqueue(tx *bolt.Tx, k []byte, now time.Time) error {
 	}
 	if !ok {
 		it = item{Due: now.UnixMilli(), Since: now.UnixMilli()}
+	}
+	if it.Claim == 0 && it.Due > now.UnixMilli() {
+		it.Due = now.UnixMilli() // a change cuts a retry's wait short
 	}
 	it.Seq++
 	return putItem(b, k, it)
@@ -86,10 +90,11 @@ func (s *Store) Claim(ctx context.Context, now time.Time, n int, lease time.Dura
 		sort.Slice(all, func(i, j int) bool { return all[i].it.Due < all[j].it.Due })
 		for _, d := range all[:min(n, len(all))] {
 			d.it.Due = now.Add(lease).UnixMilli()
+			d.it.Claim = d.it.Due
 			if err := putItem(b, d.k, d.it); err != nil {
 				return err
 			}
-			out = append(out, incidents.Claim{ID: incidents.FormatID(number(d.k)), Seq: d.it.Seq, Since: time.UnixMilli(d.it.Since)})
+			out = append(out, incidents.Claim{ID: incidents.FormatID(number(d.k)), Seq: d.it.Seq, Since: time.UnixMilli(d.it.Since), Token: d.it.Claim})
 		}
 		return nil
 	})
@@ -111,17 +116,18 @@ func (s *Store) Release(ctx context.Context, c incidents.Claim, retryAt time.Tim
 	err = s.db.Batch(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bktOutbox)
 		it, ok, err := getItem(b, k)
-		if err != nil || !ok {
-			return err
+		if err != nil || !ok || it.Claim != c.Token {
+			return err // gone, or the claim ended and another worker holds it
 		}
+		it.Claim = 0
 		switch {
-		case !retryAt.IsZero():
-			it.Due = retryAt.UnixMilli()
-		case it.Seq == c.Seq:
-			return b.Delete(k)
-		default: // changed while claimed: due at once
+		case it.Seq != c.Seq: // changed while claimed: due at once
 			now := time.Now().UnixMilli()
 			it.Due, it.Since = now, now
+		case !retryAt.IsZero():
+			it.Due = retryAt.UnixMilli()
+		default:
+			return b.Delete(k)
 		}
 		return putItem(b, k, it)
 	})

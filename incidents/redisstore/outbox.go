@@ -15,41 +15,42 @@ var _ incidents.Outbox = (*Store)(nil)
 
 var (
 	// claimScript takes up to ARGV[2] items due at ARGV[1] and hides each
-	// until ARGV[3]. KEYS: outbox, seq, since. Returns id, seq, since
-	// triples.
+	// until ARGV[3], the claim's token. KEYS: outbox, seq, since, claim.
+	// Returns id, seq, since triples.
 	claimScript = redis.NewScript(`
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
 local out = {}
 for _, id in ipairs(ids) do
   redis.call('ZADD', KEYS[1], ARGV[3], id)
+  redis.call('HSET', KEYS[4], id, ARGV[3])
   out[#out + 1] = id
   out[#out + 1] = redis.call('HGET', KEYS[2], id) or '0'
   out[#out + 1] = redis.call('ZSCORE', KEYS[3], id) or ARGV[1]
 end
 return out`)
 
-	// releaseScript ends a claim. KEYS: outbox, seq, since. ARGV: id,
-	// claimed seq, retry at ms ('' = done), now ms. Done removes the item
-	// unless its seq moved on (the incident changed during the claim):
-	// then it is due at once.
+	// releaseScript ends a claim if it still holds the item. KEYS: outbox,
+	// seq, since, claim. ARGV: id, claimed seq, token, retry at ms ('' =
+	// done), now ms. A seq that moved on (the incident changed during the
+	// claim) makes the item due at once.
 	releaseScript = redis.NewScript(`
-if ARGV[3] ~= '' then
-  redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
-  return 1
-end
+if redis.call('HGET', KEYS[4], ARGV[1]) ~= ARGV[3] then return 0 end
+redis.call('HDEL', KEYS[4], ARGV[1])
 local cur = redis.call('HGET', KEYS[2], ARGV[1])
-if cur == false or cur == ARGV[2] then
+if cur ~= false and cur ~= ARGV[2] then
+  redis.call('ZADD', KEYS[1], ARGV[5], ARGV[1])
+  redis.call('ZADD', KEYS[3], ARGV[5], ARGV[1])
+elseif ARGV[4] ~= '' then
+  redis.call('ZADD', KEYS[1], ARGV[4], ARGV[1])
+else
   redis.call('ZREM', KEYS[1], ARGV[1])
   redis.call('ZREM', KEYS[3], ARGV[1])
   redis.call('HDEL', KEYS[2], ARGV[1])
-  return 1
 end
-redis.call('ZADD', KEYS[1], ARGV[4], ARGV[1])
-redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
-return 0`)
+return 1`)
 )
 
-func (s *Store) outboxKeys() []string { return []string{s.kOutbox, s.kOutSeq, s.kOutSince} }
+func (s *Store) outboxKeys() []string { return []string{s.kOutbox, s.kOutSeq, s.kOutSince, s.kOutClaim} }
 
 func (s *Store) dlvKey(id string) string { return s.record(id).core + ":dlv" }
 
@@ -60,7 +61,8 @@ func (s *Store) Claim(ctx context.Context, now time.Time, n int, lease time.Dura
 	if n <= 0 {
 		return nil, nil
 	}
-	vals, err := claimScript.Run(ctx, s.rdb, s.outboxKeys(), now.UnixMilli(), n, now.Add(lease).UnixMilli()).Slice()
+	token := now.Add(lease).UnixMilli()
+	vals, err := claimScript.Run(ctx, s.rdb, s.outboxKeys(), now.UnixMilli(), n, token).Slice()
 	if err != nil {
 		return nil, unavailable(op, err)
 	}
@@ -69,7 +71,7 @@ func (s *Store) Claim(ctx context.Context, now time.Time, n int, lease time.Dura
 		id, _ := vals[i].(string)
 		seq, _ := strconv.ParseInt(str(vals[i+1]), 10, 64)
 		since, _ := strconv.ParseFloat(str(vals[i+2]), 64)
-		out = append(out, incidents.Claim{ID: id, Seq: seq, Since: time.UnixMilli(int64(since))})
+		out = append(out, incidents.Claim{ID: id, Seq: seq, Since: time.UnixMilli(int64(since)), Token: token})
 	}
 	return out, nil
 }
@@ -90,7 +92,7 @@ func (s *Store) Release(ctx context.Context, c incidents.Claim, retryAt time.Tim
 	if !retryAt.IsZero() {
 		at = strconv.FormatInt(retryAt.UnixMilli(), 10)
 	}
-	err := releaseScript.Run(ctx, s.rdb, s.outboxKeys(), c.ID, strconv.FormatInt(c.Seq, 10), at, time.Now().UnixMilli()).Err()
+	err := releaseScript.Run(ctx, s.rdb, s.outboxKeys(), c.ID, strconv.FormatInt(c.Seq, 10), strconv.FormatInt(c.Token, 10), at, time.Now().UnixMilli()).Err()
 	return unavailable("redisstore.Release", err)
 }
 

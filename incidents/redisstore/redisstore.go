@@ -13,10 +13,13 @@
 //	{P}:idx:all           zset id → number, every incident
 //	{P}:idx:<state>       zset id → number, per state
 //	{P}:idx:ver           hash id → version last indexed
-//	{P}:idx:dirty         zset id → ms: changes not yet indexed
-//	{P}:outbox            zset id → ms due: incidents whose cards may be behind
+//	{P}:idx:dirty         zset id → ms: changes not yet indexed (latest mark)
+//	{P}:idx:pend          hash id → the highest version marked dirty
+//	{P}:outbox            zset id → ms: when each pending incident is due
+//	                      (while claimed: when its claim ends)
 //	{P}:outbox:seq        hash id → changes marked pending so far
 //	{P}:outbox:since      zset id → ms: when each pending item became pending
+//	{P}:outbox:claim      hash id → the claim's token (its lease end, ms)
 //	P:inc:{INC-42}:dlv    hash destination → delivery (see outbox.go)
 //
 // Keys that one script touches share a hash tag, so every script runs on one
@@ -73,9 +76,14 @@ type Store struct {
 	kAll   string
 	kVer   string
 	kDirty string
+	kPend  string
 	kState map[incidents.State]string
 
-	kOutbox, kOutSeq, kOutSince string
+	kOutbox, kOutSeq, kOutSince, kOutClaim string
+
+	// cluster: a pipeline's batches for different nodes run concurrently,
+	// so a dirty mark is sent in a round trip of its own, before the write.
+	cluster bool
 
 	pipe *pipeliner
 
@@ -88,17 +96,32 @@ var _ incidents.Store = (*Store)(nil)
 const maxAttempts = 100
 
 var (
+	// markScript marks an incident dirty before a change is written: the
+	// time of the latest mark and the highest version marked. KEYS: dirty,
+	// pend. ARGV: id, version, now ms.
+	markScript = redis.NewScript(`
+local p = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
+if tonumber(ARGV[2]) > p then redis.call('HSET', KEYS[2], ARGV[1], ARGV[2]) end
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+return 1`)
+
 	// indexScript files an incident under its state and marks it pending
-	// in the outbox, unless a later version was filed already. KEYS: all,
-	// triggered, acknowledged, resolved, ver, dirty, outbox, outbox seq,
-	// outbox since. ARGV: id, number, state position (1..3), version, now ms.
+	// in the outbox (due at once unless a worker holds it), unless a later
+	// version was filed already; then it clears the dirty mark if no
+	// later version was marked since, or (reconcile, ARGV[6]) if the mark
+	// is older than the cutoff. KEYS: all, triggered, acknowledged,
+	// resolved, ver, dirty, outbox, outbox seq, outbox since, pend, outbox
+	// claim. ARGV: id, number, state position (1..3), version, now ms,
+	// cutoff ms or ''.
 	indexScript = redis.NewScript(`
 local cur = tonumber(redis.call('HGET', KEYS[5], ARGV[1]) or '0')
 local ver = tonumber(ARGV[4])
 if cur < ver then
   redis.call('HSET', KEYS[5], ARGV[1], ARGV[4])
   redis.call('HINCRBY', KEYS[8], ARGV[1], 1)
-  redis.call('ZADD', KEYS[7], 'NX', ARGV[5], ARGV[1])
+  if redis.call('HEXISTS', KEYS[11], ARGV[1]) == 0 then
+    redis.call('ZADD', KEYS[7], 'LT', ARGV[5], ARGV[1])
+  end
   redis.call('ZADD', KEYS[9], 'NX', ARGV[5], ARGV[1])
   redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
   for i = 1, 3 do
@@ -109,7 +132,15 @@ if cur < ver then
     end
   end
 end
-redis.call('ZREM', KEYS[6], ARGV[1])
+local clear = tonumber(redis.call('HGET', KEYS[10], ARGV[1]) or '0') <= ver
+if ARGV[6] ~= '' then
+  local at = redis.call('ZSCORE', KEYS[6], ARGV[1])
+  clear = clear or (at and tonumber(at) <= tonumber(ARGV[6]))
+end
+if clear then
+  redis.call('ZREM', KEYS[6], ARGV[1])
+  redis.call('HDEL', KEYS[10], ARGV[1])
+end
 return 1`)
 
 	// unlockScript releases a lease only if it still holds our token.
@@ -143,15 +174,16 @@ func New(rdb redis.UniversalClient, opts Options) *Store {
 	tag := "{" + p + "}"
 	s := &Store{
 		rdb: rdb, opts: opts, prefix: p,
-		kSeq: tag + ":seq", kAll: tag + ":idx:all", kVer: tag + ":idx:ver", kDirty: tag + ":idx:dirty",
+		kSeq: tag + ":seq", kAll: tag + ":idx:all", kVer: tag + ":idx:ver", kDirty: tag + ":idx:dirty", kPend: tag + ":idx:pend",
 		kState:  map[incidents.State]string{},
-		kOutbox: tag + ":outbox", kOutSeq: tag + ":outbox:seq", kOutSince: tag + ":outbox:since",
+		kOutbox: tag + ":outbox", kOutSeq: tag + ":outbox:seq", kOutSince: tag + ":outbox:since", kOutClaim: tag + ":outbox:claim",
 		stop: make(chan struct{}),
 		pipe: newPipeliner(rdb, opts.Pipelines, 64, opts.Timeout),
 	}
 	for _, st := range incidents.States {
 		s.kState[st] = tag + ":idx:" + string(st)
 	}
+	_, s.cluster = rdb.(*redis.ClusterClient)
 	if opts.ReconcileEvery > 0 {
 		s.wg.Add(1)
 		go s.reconcileLoop()
@@ -217,8 +249,9 @@ func (s *Store) Ping(ctx context.Context) error {
 	return unavailable("redisstore.Ping", s.rdb.Ping(ctx).Err())
 }
 
-// index files inc under its state on c (see indexScript).
-func (s *Store) index(ctx context.Context, c redis.Scripter, inc *incidents.Incident) *redis.Cmd {
+// index files inc under its state on c (see indexScript); a non-zero
+// cutoff clears a dirty mark older than it (reconcile).
+func (s *Store) index(ctx context.Context, c redis.Scripter, inc *incidents.Incident, cutoff ...time.Time) *redis.Cmd {
 	pos := 0
 	for i, st := range incidents.States {
 		if st == inc.State {
@@ -226,12 +259,61 @@ func (s *Store) index(ctx context.Context, c redis.Scripter, inc *incidents.Inci
 		}
 	}
 	keys := []string{s.kAll, s.kState[incidents.Triggered], s.kState[incidents.Acknowledged], s.kState[incidents.Resolved], s.kVer, s.kDirty,
-		s.kOutbox, s.kOutSeq, s.kOutSince}
-	return indexScript.Eval(ctx, c, keys, inc.ID, inc.Number, pos, inc.Version, time.Now().UnixMilli())
+		s.kOutbox, s.kOutSeq, s.kOutSince, s.kPend, s.kOutClaim}
+	cut := ""
+	if len(cutoff) > 0 {
+		cut = strconv.FormatInt(cutoff[0].UnixMilli(), 10)
+	}
+	return indexScript.Eval(ctx, c, keys, inc.ID, inc.Number, pos, inc.Version, time.Now().UnixMilli(), cut)
 }
 
-func (s *Store) markDirty(ctx context.Context, p redis.Pipeliner, id string) redis.Cmder {
-	return p.ZAdd(ctx, s.kDirty, redis.Z{Score: float64(time.Now().UnixMilli()), Member: id})
+// mark queues the dirty mark of version ver of the incident id.
+func (s *Store) mark(ctx context.Context, c redis.Scripter, id string, ver int64) *redis.Cmd {
+	return markScript.Eval(ctx, c, []string{s.kDirty, s.kPend}, id, ver, time.Now().UnixMilli())
+}
+
+// markFirst sends the dirty mark on its own on Cluster, where a pipeline's
+// batches for different nodes run concurrently; elsewhere the mark leads
+// the write's pipeline.
+func (s *Store) markFirst(ctx context.Context, id string, ver int64) error {
+	if !s.cluster {
+		return nil
+	}
+	return s.exec(ctx, func(p redis.Pipeliner) []redis.Cmder { return []redis.Cmder{s.mark(ctx, p, id, ver)} })
+}
+
+// commit writes a change whose compare-and-set w.queue makes, with extra
+// commands, after its dirty mark, then files it (index, outbox). won is
+// false when another writer changed the incident first. A change whose
+// compare-and-set won is filed even when the request's context has ended
+// or another command failed; if filing fails, the dirty mark stays and
+// Reconcile files it.
+func (s *Store) commit(ctx context.Context, next *incidents.Incident, w *write, extra func(redis.Pipeliner) []redis.Cmder) (won bool, err error) {
+	if err := s.markFirst(ctx, next.ID, next.Version); err != nil {
+		return false, err
+	}
+	var cas *redis.Cmd
+	err = s.exec(ctx, func(p redis.Pipeliner) []redis.Cmder {
+		var cmds []redis.Cmder
+		if !s.cluster {
+			cmds = append(cmds, s.mark(ctx, p, next.ID, next.Version))
+		}
+		if extra != nil {
+			cmds = append(cmds, extra(p)...)
+		}
+		cas = w.queue(ctx, p)
+		return append(cmds, cas)
+	})
+	if cas == nil {
+		return false, err
+	}
+	if n, _ := cas.Int(); n != 1 {
+		return false, err
+	}
+	ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.Timeout)
+	defer cancel()
+	ierr := s.exec(ictx, func(p redis.Pipeliner) []redis.Cmder { return []redis.Cmder{s.index(ictx, p, next)} })
+	return true, errors.Join(err, ierr)
 }
 
 // Ingest implements incidents.Store. Round trips: opening an incident takes
@@ -339,10 +421,10 @@ func (s *Store) apply(ctx context.Context, b *incidents.Batch, opts incidents.In
 	if err != nil {
 		return nil, false, err
 	}
-	// One round trip: the mappings name the incident this batch joins,
-	// which is right even if the compare-and-set loses and is retried.
-	var cas *redis.Cmd
-	err = s.exec(ctx, func(p redis.Pipeliner) []redis.Cmder {
+	// One round trip (on Cluster two): the mappings name the incident this
+	// batch joins, which is right even if the compare-and-set loses and is
+	// retried. Only the writer whose compare-and-set won files that version.
+	won, err := s.commit(ctx, next, w, func(p redis.Pipeliner) []redis.Cmder {
 		var cmds []redis.Cmder
 		if mapped != cur.ID {
 			cmds = append(cmds, p.Set(ctx, gk, cur.ID, 0))
@@ -350,21 +432,13 @@ func (s *Store) apply(ctx context.Context, b *incidents.Batch, opts incidents.In
 		for _, fp := range w.added {
 			cmds = append(cmds, p.Set(ctx, s.fpKey(b.Source, fp), cur.ID, 0))
 		}
-		cmds = append(cmds, s.markDirty(ctx, p, cur.ID))
-		cas = w.queue(ctx, p)
-		return append(cmds, cas)
+		return cmds
 	})
 	if err != nil {
 		return nil, false, err
 	}
-	if n, _ := cas.Int(); n != 1 {
+	if !won {
 		return nil, true, nil
-	}
-	// Only the writer whose compare-and-set won may index that version.
-	if err := s.exec(ctx, func(p redis.Pipeliner) []redis.Cmder {
-		return []redis.Cmder{s.index(ctx, p, next)}
-	}); err != nil {
-		return nil, false, err
 	}
 	return incidents.Outcome(cur, next, false, true), false, nil
 }
@@ -419,9 +493,16 @@ func (s *Store) create(ctx context.Context, b *incidents.Batch, opts incidents.I
 	// One round trip. A fresh number cannot lose the compare-and-set, and
 	// no other writer knows the incident yet, so it is indexed in the same
 	// pipeline with plain commands (what indexScript would do for it).
+	if err := s.markFirst(ctx, next.ID, next.Version); err != nil {
+		unlock()
+		return nil, false, err
+	}
 	var cas *redis.Cmd
 	err = s.exec(ctx, func(p redis.Pipeliner) []redis.Cmder {
-		cmds := []redis.Cmder{s.markDirty(ctx, p, next.ID)}
+		var cmds []redis.Cmder
+		if !s.cluster {
+			cmds = append(cmds, s.mark(ctx, p, next.ID, next.Version))
+		}
 		for _, fp := range w.added {
 			cmds = append(cmds, p.Set(ctx, s.fpKey(b.Source, fp), next.ID, 0))
 		}
@@ -433,7 +514,7 @@ func (s *Store) create(ctx context.Context, b *incidents.Batch, opts incidents.I
 			p.HSet(ctx, s.kVer, next.ID, next.Version),
 			p.ZAdd(ctx, s.kAll, z), p.ZAdd(ctx, s.kState[next.State], z),
 			p.HIncrBy(ctx, s.kOutSeq, next.ID, 1), p.ZAddNX(ctx, s.kOutbox, due), p.ZAddNX(ctx, s.kOutSince, due),
-			p.ZRem(ctx, s.kDirty, next.ID))
+			p.ZRem(ctx, s.kDirty, next.ID), p.HDel(ctx, s.kPend, next.ID))
 		if time.Since(locked) < s.opts.LockTTL/2 {
 			cmds = append(cmds, p.Del(ctx, lock)) // still surely ours: no need for the script
 		} else {
@@ -529,21 +610,12 @@ func (s *Store) Update(ctx context.Context, id string, fn func(*incidents.Incide
 		if err != nil {
 			return nil, err
 		}
-		var cas *redis.Cmd
-		err = s.exec(ctx, func(p redis.Pipeliner) []redis.Cmder {
-			cas = w.queue(ctx, p)
-			return []redis.Cmder{s.markDirty(ctx, p, id), cas}
-		})
+		won, err := s.commit(ctx, next, w, nil)
 		if err != nil {
 			return nil, unavailable(op, err)
 		}
-		if n, _ := cas.Int(); n != 1 {
+		if !won {
 			continue
-		}
-		if err := s.exec(ctx, func(p redis.Pipeliner) []redis.Cmder {
-			return []redis.Cmder{s.index(ctx, p, next)}
-		}); err != nil {
-			return nil, unavailable(op, err)
 		}
 		return next, nil
 	}
@@ -643,7 +715,8 @@ func (s *Store) Count(ctx context.Context) (map[incidents.State]int64, error) {
 // more than olderThan ago and never indexed (the writer died between the
 // two steps). It returns how many it repaired.
 func (s *Store) Reconcile(ctx context.Context, olderThan time.Duration) (int, error) {
-	maxScore := strconv.FormatInt(time.Now().Add(-olderThan).UnixMilli(), 10)
+	cutoff := time.Now().Add(-olderThan)
+	maxScore := strconv.FormatInt(cutoff.UnixMilli(), 10)
 	ids, err := s.rdb.ZRangeByScore(ctx, s.kDirty, &redis.ZRangeBy{Min: "-inf", Max: maxScore, Count: 1000}).Result()
 	if err != nil {
 		return 0, unavailable("redisstore.Reconcile", err)
@@ -654,9 +727,13 @@ func (s *Store) Reconcile(ctx context.Context, olderThan time.Duration) (int, er
 			return 0, unavailable("redisstore.Reconcile", err)
 		}
 		if inc == nil { // opening crashed before the incident was written
-			err = s.rdb.ZRem(ctx, s.kDirty, id).Err()
+			_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+				p.ZRem(ctx, s.kDirty, id)
+				p.HDel(ctx, s.kPend, id)
+				return nil
+			})
 		} else {
-			err = s.index(ctx, s.rdb, inc).Err()
+			err = s.index(ctx, s.rdb, inc, cutoff).Err()
 		}
 		if err != nil {
 			return 0, unavailable("redisstore.Reconcile", err)

@@ -202,3 +202,44 @@ func testOutboxDeliveries(t *testing.T, s incidents.Store, o incidents.Outbox) {
 		t.Fatalf("a new incident has deliveries %v", d)
 	}
 }
+
+// A worker whose lease ended (another took the item over) cannot end the
+// new holder's claim.
+func testOutboxStaleRelease(t *testing.T, s incidents.Store, o incidents.Outbox) {
+	ingest(t, s, Batch("g1", Alert("a", incidents.AlertFiring, T0)), T0)
+	now := time.Now()
+	old := claim(t, o, now, 10, time.Second)
+	if len(old) != 1 {
+		t.Fatalf("claimed %v", claimIDs(old))
+	}
+	cur := claim(t, o, now.Add(2*time.Second), 10, time.Minute)
+	if len(cur) != 1 || cur[0].Token == old[0].Token {
+		t.Fatalf("after the lease, claimed %+v (old %+v)", cur, old)
+	}
+	release(t, o, old[0], time.Time{}) // the slow worker finishes late
+	if c := claim(t, o, now.Add(3*time.Second), 10, time.Minute); len(c) != 0 {
+		t.Fatalf("a stale release freed the item: claimed %v", claimIDs(c))
+	}
+	release(t, o, cur[0], time.Time{})
+	if c := claim(t, o, farFuture(), 10, time.Minute); len(c) != 0 {
+		t.Fatalf("left pending after the holder's release: %v", claimIDs(c))
+	}
+}
+
+// A change to an incident waiting for a retry makes it due at once.
+func testOutboxChangeCutsRetry(t *testing.T, s incidents.Store, o incidents.Outbox) {
+	r := ingest(t, s, Batch("g1", Alert("a", incidents.AlertFiring, T0)), T0)
+	now := time.Now()
+	got := claim(t, o, now, 10, time.Minute)
+	if len(got) != 1 {
+		t.Fatalf("claimed %v", claimIDs(got))
+	}
+	release(t, o, got[0], now.Add(time.Hour))
+	if c := claim(t, o, time.Now(), 10, time.Minute); len(c) != 0 {
+		t.Fatalf("claimed %v during its retry wait", claimIDs(c))
+	}
+	ingest(t, s, Batch("g1", Alert("b", incidents.AlertFiring, T0)), T0.Add(time.Second))
+	if c := claim(t, o, time.Now().Add(time.Second), 10, time.Minute); len(c) != 1 || c[0].ID != r.Incident.ID {
+		t.Fatalf("after a change claimed %v, want %s at once", claimIDs(c), r.Incident.ID)
+	}
+}

@@ -86,6 +86,8 @@ func Run(t *testing.T, newStore NewStore) {
 		{"OutboxRetryAt", testOutboxRetry},
 		{"OutboxConcurrentClaimers", testOutboxConcurrent},
 		{"OutboxDeliveries", testOutboxDeliveries},
+		{"OutboxStaleReleaseIsIgnored", testOutboxStaleRelease},
+		{"OutboxChangeCutsRetryShort", testOutboxChangeCutsRetry},
 	}
 	for _, tc := range outbox {
 		t.Run(tc.name, func(t *testing.T) {
