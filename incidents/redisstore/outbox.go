@@ -50,7 +50,9 @@ end
 return 1`)
 )
 
-func (s *Store) outboxKeys() []string { return []string{s.kOutbox, s.kOutSeq, s.kOutSince, s.kOutClaim} }
+func (s *Store) outboxKeys() []string {
+	return []string{s.kOutbox, s.kOutSeq, s.kOutSince, s.kOutClaim}
+}
 
 func (s *Store) dlvKey(id string) string { return s.record(id).core + ":dlv" }
 
