@@ -93,20 +93,24 @@ func (ls *limits) take(d dest, kind callKind, now time.Time, maxWait time.Durati
 	defer ls.mu.Unlock()
 	until = now
 	var rs []*rate.Reservation
+	var from []time.Time
 	for _, r := range ls.rules(d, kind) {
 		l := ls.get(r)
-		if l.paused.After(until) {
-			until = l.paused
+		// While a 429 holds the limiter, calls are paced from when it
+		// ends, not all let go at that instant.
+		at := now
+		if l.paused.After(at) {
+			at = l.paused
 		}
-		res := l.l.ReserveN(now, 1)
-		rs = append(rs, res)
-		if at := now.Add(res.DelayFrom(now)); at.After(until) {
-			until = at
+		res := l.l.ReserveN(at, 1)
+		rs, from = append(rs, res), append(from, at)
+		if t := at.Add(res.DelayFrom(at)); t.After(until) {
+			until = t
 		}
 	}
 	if until.Sub(now) > maxWait {
-		for _, res := range rs {
-			res.CancelAt(now)
+		for i, res := range rs {
+			res.CancelAt(from[i])
 		}
 		return until, false
 	}

@@ -97,6 +97,11 @@ type syncer struct {
 	// now is wall-clock time for claims and rate limits; the injected
 	// clock is the incident's time (card text, timeline).
 	now func() time.Time
+
+	// failing counts syncs in a row that failed before any platform was
+	// called (a store error, a template error), per incident, for backoff.
+	mu      sync.Mutex
+	failing map[string]int
 }
 
 func newSyncer(s *Server, d Deps) *syncer {
@@ -104,6 +109,7 @@ func newSyncer(s *Server, d Deps) *syncer {
 		store: d.Store, box: d.Store.(incidents.Outbox), chats: d.Chats, dests: teamDests(s.cfg),
 		tmpl: d.Templates, clock: s.clock, log: s.log, m: s.metrics, cfg: s.cfg.Outbox,
 		limits: newLimits(s.cfg), poke: make(chan struct{}, 1), now: time.Now,
+		failing: map[string]int{},
 	}
 }
 
@@ -172,17 +178,26 @@ func (o *syncer) run(ctx context.Context) {
 }
 
 // sync brings every card of the claimed incident up to date and releases
-// the claim: done, or due again when a card must wait or retry.
-func (o *syncer) sync(ctx context.Context, c incidents.Claim) {
+// the claim: done, or due again when a card must wait or retry. stopping
+// ends when the replica shuts down: a call in flight finishes (one cut
+// short could post a card twice) but no other starts.
+func (o *syncer) sync(stopping context.Context, c incidents.Claim) {
 	claimed := o.now()
 	// Stop calling platforms well before the claim's lease ends, so that
 	// no other worker can take the incident over while a call is in flight.
-	ctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), claimed.Add(o.cfg.Lease.D()*3/4))
+	ctx, cancel := context.WithDeadline(context.WithoutCancel(stopping), claimed.Add(o.cfg.Lease.D()*3/4))
 	defer cancel()
-	retryAt, err := o.syncIncident(ctx, c)
+	retryAt, err := o.syncIncident(ctx, stopping, c)
+	o.mu.Lock()
 	if err != nil {
-		o.log.Warn("outbox sync failed", "incident", c.ID, "err", err)
-		retryAt = o.now().Add(time.Second + rand.N(time.Second))
+		o.failing[c.ID]++
+		n := o.failing[c.ID]
+		retryAt = o.now().Add(backoff(n, o.cfg.MaxBackoff.D()))
+		o.mu.Unlock()
+		o.log.Warn("outbox sync failed", "incident", c.ID, "attempt", n, "retry_at", retryAt, "err", err)
+	} else {
+		delete(o.failing, c.ID)
+		o.mu.Unlock()
 	}
 	rctx, rcancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer rcancel()
@@ -191,7 +206,7 @@ func (o *syncer) sync(ctx context.Context, c incidents.Claim) {
 	}
 }
 
-func (o *syncer) syncIncident(ctx context.Context, c incidents.Claim) (time.Time, error) {
+func (o *syncer) syncIncident(ctx, stopping context.Context, c incidents.Claim) (time.Time, error) {
 	if len(o.chats) == 0 {
 		return time.Time{}, nil // no platform: nothing to sync, keep the outbox empty
 	}
@@ -218,7 +233,6 @@ func (o *syncer) syncIncident(ctx context.Context, c incidents.Claim) (time.Time
 	// not hold the others back.
 	var mu sync.Mutex
 	var retryAt time.Time
-	var failures []string
 	var wg sync.WaitGroup
 	for _, d := range ds {
 		chat := o.chats[d.platform]
@@ -228,42 +242,28 @@ func (o *syncer) syncIncident(ctx context.Context, c incidents.Claim) (time.Time
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			cs := &cardSync{o: o, chat: chat, d: d, inc: inc, card: card, dl: dlv[d.key()]}
-			at, failed := cs.run(ctx)
+			cs := &cardSync{o: o, chat: chat, d: d, inc: inc, card: card, dl: dlv[d.key()], stopping: stopping}
+			at := cs.run(ctx)
 			mu.Lock()
 			defer mu.Unlock()
 			if !at.IsZero() && (retryAt.IsZero() || at.Before(retryAt)) {
 				retryAt = at
 			}
-			if failed != "" {
-				failures = append(failures, failed)
-			}
 		}()
 	}
 	wg.Wait()
-	for _, f := range failures {
-		// The event is a change like any other: its version is synced
-		// too, but a card that failed for good is not retried for it (see
-		// cardSync.failedFor).
-		_, err := o.store.Update(ctx, inc.ID, func(inc *incidents.Incident) error {
-			inc.AddEvent(o.clock.Now(), incidents.EventDeliveryFailed, "klaxon", f)
-			return nil
-		})
-		if err != nil {
-			o.log.Warn("recording a delivery failure failed", "incident", inc.ID, "err", err)
-		}
-	}
 	return retryAt, nil
 }
 
 // cardSync brings one card up to date.
 type cardSync struct {
-	o    *syncer
-	chat Chat
-	d    dest
-	inc  *incidents.Incident
-	card *templates.Card
-	dl   incidents.Delivery
+	o        *syncer
+	chat     Chat
+	d        dest
+	inc      *incidents.Incident
+	card     *templates.Card
+	dl       incidents.Delivery
+	stopping context.Context
 }
 
 // maxInlineWait is the longest a worker waits for a rate limit itself;
@@ -271,20 +271,22 @@ type cardSync struct {
 const maxInlineWait = 2 * time.Second
 
 // run returns when the card must be tried again (zero: up to date, or
-// given up on) and, when it failed for good just now, a line for the
-// timeline.
-func (cs *cardSync) run(ctx context.Context) (time.Time, string) {
+// given up on until the incident changes).
+func (cs *cardSync) run(ctx context.Context) time.Time {
 	o, inc := cs.o, cs.inc
 	now := o.now()
 	if cs.dl.NotBefore.After(now) {
-		return cs.dl.NotBefore, ""
+		return cs.dl.NotBefore
 	}
-	// A card that failed for good is tried again only when the incident
-	// changed after the failure was recorded.
-	if cs.dl.Error != "" && cs.dl.FailedVersion > 0 && inc.Version <= cs.dl.FailedVersion+1 {
-		return time.Time{}, ""
+	if cs.givenUp() {
+		return time.Time{}
 	}
-	for attempt := 0; attempt < 2; attempt++ {
+	reposted := false
+	// Each step brings the card closer: post (or find), edit, reply.
+	for step := 0; step < 6; step++ {
+		if cs.stopping.Err() != nil {
+			return now // shutting down: another worker (or the next start) goes on
+		}
 		var op string
 		var err error
 		switch {
@@ -292,28 +294,49 @@ func (cs *cardSync) run(ctx context.Context) (time.Time, string) {
 			op, err = "post", cs.post(ctx)
 		case cs.dl.Version < inc.Version:
 			op, err = "update", cs.update(ctx)
-		case cs.dl.Events < len(inc.Timeline):
+		case cs.pendingEvents() > 0:
 			op, err = "reply", cs.reply(ctx)
 		default:
-			return time.Time{}, ""
+			return time.Time{}
 		}
 		if err == nil {
-			continue // the next step, or done
+			continue
 		}
 		var wait *waitError
 		if errors.As(err, &wait) {
-			return wait.until, ""
+			return wait.until
 		}
 		code, retryable, after := classify(err)
-		if code == codeMessageGone && op != "post" && attempt == 0 {
+		if code == codeMessageGone && op != "post" && !reposted {
 			// Someone deleted the card: post it again.
 			o.log.Info("card was deleted; posting it again", "incident", inc.ID, "dest", cs.d.key())
-			cs.dl.Ref, cs.dl.Version = "", 0
+			cs.dl.Ref, cs.dl.Version, reposted = "", 0, true
 			continue
 		}
 		return cs.failed(ctx, op, code, retryable, after, err)
 	}
-	return time.Time{}, ""
+	return o.now() // more to do than one claim does: soon again
+}
+
+// givenUp reports whether the card failed for good and nothing happened
+// since but more delivery failures: it waits for the incident to change.
+func (cs *cardSync) givenUp() bool {
+	if cs.dl.FailedEvents == 0 {
+		return false
+	}
+	tl := cs.inc.Timeline
+	for _, e := range tl[min(cs.dl.FailedEvents, len(tl)):] {
+		if e.Kind != incidents.EventDeliveryFailed {
+			return false
+		}
+	}
+	return true
+}
+
+// pendingEvents counts the timeline events not yet accounted for in the
+// card's thread.
+func (cs *cardSync) pendingEvents() int {
+	return max(0, len(cs.inc.Timeline)-cs.dl.Events)
 }
 
 // waitError says a rate limit holds the card until a time.
@@ -359,7 +382,15 @@ func (cs *cardSync) post(ctx context.Context) error {
 		}
 		if ref != "" {
 			o.log.Info("found the card an interrupted post made", "incident", inc.ID, "dest", cs.d.key())
-			cs.dl.Ref, cs.dl.Posting, cs.dl.Version = ref, time.Time{}, 0
+			// The card shows what was there when it was posted; what came
+			// after is edited in and threaded under it.
+			events := 0
+			for _, e := range inc.Timeline {
+				if !e.At.After(cs.dl.Posting) {
+					events++
+				}
+			}
+			cs.dl.Ref, cs.dl.Posting, cs.dl.Version, cs.dl.Events = ref, time.Time{}, 0, events
 			return cs.save(ctx)
 		}
 	}
@@ -398,14 +429,12 @@ func (cs *cardSync) update(ctx context.Context) error {
 	return cs.save(ctx)
 }
 
-// maxReplyEvents bounds one thread reply; the adapters fit it to their
-// platform's limit ("+N more events").
-const maxReplyEvents = 50
-
+// reply threads the events not yet accounted for under the card, in one
+// reply: the adapters fit it to their platform's limit ("+N more events").
 func (cs *cardSync) reply(ctx context.Context) error {
 	var events []incidents.Event
-	for _, e := range cs.inc.Timeline[cs.dl.Events:] {
-		if e.Kind.Conversational() && len(events) < maxReplyEvents {
+	for _, e := range cs.inc.Timeline[min(cs.dl.Events, len(cs.inc.Timeline)):] {
+		if e.Kind.Conversational() {
 			events = append(events, e)
 		}
 	}
@@ -424,7 +453,7 @@ func (cs *cardSync) reply(ctx context.Context) error {
 
 // delivered counts a success and clears the failure streak.
 func (cs *cardSync) delivered(kind callKind) {
-	cs.dl.Attempts, cs.dl.Error, cs.dl.FailedVersion, cs.dl.NotBefore = 0, "", 0, time.Time{}
+	cs.dl.Attempts, cs.dl.Error, cs.dl.FailedEvents, cs.dl.NotBefore = 0, "", 0, time.Time{}
 	cs.o.m.deliveries.WithLabelValues(cs.d.platform, string(kind), "ok", "").Inc()
 	if kind != callReply {
 		cs.o.m.deliveryLatency.WithLabelValues(cs.d.platform).Observe(cs.o.clock.Now().Sub(cs.inc.UpdatedAt).Seconds())
@@ -432,38 +461,40 @@ func (cs *cardSync) delivered(kind callKind) {
 }
 
 // failed records a failed call and returns when to try again.
-func (cs *cardSync) failed(ctx context.Context, op, code string, retryable bool, after time.Duration, err error) (time.Time, string) {
+func (cs *cardSync) failed(ctx context.Context, op, code string, retryable bool, after time.Duration, err error) time.Time {
 	o := cs.o
 	now := o.now()
 	log := o.log.With("incident", cs.inc.ID, "dest", cs.d.key(), "op", op, "code", code)
 	var at time.Time
-	var line string
 	switch {
 	case after > 0:
 		o.limits.pause(cs.d, callKind(op), now.Add(after))
 		o.m.deliveries.WithLabelValues(cs.d.platform, op, "rate_limited", code).Inc()
 		log.Info("rate limited by the platform", "retry_after", after)
 		at = now.Add(after)
-		cs.dl.Error, cs.dl.FailedVersion = code, 0
+		cs.dl.Error, cs.dl.FailedEvents = code, 0
 	case retryable:
 		cs.dl.Attempts++
 		at = now.Add(backoff(cs.dl.Attempts, o.cfg.MaxBackoff.D()))
 		o.m.deliveries.WithLabelValues(cs.d.platform, op, "retried", code).Inc()
 		log.Warn("delivery failed; will retry", "attempt", cs.dl.Attempts, "retry_at", at, "err", err)
-		cs.dl.Error, cs.dl.FailedVersion = code, 0
+		cs.dl.Error, cs.dl.FailedEvents = code, 0
 	default:
 		o.m.deliveries.WithLabelValues(cs.d.platform, op, "failed", code).Inc()
-		log.Error("delivery failed for good", "err", err)
+		log.Error("delivery failed for good; trying again when the incident changes", "err", err)
+		events := len(cs.inc.Timeline)
 		if cs.dl.Error != code {
-			line = fmt.Sprintf("%s card in %s could not be %s: %s", platformTitle(cs.d.platform), cs.d.id, pastTense(op), code)
+			// Said once on the timeline, where people (and the other
+			// platforms' threads) see why this card is missing or stale.
+			n, err := cs.recordFailure(ctx, op, code)
+			if err != nil {
+				log.Warn("recording a delivery failure on the timeline failed; will retry", "err", err)
+				at = now.Add(backoff(1, o.cfg.MaxBackoff.D()))
+				break
+			}
+			events = n
 		}
-		cs.dl.Error, cs.dl.Attempts = code, 0
-		// The failure's timeline event is the next version; the card is
-		// tried again only after a later change.
-		cs.dl.FailedVersion = cs.inc.Version
-		if line == "" {
-			cs.dl.FailedVersion = cs.inc.Version - 1
-		}
+		cs.dl.Error, cs.dl.Attempts, cs.dl.FailedEvents = code, 0, max(events, 1)
 		if op == "reply" {
 			// Replies are not retried for good failures: move past them.
 			cs.dl.Events = len(cs.inc.Timeline)
@@ -473,7 +504,23 @@ func (cs *cardSync) failed(ctx context.Context, op, code string, retryable bool,
 	if err := cs.save(ctx); err != nil {
 		log.Warn("recording a delivery failed", "err", err)
 	}
-	return at, line
+	return at
+}
+
+// recordFailure adds the failure to the incident's timeline and returns
+// the timeline's length after it.
+func (cs *cardSync) recordFailure(ctx context.Context, op, code string) (int, error) {
+	line := fmt.Sprintf("%s card in %s could not be %s: %s", platformTitle(cs.d.platform), cs.d.id, pastTense(op), code)
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	inc, err := cs.o.store.Update(rctx, cs.inc.ID, func(inc *incidents.Incident) error {
+		inc.AddEvent(cs.o.clock.Now(), incidents.EventDeliveryFailed, "klaxon", line)
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return len(inc.Timeline), nil
 }
 
 func platformTitle(p string) string {

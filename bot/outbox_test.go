@@ -357,6 +357,23 @@ func TestOutboxHonoursRetryAfter(t *testing.T) {
 	}
 }
 
+// A card waiting out a long Retry-After does not hold back the incident's
+// other cards when the incident changes.
+func TestOutboxOneCardWaitingHoldsNoOther(t *testing.T) {
+	eachStore(t, func(t *testing.T, store func(testing.TB) incidents.Store) {
+		e := newChatEnv(t, store(t), nil)
+		e.slack.failNext("post", &chatErr{code: "rate_limited", retry: true, after: time.Minute})
+		e.start()
+		inc := e.open("g1")
+		synced(t, e.tg, tgChat, inc)
+		acked := e.act(inc.ID, incidents.Acknowledge)
+		synced(t, e.tg, tgChat, acked) // within seconds, not after Slack's minute
+		if n := e.slack.count("post"); n != 1 {
+			t.Errorf("%d Slack posts inside its Retry-After, want 1", n)
+		}
+	})
+}
+
 func TestOutboxRetriesServerErrors(t *testing.T) {
 	e := newChatEnv(t, boltStore(t), nil)
 	e.slack.failNext("post", &chatErr{code: "http_503", retry: true}, &chatErr{code: "network", retry: true})
@@ -429,11 +446,19 @@ func TestOutboxFindsCardAfterCrash(t *testing.T) {
 		if err := box.SaveDelivery(context.Background(), inc.ID, "slack:"+slackC, incidents.Delivery{Posting: time.Now()}); err != nil {
 			t.Fatal(err)
 		}
+		e.clock.Add(time.Minute)
 		inc = e.act(inc.ID, incidents.Acknowledge)
 		e.start()
-		m := synced(t, e.slack, slackC, inc)
+		var m fakeMsg
+		waitFor(t, 5*time.Second, "the found card edited and the ack threaded", func() bool {
+			m = synced(t, e.slack, slackC, inc)
+			return len(m.replies) == 1
+		})
 		if e.slack.count("find") != 1 || e.slack.count("post") != 1 || m.edits != 1 {
 			t.Errorf("find=%d post=%d edits=%d, want the card found and edited, not posted again", e.slack.count("find"), e.slack.count("post"), m.edits)
+		}
+		if r := m.replies[0]; len(r) != 1 || r[0].Kind != incidents.EventAcknowledged {
+			t.Errorf("thread %+v, want only the ack (the card showed the rest when posted)", m.replies)
 		}
 	})
 }

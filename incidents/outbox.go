@@ -73,9 +73,11 @@ type Delivery struct {
 	// for (posted as replies, or there before the card was posted).
 	Events int `json:"events,omitempty"`
 	// Attempts counts failures in a row (for backoff); Error is the last
-	// one's code, FailedVersion the version a non-retryable error gave up on.
-	Attempts      int       `json:"attempts,omitempty"`
-	Error         string    `json:"error,omitempty"`
-	FailedVersion int64     `json:"failedVersion,omitempty"`
-	NotBefore     time.Time `json:"notBefore,omitzero"`
+	// one's code. FailedEvents, set when an error retrying cannot fix
+	// stopped the card, is the timeline's length then: the card is tried
+	// again once the incident has an event other than delivery failures.
+	Attempts     int       `json:"attempts,omitempty"`
+	Error        string    `json:"error,omitempty"`
+	FailedEvents int       `json:"failedEvents,omitempty"`
+	NotBefore    time.Time `json:"notBefore,omitzero"`
 }

@@ -88,33 +88,41 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if cfg.Mattermost != nil && cfg.Server.PublicURL == "" {
 		log.Warn("server.public_url is not set: Mattermost cards have no buttons (Mattermost must be able to call klaxon back)")
 	}
+	// The outbox workers. On the way out they start no new platform call,
+	// and the calls in flight finish (one cut short could post a card
+	// twice) before the store closes; what waits stays in the outbox for
+	// another replica or the next start.
 	wctx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopWorkers()
 	workersDone := make(chan struct{})
 	go func() { defer close(workersDone); srv.Run(wctx) }()
+	waitWorkers := func(deadline context.Context) {
+		stopWorkers()
+		select {
+		case <-workersDone:
+		case <-deadline.Done():
+			log.Warn("card syncs still in flight at shutdown; their claims pass to another worker when their lease ends")
+		}
+	}
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {
 	case err := <-errc:
+		sctx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout.D())
+		defer cancel()
+		waitWorkers(sctx)
 		return err
 	case <-ctx.Done():
 	}
 	log.Info("shutting down: finishing requests in flight", "timeout", cfg.Server.ShutdownTimeout.D().String())
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout.D())
 	defer cancel()
+	stopWorkers() // at once: the workers wind down while requests finish
 	if err := hs.Shutdown(sctx); err != nil {
 		log.Warn("shutdown timed out; closing remaining connections", "err", err)
 		hs.Close()
 	}
-	// Card syncs in flight finish (a post cut short could be posted twice);
-	// what waits stays in the outbox for the next start or another replica.
-	stopWorkers()
-	select {
-	case <-workersDone:
-	case <-sctx.Done():
-		log.Warn("card syncs still in flight at shutdown; their claims pass to another worker when their lease ends")
-	}
+	waitWorkers(sctx)
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
