@@ -33,10 +33,12 @@ type limiter struct {
 
 func newLimits(c *Config) *limits { return &limits{cfg: c, by: map[string]*limiter{}} }
 
-// rule is one limiter a call goes through: its key and least interval.
+// rule is one limiter a call goes through: its key, least interval and
+// burst (default 1).
 type rule struct {
 	key   string
 	every time.Duration
+	burst int
 }
 
 // rules are the limiters a call of kind to d must pass.
@@ -48,26 +50,37 @@ func (ls *limits) rules(d dest, kind callKind) []rule {
 			return nil
 		}
 		if kind == callUpdate { // chat.update: a workspace-wide tier
-			return []rule{{"slack:update", c.Slack.UpdateInterval.D()}}
+			return []rule{{"slack:update", c.Slack.UpdateInterval.D(), 1}}
 		}
-		return []rule{{"slack:" + d.id, c.Slack.ChannelInterval.D()}} // chat.postMessage: per channel
+		return []rule{{"slack:" + d.id, c.Slack.ChannelInterval.D(), 1}} // chat.postMessage: per channel
 	case Mattermost:
 		if c.Mattermost == nil {
 			return nil
 		}
-		return []rule{{"mattermost", c.Mattermost.Interval.D()}}
+		// Burst 2: a reply is two calls (Mattermost's own limiter allows
+		// bursts of 100).
+		return []rule{{"mattermost", c.Mattermost.Interval.D(), 2}}
 	case Telegram:
 		t := c.Telegram
 		if t == nil {
 			return nil
 		}
-		rs := []rule{{"telegram:" + d.id, t.ChatInterval.D()}, {"telegram", t.GlobalInterval.D()}}
+		rs := []rule{{"telegram:" + d.id, t.ChatInterval.D(), 1}, {"telegram", t.GlobalInterval.D(), 1}}
 		if strings.HasPrefix(d.id, "-") {
-			rs = append(rs, rule{"telegram-group:" + d.id, t.GroupInterval.D()})
+			rs = append(rs, rule{"telegram-group:" + d.id, t.GroupInterval.D(), 1})
 		}
 		return rs
 	}
 	return nil
+}
+
+// cost is how many API calls a call of kind to d makes: a Mattermost
+// reply first reads its card (for the channel, and to see it still exists).
+func cost(d dest, kind callKind) int {
+	if d.platform == Mattermost && kind == callReply {
+		return 2
+	}
+	return 1
 }
 
 func (ls *limits) get(r rule) *limiter {
@@ -79,7 +92,7 @@ func (ls *limits) get(r rule) *limiter {
 			// arrive a little early or late, and early ones are refused.
 			lim = rate.Every(r.every + r.every/20)
 		}
-		l = &limiter{l: rate.NewLimiter(lim, 1)}
+		l = &limiter{l: rate.NewLimiter(lim, max(1, r.burst))}
 		ls.by[r.key] = l
 	}
 	return l
@@ -102,7 +115,7 @@ func (ls *limits) take(d dest, kind callKind, now time.Time, maxWait time.Durati
 		if l.paused.After(at) {
 			at = l.paused
 		}
-		res := l.l.ReserveN(at, 1)
+		res := l.l.ReserveN(at, cost(d, kind))
 		rs, from = append(rs, res), append(from, at)
 		if t := at.Add(res.DelayFrom(at)); t.After(until) {
 			until = t

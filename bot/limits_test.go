@@ -58,3 +58,18 @@ func TestLimitsRulesPerPlatform(t *testing.T) {
 		t.Fatalf("edits share the workspace limit, but the second waits only %s", u.Sub(now))
 	}
 }
+
+// A Mattermost reply is two API calls, and costs two.
+func TestLimitsMattermostReplyCostsTwo(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Mattermost = &MattermostConfig{Interval: Duration(100 * time.Millisecond)}
+	ls := newLimits(cfg)
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	d := dest{Mattermost, "c"}
+	if u, _ := ls.take(d, callReply, now, time.Minute); !u.Equal(now) {
+		t.Fatalf("first reply waits %s", u.Sub(now))
+	}
+	if u, _ := ls.take(d, callPost, now, time.Minute); u.Sub(now) < 100*time.Millisecond {
+		t.Fatalf("the next call waits only %s after a two-call reply", u.Sub(now))
+	}
+}
