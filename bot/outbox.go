@@ -133,6 +133,7 @@ func (o *syncer) run(ctx context.Context) {
 		free <- struct{}{}
 	}
 	lease := o.cfg.Lease.D()
+	idle, failures := pollEvery, 0
 	for ctx.Err() == nil {
 		// Wait for at least one free worker, then take as many as are free.
 		select {
@@ -151,8 +152,17 @@ func (o *syncer) run(ctx context.Context) {
 			}
 		}
 		claims, err := o.box.Claim(ctx, o.now(), n, lease)
-		if err != nil && ctx.Err() == nil {
-			o.log.Warn("outbox claim failed", "err", err)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			// The store is down: look again less and less often (up to
+			// 5s), and say so once a second at most.
+			failures++
+			idle = min(5*time.Second, pollEvery<<min(failures, 6))
+			if failures == 1 || idle >= time.Second {
+				o.log.Warn("outbox claim failed", "err", err, "attempt", failures)
+			}
+		case err == nil:
+			idle, failures = pollEvery, 0
 		}
 		for range n - len(claims) {
 			free <- struct{}{}
@@ -166,7 +176,7 @@ func (o *syncer) run(ctx context.Context) {
 			}()
 		}
 		if len(claims) == 0 {
-			t := time.NewTimer(pollEvery)
+			t := time.NewTimer(idle)
 			select {
 			case <-ctx.Done():
 			case <-o.poke:

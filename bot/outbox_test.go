@@ -3,6 +3,7 @@ package bot_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -590,3 +591,50 @@ func TestOutboxDeadWorker(t *testing.T) {
 }
 
 var _ = httptest.NewServer
+
+// countHandler counts warnings.
+type countHandler struct {
+	mu *sync.Mutex
+	n  *int
+}
+
+func (h countHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h countHandler) Handle(_ context.Context, r slog.Record) error {
+	if r.Level >= slog.LevelWarn {
+		h.mu.Lock()
+		*h.n++
+		h.mu.Unlock()
+	}
+	return nil
+}
+func (h countHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h countHandler) WithGroup(string) slog.Handler      { return h }
+
+// With the store down, the workers wait longer and longer between claims
+// and do not flood the log; they stop promptly.
+func TestOutboxStoreDown(t *testing.T) {
+	var mu sync.Mutex
+	var warnings int
+	cfg := bot.DefaultConfig()
+	chatConfig(cfg)
+	srv, err := bot.New(cfg, bot.Deps{Store: deadStore(t), Logger: slog.New(countHandler{&mu, &warnings}),
+		Chats: map[string]bot.Chat{bot.Slack: newFakeChat()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); srv.Run(ctx) }()
+	time.Sleep(2 * time.Second)
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(6 * time.Second):
+		t.Fatal("workers did not stop")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if warnings == 0 || warnings > 6 {
+		t.Errorf("%d warnings in 2s of a dead store, want a few", warnings)
+	}
+}
