@@ -188,7 +188,15 @@ func ReplyText(events []incidents.Event) string {
 	units := make([]int, len(events))
 	total := 0
 	for i, e := range events {
-		lines[i] = EventText(e)
+		if i < maxReplyEntities || e.At.IsZero() {
+			lines[i] = EventText(e)
+		} else {
+			// Telegram ignores formatting after a message's 100th
+			// entity: later lines show their time unformatted.
+			at := e.At
+			e.At = time.Time{}
+			lines[i] = at.UTC().Format("15:04 UTC") + " · " + EventText(e)
+		}
 		units[i] = shownLen(lines[i])
 		if i > 0 {
 			total++ // "\n"
@@ -222,6 +230,10 @@ func ReplyText(events []incidents.Event) string {
 	}
 	return strings.Join(lines[:k], "\n") + "\n" + more
 }
+
+// maxReplyEntities is how many lines of a reply have their time in
+// italics: Telegram formats at most 100 entities of a message.
+const maxReplyEntities = 100
 
 func moreEvents(n int) string {
 	return "+" + strconv.Itoa(n) + plural(n, " more event", " more events")
