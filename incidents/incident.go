@@ -117,6 +117,11 @@ const (
 	// EventDeliveryFailed records a card that a chat platform refused for
 	// good (a missing channel, a revoked token): people see why it is missing.
 	EventDeliveryFailed EventKind = "delivery_failed"
+	EventLead           EventKind = "lead"      // an incident commander named
+	EventRole           EventKind = "role"      // a scribe or comms person named
+	EventNote           EventKind = "note"      // a note; Tag says its kind
+	EventSnoozed        EventKind = "snoozed"   // escalation paused until a time
+	EventEscalated      EventKind = "escalated" // the next escalation step asked for
 )
 
 // Conversational reports whether an event is worth a line in the card's
@@ -136,6 +141,8 @@ type Event struct {
 	Kind  EventKind `json:"kind"`
 	Actor string    `json:"actor,omitempty"`
 	Text  string    `json:"text"`
+	// Tag is a note's kind (see NoteKinds); empty for other events.
+	Tag string `json:"tag,omitempty"`
 }
 
 // Incident is one problem that people respond to, made of one or more alerts.
@@ -163,7 +170,15 @@ type Incident struct {
 	AckedBy         string    `json:"ackedBy,omitempty"`
 	ResolvedAt      time.Time `json:"resolvedAt,omitzero"`
 	ResolvedBy      string    `json:"resolvedBy,omitempty"`
-	Timeline        []Event   `json:"timeline"`
+	// Summary is what the person who resolved the incident said of it.
+	Summary string `json:"summary,omitempty"`
+	// Lead is the incident commander; Roles names the scribe and the
+	// comms person (role → person).
+	Lead  string            `json:"lead,omitempty"`
+	Roles map[string]string `json:"roles,omitempty"`
+	// SnoozedUntil pauses escalation until then.
+	SnoozedUntil time.Time `json:"snoozedUntil,omitzero"`
+	Timeline     []Event   `json:"timeline"`
 	// Version increases by one with every stored change; stores use it for
 	// optimistic concurrency.
 	Version int64 `json:"version"`
@@ -204,6 +219,7 @@ func (inc *Incident) count(st AlertStatus, d int) {
 func (inc *Incident) Clone() *Incident {
 	c := *inc
 	c.GroupLabels = cloneMap(inc.GroupLabels)
+	c.Roles = cloneMap(inc.Roles)
 	c.Alerts = make([]Alert, len(inc.Alerts))
 	for i, a := range inc.Alerts {
 		a.Labels = cloneMap(a.Labels)

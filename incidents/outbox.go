@@ -37,6 +37,11 @@ type Outbox interface {
 	// SaveDelivery records one destination's delivery of the incident.
 	SaveDelivery(ctx context.Context, id, dest string, d Delivery) error
 
+	// RefIncident returns the incident whose card in dest is ref (a
+	// command typed in a card's thread, a button pressed on it), or ""
+	// when no card is known by that reference.
+	RefIncident(ctx context.Context, dest, ref string) (string, error)
+
 	// OutboxStats says how many items are pending and since when the
 	// oldest has waited.
 	OutboxStats(ctx context.Context) (OutboxStats, error)

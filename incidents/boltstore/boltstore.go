@@ -28,6 +28,7 @@ var (
 	bktStates    = []byte("states")    // nested: state → number → ""
 	bktOutbox    = []byte("outbox")    // number → pending item JSON (see outbox.go)
 	bktDelivery  = []byte("delivery")  // number \x00 destination → delivery JSON
+	bktRefs      = []byte("refs")      // destination \x00 card ref → number
 )
 
 // FileName is the database's name inside the data directory.
@@ -56,7 +57,7 @@ func Open(dir string) (*Store, error) {
 	}
 	db.MaxBatchDelay = 2 * time.Millisecond
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bktIncidents, bktGroups, bktAlerts, bktOutbox, bktDelivery} {
+		for _, b := range [][]byte{bktIncidents, bktGroups, bktAlerts, bktOutbox, bktDelivery, bktRefs} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}

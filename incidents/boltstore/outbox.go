@@ -174,9 +174,28 @@ func (s *Store) SaveDelivery(ctx context.Context, id, dest string, d incidents.D
 		return incidents.Wrap(incidents.Internal, "boltstore.SaveDelivery", err)
 	}
 	err = s.db.Batch(func(tx *bolt.Tx) error {
+		if d.Ref != "" {
+			if err := tx.Bucket(bktRefs).Put(refKey(dest, d.Ref), key(n)); err != nil {
+				return err
+			}
+		}
 		return tx.Bucket(bktDelivery).Put(deliveryKey(n, dest), v)
 	})
 	return s.wrap("boltstore.SaveDelivery", err)
+}
+
+func refKey(dest, ref string) []byte { return []byte(dest + "\x00" + ref) }
+
+// RefIncident implements incidents.Outbox.
+func (s *Store) RefIncident(ctx context.Context, dest, ref string) (string, error) {
+	var id string
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if n := lookup(tx.Bucket(bktRefs), refKey(dest, ref)); n > 0 {
+			id = incidents.FormatID(n)
+		}
+		return nil
+	})
+	return id, s.wrap("boltstore.RefIncident", err)
 }
 
 // OutboxStats implements incidents.Outbox.

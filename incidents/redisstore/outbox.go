@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"time"
 
@@ -121,7 +122,27 @@ func (s *Store) SaveDelivery(ctx context.Context, id, dest string, d incidents.D
 	if err != nil {
 		return incidents.Wrap(incidents.Internal, "redisstore.SaveDelivery", err)
 	}
-	return unavailable("redisstore.SaveDelivery", s.rdb.HSet(ctx, s.dlvKey(id), dest, v).Err())
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, s.dlvKey(id), dest, v)
+		if d.Ref != "" {
+			p.Set(ctx, s.refKey(dest, d.Ref), id, 0)
+		}
+		return nil
+	})
+	return unavailable("redisstore.SaveDelivery", err)
+}
+
+func (s *Store) refKey(dest, ref string) string {
+	return s.prefix + ":ref:{" + hashed(dest, ref) + "}"
+}
+
+// RefIncident implements incidents.Outbox.
+func (s *Store) RefIncident(ctx context.Context, dest, ref string) (string, error) {
+	id, err := s.rdb.Get(ctx, s.refKey(dest, ref)).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", nil
+	}
+	return id, unavailable("redisstore.RefIncident", err)
 }
 
 // OutboxStats implements incidents.Outbox.

@@ -196,6 +196,12 @@ func testOutboxDeliveries(t *testing.T, s incidents.Store, o incidents.Outbox) {
 	if len(got) != 2 || got["slack:C1"] != a || !got["telegram:-100"].Posting.Equal(T0) || got["telegram:-100"].Error != "ratelimited" {
 		t.Fatalf("Deliveries = %+v", got)
 	}
+	if id2, err := o.RefIncident(ctx, "slack:C1", "C1/1.2"); err != nil || id2 != id {
+		t.Fatalf("RefIncident of the card = %q, %v; want %s", id2, err, id)
+	}
+	if id2, err := o.RefIncident(ctx, "slack:C2", "C1/1.2"); err != nil || id2 != "" {
+		t.Fatalf("RefIncident in another destination = %q, %v; want none", id2, err)
+	}
 	// Deliveries are the incident's own: another incident has none.
 	r2 := ingest(t, s, Batch("g2", Alert("b", incidents.AlertFiring, T0)), T0)
 	if d, _ := o.Deliveries(ctx, r2.Incident.ID); len(d) != 0 {
