@@ -1,0 +1,324 @@
+package bot
+
+import (
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/klaxonbot/klaxon/incidents"
+)
+
+// Verb is what a command asks for.
+type Verb string
+
+const (
+	VerbHelp       Verb = "help"
+	VerbList       Verb = "list"
+	VerbShow       Verb = "show"
+	VerbDeclare    Verb = "declare"
+	VerbAck        Verb = "ack"
+	VerbUnack      Verb = "unack"
+	VerbResolve    Verb = "resolve"
+	VerbReopen     Verb = "reopen"
+	VerbEscalate   Verb = "escalate"
+	VerbSnooze     Verb = "snooze"
+	VerbSev        Verb = "sev"
+	VerbLead       Verb = "lead"
+	VerbRole       Verb = "role"
+	VerbNote       Verb = "note"
+	VerbTimeline   Verb = "timeline"
+	VerbPostmortem Verb = "postmortem"
+)
+
+// verbAliases maps what people type to a verb.
+var verbAliases = map[string]Verb{
+	"help": VerbHelp, "?": VerbHelp, "start": VerbHelp,
+	"list": VerbList, "ls": VerbList, "open": VerbList,
+	"show": VerbShow, "status": VerbShow, "info": VerbShow,
+	"declare": VerbDeclare, "new": VerbDeclare,
+	"ack": VerbAck, "acknowledge": VerbAck,
+	"unack": VerbUnack, "unacknowledge": VerbUnack,
+	"resolve": VerbResolve, "close": VerbResolve,
+	"reopen":   VerbReopen,
+	"escalate": VerbEscalate,
+	"snooze":   VerbSnooze,
+	"sev":      VerbSev, "severity": VerbSev,
+	"lead": VerbLead, "commander": VerbLead, "ic": VerbLead,
+	"role":       VerbRole,
+	"note":       VerbNote,
+	"timeline":   VerbTimeline,
+	"postmortem": VerbPostmortem, "pm": VerbPostmortem,
+}
+
+// Command is a parsed chat command, the same from every platform.
+type Command struct {
+	Verb     Verb
+	ID       string             // the incident ("INC-42"); "" when left to the context
+	Severity incidents.Severity // sev, declare
+	Duration time.Duration      // snooze
+	Person   string             // lead, role: as typed ("@alice", "<@U123|alice>")
+	Role     string             // role: scribe or comms
+	NoteKind string             // note: "" or one of incidents.NoteKinds
+	Text     string             // note text, resolve summary, declare title
+	Team     string             // declare
+}
+
+// maxCommandLen bounds a command's text (bytes).
+const maxCommandLen = 8000
+
+// usage is the help text, one line per verb.
+const usage = `/incident <verb> [INC-ID] ...  (the ID may be left out in a card's thread, or where one incident is open)
+  list                          open incidents of this channel's teams
+  show [ID]                     state, severity, people, alerts
+  declare <title> [sev N] [team T]   open an incident by hand
+  ack [ID] · unack [ID] · reopen [ID]
+  resolve [ID] [summary]        resolve, saying what happened
+  escalate [ID]                 the next escalation step, now
+  snooze [ID] <duration>        pause escalation (30m, 2h, 1d)
+  sev [ID] <1-4>                set the severity (1 is worst)
+  lead [ID] @person             name the incident commander
+  role [ID] <scribe|comms> @person
+  note [ID] [factor:|action:|went-well:|went-wrong:|lucky:] <text>
+  timeline [ID] · postmortem [ID] · help`
+
+// usageFor returns the usage line of one verb.
+func usageFor(v Verb) string {
+	for _, line := range strings.Split(usage, "\n") {
+		if strings.Contains(line, " "+string(v)+" ") || strings.HasPrefix(strings.TrimSpace(line), string(v)+" ") {
+			return strings.TrimSpace(line)
+		}
+	}
+	return "/incident help"
+}
+
+// ParseCommand reads a command's text (without "/incident"). Errors are
+// Invalid, with a message that says how to use the verb.
+func ParseCommand(text string) (Command, error) {
+	if len(text) > maxCommandLen {
+		return Command{}, incidents.Errorf(incidents.Invalid, "that command is %d bytes long; keep it under %d", len(text), maxCommandLen)
+	}
+	if !utf8.ValidString(text) {
+		text = strings.ToValidUTF8(text, "\uFFFD")
+	}
+	word, rest := nextWord(text)
+	if word == "" {
+		return Command{Verb: VerbHelp}, nil
+	}
+	verb, ok := verbAliases[strings.ToLower(word)]
+	if !ok {
+		if _, _, err := incidents.ParseID(word); err == nil && strings.HasPrefix(strings.ToUpper(word), "INC-") {
+			// "/incident INC-42" shows it.
+			return Command{Verb: VerbShow, ID: canonicalID(word)}, nil
+		}
+		return Command{}, incidents.Errorf(incidents.Invalid, "unknown command %q; try: /incident help", clip(word, 30))
+	}
+	c := Command{Verb: verb}
+	bad := func(why string) (Command, error) {
+		msg := "usage: " + usageFor(verb)
+		if why != "" {
+			msg = why + "; " + msg
+		}
+		return Command{}, incidents.Errorf(incidents.Invalid, "%s", msg)
+	}
+	switch verb {
+	case VerbHelp, VerbList:
+		return c, nil
+	case VerbShow, VerbAck, VerbUnack, VerbReopen, VerbEscalate, VerbTimeline, VerbPostmortem:
+		// [ID]; a bare number is an ID here.
+		w, r := nextWord(rest)
+		if w != "" {
+			if !isID(w, true) {
+				return bad("")
+			}
+			c.ID = canonicalID(w)
+			if strings.TrimSpace(r) != "" {
+				return bad("too many words")
+			}
+		}
+		return c, nil
+	case VerbResolve:
+		c.ID, rest = takeID(rest, true)
+		c.Text = strings.TrimSpace(rest)
+		return c, nil
+	case VerbSnooze:
+		c.ID, rest = takeID(rest, false)
+		w, r := nextWord(rest)
+		if w == "" || strings.TrimSpace(r) != "" {
+			return bad("")
+		}
+		d, err := parseDuration(w)
+		if err != nil {
+			return bad(err.Error())
+		}
+		c.Duration = d
+		return c, nil
+	case VerbSev:
+		words := strings.Fields(rest)
+		switch len(words) {
+		case 1:
+		case 2:
+			if !isID(words[0], true) {
+				return bad("")
+			}
+			c.ID = canonicalID(words[0])
+			words = words[1:]
+		default:
+			return bad("")
+		}
+		sev, err := parseSeverity(words[0])
+		if err != nil {
+			return bad(err.Error())
+		}
+		c.Severity = sev
+		return c, nil
+	case VerbLead:
+		c.ID, rest = takeID(rest, true)
+		w, r := nextWord(rest)
+		if w == "" || strings.TrimSpace(r) != "" {
+			return bad("name one person")
+		}
+		c.Person = w
+		return c, nil
+	case VerbRole:
+		c.ID, rest = takeID(rest, true)
+		role, r := nextWord(rest)
+		person, r2 := nextWord(r)
+		role = strings.ToLower(role)
+		if (role != incidents.RoleScribe && role != incidents.RoleComms) || person == "" || strings.TrimSpace(r2) != "" {
+			return bad("")
+		}
+		c.Role, c.Person = role, person
+		return c, nil
+	case VerbNote:
+		c.ID, rest = takeID(rest, true)
+		c.NoteKind, c.Text = noteKind(strings.TrimSpace(rest))
+		if c.Text == "" {
+			return bad("the note is empty")
+		}
+		return c, nil
+	case VerbDeclare:
+		return parseDeclare(strings.TrimSpace(rest), bad)
+	}
+	return bad("")
+}
+
+// parseDeclare reads "<title> [sev N] [team T]" (the options at the end,
+// in either order).
+func parseDeclare(s string, bad func(string) (Command, error)) (Command, error) {
+	c := Command{Verb: VerbDeclare}
+	words := strings.Fields(s)
+	for len(words) >= 2 {
+		k, v := strings.ToLower(words[len(words)-2]), words[len(words)-1]
+		switch {
+		case (k == "sev" || k == "severity") && c.Severity == 0:
+			sev, err := parseSeverity(v)
+			if err != nil {
+				return bad(err.Error())
+			}
+			c.Severity = sev
+		case k == "team" && c.Team == "":
+			c.Team = v
+		default:
+			goto title
+		}
+		words = words[:len(words)-2]
+	}
+title:
+	c.Text = strings.Join(words, " ")
+	if c.Text == "" {
+		return bad("give the incident a title")
+	}
+	return c, nil
+}
+
+func noteKind(s string) (kind, text string) {
+	head, tail, ok := strings.Cut(s, ":")
+	if !ok {
+		return "", s
+	}
+	k := strings.ToLower(strings.Join(strings.Fields(head), "-"))
+	switch k {
+	case "factor", "contributing-factor", "cause":
+		k = "factor"
+	case "action", "action-item", "todo":
+		k = "action"
+	case "went-well", "good", "well":
+		k = "went-well"
+	case "went-wrong", "bad", "wrong":
+		k = "went-wrong"
+	case "lucky", "luck":
+		k = "lucky"
+	default:
+		return "", s
+	}
+	return k, strings.TrimSpace(tail)
+}
+
+// nextWord splits off the first whitespace-separated word.
+func nextWord(s string) (word, rest string) {
+	s = strings.TrimLeftFunc(s, unicode.IsSpace)
+	i := strings.IndexFunc(s, unicode.IsSpace)
+	if i < 0 {
+		return s, ""
+	}
+	return s[:i], s[i:]
+}
+
+// takeID splits off a leading incident ID when there is one; bare numbers
+// count only when numbers is true.
+func takeID(s string, numbers bool) (string, string) {
+	w, r := nextWord(s)
+	if w != "" && isID(w, numbers) {
+		return canonicalID(w), r
+	}
+	return "", s
+}
+
+func isID(w string, numbers bool) bool {
+	w = strings.TrimPrefix(w, "#")
+	if _, _, err := incidents.ParseID(w); err != nil {
+		return false
+	}
+	return numbers || strings.HasPrefix(strings.ToUpper(w), "INC-")
+}
+
+func canonicalID(w string) string {
+	id, _, _ := incidents.ParseID(strings.TrimPrefix(w, "#"))
+	return id
+}
+
+func parseSeverity(s string) (incidents.Severity, error) {
+	t := strings.TrimPrefix(strings.ToLower(s), "sev")
+	n, err := strconv.Atoi(t)
+	if err != nil || !incidents.Severity(n).Valid() {
+		return 0, incidents.Errorf(incidents.Invalid, "severity %q is not 1 to 4", clip(s, 20))
+	}
+	return incidents.Severity(n), nil
+}
+
+// parseDuration reads 30m, 2h, 1h30m or 1d.
+func parseDuration(s string) (time.Duration, error) {
+	t := strings.ToLower(s)
+	if n, ok := strings.CutSuffix(t, "d"); ok {
+		if days, err := strconv.Atoi(n); err == nil && days > 0 && days <= 7 {
+			return time.Duration(days) * 24 * time.Hour, nil
+		}
+	}
+	d, err := time.ParseDuration(t)
+	if err != nil || d <= 0 {
+		return 0, incidents.Errorf(incidents.Invalid, "%q is not a duration such as 30m, 2h or 1d", clip(s, 20))
+	}
+	return d, nil
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}

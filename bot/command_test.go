@@ -1,0 +1,129 @@
+package bot
+
+import (
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/klaxonbot/klaxon/incidents"
+)
+
+func TestParseCommand(t *testing.T) {
+	for text, want := range map[string]Command{
+		"":                                      {Verb: VerbHelp},
+		"  help ":                               {Verb: VerbHelp},
+		"list":                                  {Verb: VerbList},
+		"show INC-42":                           {Verb: VerbShow, ID: "INC-42"},
+		"status 42":                             {Verb: VerbShow, ID: "INC-42"},
+		"INC-7":                                 {Verb: VerbShow, ID: "INC-7"},
+		"ack":                                   {Verb: VerbAck},
+		"ACK inc-3":                             {Verb: VerbAck, ID: "INC-3"},
+		"acknowledge #3":                        {Verb: VerbAck, ID: "INC-3"},
+		"unack INC-3":                           {Verb: VerbUnack, ID: "INC-3"},
+		"resolve":                               {Verb: VerbResolve},
+		"resolve INC-3 pool resized,  all good": {Verb: VerbResolve, ID: "INC-3", Text: "pool resized,  all good"},
+		"resolve 1 thing fixed":                 {Verb: VerbResolve, ID: "INC-1", Text: "thing fixed"},
+		"reopen 9":                              {Verb: VerbReopen, ID: "INC-9"},
+		"escalate":                              {Verb: VerbEscalate},
+		"snooze 30m":                            {Verb: VerbSnooze, Duration: 30 * time.Minute},
+		"snooze INC-2 1d":                       {Verb: VerbSnooze, ID: "INC-2", Duration: 24 * time.Hour},
+		"sev 1":                                 {Verb: VerbSev, Severity: 1},
+		"sev INC-42 sev2":                       {Verb: VerbSev, ID: "INC-42", Severity: 2},
+		"severity 42 3":                         {Verb: VerbSev, ID: "INC-42", Severity: 3},
+		"lead @alice":                           {Verb: VerbLead, Person: "@alice"},
+		"commander INC-4 <@U123|alice>":         {Verb: VerbLead, ID: "INC-4", Person: "<@U123|alice>"},
+		"role scribe @bob":                      {Verb: VerbRole, Role: "scribe", Person: "@bob"},
+		"role INC-4 Comms @carol":               {Verb: VerbRole, ID: "INC-4", Role: "comms", Person: "@carol"},
+		"note the pool was too small":           {Verb: VerbNote, Text: "the pool was too small"},
+		"note INC-4 factor: pool too small":     {Verb: VerbNote, ID: "INC-4", NoteKind: "factor", Text: "pool too small"},
+		"note action: @bob add an alert":        {Verb: VerbNote, NoteKind: "action", Text: "@bob add an alert"},
+		"note Went Well: paging worked":         {Verb: VerbNote, NoteKind: "went-well", Text: "paging worked"},
+		"note went-wrong: dashboards were slow": {Verb: VerbNote, NoteKind: "went-wrong", Text: "dashboards were slow"},
+		"note lucky: it was Tuesday":            {Verb: VerbNote, NoteKind: "lucky", Text: "it was Tuesday"},
+		"note time: 12:00 it broke":             {Verb: VerbNote, Text: "time: 12:00 it broke"},
+		"timeline INC-1":                        {Verb: VerbTimeline, ID: "INC-1"},
+		"pm":                                    {Verb: VerbPostmortem},
+		"declare Checkout is down":              {Verb: VerbDeclare, Text: "Checkout is down"},
+		"declare Checkout is down sev 1 team payments": {Verb: VerbDeclare, Text: "Checkout is down", Severity: 1, Team: "payments"},
+		"declare DB slow team ops sev 2":               {Verb: VerbDeclare, Text: "DB slow", Severity: 2, Team: "ops"},
+	} {
+		got, err := ParseCommand(text)
+		if err != nil || got != want {
+			t.Errorf("ParseCommand(%q) = %+v, %v; want %+v", text, got, err, want)
+		}
+	}
+}
+
+func TestParseCommandErrors(t *testing.T) {
+	for text, want := range map[string]string{
+		"fly me to the moon":      `unknown command "fly"; try: /incident help`,
+		"ack now please":          "usage: ack [ID] · unack [ID] · reopen [ID]",
+		"ack INC-1 INC-2":         "too many words; usage:",
+		"sev 5":                   `severity "5" is not 1 to 4; usage: sev [ID] <1-4>`,
+		"sev":                     "usage: sev [ID] <1-4>",
+		"snooze":                  "usage: snooze [ID] <duration>",
+		"snooze forever":          `"forever" is not a duration such as 30m, 2h or 1d`,
+		"lead":                    "name one person; usage: lead [ID] @person",
+		"lead @a @b":              "name one person",
+		"role boss @x":            "usage: role [ID] <scribe|comms> @person",
+		"note":                    "the note is empty; usage: note",
+		"note factor:   ":         "the note is empty",
+		"declare":                 "give the incident a title",
+		"declare sev 1":           "give the incident a title",
+		"declare x sev 9":         `severity "9" is not 1 to 4`,
+		strings.Repeat("x", 9000): "keep it under 8000",
+	} {
+		_, err := ParseCommand(text)
+		if incidents.ErrorKind(err) != incidents.Invalid || !strings.Contains(incidents.ErrorMessage(err), want) {
+			t.Errorf("ParseCommand(%.40q) = %v, want Invalid %q", text, err, want)
+		}
+	}
+}
+
+// FuzzParseCommand: any text parses or fails with a clear Invalid error;
+// what parses is well-formed.
+func FuzzParseCommand(f *testing.F) {
+	for _, s := range []string{"", "ack", "resolve INC-3 done", "sev 42 1", "note factor: x", "declare a b sev 1 team t",
+		"snooze 1h30m", "role scribe @x", "lead <@U1|a>", "INC-9", "\xff\xfe", "note \u202e:", "sev sev1", "snooze 8d"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		c, err := ParseCommand(text)
+		if err != nil {
+			if incidents.ErrorKind(err) != incidents.Invalid || incidents.ErrorMessage(err) == "" || !utf8.ValidString(incidents.ErrorMessage(err)) {
+				t.Fatalf("error %v (kind %v)", err, incidents.ErrorKind(err))
+			}
+			return
+		}
+		if _, ok := verbAliases[string(c.Verb)]; !ok {
+			t.Fatalf("verb %q", c.Verb)
+		}
+		if c.ID != "" {
+			if id, _, err := incidents.ParseID(c.ID); err != nil || id != c.ID {
+				t.Fatalf("ID %q", c.ID)
+			}
+		}
+		switch c.Verb {
+		case VerbSev:
+			if !c.Severity.Valid() {
+				t.Fatalf("severity %d", c.Severity)
+			}
+		case VerbSnooze:
+			if c.Duration <= 0 {
+				t.Fatalf("duration %v", c.Duration)
+			}
+		case VerbNote, VerbDeclare:
+			if strings.TrimSpace(c.Text) == "" {
+				t.Fatal("empty text")
+			}
+		case VerbLead, VerbRole:
+			if c.Person == "" {
+				t.Fatal("no person")
+			}
+		}
+		if !utf8.ValidString(c.Text) || !utf8.ValidString(c.Person) {
+			t.Fatalf("invalid UTF-8 out: %+v", c)
+		}
+	})
+}
