@@ -102,3 +102,29 @@ func dumpAll(c *bot.Config) string {
 	}
 	return b.String()
 }
+
+func TestPeopleConfig(t *testing.T) {
+	_, err := loadYAML(t, `
+people:
+  - {name: alice, slack: U1, mattermost: abc, telegram: "42", phone: "+15551230001"}
+  - {name: bob, slack: U2}
+teams: [{name: a, responders: [alice, Bob]}]
+default_team: a
+`, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for yaml, want := range map[string]string{
+		"people: [{name: a}, {name: A}]\n":                         `people[1].name (line 1): "A" is defined twice`,
+		"people: [{name: 'a b'}]\n":                                "people[0].name (line 1): want a name of letters",
+		"people: [{name: a, slack: U1}, {name: b, slack: U1}]\n":   `people[1].slack (line 1): slack account "U1" is also a's`,
+		"people: [{name: a, phone: '555-1234'}]\n":                 "people[0].phone (line 1): want an E.164 number",
+		"people: [{name: a, telegram: '@a'}]\n":                    "people[0].telegram (line 1): want a numeric Telegram user id",
+		"teams: [{name: t, responders: [zed]}]\ndefault_team: t\n": `teams[0].responders[0] (line 1): names no one in people (got "zed")`,
+	} {
+		_, err := loadYAML(t, yaml, nil)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q:\n got %v\nwant %q", yaml, err, want)
+		}
+	}
+}

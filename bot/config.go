@@ -41,6 +41,8 @@ type Config struct {
 	Teams       []TeamConfig  `yaml:"teams"`
 	Routes      []RouteConfig `yaml:"routes"`
 	DefaultTeam string        `yaml:"default_team"`
+	// People map platform accounts to one person each.
+	People []PersonConfig `yaml:"people"`
 	// Chat platforms (each optional) and the outbox that syncs their cards.
 	Slack      *SlackConfig      `yaml:"slack"`
 	Mattermost *MattermostConfig `yaml:"mattermost"`
@@ -117,6 +119,9 @@ type BasicAuth struct {
 type IncidentsConfig struct {
 	ReopenWindow Duration       `yaml:"reopen_window"` // >= 0; default 1h
 	Severity     SeverityConfig `yaml:"severity"`
+	// BlamePhrases in a note earn its author a gentle hint toward systems
+	// language (the note is kept). A given list replaces the default one.
+	BlamePhrases []string `yaml:"blame_phrases"`
 }
 
 // SeverityConfig maps the value of an alert label to a severity.
@@ -271,7 +276,9 @@ func DefaultConfig() *Config {
 		Outbox: OutboxConfig{Workers: 8, Lease: Duration(time.Minute), MaxBackoff: Duration(5 * time.Minute)},
 		Incidents: IncidentsConfig{
 			ReopenWindow: Duration(time.Hour),
-			Severity:     SeverityConfig{Label: "severity", Default: incidents.Sev3, Map: m},
+			BlamePhrases: []string{"fault", "human error", "careless", "should have known", "should have checked",
+				"blame", "screwed up", "messed up", "negligent", "incompetent", "stupid", "his mistake", "her mistake", "their mistake"},
+			Severity: SeverityConfig{Label: "severity", Default: incidents.Sev3, Map: m},
 		},
 	}
 }
@@ -747,6 +754,7 @@ func (c *Config) Validate() error {
 	}
 	v.routing(c)
 	v.chats(c)
+	v.people(c)
 	if len(v.errs) == 0 {
 		return nil
 	}

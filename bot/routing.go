@@ -14,6 +14,9 @@ type TeamConfig struct {
 	Slack      *SlackDest      `yaml:"slack"`
 	Mattermost *MattermostDest `yaml:"mattermost"`
 	Telegram   *TelegramDest   `yaml:"telegram"`
+	// Responders, when set, are the only people (names in people) who may
+	// change the team's incidents from chat; anyone may look.
+	Responders []string `yaml:"responders"`
 }
 
 // RouteConfig sends the alerts whose labels equal every Match value and

@@ -1,0 +1,113 @@
+package bot
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// PersonConfig is one person and their accounts: whichever platform they
+// act from, the timeline and the cards name them the same.
+type PersonConfig struct {
+	Name       string `yaml:"name"`       // how klaxon names them (also @name in commands)
+	Slack      string `yaml:"slack"`      // Slack user id (U…)
+	Mattermost string `yaml:"mattermost"` // Mattermost user id
+	Telegram   string `yaml:"telegram"`   // Telegram user id (numeric)
+	Phone      string `yaml:"phone"`      // E.164, for escalation calls
+}
+
+var (
+	phoneRE  = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
+	personRE = regexp.MustCompile(`^[\p{L}\p{N}][\p{L}\p{N}_.'-]{0,63}$`)
+)
+
+// people checks people and the teams' responders.
+func (v *configValidator) people(c *Config) {
+	names := map[string]bool{}
+	ids := map[string]string{}
+	for i, p := range c.People {
+		path := fmt.Sprintf("people[%d]", i)
+		switch {
+		case !personRE.MatchString(p.Name):
+			v.errorf(path+".name", "want a name of letters, digits, _ . ' -, got %q", clipValue(p.Name))
+		case names[strings.ToLower(p.Name)]:
+			v.errorf(path+".name", "%q is defined twice", p.Name)
+		}
+		names[strings.ToLower(p.Name)] = true
+		for _, acc := range []struct{ platform, id string }{{Slack, p.Slack}, {Mattermost, p.Mattermost}, {Telegram, p.Telegram}} {
+			if acc.id == "" {
+				continue
+			}
+			k := acc.platform + ":" + acc.id
+			if other, dup := ids[k]; dup {
+				v.errorf(path+"."+acc.platform, "%s account %q is also %s's", acc.platform, clipValue(acc.id), other)
+			}
+			ids[k] = p.Name
+		}
+		if p.Telegram != "" && !telegramChat.MatchString(p.Telegram) {
+			v.errorf(path+".telegram", "want a numeric Telegram user id, got %q", clipValue(p.Telegram))
+		}
+		if p.Phone != "" && !phoneRE.MatchString(p.Phone) {
+			v.errorf(path+".phone", "want an E.164 number such as +15551230001, got %q", clipValue(p.Phone))
+		}
+	}
+	for i, t := range c.Teams {
+		for j, r := range t.Responders {
+			if !names[strings.ToLower(r)] {
+				v.errorf(fmt.Sprintf("teams[%d].responders[%d]", i, j), "names no one in people (got %q)", clipValue(r))
+			}
+		}
+	}
+}
+
+// directory finds people by account and by name.
+type directory struct {
+	byAccount map[string]string // "slack:U123" → name
+	byName    map[string]string // lower-case name → name
+}
+
+func newDirectory(c *Config) *directory {
+	d := &directory{byAccount: map[string]string{}, byName: map[string]string{}}
+	for _, p := range c.People {
+		d.byName[strings.ToLower(p.Name)] = p.Name
+		for platform, id := range map[string]string{Slack: p.Slack, Mattermost: p.Mattermost, Telegram: p.Telegram} {
+			if id != "" {
+				d.byAccount[platform+":"+id] = p.Name
+			}
+		}
+	}
+	return d
+}
+
+// actor names who made a request: the person their account belongs to,
+// else their platform name, else their platform id.
+func (d *directory) actor(platform, userID, userName string) (name string, known bool) {
+	if n, ok := d.byAccount[platform+":"+userID]; ok {
+		return n, true
+	}
+	if userName = strings.TrimSpace(userName); userName != "" {
+		return clip(userName, 64), false
+	}
+	return clip(platform+" user "+userID, 64), false
+}
+
+// mention reads a person as typed in a command: "@alice", "alice",
+// Slack's "<@U123|alice>" or "<@U123>", Mattermost's "@alice".
+func (d *directory) mention(platform, s string) string {
+	s = strings.TrimSpace(s)
+	if strings.HasPrefix(s, "<@") && strings.HasSuffix(s, ">") {
+		id, label, _ := strings.Cut(s[2:len(s)-1], "|")
+		if n, ok := d.byAccount[Slack+":"+id]; ok {
+			return n
+		}
+		if label != "" {
+			return clip(label, 64)
+		}
+		return clip(id, 64)
+	}
+	s = strings.TrimPrefix(s, "@")
+	if n, ok := d.byName[strings.ToLower(s)]; ok {
+		return n
+	}
+	return clip(s, 64)
+}
