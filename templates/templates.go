@@ -9,7 +9,6 @@ package templates
 import (
 	"bytes"
 	"embed"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -21,18 +20,19 @@ import (
 	"github.com/klaxonbot/klaxon/incidents"
 )
 
-//go:embed card.tmpl
+//go:embed card.tmpl postmortem.md.tmpl
 var builtin embed.FS
 
 // Files are the template files a templates_dir may hold.
-var Files = []string{"card.tmpl"}
+var Files = []string{"card.tmpl", "postmortem.md.tmpl"}
 
 // parts are the named templates a card needs.
 var parts = []string{"title", "status", "owner", "summary", "what_to_do", "alert"}
 
 // Set is a loaded, checked set of templates. It is safe for concurrent use.
 type Set struct {
-	card *template.Template
+	card       *template.Template
+	postmortem *template.Template
 }
 
 // Load parses the built-in templates and then, when dir is not empty, the
@@ -40,13 +40,17 @@ type Set struct {
 // It renders every part against sample incidents, so that an error (a bad
 // field, a bad function call) is reported now with its file and line.
 func Load(dir string) (*Set, error) {
-	t := template.New("card.tmpl").Funcs(funcs(time.Now())).Option("missingkey=zero")
-	src, err := fs.ReadFile(builtin, "card.tmpl")
-	if err != nil {
-		return nil, err
-	}
-	if _, err := t.Parse(string(src)); err != nil {
-		return nil, fmt.Errorf("built-in card.tmpl: %w", err)
+	trees := map[string]*template.Template{}
+	for _, name := range Files {
+		t := docFuncs(template.New(name).Funcs(funcs(time.Now()))).Option("missingkey=zero")
+		src, err := fs.ReadFile(builtin, name)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := t.Parse(string(src)); err != nil {
+			return nil, fmt.Errorf("built-in %s: %w", name, err)
+		}
+		trees[name] = t
 	}
 	if dir != "" {
 		entries, err := os.ReadDir(dir)
@@ -57,22 +61,34 @@ func Load(dir string) (*Set, error) {
 			if e.IsDir() || !strings.HasSuffix(e.Name(), ".tmpl") {
 				continue
 			}
-			if e.Name() != "card.tmpl" {
+			t := trees[e.Name()]
+			if t == nil {
 				return nil, fmt.Errorf("templates_dir: %s is not a klaxon template (known: %s)", e.Name(), strings.Join(Files, ", "))
 			}
 			b, err := os.ReadFile(filepath.Join(dir, e.Name()))
 			if err != nil {
 				return nil, fmt.Errorf("templates_dir: %w", err)
 			}
+			if e.Name() == "postmortem.md.tmpl" {
+				// The whole document: the file replaces the built-in one.
+				if _, err := t.Parse(string(b)); err != nil {
+					return nil, fmt.Errorf("templates_dir: %w", err)
+				}
+				continue
+			}
 			if _, err := t.New(filepath.Join(dir, e.Name())).Parse(string(b)); err != nil {
 				return nil, fmt.Errorf("templates_dir: %w", err)
 			}
 		}
 	}
-	s := &Set{card: t}
+	s := &Set{card: trees["card.tmpl"], postmortem: trees["postmortem.md.tmpl"]}
 	for _, inc := range samples() {
-		if _, err := s.render(inc, inc.CreatedAt.Add(90*time.Minute)); err != nil {
+		now := inc.CreatedAt.Add(90 * time.Minute)
+		if _, err := s.render(inc, now); err != nil {
 			return nil, err
+		}
+		if _, err := s.Postmortem(inc, now); err != nil {
+			return nil, fmt.Errorf("postmortem.md.tmpl: %w", err)
 		}
 	}
 	return s, nil
@@ -92,13 +108,19 @@ func MustBuiltin() *Set {
 // does (a card shows far less).
 const maxPart = 64 << 10
 
-var errTooLong = errors.New("renders more than 64 KiB")
-
-type limitWriter struct{ bytes.Buffer }
+// limitWriter fails writes beyond max bytes (maxPart when zero).
+type limitWriter struct {
+	bytes.Buffer
+	max int
+}
 
 func (w *limitWriter) Write(p []byte) (int, error) {
-	if w.Len()+len(p) > maxPart {
-		return 0, errTooLong
+	max := w.max
+	if max == 0 {
+		max = maxPart
+	}
+	if w.Len()+len(p) > max {
+		return 0, fmt.Errorf("renders more than %d KiB", max>>10)
 	}
 	return w.Buffer.Write(p)
 }

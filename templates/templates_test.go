@@ -282,3 +282,79 @@ func BenchmarkCard(b *testing.B) {
 		})
 	}
 }
+
+// postmortemIncident is a whole incident run from chat: acknowledged,
+// led, noted and resolved.
+func postmortemIncident(t testing.TB) *incidents.Incident {
+	inc := cardtest.Payments()
+	inc.Severity = incidents.Sev2 // as the alert said; people raise it
+	at := func(m int) time.Time { return cardtest.T0.Add(time.Duration(m) * time.Minute) }
+	steps := []func() error{
+		func() error { return inc.Apply(incidents.Acknowledge, "alice", "", at(4)) },
+		func() error { return inc.SetLead("bob", "alice", at(6)) },
+		func() error { return inc.SetRole("scribe", "carol", "bob", at(7)) },
+		func() error { return inc.SetSeverity(incidents.Sev1, "bob", at(9)) },
+		func() error { return inc.AddNote("", "Checkout errors at 4% and rising; pool at 100/100", "carol", at(10)) },
+		func() error {
+			return inc.AddNote("factor", "The DB pool size was fixed at 100 while traffic doubled since March", "carol", at(21))
+		},
+		func() error { return inc.AddNote("factor", "No alert on pool saturation, only on latency", "bob", at(22)) },
+		func() error { return inc.AddNote("went-well", "Paging reached alice in 4 minutes", "bob", at(30)) },
+		func() error { return inc.AddNote("went-wrong", "The runbook's scale command was out of date", "alice", at(31)) },
+		func() error { return inc.AddNote("lucky", "It happened outside the sale peak", "carol", at(32)) },
+		func() error { return inc.AddNote("action", "@dave alert on DB pool saturation above 90%", "bob", at(40)) },
+		func() error { return inc.AddNote("action", "Update the *scale* runbook | pay-api", "alice", at(41)) },
+		func() error { return inc.Apply(incidents.Resolve, "alice", "Resolved by alice: pool raised to 300", at(47)) },
+	}
+	for i, s := range steps {
+		if err := s(); err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+	}
+	inc.SetSummary("Checkout was slow for 47 minutes because the payments DB connection pool was exhausted; raising it to 300 fixed it.")
+	return inc
+}
+
+func TestPostmortemGolden(t *testing.T) {
+	inc := postmortemIncident(t)
+	got, err := MustBuiltin().Postmortem(inc, inc.ResolvedAt.Add(20*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join("testdata", "postmortem.golden")
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != string(want) {
+		t.Errorf("postmortem differs from %s (run go test ./templates -update to accept):\n%s", path, got)
+	}
+	// An open incident with nothing noted still renders, with prompts.
+	bare, err := MustBuiltin().Postmortem(cardtest.Payments(), cardtest.T0.Add(time.Hour))
+	if err != nil || !strings.Contains(bare, "not acknowledged") || !strings.Contains(bare, "_none yet_") || !strings.Contains(bare, "Resolved | not yet") {
+		t.Errorf("bare postmortem: %v\n%s", err, bare)
+	}
+}
+
+func TestPostmortemOverride(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "postmortem.md.tmpl"), []byte("# {{.Incident.ID}} took {{.Duration}}\n"), 0o600)
+	s, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inc := postmortemIncident(t)
+	got, err := s.Postmortem(inc, inc.ResolvedAt)
+	if err != nil || got != "# INC-42 took 47m\n" {
+		t.Fatalf("override = %q, %v", got, err)
+	}
+	os.WriteFile(filepath.Join(dir, "postmortem.md.tmpl"), []byte("{{.Incident.NoSuchField}}"), 0o600)
+	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), "postmortem.md.tmpl") {
+		t.Fatalf("a broken postmortem template loaded: %v", err)
+	}
+}
