@@ -294,17 +294,27 @@ func postmortemIncident(t testing.TB) *incidents.Incident {
 		func() error { return inc.SetLead("bob", "alice", at(6)) },
 		func() error { return inc.SetRole("scribe", "carol", "bob", at(7)) },
 		func() error { return inc.SetSeverity(incidents.Sev1, "bob", at(9)) },
-		func() error { return inc.AddNote("", "Checkout errors at 4% and rising; pool at 100/100", "carol", at(10)) },
+		func() error {
+			return inc.AddNote("", "Checkout errors at 4% and rising; pool at 100/100", "carol", at(10))
+		},
 		func() error {
 			return inc.AddNote("factor", "The DB pool size was fixed at 100 while traffic doubled since March", "carol", at(21))
 		},
-		func() error { return inc.AddNote("factor", "No alert on pool saturation, only on latency", "bob", at(22)) },
+		func() error {
+			return inc.AddNote("factor", "No alert on pool saturation, only on latency", "bob", at(22))
+		},
 		func() error { return inc.AddNote("went-well", "Paging reached alice in 4 minutes", "bob", at(30)) },
-		func() error { return inc.AddNote("went-wrong", "The runbook's scale command was out of date", "alice", at(31)) },
+		func() error {
+			return inc.AddNote("went-wrong", "The runbook's scale command was out of date", "alice", at(31))
+		},
 		func() error { return inc.AddNote("lucky", "It happened outside the sale peak", "carol", at(32)) },
-		func() error { return inc.AddNote("action", "@dave alert on DB pool saturation above 90%", "bob", at(40)) },
+		func() error {
+			return inc.AddNote("action", "@dave alert on DB pool saturation above 90%", "bob", at(40))
+		},
 		func() error { return inc.AddNote("action", "Update the *scale* runbook | pay-api", "alice", at(41)) },
-		func() error { return inc.Apply(incidents.Resolve, "alice", "Resolved by alice: pool raised to 300", at(47)) },
+		func() error {
+			return inc.Apply(incidents.Resolve, "alice", "Resolved by alice: pool raised to 300", at(47))
+		},
 	}
 	for i, s := range steps {
 		if err := s(); err != nil {
