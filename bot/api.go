@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -77,4 +78,23 @@ func (s *Server) logStoreError(r *http.Request, err error) {
 	if k := incidents.ErrorKind(err); k == incidents.Unavailable || k == incidents.Internal {
 		s.log.Error("store error", "path", r.URL.Path, "err", err)
 	}
+}
+
+// getPostmortem serves the incident's postmortem draft as Markdown.
+func (s *Server) getPostmortem(w http.ResponseWriter, r *http.Request) {
+	inc, err := s.store.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.logStoreError(r, err)
+		writeError(w, err)
+		return
+	}
+	md, err := s.tmpl.Postmortem(inc, s.clock.Now())
+	if err != nil {
+		s.log.Error("postmortem template failed", "incident", inc.ID, "err", err)
+		writeError(w, incidents.Wrap(incidents.Internal, "postmortem", err))
+		return
+	}
+	w.Header().Set("Content-Type", "text/markdown; charset=utf-8")
+	w.Header().Set("Content-Disposition", `inline; filename="`+inc.ID+`-postmortem.md"`)
+	io.WriteString(w, md)
 }

@@ -26,6 +26,9 @@ type metrics struct {
 	hooksBusy         *prometheus.CounterVec
 	deliveries        *prometheus.CounterVec
 	deliveryLatency   *prometheus.HistogramVec
+	chatRequests      *prometheus.CounterVec
+	chatDuration      *prometheus.HistogramVec
+	chatRejected      *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer, store incidents.Store, version string) (*metrics, error) {
@@ -74,13 +77,26 @@ func newMetrics(reg prometheus.Registerer, store incidents.Store, version string
 		Help:    "Time from an incident's change to the platform accepting the card that shows it, by platform.",
 		Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120, 300},
 	}, []string{"platform"})
+	m.chatRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "klaxon_chat_requests_total",
+		Help: "Commands and button presses from chat, by platform, kind (command, button), verb and result (ok, usage, not_found, conflict, refused, unauthorized, error).",
+	}, []string{"platform", "kind", "verb", "result"})
+	m.chatDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "klaxon_chat_request_duration_seconds",
+		Help:    "Time to act on a command or button press, by platform and kind.",
+		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+	}, []string{"platform", "kind"})
+	m.chatRejected = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "klaxon_chat_rejected_total",
+		Help: "Chat requests refused before acting: unsigned, badly signed, replayed, wrong token, by platform and reason.",
+	}, []string{"platform", "reason"})
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "klaxon_build_info", Help: "Always 1; the version label says which klaxon runs.",
 	}, []string{"version"})
 	build.WithLabelValues(version).Set(1)
 	for _, c := range []prometheus.Collector{m.requests, m.duration, m.errors, m.authFailures, m.alertsReceived,
 		m.alertsIgnored, m.incidentsOpened, m.incidentsReopened, m.hooksInFlight, m.hooksBusy, m.alertsUnrouted, build, &openCollector{store: store},
-		m.deliveries, m.deliveryLatency} {
+		m.deliveries, m.deliveryLatency, m.chatRequests, m.chatDuration, m.chatRejected} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

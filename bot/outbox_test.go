@@ -159,6 +159,7 @@ func chatConfig(c *bot.Config) {
 
 type chatEnv struct {
 	*env
+	cfg       *bot.Config
 	slack, tg *fakeChat
 	srv       *bot.Server
 	cancel    context.CancelFunc
@@ -173,7 +174,7 @@ func newChatEnv(t *testing.T, store incidents.Store, mutate func(*bot.Config)) *
 	if mutate != nil {
 		mutate(cfg)
 	}
-	e := &chatEnv{slack: newFakeChat(), tg: newFakeChat()}
+	e := &chatEnv{cfg: cfg, slack: newFakeChat(), tg: newFakeChat()}
 	clock := &fakeClock{now: time.Now()}
 	srv, err := bot.New(cfg, bot.Deps{
 		Store: store, Clock: clock, Logger: discardLogger(), Version: "test",

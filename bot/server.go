@@ -56,6 +56,12 @@ type Server struct {
 	hookSlots chan struct{}
 	router    *router
 	outbox    *syncer // nil when the store has no outbox
+
+	tmpl        *templates.Set
+	signer      *ButtonSigner
+	people      *directory
+	teams       map[string]TeamConfig
+	teamsByDest map[string][]string // "slack:C0123" → team names
 }
 
 // New checks cfg and builds a Server.
@@ -86,6 +92,18 @@ func New(cfg *Config, d Deps) (*Server, error) {
 	if d.Templates == nil {
 		d.Templates = templates.MustBuiltin()
 	}
+	s.tmpl = d.Templates
+	s.signer = NewButtonSigner(cfg.ButtonKeySecret())
+	s.people = newDirectory(cfg)
+	s.teams, s.teamsByDest = map[string]TeamConfig{}, map[string][]string{}
+	for _, t := range cfg.Teams {
+		s.teams[t.Name] = t
+	}
+	for team, ds := range teamDests(cfg) {
+		for _, d := range ds {
+			s.teamsByDest[d.key()] = append(s.teamsByDest[d.key()], team)
+		}
+	}
 	if _, ok := d.Store.(incidents.Outbox); ok {
 		s.outbox = newSyncer(s, d)
 	} else if len(d.Chats) > 0 {
@@ -96,6 +114,7 @@ func New(cfg *Config, d Deps) (*Server, error) {
 	}
 	s.route("GET", "/api/v1/incidents", s.apiAuth(http.HandlerFunc(s.listIncidents)))
 	s.route("GET", "/api/v1/incidents/{id}", s.apiAuth(http.HandlerFunc(s.getIncident)))
+	s.route("GET", "/api/v1/incidents/{id}/postmortem.md", s.apiAuth(http.HandlerFunc(s.getPostmortem)))
 	s.route("GET", "/healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	}))

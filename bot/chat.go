@@ -1,0 +1,516 @@
+package bot
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/klaxonbot/klaxon/chatops"
+	"github.com/klaxonbot/klaxon/incidents"
+	"github.com/klaxonbot/klaxon/templates"
+)
+
+// People run incidents from chat: every platform's commands and buttons
+// arrive here as chatops.Requests, already authenticated by their adapter.
+
+var _ chatops.Handler = (*Server)(nil)
+
+// chatTimeout bounds the work of one request (Slack wants an answer in 3s;
+// its adapter gives a shorter deadline).
+const chatTimeout = 10 * time.Second
+
+// Handle implements chatops.Handler: it acts on a command or a button
+// press and says what happened.
+func (s *Server) Handle(ctx context.Context, r chatops.Request) chatops.Reply {
+	start := time.Now()
+	kind := "command"
+	if r.Button != "" {
+		kind = "button"
+	}
+	ctx, cancel := context.WithTimeout(ctx, chatTimeout)
+	defer cancel()
+	reply, verb, result := s.handle(ctx, r)
+	s.metrics.chatRequests.WithLabelValues(r.Platform, kind, string(verb), result).Inc()
+	s.metrics.chatDuration.WithLabelValues(r.Platform, kind).Observe(time.Since(start).Seconds())
+	return reply
+}
+
+func (s *Server) handle(ctx context.Context, r chatops.Request) (chatops.Reply, Verb, string) {
+	actor, known := s.people.actor(r.Platform, r.UserID, r.UserName)
+	var c Command
+	if r.Button != "" {
+		id, a, err := s.signer.Verify(r.Button)
+		if err != nil {
+			s.log.Warn("a button press carried a key that is not klaxon's", "platform", r.Platform, "user", r.UserID, "channel", r.Channel)
+			return chatops.Reply{Text: "This button is not valid (is it from another klaxon?).", Ephemeral: true, Unauthorized: true}, "", "unauthorized"
+		}
+		var ok bool
+		if c, ok = buttonCommand(id, a); !ok {
+			return ephemeral("This button does nothing any more; use /incident help."), "", "usage"
+		}
+	} else {
+		var err error
+		if c, err = ParseCommand(r.Text); err != nil {
+			return ephemeral(incidents.ErrorMessage(err)), "", "usage"
+		}
+	}
+	reply, err := s.act(ctx, r, actor, known, c)
+	if err != nil {
+		return ephemeral(chatError(err)), c.Verb, resultOf(err)
+	}
+	return reply, c.Verb, "ok"
+}
+
+// buttonCommand is what a card's button does.
+func buttonCommand(id string, a templates.Action) (Command, bool) {
+	c := Command{ID: id}
+	switch a.ID {
+	case templates.ActAck:
+		c.Verb = VerbAck
+	case templates.ActUnack:
+		c.Verb = VerbUnack
+	case templates.ActResolve:
+		c.Verb = VerbResolve
+	case templates.ActReopen:
+		c.Verb = VerbReopen
+	case templates.ActEscalate:
+		c.Verb = VerbEscalate
+	case templates.ActSnooze:
+		d, err := parseDuration(a.Arg)
+		if err != nil {
+			return c, false
+		}
+		c.Verb, c.Duration = VerbSnooze, d
+	default:
+		return c, false
+	}
+	return c, true
+}
+
+func ephemeral(text string) chatops.Reply { return chatops.Reply{Text: text, Ephemeral: true} }
+
+// chatError is what a person is told when their request failed.
+func chatError(err error) string {
+	switch incidents.ErrorKind(err) {
+	case incidents.Unavailable:
+		return "klaxon cannot reach its store right now, so nothing changed. Try again in a moment."
+	case incidents.Internal:
+		return "Something went wrong inside klaxon, so nothing changed; it is in klaxon's log."
+	}
+	return incidents.ErrorMessage(err)
+}
+
+func resultOf(err error) string {
+	switch incidents.ErrorKind(err) {
+	case incidents.Invalid:
+		return "usage"
+	case incidents.NotFound:
+		return "not_found"
+	case incidents.Conflict:
+		return "conflict"
+	case incidents.Unauthorized:
+		return "refused"
+	}
+	return "error"
+}
+
+// act carries out c for actor.
+func (s *Server) act(ctx context.Context, r chatops.Request, actor string, known bool, c Command) (chatops.Reply, error) {
+	switch c.Verb {
+	case VerbHelp:
+		return ephemeral(usage), nil
+	case VerbList:
+		return s.listHere(ctx, r)
+	case VerbDeclare:
+		return s.declare(ctx, r, actor, known, c)
+	}
+	id, err := s.incidentHere(ctx, r, c.ID, c.Verb)
+	if err != nil {
+		return chatops.Reply{}, err
+	}
+	switch c.Verb {
+	case VerbShow, VerbTimeline, VerbPostmortem:
+		inc, err := s.store.Get(ctx, id)
+		if err != nil {
+			return chatops.Reply{}, err
+		}
+		switch c.Verb {
+		case VerbShow:
+			return ephemeral(describe(inc, s.clock.Now())), nil
+		case VerbTimeline:
+			return ephemeral(timelineText(inc, 30)), nil
+		}
+		md, err := s.tmpl.Postmortem(inc, s.clock.Now())
+		if err != nil {
+			s.log.Error("postmortem template failed", "incident", id, "err", err)
+			return chatops.Reply{}, incidents.Wrap(incidents.Internal, "postmortem", err)
+		}
+		text := "Postmortem draft of " + inc.ID + ": edit it, review it together, keep it blameless."
+		if base := s.cfg.Server.PublicURL; base != "" {
+			text += "\n" + strings.TrimRight(base, "/") + "/api/v1/incidents/" + inc.ID + "/postmortem.md"
+		}
+		return chatops.Reply{Text: text, Ephemeral: true, Document: &chatops.Document{
+			Name: inc.ID + "-postmortem.md", Title: "Postmortem: " + inc.ID + " " + clip(inc.Title, 80), Content: md,
+		}}, nil
+	}
+	now := s.clock.Now()
+	var hint string
+	inc, err := s.store.Update(ctx, id, func(inc *incidents.Incident) error {
+		if err := s.mayChange(inc, actor, known); err != nil {
+			return err
+		}
+		switch c.Verb {
+		case VerbAck:
+			return inc.Apply(incidents.Acknowledge, actor, "", now)
+		case VerbUnack:
+			return inc.Apply(incidents.Unacknowledge, actor, "", now)
+		case VerbResolve:
+			text := ""
+			if c.Text != "" {
+				text = "Resolved by " + actor + ": " + clip(c.Text, 500)
+			}
+			if err := inc.Apply(incidents.Resolve, actor, text, now); err != nil {
+				return err
+			}
+			if c.Text != "" {
+				inc.SetSummary(c.Text)
+			}
+			return nil
+		case VerbReopen:
+			return inc.Apply(incidents.Reopen, actor, "", now)
+		case VerbEscalate:
+			return inc.Escalate(actor, now)
+		case VerbSnooze:
+			return inc.Snooze(c.Duration, actor, now)
+		case VerbSev:
+			return inc.SetSeverity(c.Severity, actor, now)
+		case VerbLead:
+			return inc.SetLead(s.people.mention(r.Platform, c.Person), actor, now)
+		case VerbRole:
+			return inc.SetRole(c.Role, s.people.mention(r.Platform, c.Person), actor, now)
+		case VerbNote:
+			hint = s.blameHint(c.Text)
+			return inc.AddNote(c.NoteKind, c.Text, actor, now)
+		}
+		return incidents.Errorf(incidents.Invalid, "%s needs no incident", c.Verb)
+	})
+	if err != nil {
+		return chatops.Reply{}, err
+	}
+	if s.outbox != nil {
+		s.outbox.notify()
+	}
+	reply := ephemeral(confirmation(inc, c))
+	if hint != "" {
+		reply.Text += "\n" + hint
+	}
+	if card, err := s.tmpl.Card(inc, now); err == nil {
+		reply.Card = card
+	}
+	return reply, nil
+}
+
+// confirmation tells the requester what changed (every card shows it too).
+func confirmation(inc *incidents.Incident, c Command) string {
+	last := inc.Timeline[len(inc.Timeline)-1]
+	switch c.Verb {
+	case VerbNote:
+		kind := "Note"
+		if c.NoteKind != "" {
+			kind = "Note (" + c.NoteKind + ")"
+		}
+		return kind + " added to " + inc.ID + "."
+	case VerbResolve:
+		if c.Text == "" {
+			return inc.ID + " resolved. Add a summary with /incident resolve " + inc.ID + " <what happened> next time, or a note now."
+		}
+	}
+	return inc.ID + ": " + last.Text + "."
+}
+
+// mayChange refuses people who are not the team's responders, when the
+// team names them.
+func (s *Server) mayChange(inc *incidents.Incident, actor string, known bool) error {
+	t, ok := s.teams[inc.Team]
+	if !ok || len(t.Responders) == 0 {
+		return nil
+	}
+	if known && slices.ContainsFunc(t.Responders, func(r string) bool { return strings.EqualFold(r, actor) }) {
+		return nil
+	}
+	return incidents.Errorf(incidents.Unauthorized, "Sorry, only the %s team's responders (%s) can change %s. You can still look: /incident show %s.",
+		inc.Team, strings.Join(t.Responders, ", "), inc.ID, inc.ID)
+}
+
+// blameHint returns a gentle nudge when a note blames a person.
+func (s *Server) blameHint(note string) string {
+	lower := strings.ToLower(note)
+	for _, p := range s.cfg.Incidents.BlamePhrases {
+		if p != "" && strings.Contains(lower, strings.ToLower(p)) {
+			return "Kept as written. A thought for the postmortem: blameless notes help us learn — what about the system made this easy to get wrong, and what would catch it next time?"
+		}
+	}
+	return ""
+}
+
+// teamsHere are the teams whose cards go to the request's channel.
+func (s *Server) teamsHere(r chatops.Request) []string {
+	return s.teamsByDest[r.Platform+":"+r.Channel]
+}
+
+// openHere lists the open incidents of the channel's teams (all open
+// incidents when the channel is no team's).
+func (s *Server) openHere(ctx context.Context, r chatops.Request) ([]*incidents.Incident, error) {
+	open, err := s.store.List(ctx, incidents.ListOptions{States: incidents.OpenStates, Limit: incidents.MaxListLimit})
+	if err != nil {
+		return nil, err
+	}
+	teams := s.teamsHere(r)
+	if len(teams) == 0 {
+		return open, nil
+	}
+	var out []*incidents.Incident
+	for _, inc := range open {
+		if slices.Contains(teams, inc.Team) {
+			out = append(out, inc)
+		}
+	}
+	return out, nil
+}
+
+// afterwards are the verbs that make sense once an incident is resolved:
+// left without an ID where none is open, they mean the latest one.
+var afterwards = []Verb{VerbShow, VerbTimeline, VerbPostmortem, VerbReopen, VerbNote}
+
+// incidentHere finds the incident a command means: the one it names, the
+// one whose card it came from, or the only one open in the channel (for
+// afterwards verbs, the channel's latest when none is open).
+func (s *Server) incidentHere(ctx context.Context, r chatops.Request, id string, verb Verb) (string, error) {
+	if id != "" {
+		return id, nil
+	}
+	if r.Thread != "" && s.outbox != nil {
+		found, err := s.outbox.box.RefIncident(ctx, r.Platform+":"+r.Channel, r.Thread)
+		if err != nil {
+			return "", err
+		}
+		if found != "" {
+			return found, nil
+		}
+	}
+	open, err := s.openHere(ctx, r)
+	if err != nil {
+		return "", err
+	}
+	switch len(open) {
+	case 1:
+		return open[0].ID, nil
+	case 0:
+		if slices.Contains(afterwards, verb) {
+			if latest, err := s.latestHere(ctx, r); err != nil || latest != "" {
+				return latest, err
+			}
+		}
+		return "", incidents.Errorf(incidents.Invalid, "No incident is open here. Name one, e.g. /incident show INC-42, or see /incident list.")
+	}
+	ids := make([]string, 0, 5)
+	for _, inc := range open[:min(5, len(open))] {
+		ids = append(ids, inc.ID)
+	}
+	more := ""
+	if len(open) > 5 {
+		more = fmt.Sprintf(" and %d more", len(open)-5)
+	}
+	return "", incidents.Errorf(incidents.Invalid, "%d incidents are open here (%s%s): which one? e.g. /incident ack %s", len(open), strings.Join(ids, ", "), more, ids[0])
+}
+
+// latestHere is the newest incident of the channel's teams (of any team
+// when the channel is no team's), or "".
+func (s *Server) latestHere(ctx context.Context, r chatops.Request) (string, error) {
+	recent, err := s.store.List(ctx, incidents.ListOptions{Limit: 200})
+	if err != nil {
+		return "", err
+	}
+	teams := s.teamsHere(r)
+	for _, inc := range recent {
+		if len(teams) == 0 || slices.Contains(teams, inc.Team) {
+			return inc.ID, nil
+		}
+	}
+	return "", nil
+}
+
+func (s *Server) listHere(ctx context.Context, r chatops.Request) (chatops.Reply, error) {
+	open, err := s.openHere(ctx, r)
+	if err != nil {
+		return chatops.Reply{}, err
+	}
+	if len(open) == 0 {
+		return ephemeral("No open incidents here. 🎉"), nil
+	}
+	now := s.clock.Now()
+	lines := []string{fmt.Sprintf("%d open:", len(open))}
+	for i, inc := range open {
+		if i == 20 {
+			lines = append(lines, fmt.Sprintf("… and %d more", len(open)-20))
+			break
+		}
+		lines = append(lines, oneLine(inc, now))
+	}
+	return ephemeral(strings.Join(lines, "\n")), nil
+}
+
+func oneLine(inc *incidents.Incident, now time.Time) string {
+	who := ""
+	if inc.State == incidents.Acknowledged {
+		who = " by " + inc.AckedBy
+	}
+	return fmt.Sprintf("%s · %s · %s%s · %s · open %s", inc.ID, inc.Severity, templatesState(inc.State), who,
+		clip(inc.Title, 80), templates.Duration(now.Sub(inc.CreatedAt)))
+}
+
+func templatesState(st incidents.State) string {
+	switch st {
+	case incidents.Triggered:
+		return "Triggered"
+	case incidents.Acknowledged:
+		return "Acknowledged"
+	}
+	return "Resolved"
+}
+
+// describe is /incident show.
+func describe(inc *incidents.Incident, now time.Time) string {
+	firing, resolved := inc.Counts()
+	lines := []string{
+		inc.ID + " · " + clip(inc.Title, 200),
+		fmt.Sprintf("%s · %s · opened %s ago · %d firing, %d resolved", templatesState(inc.State), inc.Severity,
+			templates.Duration(now.Sub(inc.CreatedAt)), firing, resolved),
+	}
+	if inc.Team != "" {
+		lines = append(lines, "Team: "+inc.Team)
+	}
+	if inc.AckedBy != "" {
+		lines = append(lines, "Acknowledged by "+inc.AckedBy+" at "+inc.AckedAt.UTC().Format("15:04 UTC"))
+	}
+	if inc.ResolvedBy != "" {
+		lines = append(lines, "Resolved by "+inc.ResolvedBy+" at "+inc.ResolvedAt.UTC().Format("15:04 UTC"))
+	}
+	if inc.Lead != "" {
+		lines = append(lines, "Incident commander: "+inc.Lead)
+	}
+	for _, role := range []string{incidents.RoleScribe, incidents.RoleComms} {
+		if who := inc.Roles[role]; who != "" {
+			lines = append(lines, strings.ToUpper(role[:1])+role[1:]+": "+who)
+		}
+	}
+	if !inc.SnoozedUntil.IsZero() && inc.SnoozedUntil.After(now) {
+		lines = append(lines, "Escalation snoozed until "+inc.SnoozedUntil.UTC().Format("15:04 UTC"))
+	}
+	if inc.Summary != "" {
+		lines = append(lines, "Summary: "+clip(inc.Summary, 500))
+	}
+	return strings.Join(lines, "\n")
+}
+
+// timelineText is the last n events, oldest first.
+func timelineText(inc *incidents.Incident, n int) string {
+	events := inc.Timeline
+	lines := []string{inc.ID + " timeline (UTC):"}
+	if len(events) > n {
+		lines = append(lines, fmt.Sprintf("… %d earlier events (all of them: /incident postmortem %s)", len(events)-n, inc.ID))
+		events = events[len(events)-n:]
+	}
+	for _, e := range events {
+		line := e.At.UTC().Format("15:04") + " " + clip(e.Text, 300)
+		if e.Tag != "" {
+			line = e.At.UTC().Format("15:04") + " [" + e.Tag + "] " + clip(e.Text, 300)
+		}
+		if e.Actor != "" && !strings.Contains(e.Text, e.Actor) {
+			line += " — " + e.Actor
+		}
+		lines = append(lines, line)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// declare opens an incident by hand: a card and escalation like any other.
+func (s *Server) declare(ctx context.Context, r chatops.Request, actor string, known bool, c Command) (chatops.Reply, error) {
+	team := c.Team
+	if team == "" {
+		if here := s.teamsHere(r); len(here) > 0 {
+			team = here[0]
+		} else {
+			team = s.cfg.DefaultTeam
+		}
+	}
+	if team != "" {
+		t, ok := s.teams[team]
+		if !ok {
+			return chatops.Reply{}, incidents.Errorf(incidents.Invalid, "there is no team %q (teams: %s)", clip(team, 40), strings.Join(s.teamNames(), ", "))
+		}
+		if err := s.mayChange(&incidents.Incident{Team: t.Name, ID: "a new incident"}, actor, known); err != nil {
+			return chatops.Reply{}, err
+		}
+	}
+	sev := c.Severity
+	if sev == 0 {
+		sev = s.cfg.Incidents.Severity.Default
+	}
+	var nonce [8]byte
+	rand.Read(nonce[:])
+	group := "declared:" + hex.EncodeToString(nonce[:])
+	now := s.clock.Now()
+	b := &incidents.Batch{
+		Source: "declared", GroupKey: group, Title: clip(c.Text, 200), Team: team,
+		Alerts: []incidents.Alert{{
+			Source: "declared", Fingerprint: group, Status: incidents.AlertFiring, Severity: sev, StartsAt: now,
+			Labels:      map[string]string{"alertname": clip(c.Text, 200), "declared_by": actor},
+			Annotations: map[string]string{"summary": clip(c.Text, 200)},
+		}},
+	}
+	res, err := s.store.Ingest(ctx, b, incidents.IngestOptions{Now: now})
+	if err != nil {
+		return chatops.Reply{}, err
+	}
+	inc, err := s.store.Update(ctx, res.Incident.ID, func(inc *incidents.Incident) error {
+		inc.AddEvent(now, incidents.EventTriggered, actor, "Declared by "+actor+" from "+platformTitle(r.Platform))
+		return nil
+	})
+	if err != nil {
+		return chatops.Reply{}, err
+	}
+	s.metrics.incidentsOpened.WithLabelValues("declared", team).Inc()
+	if s.outbox != nil {
+		s.outbox.notify()
+	}
+	text := fmt.Sprintf("%s declared %s (%s", actor, inc.ID, inc.Severity)
+	if team != "" {
+		text += ", team " + team
+	}
+	return chatops.Reply{Text: text + "): " + inc.Title}, nil
+}
+
+func (s *Server) teamNames() []string {
+	var out []string
+	for _, t := range s.cfg.Teams {
+		out = append(out, t.Name)
+	}
+	return out
+}
+
+// Rejected counts a chat request refused before it reached Handle
+// (chatops.Rejected), and logs it without secrets.
+func (s *Server) Rejected(platform, reason string) {
+	s.metrics.chatRejected.WithLabelValues(platform, reason).Inc()
+	s.log.Warn("chat request refused", "platform", platform, "reason", reason)
+}
+
+// Mount serves h at method and path (a chat adapter's endpoint); call it
+// before serving.
+func (s *Server) Mount(method, path string, h http.Handler) { s.route(method, path, h) }

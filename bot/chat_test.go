@@ -1,0 +1,159 @@
+package bot_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/klaxonbot/klaxon/bot"
+	"github.com/klaxonbot/klaxon/chatops"
+	"github.com/klaxonbot/klaxon/incidents"
+	"github.com/klaxonbot/klaxon/templates"
+)
+
+func withPeople(c *bot.Config) {
+	c.People = []bot.PersonConfig{
+		{Name: "alice", Slack: "UALICE", Telegram: "111"},
+		{Name: "bob", Slack: "UBOB", Mattermost: "bobmmid"},
+	}
+}
+
+func (e *chatEnv) say(user, text string) chatops.Reply {
+	e.t.Helper()
+	return e.srv.Handle(context.Background(), chatops.Request{Platform: "slack", UserID: user, UserName: strings.ToLower(user), Channel: slackC, Text: text})
+}
+
+func (e *chatEnv) get(id string) *incidents.Incident {
+	e.t.Helper()
+	inc, err := e.store.Get(context.Background(), id)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return inc
+}
+
+func wantReply(t *testing.T, r chatops.Reply, want string) {
+	t.Helper()
+	if !strings.Contains(r.Text, want) {
+		t.Fatalf("reply %q, want it to say %q", r.Text, want)
+	}
+}
+
+// A whole incident run from chat, as the on-call person and the commander
+// would.
+func TestChatRunsAnIncident(t *testing.T) {
+	eachStore(t, func(t *testing.T, store func(testing.TB) incidents.Store) {
+		e := newChatEnv(t, store(t), withPeople)
+		inc := e.open("g1")
+		wantReply(t, e.say("UALICE", "ack"), inc.ID+": Acknowledged by alice.")
+		wantReply(t, e.say("UALICE", "ack"), inc.ID+" is already acknowledged (by alice at")
+		wantReply(t, e.say("UBOB", "sev 1"), "Severity SEV2 → SEV1 (set by bob)")
+		wantReply(t, e.say("UBOB", "lead @alice"), "alice is incident commander (named by bob)")
+		wantReply(t, e.say("UALICE", "role scribe <@UBOB|bob>"), "bob is scribe (named by alice)")
+		wantReply(t, e.say("UBOB", "note factor: the pool was too small"), "Note (factor) added to "+inc.ID)
+		r := e.say("UZED", "note it was human error, zed was careless")
+		wantReply(t, r, "blameless notes help us learn")
+		wantReply(t, e.say("UALICE", "snooze 30m"), "Escalation snoozed for 30m")
+		wantReply(t, e.say("UALICE", "show"), "Incident commander: alice")
+		wantReply(t, e.say("UALICE", "timeline"), "[factor] the pool was too small")
+		wantReply(t, e.say("UALICE", "resolve pool raised to 300"), "Resolved by alice: pool raised to 300")
+		wantReply(t, e.say("UBOB", "resolve "+inc.ID), inc.ID+" is already resolved (by alice at")
+		wantReply(t, e.say("UBOB", "resolve"), "No incident is open here")
+		got := e.get(inc.ID)
+		if got.State != incidents.Resolved || got.Severity != incidents.Sev1 || got.Lead != "alice" || got.Roles["scribe"] != "bob" || got.Summary != "pool raised to 300" {
+			t.Fatalf("incident after the run: %+v", got)
+		}
+		var note incidents.Event
+		for _, ev := range got.Timeline {
+			if ev.Kind == incidents.EventNote && ev.Actor == "uzed" {
+				note = ev
+			}
+		}
+		if note.Text != "it was human error, zed was careless" {
+			t.Errorf("the blaming note was not kept as written: %+v", note)
+		}
+		pm := e.say("UALICE", "postmortem") // the next day, in the channel: the latest incident
+		if pm.Document == nil || !strings.Contains(pm.Document.Content, "## Contributing factors\n\n- the pool was too small") ||
+			!strings.Contains(pm.Document.Content, "pool raised to 300") || pm.Document.Name != inc.ID+"-postmortem.md" {
+			t.Fatalf("postmortem reply %+v", pm)
+		}
+		r2 := e.do("GET", "/api/v1/incidents/"+inc.ID+"/postmortem.md", "")
+		if r2.code != 200 || r2.header.Get("Content-Type") != "text/markdown; charset=utf-8" || r2.body != pm.Document.Content {
+			t.Fatalf("GET postmortem.md: %d %s", r2.code, r2.header)
+		}
+	})
+}
+
+func TestChatUsageAndErrors(t *testing.T) {
+	e := newChatEnv(t, boltStore(t), nil)
+	wantReply(t, e.say("U1", "bogus"), `unknown command "bogus"; try: /incident help`)
+	wantReply(t, e.say("U1", ""), "/incident <verb>")
+	wantReply(t, e.say("U1", "ack"), "No incident is open here")
+	wantReply(t, e.say("U1", "ack INC-999"), "INC-999 not found")
+	a, b := e.open("g1"), e.open("g2")
+	wantReply(t, e.say("U1", "ack"), "2 incidents are open here ("+b.ID+", "+a.ID+"): which one?")
+	wantReply(t, e.say("U1", "list"), "2 open:")
+	wantReply(t, e.say("U1", "ack "+a.ID), a.ID+": Acknowledged by u1")
+}
+
+func TestChatButtons(t *testing.T) {
+	e := newChatEnv(t, redisStore(t), withPeople)
+	e.start()
+	inc := e.open("g1")
+	m := synced(t, e.slack, slackC, inc)
+	signer := bot.NewButtonSigner(e.cfg.ButtonKeySecret())
+	key := signer.Sign(inc.ID, templates.Action{ID: templates.ActAck})
+	r := e.srv.Handle(context.Background(), chatops.Request{Platform: "slack", UserID: "UBOB", Channel: slackC, Thread: m.ref, Button: key})
+	if r.Unauthorized || r.Card == nil || r.Card.State != incidents.Acknowledged {
+		t.Fatalf("ack button: %+v", r)
+	}
+	waitFor(t, 5*time.Second, "every card acknowledged", func() bool {
+		return len(e.slack.cards(slackC, inc.ID)) == 1 && e.slack.cards(slackC, inc.ID)[0].state == incidents.Acknowledged &&
+			len(e.tg.cards(tgChat, inc.ID)) == 1 && e.tg.cards(tgChat, inc.ID)[0].state == incidents.Acknowledged
+	})
+	snooze := signer.Sign(inc.ID, templates.Action{ID: templates.ActSnooze, Arg: "1h"})
+	wantReply(t, e.srv.Handle(context.Background(), chatops.Request{Platform: "slack", UserID: "UBOB", Channel: slackC, Button: snooze}), "Escalation snoozed for 1h")
+	forged := bot.NewButtonSigner([]byte("another klaxon")).Sign(inc.ID, templates.Action{ID: templates.ActResolve})
+	if r := e.srv.Handle(context.Background(), chatops.Request{Platform: "slack", UserID: "UBOB", Channel: slackC, Button: forged}); !r.Unauthorized {
+		t.Fatalf("a forged key acted: %+v", r)
+	}
+	if got := e.get(inc.ID); got.State != incidents.Acknowledged || got.AckedBy != "bob" {
+		t.Fatalf("after the buttons: %s by %s", got.State, got.AckedBy)
+	}
+	// A command typed in the card's thread (a Telegram reply) needs no ID,
+	// even with another incident open in the chat.
+	other := e.open("g2")
+	synced(t, e.tg, tgChat, other)
+	tgCard := e.tg.cards(tgChat, inc.ID)[0]
+	r = e.srv.Handle(context.Background(), chatops.Request{Platform: "telegram", UserID: "111", Channel: tgChat, Thread: tgCard.ref, Text: "resolve fixed"})
+	wantReply(t, r, inc.ID+": Resolved by alice: fixed")
+}
+
+func TestChatResponders(t *testing.T) {
+	e := newChatEnv(t, boltStore(t), func(c *bot.Config) {
+		withPeople(c)
+		c.Teams[0].Responders = []string{"alice"}
+	})
+	inc := e.open("g1")
+	wantReply(t, e.say("UBOB", "ack"), "Sorry, only the payments team's responders (alice) can change "+inc.ID)
+	wantReply(t, e.say("UNOBODY", "ack"), "Sorry, only the payments team's responders")
+	wantReply(t, e.say("UBOB", "show"), inc.ID)
+	wantReply(t, e.say("UALICE", "ack"), "Acknowledged by alice")
+}
+
+func TestChatDeclare(t *testing.T) {
+	e := newChatEnv(t, redisStore(t), withPeople)
+	e.start()
+	r := e.say("UALICE", "declare Checkout is down for EU customers sev 1")
+	wantReply(t, r, "alice declared INC-1 (SEV1, team payments): Checkout is down for EU customers")
+	if r.Ephemeral {
+		t.Error("a declaration is not ephemeral: the channel should see it")
+	}
+	inc := e.get("INC-1")
+	if inc.Source != "declared" || inc.Team != "payments" || inc.Severity != incidents.Sev1 || inc.Timeline[len(inc.Timeline)-1].Text != "Declared by alice from Slack" {
+		t.Fatalf("declared incident %+v", inc)
+	}
+	synced(t, e.slack, slackC, inc)
+	wantReply(t, e.say("UALICE", "declare x team nosuch"), `there is no team "nosuch"`)
+}
