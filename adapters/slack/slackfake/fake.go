@@ -125,6 +125,9 @@ type Server struct {
 	postLim     map[string]*rate.Limiter
 	updLim      *rate.Limiter
 	lastMicro   int64
+	responses   []Response
+	urlUses     map[string]int // response URL path → posts
+	nextURL     int
 }
 
 // New starts a fake configured by opts; Close stops it.
@@ -138,6 +141,7 @@ func New(opts Options) *Server {
 		calls:   map[string]int{},
 		fails:   map[string]*failure{},
 		postLim: map[string]*rate.Limiter{},
+		urlUses: map[string]int{},
 	}
 	if s.token == "" {
 		s.token = DefaultToken
@@ -333,6 +337,10 @@ func readParams(r *http.Request) (params, string, error) {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, responsePath) {
+		s.respond(w, r)
+		return
+	}
 	method, ok := strings.CutPrefix(r.URL.Path, "/api/")
 	if !ok || method == "" {
 		http.NotFound(w, r)

@@ -409,3 +409,45 @@ func TestConcurrentPosts(t *testing.T) {
 		t.Errorf("%d messages", n)
 	}
 }
+
+func TestResponseURL(t *testing.T) {
+	s := slackfake.New(slackfake.Options{})
+	defer s.Close()
+	u := s.ResponseURL()
+	post := func(body string) int {
+		t.Helper()
+		resp, err := http.Post(u, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	post(`{"response_type":"ephemeral","text":"hi","replace_original":false}`)
+	post(`{"response_type":"in_channel","blocks":[{"type":"section","text":{"type":"mrkdwn","text":"` + strings.Repeat("x", 3001) + `"}}]}`)
+	post(`{"response_type":"sideways","text":"x"}`)
+	post(`{"text":""}`)
+	post(`{"text":"5th"}`)
+	if code := post(`{"text":"6th"}`); code != http.StatusNotFound {
+		t.Errorf("6th post: %d", code)
+	}
+	rs := s.WaitResponses(2, 10*time.Millisecond)
+	if len(rs) != 2 || rs[0].Text != "hi" || rs[0].ResponseType != "ephemeral" || rs[0].ReplaceOriginal == nil || *rs[0].ReplaceOriginal ||
+		rs[1].Text != "5th" || rs[1].ReplaceOriginal != nil {
+		t.Errorf("responses %+v", rs)
+	}
+	if v := s.Violations(); len(v) != 4 {
+		t.Errorf("violations %q", v)
+	}
+	if n := s.Calls()["response_url"]; n != 6 {
+		t.Errorf("%d calls", n)
+	}
+	resp, err := http.Post(strings.Replace(u, "/response/1", "/response/99", 1), "application/json", strings.NewReader(`{"text":"x"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown URL: %d", resp.StatusCode)
+	}
+}

@@ -1,0 +1,620 @@
+package slack
+
+// This file is the receiver: it verifies the requests Slack sends for the
+// slash command and for card buttons, turns them into chatops.Requests and
+// answers Slack with the handler's Reply.
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/klaxonbot/klaxon/chatops"
+)
+
+// Headers of Slack's request signing.
+const (
+	HeaderSignature = "X-Slack-Signature"
+	HeaderTimestamp = "X-Slack-Request-Timestamp"
+)
+
+// MaxSkew is how far a request's timestamp may be from now, either way.
+const MaxSkew = 5 * time.Minute
+
+// Inbound limits and timings.
+const (
+	maxBody        = 1 << 20                 // bytes of a request body
+	answerWait     = 2500 * time.Millisecond // Slack wants an answer within 3 s
+	handlerTimeout = 10 * time.Second        // the handler's deadline
+	postTimeout    = 15 * time.Second        // all the response_url posts of one reply
+	maxAnswerText  = 12000                   // units of a reply's text
+	maxDocSections = 45                      // code sections of a document, all messages together
+	maxDocMessages = 5                       // Slack accepts 5 posts per response_url
+	docBudget      = Budget                  // bytes of one message's blocks JSON
+	workingText    = "Working on it…"
+	badButtonText  = "This button is not valid."
+	failedText     = "Sorry, that failed. Please try again."
+)
+
+// Verify's errors; their text is the reason given to Rejected.
+var (
+	ErrNoSecret         = errors.New("no signing secret")
+	ErrMissingSignature = errors.New("missing signature")
+	ErrMissingTimestamp = errors.New("missing timestamp")
+	ErrBadTimestamp     = errors.New("bad timestamp")
+	ErrStaleTimestamp   = errors.New("stale timestamp")
+	ErrBadSignature     = errors.New("bad signature")
+)
+
+// Verify checks that body was signed by Slack with secret (signature
+// "v0=" + hex(HMAC-SHA256(secret, "v0:"+timestamp+":"+body)) in
+// X-Slack-Signature, timestamp in X-Slack-Request-Timestamp) no more than
+// MaxSkew away from now. It returns nil or one of the Err… errors above.
+func Verify(secret string, h http.Header, body []byte, now time.Time) error {
+	if secret == "" {
+		return ErrNoSecret
+	}
+	sig := h.Get(HeaderSignature)
+	if sig == "" {
+		return ErrMissingSignature
+	}
+	ts := h.Get(HeaderTimestamp)
+	if ts == "" {
+		return ErrMissingTimestamp
+	}
+	if len(ts) > 12 || strings.Trim(ts, "0123456789") != "" {
+		return ErrBadTimestamp
+	}
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return ErrBadTimestamp
+	}
+	if d := now.Unix() - sec; d > int64(MaxSkew/time.Second) || d < -int64(MaxSkew/time.Second) {
+		return ErrStaleTimestamp
+	}
+	hexSig, ok := strings.CutPrefix(sig, "v0=")
+	got, err := hex.DecodeString(hexSig)
+	if !ok || err != nil || len(got) != sha256.Size {
+		return ErrBadSignature
+	}
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte("v0:" + ts + ":"))
+	mac.Write(body)
+	if !hmac.Equal(got, mac.Sum(nil)) {
+		return ErrBadSignature
+	}
+	return nil
+}
+
+// InboundOptions configure an Inbound.
+type InboundOptions struct {
+	// SigningSecret is the app's signing secret. Required.
+	SigningSecret string
+	// Handler acts on the requests. Required.
+	Handler chatops.Handler
+	// Rejected is told of every request refused before the handler; may
+	// be nil.
+	Rejected chatops.Rejected
+	// Now is the clock the timestamps are checked against; nil means
+	// time.Now.
+	Now func() time.Time
+	// HTTPClient posts to response_url; nil means
+	// &http.Client{Timeout: 10 * time.Second}.
+	HTTPClient *http.Client
+	// Log receives the failures; nil means slog.Default().
+	Log *slog.Logger
+}
+
+// Inbound receives Slack's slash commands and button presses. It is safe
+// for concurrent use.
+type Inbound struct {
+	secret   string
+	handler  chatops.Handler
+	rejected chatops.Rejected
+	now      func() time.Time
+	hc       *http.Client
+	log      *slog.Logger
+
+	answerWait time.Duration // tests shorten it
+	wg         sync.WaitGroup
+}
+
+// NewInbound returns an Inbound for o. It validates o.
+func NewInbound(o InboundOptions) (*Inbound, error) {
+	if o.SigningSecret == "" {
+		return nil, errors.New("slack: a signing secret is required")
+	}
+	if o.Handler == nil {
+		return nil, errors.New("slack: a handler is required")
+	}
+	in := &Inbound{
+		secret:     o.SigningSecret,
+		handler:    o.Handler,
+		rejected:   o.Rejected,
+		now:        o.Now,
+		hc:         o.HTTPClient,
+		log:        o.Log,
+		answerWait: answerWait,
+	}
+	if in.now == nil {
+		in.now = time.Now
+	}
+	if in.hc == nil {
+		in.hc = &http.Client{Timeout: 10 * time.Second}
+	}
+	if in.log == nil {
+		in.log = slog.Default()
+	}
+	return in, nil
+}
+
+// Wait blocks until the work begun by the requests answered so far is
+// done: handlers still running and their posts to response_url. Call it
+// after the HTTP server has shut down.
+func (in *Inbound) Wait() { in.wg.Wait() }
+
+// Commands is the slash command's handler (POST /slack/commands). It
+// answers with the Reply when the Handler gives it within 2.5 s; otherwise
+// it answers "Working on it…" and posts the Reply to the command's
+// response_url when it comes.
+func (in *Inbound) Commands() http.Handler { return http.HandlerFunc(in.serveCommand) }
+
+// Interactions is the handler of button presses (POST
+// /slack/interactions). It answers at once with an empty 200 (cards are
+// updated through the outbox) and posts the Reply's text, if any, to the
+// payload's response_url as an ephemeral message.
+func (in *Inbound) Interactions() http.Handler { return http.HandlerFunc(in.serveInteraction) }
+
+// read reads and verifies r's body; on failure it has answered.
+func (in *Inbound) read(w http.ResponseWriter, r *http.Request) (url.Values, bool) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		writeError(w, http.StatusMethodNotAllowed, "method not allowed")
+		return nil, false
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			in.refuse(w, r, http.StatusRequestEntityTooLarge, "body too large")
+		} else {
+			writeError(w, http.StatusBadRequest, "unreadable body")
+		}
+		return nil, false
+	}
+	if err := Verify(in.secret, r.Header, body, in.now()); err != nil {
+		in.refuse(w, r, http.StatusUnauthorized, err.Error())
+		return nil, false
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "malformed form")
+		return nil, false
+	}
+	return form, true
+}
+
+func (in *Inbound) refuse(w http.ResponseWriter, r *http.Request, status int, reason string) {
+	in.log.Info("slack: request refused", "path", r.URL.Path, "reason", reason)
+	if in.rejected != nil {
+		in.rejected("slack", reason)
+	}
+	writeError(w, status, reason)
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSONBody(w, status, map[string]string{"error": msg})
+}
+
+func writeJSONBody(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+// handle calls the handler with a deadline, turning a panic into an
+// apology.
+func (in *Inbound) handle(ctx context.Context, req chatops.Request) (rep chatops.Reply) {
+	ctx, cancel := context.WithTimeout(ctx, handlerTimeout)
+	defer cancel()
+	defer func() {
+		if p := recover(); p != nil {
+			in.log.Error("slack: the handler panicked", "panic", fmt.Sprint(p))
+			rep = chatops.Reply{Text: failedText, Ephemeral: true}
+		}
+	}()
+	return in.handler.Handle(ctx, req)
+}
+
+func (in *Inbound) serveCommand(w http.ResponseWriter, r *http.Request) {
+	form, ok := in.read(w, r)
+	if !ok {
+		return
+	}
+	req := chatops.Request{
+		Platform: "slack",
+		UserID:   form.Get("user_id"),
+		UserName: form.Get("user_name"),
+		Channel:  form.Get("channel_id"),
+		Text:     strings.TrimSpace(form.Get("text")),
+	}
+	if req.UserID == "" {
+		writeError(w, http.StatusBadRequest, "missing user_id")
+		return
+	}
+	responseURL := form.Get("response_url")
+
+	// The handler outlives the request when it is slow: its reply then
+	// goes to response_url.
+	var (
+		mu    sync.Mutex
+		late  bool
+		reply = make(chan chatops.Reply, 1)
+	)
+	in.wg.Add(1)
+	go func() {
+		defer in.wg.Done()
+		rep := in.handle(context.WithoutCancel(r.Context()), req)
+		mu.Lock()
+		if !late {
+			reply <- rep
+			mu.Unlock()
+			return
+		}
+		mu.Unlock()
+		in.post(responseURL, replyMessages(rep, rep.Ephemeral))
+	}()
+
+	t := time.NewTimer(in.answerWait)
+	defer t.Stop()
+	var rep chatops.Reply
+	got := false
+	select {
+	case rep = <-reply:
+		got = true
+	case <-t.C:
+	case <-r.Context().Done(): // the client left: answer what we can
+	}
+	if !got {
+		mu.Lock()
+		select {
+		case rep = <-reply:
+			got = true
+		default:
+			late = true
+		}
+		mu.Unlock()
+	}
+	if !got {
+		if responseURL == "" {
+			in.log.Warn("slack: a slow command's reply will be lost: no response_url")
+		}
+		writeJSONBody(w, http.StatusOK, message{ResponseType: "ephemeral", Text: workingText})
+		return
+	}
+	msgs := replyMessages(rep, rep.Ephemeral)
+	if len(msgs) == 0 {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	first := msgs[0]
+	first.ReplaceOriginal = nil
+	writeJSONBody(w, http.StatusOK, first)
+	if len(msgs) > 1 {
+		in.wg.Add(1)
+		go func() {
+			defer in.wg.Done()
+			in.post(responseURL, msgs[1:])
+		}()
+	}
+}
+
+// interaction is the part of a block_actions payload klaxon reads.
+type interaction struct {
+	Type string `json:"type"`
+	User struct {
+		ID       string `json:"id"`
+		Username string `json:"username"`
+		Name     string `json:"name"`
+	} `json:"user"`
+	Channel struct {
+		ID string `json:"id"`
+	} `json:"channel"`
+	Container struct {
+		MessageTS string `json:"message_ts"`
+		ChannelID string `json:"channel_id"`
+	} `json:"container"`
+	Message struct {
+		TS string `json:"ts"`
+	} `json:"message"`
+	ResponseURL string `json:"response_url"`
+	Actions     []struct {
+		ActionID string `json:"action_id"`
+		Value    string `json:"value"`
+	} `json:"actions"`
+}
+
+func (in *Inbound) serveInteraction(w http.ResponseWriter, r *http.Request) {
+	form, ok := in.read(w, r)
+	if !ok {
+		return
+	}
+	var p interaction
+	if err := json.Unmarshal([]byte(form.Get("payload")), &p); err != nil {
+		writeError(w, http.StatusBadRequest, "malformed payload")
+		return
+	}
+	if p.Type != "block_actions" || len(p.Actions) == 0 ||
+		strings.HasPrefix(p.Actions[0].ActionID, LinkActionIDPrefix) || p.Actions[0].Value == "" {
+		w.WriteHeader(http.StatusOK) // not a klaxon button: nothing to do
+		return
+	}
+	req := chatops.Request{
+		Platform: "slack",
+		UserID:   p.User.ID,
+		UserName: p.User.Username,
+		Channel:  p.Channel.ID,
+		Button:   p.Actions[0].Value,
+	}
+	if req.UserName == "" {
+		req.UserName = p.User.Name
+	}
+	if req.Channel == "" {
+		req.Channel = p.Container.ChannelID
+	}
+	ts := p.Container.MessageTS
+	if ts == "" {
+		ts = p.Message.TS
+	}
+	if req.Channel != "" && ts != "" {
+		req.Thread = Ref(req.Channel, ts)
+	}
+	w.WriteHeader(http.StatusOK)
+
+	in.wg.Add(1)
+	go func() {
+		defer in.wg.Done()
+		rep := in.handle(context.WithoutCancel(r.Context()), req)
+		if rep.Unauthorized && rep.Text == "" {
+			rep.Text = badButtonText
+		}
+		in.post(p.ResponseURL, replyMessages(rep, true))
+	}()
+}
+
+// message is an answer to Slack or a post to a response_url.
+type message struct {
+	ResponseType    string        `json:"response_type"`
+	Text            string        `json:"text"`
+	Blocks          []slack.Block `json:"blocks,omitempty"`
+	ReplaceOriginal *bool         `json:"replace_original,omitempty"`
+}
+
+// post sends msgs to responseURL, in order.
+func (in *Inbound) post(responseURL string, msgs []message) {
+	if len(msgs) == 0 {
+		return
+	}
+	u, err := url.Parse(responseURL)
+	if responseURL == "" || err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
+		in.log.Warn("slack: a reply is lost: no usable response_url")
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), postTimeout)
+	defer cancel()
+	for i, m := range msgs {
+		if err := in.postOne(ctx, responseURL, m); err != nil {
+			// The URL's path is a credential of sorts: log the host only.
+			in.log.Warn("slack: posting a reply to response_url failed", "host", u.Host,
+				"message", i+1, "of", len(msgs), "err", err)
+			return
+		}
+	}
+}
+
+func (in *Inbound) postOne(ctx context.Context, responseURL string, m message) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(m); err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, responseURL, &buf)
+	if err != nil {
+		return errors.New("bad request")
+	}
+	req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	resp, err := in.hc.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) { // its message repeats the URL
+			err = ue.Err
+		}
+		return err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("HTTP %d: %s", resp.StatusCode, truncate(strings.TrimSpace(string(body)), 200))
+	}
+	var ans struct {
+		OK    *bool  `json:"ok"`
+		Error string `json:"error"`
+	}
+	if json.Unmarshal(body, &ans) == nil && ans.OK != nil && !*ans.OK {
+		return fmt.Errorf("slack answered %q", truncate(ans.Error, 100))
+	}
+	return nil
+}
+
+// replyMessages lays rep out as Slack messages: its text (escaped for
+// mrkdwn), then its document, if any, as code sections over as many
+// messages as needed (at most maxDocMessages). Every message carries
+// replace_original false; none when rep says nothing.
+func replyMessages(rep chatops.Reply, ephemeral bool) []message {
+	rt := "in_channel"
+	if ephemeral {
+		rt = "ephemeral"
+	}
+	no := false
+	text := escapeFit(rep.Text, maxAnswerText)
+	if rep.Document == nil {
+		if text == "" {
+			return nil
+		}
+		return []message{{ResponseType: rt, Text: text, ReplaceOriginal: &no}}
+	}
+	groups := DocumentBlocks(rep.Text, rep.Document)
+	fallback := escapeFit(rep.Text, MaxTextLen)
+	if fallback == "" {
+		fallback = escapeFit(documentTitle(rep.Document), MaxHeaderLen)
+	}
+	msgs := make([]message, 0, len(groups))
+	for _, g := range groups {
+		msgs = append(msgs, message{ResponseType: rt, Text: fallback, Blocks: g, ReplaceOriginal: &no})
+	}
+	return msgs
+}
+
+func documentTitle(d *chatops.Document) string {
+	if t := fit(d.Title, MaxHeaderLen, false); t != "" {
+		return t
+	}
+	if t := fit(d.Name, MaxHeaderLen, false); t != "" {
+		return t
+	}
+	return "Document"
+}
+
+// DocumentBlocks lays out text (plain, may be "") and d as the blocks of
+// one or more messages: text as a mrkdwn section, d's title as a header,
+// then d's content as mrkdwn code blocks in sections of at most
+// MaxTextLen characters. Each message's blocks stay within Block Kit's
+// limits and Budget bytes of JSON; there are at most 5 messages (what a
+// response_url accepts) and 45 code sections, then a last section says
+// "… the rest: <title>" was cut.
+func DocumentBlocks(text string, d *chatops.Document) [][]slack.Block {
+	title := documentTitle(d)
+	var blocks []slack.Block
+	if t := escapeFit(text, MaxTextLen); t != "" {
+		blocks = append(blocks, mrkdwnSection(t))
+	}
+	blocks = append(blocks, slack.NewHeaderBlock(plain(title)))
+	chunks, cut := codeChunks(d.Content, maxDocSections)
+	for _, c := range chunks {
+		blocks = append(blocks, mrkdwnSection(c))
+	}
+	// Pack the blocks into messages.
+	var msgs [][]slack.Block
+	var cur []slack.Block
+	curSize := 0
+	for _, b := range blocks {
+		s := size([]slack.Block{b})
+		if len(cur) > 0 && (curSize+s > docBudget || len(cur) >= MaxBlocks-1) {
+			if len(msgs) == maxDocMessages-1 {
+				cut = true
+				break
+			}
+			msgs = append(msgs, cur)
+			cur, curSize = nil, 0
+		}
+		cur = append(cur, b)
+		curSize += s
+	}
+	if cut {
+		rest := mrkdwnSection("… the rest: " + escapeFit(title, MaxHeaderLen))
+		rs := size([]slack.Block{rest})
+		for len(cur) > 1 && curSize+rs > docBudget {
+			curSize -= size(cur[len(cur)-1:])
+			cur = cur[:len(cur)-1]
+		}
+		cur = append(cur, rest)
+	}
+	return append(msgs, cur)
+}
+
+func mrkdwnSection(text string) slack.Block {
+	return slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, text, false, false), nil, nil)
+}
+
+// codeChunks cuts content, cleaned and escaped for mrkdwn, into at most
+// max code blocks ("```\n…\n```") of at most MaxTextLen units each,
+// breaking at line ends where it can. cut reports that content did not
+// fit.
+func codeChunks(content string, max int) (chunks []string, cut bool) {
+	const fence = "```"
+	room := MaxTextLen - 2*len(fence) - 2 // the fences and their newlines
+	// Never read more than can be shown, but enough to know when it all
+	// does not fit: the loop then runs out of chunks.
+	s := fit(content, (max+1)*room, true)
+	// The content must not close the code block: break up its fences.
+	s = strings.ReplaceAll(s, fence, "`\u200b``")
+	var b strings.Builder
+	n := 0        // units in b
+	lineEnd := -1 // b.Len() after the last newline
+	flush := func(upTo int) {
+		chunk := strings.TrimRight(b.String()[:upTo], "\n")
+		rest := b.String()[upTo:]
+		if strings.TrimSpace(chunk) != "" {
+			chunks = append(chunks, fence+"\n"+chunk+"\n"+fence)
+		}
+		b.Reset()
+		b.WriteString(rest)
+		n = units(rest)
+		lineEnd = -1
+	}
+	for _, r := range s {
+		var tok string
+		switch r {
+		case '&':
+			tok = "&amp;"
+		case '<':
+			tok = "&lt;"
+		case '>':
+			tok = "&gt;"
+		default:
+			tok = string(r)
+		}
+		u := units(tok)
+		for n+u > room {
+			if lineEnd > 0 {
+				flush(lineEnd)
+			} else {
+				flush(b.Len())
+			}
+			if len(chunks) >= max {
+				return chunks[:max], true
+			}
+		}
+		b.WriteString(tok)
+		n += u
+		if r == '\n' {
+			lineEnd = b.Len()
+		}
+	}
+	if b.Len() > 0 {
+		flush(b.Len())
+	}
+	if len(chunks) > max {
+		chunks, cut = chunks[:max], true
+	}
+	return chunks, cut
+}
