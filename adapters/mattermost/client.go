@@ -302,13 +302,20 @@ func (c *Client) root(ctx context.Context, id string) (*model.Post, error) {
 
 // compile compiles card and tags it with its incident.
 func (c *Client) compile(card *templates.Card) *model.Post {
+	return compileCard(card, c.sign, c.actionURL)
+}
+
+// compileCard is the post the Client makes for a card, buttons signed with
+// sign, tagged with its incident: the Client's posts and edits and the
+// Inbound's action updates are the same post.
+func compileCard(card *templates.Card, sign func(string, templates.Action) string, actionURL string) *model.Post {
 	var key Key
-	if c.sign != nil && c.actionURL != "" {
+	if sign != nil && actionURL != "" && card != nil {
 		id := card.IncidentID
-		key = func(a templates.Action) string { return c.sign(id, a) }
+		key = func(a templates.Action) string { return sign(id, a) }
 	}
-	p := Compile(card, key, c.actionURL)
-	if card.IncidentID != "" {
+	p := Compile(card, key, actionURL)
+	if card != nil && card.IncidentID != "" {
 		p.AddProp(PropIncident, card.IncidentID)
 	}
 	return p

@@ -1,0 +1,396 @@
+package mattermost
+
+// The receiver: Mattermost's slash-command requests and button clicks
+// (action calls) as chatops.Requests, and the Replies as Mattermost's
+// answers.
+//
+// A slash command is authenticated by its token (the form field "token"
+// and/or the header "Authorization: Token <t>"), compared in constant time.
+// An action call carries no authentication at all: the button's context
+// holds the signed key the compiler put there ({"key": ...}, see Key and
+// action in compile.go), and the Handler verifies it (Reply.Unauthorized).
+
+import (
+	"cmp"
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/mattermost/mattermost/server/public/model"
+
+	"github.com/klaxonbot/klaxon/chatops"
+	"github.com/klaxonbot/klaxon/templates"
+)
+
+// platform is the chatops.Request platform name of this adapter.
+const platform = "mattermost"
+
+const (
+	// maxInboundBody bounds a request's body; larger ones get 413.
+	maxInboundBody = 1 << 20
+	// handlerTimeout is the Handler's deadline.
+	handlerTimeout = 10 * time.Second
+	// maxTextWithDocument caps a reply's text when a document follows it.
+	maxTextWithDocument = 2000
+	// maxDocTitle caps a document's title (escaped runes).
+	maxDocTitle = 200
+	// docCutNote ends a document cut to fit a post.
+	docCutNote = "\n_… cut: the document is longer than a Mattermost post can hold._"
+	// noBytes is a byte budget that never binds: answers are limited in runes.
+	noBytes = 1 << 30
+)
+
+// InboundOptions configure an Inbound.
+type InboundOptions struct {
+	// CommandToken is the slash command's token (Integrations > Slash
+	// Commands); "" = every command request is refused.
+	CommandToken string
+	// Handler acts on the requests (required).
+	Handler chatops.Handler
+	// Rejected is told about every request refused before it reached the
+	// Handler; may be nil.
+	Rejected chatops.Rejected
+	// ActionURL and Sign compile the updated card an action call answers
+	// with: the same as the Client's, so that the answer is the post the
+	// Client makes. "" or nil = the updated card has no buttons.
+	ActionURL string
+	Sign      func(incidentID string, a templates.Action) string
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+	// Log receives what went wrong (never a token); default slog.Default().
+	Log *slog.Logger
+}
+
+// Inbound serves Mattermost's requests to klaxon. It is safe for
+// concurrent use.
+type Inbound struct {
+	token     []byte
+	handler   chatops.Handler
+	rejected  chatops.Rejected
+	actionURL string
+	sign      func(incidentID string, a templates.Action) string
+	now       func() time.Time
+	log       *slog.Logger
+}
+
+// NewInbound returns an Inbound for o. It checks the options.
+func NewInbound(o InboundOptions) (*Inbound, error) {
+	if o.Handler == nil {
+		return nil, errors.New("mattermost: inbound: a handler is required")
+	}
+	for i := 0; i < len(o.CommandToken); i++ {
+		if c := o.CommandToken[i]; c <= ' ' || c >= 0x7f {
+			return nil, errors.New("mattermost: inbound: the command token holds spaces or characters that are not printable ASCII")
+		}
+	}
+	if o.ActionURL != "" && !validActionURL(o.ActionURL) {
+		return nil, fmt.Errorf("mattermost: inbound: action URL must be an absolute http(s) URL of at most %d bytes", MaxActionURLBytes)
+	}
+	in := &Inbound{
+		token:     []byte(o.CommandToken),
+		handler:   o.Handler,
+		rejected:  o.Rejected,
+		actionURL: o.ActionURL,
+		sign:      o.Sign,
+		now:       o.Now,
+		log:       o.Log,
+	}
+	if in.now == nil {
+		in.now = time.Now
+	}
+	if in.log == nil {
+		in.log = slog.Default()
+	}
+	return in, nil
+}
+
+// Commands handles the slash command's requests (POST /mattermost/commands):
+// a form with token, channel_id, user_id, user_name, command, text and, when
+// the command was typed in a thread, root_id. It answers
+// {"response_type": "ephemeral"|"in_channel", "text": ...}.
+func (in *Inbound) Commands() http.Handler { return http.HandlerFunc(in.serveCommand) }
+
+// Actions handles button clicks (POST /mattermost/actions): JSON {user_id,
+// user_name, channel_id, post_id, context: {"key": ...}}. It answers
+// {"update": {"message", "props"}, "ephemeral_text": ...}, the update only
+// when the Reply holds a card; 401 when the key is missing or the Handler
+// says Unauthorized.
+func (in *Inbound) Actions() http.Handler { return http.HandlerFunc(in.serveAction) }
+
+type commandResponse struct {
+	ResponseType     string `json:"response_type"`
+	Text             string `json:"text"`
+	SkipSlackParsing bool   `json:"skip_slack_parsing"`
+}
+
+type postUpdate struct {
+	Message string                `json:"message"`
+	Props   model.StringInterface `json:"props"`
+}
+
+type actionResponse struct {
+	Update           *postUpdate `json:"update,omitempty"`
+	EphemeralText    string      `json:"ephemeral_text,omitempty"`
+	SkipSlackParsing bool        `json:"skip_slack_parsing"`
+}
+
+func (in *Inbound) serveCommand(w http.ResponseWriter, r *http.Request) {
+	body, ok := in.read(w, r)
+	if !ok {
+		return
+	}
+	// Authenticity first: the header's token, then the form's, each one
+	// given compared in constant time, at least one required.
+	if len(in.token) == 0 {
+		in.refuse(w, http.StatusUnauthorized, "commands disabled")
+		return
+	}
+	given := 0
+	if t, found := headerToken(r.Header); found {
+		given++
+		if !in.tokenOK(t) {
+			in.refuse(w, http.StatusUnauthorized, "bad token")
+			return
+		}
+	}
+	form, perr := url.ParseQuery(string(body))
+	if vs, found := form["token"]; found {
+		given++
+		if len(vs) != 1 || !in.tokenOK(vs[0]) {
+			in.refuse(w, http.StatusUnauthorized, "bad token")
+			return
+		}
+	}
+	if given == 0 {
+		in.refuse(w, http.StatusUnauthorized, "missing token")
+		return
+	}
+	if perr != nil {
+		in.refuse(w, http.StatusBadRequest, "malformed request")
+		return
+	}
+
+	req := chatops.Request{
+		Platform: platform,
+		UserID:   form.Get("user_id"),
+		UserName: form.Get("user_name"),
+		Channel:  form.Get("channel_id"),
+		Text:     strings.TrimSpace(form.Get("text")),
+	}
+	if root := form.Get("root_id"); model.IsValidId(root) {
+		req.Thread = root
+	}
+	reply := in.handle(r.Context(), req)
+	resp := commandResponse{ResponseType: "in_channel", Text: replyText(reply), SkipSlackParsing: true}
+	if reply.Ephemeral {
+		resp.ResponseType = "ephemeral"
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (in *Inbound) serveAction(w http.ResponseWriter, r *http.Request) {
+	body, ok := in.read(w, r)
+	if !ok {
+		return
+	}
+	var call model.PostActionIntegrationRequest
+	if err := json.Unmarshal(body, &call); err != nil {
+		in.refuse(w, http.StatusBadRequest, "malformed request")
+		return
+	}
+	// The key is the only authentication an action call has: compile.go's
+	// action puts it in the integration's context as "key".
+	key, _ := call.Context["key"].(string)
+	if key == "" {
+		in.refuse(w, http.StatusUnauthorized, "no key")
+		return
+	}
+	if len(key) > MaxKeyBytes || !utf8.ValidString(key) {
+		in.refuse(w, http.StatusUnauthorized, "bad key")
+		return
+	}
+	req := chatops.Request{
+		Platform: platform,
+		UserID:   call.UserId,
+		UserName: call.UserName,
+		Channel:  call.ChannelId,
+		Button:   key,
+	}
+	if model.IsValidId(call.PostId) {
+		req.Thread = call.PostId
+	}
+	reply := in.handle(r.Context(), req)
+	if reply.Unauthorized {
+		in.refuse(w, http.StatusUnauthorized, "bad key")
+		return
+	}
+	resp := actionResponse{EphemeralText: replyText(reply), SkipSlackParsing: true}
+	if reply.Card != nil {
+		p := compileCard(reply.Card, in.sign, in.actionURL)
+		resp.Update = &postUpdate{Message: p.Message, Props: p.GetProps()}
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// handle calls the Handler with its deadline.
+func (in *Inbound) handle(ctx context.Context, req chatops.Request) chatops.Reply {
+	ctx, cancel := context.WithTimeout(ctx, handlerTimeout)
+	defer cancel()
+	return in.handler.Handle(ctx, req)
+}
+
+// read checks the method and reads the body within maxInboundBody; on
+// failure it has answered.
+func (in *Inbound) read(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "method not allowed"})
+		return nil, false
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxInboundBody))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			in.refuse(w, http.StatusRequestEntityTooLarge, "body too large")
+		} else {
+			in.refuse(w, http.StatusBadRequest, "unreadable body")
+		}
+		return nil, false
+	}
+	return body, true
+}
+
+func (in *Inbound) tokenOK(t string) bool {
+	return subtle.ConstantTimeCompare([]byte(t), in.token) == 1
+}
+
+// refuse answers a request that does not reach the Handler.
+func (in *Inbound) refuse(w http.ResponseWriter, status int, reason string) {
+	if in.rejected != nil {
+		in.rejected(platform, reason)
+	}
+	in.log.Info("mattermost: request refused", "reason", reason, "status", status)
+	writeJSON(w, status, map[string]string{"error": reason})
+}
+
+// headerToken returns the token of an "Authorization: Token <t>" header;
+// found is false when there is no such header (other schemes are not
+// Mattermost's and are ignored).
+func headerToken(h http.Header) (token string, found bool) {
+	for _, v := range h.Values("Authorization") {
+		scheme, rest, _ := strings.Cut(strings.TrimSpace(v), " ")
+		if strings.EqualFold(scheme, "Token") {
+			return strings.TrimSpace(rest), true
+		}
+	}
+	return "", false
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"error":"internal error"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// replyText is the post text of a Reply: its text escaped (as data, never
+// markup: no mention, no link, no formatting) and its document, within
+// MaxRunes.
+func replyText(r chatops.Reply) string {
+	textMax := MaxRunes
+	if r.Document != nil {
+		textMax = maxTextWithDocument
+	}
+	text, used, _ := escape(r.Text, md|ml, limit{textMax, noBytes})
+	if r.Document == nil {
+		return text
+	}
+	if text == "" {
+		return documentText(r.Document, MaxRunes)
+	}
+	return text + sep2 + documentText(r.Document, MaxRunes-used.runes-len(sep2))
+}
+
+// documentText renders a document as a Mattermost post text of at most
+// maxRunes runes: "#### <title>\n```\n<content>\n```" (a longer fence when
+// the content holds one), the content cut at a line with a note when it is
+// longer. The title is escaped; the content is shown verbatim in the code
+// block (without carriage returns, bidi controls and other control
+// characters but tabs).
+func documentText(d *chatops.Document, maxRunes int) string {
+	if d == nil || maxRunes <= 0 {
+		return ""
+	}
+	title, _, _ := escape(d.Title, md, limit{maxDocTitle, noBytes})
+	if title == "" {
+		title, _, _ = escape(d.Name, md, limit{maxDocTitle, noBytes})
+	}
+	if title == "" {
+		title = "Document"
+	}
+	content := strings.Map(func(r rune) rune {
+		switch {
+		case r == '\n' || r == '\t':
+			return r
+		case r == '\r' || isBidiControl(r):
+			return -1
+		case unicode.IsControl(r):
+			return ' '
+		}
+		return r
+	}, strings.ToValidUTF8(d.Content, "\uFFFD"))
+	content = strings.TrimRight(content, "\n")
+	fence := strings.Repeat("`", max(3, longestRun(content, '`')+1))
+	head := "#### " + title + "\n" + fence + "\n"
+	tail := "\n" + fence
+	fixed := utf8.RuneCountInString(head) + utf8.RuneCountInString(tail)
+	if fixed+utf8.RuneCountInString(content) <= maxRunes {
+		return head + content + tail
+	}
+	room := maxRunes - fixed - utf8.RuneCountInString(docCutNote)
+	if room < 0 {
+		// Not even the frame fits: the title alone, cut.
+		t, _, _ := escape(cmp.Or(d.Title, d.Name, "Document"), md, limit{maxRunes, noBytes})
+		return t
+	}
+	cut, n := content, 0
+	for i := range content {
+		if n == room {
+			cut = content[:i]
+			break
+		}
+		n++
+	}
+	if nl := strings.LastIndexByte(cut, '\n'); nl > len(cut)/2 {
+		cut = cut[:nl]
+	}
+	return head + cut + tail + docCutNote
+}
+
+// longestRun is the length of the longest run of c in s.
+func longestRun(s string, c byte) int {
+	best, n := 0, 0
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			n++
+			best = max(best, n)
+		} else {
+			n = 0
+		}
+	}
+	return best
+}
