@@ -7,8 +7,10 @@
 // every request it rejected as malformed (Violations).
 //
 // It serves POST or GET /bot<token>/<method> with form, multipart or JSON
-// bodies, for sendMessage, editMessageText, getMe and answerCallbackQuery.
-// It is safe for concurrent use.
+// bodies, for sendMessage, editMessageText, getMe, answerCallbackQuery
+// (recorded: CallbackAnswers), sendDocument (recorded: Documents),
+// getUpdates (a queue tests fill with UserMessage, Press and PushUpdate),
+// setWebhook and deleteWebhook (Webhook). It is safe for concurrent use.
 package telegramfake
 
 import (
@@ -58,6 +60,10 @@ type Options struct {
 	// Global limits them over all chats (Telegram: about 30/s).
 	Global      rate.Limit
 	GlobalBurst int
+	// UpdatesWait is the longest getUpdates waits for an update (at most
+	// its timeout); default 200 ms, so that long polling stays fast in
+	// tests.
+	UpdatesWait time.Duration
 }
 
 // Button is an inline keyboard button.
@@ -82,6 +88,7 @@ type Message struct {
 	Replies     []string        // texts (as shown) of the replies to it, in order
 	RepliesHTML []string        // the same, as sent
 	IncidentID  string          // always "": Telegram messages carry no hidden data
+	From        int64           // the user who wrote it (UserMessage); 0 for the bot's
 }
 
 // Server is the fake Bot API.
@@ -104,6 +111,16 @@ type Server struct {
 	global     *rate.Limiter
 	opts       Options
 	lastUpdate int64
+
+	updates   []queued      // getUpdates' queue, by update_id
+	updateID  int           // the last update_id given
+	notify    chan struct{} // closed (and replaced) when an update is queued
+	allowed   []string      // the last allowed_updates (nil: all)
+	webhook   *Webhook
+	queryID   int
+	answered  map[string]bool
+	cbAnswers []CallbackAnswer
+	documents []Document
 }
 
 type msgKey struct {
@@ -127,6 +144,7 @@ type msg struct {
 	edits     int
 	editDate  int64
 	replies   []*msg
+	from      *User // the user who wrote it; nil: the bot
 }
 
 type failure struct {
@@ -147,6 +165,8 @@ func New(opts Options) *Server {
 		perChat:  map[int64]*rate.Limiter{},
 		perGroup: map[int64]*rate.Limiter{},
 		opts:     opts,
+		notify:   make(chan struct{}),
+		answered: map[string]bool{},
 	}
 	if s.token == "" {
 		s.token = Token
@@ -242,6 +262,9 @@ func (s *Server) Messages(dest string) []Message {
 			Text: m.shown, HTML: m.html, ParseMode: m.parseMode, NoPreview: m.noPreview,
 			ReplyMarkup: append(json.RawMessage(nil), m.markup...), Keyboard: copyKeyboard(m.keyboard), Edits: m.edits,
 		}
+		if m.from != nil {
+			msg.From = m.from.ID
+		}
 		for _, r := range m.replies {
 			msg.Replies = append(msg.Replies, r.shown)
 			msg.RepliesHTML = append(msg.RepliesHTML, r.html)
@@ -284,7 +307,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	token, method := m[1], m[2]
 	// The body is read first: then the server notices a client that gives up.
-	params, perr := readParams(r)
+	params, files, perr := readParams(r)
 	s.mu.Lock()
 	s.calls[method]++
 	latency := s.latency
@@ -329,11 +352,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		result = map[string]any{"id": 123456, "is_bot": true, "first_name": "klaxon fake", "username": "klaxon_fake_bot",
 			"can_join_groups": true, "can_read_all_group_messages": false, "supports_inline_queries": false}
 	case "answerCallbackQuery":
-		if params["callback_query_id"] == "" {
-			err = badRequest("query is too old and response timeout expired or query ID is invalid", false)
-		} else {
-			result = true
-		}
+		result, err = s.answerCallbackQuery(params)
+	case "sendDocument":
+		result, err = s.sendDocument(params, files)
+	case "getUpdates":
+		result, err = s.getUpdates(r.Context(), params)
+	case "setWebhook":
+		result, err = s.setWebhook(params)
+	case "deleteWebhook":
+		result, err = s.deleteWebhook(params)
 	case "sendMessage":
 		result, err = s.sendMessage(params)
 	case "editMessageText":
@@ -378,26 +405,34 @@ func writeError(w http.ResponseWriter, e *apiError) {
 	w.Write(b)
 }
 
+// upload is a file of a multipart request.
+type upload struct {
+	name string
+	data []byte
+}
+
 // readParams reads the query string and a form, multipart or JSON body into
-// strings; JSON values that are not strings keep their JSON text.
-func readParams(r *http.Request) (map[string]string, *apiError) {
+// strings, and the files of a multipart body; JSON values that are not
+// strings keep their JSON text.
+func readParams(r *http.Request) (map[string]string, map[string]upload, *apiError) {
 	params := map[string]string{}
+	files := map[string]upload{}
 	for k, v := range r.URL.Query() {
 		params[k] = v[0]
 	}
 	if r.Method != http.MethodPost {
-		return params, nil
+		return params, files, nil
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, 10<<20))
 	if err != nil {
-		return nil, badRequest("can't read the request body", true)
+		return nil, nil, badRequest("can't read the request body", true)
 	}
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch ct {
 	case "application/json":
 		var m map[string]json.RawMessage
 		if err := json.Unmarshal(body, &m); err != nil {
-			return nil, badRequest("can't parse JSON object", true)
+			return nil, nil, badRequest("can't parse JSON object", true)
 		}
 		for k, raw := range m {
 			var s string
@@ -410,28 +445,40 @@ func readParams(r *http.Request) (map[string]string, *apiError) {
 	case "multipart/form-data":
 		r.Body = io.NopCloser(strings.NewReader(string(body)))
 		if err := r.ParseMultipartForm(10 << 20); err != nil {
-			return nil, badRequest("can't parse multipart form", true)
+			return nil, nil, badRequest("can't parse multipart form", true)
 		}
 		for k, v := range r.MultipartForm.Value {
 			params[k] = v[0]
 		}
+		for k, fhs := range r.MultipartForm.File {
+			f, err := fhs[0].Open()
+			if err != nil {
+				return nil, nil, badRequest("can't read the file "+k, true)
+			}
+			data, err := io.ReadAll(f)
+			f.Close()
+			if err != nil {
+				return nil, nil, badRequest("can't read the file "+k, true)
+			}
+			files[k] = upload{name: fhs[0].Filename, data: data}
+		}
 	case "application/x-www-form-urlencoded", "":
 		vals, err := url.ParseQuery(string(body))
 		if err != nil {
-			return nil, badRequest("can't parse form", true)
+			return nil, nil, badRequest("can't parse form", true)
 		}
 		for k, v := range vals {
 			params[k] = v[0]
 		}
 	default:
-		return nil, badRequest("unsupported Content-Type "+ct, true)
+		return nil, nil, badRequest("unsupported Content-Type "+ct, true)
 	}
 	for k, v := range params {
 		if !utf8.ValidString(v) {
-			return nil, badRequest("strings must be encoded in UTF-8 (parameter "+k+")", true)
+			return nil, nil, badRequest("strings must be encoded in UTF-8 (parameter "+k+")", true)
 		}
 	}
-	return params, nil
+	return params, files, nil
 }
 
 // chatOf parses chat_id; s.mu is held.
@@ -726,9 +773,13 @@ func (m *msg) result(withReply bool) map[string]any {
 	if m.chat < 0 {
 		chat["title"] = "fake chat " + strconv.FormatInt(m.chat, 10)
 	}
+	from := map[string]any{"id": 123456, "is_bot": true, "first_name": "klaxon fake", "username": "klaxon_fake_bot"}
+	if m.from != nil {
+		from = m.from.json()
+	}
 	out := map[string]any{
 		"message_id": m.id,
-		"from":       map[string]any{"id": 123456, "is_bot": true, "first_name": "klaxon fake", "username": "klaxon_fake_bot"},
+		"from":       from,
 		"chat":       chat,
 		"date":       m.date,
 		"text":       m.shown,
