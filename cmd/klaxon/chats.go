@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -42,4 +44,85 @@ func newChats(cfg *bot.Config, signer *bot.ButtonSigner) (map[string]bot.Chat, e
 		chats[bot.Telegram] = t
 	}
 	return chats, nil
+}
+
+// inbound is what the chat platforms send klaxon: commands and button
+// presses, mounted on srv; run starts what must run beside the server
+// (Telegram's long polling), wait waits for work in flight.
+type inbound struct {
+	run  func(ctx context.Context)
+	wait func()
+}
+
+func mountInbound(srv *bot.Server, cfg *bot.Config, signer *bot.ButtonSigner, log *slog.Logger) (*inbound, error) {
+	in := &inbound{run: func(context.Context) {}, wait: func() {}}
+	var waits []func()
+	var runs []func(context.Context)
+	if c := cfg.Slack; c != nil {
+		if c.SigningSecret == "" {
+			log.Warn("slack.signing_secret is not set: Slack slash commands and buttons are refused")
+		} else {
+			s, err := slack.NewInbound(slack.InboundOptions{SigningSecret: c.SigningSecret.Reveal(), Handler: srv, Rejected: srv.Rejected, Log: log})
+			if err != nil {
+				return nil, err
+			}
+			srv.Mount("POST", "/slack/commands", s.Commands())
+			srv.Mount("POST", "/slack/interactions", s.Interactions())
+			waits = append(waits, s.Wait)
+		}
+	}
+	if c := cfg.Mattermost; c != nil {
+		actionURL := ""
+		if cfg.Server.PublicURL != "" {
+			actionURL = strings.TrimRight(cfg.Server.PublicURL, "/") + "/mattermost/actions"
+		}
+		if c.CommandToken == "" {
+			log.Warn("mattermost.command_token is not set: the Mattermost slash command is refused (buttons still work)")
+		}
+		m, err := mattermost.NewInbound(mattermost.InboundOptions{CommandToken: c.CommandToken.Reveal(), Handler: srv, Rejected: srv.Rejected,
+			ActionURL: actionURL, Sign: signer.Sign, Log: log})
+		if err != nil {
+			return nil, err
+		}
+		srv.Mount("POST", "/mattermost/commands", m.Commands())
+		srv.Mount("POST", "/mattermost/actions", m.Actions())
+	}
+	if c := cfg.Telegram; c != nil {
+		t, err := telegram.NewInbound(telegram.InboundOptions{Token: c.BotToken.Reveal(), APIEndpoint: c.APIEndpoint,
+			WebhookSecret: c.WebhookSecret.Reveal(), Handler: srv, Rejected: srv.Rejected, Log: log})
+		if err != nil {
+			return nil, err
+		}
+		srv.Mount("POST", "/telegram/webhook", t.Webhook())
+		if c.WebhookSecret != "" && cfg.Server.PublicURL != "" {
+			url := strings.TrimRight(cfg.Server.PublicURL, "/") + "/telegram/webhook"
+			runs = append(runs, func(ctx context.Context) {
+				sctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+				defer cancel()
+				if err := t.SetWebhook(sctx, url); err != nil {
+					log.Error("Telegram setWebhook failed: commands and buttons will not arrive until it works (restart klaxon)", "url", url, "err", err)
+					return
+				}
+				log.Info("Telegram sends updates to the webhook", "url", url)
+			})
+		} else {
+			log.Info("Telegram: long polling for commands and buttons (set telegram.webhook_secret and server.public_url for a webhook; with several replicas, use the webhook)")
+			runs = append(runs, func(ctx context.Context) {
+				if err := t.Poll(ctx); err != nil {
+					log.Error("Telegram long polling stopped", "err", err)
+				}
+			})
+		}
+	}
+	in.run = func(ctx context.Context) {
+		for _, r := range runs {
+			go r(ctx)
+		}
+	}
+	in.wait = func() {
+		for _, w := range waits {
+			w()
+		}
+	}
+	return in, nil
 }

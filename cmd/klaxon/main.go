@@ -45,6 +45,7 @@ Usage:
   klaxon serve [-c FILE]          run the bot (no config: embedded store in ./data, 127.0.0.1:8080)
   klaxon check-config [-c FILE]   print every config error with its path; exit 1 on any
   klaxon fire [--url URL] [...]   send a sample Alertmanager alert to a running klaxon
+  klaxon postmortem ID [-c FILE]  print an incident's blameless postmortem draft (Markdown)
   klaxon version                  print the version
 
 The config file may also be named by $KLAXON_CONFIG. Run "klaxon COMMAND -h" for a command's flags.
@@ -64,6 +65,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return checkConfig(rest, stdout, stderr)
 	case "fire":
 		return fire(ctx, rest, stdout, stderr)
+	case "postmortem":
+		return postmortem(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "klaxon", versionString())
 		return nil

@@ -43,7 +43,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("config %s: templates_dir %s: %w", *path, cfg.TemplatesDir, err)
 	}
-	chats, err := newChats(cfg, bot.NewButtonSigner(cfg.ButtonKeySecret()))
+	signer := bot.NewButtonSigner(cfg.ButtonKeySecret())
+	chats, err := newChats(cfg, signer)
 	if err != nil {
 		return fmt.Errorf("config %s: %w", *path, err)
 	}
@@ -66,6 +67,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	})
 	if err != nil {
 		return err
+	}
+	in, err := mountInbound(srv, cfg, signer, log)
+	if err != nil {
+		return fmt.Errorf("config %s: %w", *path, err)
 	}
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
@@ -104,6 +109,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
+	in.run(wctx)
+
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {
@@ -123,6 +130,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		hs.Close()
 	}
 	waitWorkers(sctx)
+	in.wait()
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
