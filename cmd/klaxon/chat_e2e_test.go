@@ -44,7 +44,7 @@ people:
 `, aliceMM)
 }
 
-func post(t *testing.T, url, contentType string, body []byte, header map[string]string) (int, string) {
+func post(t testing.TB, url, contentType string, body []byte, header map[string]string) (int, string) {
 	t.Helper()
 	req, _ := http.NewRequest("POST", url, bytes.NewReader(body))
 	req.Header.Set("Content-Type", contentType)
@@ -61,7 +61,7 @@ func post(t *testing.T, url, contentType string, body []byte, header map[string]
 }
 
 // slackSigned posts a form to klaxon's Slack endpoint, signed as Slack does.
-func slackSigned(t *testing.T, url string, form url.Values, secret string, at time.Time) (int, string) {
+func slackSigned(t testing.TB, url string, form url.Values, secret string, at time.Time) (int, string) {
 	body := form.Encode()
 	ts := strconv.FormatInt(at.Unix(), 10)
 	mac := hmac.New(sha256.New, []byte(secret))
@@ -73,7 +73,7 @@ func slackSigned(t *testing.T, url string, form url.Values, secret string, at ti
 
 var keyRE = regexp.MustCompile(`k1\.1\.(ack|resolve|unack)\.[A-Za-z0-9_-]+`)
 
-func buttonKey(t *testing.T, blob, action string) string {
+func buttonKey(t testing.TB, blob, action string) string {
 	t.Helper()
 	for _, m := range keyRE.FindAllString(blob, -1) {
 		if strings.HasPrefix(m, "k1.1."+action+".") {

@@ -64,7 +64,7 @@ func (f *fakes) violations() []string {
 	return append(v, f.tg.Violations()...)
 }
 
-func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
+func waitUntil(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {
