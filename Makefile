@@ -19,6 +19,7 @@ fuzz: ## fuzz the parsers of outside input
 	go test -run '^$$' -fuzz '^FuzzParseConfig$$' -fuzztime 60s ./bot/
 	go test -run '^$$' -fuzz '^FuzzCard$$' -fuzztime 60s ./templates/
 	go test -run '^$$' -fuzz '^FuzzVerifyButtonKey$$' -fuzztime 30s ./bot/
+	go test -run '^$$' -fuzz '^FuzzParseCommand$$' -fuzztime 60s ./bot/
 	for p in slack mattermost telegram; do \
 		go test -run '^$$' -fuzz '^FuzzCompile$$' -fuzztime 60s ./adapters/$$p/ && \
 		go test -run '^$$' -fuzz '^FuzzReplyText$$' -fuzztime 30s ./adapters/$$p/ || exit 1; \
