@@ -20,6 +20,9 @@ fuzz: ## fuzz the parsers of outside input
 	go test -run '^$$' -fuzz '^FuzzCard$$' -fuzztime 60s ./templates/
 	go test -run '^$$' -fuzz '^FuzzVerifyButtonKey$$' -fuzztime 30s ./bot/
 	go test -run '^$$' -fuzz '^FuzzParseCommand$$' -fuzztime 60s ./bot/
+	go test -run '^$$' -fuzz '^FuzzParseCommand$$' -fuzztime 30s ./adapters/telegram/
+	go test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime 30s ./adapters/slack/
+	go test -run '^$$' -fuzz '^FuzzInteractions$$' -fuzztime 30s ./adapters/slack/
 	for p in slack mattermost telegram; do \
 		go test -run '^$$' -fuzz '^FuzzCompile$$' -fuzztime 60s ./adapters/$$p/ && \
 		go test -run '^$$' -fuzz '^FuzzReplyText$$' -fuzztime 30s ./adapters/$$p/ || exit 1; \
