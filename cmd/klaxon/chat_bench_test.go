@@ -162,4 +162,3 @@ func BenchmarkChat(b *testing.B) {
 		storetest.DeleteKeys(rdb, prefix)
 	}
 }
-
