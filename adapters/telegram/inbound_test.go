@@ -444,10 +444,12 @@ func TestSetWebhookAndPoll(t *testing.T) {
 	// An update Telegram would deliver to the webhook.
 	s.UserMessage(chatID, alice, "/resolve INC-1", cardID)
 
+	// Two failures first (registered before polling starts, so that they
+	// cannot hit the final confirmation instead).
+	s.Fail("getUpdates", 2, 502, "Bad Gateway")
 	pctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- in.Poll(pctx) }()
-	s.Fail("getUpdates", 2, 502, "Bad Gateway")
 	s.Press(chatID, cardID, alice, "key")
 	waitFor(t, func() bool { return len(s.CallbackAnswers()) == 1 && len(h.requests()) == 2 })
 	start := time.Now()
