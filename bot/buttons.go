@@ -11,17 +11,23 @@ import (
 )
 
 // A button key is what a card's button carries back to klaxon when pressed:
-// "k1.<incident number>.<action>[.<arg>].<mac>", at most 64 bytes (Telegram's
-// callback_data limit), where mac is the first 12 bytes of
-// HMAC-SHA256(secret, everything before it), base64url. Mattermost calls
-// actions without authentication and Telegram callback data can be forged
-// by any client, so a key is trusted only after Verify.
+// "k2.<platform>.<incident number>.<action>[.<arg>].<mac>", at most 64
+// bytes (Telegram's callback_data limit), where platform is s, m or t and
+// mac is the first 12 bytes of HMAC-SHA256(secret, everything before it),
+// base64url. Mattermost calls actions without authentication and Telegram
+// callback data can be forged by any client, so a key is trusted only
+// after Verify; and since Slack and Telegram users can read the keys on
+// their cards, a key is good only on the platform it was made for (a
+// Slack key sent to Mattermost's unauthenticated endpoint does nothing).
 const (
-	keyVersion = "k1"
+	keyVersion = "k2"
 	macBytes   = 12
 	// MaxButtonKey is the longest key Sign makes.
 	MaxButtonKey = 64
 )
+
+// platformTags name the platforms inside keys.
+var platformTags = map[string]string{Slack: "s", Mattermost: "m", Telegram: "t"}
 
 // ButtonSigner signs and verifies button keys with a secret shared by
 // every replica.
@@ -39,14 +45,22 @@ func (s *ButtonSigner) mac(payload string) string {
 	return base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:macBytes])
 }
 
-// Sign returns the key of action on the incident id ("INC-42"), or "" when
-// it would not fit in MaxButtonKey bytes or cannot be parsed back.
-func (s *ButtonSigner) Sign(id string, a templates.Action) string {
+// For returns the signing function of one platform's cards (what the
+// adapters' Options.Sign take).
+func (s *ButtonSigner) For(platform string) func(id string, a templates.Action) string {
+	return func(id string, a templates.Action) string { return s.Sign(platform, id, a) }
+}
+
+// Sign returns the key of action on the incident id ("INC-42") for a card
+// on platform, or "" when it would not fit in MaxButtonKey bytes or cannot
+// be parsed back.
+func (s *ButtonSigner) Sign(platform, id string, a templates.Action) string {
+	tag, ok := platformTags[platform]
 	_, n, err := incidents.ParseID(id)
-	if err != nil || !keyWord(string(a.ID)) || (a.Arg != "" && !keyWord(a.Arg)) {
+	if !ok || err != nil || !keyWord(string(a.ID)) || (a.Arg != "" && !keyWord(a.Arg)) {
 		return ""
 	}
-	payload := keyVersion + "." + strings.TrimPrefix(incidents.FormatID(n), "INC-") + "." + string(a.ID)
+	payload := keyVersion + "." + tag + "." + strings.TrimPrefix(incidents.FormatID(n), "INC-") + "." + string(a.ID)
 	if a.Arg != "" {
 		payload += "." + a.Arg
 	}
@@ -70,10 +84,11 @@ func keyWord(s string) bool {
 	return true
 }
 
-// Verify checks a key and returns the incident ID and the action it names.
-// Every failure is Unauthorized with the same message, telling a forger
-// nothing.
-func (s *ButtonSigner) Verify(key string) (string, templates.Action, error) {
+// Verify checks a key pressed on platform and returns the incident ID and
+// the action it names. Every failure — a forgery, another klaxon's key, a
+// key made for another platform — is Unauthorized with the same message,
+// telling a forger nothing.
+func (s *ButtonSigner) Verify(platform, key string) (string, templates.Action, error) {
 	bad := incidents.Errorf(incidents.Unauthorized, "this button is not valid")
 	if len(key) > MaxButtonKey {
 		return "", templates.Action{}, bad
@@ -87,19 +102,19 @@ func (s *ButtonSigner) Verify(key string) (string, templates.Action, error) {
 		return "", templates.Action{}, bad
 	}
 	f := strings.Split(payload, ".")
-	if len(f) < 3 || len(f) > 4 || f[0] != keyVersion || !keyWord(f[2]) {
+	if len(f) < 4 || len(f) > 5 || f[0] != keyVersion || f[1] != platformTags[platform] || !keyWord(f[3]) {
 		return "", templates.Action{}, bad
 	}
-	id, _, err := incidents.ParseID(f[1])
+	id, _, err := incidents.ParseID(f[2])
 	if err != nil {
 		return "", templates.Action{}, bad
 	}
-	a := templates.Action{ID: templates.ActionID(f[2])}
-	if len(f) == 4 {
-		if !keyWord(f[3]) {
+	a := templates.Action{ID: templates.ActionID(f[3])}
+	if len(f) == 5 {
+		if !keyWord(f[4]) {
 			return "", templates.Action{}, bad
 		}
-		a.Arg = f[3]
+		a.Arg = f[4]
 	}
 	return id, a, nil
 }

@@ -44,7 +44,7 @@ func (s *Server) handle(ctx context.Context, r chatops.Request) (chatops.Reply, 
 	actor, known := s.people.actor(r.Platform, r.UserID, r.UserName)
 	var c Command
 	if r.Button != "" {
-		id, a, err := s.signer.Verify(r.Button)
+		id, a, err := s.signer.Verify(r.Platform, r.Button)
 		if err != nil {
 			s.log.Warn("a button press carried a key that is not klaxon's", "platform", r.Platform, "user", r.UserID, "channel", r.Channel)
 			return chatops.Reply{Text: "This button is not valid (is it from another klaxon?).", Ephemeral: true, Unauthorized: true}, "", "unauthorized"

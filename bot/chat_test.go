@@ -103,7 +103,7 @@ func TestChatButtons(t *testing.T) {
 	inc := e.open("g1")
 	m := synced(t, e.slack, slackC, inc)
 	signer := bot.NewButtonSigner(e.cfg.ButtonKeySecret())
-	key := signer.Sign(inc.ID, templates.Action{ID: templates.ActAck})
+	key := signer.Sign(bot.Slack, inc.ID, templates.Action{ID: templates.ActAck})
 	r := e.srv.Handle(context.Background(), chatops.Request{Platform: "slack", UserID: "UBOB", Channel: slackC, Thread: m.ref, Button: key})
 	if r.Unauthorized || r.Card == nil || r.Card.State != incidents.Acknowledged {
 		t.Fatalf("ack button: %+v", r)
@@ -112,9 +112,9 @@ func TestChatButtons(t *testing.T) {
 		return len(e.slack.cards(slackC, inc.ID)) == 1 && e.slack.cards(slackC, inc.ID)[0].state == incidents.Acknowledged &&
 			len(e.tg.cards(tgChat, inc.ID)) == 1 && e.tg.cards(tgChat, inc.ID)[0].state == incidents.Acknowledged
 	})
-	snooze := signer.Sign(inc.ID, templates.Action{ID: templates.ActSnooze, Arg: "1h"})
+	snooze := signer.Sign(bot.Slack, inc.ID, templates.Action{ID: templates.ActSnooze, Arg: "1h"})
 	wantReply(t, e.srv.Handle(context.Background(), chatops.Request{Platform: "slack", UserID: "UBOB", Channel: slackC, Button: snooze}), "Escalation snoozed for 1h")
-	forged := bot.NewButtonSigner([]byte("another klaxon")).Sign(inc.ID, templates.Action{ID: templates.ActResolve})
+	forged := bot.NewButtonSigner([]byte("another klaxon")).Sign(bot.Slack, inc.ID, templates.Action{ID: templates.ActResolve})
 	if r := e.srv.Handle(context.Background(), chatops.Request{Platform: "slack", UserID: "UBOB", Channel: slackC, Button: forged}); !r.Unauthorized {
 		t.Fatalf("a forged key acted: %+v", r)
 	}

@@ -71,12 +71,12 @@ func slackSigned(t testing.TB, url string, form url.Values, secret string, at ti
 	})
 }
 
-var keyRE = regexp.MustCompile(`k1\.1\.(ack|resolve|unack)\.[A-Za-z0-9_-]+`)
+var keyRE = regexp.MustCompile(`k2\.[smt]\.1\.(ack|resolve|unack)\.[A-Za-z0-9_-]+`)
 
 func buttonKey(t testing.TB, blob, action string) string {
 	t.Helper()
 	for _, m := range keyRE.FindAllString(blob, -1) {
-		if strings.HasPrefix(m, "k1.1."+action+".") {
+		if strings.Contains(m, ".1."+action+".") {
 			return m
 		}
 	}
@@ -165,6 +165,14 @@ func TestChatEndToEnd(t *testing.T) {
 				t.Fatalf("Slack note: %d %s", code, body)
 			}
 
+			// A key read off a Slack card does nothing on Mattermost's
+			// unauthenticated endpoint.
+			stolen, _ := json.Marshal(map[string]any{"user_id": aliceMM, "channel_id": e2eMM, "post_id": "x",
+				"context": map[string]string{"key": buttonKey(t, string(f.slack.Messages(e2eSlack)[0].Blocks), "resolve")}})
+			if code, body := post(t, base+"/mattermost/actions", "application/json", stolen, nil); code != 401 {
+				t.Fatalf("a Slack key on Mattermost: %d %s", code, body)
+			}
+
 			// Mattermost: the Resolve button.
 			mmCard := f.mm.Messages(e2eMM)[0]
 			action, _ := json.Marshal(map[string]any{"user_id": aliceMM, "user_name": "alice", "channel_id": e2eMM, "post_id": mmCard.Ref,
@@ -173,7 +181,7 @@ func TestChatEndToEnd(t *testing.T) {
 			if code != 200 || !strings.Contains(body, `"update"`) || !strings.Contains(body, "Resolved by alice") {
 				t.Fatalf("Mattermost click: %d %s", code, body)
 			}
-			forged := strings.Replace(string(action), "k1.1.resolve.", "k1.1.resolve.x", 1)
+			forged := strings.Replace(string(action), ".1.resolve.", ".1.resolve.x", 1)
 			if code, _ := post(t, base+"/mattermost/actions", "application/json", []byte(forged), nil); code != 401 {
 				t.Errorf("forged Mattermost action: %d", code)
 			}

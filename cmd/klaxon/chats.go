@@ -19,7 +19,7 @@ func newChats(cfg *bot.Config, signer *bot.ButtonSigner) (map[string]bot.Chat, e
 	hc := &http.Client{Timeout: 10 * time.Second}
 	chats := map[string]bot.Chat{}
 	if c := cfg.Slack; c != nil {
-		s, err := slack.New(slack.Options{Token: c.BotToken.Reveal(), APIURL: c.APIURL, HTTPClient: hc, Sign: signer.Sign})
+		s, err := slack.New(slack.Options{Token: c.BotToken.Reveal(), APIURL: c.APIURL, HTTPClient: hc, Sign: signer.For(bot.Slack)})
 		if err != nil {
 			return nil, err
 		}
@@ -30,14 +30,14 @@ func newChats(cfg *bot.Config, signer *bot.ButtonSigner) (map[string]bot.Chat, e
 		if cfg.Server.PublicURL != "" {
 			actionURL = strings.TrimRight(cfg.Server.PublicURL, "/") + "/mattermost/actions"
 		}
-		m, err := mattermost.New(mattermost.Options{URL: c.URL, Token: c.BotToken.Reveal(), ActionURL: actionURL, HTTPClient: hc, Sign: signer.Sign})
+		m, err := mattermost.New(mattermost.Options{URL: c.URL, Token: c.BotToken.Reveal(), ActionURL: actionURL, HTTPClient: hc, Sign: signer.For(bot.Mattermost)})
 		if err != nil {
 			return nil, err
 		}
 		chats[bot.Mattermost] = m
 	}
 	if c := cfg.Telegram; c != nil {
-		t, err := telegram.New(telegram.Options{Token: c.BotToken.Reveal(), APIEndpoint: c.APIEndpoint, HTTPClient: hc, Sign: signer.Sign})
+		t, err := telegram.New(telegram.Options{Token: c.BotToken.Reveal(), APIEndpoint: c.APIEndpoint, HTTPClient: hc, Sign: signer.For(bot.Telegram)})
 		if err != nil {
 			return nil, err
 		}
@@ -80,7 +80,7 @@ func mountInbound(srv *bot.Server, cfg *bot.Config, signer *bot.ButtonSigner, lo
 			log.Warn("mattermost.command_token is not set: the Mattermost slash command is refused (buttons still work)")
 		}
 		m, err := mattermost.NewInbound(mattermost.InboundOptions{CommandToken: c.CommandToken.Reveal(), Handler: srv, Rejected: srv.Rejected,
-			ActionURL: actionURL, Sign: signer.Sign, Log: log})
+			ActionURL: actionURL, Sign: signer.For(bot.Mattermost), Log: log})
 		if err != nil {
 			return nil, err
 		}

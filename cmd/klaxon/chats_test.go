@@ -102,13 +102,13 @@ func TestCardsEndToEnd(t *testing.T) {
 			if s.IncidentID != "INC-1" || m.IncidentID != "INC-1" {
 				t.Errorf("cards not tagged with the incident: slack %q, mattermost %q", s.IncidentID, m.IncidentID)
 			}
-			if !strings.Contains(string(s.Blocks), `"value":"k1.1.ack.`) {
+			if !strings.Contains(string(s.Blocks), `"value":"k2.s.1.ack.`) {
 				t.Errorf("Slack card has no signed Acknowledge button: %s", s.Blocks)
 			}
-			if !strings.Contains(string(m.Props), `"url":"https://klaxon.example.com/mattermost/actions"`) || !strings.Contains(string(m.Props), `k1.1.ack.`) {
+			if !strings.Contains(string(m.Props), `"url":"https://klaxon.example.com/mattermost/actions"`) || !strings.Contains(string(m.Props), `k2.m.1.ack.`) {
 				t.Errorf("Mattermost card has no signed action to klaxon: %s", m.Props)
 			}
-			if len(g.Keyboard) == 0 || !strings.HasPrefix(g.Keyboard[0][0].CallbackData, "k1.1.") {
+			if len(g.Keyboard) == 0 || !strings.HasPrefix(g.Keyboard[0][0].CallbackData, "k2.t.1.") {
 				t.Errorf("Telegram card has no signed callback button: %+v", g.Keyboard)
 			}
 			for _, text := range []string{s.Text, m.Text + string(m.Props), g.Text} {
