@@ -121,6 +121,18 @@ func (v *configValidator) chats(c *Config) {
 		v.interval("telegram.group_interval", t.GroupInterval)
 		v.interval("telegram.global_interval", t.GlobalInterval)
 	}
+	if c.Slack != nil {
+		v.inboundSecret("slack.signing_secret", c.Slack.SigningSecret)
+	}
+	if c.Mattermost != nil {
+		v.inboundSecret("mattermost.command_token", c.Mattermost.CommandToken)
+	}
+	if c.Telegram != nil {
+		v.inboundSecret("telegram.webhook_secret", c.Telegram.WebhookSecret)
+		if w := c.Telegram.WebhookSecret.Reveal(); w != "" && !webhookSecret.MatchString(w) {
+			v.errorf("telegram.webhook_secret", "must be 16 to 256 of A-Z a-z 0-9 _ - (Telegram's rule)")
+		}
+	}
 	o := c.Outbox
 	if o.Workers < 1 || o.Workers > 1000 {
 		v.errorf("outbox.workers", "must be between 1 and 1000, got %d", o.Workers)
@@ -157,6 +169,29 @@ func (v *configValidator) chats(c *Config) {
 				v.errorf(p+".telegram", "needs the telegram section (bot_token)")
 			}
 		}
+	}
+}
+
+var webhookSecret = regexp.MustCompile(`^[A-Za-z0-9_-]{16,256}$`)
+
+// placeholders are values people leave in by mistake.
+var placeholders = []string{"change-me", "changeme", "change_me", "secret", "password", "token", "todo", "xxx", "test"}
+
+// inboundSecret checks a secret that authenticates requests to klaxon: a
+// guessable one would let anyone act as anyone.
+func (v *configValidator) inboundSecret(path string, s Secret) {
+	w := s.Reveal()
+	if w == "" {
+		return
+	}
+	for _, p := range placeholders {
+		if strings.EqualFold(w, p) {
+			v.errorf(path, "is a placeholder: set the real one")
+			return
+		}
+	}
+	if len(w) < 16 {
+		v.errorf(path, "is %d characters long: at least 16, or anyone could guess it", len(w))
 	}
 }
 

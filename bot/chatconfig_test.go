@@ -25,7 +25,7 @@ func loadYAML(t *testing.T, yaml string, env map[string]string) (*bot.Config, er
 
 func TestChatConfig(t *testing.T) {
 	cfg, err := loadYAML(t, `
-slack: {bot_token: "${SLACK}", signing_secret: s}
+slack: {bot_token: "${SLACK}", signing_secret: 0123456789abcdef0123}
 mattermost: {url: https://chat.example.com, bot_token: m}
 telegram: {bot_token: t, group_interval: 5s}
 outbox: {workers: 3}
@@ -76,12 +76,12 @@ func TestChatConfigErrors(t *testing.T) {
 
 // Tokens never print, whatever prints the config.
 func TestChatSecretsNeverPrint(t *testing.T) {
-	cfg, err := loadYAML(t, "slack: {bot_token: xoxb-SECRET, signing_secret: SIGNSECRET}\nmattermost: {url: 'http://m', bot_token: MMSECRET, command_token: CMDSECRET}\ntelegram: {bot_token: TGSECRET, webhook_secret: HOOKSECRET}\n", nil)
+	cfg, err := loadYAML(t, "slack: {bot_token: xoxb-SECRET, signing_secret: SIGNSECRET0123456789}\nmattermost: {url: 'http://m', bot_token: MMSECRET, command_token: CMDSECRET0123456789}\ntelegram: {bot_token: TGSECRET, webhook_secret: HOOKSECRET0123456789}\n", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range []string{dumpAll(cfg)} {
-		for _, secret := range []string{"xoxb-SECRET", "SIGNSECRET", "MMSECRET", "CMDSECRET", "TGSECRET", "HOOKSECRET"} {
+		for _, secret := range []string{"xoxb-SECRET", "SIGNSECRET0123456789", "MMSECRET", "CMDSECRET0123456789", "TGSECRET", "HOOKSECRET0123456789"} {
 			if strings.Contains(s, secret) {
 				t.Errorf("%s printed in %s", secret, s)
 			}
