@@ -42,6 +42,12 @@ func (s *Server) Handle(ctx context.Context, r chatops.Request) chatops.Reply {
 
 func (s *Server) handle(ctx context.Context, r chatops.Request) (chatops.Reply, Verb, string) {
 	actor, known := s.people.actor(r.Platform, r.UserID, r.UserName)
+	if len(s.teamsHere(r)) == 0 && !known {
+		// A chat that is no team's (a direct message to the bot, a channel
+		// it was added to) is open to the people klaxon knows only.
+		s.log.Info("chat request from an unknown person in a chat of no team", "platform", r.Platform, "user", r.UserID, "channel", r.Channel)
+		return ephemeral("This chat is not one of klaxon's team channels, and klaxon does not know you yet: ask for your account to be added to people in klaxon's config, or use a team channel."), "", "refused"
+	}
 	var c Command
 	if r.Button != "" {
 		id, a, err := s.signer.Verify(r.Platform, r.Button)
@@ -249,13 +255,10 @@ func (s *Server) mayChange(inc *incidents.Incident, actor string, known bool) er
 
 // blameHint returns a gentle nudge when a note blames a person.
 func (s *Server) blameHint(note string) string {
-	lower := strings.ToLower(note)
-	for _, p := range s.cfg.Incidents.BlamePhrases {
-		if p != "" && strings.Contains(lower, strings.ToLower(p)) {
-			return "Kept as written. A thought for the postmortem: blameless notes help us learn — what about the system made this easy to get wrong, and what would catch it next time?"
-		}
+	if s.blame == nil || !s.blame.MatchString(note) {
+		return ""
 	}
-	return ""
+	return "Kept as written. A thought for the postmortem: blameless notes help us learn — what about the system made this easy to get wrong, and what would catch it next time?"
 }
 
 // teamsHere are the teams whose cards go to the request's channel.
@@ -263,14 +266,18 @@ func (s *Server) teamsHere(r chatops.Request) []string {
 	return s.teamsByDest[r.Platform+":"+r.Channel]
 }
 
-// openHere lists the open incidents of the channel's teams (all open
-// incidents when the channel is no team's).
-func (s *Server) openHere(ctx context.Context, r chatops.Request) ([]*incidents.Incident, error) {
+// openHere lists the open incidents of the channel's teams. A chat that
+// is no team's has none of its own (for list: every open incident, to the
+// people klaxon knows, who alone may ask there).
+func (s *Server) openHere(ctx context.Context, r chatops.Request, all bool) ([]*incidents.Incident, error) {
+	teams := s.teamsHere(r)
+	if len(teams) == 0 && !all {
+		return nil, nil
+	}
 	open, err := s.store.List(ctx, incidents.ListOptions{States: incidents.OpenStates, Limit: incidents.MaxListLimit})
 	if err != nil {
 		return nil, err
 	}
-	teams := s.teamsHere(r)
 	if len(teams) == 0 {
 		return open, nil
 	}
@@ -303,7 +310,7 @@ func (s *Server) incidentHere(ctx context.Context, r chatops.Request, id string,
 			return found, nil
 		}
 	}
-	open, err := s.openHere(ctx, r)
+	open, err := s.openHere(ctx, r, false)
 	if err != nil {
 		return "", err
 	}
@@ -311,6 +318,9 @@ func (s *Server) incidentHere(ctx context.Context, r chatops.Request, id string,
 	case 1:
 		return open[0].ID, nil
 	case 0:
+		if len(s.teamsHere(r)) == 0 {
+			return "", incidents.Errorf(incidents.Invalid, "This chat is no team's: name the incident, e.g. /incident %s INC-42.", verb)
+		}
 		if slices.Contains(afterwards, verb) {
 			if latest, err := s.latestHere(ctx, r); err != nil || latest != "" {
 				return latest, err
@@ -329,16 +339,18 @@ func (s *Server) incidentHere(ctx context.Context, r chatops.Request, id string,
 	return "", incidents.Errorf(incidents.Invalid, "%d incidents are open here (%s%s): which one? e.g. /incident ack %s", len(open), strings.Join(ids, ", "), more, ids[0])
 }
 
-// latestHere is the newest incident of the channel's teams (of any team
-// when the channel is no team's), or "".
+// latestHere is the newest incident of the channel's teams, or "".
 func (s *Server) latestHere(ctx context.Context, r chatops.Request) (string, error) {
+	teams := s.teamsHere(r)
+	if len(teams) == 0 {
+		return "", nil
+	}
 	recent, err := s.store.List(ctx, incidents.ListOptions{Limit: 200})
 	if err != nil {
 		return "", err
 	}
-	teams := s.teamsHere(r)
 	for _, inc := range recent {
-		if len(teams) == 0 || slices.Contains(teams, inc.Team) {
+		if slices.Contains(teams, inc.Team) {
 			return inc.ID, nil
 		}
 	}
@@ -346,7 +358,7 @@ func (s *Server) latestHere(ctx context.Context, r chatops.Request) (string, err
 }
 
 func (s *Server) listHere(ctx context.Context, r chatops.Request) (chatops.Reply, error) {
-	open, err := s.openHere(ctx, r)
+	open, err := s.openHere(ctx, r, true)
 	if err != nil {
 		return chatops.Reply{}, err
 	}

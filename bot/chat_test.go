@@ -66,7 +66,7 @@ func TestChatRunsAnIncident(t *testing.T) {
 		}
 		var note incidents.Event
 		for _, ev := range got.Timeline {
-			if ev.Kind == incidents.EventNote && ev.Actor == "uzed" {
+			if ev.Kind == incidents.EventNote && ev.Actor == "uzed (Slack)" {
 				note = ev
 			}
 		}
@@ -94,7 +94,30 @@ func TestChatUsageAndErrors(t *testing.T) {
 	a, b := e.open("g1"), e.open("g2")
 	wantReply(t, e.say("U1", "ack"), "2 incidents are open here ("+b.ID+", "+a.ID+"): which one?")
 	wantReply(t, e.say("U1", "list"), "2 open:")
-	wantReply(t, e.say("U1", "ack "+a.ID), a.ID+": Acknowledged by u1")
+	wantReply(t, e.say("U1", "ack "+a.ID), a.ID+": Acknowledged by u1 (Slack)")
+	// Notes that merely contain a blame phrase inside a word earn no hint.
+	if r := e.say("U1", "note "+a.ID+" the default pool is blameless"); strings.Contains(r.Text, "blameless notes") {
+		t.Errorf("a hint for %q", "the default pool is blameless")
+	}
+}
+
+// A chat that is no team's is open only to the people klaxon knows, and
+// never guesses the incident.
+func TestChatOutsideTeamChannels(t *testing.T) {
+	e := newChatEnv(t, boltStore(t), withPeople)
+	inc := e.open("g1")
+	dm := func(user, text string) chatops.Reply {
+		return e.srv.Handle(context.Background(), chatops.Request{Platform: "telegram", UserID: user, UserName: "mallory", Channel: "999", Text: text})
+	}
+	for _, text := range []string{"list", "show " + inc.ID, "ack " + inc.ID, "declare boom", "postmortem"} {
+		wantReply(t, dm("666", text), "not one of klaxon's team channels")
+	}
+	wantReply(t, dm("111", "ack"), "This chat is no team's: name the incident")
+	wantReply(t, dm("111", "list"), "1 open:")
+	wantReply(t, dm("111", "ack "+inc.ID), "Acknowledged by alice")
+	if got := e.get(inc.ID); got.AckedBy != "alice" {
+		t.Fatalf("acked by %q", got.AckedBy)
+	}
 }
 
 func TestChatButtons(t *testing.T) {

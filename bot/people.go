@@ -79,16 +79,31 @@ func newDirectory(c *Config) *directory {
 	return d
 }
 
-// actor names who made a request: the person their account belongs to,
-// else their platform name, else their platform id.
+// actor names who made a request: the person their account belongs to;
+// else the name they chose on their platform, marked with the platform so
+// that nobody passes for a person klaxon knows ("alice (Telegram)").
 func (d *directory) actor(platform, userID, userName string) (name string, known bool) {
 	if n, ok := d.byAccount[platform+":"+userID]; ok {
 		return n, true
 	}
-	if userName = strings.TrimSpace(userName); userName != "" {
-		return clip(userName, 64), false
+	if userName = strings.TrimSpace(userName); userName == "" {
+		userName = "user " + userID
 	}
-	return clip(platform+" user "+userID, 64), false
+	return clip(userName, 48) + " (" + platformTitle(platform) + ")", false
+}
+
+// blameRE matches any of phrases as whole words, ignoring case.
+func blameRE(phrases []string) *regexp.Regexp {
+	var alts []string
+	for _, p := range phrases {
+		if p = strings.TrimSpace(p); p != "" {
+			alts = append(alts, regexp.QuoteMeta(p))
+		}
+	}
+	if len(alts) == 0 {
+		return nil
+	}
+	return regexp.MustCompile(`(?i)\b(?:` + strings.Join(alts, "|") + `)\b`)
 }
 
 // mention reads a person as typed in a command: "@alice", "alice",

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -62,6 +63,7 @@ type Server struct {
 	people      *directory
 	teams       map[string]TeamConfig
 	teamsByDest map[string][]string // "slack:C0123" → team names
+	blame       *regexp.Regexp      // blame phrases as whole words; nil when none
 }
 
 // New checks cfg and builds a Server.
@@ -99,11 +101,13 @@ func New(cfg *Config, d Deps) (*Server, error) {
 	for _, t := range cfg.Teams {
 		s.teams[t.Name] = t
 	}
-	for team, ds := range teamDests(cfg) {
-		for _, d := range ds {
-			s.teamsByDest[d.key()] = append(s.teamsByDest[d.key()], team)
+	dests := teamDests(cfg)
+	for _, t := range cfg.Teams { // in config order: the first team of a shared channel is its own
+		for _, d := range dests[t.Name] {
+			s.teamsByDest[d.key()] = append(s.teamsByDest[d.key()], t.Name)
 		}
 	}
+	s.blame = blameRE(cfg.Incidents.BlamePhrases)
 	if _, ok := d.Store.(incidents.Outbox); ok {
 		s.outbox = newSyncer(s, d)
 	} else if len(d.Chats) > 0 {
