@@ -347,8 +347,17 @@ func (in *Inbound) process(ctx context.Context, u tgbotapi.Update) {
 	}
 }
 
+// maxCommandAge is how old a command may be when it arrives and still act.
+const maxCommandAge = 10 * time.Minute
+
 func (in *Inbound) message(ctx context.Context, m *tgbotapi.Message) {
 	if m.From == nil || m.From.IsBot || m.Chat == nil || !strings.HasPrefix(m.Text, "/") {
+		return
+	}
+	if at := time.Unix(int64(m.Date), 0); m.Date > 0 && in.now().Sub(at) > maxCommandAge {
+		// Telegram keeps updates for a day: after an outage, an old "/ack"
+		// would act on today's incident.
+		in.log.Info("telegram: ignoring an old command", "age", in.now().Sub(at).Round(time.Second), "chat", m.Chat.ID)
 		return
 	}
 	username := ""

@@ -592,3 +592,24 @@ func TestCallbackTextAndFileName(t *testing.T) {
 		t.Errorf("invalid UTF-8: %q", got)
 	}
 }
+
+// A command Telegram kept through an outage does not act when it finally
+// arrives: an old "/ack" would act on today's incident.
+func TestOldCommandIgnored(t *testing.T) {
+	s := telegramfake.New(telegramfake.Options{})
+	defer s.Close()
+	h := &recorder{reply: func(chatops.Request) chatops.Reply { return chatops.Reply{Text: "ok"} }}
+	in := newInbound(t, s, h, nil, testSecret)
+	in.now = func() time.Time { return time.Now().Add(time.Hour) }
+	if w := deliver(t, in, testSecret, s.UserMessage(chatID, alice, "/ack", 0)); w.Code != 200 {
+		t.Fatalf("status %d", w.Code)
+	}
+	if n := len(h.requests()); n != 0 {
+		t.Fatalf("an hour-old command reached the handler (%d requests)", n)
+	}
+	in.now = time.Now
+	deliver(t, in, testSecret, s.UserMessage(chatID, alice, "/ack", 0))
+	if n := len(h.requests()); n != 1 {
+		t.Fatalf("a fresh command: %d requests", n)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/klaxonbot/klaxon/adapters/mattermost"
@@ -114,12 +115,15 @@ func mountInbound(srv *bot.Server, cfg *bot.Config, signer *bot.ButtonSigner, lo
 			})
 		}
 	}
+	var wg sync.WaitGroup
 	in.run = func(ctx context.Context) {
 		for _, r := range runs {
-			go r(ctx)
+			wg.Add(1)
+			go func() { defer wg.Done(); r(ctx) }()
 		}
 	}
 	in.wait = func() {
+		wg.Wait() // long polling ends with its context, its last update handled and confirmed
 		for _, w := range waits {
 			w()
 		}

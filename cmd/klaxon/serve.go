@@ -118,6 +118,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		sctx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout.D())
 		defer cancel()
 		waitWorkers(sctx)
+		in.wait()
 		return err
 	case <-ctx.Done():
 	}
