@@ -242,10 +242,17 @@ func (in *Inbound) serveAction(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
-// handle calls the Handler with its deadline.
-func (in *Inbound) handle(ctx context.Context, req chatops.Request) chatops.Reply {
+// handle calls the Handler with its deadline, turning a panic into an
+// apology (the person still gets an answer; the log has the panic).
+func (in *Inbound) handle(ctx context.Context, req chatops.Request) (rep chatops.Reply) {
 	ctx, cancel := context.WithTimeout(ctx, handlerTimeout)
 	defer cancel()
+	defer func() {
+		if p := recover(); p != nil {
+			in.log.Error("mattermost: the handler panicked", "panic", fmt.Sprint(p))
+			rep = chatops.Reply{Text: "Sorry, that failed inside klaxon. Please try again.", Ephemeral: true}
+		}
+	}()
 	return in.handler.Handle(ctx, req)
 }
 

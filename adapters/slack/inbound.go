@@ -21,6 +21,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/slack-go/slack"
 
@@ -132,6 +133,12 @@ type Inbound struct {
 
 	answerWait time.Duration // tests shorten it
 	wg         sync.WaitGroup
+
+	// seen holds the signatures verified in the last MaxSkew: a request
+	// seen twice is a replay (per replica: behind a load balancer a replay
+	// to another replica is caught only by the timestamp window).
+	mu   sync.Mutex
+	seen map[string]time.Time
 }
 
 // NewInbound returns an Inbound for o. It validates o.
@@ -201,6 +208,10 @@ func (in *Inbound) read(w http.ResponseWriter, r *http.Request) (url.Values, boo
 		in.refuse(w, r, http.StatusUnauthorized, err.Error())
 		return nil, false
 	}
+	if in.replayed(r.Header.Get(HeaderSignature)) {
+		in.refuse(w, r, http.StatusUnauthorized, "replayed")
+		return nil, false
+	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	form, err := url.ParseQuery(string(body))
 	if err != nil {
@@ -208,6 +219,29 @@ func (in *Inbound) read(w http.ResponseWriter, r *http.Request) (url.Values, boo
 		return nil, false
 	}
 	return form, true
+}
+
+// replayed records a verified signature and reports whether it was seen
+// already within the window.
+func (in *Inbound) replayed(sig string) bool {
+	now := in.now()
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.seen == nil {
+		in.seen = map[string]time.Time{}
+	}
+	if at, ok := in.seen[sig]; ok && now.Sub(at) <= 2*MaxSkew {
+		return true
+	}
+	if len(in.seen) > 1000 {
+		for k, at := range in.seen {
+			if now.Sub(at) > 2*MaxSkew {
+				delete(in.seen, k)
+			}
+		}
+	}
+	in.seen[sig] = now
+	return false
 }
 
 func (in *Inbound) refuse(w http.ResponseWriter, r *http.Request, status int, reason string) {
@@ -480,7 +514,9 @@ func replyMessages(rep chatops.Reply, ephemeral bool) []message {
 		if text == "" {
 			return nil
 		}
-		return []message{{ResponseType: rt, Text: text, ReplaceOriginal: &no}}
+		// What shows is plain_text (no mention, link or formatting from
+		// what people typed); the escaped text is the notification.
+		return []message{{ResponseType: rt, Text: text, Blocks: plainSections(rep.Text), ReplaceOriginal: &no}}
 	}
 	groups := DocumentBlocks(rep.Text, rep.Document)
 	fallback := escapeFit(rep.Text, MaxTextLen)
@@ -617,4 +653,30 @@ func codeChunks(content string, max int) (chunks []string, cut bool) {
 		chunks, cut = chunks[:max], true
 	}
 	return chunks, cut
+}
+
+// plainSections lays text out as plain_text sections of at most
+// MaxTextLen units each, cut at a line end where one is near (at most 4;
+// the text is already within maxAnswerText).
+func plainSections(text string) []slack.Block {
+	var blocks []slack.Block
+	t := fit(text, 4*(MaxTextLen-16), true)
+	for t != "" && len(blocks) < 4 {
+		n, end := 0, 0
+		for i, r := range t {
+			if n+runeUnits(r) > MaxTextLen-16 {
+				break
+			}
+			n += runeUnits(r)
+			end = i + utf8.RuneLen(r)
+		}
+		if end < len(t) {
+			if j := strings.LastIndexByte(t[:end], '\n'); j > end/2 {
+				end = j
+			}
+		}
+		blocks = append(blocks, slack.NewSectionBlock(plain(t[:end]), nil, nil))
+		t = strings.TrimLeft(t[end:], "\n")
+	}
+	return blocks
 }

@@ -566,7 +566,7 @@ func TestInteractions(t *testing.T) {
 
 	// A forged key: the handler says so, the user is told.
 	h.reply = chatops.Reply{Unauthorized: true}
-	send(t, e.in.Interactions(), testSecret, testNow.Unix(), interactionForm(p))
+	send(t, e.in.Interactions(), testSecret, testNow.Unix()-1, interactionForm(p))
 	e.in.Wait()
 	if rs := e.fake.Responses(); len(rs) != 2 || rs[1].Text != badButtonText {
 		t.Errorf("responses %+v", rs)
@@ -597,6 +597,15 @@ func TestInteractions(t *testing.T) {
 	}
 	if r := e.rejections(); len(r) != 0 {
 		t.Errorf("rejections %v", r)
+	}
+	// The same signed request again, inside the window: a replay.
+	n = len(h.requests())
+	if w := send(t, e.in.Interactions(), testSecret, testNow.Unix(), interactionForm(p)); w.Code != http.StatusUnauthorized {
+		t.Errorf("replayed click: %d", w.Code)
+	}
+	e.in.Wait()
+	if r := e.rejections(); len(r) != 1 || r[0].reason != "replayed" || len(h.requests()) != n {
+		t.Errorf("after a replay: rejections %v, %d requests", r, len(h.requests())-n)
 	}
 }
 
