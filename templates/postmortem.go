@@ -138,7 +138,24 @@ var markdownEscaper = strings.NewReplacer(
 	"#", `\#`, "|", `\|`, "~", `\~`, "\r\n", " ", "\n", " ", "\r", " ",
 )
 
-func markdown(s string) string { return markdownEscaper.Replace(s) }
+// markdown escapes s for inline use; a list marker or a numbered-list
+// start at its beginning is escaped too (a summary starts a paragraph),
+// and @ cannot mention anyone where the document is rendered (GitHub).
+func markdown(s string) string {
+	s = strings.ReplaceAll(markdownEscaper.Replace(strings.TrimSpace(s)), "@", "@\u200b")
+	switch {
+	case strings.HasPrefix(s, "-"), strings.HasPrefix(s, "+"), strings.HasPrefix(s, "="):
+		return `\` + s
+	}
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	if i > 0 && i < len(s) && (s[i] == '.' || s[i] == ')') {
+		return s[:i] + `\` + s[i:]
+	}
+	return s
+}
 
 func docFuncs(t *template.Template) *template.Template {
 	return t.Funcs(template.FuncMap{

@@ -368,3 +368,21 @@ func TestPostmortemOverride(t *testing.T) {
 		t.Fatalf("a broken postmortem template loaded: %v", err)
 	}
 }
+
+func TestMarkdownEscape(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain words":            "plain words",
+		"- not a list":           `\- not a list`,
+		"+ not a list":           `\+ not a list`,
+		"1. not a list":          `1\. not a list`,
+		"12) not a list":         `12\) not a list`,
+		"*b* _i_ [l](u) `c` <x>": "\\*b\\* \\_i\\_ \\[l\\](u) \\`c\\` &lt;x&gt;",
+		"# h | t ~s~":            `\# h \| t \~s\~`,
+		"line\nbreak":            "line break",
+		"ping @team":             "ping @\u200bteam",
+	} {
+		if got := markdown(in); got != want {
+			t.Errorf("markdown(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
