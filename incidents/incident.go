@@ -178,6 +178,9 @@ type Incident struct {
 	Roles map[string]string `json:"roles,omitempty"`
 	// SnoozedUntil pauses escalation until then.
 	SnoozedUntil time.Time `json:"snoozedUntil,omitzero"`
+	// Escalation is where the incident is in its escalation policy; nil
+	// when it has none.
+	Escalation *Escalation `json:"escalation,omitempty"`
 	Timeline     []Event   `json:"timeline"`
 	// Version increases by one with every stored change; stores use it for
 	// optimistic concurrency.
@@ -220,6 +223,10 @@ func (inc *Incident) Clone() *Incident {
 	c := *inc
 	c.GroupLabels = cloneMap(inc.GroupLabels)
 	c.Roles = cloneMap(inc.Roles)
+	if inc.Escalation != nil {
+		e := *inc.Escalation
+		c.Escalation = &e
+	}
 	c.Alerts = make([]Alert, len(inc.Alerts))
 	for i, a := range inc.Alerts {
 		a.Labels = cloneMap(a.Labels)

@@ -29,6 +29,8 @@ var (
 	bktOutbox    = []byte("outbox")    // number → pending item JSON (see outbox.go)
 	bktDelivery  = []byte("delivery")  // number \x00 destination → delivery JSON
 	bktRefs      = []byte("refs")      // destination \x00 card ref → number
+	bktEsc       = []byte("esc")       // number → escalation due (ms; while claimed, its lease end)
+	bktSteps     = []byte("steps")     // number \x00 step key → expiry (ms)
 )
 
 // FileName is the database's name inside the data directory.
@@ -57,7 +59,7 @@ func Open(dir string) (*Store, error) {
 	}
 	db.MaxBatchDelay = 2 * time.Millisecond
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bktIncidents, bktGroups, bktAlerts, bktOutbox, bktDelivery, bktRefs} {
+		for _, b := range [][]byte{bktIncidents, bktGroups, bktAlerts, bktOutbox, bktDelivery, bktRefs, bktEsc, bktSteps} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -138,6 +140,9 @@ func put(tx *bolt.Tx, prev, inc *incidents.Incident) error {
 		return err
 	}
 	if err := enqueue(tx, k, time.Now()); err != nil {
+		return err
+	}
+	if err := fileDue(tx, k, inc.Due()); err != nil {
 		return err
 	}
 	states := tx.Bucket(bktStates)

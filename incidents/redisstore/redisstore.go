@@ -20,6 +20,9 @@
 //	{P}:outbox:seq        hash id → changes marked pending so far
 //	{P}:outbox:since      zset id → ms: when each pending item became pending
 //	{P}:outbox:claim      hash id → the claim's token (its lease end, ms)
+//	{P}:esc               zset id → ms: when each incident's next escalation
+//	                      step is due (while claimed: when its claim ends)
+//	P:inc:{INC-42}:step:K a step of its escalation run (SET NX, with a TTL)
 //	P:inc:{INC-42}:dlv    hash destination → delivery (see outbox.go)
 //
 // Keys that one script touches share a hash tag, so every script runs on one
@@ -80,6 +83,7 @@ type Store struct {
 	kState map[incidents.State]string
 
 	kOutbox, kOutSeq, kOutSince, kOutClaim string
+	kEsc                                   string
 
 	// cluster: a pipeline's batches for different nodes run concurrently,
 	// so a dirty mark is sent in a round trip of its own, before the write.
@@ -111,13 +115,18 @@ return 1`)
 	// later version was marked since, or (reconcile, ARGV[6]) if the mark
 	// is older than the cutoff. KEYS: all, triggered, acknowledged,
 	// resolved, ver, dirty, outbox, outbox seq, outbox since, pend, outbox
-	// claim. ARGV: id, number, state position (1..3), version, now ms,
-	// cutoff ms or ''.
+	// claim, escalations. ARGV: id, number, state position (1..3),
+	// version, now ms, cutoff ms or '', escalation due ms or ''.
 	indexScript = redis.NewScript(`
 local cur = tonumber(redis.call('HGET', KEYS[5], ARGV[1]) or '0')
 local ver = tonumber(ARGV[4])
 if cur < ver then
   redis.call('HSET', KEYS[5], ARGV[1], ARGV[4])
+  if ARGV[7] == '' then
+    redis.call('ZREM', KEYS[12], ARGV[1])
+  else
+    redis.call('ZADD', KEYS[12], ARGV[7], ARGV[1])
+  end
   redis.call('HINCRBY', KEYS[8], ARGV[1], 1)
   if redis.call('HEXISTS', KEYS[11], ARGV[1]) == 0 then
     redis.call('ZADD', KEYS[7], 'LT', ARGV[5], ARGV[1])
@@ -176,7 +185,7 @@ func New(rdb redis.UniversalClient, opts Options) *Store {
 		rdb: rdb, opts: opts, prefix: p,
 		kSeq: tag + ":seq", kAll: tag + ":idx:all", kVer: tag + ":idx:ver", kDirty: tag + ":idx:dirty", kPend: tag + ":idx:pend",
 		kState:  map[incidents.State]string{},
-		kOutbox: tag + ":outbox", kOutSeq: tag + ":outbox:seq", kOutSince: tag + ":outbox:since", kOutClaim: tag + ":outbox:claim",
+		kOutbox: tag + ":outbox", kOutSeq: tag + ":outbox:seq", kOutSince: tag + ":outbox:since", kOutClaim: tag + ":outbox:claim", kEsc: tag + ":esc",
 		stop: make(chan struct{}),
 		pipe: newPipeliner(rdb, opts.Pipelines, 64, opts.Timeout),
 	}
@@ -259,12 +268,16 @@ func (s *Store) index(ctx context.Context, c redis.Scripter, inc *incidents.Inci
 		}
 	}
 	keys := []string{s.kAll, s.kState[incidents.Triggered], s.kState[incidents.Acknowledged], s.kState[incidents.Resolved], s.kVer, s.kDirty,
-		s.kOutbox, s.kOutSeq, s.kOutSince, s.kPend, s.kOutClaim}
+		s.kOutbox, s.kOutSeq, s.kOutSince, s.kPend, s.kOutClaim, s.kEsc}
 	cut := ""
 	if len(cutoff) > 0 {
 		cut = strconv.FormatInt(cutoff[0].UnixMilli(), 10)
 	}
-	return indexScript.Eval(ctx, c, keys, inc.ID, inc.Number, pos, inc.Version, time.Now().UnixMilli(), cut)
+	due := ""
+	if d := inc.Due(); !d.IsZero() {
+		due = strconv.FormatInt(d.UnixMilli(), 10)
+	}
+	return indexScript.Eval(ctx, c, keys, inc.ID, inc.Number, pos, inc.Version, time.Now().UnixMilli(), cut, due)
 }
 
 // mark queues the dirty mark of version ver of the incident id.
@@ -515,6 +528,9 @@ func (s *Store) create(ctx context.Context, b *incidents.Batch, opts incidents.I
 			p.ZAdd(ctx, s.kAll, z), p.ZAdd(ctx, s.kState[next.State], z),
 			p.HIncrBy(ctx, s.kOutSeq, next.ID, 1), p.ZAddNX(ctx, s.kOutbox, due), p.ZAddNX(ctx, s.kOutSince, due),
 			p.ZRem(ctx, s.kDirty, next.ID), p.HDel(ctx, s.kPend, next.ID))
+		if d := next.Due(); !d.IsZero() {
+			cmds = append(cmds, p.ZAdd(ctx, s.kEsc, redis.Z{Score: float64(d.UnixMilli()), Member: next.ID}))
+		}
 		if time.Since(locked) < s.opts.LockTTL/2 {
 			cmds = append(cmds, p.Del(ctx, lock)) // still surely ours: no need for the script
 		} else {

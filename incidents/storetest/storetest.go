@@ -89,6 +89,24 @@ func Run(t *testing.T, newStore NewStore) {
 		{"OutboxStaleReleaseIsIgnored", testOutboxStaleRelease},
 		{"OutboxChangeCutsRetryShort", testOutboxChangeCutsRetry},
 	}
+	escalations := []struct {
+		name string
+		fn   func(*testing.T, incidents.Store, incidents.Escalations)
+	}{
+		{"EscalationDueIndex", testEscalationDue},
+		{"EscalationConcurrentClaimers", testEscalationConcurrent},
+		{"EscalationStepOnce", testStepOnce},
+	}
+	for _, tc := range escalations {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStore(t)
+			e, ok := s.(incidents.Escalations)
+			if !ok {
+				t.Skip("store has no escalation index")
+			}
+			tc.fn(t, s, e)
+		})
+	}
 	for _, tc := range outbox {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newStore(t)

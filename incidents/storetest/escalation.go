@@ -1,0 +1,127 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/klaxonbot/klaxon/incidents"
+)
+
+func claimDue(t testing.TB, e incidents.Escalations, now time.Time, n int) []string {
+	t.Helper()
+	ids, err := e.ClaimDue(context.Background(), now, n, time.Minute)
+	if err != nil {
+		t.Fatalf("ClaimDue: %v", err)
+	}
+	return ids
+}
+
+func setDue(t testing.TB, s incidents.Store, id string, due time.Time, step int) {
+	t.Helper()
+	if _, err := s.Update(context.Background(), id, func(inc *incidents.Incident) error {
+		inc.Escalation = &incidents.Escalation{Policy: "default", Step: step, DueAt: due}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func testEscalationDue(t *testing.T, s incidents.Store, e incidents.Escalations) {
+	r := ingest(t, s, Batch("g1", Alert("a", incidents.AlertFiring, T0)), T0)
+	id := r.Incident.ID
+	if got := claimDue(t, e, T0.Add(time.Hour), 10); len(got) != 0 {
+		t.Fatalf("an incident without a policy is due: %v", got)
+	}
+	setDue(t, s, id, T0.Add(5*time.Minute), 1)
+	if got := claimDue(t, e, T0.Add(4*time.Minute), 10); len(got) != 0 {
+		t.Fatalf("claimed %v before it was due", got)
+	}
+	if got := claimDue(t, e, T0.Add(5*time.Minute), 10); len(got) != 1 || got[0] != id {
+		t.Fatalf("claimed %v when due, want %s", got, id)
+	}
+	if got := claimDue(t, e, T0.Add(5*time.Minute+30*time.Second), 10); len(got) != 0 {
+		t.Fatalf("claimed %v again inside the lease", got)
+	}
+	// The scheduler died: after the lease, another takes the step.
+	if got := claimDue(t, e, T0.Add(7*time.Minute), 10); len(got) != 1 {
+		t.Fatalf("after the lease claimed %v", got)
+	}
+	// The step ran: the incident's next step is due later.
+	setDue(t, s, id, T0.Add(20*time.Minute), 2)
+	if got := claimDue(t, e, T0.Add(19*time.Minute), 10); len(got) != 0 {
+		t.Fatalf("claimed %v before the next step", got)
+	}
+	if got := claimDue(t, e, T0.Add(20*time.Minute), 10); len(got) != 1 {
+		t.Fatalf("the next step: claimed %v", got)
+	}
+	// Acknowledged incidents keep their position (escalation code clears
+	// DueAt); a resolved one is never due.
+	setDue(t, s, id, T0.Add(30*time.Minute), 3)
+	if _, err := s.Update(context.Background(), id, func(inc *incidents.Incident) error {
+		return inc.Apply(incidents.Resolve, "alice", "", T0.Add(25*time.Minute))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := claimDue(t, e, T0.Add(24*time.Hour), 10); len(got) != 0 {
+		t.Fatalf("a resolved incident is due: %v", got)
+	}
+}
+
+func testEscalationConcurrent(t *testing.T, s incidents.Store, e incidents.Escalations) {
+	const n = 60
+	for i := range n {
+		r := ingest(t, s, Batch(fmt.Sprintf("g%d", i), Alert(fmt.Sprintf("a%d", i), incidents.AlertFiring, T0)), T0)
+		setDue(t, s, r.Incident.ID, T0.Add(time.Minute), 0)
+	}
+	var mu sync.Mutex
+	seen := map[string]int{}
+	var wg sync.WaitGroup
+	for range 5 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				ids, err := e.ClaimDue(context.Background(), T0.Add(time.Minute), 7, time.Hour)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if len(ids) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, id := range ids {
+					seen[id]++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(seen) != n {
+		t.Fatalf("%d distinct incidents claimed, want %d", len(seen), n)
+	}
+	for id, k := range seen {
+		if k != 1 {
+			t.Errorf("%s claimed %d times", id, k)
+		}
+	}
+}
+
+func testStepOnce(t *testing.T, s incidents.Store, e incidents.Escalations) {
+	ctx := context.Background()
+	a := ingest(t, s, Batch("g1", Alert("a", incidents.AlertFiring, T0)), T0).Incident.ID
+	b := ingest(t, s, Batch("g2", Alert("b", incidents.AlertFiring, T0)), T0).Incident.ID
+	for _, c := range []struct {
+		id, key string
+		want    bool
+	}{{a, "r0s2", true}, {a, "r0s2", false}, {a, "r0s3", true}, {b, "r0s2", true}} {
+		got, err := e.StepOnce(ctx, c.id, c.key, time.Hour)
+		if err != nil || got != c.want {
+			t.Fatalf("StepOnce(%s, %s) = %v, %v; want %v", c.id, c.key, got, err, c.want)
+		}
+	}
+}
