@@ -181,7 +181,7 @@ type Incident struct {
 	// Escalation is where the incident is in its escalation policy; nil
 	// when it has none.
 	Escalation *Escalation `json:"escalation,omitempty"`
-	Timeline     []Event   `json:"timeline"`
+	Timeline   []Event     `json:"timeline"`
 	// Version increases by one with every stored change; stores use it for
 	// optimistic concurrency.
 	Version int64 `json:"version"`
