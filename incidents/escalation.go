@@ -41,3 +41,150 @@ type Escalations interface {
 	// kept for ttl.
 	StepOnce(ctx context.Context, id, key string, ttl time.Duration) (bool, error)
 }
+
+// StepKind is what an escalation step does.
+type StepKind string
+
+const (
+	StepNotify  StepKind = "notify"  // a card in the team's channels (a notification)
+	StepMention StepKind = "mention" // mention and message whoever is named (a warning)
+	StepCall    StepKind = "call"    // phone whoever is named (an alert)
+	StepWait    StepKind = "wait"    // wait before the next step
+)
+
+// Step is one step of a policy. Target names who: "channel", "oncall",
+// a person or a team.
+type Step struct {
+	Kind   StepKind
+	Target string
+	Wait   time.Duration
+}
+
+// Policy walks an unacknowledged incident through its steps, then
+// repeats them Repeat more times.
+type Policy struct {
+	Name  string
+	Steps []Step
+	// Repeat is how many more times the steps run after the first pass.
+	Repeat int
+	// StartAt, by severity, is the step an incident of that severity
+	// starts at (e.g. SEV1 straight to the call).
+	StartAt map[Severity]int
+	// MinFiring holds every step but notify until the incident has been
+	// open this long: a blip that resolves sooner only notifies.
+	MinFiring time.Duration
+}
+
+// Validate checks p.
+func (p *Policy) Validate() error {
+	acts := 0
+	for i, s := range p.Steps {
+		switch s.Kind {
+		case StepWait:
+			if s.Wait <= 0 {
+				return Errorf(Invalid, "step %d: wait must be positive", i+1)
+			}
+		case StepNotify, StepMention, StepCall:
+			acts++
+			if s.Target == "" {
+				return Errorf(Invalid, "step %d: %s whom?", i+1, s.Kind)
+			}
+		default:
+			return Errorf(Invalid, "step %d: unknown kind %q (notify, mention, call, wait)", i+1, s.Kind)
+		}
+	}
+	if acts == 0 {
+		return Errorf(Invalid, "a policy needs at least one notify, mention or call step")
+	}
+	if p.Repeat < 0 || p.Repeat > 100 {
+		return Errorf(Invalid, "repeat must be between 0 and 100")
+	}
+	for sev, i := range p.StartAt {
+		if !sev.Valid() || i < 0 || i >= len(p.Steps) {
+			return Errorf(Invalid, "start_at %s: step %d does not exist", sev, i+1)
+		}
+	}
+	if p.MinFiring < 0 {
+		return Errorf(Invalid, "min_firing must not be negative")
+	}
+	return nil
+}
+
+// BeginEscalation puts a newly opened (or reopened) incident at the
+// start of p: the step its severity starts at, due now.
+func (inc *Incident) BeginEscalation(p *Policy, now time.Time) {
+	inc.Escalation = &Escalation{Policy: p.Name, Step: p.StartAt[inc.Severity], DueAt: now.UTC()}
+	inc.holdForMinFiring(p)
+}
+
+// StepKey names the incident's current step for Escalations.StepOnce.
+func (e *Escalation) StepKey() string {
+	return "r" + itoa(e.Round) + "s" + itoa(e.Step)
+}
+
+// CurrentStep is the step the incident's escalation runs next; ok is
+// false when the policy has finished or is not p.
+func (inc *Incident) CurrentStep(p *Policy) (Step, bool) {
+	e := inc.Escalation
+	if e == nil || e.Policy != p.Name || e.Step < 0 || e.Step >= len(p.Steps) {
+		return Step{}, false
+	}
+	return p.Steps[e.Step], true
+}
+
+// AdvanceEscalation moves past the current step at now: the next acting
+// step is due after any waits in between; after the last step the steps
+// repeat (Repeat times), and then nothing is due. It reports whether the
+// policy has more to do.
+func (inc *Incident) AdvanceEscalation(p *Policy, now time.Time) bool {
+	e := inc.Escalation
+	if e == nil {
+		return false
+	}
+	due := now.UTC()
+	for {
+		e.Step++
+		if e.Step >= len(p.Steps) {
+			if e.Round >= p.Repeat {
+				e.DueAt = time.Time{}
+				return false
+			}
+			e.Round++
+			e.Step = 0
+		}
+		s := p.Steps[e.Step]
+		if s.Kind != StepWait {
+			break
+		}
+		due = due.Add(s.Wait)
+	}
+	e.DueAt = due
+	inc.holdForMinFiring(p)
+	return true
+}
+
+// holdForMinFiring delays a step beyond notify until the incident has
+// been open p.MinFiring.
+func (inc *Incident) holdForMinFiring(p *Policy) {
+	e := inc.Escalation
+	if p.MinFiring <= 0 || e.Step >= len(p.Steps) || p.Steps[e.Step].Kind == StepNotify {
+		return
+	}
+	if hold := inc.CreatedAt.Add(p.MinFiring); e.DueAt.Before(hold) {
+		e.DueAt = hold.UTC()
+	}
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var b [20]byte
+	i := len(b)
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return string(b[i:])
+}

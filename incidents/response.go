@@ -110,6 +110,9 @@ func (inc *Incident) Snooze(d time.Duration, actor string, now time.Time) error 
 		return Errorf(Conflict, "%s is resolved: nothing to snooze", inc.ID)
 	}
 	inc.SnoozedUntil = now.Add(d).UTC()
+	if e := inc.Escalation; e != nil && !e.DueAt.IsZero() && e.DueAt.Before(inc.SnoozedUntil) {
+		e.DueAt = inc.SnoozedUntil // paused until the snooze ends
+	}
 	inc.addEvent(now, EventSnoozed, actor, "Escalation snoozed for "+shortDuration(d)+", until "+humanTime(inc.SnoozedUntil)+" (by "+orSomeone(actor)+")")
 	return nil
 }
@@ -120,6 +123,9 @@ func (inc *Incident) Escalate(actor string, now time.Time) error {
 		return Errorf(Conflict, "%s is resolved: reopen it first", inc.ID)
 	}
 	inc.SnoozedUntil = time.Time{}
+	if e := inc.Escalation; e != nil {
+		e.DueAt = now.UTC() // the next step, now
+	}
 	inc.addEvent(now, EventEscalated, actor, "Escalation to the next step asked for by "+orSomeone(actor))
 	return nil
 }

@@ -52,16 +52,29 @@ func (inc *Incident) Apply(action Action, actor, text string, now time.Time) err
 		return inc.refusal(action)
 	}
 	now = now.UTC()
+	e := inc.Escalation
 	switch action {
 	case Acknowledge:
 		inc.AckedAt, inc.AckedBy = now, actor
+		if e != nil {
+			e.DueAt = time.Time{} // stopped where it was; unack resumes
+		}
 	case Unacknowledge:
 		inc.AckedAt, inc.AckedBy = time.Time{}, ""
+		if e != nil && e.Step >= 0 {
+			e.DueAt = now // resume from where it stopped
+		}
 	case Resolve:
 		inc.ResolvedAt, inc.ResolvedBy = now, actor
+		if e != nil {
+			e.DueAt = time.Time{}
+		}
 	case Reopen:
 		inc.ResolvedAt, inc.ResolvedBy = time.Time{}, ""
 		inc.AckedAt, inc.AckedBy = time.Time{}, ""
+		if e != nil {
+			e.Step, e.Round, e.DueAt = 0, 0, now // from the start
+		}
 	}
 	inc.State = t.to
 	if text == "" {
