@@ -76,6 +76,9 @@ const minutesPerDay = 24 * 60
 // for a long time.
 const maxSteps = 100000
 
+// nextHorizon is how far ahead Next looks for a different person.
+const nextHorizon = 366 * day
+
 // Rotation is one layer of a schedule: People take turns, each for Every,
 // starting at Start.
 type Rotation struct {
@@ -250,9 +253,10 @@ func (s *Schedule) OnCall(at time.Time) (person string, until time.Time, ok bool
 // Next reports who comes on call after the current segment at `at`, and
 // from when: the start of the first later segment with a different person.
 // If nobody is on call at `at`, it is the next segment that puts anyone on
-// call. If every later segment (within a generous search limit) has the
-// same person, as in a one-person rotation, it is the next handover (the
-// same person again). ok is false if nobody is ever on call after `at`.
+// call. Next looks for a different person at most a year ahead: if every
+// segment starting in that time has the same person, as in a one-person
+// rotation, the answer is the next handover (the same person again). ok is
+// false if nobody is ever on call after `at`.
 func (s *Schedule) Next(at time.Time) (person string, from time.Time, ok bool) {
 	cur, src := s.at(at)
 	covered := src.kind != srcNone
@@ -260,9 +264,10 @@ func (s *Schedule) Next(at time.Time) (person string, from time.Time, ok bool) {
 	var firstFrom time.Time
 	haveFirst := false
 	t := at
+	horizon := at.Add(nextHorizon)
 	for range maxSteps {
 		b, more := s.nextBoundary(t)
-		if !more {
+		if !more || (haveFirst && b.After(horizon)) {
 			break
 		}
 		p, src2 := s.at(b)
