@@ -128,3 +128,33 @@ default_team: a
 		}
 	}
 }
+
+func TestEscalationConfigErrors(t *testing.T) {
+	base := "people: [{name: alice, phone: '+15551230001'}, {name: bob}]\nteams: [{name: t}]\ndefault_team: t\n"
+	for yaml, want := range map[string]string{
+		"policies: [{name: p, steps: [{notify: channel, wait: 1m}]}]\n":                                                         "policies[0].steps[0] (line 4): give exactly one of notify, mention, call, wait",
+		"policies: [{name: p, steps: [{notify: everyone}]}]\n":                                                                  `policies[0].steps[0].notify (line 4): the only target is channel (the team's cards), got "everyone"`,
+		"policies: [{name: p, steps: [{call: zed}]}]\n":                                                                         `policies[0].steps[0].call (line 4): want oncall, a person in people, got "zed"`,
+		"policies: [{name: p, steps: [{call: bob}]}]\n":                                                                         "policies[0].steps[0].call (line 4): bob has no phone in people",
+		"policies: [{name: p, steps: [{call: alice}]}]\n":                                                                       "twilio: policies have call steps: configure twilio",
+		"policies: [{name: p, steps: [{notify: channel}], start_at: {'9': 1}}]\n":                                               "policies[0].start_at.9 (line 4): want a severity 1 to 4",
+		"schedules: [{name: s, timezone: Mars/Base, rotation: {every: 24h, start: '2026-01-01T00:00:00Z', people: [alice]}}]\n": `schedules[0].timezone (line 4): unknown time zone "Mars/Base"`,
+		"schedules: [{name: s, rotation: {every: 24h, start: 'monday', people: [alice]}}]\n":                                    `schedules[0].rotation.start (line 4): want a time such as 2026-01-05T09:00:00+07:00, got "monday"`,
+		"schedules: [{name: s, rotation: {every: 24h, start: '2026-01-01T00:00:00Z', people: [zed]}}]\n":                        `schedules[0].rotation.people[0] (line 4): names no one in people (got "zed")`,
+		"twilio: {account_sid: AC1, auth_token: x, from: '555'}\n":                                                              "twilio.account_sid (line 4): want AC followed by 32 hex digits",
+	} {
+		_, err := loadYAML(t, base+yaml, nil)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q:\n got %v\nwant %q", yaml, err, want)
+		}
+	}
+	for yaml, want := range map[string]string{
+		"teams: [{name: t, policy: nope}]\ndefault_team: t\n":   `teams[0].policy (line 1): names no policy in policies (got "nope")`,
+		"teams: [{name: t, schedule: nope}]\ndefault_team: t\n": `teams[0].schedule (line 1): names no schedule in schedules (got "nope")`,
+	} {
+		_, err := loadYAML(t, yaml, nil)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q:\n got %v\nwant %q", yaml, err, want)
+		}
+	}
+}

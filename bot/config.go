@@ -43,6 +43,10 @@ type Config struct {
 	DefaultTeam string        `yaml:"default_team"`
 	// People map platform accounts to one person each.
 	People []PersonConfig `yaml:"people"`
+	// Escalation: policies, on-call schedules, and phone calls.
+	Policies  []PolicyConfig   `yaml:"policies"`
+	Schedules []ScheduleConfig `yaml:"schedules"`
+	Twilio    *TwilioConfig    `yaml:"twilio"`
 	// Chat platforms (each optional) and the outbox that syncs their cards.
 	Slack      *SlackConfig      `yaml:"slack"`
 	Mattermost *MattermostConfig `yaml:"mattermost"`
@@ -755,6 +759,7 @@ func (c *Config) Validate() error {
 	v.routing(c)
 	v.chats(c)
 	v.people(c)
+	v.escalation(c)
 	if len(v.errs) == 0 {
 		return nil
 	}

@@ -229,7 +229,7 @@ func TestLoadConfigErrors(t *testing.T) {
 server.listn (line 3): unknown key (did you mean "listen"?)
 store.redis.sentinal (line 7): unknown key (did you mean "sentinel"?)`},
 		{file: "unknown_top.yaml", want: `
-pagerduty (line 3): unknown key (known keys: server, store, sources, incidents, templates_dir, teams, routes, default_team, people, slack, mattermost, telegram, outbox)
+pagerduty (line 3): unknown key (known keys: server, store, sources, incidents, templates_dir, teams, routes, default_team, people, policies, schedules, twilio, slack, mattermost, telegram, outbox)
 sever (line 5): unknown key (did you mean "server"?)`},
 		{file: "wrong_type.yaml", want: `
 server.public_url (line 3): want a string, got a sequence

@@ -17,6 +17,10 @@ type TeamConfig struct {
 	// Responders, when set, are the only people (names in people) who may
 	// change the team's incidents from chat; anyone may look.
 	Responders []string `yaml:"responders"`
+	// Policy escalates the team's unacknowledged incidents; Schedule says
+	// who "oncall" is.
+	Policy   string `yaml:"policy"`
+	Schedule string `yaml:"schedule"`
 }
 
 // RouteConfig sends the alerts whose labels equal every Match value and
