@@ -211,6 +211,14 @@ func (s *Server) act(ctx context.Context, r chatops.Request, actor string, known
 	if s.outbox != nil {
 		s.outbox.notify()
 	}
+	switch c.Verb {
+	case VerbAck:
+		s.metrics.timeToAck.WithLabelValues(inc.Team, inc.Severity.String()).Observe(inc.AckedAt.Sub(inc.CreatedAt).Seconds())
+	case VerbResolve:
+		s.metrics.timeToResolve.WithLabelValues(inc.Team, inc.Severity.String()).Observe(inc.ResolvedAt.Sub(inc.CreatedAt).Seconds())
+	case VerbEscalate, VerbReopen, VerbUnack:
+		s.escalator.notify()
+	}
 	reply := ephemeral(confirmation(inc, c))
 	if hint != "" {
 		reply.Text += "\n" + hint
@@ -486,7 +494,11 @@ func (s *Server) declare(ctx context.Context, r chatops.Request, actor string, k
 			Annotations: map[string]string{"summary": clip(c.Text, 200)},
 		}},
 	}
-	res, err := s.store.Ingest(ctx, b, incidents.IngestOptions{Now: now})
+	opts := incidents.IngestOptions{Now: now}
+	if s.escalator != nil {
+		opts.Start = s.escalator.start
+	}
+	res, err := s.store.Ingest(ctx, b, opts)
 	if err != nil {
 		return chatops.Reply{}, err
 	}

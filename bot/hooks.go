@@ -101,10 +101,11 @@ func (s *Server) hook(source string, parse Parser, auth *HookAuth) http.Handler 
 		s.assignTeam(source, b)
 		ctx, cancel := context.WithTimeout(r.Context(), ingestTimeout)
 		defer cancel()
-		res, err := s.store.Ingest(ctx, b, incidents.IngestOptions{
-			Now:          s.clock.Now(),
-			ReopenWindow: s.cfg.Incidents.ReopenWindow.D(),
-		})
+		opts := incidents.IngestOptions{Now: s.clock.Now(), ReopenWindow: s.cfg.Incidents.ReopenWindow.D()}
+		if s.escalator != nil {
+			opts.Start = s.escalator.start
+		}
+		res, err := s.store.Ingest(ctx, b, opts)
 		if err != nil {
 			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 				err = incidents.Wrap(incidents.Unavailable, "ingest", err)
@@ -116,6 +117,9 @@ func (s *Server) hook(source string, parse Parser, auth *HookAuth) http.Handler 
 		s.record(source, b, res)
 		if res.Changed && s.outbox != nil {
 			s.outbox.notify()
+		}
+		if res.Created || res.Reopened {
+			s.escalator.notify()
 		}
 		out := map[string]any{"status": "ignored"}
 		if res.Incident != nil {
@@ -165,6 +169,9 @@ func (s *Server) record(source string, b *incidents.Batch, res *incidents.Ingest
 		s.log.Info("incident reopened", "incident", res.Incident.ID, "source", source)
 	case res.Changed && res.Incident.State == incidents.Resolved:
 		s.log.Info("incident resolved", "incident", res.Incident.ID, "by", res.Incident.ResolvedBy, "source", source)
+		if tl := res.Incident.Timeline; len(tl) > 0 && tl[len(tl)-1].Kind == incidents.EventResolved && tl[len(tl)-1].At.Equal(res.Incident.ResolvedAt) {
+			s.metrics.timeToResolve.WithLabelValues(res.Incident.Team, res.Incident.Severity.String()).Observe(res.Incident.ResolvedAt.Sub(res.Incident.CreatedAt).Seconds())
+		}
 	case res.Changed:
 		s.log.Debug("incident updated", "incident", res.Incident.ID, "state", res.Incident.State, "source", source)
 	default:

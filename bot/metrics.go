@@ -29,6 +29,10 @@ type metrics struct {
 	chatRequests      *prometheus.CounterVec
 	chatDuration      *prometheus.HistogramVec
 	chatRejected      *prometheus.CounterVec
+	escalationSteps   *prometheus.CounterVec
+	phoneCalls        *prometheus.CounterVec
+	timeToAck         *prometheus.HistogramVec
+	timeToResolve     *prometheus.HistogramVec
 }
 
 func newMetrics(reg prometheus.Registerer, store incidents.Store, version string) (*metrics, error) {
@@ -90,13 +94,27 @@ func newMetrics(reg prometheus.Registerer, store incidents.Store, version string
 		Name: "klaxon_chat_rejected_total",
 		Help: "Chat requests refused before acting: unsigned, badly signed, replayed, wrong token, by platform and reason.",
 	}, []string{"platform", "reason"})
+	m.escalationSteps = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "klaxon_escalation_steps_total", Help: "Escalation steps run, by kind (notify, mention, call).",
+	}, []string{"kind"})
+	m.phoneCalls = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "klaxon_phone_calls_total", Help: "Escalation phone calls by outcome (placed, failed, not_placed, acknowledged, escalated, no_answer, busy, call_failed, completed).",
+	}, []string{"outcome"})
+	ttBuckets := []float64{30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 43200, 86400}
+	m.timeToAck = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "klaxon_time_to_acknowledge_seconds", Help: "From an incident opening to its first acknowledgement (MTTA), by team and severity.", Buckets: ttBuckets,
+	}, []string{"team", "severity"})
+	m.timeToResolve = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "klaxon_time_to_resolve_seconds", Help: "From an incident opening to its resolution (MTTR), by team and severity.", Buckets: ttBuckets,
+	}, []string{"team", "severity"})
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "klaxon_build_info", Help: "Always 1; the version label says which klaxon runs.",
 	}, []string{"version"})
 	build.WithLabelValues(version).Set(1)
 	for _, c := range []prometheus.Collector{m.requests, m.duration, m.errors, m.authFailures, m.alertsReceived,
 		m.alertsIgnored, m.incidentsOpened, m.incidentsReopened, m.hooksInFlight, m.hooksBusy, m.alertsUnrouted, build, &openCollector{store: store},
-		m.deliveries, m.deliveryLatency, m.chatRequests, m.chatDuration, m.chatRejected} {
+		m.deliveries, m.deliveryLatency, m.chatRequests, m.chatDuration, m.chatRejected,
+		m.escalationSteps, m.phoneCalls, m.timeToAck, m.timeToResolve} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -9,7 +9,9 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"regexp"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -41,6 +43,10 @@ type Deps struct {
 	Chats map[string]Chat
 	// Templates render cards; nil means the built-in ones.
 	Templates *templates.Set
+	// Phone places escalation calls; VerifyPhone checks its callbacks
+	// (the form they carry, or an error). Both nil when none is set up.
+	Phone       Phone
+	VerifyPhone func(r *http.Request, body []byte) (url.Values, error)
 }
 
 // Server serves klaxon's HTTP interface.
@@ -56,7 +62,8 @@ type Server struct {
 	// memory a storm of large bodies can take (server.max_webhooks).
 	hookSlots chan struct{}
 	router    *router
-	outbox    *syncer // nil when the store has no outbox
+	outbox    *syncer    // nil when the store has no outbox
+	escalator *escalator // nil without policies
 
 	tmpl        *templates.Set
 	signer      *ButtonSigner
@@ -108,6 +115,11 @@ func New(cfg *Config, d Deps) (*Server, error) {
 		}
 	}
 	s.blame = blameRE(cfg.Incidents.BlamePhrases)
+	s.escalator = newEscalator(s, d)
+	if d.VerifyPhone != nil {
+		s.route("POST", "/twilio/gather", s.phoneCallback(d.VerifyPhone, s.gather))
+		s.route("POST", "/twilio/status", s.phoneCallback(d.VerifyPhone, s.callStatus))
+	}
 	if _, ok := d.Store.(incidents.Outbox); ok {
 		s.outbox = newSyncer(s, d)
 	} else if len(d.Chats) > 0 {
@@ -160,13 +172,18 @@ func (s *Server) apiAuth(h http.Handler) http.Handler {
 // Run keeps cards in sync (the outbox workers) until ctx ends, then waits
 // for the syncs in flight. Every replica runs it.
 func (s *Server) Run(ctx context.Context) {
-	if s.outbox == nil {
-		<-ctx.Done()
-		return
+	var wg sync.WaitGroup
+	if s.escalator != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.escalator.run(ctx) }()
 	}
-	// With no chat platform configured the workers still drain the
-	// outbox (each item is done at once), so it never grows.
-	s.outbox.run(ctx)
+	if s.outbox != nil {
+		// With no chat platform configured the workers still drain the
+		// outbox (each item is done at once), so it never grows.
+		s.outbox.run(ctx)
+	}
+	<-ctx.Done()
+	wg.Wait()
 }
 
 // Handler returns the root HTTP handler.

@@ -56,6 +56,17 @@ type Store interface {
 type IngestOptions struct {
 	Now          time.Time
 	ReopenWindow time.Duration
+	// Start, when set, is called on an incident the batch opens or
+	// reopens, before it is stored (it begins the escalation policy).
+	Start func(inc *Incident, now time.Time)
+}
+
+// Started calls o.Start on an incident that was just opened, or reopened
+// from before (a resolved incident).
+func (o IngestOptions) Started(before, after *Incident) {
+	if o.Start != nil && after != nil && after.State.Open() && (before == nil || before.State == Resolved) {
+		o.Start(after, o.Now)
+	}
 }
 
 // IngestResult says what Ingest did.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/klaxonbot/klaxon/adapters/mattermost"
 	"github.com/klaxonbot/klaxon/adapters/slack"
 	"github.com/klaxonbot/klaxon/adapters/telegram"
+	"github.com/klaxonbot/klaxon/adapters/twilio"
 	"github.com/klaxonbot/klaxon/bot"
 )
 
@@ -129,4 +131,30 @@ func mountInbound(srv *bot.Server, cfg *bot.Config, signer *bot.ButtonSigner, lo
 		}
 	}
 	return in, nil
+}
+
+// twilioPhone places escalation calls through Twilio.
+type twilioPhone struct{ c *twilio.Client }
+
+func (p twilioPhone) Call(ctx context.Context, to, say, gatherURL, statusURL string) (string, error) {
+	return p.c.Call(ctx, twilio.Call{To: to, Twiml: twilio.GatherTwiml(say, gatherURL, ""), StatusCallback: statusURL})
+}
+
+// newPhone builds the phone provider the config names, and the check of
+// its callbacks; nils when none.
+func newPhone(cfg *bot.Config) (bot.Phone, func(*http.Request, []byte) (url.Values, error), error) {
+	tw := cfg.Twilio
+	if tw == nil {
+		return nil, nil, nil
+	}
+	c, err := twilio.New(twilio.Options{AccountSID: tw.AccountSID, AuthToken: tw.AuthToken.Reveal(), From: tw.From, APIURL: tw.APIURL,
+		HTTPClient: &http.Client{Timeout: 15 * time.Second}})
+	if err != nil {
+		return nil, nil, err
+	}
+	token, public := tw.AuthToken.Reveal(), cfg.Server.PublicURL
+	verify := func(r *http.Request, body []byte) (url.Values, error) {
+		return twilio.VerifyRequest(token, public, r, body)
+	}
+	return twilioPhone{c}, verify, nil
 }

@@ -48,6 +48,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("config %s: %w", *path, err)
 	}
+	phone, verifyPhone, err := newPhone(cfg)
+	if err != nil {
+		return fmt.Errorf("config %s: twilio: %w", *path, err)
+	}
 	store, closeStore, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -60,10 +64,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Store:      store,
 		Sources:    map[string]bot.Parser{alertmanager.Source: alertmanager.Parse},
 		Registerer: reg, Gatherer: reg,
-		Logger:    log,
-		Version:   versionString(),
-		Chats:     chats,
-		Templates: tmpl,
+		Logger:      log,
+		Version:     versionString(),
+		Chats:       chats,
+		Templates:   tmpl,
+		Phone:       phone,
+		VerifyPhone: verifyPhone,
 	})
 	if err != nil {
 		return err
@@ -265,6 +271,10 @@ func checkConfig(args []string, stdout, stderr io.Writer) error {
 	}
 	if _, err := newChats(cfg, bot.NewButtonSigner(cfg.ButtonKeySecret())); err != nil {
 		fmt.Fprintf(stdout, "%s: %v\n", *path, err)
+		return fmt.Errorf("%s: 1 error(s)", *path)
+	}
+	if _, _, err := newPhone(cfg); err != nil {
+		fmt.Fprintf(stdout, "%s: twilio: %v\n", *path, err)
 		return fmt.Errorf("%s: 1 error(s)", *path)
 	}
 	fmt.Fprintf(stdout, "%s: ok\n", *path)

@@ -208,6 +208,7 @@ func (s *Store) Ingest(ctx context.Context, b *incidents.Batch, opts incidents.I
 				return nil
 			}
 			next.Version++
+			opts.Started(cur, next)
 			if err := put(tx, cur, next); err != nil {
 				return err
 			}
@@ -218,6 +219,7 @@ func (s *Store) Ingest(ctx context.Context, b *incidents.Batch, opts incidents.I
 			}
 			next = incidents.NewIncident(int64(seq), b, opts.Now)
 			next.Version = 1
+			opts.Started(nil, next)
 			if err := put(tx, nil, next); err != nil {
 				return err
 			}

@@ -430,6 +430,7 @@ func (s *Store) apply(ctx context.Context, b *incidents.Batch, opts incidents.In
 		return incidents.Outcome(cur, cur, false, false), false, nil
 	}
 	next.Version = cur.Version + 1
+	opts.Started(cur, next)
 	w, err := s.prepareWrite(cur, next)
 	if err != nil {
 		return nil, false, err
@@ -498,6 +499,7 @@ func (s *Store) create(ctx context.Context, b *incidents.Batch, opts incidents.I
 	n := incr.Val()
 	next := incidents.NewIncident(n, b, opts.Now)
 	next.Version = 1
+	opts.Started(nil, next)
 	w, err := s.prepareWrite(nil, next)
 	if err != nil {
 		unlock()

@@ -1,0 +1,243 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/klaxonbot/klaxon/incidents"
+	"github.com/klaxonbot/klaxon/incidents/oncall"
+	"github.com/klaxonbot/klaxon/templates"
+)
+
+// Phone places escalation calls (adapters/twilio). The call speaks say and
+// gathers one digit, posted to gatherURL; its progress is posted to
+// statusURL.
+type Phone interface {
+	Call(ctx context.Context, to, say, gatherURL, statusURL string) (sid string, err error)
+}
+
+// escalator is the scheduler every replica runs: it claims incidents whose
+// next escalation step is due (the store's index, with a lease), runs the
+// step once (a once-only key in the store guards the phone call against two
+// replicas racing past a lease), and moves the incident on.
+type escalator struct {
+	s         *Server
+	box       incidents.Escalations
+	policies  map[string]*incidents.Policy
+	schedules map[string]*oncall.Schedule
+	phone     Phone
+	lease     time.Duration
+	poke      chan struct{}
+}
+
+func newEscalator(s *Server, d Deps) *escalator {
+	box, ok := d.Store.(incidents.Escalations)
+	if !ok || len(s.cfg.Policies) == 0 {
+		return nil
+	}
+	e := &escalator{s: s, box: box, phone: d.Phone, lease: time.Minute, poke: make(chan struct{}, 1),
+		policies: map[string]*incidents.Policy{}, schedules: map[string]*oncall.Schedule{}}
+	for _, p := range s.cfg.Policies {
+		e.policies[p.Name] = p.Policy()
+	}
+	for _, sc := range s.cfg.Schedules {
+		e.schedules[sc.Name] = sc.Schedule()
+	}
+	return e
+}
+
+// policyOf is the policy of a team's incidents, or nil.
+func (e *escalator) policyOf(team string) *incidents.Policy {
+	if e == nil {
+		return nil
+	}
+	if t, ok := e.s.teams[team]; ok && t.Policy != "" {
+		return e.policies[t.Policy]
+	}
+	return nil
+}
+
+// start is IngestOptions.Start: a new or reopened incident begins its
+// team's policy.
+func (e *escalator) start(inc *incidents.Incident, now time.Time) {
+	if p := e.policyOf(inc.Team); p != nil {
+		inc.BeginEscalation(p, now)
+	}
+}
+
+func (e *escalator) notify() {
+	if e == nil {
+		return
+	}
+	select {
+	case e.poke <- struct{}{}:
+	default:
+	}
+}
+
+// run claims and runs due steps until ctx ends.
+func (e *escalator) run(ctx context.Context) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for ctx.Err() == nil {
+		ids, err := e.box.ClaimDue(ctx, e.s.clock.Now(), 16, e.lease)
+		if err != nil && ctx.Err() == nil {
+			e.s.log.Warn("escalation claim failed", "err", err)
+		}
+		for _, id := range ids {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.lease/2)
+				defer cancel()
+				if err := e.step(sctx, id); err != nil {
+					e.s.log.Warn("escalation step failed; it runs again when its claim ends", "incident", id, "err", err)
+				}
+			}()
+		}
+		if len(ids) == 0 {
+			t := time.NewTimer(250 * time.Millisecond)
+			select {
+			case <-ctx.Done():
+			case <-e.poke:
+			case <-t.C:
+			}
+			t.Stop()
+		}
+	}
+}
+
+var errMovedOn = errors.New("the escalation moved on meanwhile")
+
+// step runs the incident's due step once and moves it on.
+func (e *escalator) step(ctx context.Context, id string) error {
+	now := e.s.clock.Now()
+	inc, err := e.s.store.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	p := e.policies[policyName(inc)]
+	st, ok := inc.CurrentStep(p)
+	if p == nil || !ok || inc.Due().IsZero() || inc.Due().After(now) {
+		// Nothing is due (acked, snoozed, finished): file the real due
+		// time again in place of the claim's.
+		_, err := e.s.store.Update(ctx, id, func(*incidents.Incident) error { return nil })
+		return err
+	}
+	key := inc.Escalation.StepKey()
+	first, err := e.box.StepOnce(ctx, id, key, 24*time.Hour)
+	if err != nil {
+		return err
+	}
+	text := ""
+	if first {
+		text = e.act(ctx, inc, st, now)
+		e.s.metrics.escalationSteps.WithLabelValues(string(st.Kind)).Inc()
+	}
+	_, err = e.s.store.Update(ctx, id, func(cur *incidents.Incident) error {
+		if cur.Escalation == nil || cur.Escalation.StepKey() != key {
+			return errMovedOn
+		}
+		if text != "" {
+			cur.AddEvent(now, incidents.EventEscalated, "klaxon", text)
+		}
+		if !cur.AdvanceEscalation(p, now) {
+			cur.AddEvent(now, incidents.EventEscalated, "klaxon", "Escalation policy "+p.Name+" finished: nobody acknowledged")
+		}
+		return nil
+	})
+	if errors.Is(err, errMovedOn) {
+		return nil
+	}
+	if err == nil && e.s.outbox != nil {
+		e.s.outbox.notify()
+	}
+	return err
+}
+
+func policyName(inc *incidents.Incident) string {
+	if inc.Escalation == nil {
+		return ""
+	}
+	return inc.Escalation.Policy
+}
+
+// act runs one step and says what it did, for the timeline.
+func (e *escalator) act(ctx context.Context, inc *incidents.Incident, st incidents.Step, now time.Time) string {
+	switch st.Kind {
+	case incidents.StepNotify:
+		return "Escalation: the team's channels are notified (the card)"
+	case incidents.StepMention:
+		who := e.resolve(inc, st.Target, now)
+		if len(who) == 0 {
+			return "Escalation: nobody to warn (" + st.Target + " names no one now)"
+		}
+		return "Escalation: warning " + strings.Join(who, ", ")
+	case incidents.StepCall:
+		who := e.resolve(inc, st.Target, now)
+		if len(who) == 0 {
+			return "Escalation: nobody to call (" + st.Target + " names no one now)"
+		}
+		return e.call(ctx, inc, who[0], now)
+	}
+	return ""
+}
+
+// resolve names the people a target means now.
+func (e *escalator) resolve(inc *incidents.Incident, target string, now time.Time) []string {
+	switch {
+	case target == "oncall":
+		t := e.s.teams[inc.Team]
+		if sc := e.schedules[t.Schedule]; sc != nil {
+			if p, _, ok := sc.OnCall(now); ok {
+				return []string{p}
+			}
+		}
+		return nil
+	case e.s.teams[target].Name != "":
+		return e.s.teams[target].Responders
+	}
+	if n, ok := e.s.people.byName[strings.ToLower(target)]; ok {
+		return []string{n}
+	}
+	return nil
+}
+
+// call phones person about inc.
+func (e *escalator) call(ctx context.Context, inc *incidents.Incident, person string, now time.Time) string {
+	phone := ""
+	for _, p := range e.s.cfg.People {
+		if strings.EqualFold(p.Name, person) {
+			phone = p.Phone
+		}
+	}
+	if phone == "" || e.phone == nil {
+		e.s.metrics.phoneCalls.WithLabelValues("not_placed").Inc()
+		return "Escalation: cannot call " + person + " (no phone number, or no phone provider configured)"
+	}
+	base := strings.TrimRight(e.s.cfg.Server.PublicURL, "/")
+	// Twilio signs its callbacks over the whole URL, query included: the
+	// handlers trust incident and person only after checking that.
+	q := "?incident=" + inc.ID + "&person=" + url.QueryEscape(person)
+	say := fmt.Sprintf("This is klaxon. %s incident %s for team %s: %s. Firing for %s. Press 1 to acknowledge. Press 2 to escalate.",
+		inc.Severity, strings.ReplaceAll(inc.ID, "-", " "), orNone(inc.Team), inc.Title, templates.Duration(now.Sub(inc.CreatedAt)))
+	if _, err := e.phone.Call(ctx, phone, say, base+"/twilio/gather"+q, base+"/twilio/status"+q); err != nil {
+		e.s.metrics.phoneCalls.WithLabelValues("failed").Inc()
+		e.s.log.Warn("escalation call failed", "incident", inc.ID, "person", person, "err", err)
+		return "Escalation: calling " + person + " failed (" + clip(err.Error(), 120) + ")"
+	}
+	e.s.metrics.phoneCalls.WithLabelValues("placed").Inc()
+	return "Escalation: calling " + person
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}

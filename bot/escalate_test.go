@@ -1,0 +1,228 @@
+package bot_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/klaxonbot/klaxon/adapters/alertmanager"
+	"github.com/klaxonbot/klaxon/bot"
+	"github.com/klaxonbot/klaxon/incidents"
+	"github.com/klaxonbot/klaxon/incidents/redisstore"
+	"github.com/klaxonbot/klaxon/incidents/storetest"
+)
+
+type fakePhone struct {
+	mu    sync.Mutex
+	calls []phoneCall
+}
+
+type phoneCall struct{ to, say, gather, status string }
+
+func (p *fakePhone) Call(ctx context.Context, to, say, gather, status string) (string, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.calls = append(p.calls, phoneCall{to, say, gather, status})
+	return fmt.Sprintf("CA%d", len(p.calls)), nil
+}
+
+func (p *fakePhone) list() []phoneCall {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]phoneCall(nil), p.calls...)
+}
+
+var t0 = time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
+
+func escalationConfig(c *bot.Config) {
+	c.Server.PublicURL = "https://klaxon.example.com"
+	c.People = []bot.PersonConfig{{Name: "alice", Phone: "+15551230001"}, {Name: "bob", Phone: "+15551230002"}}
+	c.Schedules = []bot.ScheduleConfig{{Name: "primary", Timezone: "Europe/Berlin",
+		Rotation: &bot.RotationConfig{Every: bot.Duration(24 * time.Hour), Start: "2026-03-02T09:00:00+01:00", People: []string{"alice", "bob"}}}}
+	c.Policies = []bot.PolicyConfig{{Name: "default", Steps: []bot.StepConfig{
+		{Notify: "channel"}, {Wait: bot.Duration(5 * time.Minute)}, {Mention: "oncall"},
+		{Wait: bot.Duration(10 * time.Minute)}, {Call: "oncall"}}}}
+	c.Twilio = &bot.TwilioConfig{AccountSID: "AC0123456789abcdef0123456789abcdef", AuthToken: "token", From: "+15550000000", APIURL: "https://api.twilio.invalid"}
+	c.Teams = []bot.TeamConfig{{Name: "payments", Policy: "default", Schedule: "primary"}}
+	c.DefaultTeam = "payments"
+}
+
+type escEnv struct {
+	*env
+	srv   *bot.Server
+	phone *fakePhone
+}
+
+func newEscEnv(t *testing.T, store incidents.Store) *escEnv {
+	cfg := bot.DefaultConfig()
+	escalationConfig(cfg)
+	clock := &fakeClock{now: t0}
+	phone := &fakePhone{}
+	srv, err := bot.New(cfg, bot.Deps{Store: store, Clock: clock, Logger: discardLogger(), Phone: phone,
+		Sources: map[string]bot.Parser{"alertmanager": alertmanager.Parse},
+		VerifyPhone: func(r *http.Request, body []byte) (url.Values, error) {
+			if r.Header.Get("X-Test-Signed") != "yes" {
+				return nil, incidents.Errorf(incidents.Unauthorized, "bad signature")
+			}
+			return url.ParseQuery(string(body))
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); srv.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return &escEnv{env: &env{t: t, h: srv.Handler(), clock: clock, store: store}, srv: srv, phone: phone}
+}
+
+func (e *escEnv) openAt(group string) *incidents.Incident {
+	e.t.Helper()
+	r := e.do("POST", "/hooks/alertmanager", amPayload(group))
+	if r.code != 200 {
+		e.t.Fatalf("hook: %d %s", r.code, r.body)
+	}
+	inc, err := e.store.Get(context.Background(), r.json(e.t)["incident"].(string))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return inc
+}
+
+func amPayload(group string) string {
+	b, _ := json.Marshal(map[string]any{
+		"version": "4", "groupKey": "{}:{alertname=\"" + group + "\"}", "status": "firing", "receiver": "k",
+		"groupLabels": map[string]string{"alertname": group},
+		"alerts": []map[string]any{{"status": "firing", "fingerprint": group, "startsAt": "2026-03-02T11:59:00Z",
+			"labels": map[string]string{"alertname": group, "severity": "warning"}, "annotations": map[string]string{"summary": "Disk full"}}},
+	})
+	return string(b)
+}
+
+func (e *escEnv) events(id string, kind incidents.EventKind) []string {
+	inc, err := e.store.Get(context.Background(), id)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var out []string
+	for _, ev := range inc.Timeline {
+		if ev.Kind == kind {
+			out = append(out, ev.Text)
+		}
+	}
+	return out
+}
+
+// The default policy: notify now, warn the on-call person after 5
+// minutes, call them 10 minutes later; pressing 1 acknowledges.
+func TestEscalationWalk(t *testing.T) {
+	eachStore(t, func(t *testing.T, store func(testing.TB) incidents.Store) {
+		e := newEscEnv(t, store(t))
+		inc := e.openAt("g1")
+		waitFor(t, 5*time.Second, "the notify step", func() bool { return len(e.events(inc.ID, incidents.EventEscalated)) == 1 })
+		e.clock.Add(4 * time.Minute)
+		time.Sleep(400 * time.Millisecond)
+		if n := len(e.events(inc.ID, incidents.EventEscalated)); n != 1 {
+			t.Fatalf("%d steps before the wait ended", n)
+		}
+		e.clock.Add(time.Minute)
+		waitFor(t, 5*time.Second, "the mention step", func() bool { return len(e.events(inc.ID, incidents.EventEscalated)) == 2 })
+		if got := e.events(inc.ID, incidents.EventEscalated)[1]; got != "Escalation: warning alice" {
+			t.Fatalf("mention step: %q (alice is on call on 2026-03-02 at 13:00 Berlin)", got)
+		}
+		e.clock.Add(10 * time.Minute)
+		waitFor(t, 5*time.Second, "the call", func() bool { return len(e.phone.list()) == 1 })
+		call := e.phone.list()[0]
+		if call.to != "+15551230001" || !strings.Contains(call.say, "Press 1 to acknowledge") ||
+			call.gather != "https://klaxon.example.com/twilio/gather?incident="+inc.ID+"&person=alice" {
+			t.Fatalf("call %+v", call)
+		}
+		// Unsigned callbacks change nothing.
+		if r := e.do("POST", "/twilio/gather?incident="+inc.ID+"&person=alice", "Digits=1"); r.code != 401 {
+			t.Fatalf("unsigned gather: %d", r.code)
+		}
+		req, _ := http.NewRequest("POST", "/twilio/gather?incident="+inc.ID+"&person=alice", strings.NewReader("Digits=1"))
+		req.Header.Set("X-Test-Signed", "yes")
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		w := httptest.NewRecorder()
+		e.h.ServeHTTP(w, req)
+		if w.Code != 200 || !strings.Contains(w.Body.String(), "<Say>Acknowledged. Thank you.</Say>") {
+			t.Fatalf("gather: %d %s", w.Code, w.Body.String())
+		}
+		got, _ := e.store.Get(context.Background(), inc.ID)
+		if got.State != incidents.Acknowledged || got.AckedBy != "alice (phone)" || !got.Due().IsZero() {
+			t.Fatalf("after pressing 1: %s by %q, due %v", got.State, got.AckedBy, got.Due())
+		}
+		e.clock.Add(time.Hour)
+		time.Sleep(400 * time.Millisecond)
+		if n := len(e.phone.list()); n != 1 {
+			t.Fatalf("%d calls after the acknowledgement", n)
+		}
+		if !strings.Contains(e.do("GET", "/metrics", "").body, `klaxon_time_to_acknowledge_seconds_count{severity="SEV3",team="payments"} 1`) {
+			t.Error("no time to acknowledge observed")
+		}
+	})
+}
+
+// Three schedulers on one Redis, 1,000 incidents due at the same instant:
+// each step runs exactly once.
+func TestEscalationThreeSchedulers(t *testing.T) {
+	rdb := storetest.Redis(t)
+	prefix := storetest.Prefix("esc3")
+	t.Cleanup(func() { storetest.DeleteKeys(rdb, prefix) })
+	var envs []*escEnv
+	for range 3 {
+		s := redisstore.New(rdb, redisstore.Options{Prefix: prefix, ReconcileEvery: -1})
+		t.Cleanup(func() { s.Close() })
+		envs = append(envs, newEscEnv(t, s))
+	}
+	const n = 1000
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 32)
+	ids := make([]string, n)
+	for i := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			r := envs[i%3].do("POST", "/hooks/alertmanager", amPayload(fmt.Sprintf("g%d", i)))
+			ids[i] = r.json(t)["incident"].(string)
+		}()
+	}
+	wg.Wait()
+	// Every incident is at the mention step, due at t0+5m: move every
+	// scheduler's clock there at once.
+	waitFor(t, 30*time.Second, "every notify step", func() bool {
+		for _, id := range ids {
+			if len(envs[0].events(id, incidents.EventEscalated)) != 1 {
+				return false
+			}
+		}
+		return true
+	})
+	for _, e := range envs {
+		e.clock.Add(5 * time.Minute)
+	}
+	waitFor(t, 60*time.Second, "every mention step", func() bool {
+		for _, id := range ids {
+			if len(envs[0].events(id, incidents.EventEscalated)) < 2 {
+				return false
+			}
+		}
+		return true
+	})
+	time.Sleep(500 * time.Millisecond)
+	for _, id := range ids {
+		if ev := envs[0].events(id, incidents.EventEscalated); len(ev) != 2 {
+			t.Fatalf("%s ran %d steps, want 2 (notify, mention) exactly once each: %q", id, len(ev), ev)
+		}
+	}
+}

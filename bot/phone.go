@@ -1,0 +1,111 @@
+package bot
+
+import (
+	"encoding/xml"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/klaxonbot/klaxon/incidents"
+)
+
+// Phone callbacks: the digit pressed during an escalation call, and the
+// call's progress, posted by the phone provider and verified by it
+// (Twilio: X-Twilio-Signature over server.public_url).
+
+func (s *Server) phoneCallback(verify func(*http.Request, []byte) (url.Values, error), h func(http.ResponseWriter, *http.Request, url.Values)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
+		if err != nil {
+			http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		form, err := verify(r, body)
+		if err != nil {
+			s.Rejected("twilio", err.Error())
+			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": err.Error()})
+			return
+		}
+		h(w, r, form)
+	})
+}
+
+func twiml(w http.ResponseWriter, inner string) {
+	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+	io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Response>`+inner+`</Response>`)
+}
+
+func say(text string) string {
+	var b strings.Builder
+	xml.EscapeText(&b, []byte(text))
+	return "<Say>" + b.String() + "</Say>"
+}
+
+// gather acts on the digit pressed: 1 acknowledges, 2 escalates, anything
+// else asks again.
+func (s *Server) gather(w http.ResponseWriter, r *http.Request, form url.Values) {
+	q := r.URL.Query()
+	id, person := q.Get("incident"), clip(q.Get("person"), 64)
+	actor := person + " (phone)"
+	var err error
+	var reply string
+	now := s.clock.Now()
+	switch form.Get("Digits") {
+	case "1":
+		var inc *incidents.Incident
+		inc, err = s.store.Update(r.Context(), id, func(inc *incidents.Incident) error {
+			return inc.Apply(incidents.Acknowledge, actor, "", now)
+		})
+		if err == nil {
+			s.metrics.phoneCalls.WithLabelValues("acknowledged").Inc()
+			s.metrics.timeToAck.WithLabelValues(inc.Team, inc.Severity.String()).Observe(inc.AckedAt.Sub(inc.CreatedAt).Seconds())
+			reply = "Acknowledged. Thank you."
+		}
+	case "2":
+		_, err = s.store.Update(r.Context(), id, func(inc *incidents.Incident) error { return inc.Escalate(actor, now) })
+		if err == nil {
+			s.metrics.phoneCalls.WithLabelValues("escalated").Inc()
+			s.escalator.notify()
+			reply = "Escalating to the next step."
+		}
+	default:
+		action := strings.TrimRight(s.cfg.Server.PublicURL, "/") + r.URL.RequestURI()
+		var b strings.Builder
+		xml.EscapeText(&b, []byte(action))
+		twiml(w, `<Gather numDigits="1" method="POST" timeout="8" action="`+b.String()+`">`+say("Press 1 to acknowledge. Press 2 to escalate.")+`</Gather>`+say("Goodbye."))
+		return
+	}
+	if err != nil {
+		reply = incidents.ErrorMessage(err)
+		if k := incidents.ErrorKind(err); k == incidents.Unavailable || k == incidents.Internal {
+			reply = "klaxon could not record that. Please use chat."
+		}
+	}
+	if s.outbox != nil {
+		s.outbox.notify()
+	}
+	twiml(w, say(reply))
+}
+
+// callStatus records calls that found nobody: busy, no answer, failed.
+func (s *Server) callStatus(w http.ResponseWriter, r *http.Request, form url.Values) {
+	q := r.URL.Query()
+	id, person := q.Get("incident"), clip(q.Get("person"), 64)
+	status := form.Get("CallStatus")
+	switch status {
+	case "busy", "no-answer", "failed":
+		outcome := map[string]string{"busy": "busy", "no-answer": "no_answer", "failed": "call_failed"}[status]
+		s.metrics.phoneCalls.WithLabelValues(outcome).Inc()
+		_, err := s.store.Update(r.Context(), id, func(inc *incidents.Incident) error {
+			inc.AddEvent(s.clock.Now(), incidents.EventEscalated, "klaxon", "Escalation: "+person+" did not answer the call ("+status+")")
+			return nil
+		})
+		if err != nil {
+			s.log.Warn("recording an unanswered call failed", "incident", id, "err", err)
+		}
+	case "completed":
+		s.metrics.phoneCalls.WithLabelValues("completed").Inc()
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
