@@ -134,6 +134,8 @@ func (s *Server) act(ctx context.Context, r chatops.Request, actor string, known
 		return s.listHere(ctx, r)
 	case VerbDeclare:
 		return s.declare(ctx, r, actor, known, c)
+	case VerbOncall:
+		return s.oncallHere(ctx, r, actor, known, c)
 	}
 	id, err := s.incidentHere(ctx, r, c.ID, c.Verb)
 	if err != nil {

@@ -30,6 +30,7 @@ const (
 	VerbNote       Verb = "note"
 	VerbTimeline   Verb = "timeline"
 	VerbPostmortem Verb = "postmortem"
+	VerbOncall     Verb = "oncall"
 )
 
 // verbAliases maps what people type to a verb.
@@ -50,6 +51,7 @@ var verbAliases = map[string]Verb{
 	"note":       VerbNote,
 	"timeline":   VerbTimeline,
 	"postmortem": VerbPostmortem, "pm": VerbPostmortem,
+	"oncall": VerbOncall, "who": VerbOncall,
 }
 
 // Command is a parsed chat command, the same from every platform.
@@ -62,7 +64,8 @@ type Command struct {
 	Role     string             // role: scribe or comms
 	NoteKind string             // note: "" or one of incidents.NoteKinds
 	Text     string             // note text, resolve summary, declare title
-	Team     string             // declare
+	Team     string             // declare, oncall
+	Override bool               // oncall override
 }
 
 // maxCommandLen bounds a command's text (bytes).
@@ -81,7 +84,9 @@ const usage = `/incident <verb> [INC-ID] ...  (the ID may be left out in a card'
   lead [ID] @person             name the incident commander
   role [ID] <scribe|comms> @person
   note [ID] [factor:|action:|went-well:|went-wrong:|lucky:] <text>
-  timeline [ID] · postmortem [ID] · help`
+  timeline [ID] · postmortem [ID] · help
+  oncall [team]                 who is on call now, and next
+  oncall override @person <duration> [team]   put someone on call for a while`
 
 // usageFor returns the usage line of one verb.
 func usageFor(v Verb) string {
@@ -200,6 +205,27 @@ func ParseCommand(text string) (Command, error) {
 		return c, nil
 	case VerbDeclare:
 		return parseDeclare(strings.TrimSpace(rest), bad)
+	case VerbOncall:
+		words := strings.Fields(rest)
+		if len(words) > 0 && strings.EqualFold(words[0], "override") {
+			if len(words) < 3 || len(words) > 4 {
+				return bad("")
+			}
+			d, err := parseDuration(words[2])
+			if err != nil {
+				return bad(err.Error())
+			}
+			c.Override, c.Person, c.Duration = true, words[1], d
+			words = words[3:]
+		}
+		switch len(words) {
+		case 0:
+		case 1:
+			c.Team = words[0]
+		default:
+			return bad("")
+		}
+		return c, nil
 	}
 	return bad("")
 }

@@ -47,6 +47,10 @@ func TestParseCommand(t *testing.T) {
 		"declare Checkout is down":              {Verb: VerbDeclare, Text: "Checkout is down"},
 		"declare Checkout is down sev 1 team payments": {Verb: VerbDeclare, Text: "Checkout is down", Severity: 1, Team: "payments"},
 		"declare DB slow team ops sev 2":               {Verb: VerbDeclare, Text: "DB slow", Severity: 2, Team: "ops"},
+		"oncall":                                       {Verb: VerbOncall},
+		"who payments":                                 {Verb: VerbOncall, Team: "payments"},
+		"oncall override @bob 4h":                      {Verb: VerbOncall, Override: true, Person: "@bob", Duration: 4 * time.Hour},
+		"oncall override @bob 30m ops":                 {Verb: VerbOncall, Override: true, Person: "@bob", Duration: 30 * time.Minute, Team: "ops"},
 	} {
 		got, err := ParseCommand(text)
 		if err != nil || got != want {

@@ -136,6 +136,7 @@ func (e *escalator) step(ctx context.Context, id string) error {
 	}
 	text := ""
 	if first {
+		e.s.metrics.escalationLateness.Observe(max(0, now.Sub(inc.Due()).Seconds()))
 		text = e.act(ctx, inc, st, now)
 		e.s.metrics.escalationSteps.WithLabelValues(string(st.Kind)).Inc()
 	}
@@ -173,27 +174,35 @@ func (e *escalator) act(ctx context.Context, inc *incidents.Incident, st inciden
 	case incidents.StepNotify:
 		return "Escalation: the team's channels are notified (the card)"
 	case incidents.StepMention:
-		who := e.resolve(inc, st.Target, now)
+		who := e.resolve(ctx, inc, st.Target, now)
 		if len(who) == 0 {
 			return "Escalation: nobody to warn (" + st.Target + " names no one now)"
 		}
 		return "Escalation: warning " + strings.Join(who, ", ")
 	case incidents.StepCall:
-		who := e.resolve(inc, st.Target, now)
+		who := e.resolve(ctx, inc, st.Target, now)
 		if len(who) == 0 {
 			return "Escalation: nobody to call (" + st.Target + " names no one now)"
 		}
-		return e.call(ctx, inc, who[0], now)
+		extra := ""
+		if st.Target == "oncall" {
+			extra = "&oncall=1" // no answer: the next person in the rotation is called
+		}
+		return e.call(ctx, inc, who[0], now, extra)
 	}
 	return ""
 }
 
 // resolve names the people a target means now.
-func (e *escalator) resolve(inc *incidents.Incident, target string, now time.Time) []string {
+func (e *escalator) resolve(ctx context.Context, inc *incidents.Incident, target string, now time.Time) []string {
 	switch {
 	case target == "oncall":
-		t := e.s.teams[inc.Team]
-		if sc := e.schedules[t.Schedule]; sc != nil {
+		sc, err := e.s.schedule(ctx, e.s.teams[inc.Team].Schedule, now)
+		if err != nil {
+			e.s.log.Warn("reading on-call overrides failed; using the rotation", "err", err)
+			sc = e.schedules[e.s.teams[inc.Team].Schedule]
+		}
+		if sc != nil {
 			if p, _, ok := sc.OnCall(now); ok {
 				return []string{p}
 			}
@@ -209,7 +218,7 @@ func (e *escalator) resolve(inc *incidents.Incident, target string, now time.Tim
 }
 
 // call phones person about inc.
-func (e *escalator) call(ctx context.Context, inc *incidents.Incident, person string, now time.Time) string {
+func (e *escalator) call(ctx context.Context, inc *incidents.Incident, person string, now time.Time, extra string) string {
 	phone := ""
 	for _, p := range e.s.cfg.People {
 		if strings.EqualFold(p.Name, person) {
@@ -223,7 +232,7 @@ func (e *escalator) call(ctx context.Context, inc *incidents.Incident, person st
 	base := strings.TrimRight(e.s.cfg.Server.PublicURL, "/")
 	// Twilio signs its callbacks over the whole URL, query included: the
 	// handlers trust incident and person only after checking that.
-	q := "?incident=" + inc.ID + "&person=" + url.QueryEscape(person)
+	q := "?incident=" + inc.ID + "&person=" + url.QueryEscape(person) + extra
 	say := fmt.Sprintf("This is klaxon. %s incident %s for team %s: %s. Firing for %s. Press 1 to acknowledge. Press 2 to escalate.",
 		inc.Severity, strings.ReplaceAll(inc.ID, "-", " "), orNone(inc.Team), inc.Title, templates.Duration(now.Sub(inc.CreatedAt)))
 	if _, err := e.phone.Call(ctx, phone, say, base+"/twilio/gather"+q, base+"/twilio/status"+q); err != nil {
@@ -240,4 +249,30 @@ func orNone(s string) string {
 		return "none"
 	}
 	return s
+}
+
+// noAnswer calls the next person in the rotation when an on-call call
+// found nobody, once per step.
+func (e *escalator) noAnswer(ctx context.Context, id, person, callSID string, now time.Time) string {
+	inc, err := e.s.store.Get(ctx, id)
+	if err != nil || !inc.State.Open() || inc.State == incidents.Acknowledged {
+		return ""
+	}
+	sc, err := e.s.schedule(ctx, e.s.teams[inc.Team].Schedule, now)
+	if err != nil || sc == nil {
+		return ""
+	}
+	next, ok := sc.After(person, now)
+	if !ok || strings.EqualFold(next, person) {
+		return ""
+	}
+	// Once per unanswered call (Twilio may post its callback again).
+	key := "noanswer-" + callSID
+	if callSID == "" {
+		key = "noanswer-" + strings.ToLower(person) + "-" + inc.Escalation.StepKey()
+	}
+	if first, err := e.box.StepOnce(ctx, id, key, 24*time.Hour); err != nil || !first {
+		return ""
+	}
+	return e.call(ctx, inc, next, now, "&fallback=1") + " (" + person + " did not answer; next in the rotation)"
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/klaxonbot/klaxon/adapters/alertmanager"
 	"github.com/klaxonbot/klaxon/bot"
+	"github.com/klaxonbot/klaxon/chatops"
 	"github.com/klaxonbot/klaxon/incidents"
 	"github.com/klaxonbot/klaxon/incidents/redisstore"
 	"github.com/klaxonbot/klaxon/incidents/storetest"
@@ -43,7 +44,7 @@ var t0 = time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
 
 func escalationConfig(c *bot.Config) {
 	c.Server.PublicURL = "https://klaxon.example.com"
-	c.People = []bot.PersonConfig{{Name: "alice", Phone: "+15551230001"}, {Name: "bob", Phone: "+15551230002"}}
+	c.People = []bot.PersonConfig{{Name: "alice", Slack: "UALICE", Phone: "+15551230001"}, {Name: "bob", Phone: "+15551230002"}}
 	c.Schedules = []bot.ScheduleConfig{{Name: "primary", Timezone: "Europe/Berlin",
 		Rotation: &bot.RotationConfig{Every: bot.Duration(24 * time.Hour), Start: "2026-03-02T09:00:00+01:00", People: []string{"alice", "bob"}}}}
 	c.Policies = []bot.PolicyConfig{{Name: "default", Steps: []bot.StepConfig{
@@ -141,7 +142,7 @@ func TestEscalationWalk(t *testing.T) {
 		waitFor(t, 5*time.Second, "the call", func() bool { return len(e.phone.list()) == 1 })
 		call := e.phone.list()[0]
 		if call.to != "+15551230001" || !strings.Contains(call.say, "Press 1 to acknowledge") ||
-			call.gather != "https://klaxon.example.com/twilio/gather?incident="+inc.ID+"&person=alice" {
+			call.gather != "https://klaxon.example.com/twilio/gather?incident="+inc.ID+"&person=alice&oncall=1" {
 			t.Fatalf("call %+v", call)
 		}
 		// Unsigned callbacks change nothing.
@@ -224,5 +225,103 @@ func TestEscalationThreeSchedulers(t *testing.T) {
 		if ev := envs[0].events(id, incidents.EventEscalated); len(ev) != 2 {
 			t.Fatalf("%s ran %d steps, want 2 (notify, mention) exactly once each: %q", id, len(ev), ev)
 		}
+	}
+}
+
+func (e *escEnv) signed(path, body string) *httptest.ResponseRecorder {
+	req, _ := http.NewRequest("POST", path, strings.NewReader(body))
+	req.Header.Set("X-Test-Signed", "yes")
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	w := httptest.NewRecorder()
+	e.h.ServeHTTP(w, req)
+	return w
+}
+
+// A call to whoever is on call that finds nobody calls the next person in
+// the rotation, once; an override decides who is on call.
+func TestEscalationNoAnswerAndOverride(t *testing.T) {
+	e := newEscEnv(t, redisStore(t))
+	say := func(user, text string) string {
+		return e.srv.Handle(context.Background(), chatops.Request{Platform: "slack", UserID: user, UserName: "someone", Channel: "D0DIRECT1", Text: text}).Text
+	}
+	if r := say("UZED", "oncall override @bob 4h payments"); !strings.Contains(r, "not one of klaxon's team channels") {
+		t.Fatalf("an unknown person overrode the schedule: %q", r)
+	}
+	if r := say("UALICE", "oncall payments"); !strings.Contains(r, "On call for payments now: alice") {
+		t.Fatalf("oncall: %q", r)
+	}
+	// bob takes over for 4 hours, as alice says.
+	if r := say("UALICE", "oncall override @bob 4h payments"); !strings.Contains(r, "bob is on call for payments until Mon 16:00 UTC (override set by alice)") {
+		t.Fatalf("override: %q", r)
+	}
+	if r := say("UALICE", "oncall payments"); !strings.Contains(r, "On call for payments now: bob") || !strings.Contains(r, "Override: bob until Mon 16:00 UTC (set by alice at Mon 12:00 UTC)") {
+		t.Fatalf("oncall after the override: %q", r)
+	}
+	inc := e.openAt("g1")
+	waitFor(t, 5*time.Second, "the notify step", func() bool { return len(e.events(inc.ID, incidents.EventEscalated)) == 1 })
+	e.clock.Add(5 * time.Minute)
+	waitFor(t, 5*time.Second, "the mention step", func() bool { return len(e.events(inc.ID, incidents.EventEscalated)) == 2 })
+	if ev := e.events(inc.ID, incidents.EventEscalated)[1]; ev != "Escalation: warning bob" {
+		t.Fatalf("mention %q, want bob (the override)", ev)
+	}
+	e.clock.Add(10 * time.Minute)
+	waitFor(t, 10*time.Second, "the call", func() bool { return len(e.phone.list()) == 1 })
+	if c := e.phone.list()[0]; c.to != "+15551230002" {
+		t.Fatalf("called %s, want bob (+15551230002): the override", c.to)
+	}
+	w := e.signed("/twilio/status?incident="+inc.ID+"&person=bob&oncall=1", "CallSid=CA1&CallStatus=no-answer")
+	if w.Code != 204 {
+		t.Fatalf("status callback: %d", w.Code)
+	}
+	calls := e.phone.list()
+	if len(calls) != 2 || calls[1].to != "+15551230001" || !strings.Contains(calls[1].gather, "fallback=1") {
+		t.Fatalf("after no answer: %+v, want alice called next", calls)
+	}
+	// The fallback call unanswered too: no third call (the policy goes on).
+	e.signed("/twilio/status?incident="+inc.ID+"&person=alice&oncall=1&fallback=1", "CallSid=CA2&CallStatus=busy")
+	e.signed("/twilio/status?incident="+inc.ID+"&person=bob&oncall=1", "CallSid=CA1&CallStatus=no-answer") // Twilio retried its callback
+	if n := len(e.phone.list()); n != 2 {
+		t.Fatalf("%d calls, want 2: %+v", n, e.phone.list())
+	}
+	ev := e.events(inc.ID, incidents.EventEscalated)
+	if !strings.Contains(strings.Join(ev, "\n"), "calling alice (bob did not answer; next in the rotation)") || !strings.Contains(strings.Join(ev, "\n"), "alice did not answer the call (busy)") {
+		t.Fatalf("timeline %q", ev)
+	}
+}
+
+// A scheduler that claimed a step, ran it and died before moving the
+// incident on: after its lease the next one moves it on without running
+// the step again.
+func TestEscalationKilledScheduler(t *testing.T) {
+	store := redisStore(t)
+	e := newEscEnv(t, store)
+	inc := e.openAt("g1")
+	waitFor(t, 5*time.Second, "the notify step", func() bool { return len(e.events(inc.ID, incidents.EventEscalated)) == 1 })
+	// The dead scheduler's clock is 5 minutes ahead: it claims the mention
+	// step (a 1-minute lease), runs it, and dies.
+	box := store.(incidents.Escalations)
+	ids, err := box.ClaimDue(context.Background(), t0.Add(5*time.Minute), 10, time.Minute)
+	if err != nil || len(ids) != 1 {
+		t.Fatalf("the dead scheduler claimed %v, %v", ids, err)
+	}
+	got, _ := store.Get(context.Background(), inc.ID)
+	if first, _ := box.StepOnce(context.Background(), inc.ID, got.Escalation.StepKey(), time.Hour); !first {
+		t.Fatal("the step ran before the dead scheduler")
+	}
+	// Inside its lease, nobody touches the step.
+	e.clock.Add(5*time.Minute + 30*time.Second)
+	time.Sleep(500 * time.Millisecond)
+	if got, _ := store.Get(context.Background(), inc.ID); got.Escalation.Step != 2 {
+		t.Fatalf("moved on to step %d inside the dead scheduler's lease", got.Escalation.Step)
+	}
+	// After it, the live scheduler moves the incident on, without running
+	// the step a second time.
+	e.clock.Add(time.Minute)
+	waitFor(t, 5*time.Second, "the incident moved on", func() bool {
+		got, _ := store.Get(context.Background(), inc.ID)
+		return got.Escalation.Step == 4
+	})
+	if ev := e.events(inc.ID, incidents.EventEscalated); len(ev) != 1 {
+		t.Fatalf("the step ran again: %q", ev)
 	}
 }

@@ -13,26 +13,27 @@ import (
 
 // metrics are klaxon's Prometheus metrics. Every name starts with klaxon_.
 type metrics struct {
-	requests          *prometheus.CounterVec
-	duration          *prometheus.HistogramVec
-	errors            *prometheus.CounterVec
-	authFailures      *prometheus.CounterVec
-	alertsReceived    *prometheus.CounterVec
-	alertsIgnored     *prometheus.CounterVec
-	incidentsOpened   *prometheus.CounterVec
-	incidentsReopened *prometheus.CounterVec
-	hooksInFlight     prometheus.Gauge
-	alertsUnrouted    *prometheus.CounterVec
-	hooksBusy         *prometheus.CounterVec
-	deliveries        *prometheus.CounterVec
-	deliveryLatency   *prometheus.HistogramVec
-	chatRequests      *prometheus.CounterVec
-	chatDuration      *prometheus.HistogramVec
-	chatRejected      *prometheus.CounterVec
-	escalationSteps   *prometheus.CounterVec
-	phoneCalls        *prometheus.CounterVec
-	timeToAck         *prometheus.HistogramVec
-	timeToResolve     *prometheus.HistogramVec
+	requests           *prometheus.CounterVec
+	duration           *prometheus.HistogramVec
+	errors             *prometheus.CounterVec
+	authFailures       *prometheus.CounterVec
+	alertsReceived     *prometheus.CounterVec
+	alertsIgnored      *prometheus.CounterVec
+	incidentsOpened    *prometheus.CounterVec
+	incidentsReopened  *prometheus.CounterVec
+	hooksInFlight      prometheus.Gauge
+	alertsUnrouted     *prometheus.CounterVec
+	hooksBusy          *prometheus.CounterVec
+	deliveries         *prometheus.CounterVec
+	deliveryLatency    *prometheus.HistogramVec
+	chatRequests       *prometheus.CounterVec
+	chatDuration       *prometheus.HistogramVec
+	chatRejected       *prometheus.CounterVec
+	escalationSteps    *prometheus.CounterVec
+	phoneCalls         *prometheus.CounterVec
+	timeToAck          *prometheus.HistogramVec
+	timeToResolve      *prometheus.HistogramVec
+	escalationLateness prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer, store incidents.Store, version string) (*metrics, error) {
@@ -107,6 +108,10 @@ func newMetrics(reg prometheus.Registerer, store incidents.Store, version string
 	m.timeToResolve = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name: "klaxon_time_to_resolve_seconds", Help: "From an incident opening to its resolution (MTTR), by team and severity.", Buckets: ttBuckets,
 	}, []string{"team", "severity"})
+	m.escalationLateness = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "klaxon_escalation_lateness_seconds", Help: "From an escalation step's due time to the scheduler running it.",
+		Buckets: []float64{.01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
+	})
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "klaxon_build_info", Help: "Always 1; the version label says which klaxon runs.",
 	}, []string{"version"})
@@ -114,7 +119,7 @@ func newMetrics(reg prometheus.Registerer, store incidents.Store, version string
 	for _, c := range []prometheus.Collector{m.requests, m.duration, m.errors, m.authFailures, m.alertsReceived,
 		m.alertsIgnored, m.incidentsOpened, m.incidentsReopened, m.hooksInFlight, m.hooksBusy, m.alertsUnrouted, build, &openCollector{store: store},
 		m.deliveries, m.deliveryLatency, m.chatRequests, m.chatDuration, m.chatRejected,
-		m.escalationSteps, m.phoneCalls, m.timeToAck, m.timeToResolve} {
+		m.escalationSteps, m.phoneCalls, m.timeToAck, m.timeToResolve, m.escalationLateness} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

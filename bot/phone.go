@@ -97,8 +97,15 @@ func (s *Server) callStatus(w http.ResponseWriter, r *http.Request, form url.Val
 	case "busy", "no-answer", "failed":
 		outcome := map[string]string{"busy": "busy", "no-answer": "no_answer", "failed": "call_failed"}[status]
 		s.metrics.phoneCalls.WithLabelValues(outcome).Inc()
+		now := s.clock.Now()
+		text := "Escalation: " + person + " did not answer the call (" + status + ")"
+		if q.Get("oncall") == "1" && q.Get("fallback") == "" && s.escalator != nil {
+			if next := s.escalator.noAnswer(r.Context(), id, person, form.Get("CallSid"), now); next != "" {
+				text = next
+			}
+		}
 		_, err := s.store.Update(r.Context(), id, func(inc *incidents.Incident) error {
-			inc.AddEvent(s.clock.Now(), incidents.EventEscalated, "klaxon", "Escalation: "+person+" did not answer the call ("+status+")")
+			inc.AddEvent(now, incidents.EventEscalated, "klaxon", text)
 			return nil
 		})
 		if err != nil {

@@ -188,3 +188,22 @@ func itoa(n int) string {
 	}
 	return string(b[i:])
 }
+
+// OnCallOverride puts Person on call for Schedule from From until Until,
+// whatever the rotation says; SetBy and SetAt say who decided it.
+type OnCallOverride struct {
+	Schedule string    `json:"schedule"`
+	Person   string    `json:"person"`
+	From     time.Time `json:"from"`
+	Until    time.Time `json:"until"`
+	SetBy    string    `json:"setBy"`
+	SetAt    time.Time `json:"setAt"`
+}
+
+// Overrides stores on-call overrides, shared by every replica.
+// Errors: Unavailable, Internal.
+type Overrides interface {
+	AddOverride(ctx context.Context, o OnCallOverride) error
+	// Overrides returns the schedule's overrides that have not ended at now.
+	Overrides(ctx context.Context, schedule string, now time.Time) ([]OnCallOverride, error)
+}

@@ -31,6 +31,7 @@ var (
 	bktRefs      = []byte("refs")      // destination \x00 card ref → number
 	bktEsc       = []byte("esc")       // number → escalation due (ms; while claimed, its lease end)
 	bktSteps     = []byte("steps")     // number \x00 step key → expiry (ms)
+	bktOverrides = []byte("overrides") // schedule \x00 set-at ms person → on-call override JSON
 )
 
 // FileName is the database's name inside the data directory.
@@ -59,7 +60,7 @@ func Open(dir string) (*Store, error) {
 	}
 	db.MaxBatchDelay = 2 * time.Millisecond
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bktIncidents, bktGroups, bktAlerts, bktOutbox, bktDelivery, bktRefs, bktEsc, bktSteps} {
+		for _, b := range [][]byte{bktIncidents, bktGroups, bktAlerts, bktOutbox, bktDelivery, bktRefs, bktEsc, bktSteps, bktOverrides} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}

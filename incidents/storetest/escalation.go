@@ -125,3 +125,29 @@ func testStepOnce(t *testing.T, s incidents.Store, e incidents.Escalations) {
 		}
 	}
 }
+
+func testOverrides(t *testing.T, s incidents.Store, e incidents.Escalations) {
+	o, ok := s.(incidents.Overrides)
+	if !ok {
+		t.Skip("no overrides")
+	}
+	ctx := context.Background()
+	a := incidents.OnCallOverride{Schedule: "primary", Person: "bob", From: T0, Until: T0.Add(4 * time.Hour), SetBy: "alice", SetAt: T0}
+	b := incidents.OnCallOverride{Schedule: "primary", Person: "carol", From: T0.Add(time.Hour), Until: T0.Add(2 * time.Hour), SetBy: "bob", SetAt: T0.Add(time.Minute)}
+	c := incidents.OnCallOverride{Schedule: "other", Person: "dan", From: T0, Until: T0.Add(time.Hour), SetBy: "x", SetAt: T0}
+	for _, x := range []incidents.OnCallOverride{a, b, c} {
+		if err := o.AddOverride(ctx, x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := o.Overrides(ctx, "primary", T0.Add(30*time.Minute))
+	if err != nil || len(got) != 2 || got[0].Person != "bob" || got[1].Person != "carol" || got[1].SetBy != "bob" {
+		t.Fatalf("Overrides = %+v, %v", got, err)
+	}
+	if got, _ := o.Overrides(ctx, "primary", T0.Add(3*time.Hour)); len(got) != 1 || got[0].Person != "bob" {
+		t.Fatalf("after carol's ended: %+v", got)
+	}
+	if got, _ := o.Overrides(ctx, "primary", T0.Add(5*time.Hour)); len(got) != 0 {
+		t.Fatalf("after all ended: %+v", got)
+	}
+}

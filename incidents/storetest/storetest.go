@@ -96,6 +96,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"EscalationDueIndex", testEscalationDue},
 		{"EscalationConcurrentClaimers", testEscalationConcurrent},
 		{"EscalationStepOnce", testStepOnce},
+		{"OnCallOverrides", testOverrides},
 	}
 	for _, tc := range escalations {
 		t.Run(tc.name, func(t *testing.T) {
