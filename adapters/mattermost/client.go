@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -68,6 +69,10 @@ type Client struct {
 	api       *model.Client4 // never modified after New
 	actionURL string
 	sign      func(incidentID string, a templates.Action) string
+	me        struct {
+		sync.Mutex
+		id string // the bot's user id, once read
+	}
 }
 
 // New returns a Client for o. It checks the options and does not call the
@@ -330,7 +335,7 @@ func parseRef(op, ref string) (string, error) {
 
 // Error is every failure a Client returns.
 type Error struct {
-	Op     string        // the Client4 call: "CreatePost", "PatchPost", "GetPost", "GetPostsSince"
+	Op     string        // the Client4 call: "CreatePost", "PatchPost", "GetPost", "GetPostsSince", "GetUser", "GetMe", "CreateDirectChannel"
 	Status int           // HTTP status when known (0 otherwise)
 	Code   string        // Mattermost's AppError id, "http_<status>", or one of the Code constants
 	Wait   time.Duration // Retry-After (429) when given
@@ -345,7 +350,7 @@ func (e *Error) Error() string {
 	if e.Status != 0 {
 		s += " (HTTP " + strconv.Itoa(e.Status) + ")"
 	}
-	if e.Err != nil && (e.Code == CodeNetwork || e.Code == CodeTimeout || e.Code == CodeBadResponse) {
+	if e.Err != nil && (e.Code == CodeNetwork || e.Code == CodeTimeout || e.Code == CodeBadResponse || e.Code == CodeBadUser) {
 		s += ": " + e.Err.Error()
 	}
 	return s
@@ -423,4 +428,131 @@ func retryAfter(h http.Header) time.Duration {
 		}
 	}
 	return 0
+}
+
+// CodeBadUser and CodeUserNotFound are Mention's and Direct's: a user id
+// that is not a Mattermost id, and one the server does not know.
+const (
+	CodeBadUser      = "bad_user"
+	CodeUserNotFound = "user_not_found"
+)
+
+// Mention posts text as a thread reply under the card (ref as Post returns
+// it) that notifies userID: "@username " and text escaped like a card's
+// (no other mention, link or formatting survives). It reads the user
+// (GET /api/v4/users/{id}) and the card (GetPost, as Reply does) first.
+func (c *Client) Mention(ctx context.Context, ref, userID, text string) error {
+	const op = "CreatePost"
+	id, err := parseRef(op, ref)
+	if err != nil {
+		return err
+	}
+	name, err := c.username(ctx, userID)
+	if err != nil {
+		return err
+	}
+	root, err := c.root(ctx, id)
+	if err != nil {
+		return err
+	}
+	rootID := root.Id
+	if root.RootId != "" {
+		rootID = root.RootId
+	}
+	mention := "@" + name + " "
+	p := &model.Post{ChannelId: root.ChannelId, RootId: rootID, Message: mention + notice(text, MaxRunes-utf8.RuneCountInString(mention))}
+	if _, resp, err := c.api.CreatePost(ctx, p); err != nil {
+		e := wrap(ctx, op, resp, err)
+		if e.Code == "api.post.create_post.root_id.app_error" {
+			e.Code, e.Temp = CodeMessageNotFound, false
+		}
+		return e
+	}
+	return nil
+}
+
+// Direct sends text, escaped like a card's, to userID as a direct message
+// from the bot: it creates (or gets) the direct channel between the bot
+// (GetMe, once) and the user, then posts there.
+func (c *Client) Direct(ctx context.Context, userID, text string) error {
+	if !model.IsValidId(userID) {
+		return badUser("CreateDirectChannel", userID)
+	}
+	me, err := c.botID(ctx)
+	if err != nil {
+		return err
+	}
+	ch, resp, err := c.api.CreateDirectChannel(ctx, me, userID)
+	if err != nil {
+		e := wrap(ctx, "CreateDirectChannel", resp, err)
+		if e.Code == "api.channel.create_direct_channel.invalid_user.app_error" || e.Status == http.StatusNotFound {
+			e.Code, e.Temp = CodeUserNotFound, false
+		}
+		return e
+	}
+	if ch == nil || !model.IsValidId(ch.Id) {
+		return &Error{Op: "CreateDirectChannel", Status: status(resp), Code: CodeBadResponse, Err: errors.New("no channel id in the response")}
+	}
+	p := &model.Post{ChannelId: ch.Id, Message: notice(text, MaxRunes)}
+	if _, resp, err := c.api.CreatePost(ctx, p); err != nil {
+		return wrap(ctx, "CreatePost", resp, err)
+	}
+	return nil
+}
+
+// notice is klaxon's own text escaped for a post message, at most max
+// runes, never empty.
+func notice(text string, max int) string {
+	s, _, _ := escape(text, md|ml, limit{max, MaxPropsBytes})
+	if s == "" {
+		s = "(no text)"
+	}
+	return s
+}
+
+func badUser(op, userID string) *Error {
+	show := userID
+	if len(show) > 40 || !utf8.ValidString(show) {
+		show = strings.ToValidUTF8(show[:min(len(show), 40)], "?") + "…"
+	}
+	return &Error{Op: op, Code: CodeBadUser, Err: fmt.Errorf("user %q is not a 26-character Mattermost user id", show)}
+}
+
+// username reads the username of userID (GetUser).
+func (c *Client) username(ctx context.Context, userID string) (string, error) {
+	const op = "GetUser"
+	if !model.IsValidId(userID) {
+		return "", badUser(op, userID)
+	}
+	u, resp, err := c.api.GetUser(ctx, userID, "")
+	if err != nil {
+		e := wrap(ctx, op, resp, err)
+		if e.Status == http.StatusNotFound || e.Code == "app.user.missing_account.const" {
+			e.Code, e.Temp = CodeUserNotFound, false
+		}
+		return "", e
+	}
+	if u == nil || !model.IsValidUsername(u.Username) {
+		return "", &Error{Op: op, Status: status(resp), Code: CodeBadResponse, Err: errors.New("no valid username in the user")}
+	}
+	return u.Username, nil
+}
+
+// botID returns the bot's own user id, read once (GetMe).
+func (c *Client) botID(ctx context.Context) (string, error) {
+	c.me.Lock()
+	defer c.me.Unlock()
+	if c.me.id != "" {
+		return c.me.id, nil
+	}
+	const op = "GetMe"
+	u, resp, err := c.api.GetMe(ctx, "")
+	if err != nil {
+		return "", wrap(ctx, op, resp, err)
+	}
+	if u == nil || !model.IsValidId(u.Id) {
+		return "", &Error{Op: op, Status: status(resp), Code: CodeBadResponse, Err: errors.New("no user id in the answer")}
+	}
+	c.me.id = u.Id
+	return u.Id, nil
 }

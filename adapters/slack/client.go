@@ -332,7 +332,7 @@ func (c *Client) compile(card *templates.Card) Message {
 type Error struct {
 	Op     string        // Slack method: "chat.postMessage", "chat.update", "conversations.history"
 	Status int           // HTTP status when known (0 otherwise)
-	Code   string        // Slack's error ("channel_not_found", "invalid_blocks"…), or "rate_limited", "http_<status>", "network", "timeout", "canceled", "bad_ref", "bad_dest", "bad_response", "message_not_found"
+	Code   string        // Slack's error ("channel_not_found", "invalid_blocks"…), or "rate_limited", "http_<status>", "network", "timeout", "canceled", "bad_ref", "bad_dest", "bad_user", "user_not_found", "bad_response", "message_not_found"
 	Wait   time.Duration // Retry-After, when Slack gave one
 	Temp   bool          // worth retrying: rate limits, 5xx, network errors, timeouts
 	Err    error         // cause
@@ -346,7 +346,7 @@ func (e *Error) Error() string {
 		s += " (retry after " + e.Wait.String() + ")"
 	}
 	switch e.Code {
-	case "network", "timeout", "bad_ref", "bad_dest", "bad_response", "message_not_found":
+	case "network", "timeout", "bad_ref", "bad_dest", "bad_user", "bad_response", "message_not_found":
 		if e.Err != nil {
 			s += ": " + e.Err.Error()
 		}
@@ -445,4 +445,81 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return string(r[:n]) + "…"
+}
+
+var userRE = regexp.MustCompile(`^[UW][A-Z0-9]{2,}$`)
+
+// ValidUser checks a Slack user ID ("U0123ABCD", or "W…" in Enterprise
+// Grid), as Mention and Direct expect it.
+func ValidUser(userID string) error {
+	if userRE.MatchString(userID) {
+		return nil
+	}
+	return fmt.Errorf("slack: user %q is not a user ID like U0123ABCD", truncate(userID, 40))
+}
+
+// Mention posts text as a thread reply under the message ref that
+// notifies userID: "<@U123> " and text escaped for mrkdwn (& < >), so that
+// the one mention is the only markup; no link names, no unfurls. Code
+// "bad_user" is a malformed user ID; "message_not_found" means the card is
+// gone.
+func (c *Client) Mention(ctx context.Context, ref, userID, text string) error {
+	const op = "chat.postMessage"
+	channel, ts, err := ParseRef(ref)
+	if err != nil {
+		return badRef(op, ref)
+	}
+	if err := ValidUser(userID); err != nil {
+		return &Error{Op: op, Code: "bad_user", Err: err}
+	}
+	mention := "<@" + userID + ">"
+	if body := escapeFit(text, MaxReplyLen-units(mention)-1); body != "" {
+		mention += " " + body
+	}
+	_, _, msg, err := c.api.PostMessageWithResponseContext(ctx, channel,
+		slack.MsgOptionText(mention, false),
+		slack.MsgOptionTS(ts),
+		slack.MsgOptionParse(false),
+		slack.MsgOptionLinkNames(false),
+		slack.MsgOptionDisableLinkUnfurl(),
+		slack.MsgOptionDisableMediaUnfurl(),
+	)
+	if err != nil {
+		return c.wrap(ctx, op, err)
+	}
+	if msg.Timestamp != "" && msg.ThreadTimestamp == "" {
+		return &Error{Op: op, Status: http.StatusOK, Code: "message_not_found",
+			Err: errors.New("the mention was posted outside a thread: the card is gone")}
+	}
+	return nil
+}
+
+// Direct sends text, escaped for mrkdwn, to userID as a direct message
+// from the bot (chat.postMessage to the user ID: Slack delivers it in the
+// app's DM with the user). Code "bad_user" is a malformed user ID,
+// "user_not_found" a user Slack does not know.
+func (c *Client) Direct(ctx context.Context, userID, text string) error {
+	const op = "chat.postMessage"
+	if err := ValidUser(userID); err != nil {
+		return &Error{Op: op, Code: "bad_user", Err: err}
+	}
+	body := escapeFit(text, MaxReplyLen)
+	if body == "" {
+		body = "(no text)"
+	}
+	_, _, err := c.api.PostMessageContext(ctx, userID,
+		slack.MsgOptionText(body, false),
+		slack.MsgOptionParse(false),
+		slack.MsgOptionLinkNames(false),
+		slack.MsgOptionDisableLinkUnfurl(),
+		slack.MsgOptionDisableMediaUnfurl(),
+	)
+	if err != nil {
+		e := c.wrap(ctx, op, err)
+		if e.Code == "channel_not_found" || e.Code == "user_not_found" {
+			e.Code = "user_not_found"
+		}
+		return e
+	}
+	return nil
 }

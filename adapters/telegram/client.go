@@ -398,6 +398,8 @@ func apiError(op string, h *callClient, te *tgbotapi.Error) *Error {
 		e.Temp = true
 	case code == http.StatusUnauthorized:
 		e.Code = "unauthorized"
+	case code == http.StatusForbidden && strings.Contains(desc, "can't initiate conversation"):
+		e.Code = "dm_not_started" // Direct to a user who never started the bot
 	case code == http.StatusForbidden:
 		e.Code = "forbidden"
 	case code == http.StatusNotFound:
@@ -442,11 +444,13 @@ type Error struct {
 
 // Codes of Error: "rate_limited" (429), "http_5xx", "network", "timeout",
 // "canceled" (ctx), "unauthorized" (401: bad token), "forbidden" (403: bot
-// not in the chat or blocked), "not_found" (404), "chat_not_found",
+// not in the chat or blocked), "dm_not_started" (403: a direct message to a
+// user who never started the bot), "not_found" (404), "chat_not_found",
 // "chat_migrated", "message_not_found" (the card to edit is gone: repost),
 // "bad_html", "message_too_long", "button_data_invalid", "http_400" (other
-// 400s), "bad_response", and "bad_dest" / "bad_ref" for arguments that do
-// not parse. Only rate_limited, http_5xx, network, timeout and canceled are
+// 400s), "bad_response", "user_not_found" (Direct: a user Telegram does not
+// know), and "bad_dest" / "bad_ref" / "bad_user" for arguments that do not
+// parse. Only rate_limited, http_5xx, network, timeout and canceled are
 // Temp.
 //
 // Error reads "telegram sendMessage: chat_not_found: Bad Request: chat not found".
@@ -471,3 +475,93 @@ func (e *Error) Retryable() bool { return e.Temp }
 
 // RetryAfter is how long Telegram asked to wait (Wait), 0 when it did not say.
 func (e *Error) RetryAfter() time.Duration { return e.Wait }
+
+// MentionName is the text of Mention's mention: the Bot API gives no name
+// for a bare user id.
+const MentionName = "on-call"
+
+// ValidUser checks a Telegram user id: a positive decimal integer, e.g.
+// "123456789" (the chat id of the user's private chat with the bot).
+func ValidUser(userID string) error {
+	if _, err := parseUser(userID); err != nil {
+		return err
+	}
+	return nil
+}
+
+func parseUser(s string) (int64, error) {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 || strconv.FormatInt(n, 10) != s {
+		show := s
+		if utf8.RuneCountInString(show) > 40 || !utf8.ValidString(show) {
+			show = strings.ToValidUTF8(show[:min(len(show), 40)], "?") + "…"
+		}
+		return 0, fmt.Errorf("telegram: user id %q must be a positive decimal integer such as 123456789, not a @username", show)
+	}
+	return n, nil
+}
+
+// Mention sends text as a reply to the card (ref from Post) that notifies
+// userID: parse mode HTML, `<a href="tg://user?id=ID">on-call</a> ` then
+// text escaped and neutralised like a card's (no other mention, link,
+// command or formatting), no link preview, sent even if the card was
+// deleted. Code "bad_user" is a user id that does not parse.
+func (c *Client) Mention(ctx context.Context, ref, userID, text string) error {
+	const op = "sendMessage"
+	chat, msg, err := ParseRef(ref)
+	if err != nil {
+		return &Error{Op: op, Code: "bad_ref", Err: err}
+	}
+	user, err := parseUser(userID)
+	if err != nil {
+		return &Error{Op: op, Code: "bad_user", Err: err}
+	}
+	cfg := tgbotapi.NewMessage(chat, MentionText(user, text))
+	cfg.ParseMode = tgbotapi.ModeHTML
+	cfg.DisableWebPagePreview = true
+	cfg.ReplyToMessageID = msg
+	cfg.AllowSendingWithoutReply = true
+	return c.do(ctx, op, func(bot *tgbotapi.BotAPI) error {
+		_, err := bot.Send(cfg)
+		return err
+	})
+}
+
+// MentionText is the HTML Mention sends: the mention of user, a space and
+// text, escaped, within MaxText.
+func MentionText(user int64, text string) string {
+	b := &builder{buf: make([]byte, 0, 64+len(text)), limit: MaxText}
+	b.markup(`<a href="tg://user?id=` + strconv.FormatInt(user, 10) + `">` + MentionName + `</a>`)
+	b.field(" ", "", "", text, MaxText, 1, true)
+	return string(b.buf)
+}
+
+// Direct sends text, escaped and neutralised like a card's (parse mode
+// HTML, no link preview), to userID in the user's private chat with the
+// bot. That works only once the user has started the bot: Telegram's 403
+// "bot can't initiate conversation with a user" is code
+// "dm_not_started". A user Telegram does not know ("chat not found") is
+// "user_not_found"; a user id that does not parse, "bad_user".
+func (c *Client) Direct(ctx context.Context, userID, text string) error {
+	const op = "sendMessage"
+	user, err := parseUser(userID)
+	if err != nil {
+		return &Error{Op: op, Code: "bad_user", Err: err}
+	}
+	b := &builder{buf: make([]byte, 0, 16+len(text)), limit: MaxText}
+	if !b.field("", "", "", text, MaxText, 1, true) {
+		b.markup("(no text)")
+	}
+	cfg := tgbotapi.NewMessage(user, string(b.buf))
+	cfg.ParseMode = tgbotapi.ModeHTML
+	cfg.DisableWebPagePreview = true
+	err = c.do(ctx, op, func(bot *tgbotapi.BotAPI) error {
+		_, err := bot.Send(cfg)
+		return err
+	})
+	var e *Error
+	if errors.As(err, &e) && e.Code == "chat_not_found" {
+		e.Code = "user_not_found"
+	}
+	return err
+}

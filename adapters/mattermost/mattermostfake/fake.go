@@ -5,7 +5,8 @@
 // Routes: POST /api/v4/posts (CreatePost), PUT /api/v4/posts/{id}/patch
 // (PatchPost), GET /api/v4/posts/{id} (GetPost), GET
 // /api/v4/channels/{id}/posts?since= (GetPostsSince), GET
-// /api/v4/users/me (GetMe). Errors are AppError JSON, as model.Client4
+// /api/v4/users/me (GetMe), GET /api/v4/users/{id} (GetUser), POST
+// /api/v4/channels/direct (CreateDirectChannel). Errors are AppError JSON, as model.Client4
 // decodes them; a rate-limited call gets what Mattermost's limiter
 // answers: 429, Retry-After and X-Ratelimit-* headers, body "limit
 // exceeded".
@@ -26,6 +27,13 @@
 //     button with a name and an integration with a valid URL (400
 //     model.post.is_valid.props.app_error; the server logs these today and
 //     says it will refuse them);
+//   - GetUser of a user that is not the bot nor one of Options.Users or
+//     AddUser's: 404 app.user.missing_account.const; CreateDirectChannel
+//     with such a user: 400
+//     api.channel.create_direct_channel.invalid_user.app_error, and
+//     without the bot among its two users: 403
+//     api.context.permissions.app_error. A direct channel exists once
+//     created and the bot may post in it (DirectChannel);
 //   - PatchPost of a post that does not exist or was deleted: 403
 //     api.context.permissions.app_error (the server does not say "not
 //     found" there); GetPost of one: 404 app.post.get.app_error.
@@ -77,6 +85,9 @@ type Options struct {
 	// limits per user); zero PerSecond = no limit. Burst defaults to 1.
 	PerSecond rate.Limit
 	Burst     int
+	// Users are the users besides the bot, user id → username (see
+	// also AddUser).
+	Users map[string]string
 }
 
 // Message is a top-level post as it stands now.
@@ -108,6 +119,9 @@ type Server struct {
 	fails       map[string]*failure
 	latency     time.Duration
 	lastMillis  int64
+	users       map[string]string // user id → username
+	direct      map[string]string // the other user's id → direct channel id
+	directIDs   map[string]bool   // the direct channels' ids
 }
 
 type post struct {
@@ -130,6 +144,13 @@ func New(opts Options) *Server {
 		order: map[string][]string{},
 		calls: map[string]int{},
 		fails: map[string]*failure{},
+		users: map[string]string{BotUserID: "klaxon"},
+
+		direct:    map[string]string{},
+		directIDs: map[string]bool{},
+	}
+	for id, name := range opts.Users {
+		s.users[id] = name
 	}
 	if s.token == "" {
 		s.token = DefaultToken
@@ -226,6 +247,23 @@ func (s *Server) SetLatency(d time.Duration) {
 	s.latency = d
 }
 
+// AddUser makes the user id with username exist (GetUser,
+// CreateDirectChannel).
+func (s *Server) AddUser(id, username string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.users[id] = username
+}
+
+// DirectChannel returns the id of the direct channel between the bot and
+// user, "" until CreateDirectChannel made it: Messages(DirectChannel(u))
+// are the direct messages the user got.
+func (s *Server) DirectChannel(user string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.direct[user]
+}
+
 // Delete deletes a post as a user would (replies included): GetPost then
 // answers 404, PatchPost 403. It reports whether the post existed.
 func (s *Server) Delete(ref string) bool {
@@ -261,6 +299,10 @@ func route(r *http.Request) (method, param string) {
 		return "GetPostsSince", seg[1]
 	case r.Method == http.MethodGet && len(seg) == 2 && seg[0] == "users" && seg[1] == "me":
 		return "GetMe", ""
+	case r.Method == http.MethodGet && len(seg) == 2 && seg[0] == "users":
+		return "GetUser", seg[1]
+	case r.Method == http.MethodPost && len(seg) == 2 && seg[0] == "channels" && seg[1] == "direct":
+		return "CreateDirectChannel", ""
 	}
 	return "unknown", ""
 }
@@ -331,6 +373,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.getPostsSince(w, r, param)
 	case "GetMe":
 		writeJSON(w, http.StatusOK, &model.User{Id: BotUserID, Username: "klaxon", IsBot: true})
+	case "GetUser":
+		s.getUser(w, param)
+	case "CreateDirectChannel":
+		s.createDirectChannel(w, r)
 	default:
 		writeErr(w, model.NewAppError("Handle404", "api.context.404.app_error", nil, r.Method+" "+r.URL.Path, http.StatusNotFound))
 	}
@@ -441,6 +487,58 @@ func (s *Server) getPost(w http.ResponseWriter, id string) {
 	writePost(w, http.StatusOK, st.p)
 }
 
+func (s *Server) getUser(w http.ResponseWriter, id string) {
+	if !model.IsValidId(id) {
+		writeErr(w, model.NewAppError("Context", "api.context.invalid_url_param.app_error", map[string]any{"Name": "user_id"}, "", http.StatusBadRequest))
+		return
+	}
+	s.mu.Lock()
+	name, ok := s.users[id]
+	s.mu.Unlock()
+	if !ok {
+		writeErr(w, model.NewAppError("GetUser", "app.user.missing_account.const", nil, "", http.StatusNotFound))
+		return
+	}
+	writeJSON(w, http.StatusOK, &model.User{Id: id, Username: name, IsBot: id == BotUserID})
+}
+
+func (s *Server) createDirectChannel(w http.ResponseWriter, r *http.Request) {
+	var ids []string
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
+	if err == nil {
+		err = json.Unmarshal(body, &ids)
+	}
+	if err != nil || len(ids) != 2 || !model.IsValidId(ids[0]) || !model.IsValidId(ids[1]) {
+		s.reject(w, "CreateDirectChannel: body is not two user ids",
+			model.NewAppError("Api4.createDirectChannel", "api.context.invalid_body_param.app_error", map[string]any{"Name": "user_ids"}, "", http.StatusBadRequest))
+		return
+	}
+	other := ids[1]
+	switch BotUserID {
+	case ids[0]:
+	case ids[1]:
+		other = ids[0]
+	default:
+		writeErr(w, model.NewAppError("Api4.createDirectChannel", "api.context.permissions.app_error", nil,
+			"userId="+BotUserID+", permission=manage_system", http.StatusForbidden))
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.users[other]; !ok {
+		writeErr(w, model.NewAppError("CreateDirectChannel", "api.channel.create_direct_channel.invalid_user.app_error", nil,
+			"No users found for ids: "+ids[0]+". "+ids[1], http.StatusBadRequest))
+		return
+	}
+	id := s.direct[other]
+	if id == "" {
+		id = model.NewId()
+		s.direct[other] = id
+		s.directIDs[id] = true
+	}
+	writeJSON(w, http.StatusCreated, &model.Channel{Id: id, Type: model.ChannelTypeDirect, Name: model.GetDMNameFromIds(BotUserID, other)})
+}
+
 func (s *Server) getPostsSince(w http.ResponseWriter, r *http.Request, channel string) {
 	if !model.IsValidId(channel) {
 		writeErr(w, model.NewAppError("Context", "api.context.invalid_url_param.app_error", map[string]any{"Name": "channel_id"}, "", http.StatusBadRequest))
@@ -526,7 +624,12 @@ func (s *Server) check(op string, p *model.Post) *model.AppError {
 }
 
 func (s *Server) channelAllowed(id string) bool {
-	return model.IsValidId(id) && (s.channels == nil || s.channels[id])
+	if !model.IsValidId(id) {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.channels == nil || s.channels[id] || s.directIDs[id]
 }
 
 // reject records a violation and answers aerr.

@@ -3,6 +3,9 @@
 // auth, unknown channels and messages, rate limits) and records what it
 // accepted, so tests can drive the real slack.Client against it.
 //
+// chat.postMessage to a user ID (U…, W…) posts in the bot's direct
+// message channel with that user, DirectChannel(user), as Slack does.
+//
 // It serves chat.postMessage, chat.update, chat.delete,
 // conversations.history and auth.test under URL(), reading form-encoded
 // bodies (as slack-go sends them) and JSON bodies. Errors are answered as
@@ -62,6 +65,10 @@ type Options struct {
 	// Channels are the conversation IDs that exist; empty means any
 	// well-formed ID (C…, G…, D…).
 	Channels []string
+	// Users are the user IDs that exist, whom chat.postMessage may
+	// address by user ID (a direct message); empty means any well-formed
+	// ID (U…, W…). An unknown user is answered channel_not_found.
+	Users []string
 	// PerChannel limits chat.postMessage (cards and replies) per channel;
 	// Burst is its bucket size (0 means 1).
 	PerChannel rate.Limit
@@ -110,6 +117,7 @@ type Server struct {
 	srv       *httptest.Server
 	token     string
 	known     map[string]bool // nil: every well-formed ID
+	users     map[string]bool // nil: every well-formed user ID
 	opts      Options
 	done      chan struct{}
 	closeOnce sync.Once
@@ -126,7 +134,8 @@ type Server struct {
 	updLim      *rate.Limiter
 	lastMicro   int64
 	responses   []Response
-	urlUses     map[string]int // response URL path → posts
+	last        map[string]params // method → the last request's arguments
+	urlUses     map[string]int    // response URL path → posts
 	nextURL     int
 }
 
@@ -142,6 +151,7 @@ func New(opts Options) *Server {
 		fails:   map[string]*failure{},
 		postLim: map[string]*rate.Limiter{},
 		urlUses: map[string]int{},
+		last:    map[string]params{},
 	}
 	if s.token == "" {
 		s.token = DefaultToken
@@ -150,6 +160,12 @@ func New(opts Options) *Server {
 		s.known = map[string]bool{}
 		for _, c := range opts.Channels {
 			s.known[c] = true
+		}
+	}
+	if len(opts.Users) > 0 {
+		s.users = map[string]bool{}
+		for _, u := range opts.Users {
+			s.users[u] = true
 		}
 	}
 	if opts.UpdatesPerMinute > 0 {
@@ -257,6 +273,27 @@ func (s *Server) Calls() map[string]int {
 	}
 	return out
 }
+
+// LastParams returns the arguments of the last call of method (form
+// fields or JSON values as text), nil before the first.
+func (s *Server) LastParams(method string) map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.last[method]
+	if p == nil {
+		return nil
+	}
+	out := make(map[string]string, len(p))
+	for k, v := range p {
+		out[k] = v
+	}
+	return out
+}
+
+// DirectChannel is the ID of the bot's direct message channel with user,
+// where chat.postMessage to the user ID posts: Messages(DirectChannel(u))
+// lists the direct messages the user got.
+func DirectChannel(user string) string { return "D" + user }
 
 // Violations lists the requests refused for breaking a limit or a format
 // rule (not rate limits), one human-readable line each.
@@ -366,6 +403,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls[method]++
+	if p != nil {
+		s.last[method] = p
+	}
 	if f := s.fails[method]; f != nil && f.n > 0 {
 		f.n--
 		if f.status == http.StatusTooManyRequests {
@@ -431,7 +471,17 @@ func (s *Server) violate(method, channel, problem string) {
 	s.violations = append(s.violations, where+": "+problem)
 }
 
-var idRE = regexp.MustCompile(`^[CGD][A-Z0-9]{2,31}$`)
+var (
+	idRE   = regexp.MustCompile(`^[CGD][A-Z0-9]{2,31}$`)
+	userRE = regexp.MustCompile(`^[UW][A-Z0-9]{2,30}$`)
+)
+
+func (s *Server) userExists(u string) bool {
+	if s.users != nil {
+		return s.users[u]
+	}
+	return userRE.MatchString(u)
+}
 
 func (s *Server) channelExists(c string) bool {
 	if s.known != nil {
@@ -537,7 +587,13 @@ func (s *Server) checkContent(w http.ResponseWriter, method, channel string, p p
 func (s *Server) postMessage(w http.ResponseWriter, p params) {
 	const method = "chat.postMessage"
 	ch := p["channel"]
-	if ch == "" || !s.channelExists(ch) {
+	if userRE.MatchString(ch) {
+		if !s.userExists(ch) {
+			fail(w, "channel_not_found")
+			return
+		}
+		ch = DirectChannel(ch)
+	} else if ch == "" || !s.channelExists(ch) {
 		fail(w, "channel_not_found")
 		return
 	}

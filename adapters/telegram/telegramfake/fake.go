@@ -48,8 +48,18 @@ const (
 type Options struct {
 	// Token is the accepted bot token; "" = Token.
 	Token string
-	// Chats are the chat ids the bot is in; empty = every chat id.
+	// Chats are the chat ids the bot is in; empty = every group and
+	// channel id (< 0). A user's id (> 0) is the chat of the bot's
+	// private conversation with that user: see Users.
 	Chats []int64
+	// Users are the users (positive chat ids) that exist, besides any
+	// positive id in Chats; empty = every positive id. A chat id > 0 that
+	// is not a user is answered 400 "chat not found".
+	Users []int64
+	// NotStarted are users who never started the bot: sending to them is
+	// answered 403 "Forbidden: bot can't initiate conversation with a
+	// user", as Telegram does.
+	NotStarted []int64
 	// PerChat limits sendMessage and editMessageText per chat (Telegram:
 	// about 1/s).
 	PerChat      rate.Limit
@@ -96,6 +106,8 @@ type Server struct {
 	ts    *httptest.Server
 	token string
 	chats map[int64]bool
+	users map[int64]bool // nil: every positive id
+	quiet map[int64]bool // users who have not started the bot
 
 	mu         sync.Mutex
 	latency    time.Duration
@@ -176,6 +188,16 @@ func New(opts Options) *Server {
 		for _, c := range opts.Chats {
 			s.chats[c] = true
 		}
+	}
+	if len(opts.Users) > 0 {
+		s.users = map[int64]bool{}
+		for _, u := range opts.Users {
+			s.users[u] = true
+		}
+	}
+	s.quiet = map[int64]bool{}
+	for _, u := range opts.NotStarted {
+		s.quiet[u] = true
 	}
 	if opts.Global > 0 {
 		s.global = rate.NewLimiter(opts.Global, burst(opts.GlobalBurst))
@@ -488,10 +510,21 @@ func (s *Server) chatOf(params map[string]string) (int64, *apiError) {
 		return 0, badRequest("chat_id is empty", true)
 	}
 	chat, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || chat == 0 || (s.chats != nil && !s.chats[chat]) {
+	if err != nil || chat == 0 || !s.chatExists(chat) {
 		return 0, badRequest("chat not found", false)
 	}
+	if s.quiet[chat] {
+		return 0, &apiError{status: 403, desc: "Forbidden: bot can't initiate conversation with a user"}
+	}
 	return chat, nil
+}
+
+// chatExists reports whether the bot may know chat; s.mu is held.
+func (s *Server) chatExists(chat int64) bool {
+	if chat > 0 {
+		return s.users == nil || s.users[chat] || s.chats[chat]
+	}
+	return s.chats == nil || s.chats[chat]
 }
 
 func boolParam(v string) bool { return v == "true" || v == "1" || v == "True" }
