@@ -178,7 +178,11 @@ func (e *escalator) act(ctx context.Context, inc *incidents.Incident, st inciden
 		if len(who) == 0 {
 			return "Escalation: nobody to warn (" + st.Target + " names no one now)"
 		}
-		return "Escalation: warning " + strings.Join(who, ", ")
+		var parts []string
+		for _, p := range who {
+			parts = append(parts, p+e.warn(ctx, inc, p, now))
+		}
+		return "Escalation: warning " + strings.Join(parts, ", ")
 	case incidents.StepCall:
 		who := e.resolve(ctx, inc, st.Target, now)
 		if len(who) == 0 {
@@ -275,4 +279,58 @@ func (e *escalator) noAnswer(ctx context.Context, id, person, callSID string, no
 		return ""
 	}
 	return e.call(ctx, inc, next, now, "&fallback=1") + " (" + person + " did not answer; next in the rotation)"
+}
+
+// Mentioner is a Chat that can also notify one person: in the card's
+// thread, and directly.
+type Mentioner interface {
+	Mention(ctx context.Context, ref, userID, text string) error
+	Direct(ctx context.Context, userID, text string) error
+}
+
+// warn mentions person under the incident's cards and messages them
+// directly, on every platform they have an account on; it says where, for
+// the timeline (" (Slack thread and DM, Telegram DM)").
+func (e *escalator) warn(ctx context.Context, inc *incidents.Incident, person string, now time.Time) string {
+	var pc PersonConfig
+	for _, p := range e.s.cfg.People {
+		if strings.EqualFold(p.Name, person) {
+			pc = p
+		}
+	}
+	text := fmt.Sprintf("%s (%s, team %s) is not acknowledged, open for %s: %s", inc.ID, inc.Severity, orNone(inc.Team),
+		templates.Duration(now.Sub(inc.CreatedAt)), clip(inc.Title, 200))
+	var refs map[string]incidents.Delivery
+	if e.s.outbox != nil {
+		refs, _ = e.s.outbox.box.Deliveries(ctx, inc.ID)
+	}
+	var done []string
+	for _, acc := range []struct{ platform, id string }{{Slack, pc.Slack}, {Mattermost, pc.Mattermost}, {Telegram, pc.Telegram}} {
+		m, ok := e.s.outboxChat(acc.platform).(Mentioner)
+		if acc.id == "" || !ok {
+			continue
+		}
+		var how []string
+		for dest, d := range refs {
+			if strings.HasPrefix(dest, acc.platform+":") && d.Ref != "" {
+				if err := m.Mention(ctx, d.Ref, acc.id, text); err != nil {
+					e.s.log.Warn("escalation mention failed", "incident", inc.ID, "person", person, "dest", dest, "err", err)
+				} else if len(how) == 0 {
+					how = append(how, "thread")
+				}
+			}
+		}
+		if err := m.Direct(ctx, acc.id, text); err != nil {
+			e.s.log.Warn("escalation direct message failed", "incident", inc.ID, "person", person, "platform", acc.platform, "err", err)
+		} else {
+			how = append(how, "DM")
+		}
+		if len(how) > 0 {
+			done = append(done, platformTitle(acc.platform)+" "+strings.Join(how, " and "))
+		}
+	}
+	if len(done) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(done, ", ") + ")"
 }

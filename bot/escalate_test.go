@@ -51,7 +51,8 @@ func escalationConfig(c *bot.Config) {
 		{Notify: "channel"}, {Wait: bot.Duration(5 * time.Minute)}, {Mention: "oncall"},
 		{Wait: bot.Duration(10 * time.Minute)}, {Call: "oncall"}}}}
 	c.Twilio = &bot.TwilioConfig{AccountSID: "AC0123456789abcdef0123456789abcdef", AuthToken: "token", From: "+15550000000", APIURL: "https://api.twilio.invalid"}
-	c.Teams = []bot.TeamConfig{{Name: "payments", Policy: "default", Schedule: "primary"}}
+	c.Slack = &bot.SlackConfig{BotToken: "xoxb-test", APIURL: "https://slack.invalid/api/"}
+	c.Teams = []bot.TeamConfig{{Name: "payments", Policy: "default", Schedule: "primary", Slack: &bot.SlackDest{Channel: slackC}}}
 	c.DefaultTeam = "payments"
 }
 
@@ -59,6 +60,7 @@ type escEnv struct {
 	*env
 	srv   *bot.Server
 	phone *fakePhone
+	slack *fakeChat
 }
 
 func newEscEnv(t *testing.T, store incidents.Store) *escEnv {
@@ -66,7 +68,8 @@ func newEscEnv(t *testing.T, store incidents.Store) *escEnv {
 	escalationConfig(cfg)
 	clock := &fakeClock{now: t0}
 	phone := &fakePhone{}
-	srv, err := bot.New(cfg, bot.Deps{Store: store, Clock: clock, Logger: discardLogger(), Phone: phone,
+	slack := newFakeChat()
+	srv, err := bot.New(cfg, bot.Deps{Store: store, Clock: clock, Logger: discardLogger(), Phone: phone, Chats: map[string]bot.Chat{bot.Slack: slack},
 		Sources: map[string]bot.Parser{"alertmanager": alertmanager.Parse},
 		VerifyPhone: func(r *http.Request, body []byte) (url.Values, error) {
 			if r.Header.Get("X-Test-Signed") != "yes" {
@@ -81,7 +84,7 @@ func newEscEnv(t *testing.T, store incidents.Store) *escEnv {
 	done := make(chan struct{})
 	go func() { defer close(done); srv.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
-	return &escEnv{env: &env{t: t, h: srv.Handler(), clock: clock, store: store}, srv: srv, phone: phone}
+	return &escEnv{env: &env{t: t, h: srv.Handler(), clock: clock, store: store}, srv: srv, phone: phone, slack: slack}
 }
 
 func (e *escEnv) openAt(group string) *incidents.Incident {
@@ -135,8 +138,14 @@ func TestEscalationWalk(t *testing.T) {
 		}
 		e.clock.Add(time.Minute)
 		waitFor(t, 5*time.Second, "the mention step", func() bool { return len(e.events(inc.ID, incidents.EventEscalated)) == 2 })
-		if got := e.events(inc.ID, incidents.EventEscalated)[1]; got != "Escalation: warning alice" {
+		if got := e.events(inc.ID, incidents.EventEscalated)[1]; got != "Escalation: warning alice (Slack thread and DM)" {
 			t.Fatalf("mention step: %q (alice is on call on 2026-03-02 at 13:00 Berlin)", got)
+		}
+		e.slack.mu.Lock()
+		mentions, directs := e.slack.mentions, e.slack.directs
+		e.slack.mu.Unlock()
+		if len(mentions) != 1 || !strings.Contains(mentions[0], "@UALICE "+inc.ID+" (SEV3, team payments) is not acknowledged") || len(directs) != 1 || !strings.HasPrefix(directs[0], "UALICE ") {
+			t.Fatalf("mentions %q, direct messages %q", mentions, directs)
 		}
 		e.clock.Add(10 * time.Minute)
 		waitFor(t, 5*time.Second, "the call", func() bool { return len(e.phone.list()) == 1 })
@@ -261,7 +270,7 @@ func TestEscalationNoAnswerAndOverride(t *testing.T) {
 	waitFor(t, 5*time.Second, "the notify step", func() bool { return len(e.events(inc.ID, incidents.EventEscalated)) == 1 })
 	e.clock.Add(5 * time.Minute)
 	waitFor(t, 5*time.Second, "the mention step", func() bool { return len(e.events(inc.ID, incidents.EventEscalated)) == 2 })
-	if ev := e.events(inc.ID, incidents.EventEscalated)[1]; ev != "Escalation: warning bob" {
+	if ev := e.events(inc.ID, incidents.EventEscalated)[1]; ev != "Escalation: warning bob" { // bob has no chat account
 		t.Fatalf("mention %q, want bob (the override)", ev)
 	}
 	e.clock.Add(10 * time.Minute)

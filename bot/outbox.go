@@ -592,3 +592,11 @@ func backoff(attempt int, max time.Duration) time.Duration {
 	d = min(d, max)
 	return d/2 + rand.N(d/2+1)
 }
+
+// outboxChat is the sender of platform, or nil.
+func (s *Server) outboxChat(platform string) Chat {
+	if s.outbox == nil {
+		return nil
+	}
+	return s.outbox.chats[platform]
+}

@@ -47,6 +47,8 @@ type fakeChat struct {
 	calls map[string]int
 	fails map[string][]error // op → errors to answer, in order
 	seq   int
+
+	mentions, directs []string
 }
 
 func newFakeChat() *fakeChat {
@@ -122,6 +124,26 @@ func (f *fakeChat) Find(ctx context.Context, dest, id string, since time.Time) (
 		}
 	}
 	return "", nil
+}
+
+func (f *fakeChat) Mention(ctx context.Context, ref, userID, text string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.fail("mention"); err != nil {
+		return err
+	}
+	f.mentions = append(f.mentions, ref+" @"+userID+" "+text)
+	return nil
+}
+
+func (f *fakeChat) Direct(ctx context.Context, userID, text string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.fail("direct"); err != nil {
+		return err
+	}
+	f.directs = append(f.directs, userID+" "+text)
+	return nil
 }
 
 // cards returns the top-level messages about id in dest.
