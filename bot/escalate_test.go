@@ -292,7 +292,17 @@ func TestEscalationNoAnswerAndOverride(t *testing.T) {
 	if n := len(e.phone.list()); n != 2 {
 		t.Fatalf("%d calls, want 2: %+v", n, e.phone.list())
 	}
+	// Alice answers the second call: 9 asks again, 2 escalates.
+	if w := e.signed("/twilio/gather?incident="+inc.ID+"&person=alice&oncall=1&fallback=1", "Digits=9"); !strings.Contains(w.Body.String(), `<Gather numDigits="1"`) || !strings.Contains(w.Body.String(), "Press 1 to acknowledge") {
+		t.Fatalf("pressing 9: %s", w.Body.String())
+	}
+	if w := e.signed("/twilio/gather?incident="+inc.ID+"&person=alice&oncall=1&fallback=1", "Digits=2"); !strings.Contains(w.Body.String(), "<Say>Escalating to the next step.</Say>") {
+		t.Fatalf("pressing 2: %s", w.Body.String())
+	}
 	ev := e.events(inc.ID, incidents.EventEscalated)
+	if !strings.Contains(strings.Join(ev, "\n"), "Escalation to the next step asked for by alice (phone)") {
+		t.Fatalf("timeline %q", ev)
+	}
 	if !strings.Contains(strings.Join(ev, "\n"), "calling alice (bob did not answer; next in the rotation)") || !strings.Contains(strings.Join(ev, "\n"), "alice did not answer the call (busy)") {
 		t.Fatalf("timeline %q", ev)
 	}
