@@ -215,7 +215,9 @@ func (s *Server) act(ctx context.Context, r chatops.Request, actor string, known
 	}
 	switch c.Verb {
 	case VerbAck:
-		s.metrics.timeToAck.WithLabelValues(inc.Team, inc.Severity.String()).Observe(inc.AckedAt.Sub(inc.CreatedAt).Seconds())
+		if firstAck(inc) {
+			s.metrics.timeToAck.WithLabelValues(inc.Team, inc.Severity.String()).Observe(inc.AckedAt.Sub(inc.CreatedAt).Seconds())
+		}
 	case VerbResolve:
 		s.metrics.timeToResolve.WithLabelValues(inc.Team, inc.Severity.String()).Observe(inc.ResolvedAt.Sub(inc.CreatedAt).Seconds())
 	case VerbEscalate, VerbReopen, VerbUnack:

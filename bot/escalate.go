@@ -80,19 +80,31 @@ func (e *escalator) notify() {
 	}
 }
 
+// maxSteps bounds the steps one replica runs at once; it claims no more
+// than it can run.
+const maxSteps = 32
+
 // run claims and runs due steps until ctx ends.
 func (e *escalator) run(ctx context.Context) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	slots := make(chan struct{}, maxSteps)
 	for ctx.Err() == nil {
-		ids, err := e.box.ClaimDue(ctx, e.s.clock.Now(), 16, e.lease)
-		if err != nil && ctx.Err() == nil {
-			e.s.log.Warn("escalation claim failed", "err", err)
+		free := maxSteps - len(slots)
+		var ids []string
+		if free > 0 {
+			var err error
+			ids, err = e.box.ClaimDue(ctx, e.s.clock.Now(), min(free, 16), e.lease)
+			if err != nil && ctx.Err() == nil {
+				e.s.log.Warn("escalation claim failed", "err", err)
+			}
 		}
 		for _, id := range ids {
+			slots <- struct{}{}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				defer func() { <-slots }()
 				sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.lease/2)
 				defer cancel()
 				if err := e.step(sctx, id); err != nil {
@@ -123,9 +135,22 @@ func (e *escalator) step(ctx context.Context, id string) error {
 	}
 	p := e.policies[policyName(inc)]
 	st, ok := inc.CurrentStep(p)
-	if p == nil || !ok || inc.Due().IsZero() || inc.Due().After(now) {
-		// Nothing is due (acked, snoozed, finished): file the real due
-		// time again in place of the claim's.
+	switch {
+	case !ok && inc.Escalation != nil && !inc.Escalation.DueAt.IsZero():
+		// The policy finished, was removed or shortened: nothing more is
+		// due (this takes the incident out of the index).
+		_, err := e.s.store.Update(ctx, id, func(cur *incidents.Incident) error {
+			if cur.Escalation != nil {
+				cur.Escalation.DueAt = time.Time{}
+			}
+			return nil
+		})
+		return err
+	case !ok || inc.Due().IsZero():
+		return nil // out of the index already (acked, resolved)
+	case inc.Due().After(now):
+		// Due later (snoozed meanwhile): file the real due time again in
+		// place of the claim's.
 		_, err := e.s.store.Update(ctx, id, func(*incidents.Incident) error { return nil })
 		return err
 	}
@@ -134,13 +159,36 @@ func (e *escalator) step(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	if !first {
+		// Another scheduler runs this step, or ran it and died. The first
+		// time, give it a lease's time to finish; after that, move on
+		// without running the step again.
+		if wait, err := e.box.StepOnce(ctx, id, key+":waited", 24*time.Hour); err != nil || wait {
+			if err == nil {
+				_, err = e.s.store.Update(ctx, id, func(cur *incidents.Incident) error {
+					if cur.Escalation == nil || cur.Escalation.StepKey() != key {
+						return errMovedOn
+					}
+					cur.Escalation.DueAt = now.Add(e.lease)
+					return nil
+				})
+				if errors.Is(err, errMovedOn) {
+					err = nil
+				}
+			}
+			return err
+		}
+	}
 	text := ""
 	if first {
 		e.s.metrics.escalationLateness.Observe(max(0, now.Sub(inc.Due()).Seconds()))
 		text = e.act(ctx, inc, st, now)
 		e.s.metrics.escalationSteps.WithLabelValues(string(st.Kind)).Inc()
 	}
-	_, err = e.s.store.Update(ctx, id, func(cur *incidents.Incident) error {
+	// Its own deadline: the step may have used the claim's.
+	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	_, err = e.s.store.Update(uctx, id, func(cur *incidents.Incident) error {
 		if cur.Escalation == nil || cur.Escalation.StepKey() != key {
 			return errMovedOn
 		}
@@ -149,6 +197,12 @@ func (e *escalator) step(ctx context.Context, id string) error {
 		}
 		if !cur.AdvanceEscalation(p, now) {
 			cur.AddEvent(now, incidents.EventEscalated, "klaxon", "Escalation policy "+p.Name+" finished: nobody acknowledged")
+		}
+		// Acknowledged or snoozed while the step ran: that stands.
+		if cur.State != incidents.Triggered {
+			cur.Escalation.DueAt = time.Time{}
+		} else if cur.SnoozedUntil.After(cur.Escalation.DueAt) && !cur.Escalation.DueAt.IsZero() {
+			cur.Escalation.DueAt = cur.SnoozedUntil
 		}
 		return nil
 	})
@@ -259,7 +313,7 @@ func orNone(s string) string {
 // found nobody, once per step.
 func (e *escalator) noAnswer(ctx context.Context, id, person, callSID string, now time.Time) string {
 	inc, err := e.s.store.Get(ctx, id)
-	if err != nil || !inc.State.Open() || inc.State == incidents.Acknowledged {
+	if err != nil || inc.State != incidents.Triggered || inc.Escalation == nil {
 		return ""
 	}
 	sc, err := e.s.schedule(ctx, e.s.teams[inc.Team].Schedule, now)

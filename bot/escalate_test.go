@@ -333,14 +333,46 @@ func TestEscalationKilledScheduler(t *testing.T) {
 	if got, _ := store.Get(context.Background(), inc.ID); got.Escalation.Step != 2 {
 		t.Fatalf("moved on to step %d inside the dead scheduler's lease", got.Escalation.Step)
 	}
-	// After it, the live scheduler moves the incident on, without running
-	// the step a second time.
+	// After it, the live scheduler first gives a possibly still running
+	// step one more lease, then moves the incident on, without running the
+	// step a second time.
 	e.clock.Add(time.Minute)
+	waitFor(t, 5*time.Second, "the step's second lease", func() bool {
+		got, _ := store.Get(context.Background(), inc.ID)
+		return got.Due().After(t0.Add(6*time.Minute + 30*time.Second))
+	})
+	e.clock.Add(time.Minute + time.Second)
 	waitFor(t, 5*time.Second, "the incident moved on", func() bool {
 		got, _ := store.Get(context.Background(), inc.ID)
 		return got.Escalation.Step == 4
 	})
 	if ev := e.events(inc.ID, incidents.EventEscalated); len(ev) != 1 {
 		t.Fatalf("the step ran again: %q", ev)
+	}
+}
+
+// An incident on a policy that was removed from the config is taken out
+// of the schedule, not crashed on nor looped over.
+func TestEscalationUnknownPolicy(t *testing.T) {
+	store := redisStore(t)
+	e := newEscEnv(t, store)
+	inc := e.openAt("g1")
+	waitFor(t, 5*time.Second, "the notify step", func() bool { return len(e.events(inc.ID, incidents.EventEscalated)) == 1 })
+	if _, err := store.Update(context.Background(), inc.ID, func(cur *incidents.Incident) error {
+		cur.Escalation = &incidents.Escalation{Policy: "removed", Step: 3, DueAt: t0}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.srv.Handle(context.Background(), chatops.Request{}) // nothing; keeps the server busy for a moment
+	waitFor(t, 5*time.Second, "the incident out of the schedule", func() bool {
+		got, _ := store.Get(context.Background(), inc.ID)
+		return got.Due().IsZero()
+	})
+	got, _ := store.Get(context.Background(), inc.ID)
+	v := got.Version
+	time.Sleep(600 * time.Millisecond)
+	if got, _ := store.Get(context.Background(), inc.ID); got.Version != v {
+		t.Fatalf("the incident keeps being rewritten: version %d → %d", v, got.Version)
 	}
 }

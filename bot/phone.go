@@ -59,7 +59,9 @@ func (s *Server) gather(w http.ResponseWriter, r *http.Request, form url.Values)
 		})
 		if err == nil {
 			s.metrics.phoneCalls.WithLabelValues("acknowledged").Inc()
-			s.metrics.timeToAck.WithLabelValues(inc.Team, inc.Severity.String()).Observe(inc.AckedAt.Sub(inc.CreatedAt).Seconds())
+			if firstAck(inc) {
+				s.metrics.timeToAck.WithLabelValues(inc.Team, inc.Severity.String()).Observe(inc.AckedAt.Sub(inc.CreatedAt).Seconds())
+			}
 			reply = "Acknowledged. Thank you."
 		}
 	case "2":
@@ -115,4 +117,16 @@ func (s *Server) callStatus(w http.ResponseWriter, r *http.Request, form url.Val
 		s.metrics.phoneCalls.WithLabelValues("completed").Inc()
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// firstAck reports whether the incident's acknowledgement is its first
+// (MTTA counts from opening to the first).
+func firstAck(inc *incidents.Incident) bool {
+	n := 0
+	for _, e := range inc.Timeline {
+		if e.Kind == incidents.EventAcknowledged {
+			n++
+		}
+	}
+	return n == 1
 }

@@ -10,6 +10,7 @@ import (
 // scheduler on any replica finds them without scanning.
 type Escalation struct {
 	Policy string    `json:"policy"`
+	Run    int       `json:"run,omitempty"`   // how many times the policy started (reopen starts it again)
 	Step   int       `json:"step"`            // the next step to run, from 0
 	Round  int       `json:"round,omitempty"` // how many times the steps have repeated
 	DueAt  time.Time `json:"dueAt,omitzero"`  // when the next step runs; zero: nothing due
@@ -18,7 +19,7 @@ type Escalation struct {
 // Due returns when the incident's next escalation step is due: zero when
 // none is (no policy, no due time, or the incident is resolved).
 func (inc *Incident) Due() time.Time {
-	if inc.Escalation == nil || !inc.State.Open() {
+	if inc.Escalation == nil || inc.State != Triggered {
 		return time.Time{}
 	}
 	return inc.Escalation.DueAt
@@ -113,20 +114,24 @@ func (p *Policy) Validate() error {
 // BeginEscalation puts a newly opened (or reopened) incident at the
 // start of p: the step its severity starts at, due now.
 func (inc *Incident) BeginEscalation(p *Policy, now time.Time) {
-	inc.Escalation = &Escalation{Policy: p.Name, Step: p.StartAt[inc.Severity], DueAt: now.UTC()}
+	run := 0
+	if inc.Escalation != nil {
+		run = inc.Escalation.Run + 1
+	}
+	inc.Escalation = &Escalation{Policy: p.Name, Run: run, Step: p.StartAt[inc.Severity], DueAt: now.UTC()}
 	inc.holdForMinFiring(p)
 }
 
 // StepKey names the incident's current step for Escalations.StepOnce.
 func (e *Escalation) StepKey() string {
-	return "r" + itoa(e.Round) + "s" + itoa(e.Step)
+	return "n" + itoa(e.Run) + "r" + itoa(e.Round) + "s" + itoa(e.Step)
 }
 
 // CurrentStep is the step the incident's escalation runs next; ok is
 // false when the policy has finished or is not p.
 func (inc *Incident) CurrentStep(p *Policy) (Step, bool) {
 	e := inc.Escalation
-	if e == nil || e.Policy != p.Name || e.Step < 0 || e.Step >= len(p.Steps) {
+	if p == nil || e == nil || e.Policy != p.Name || e.Step < 0 || e.Step >= len(p.Steps) {
 		return Step{}, false
 	}
 	return p.Steps[e.Step], true

@@ -29,11 +29,11 @@ func TestPolicyWalk(t *testing.T) {
 			t.Fatalf("at %+v (%s, due %v), want %+v", inc.Escalation, s.Kind, inc.Due().Sub(t0), want)
 		}
 	}
-	check(pos{StepNotify, 0, "r0s0"})
+	check(pos{StepNotify, 0, "n0r0s0"})
 	inc.AdvanceEscalation(p, t0)
-	check(pos{StepMention, 5 * time.Minute, "r0s2"})
+	check(pos{StepMention, 5 * time.Minute, "n0r0s2"})
 	inc.AdvanceEscalation(p, t0.Add(5*time.Minute))
-	check(pos{StepCall, 15 * time.Minute, "r0s4"})
+	check(pos{StepCall, 15 * time.Minute, "n0r0s4"})
 	// Acknowledged mid-wait: nothing due; unacknowledged: it resumes there.
 	if err := inc.Apply(Acknowledge, "alice", "", t0.Add(7*time.Minute)); err != nil {
 		t.Fatal(err)
@@ -44,33 +44,33 @@ func TestPolicyWalk(t *testing.T) {
 	if err := inc.Apply(Unacknowledge, "alice", "", t0.Add(8*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	check(pos{StepCall, 8 * time.Minute, "r0s4"})
+	check(pos{StepCall, 8 * time.Minute, "n0r0s4"})
 	// Snoozed: paused until the snooze ends; escalate: now.
 	if err := inc.Snooze(time.Hour, "bob", t0.Add(8*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	check(pos{StepCall, 68 * time.Minute, "r0s4"})
+	check(pos{StepCall, 68 * time.Minute, "n0r0s4"})
 	if err := inc.Escalate("bob", t0.Add(9*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	check(pos{StepCall, 9 * time.Minute, "r0s4"})
+	check(pos{StepCall, 9 * time.Minute, "n0r0s4"})
 	// After the last step the steps repeat once, then nothing is due.
 	inc.AdvanceEscalation(p, t0.Add(9*time.Minute))
-	check(pos{StepNotify, 9 * time.Minute, "r1s0"})
+	check(pos{StepNotify, 9 * time.Minute, "n0r1s0"})
 	inc.AdvanceEscalation(p, t0.Add(9*time.Minute))
 	inc.AdvanceEscalation(p, t0.Add(14*time.Minute))
-	check(pos{StepCall, 24 * time.Minute, "r1s4"})
+	check(pos{StepCall, 24 * time.Minute, "n0r1s4"})
 	if inc.AdvanceEscalation(p, t0.Add(24*time.Minute)) || !inc.Due().IsZero() {
 		t.Fatalf("the policy did not finish: %+v", inc.Escalation)
 	}
-	// Reopened: from the start.
+	// Reopened: from the start, a new run (its steps run again).
 	if err := inc.Apply(Resolve, "bob", "", t0.Add(30*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	if err := inc.Apply(Reopen, "bob", "", t0.Add(40*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	check(pos{StepNotify, 40 * time.Minute, "r0s0"})
+	check(pos{StepNotify, 40 * time.Minute, "n1r0s0"})
 }
 
 // A SEV1 starts at the call, but a blip shorter than min_firing is never

@@ -73,7 +73,7 @@ func (inc *Incident) Apply(action Action, actor, text string, now time.Time) err
 		inc.ResolvedAt, inc.ResolvedBy = time.Time{}, ""
 		inc.AckedAt, inc.AckedBy = time.Time{}, ""
 		if e != nil {
-			e.Step, e.Round, e.DueAt = 0, 0, now // from the start
+			e.Run, e.Step, e.Round, e.DueAt = e.Run+1, 0, 0, now // from the start, a new run
 		}
 	}
 	inc.State = t.to
