@@ -149,8 +149,10 @@ func TestEscalationConfigErrors(t *testing.T) {
 		}
 	}
 	for yaml, want := range map[string]string{
-		"teams: [{name: t, policy: nope}]\ndefault_team: t\n":   `teams[0].policy (line 1): names no policy in policies (got "nope")`,
-		"teams: [{name: t, schedule: nope}]\ndefault_team: t\n": `teams[0].schedule (line 1): names no schedule in schedules (got "nope")`,
+		"teams: [{name: t, policy: nope}]\ndefault_team: t\n":                                                 `teams[0].policy (line 1): names no policy in policies (got "nope")`,
+		"teams: [{name: t, schedule: nope}]\ndefault_team: t\n":                                               `teams[0].schedule (line 1): names no schedule in schedules (got "nope")`,
+		"policies: [{name: p, steps: [{mention: oncall}]}]\nteams: [{name: t, policy: p}]\ndefault_team: t\n": "teams[0].schedule (line 2): policy p warns or calls oncall: the team needs a schedule",
+		"policies: [{name: p, steps: [{wait: 1m}, {notify: channel}], start_at: {'1': 1}}]\n":                 "policies[0].start_at.1 (line 1): step 1 is a wait",
 	} {
 		_, err := loadYAML(t, yaml, nil)
 		if err == nil || !strings.Contains(err.Error(), want) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -290,7 +291,9 @@ func (e *escalator) call(ctx context.Context, inc *incidents.Incident, person st
 	base := strings.TrimRight(e.s.cfg.Server.PublicURL, "/")
 	// Twilio signs its callbacks over the whole URL, query included: the
 	// handlers trust incident and person only after checking that.
-	q := "?incident=" + inc.ID + "&person=" + url.QueryEscape(person) + extra
+	// exp bounds replays of a captured callback (Twilio's signature, which
+	// covers the query, has no time in it).
+	q := "?incident=" + inc.ID + "&person=" + url.QueryEscape(person) + extra + "&exp=" + strconv.FormatInt(now.Add(time.Hour).Unix(), 10)
 	say := fmt.Sprintf("This is klaxon. %s incident %s for team %s: %s. Firing for %s. Press 1 to acknowledge. Press 2 to escalate.",
 		inc.Severity, strings.ReplaceAll(inc.ID, "-", " "), orNone(inc.Team), inc.Title, templates.Duration(now.Sub(inc.CreatedAt)))
 	if _, err := e.phone.Call(ctx, phone, say, base+"/twilio/gather"+q, base+"/twilio/status"+q); err != nil {

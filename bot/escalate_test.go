@@ -151,14 +151,14 @@ func TestEscalationWalk(t *testing.T) {
 		waitFor(t, 5*time.Second, "the call", func() bool { return len(e.phone.list()) == 1 })
 		call := e.phone.list()[0]
 		if call.to != "+15551230001" || !strings.Contains(call.say, "Press 1 to acknowledge") ||
-			call.gather != "https://klaxon.example.com/twilio/gather?incident="+inc.ID+"&person=alice&oncall=1" {
+			!strings.HasPrefix(call.gather, "https://klaxon.example.com/twilio/gather?incident="+inc.ID+"&person=alice&oncall=1&exp=") {
 			t.Fatalf("call %+v", call)
 		}
 		// Unsigned callbacks change nothing.
-		if r := e.do("POST", "/twilio/gather?incident="+inc.ID+"&person=alice", "Digits=1"); r.code != 401 {
+		if r := e.do("POST", "/twilio/gather?incident="+inc.ID+"&person=alice&exp=9999999999", "Digits=1"); r.code != 401 {
 			t.Fatalf("unsigned gather: %d", r.code)
 		}
-		req, _ := http.NewRequest("POST", "/twilio/gather?incident="+inc.ID+"&person=alice", strings.NewReader("Digits=1"))
+		req, _ := http.NewRequest("POST", "/twilio/gather?incident="+inc.ID+"&person=alice&exp=9999999999", strings.NewReader("Digits=1"))
 		req.Header.Set("X-Test-Signed", "yes")
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		w := httptest.NewRecorder()
@@ -293,11 +293,18 @@ func TestEscalationNoAnswerAndOverride(t *testing.T) {
 		t.Fatalf("%d calls, want 2: %+v", n, e.phone.list())
 	}
 	// Alice answers the second call: 9 asks again, 2 escalates.
-	if w := e.signed("/twilio/gather?incident="+inc.ID+"&person=alice&oncall=1&fallback=1", "Digits=9"); !strings.Contains(w.Body.String(), `<Gather numDigits="1"`) || !strings.Contains(w.Body.String(), "Press 1 to acknowledge") {
+	if w := e.signed("/twilio/gather?incident="+inc.ID+"&person=alice&oncall=1&fallback=1&exp=9999999999", "Digits=9"); !strings.Contains(w.Body.String(), `<Gather numDigits="1"`) || !strings.Contains(w.Body.String(), "Press 1 to acknowledge") {
 		t.Fatalf("pressing 9: %s", w.Body.String())
 	}
-	if w := e.signed("/twilio/gather?incident="+inc.ID+"&person=alice&oncall=1&fallback=1", "Digits=2"); !strings.Contains(w.Body.String(), "<Say>Escalating to the next step.</Say>") {
+	if w := e.signed("/twilio/gather?incident="+inc.ID+"&person=alice&oncall=1&fallback=1&exp=9999999999", "CallSid=CA2&Digits=2"); !strings.Contains(w.Body.String(), "<Say>Escalating to the next step.</Say>") {
 		t.Fatalf("pressing 2: %s", w.Body.String())
+	}
+	// A replayed callback does not act again; an expired one not at all.
+	if w := e.signed("/twilio/gather?incident="+inc.ID+"&person=alice&oncall=1&fallback=1&exp=9999999999", "CallSid=CA2&Digits=2"); !strings.Contains(w.Body.String(), "Already done") {
+		t.Fatalf("replayed press: %s", w.Body.String())
+	}
+	if w := e.signed("/twilio/gather?incident="+inc.ID+"&person=alice&exp=1", "CallSid=CA3&Digits=1"); !strings.Contains(w.Body.String(), "expired") {
+		t.Fatalf("expired press: %s", w.Body.String())
 	}
 	ev := e.events(inc.ID, incidents.EventEscalated)
 	if !strings.Contains(strings.Join(ev, "\n"), "Escalation to the next step asked for by alice (phone)") {

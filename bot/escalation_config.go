@@ -161,9 +161,11 @@ func (v *configValidator) escalation(c *Config) {
 				}
 			}
 		}
-		for k := range p.StartAt {
+		for k, step := range p.StartAt {
 			if n, err := strconv.Atoi(strings.TrimPrefix(strings.ToLower(k), "sev")); err != nil || !incidents.Severity(n).Valid() {
 				v.errorf(path+".start_at."+k, "want a severity 1 to 4")
+			} else if step >= 1 && step <= len(p.Steps) && p.Steps[step-1].Wait != 0 {
+				v.errorf(path+".start_at."+k, "step %d is a wait: start at a step that acts", step)
 			}
 		}
 		if err := p.Policy().Validate(); err != nil && len(p.Steps) > 0 {
@@ -223,9 +225,20 @@ func (v *configValidator) escalation(c *Config) {
 			}
 		}
 	}
+	usesOncall := map[string]bool{}
+	for _, p := range c.Policies {
+		for _, s := range p.Steps {
+			if s.Mention == "oncall" || s.Call == "oncall" {
+				usesOncall[p.Name] = true
+			}
+		}
+	}
 	for i, t := range c.Teams {
 		if t.Policy != "" && !policies[t.Policy] {
 			v.errorf(fmt.Sprintf("teams[%d].policy", i), "names no policy in policies (got %q)", clipValue(t.Policy))
+		}
+		if usesOncall[t.Policy] && t.Schedule == "" {
+			v.errorf(fmt.Sprintf("teams[%d].schedule", i), "policy %s warns or calls oncall: the team needs a schedule", t.Policy)
 		}
 		if t.Schedule != "" && !schedules[t.Schedule] {
 			v.errorf(fmt.Sprintf("teams[%d].schedule", i), "names no schedule in schedules (got %q)", clipValue(t.Schedule))

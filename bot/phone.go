@@ -5,7 +5,9 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/klaxonbot/klaxon/incidents"
 )
@@ -48,6 +50,17 @@ func (s *Server) gather(w http.ResponseWriter, r *http.Request, form url.Values)
 	q := r.URL.Query()
 	id, person := q.Get("incident"), clip(q.Get("person"), 64)
 	actor := person + " (phone)"
+	if exp, err := strconv.ParseInt(q.Get("exp"), 10, 64); err != nil || s.clock.Now().Unix() > exp {
+		twiml(w, say("This call has expired. Please use chat."))
+		return
+	}
+	if sid, d := form.Get("CallSid"), form.Get("Digits"); sid != "" && (d == "1" || d == "2") && s.escalator != nil {
+		// Each key of each call acts once (a replayed callback does not).
+		if first, err := s.escalator.box.StepOnce(r.Context(), id, "digits-"+sid+"-"+d, 24*time.Hour); err == nil && !first {
+			twiml(w, say("Already done. Thank you."))
+			return
+		}
+	}
 	var err error
 	var reply string
 	now := s.clock.Now()
