@@ -294,8 +294,11 @@ func (e *escalator) call(ctx context.Context, inc *incidents.Incident, person st
 	// exp bounds replays of a captured callback (Twilio's signature, which
 	// covers the query, has no time in it).
 	q := "?incident=" + inc.ID + "&person=" + url.QueryEscape(person) + extra + "&exp=" + strconv.FormatInt(now.Add(time.Hour).Unix(), 10)
-	say := fmt.Sprintf("This is klaxon. %s incident %s for team %s: %s. Firing for %s. Press 1 to acknowledge. Press 2 to escalate.",
-		inc.Severity, strings.ReplaceAll(inc.ID, "-", " "), orNone(inc.Team), inc.Title, templates.Duration(now.Sub(inc.CreatedAt)))
+	say, err := e.s.tmpl.CallText(inc, now)
+	if err != nil {
+		e.s.log.Error("phone.tmpl failed; using the plain call text", "err", err)
+		say = fmt.Sprintf("This is klaxon. %s incident %s: %s. Press 1 to acknowledge. Press 2 to escalate.", inc.Severity, inc.ID, inc.Title)
+	}
 	if _, err := e.phone.Call(ctx, phone, say, base+"/twilio/gather"+q, base+"/twilio/status"+q); err != nil {
 		e.s.metrics.phoneCalls.WithLabelValues("failed").Inc()
 		e.s.log.Warn("escalation call failed", "incident", inc.ID, "person", person, "err", err)

@@ -342,3 +342,19 @@ func Clean(s string, max int, multiline bool) string {
 func isBidiControl(r rune) bool {
 	return (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069)
 }
+
+// CallText is what an escalation phone call about inc says, as of now
+// (phone.tmpl), cleaned to one line of at most 1000 characters.
+func (s *Set) CallText(inc *incidents.Incident, now time.Time) (string, error) {
+	t, err := s.phone.Clone()
+	if err != nil {
+		return "", err
+	}
+	t.Funcs(funcs(now))
+	firing, resolved := inc.Counts()
+	out, err := exec(t, "call", &cardData{Incident: inc, Now: now, Firing: firing, Resolved: resolved})
+	if err != nil {
+		return "", err
+	}
+	return Clean(out, 1000, false), nil
+}

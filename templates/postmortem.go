@@ -159,6 +159,11 @@ func markdown(s string) string {
 
 func docFuncs(t *template.Template) *template.Template {
 	return t.Funcs(template.FuncMap{
+		"spell": func(id string) string {
+			// "INC-42" → "I N C 42": read letter by letter, then the number.
+			head, num, _ := strings.Cut(id, "-")
+			return strings.Join(strings.Split(head, ""), " ") + " " + num
+		},
 		"md":   markdown,
 		"time": func(t time.Time) string { return t.UTC().Format("15:04") },
 		"date": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },

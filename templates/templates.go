@@ -20,11 +20,11 @@ import (
 	"github.com/klaxonbot/klaxon/incidents"
 )
 
-//go:embed card.tmpl postmortem.md.tmpl
+//go:embed card.tmpl postmortem.md.tmpl phone.tmpl
 var builtin embed.FS
 
 // Files are the template files a templates_dir may hold.
-var Files = []string{"card.tmpl", "postmortem.md.tmpl"}
+var Files = []string{"card.tmpl", "postmortem.md.tmpl", "phone.tmpl"}
 
 // parts are the named templates a card needs.
 var parts = []string{"title", "status", "owner", "summary", "what_to_do", "alert"}
@@ -33,6 +33,7 @@ var parts = []string{"title", "status", "owner", "summary", "what_to_do", "alert
 type Set struct {
 	card       *template.Template
 	postmortem *template.Template
+	phone      *template.Template
 }
 
 // Load parses the built-in templates and then, when dir is not empty, the
@@ -81,7 +82,7 @@ func Load(dir string) (*Set, error) {
 			}
 		}
 	}
-	s := &Set{card: trees["card.tmpl"], postmortem: trees["postmortem.md.tmpl"]}
+	s := &Set{card: trees["card.tmpl"], postmortem: trees["postmortem.md.tmpl"], phone: trees["phone.tmpl"]}
 	for _, inc := range samples() {
 		now := inc.CreatedAt.Add(90 * time.Minute)
 		if _, err := s.render(inc, now); err != nil {
@@ -89,6 +90,9 @@ func Load(dir string) (*Set, error) {
 		}
 		if _, err := s.Postmortem(inc, now); err != nil {
 			return nil, fmt.Errorf("postmortem.md.tmpl: %w", err)
+		}
+		if _, err := s.CallText(inc, now); err != nil {
+			return nil, fmt.Errorf("phone.tmpl: %w", err)
 		}
 	}
 	return s, nil

@@ -134,8 +134,8 @@ func TestOverride(t *testing.T) {
 		}
 	}
 	write("card.tmpl", `{{define "title"}}ok{{end}}`)
-	write("phone.tmpl", `x`)
-	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), "phone.tmpl is not a klaxon template") {
+	write("pager.tmpl", `x`)
+	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), "pager.tmpl is not a klaxon template") {
 		t.Errorf("unknown template file: %v", err)
 	}
 	if _, err := Load(filepath.Join(dir, "missing")); err == nil {
@@ -384,5 +384,23 @@ func TestMarkdownEscape(t *testing.T) {
 		if got := markdown(in); got != want {
 			t.Errorf("markdown(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestCallText(t *testing.T) {
+	inc := cardtest.Payments()
+	got, err := MustBuiltin().CallText(inc, inc.CreatedAt.Add(12*time.Minute))
+	want := "This is klaxon. SEV1 incident I N C 42 for team payments: Payments p99 latency above 2s. 2 alerts firing for 12m. Press 1 to acknowledge. Press 2 to escalate."
+	if err != nil || got != want {
+		t.Fatalf("CallText = %q, %v\nwant %q", got, err, want)
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "phone.tmpl"), []byte(`{{define "call"}}Wake up: {{.Title}}{{end}}`), 0o600)
+	s, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.CallText(inc, inc.CreatedAt); got != "Wake up: Payments p99 latency above 2s" {
+		t.Fatalf("override = %q", got)
 	}
 }
