@@ -104,6 +104,7 @@ type ClusterConfig struct {
 // SourcesConfig authenticates the inbound webhooks.
 type SourcesConfig struct {
 	Alertmanager *HookAuth `yaml:"alertmanager"`
+	Grafana      *HookAuth `yaml:"grafana"`
 }
 
 // HookAuth is how a webhook caller proves itself: a bearer Token or Basic
@@ -739,6 +740,9 @@ func (c *Config) Validate() error {
 	}
 	if h := c.Sources.Alertmanager; h != nil {
 		v.hookAuth("sources.alertmanager", h)
+	}
+	if h := c.Sources.Grafana; h != nil {
+		v.hookAuth("sources.grafana", h)
 	}
 
 	if c.Incidents.ReopenWindow < 0 {

@@ -16,8 +16,11 @@ import (
 
 // auth returns the credentials configured for a source, or nil.
 func (c SourcesConfig) auth(name string) *HookAuth {
-	if name == "alertmanager" {
+	switch name {
+	case "alertmanager":
 		return c.Alertmanager
+	case "grafana":
+		return c.Grafana
 	}
 	return nil
 }

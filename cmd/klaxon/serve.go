@@ -92,6 +92,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if cfg.Sources.Alertmanager == nil && !isLoopback(ln.Addr()) {
 		log.Warn("the Alertmanager webhook has no credentials and klaxon listens beyond loopback: set sources.alertmanager.token")
 	}
+	if cfg.Sources.Grafana == nil && !isLoopback(ln.Addr()) {
+		log.Warn("the Grafana webhook has no credentials and klaxon listens beyond loopback: set sources.grafana.token")
+	}
 
 	for name := range chats {
 		log.Info("chat platform configured; cards are kept in sync", "platform", name)
