@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/klaxonbot/klaxon/adapters/alertmanager"
+	"github.com/klaxonbot/klaxon/adapters/grafana"
 	"github.com/klaxonbot/klaxon/bot"
 	"github.com/klaxonbot/klaxon/incidents"
 	"github.com/klaxonbot/klaxon/incidents/boltstore"
@@ -62,7 +63,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv, err := bot.New(cfg, bot.Deps{
 		Store:      store,
-		Sources:    map[string]bot.Parser{alertmanager.Source: alertmanager.Parse},
+		Sources:    map[string]bot.Parser{alertmanager.Source: alertmanager.Parse, grafana.Source: grafana.Parse},
 		Registerer: reg, Gatherer: reg,
 		Logger:      log,
 		Version:     versionString(),
