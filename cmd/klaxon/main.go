@@ -46,6 +46,7 @@ Usage:
   klaxon check-config [-c FILE]   print every config error with its path; exit 1 on any
   klaxon fire [--url URL] [...]   send a sample Alertmanager alert to a running klaxon
   klaxon postmortem ID [-c FILE]  print an incident's blameless postmortem draft (Markdown)
+  klaxon probe URL                exit 0 when URL answers 2xx within 3 s (a container health check)
   klaxon version                  print the version
 
 The config file may also be named by $KLAXON_CONFIG. Run "klaxon COMMAND -h" for a command's flags.
@@ -67,6 +68,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fire(ctx, rest, stdout, stderr)
 	case "postmortem":
 		return postmortem(ctx, rest, stdout, stderr)
+	case "probe":
+		return probe(ctx, rest, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "klaxon", versionString())
 		return nil
