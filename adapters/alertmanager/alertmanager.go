@@ -50,12 +50,14 @@ type Alert struct {
 func Parse(body []byte) (*incidents.Batch, error) {
 	var m Message
 	if err := json.Unmarshal(body, &m); err != nil {
-		return nil, jsonError(err)
+		return nil, DecodeError(err)
 	}
 	return m.Batch()
 }
 
-func jsonError(err error) error {
+// DecodeError turns a JSON decoding error into an Invalid error naming
+// what is wrong (the field, the offset, the time), for a 400 answer.
+func DecodeError(err error) error {
 	var syntax *json.SyntaxError
 	var typ *json.UnmarshalTypeError
 	var tp *time.ParseError

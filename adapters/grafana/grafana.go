@@ -11,7 +11,6 @@ package grafana
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"math"
 	"reflect"
 	"regexp"
@@ -165,83 +164,40 @@ func formatFloat(f float64) string {
 func Parse(body []byte) (*incidents.Batch, error) {
 	var m Message
 	if err := json.Unmarshal(body, &m); err != nil {
-		return nil, jsonError(err)
+		return nil, alertmanager.DecodeError(err)
 	}
 	return m.Batch()
 }
 
-func jsonError(err error) error {
-	var syntax *json.SyntaxError
-	var typ *json.UnmarshalTypeError
-	var tp *time.ParseError
-	switch {
-	case errors.As(err, &syntax):
-		return incidents.Errorf(incidents.Invalid, "malformed JSON at byte %d: %s", syntax.Offset, syntax.Error())
-	case errors.As(err, &typ):
-		field := typ.Field
-		if field == "" {
-			field = "body"
-		}
-		return incidents.Errorf(incidents.Invalid, "field %s: want %s, got JSON %s", field, typ.Type, typ.Value)
-	case errors.As(err, &tp):
-		return incidents.Errorf(incidents.Invalid, "bad time %q: want RFC 3339", tp.Value)
-	}
-	return incidents.Errorf(incidents.Invalid, "malformed JSON: %s", err.Error())
-}
-
-// Batch checks m and turns it into a batch.
+// Batch checks m and turns it into a batch: Grafana's payload is
+// Alertmanager's with more fields, so its checks and grouping are
+// Alertmanager's, with Grafana's value and links as annotations.
 func (m *Message) Batch() (*incidents.Batch, error) {
 	if m.Version != "1" {
 		return nil, incidents.Errorf(incidents.Invalid, "version is %q: klaxon reads Grafana webhook version \"1\"", m.Version)
 	}
-	if m.GroupKey == "" {
-		return nil, incidents.Errorf(incidents.Invalid, "groupKey is missing")
+	am := alertmanager.Message{
+		Version: "4", GroupKey: m.GroupKey, TruncatedAlerts: m.TruncatedAlerts, Status: m.Status, Receiver: m.Receiver,
+		GroupLabels: m.GroupLabels, CommonLabels: m.CommonLabels, CommonAnnotations: m.CommonAnnotations, ExternalURL: m.ExternalURL,
+		Alerts: make([]alertmanager.Alert, len(m.Alerts)),
 	}
-	if len(m.Alerts) == 0 {
-		return nil, incidents.Errorf(incidents.Invalid, "alerts is empty")
-	}
-	if m.TruncatedAlerts < 0 {
-		return nil, incidents.Errorf(incidents.Invalid, "truncatedAlerts is negative")
-	}
-	b := &incidents.Batch{
-		Source:      Source,
-		GroupKey:    m.GroupKey,
-		GroupLabels: m.GroupLabels,
-		ExternalURL: m.ExternalURL,
-		Truncated:   m.TruncatedAlerts,
-		// With max_alerts set, the group's status covers alerts not sent.
-		FiringBeyond: m.TruncatedAlerts > 0 && m.Status == "firing",
-		Alerts:       make([]incidents.Alert, 0, len(m.Alerts)),
-	}
-	seen := make(map[string]bool, len(m.Alerts))
 	for i := range m.Alerts {
 		a := &m.Alerts[i]
-		status := incidents.AlertStatus(a.Status)
-		if status != incidents.AlertFiring && status != incidents.AlertResolved {
-			return nil, incidents.Errorf(incidents.Invalid, "alerts[%d].status is %q: want firing or resolved", i, a.Status)
-		}
-		if len(a.Labels) == 0 {
-			return nil, incidents.Errorf(incidents.Invalid, "alerts[%d].labels is empty", i)
-		}
-		fp := a.Fingerprint
-		if fp == "" {
-			fp = alertmanager.Fingerprint(a.Labels)
-		}
-		if seen[fp] {
-			return nil, incidents.Errorf(incidents.Invalid, "alerts[%d] repeats fingerprint %q", i, fp)
-		}
-		seen[fp] = true
-		var ends time.Time
-		if status == incidents.AlertResolved && a.EndsAt.Year() > 1 {
-			ends = a.EndsAt
-		}
-		b.Alerts = append(b.Alerts, incidents.Alert{
-			Source: Source, Fingerprint: fp, Status: status,
-			Labels: a.Labels, Annotations: a.annotations(),
-			StartsAt: zeroYearOne(a.StartsAt), EndsAt: ends, GeneratorURL: a.GeneratorURL,
-		})
+		am.Alerts[i] = alertmanager.Alert{Status: a.Status, Labels: a.Labels, Annotations: a.annotations(),
+			StartsAt: a.StartsAt, EndsAt: a.EndsAt, GeneratorURL: a.GeneratorURL, Fingerprint: a.Fingerprint}
 	}
-	b.Title = m.title()
+	b, err := am.Batch()
+	if err != nil {
+		return nil, err
+	}
+	b.Source = Source
+	for i := range b.Alerts {
+		b.Alerts[i].Source = Source
+	}
+	// Grafana's own title comes after the alerts' summary and name.
+	if t := strings.TrimSpace(statusPrefix.ReplaceAllString(strings.TrimSpace(m.Title), "")); t != "" && b.Title == "Alert from "+m.Receiver {
+		b.Title = t
+	}
 	return b, nil
 }
 
@@ -269,28 +225,6 @@ func (a *Alert) annotations() map[string]string {
 	return out
 }
 
-func zeroYearOne(t time.Time) time.Time {
-	if t.Year() <= 1 {
-		return time.Time{}
-	}
-	return t
-}
-
 // statusPrefix is the "[FIRING:2] " or "[RESOLVED] " that Grafana's default
 // title starts with: it changes with every notification.
 var statusPrefix = regexp.MustCompile(`^\[(?i:firing(?::\d+)?|resolved)\]\s*`)
-
-// title prefers the summary all alerts share, then their common alertname,
-// then the first alert's summary or name, then Grafana's title.
-func (m *Message) title() string {
-	for _, s := range []string{
-		m.CommonAnnotations["summary"], m.CommonLabels["alertname"],
-		m.Alerts[0].Annotations["summary"], m.Alerts[0].Labels["alertname"],
-		statusPrefix.ReplaceAllString(strings.TrimSpace(m.Title), ""),
-	} {
-		if s = strings.TrimSpace(s); s != "" {
-			return s
-		}
-	}
-	return "Alert from " + m.Receiver
-}
