@@ -394,18 +394,8 @@ func oneLine(inc *incidents.Incident, now time.Time) string {
 	if inc.State == incidents.Acknowledged {
 		who = " by " + inc.AckedBy
 	}
-	return fmt.Sprintf("%s · %s · %s%s · %s · open %s", inc.ID, inc.Severity, templatesState(inc.State), who,
+	return fmt.Sprintf("%s · %s · %s%s · %s · open %s", inc.ID, inc.Severity, templates.StateWord(inc.State), who,
 		clip(inc.Title, 80), templates.Duration(now.Sub(inc.CreatedAt)))
-}
-
-func templatesState(st incidents.State) string {
-	switch st {
-	case incidents.Triggered:
-		return "Triggered"
-	case incidents.Acknowledged:
-		return "Acknowledged"
-	}
-	return "Resolved"
 }
 
 // describe is /incident show.
@@ -413,7 +403,7 @@ func describe(inc *incidents.Incident, now time.Time) string {
 	firing, resolved := inc.Counts()
 	lines := []string{
 		inc.ID + " · " + clip(inc.Title, 200),
-		fmt.Sprintf("%s · %s · opened %s ago · %d firing, %d resolved", templatesState(inc.State), inc.Severity,
+		fmt.Sprintf("%s · %s · opened %s ago · %d firing, %d resolved", templates.StateWord(inc.State), inc.Severity,
 			templates.Duration(now.Sub(inc.CreatedAt)), firing, resolved),
 	}
 	if inc.Team != "" {

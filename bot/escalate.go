@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/klaxonbot/klaxon/incidents"
-	"github.com/klaxonbot/klaxon/incidents/oncall"
 	"github.com/klaxonbot/klaxon/templates"
 )
 
@@ -27,13 +26,12 @@ type Phone interface {
 // step once (a once-only key in the store guards the phone call against two
 // replicas racing past a lease), and moves the incident on.
 type escalator struct {
-	s         *Server
-	box       incidents.Escalations
-	policies  map[string]*incidents.Policy
-	schedules map[string]*oncall.Schedule
-	phone     Phone
-	lease     time.Duration
-	poke      chan struct{}
+	s        *Server
+	box      incidents.Escalations
+	policies map[string]*incidents.Policy
+	phone    Phone
+	lease    time.Duration
+	poke     chan struct{}
 }
 
 func newEscalator(s *Server, d Deps) *escalator {
@@ -42,12 +40,9 @@ func newEscalator(s *Server, d Deps) *escalator {
 		return nil
 	}
 	e := &escalator{s: s, box: box, phone: d.Phone, lease: time.Minute, poke: make(chan struct{}, 1),
-		policies: map[string]*incidents.Policy{}, schedules: map[string]*oncall.Schedule{}}
+		policies: map[string]*incidents.Policy{}}
 	for _, p := range s.cfg.Policies {
 		e.policies[p.Name] = p.Policy()
-	}
-	for _, sc := range s.cfg.Schedules {
-		e.schedules[sc.Name] = sc.Schedule()
 	}
 	return e
 }
@@ -259,7 +254,7 @@ func (e *escalator) resolve(ctx context.Context, inc *incidents.Incident, target
 		sc, err := e.s.schedule(ctx, e.s.teams[inc.Team].Schedule, now)
 		if err != nil {
 			e.s.log.Warn("reading on-call overrides failed; using the rotation", "err", err)
-			sc = e.schedules[e.s.teams[inc.Team].Schedule]
+			sc = e.s.schedules[e.s.teams[inc.Team].Schedule]
 		}
 		if sc != nil {
 			if p, _, ok := sc.OnCall(now); ok {

@@ -14,15 +14,11 @@ import (
 // schedule returns the named schedule with its stored overrides, as of
 // now; nil when there is no such schedule.
 func (s *Server) schedule(ctx context.Context, name string, now time.Time) (*oncall.Schedule, error) {
-	var base *oncall.Schedule
-	for _, sc := range s.cfg.Schedules {
-		if sc.Name == name {
-			base = sc.Schedule()
-		}
-	}
-	if base == nil {
+	configured := s.schedules[name]
+	if configured == nil {
 		return nil, nil
 	}
+	base := &oncall.Schedule{Name: configured.Name, Layers: configured.Layers}
 	if ov, ok := s.store.(incidents.Overrides); ok {
 		list, err := ov.Overrides(ctx, name, now)
 		if err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/klaxonbot/klaxon/incidents"
+	"github.com/klaxonbot/klaxon/incidents/oncall"
 	"github.com/klaxonbot/klaxon/templates"
 )
 
@@ -70,7 +71,8 @@ type Server struct {
 	people      *directory
 	teams       map[string]TeamConfig
 	teamsByDest map[string][]string // "slack:C0123" → team names
-	blame       *regexp.Regexp      // blame phrases as whole words; nil when none
+	schedules   map[string]*oncall.Schedule
+	blame       *regexp.Regexp // blame phrases as whole words; nil when none
 }
 
 // New checks cfg and builds a Server.
@@ -115,6 +117,10 @@ func New(cfg *Config, d Deps) (*Server, error) {
 		}
 	}
 	s.blame = blameRE(cfg.Incidents.BlamePhrases)
+	s.schedules = map[string]*oncall.Schedule{}
+	for _, sc := range cfg.Schedules {
+		s.schedules[sc.Name] = sc.Schedule() // time zones loaded once
+	}
 	s.escalator = newEscalator(s, d)
 	if d.VerifyPhone != nil {
 		s.route("POST", "/twilio/gather", s.phoneCallback(d.VerifyPhone, s.gather))

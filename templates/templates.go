@@ -144,11 +144,12 @@ func funcs(now time.Time) template.FuncMap {
 		"since":     func(t time.Time) string { return Duration(now.Sub(t)) },
 		"ago":       func(t time.Time) string { return Duration(now.Sub(t)) + " ago" },
 		"duration":  func(from, to time.Time) string { return Duration(to.Sub(from)) },
-		"stateWord": stateWord,
+		"stateWord": StateWord,
 	}
 }
 
-func stateWord(s incidents.State) string {
+// StateWord is how cards and replies name a state: "Triggered".
+func StateWord(s incidents.State) string {
 	switch s {
 	case incidents.Triggered:
 		return "Triggered"
