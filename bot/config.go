@@ -105,13 +105,17 @@ type ClusterConfig struct {
 type SourcesConfig struct {
 	Alertmanager *HookAuth `yaml:"alertmanager"`
 	Grafana      *HookAuth `yaml:"grafana"`
+	// Webhook are the generic JSON webhooks, each at
+	// POST /hooks/webhook/<name>, mapped by its fields.
+	Webhook []WebhookSource `yaml:"webhook"`
 }
 
-// HookAuth is how a webhook caller proves itself: a bearer Token or Basic
-// auth, never both.
+// HookAuth is how a webhook caller proves itself: a bearer Token, Basic
+// auth or an HMAC signature of the body; one of them.
 type HookAuth struct {
 	Token Secret     `yaml:"token"`
 	Basic *BasicAuth `yaml:"basic"`
+	HMAC  *HMACAuth  `yaml:"hmac"`
 }
 
 // BasicAuth is HTTP basic authentication.
@@ -321,6 +325,10 @@ func parseConfig(data []byte, dir string, getenv func(string) (string, bool)) (*
 		if m := yamlErrLine.FindStringSubmatch(err.Error()); m != nil {
 			e.Line, _ = strconv.Atoi(m[1])
 			e.Msg = m[2]
+		}
+		// An unquoted ${VAR} inside a {flow: mapping} is the usual cause.
+		if bytes.Contains(data, []byte("${")) && strings.Contains(e.Msg, "did not find expected ',' or '}'") {
+			e.Msg += ` (a ${VAR} inside { } must be quoted: {token: "${VAR}"})`
 		}
 		return nil, ConfigErrors{e}
 	}
@@ -744,6 +752,7 @@ func (c *Config) Validate() error {
 	if h := c.Sources.Grafana; h != nil {
 		v.hookAuth("sources.grafana", h)
 	}
+	v.webhooks(c.Sources.Webhook)
 
 	if c.Incidents.ReopenWindow < 0 {
 		v.errorf("incidents.reopen_window", "must not be negative, got %s", c.Incidents.ReopenWindow)
@@ -768,6 +777,13 @@ func (c *Config) Validate() error {
 		return nil
 	}
 	return v.errs
+}
+
+// ErrorAt is a ConfigError at path, with the line path was on in the
+// loaded file: for checks made outside bot (cmd compiles the webhook
+// mappings).
+func (c *Config) ErrorAt(path, format string, args ...any) ConfigError {
+	return ConfigError{Path: path, Line: c.lines.line(path), Msg: fmt.Sprintf(format, args...)}
 }
 
 type configValidator struct {
@@ -838,11 +854,17 @@ func (v *configValidator) addrs(path string, addrs []string) {
 }
 
 func (v *configValidator) hookAuth(path string, h *HookAuth) {
+	n := 0
+	for _, set := range []bool{h.Token != "", h.Basic != nil, h.HMAC != nil} {
+		if set {
+			n++
+		}
+	}
 	switch {
-	case h.Token != "" && h.Basic != nil:
-		v.errorf(path, "give either token or basic, not both")
-	case h.Token == "" && h.Basic == nil:
-		v.errorf(path, "give token or basic (an empty token is not allowed)")
+	case n > 1:
+		v.errorf(path, "give one of token, basic and hmac, not more")
+	case n == 0:
+		v.errorf(path, "give token, basic or hmac (an empty token is not allowed)")
 	case h.Basic != nil:
 		if h.Basic.Username == "" {
 			v.errorf(path+".basic.username", "must not be empty")
@@ -850,6 +872,8 @@ func (v *configValidator) hookAuth(path string, h *HookAuth) {
 		if h.Basic.Password == "" {
 			v.errorf(path+".basic.password", "must not be empty")
 		}
+	case h.HMAC != nil:
+		v.hmac(path+".hmac", h.HMAC)
 	}
 }
 

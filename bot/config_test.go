@@ -263,11 +263,11 @@ store.redis.sentinel.db (line 5): must not be negative, got -1`},
 		{file: "basic_no_password.yaml", want: `
 sources.alertmanager.basic.password (line 3): must not be empty`},
 		{file: "hook_token_and_basic.yaml", want: `
-sources.alertmanager (line 2): give either token or basic, not both`},
+sources.alertmanager (line 2): give one of token, basic and hmac, not more`},
 		{file: "hook_scalar.yaml", want: `
 sources.alertmanager (line 2): want a mapping, got a string`},
 		{file: "hook_empty_token.yaml", want: `
-sources.alertmanager (line 2): give token or basic (an empty token is not allowed)`},
+sources.alertmanager (line 2): give token, basic or hmac (an empty token is not allowed)`},
 		{file: "severity_range.yaml", want: `
 incidents.severity.default (line 3): must be between 1 and 4, got 0
 incidents.severity.map.bogus (line 6): must be between 1 and 4, got 5

@@ -22,6 +22,11 @@ func (c SourcesConfig) auth(name string) *HookAuth {
 	case "grafana":
 		return c.Grafana
 	}
+	for i := range c.Webhook {
+		if w := &c.Webhook[i]; WebhookSourcePrefix+w.Name == name {
+			return w.auth()
+		}
+	}
 	return nil
 }
 
@@ -55,17 +60,27 @@ func (s *Server) acquire(ctx context.Context) bool {
 // server.max_body_bytes, parse, ingest, and answer only after the store has
 // committed (200), or 400/401/413 (do not retry) or 503 (retry).
 func (s *Server) hook(source string, parse Parser, auth *HookAuth) http.Handler {
+	signed := auth != nil && auth.HMAC != nil
+	refuse := func(w http.ResponseWriter, r *http.Request, err error) {
+		s.metrics.authFailures.WithLabelValues(source).Inc()
+		s.log.Warn("webhook refused", "source", source, "remote", r.RemoteAddr, "reason", incidents.ErrorMessage(err))
+		switch {
+		case signed:
+		case auth.Basic != nil:
+			w.Header().Set("WWW-Authenticate", `Basic realm="klaxon"`)
+		default:
+			w.Header().Set("WWW-Authenticate", `Bearer realm="klaxon"`)
+		}
+		writeError(w, err)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := checkAuth(r, auth); err != nil {
-			s.metrics.authFailures.WithLabelValues(source).Inc()
-			s.log.Warn("webhook refused", "source", source, "remote", r.RemoteAddr, "reason", incidents.ErrorMessage(err))
-			if auth.Basic != nil {
-				w.Header().Set("WWW-Authenticate", `Basic realm="klaxon"`)
-			} else {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="klaxon"`)
+		// A token or password is checked before the body is read; a
+		// signature needs the body.
+		if !signed {
+			if err := checkAuth(r, auth); err != nil {
+				refuse(w, r, err)
+				return
 			}
-			writeError(w, err)
-			return
 		}
 		if !s.acquire(r.Context()) {
 			s.metrics.hooksBusy.WithLabelValues(source).Inc()
@@ -87,6 +102,42 @@ func (s *Server) hook(source string, parse Parser, auth *HookAuth) http.Handler 
 			writeError(w, err)
 			return
 		}
+		var replayKey string
+		if signed {
+			now := s.clock.Now()
+			replayKey, err = verifyHMAC(r.Header, body, auth.HMAC, now)
+			if err != nil {
+				refuse(w, r, err)
+				return
+			}
+			if replayKey != "" {
+				replayKey = source + " " + replayKey
+				switch s.replays.claim(replayKey, now) {
+				case replaySpent:
+					refuse(w, r, incidents.Errorf(incidents.Unauthorized, "replayed: this signature was accepted already"))
+					return
+				case replayBusy: // a copy is being handled: the sender may retry
+					writeError(w, incidents.Errorf(incidents.Unavailable, "the same signed request is being handled, try again"))
+					return
+				}
+			}
+		}
+		// A signature is spent once the request is answered 2xx; one that
+		// failed may be sent again.
+		done := false
+		accepted := func() {
+			if replayKey != "" {
+				// Past the window either side of the timestamp, and a second
+				// more, the window check refuses the signature anyway.
+				s.replays.add(replayKey, s.clock.Now(), 2*auth.HMAC.window()+time.Second)
+			}
+			done = true
+		}
+		defer func() {
+			if replayKey != "" && !done {
+				s.replays.release(replayKey)
+			}
+		}()
 		b, err := parse(body)
 		if err != nil {
 			if incidents.ErrorKind(err) == incidents.Internal {
@@ -94,6 +145,13 @@ func (s *Server) hook(source string, parse Parser, auth *HookAuth) http.Handler 
 			}
 			s.log.Info("webhook payload rejected", "source", source, "err", incidents.ErrorMessage(err))
 			writeError(w, err)
+			return
+		}
+		if b == nil { // the parser says: accepted, nothing to do
+			s.metrics.alertsIgnored.WithLabelValues(source).Inc()
+			s.log.Debug("webhook ignored by its mapping", "source", source)
+			accepted()
+			writeJSON(w, http.StatusOK, map[string]any{"status": "ignored"})
 			return
 		}
 		for i := range b.Alerts {
@@ -117,6 +175,7 @@ func (s *Server) hook(source string, parse Parser, auth *HookAuth) http.Handler 
 			writeError(w, err)
 			return
 		}
+		accepted()
 		s.record(source, b, res)
 		if res.Changed && s.outbox != nil {
 			s.outbox.notify()

@@ -55,7 +55,7 @@ func newMetrics(reg prometheus.Registerer, store incidents.Store, version string
 			Name: "klaxon_alerts_received_total", Help: "Alerts received in valid webhook payloads, by source and status.",
 		}, []string{"source", "status"}),
 		alertsIgnored: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "klaxon_alerts_ignored_total", Help: "Resolved alerts of a group klaxon had no incident for.",
+			Name: "klaxon_alerts_ignored_total", Help: "Alerts klaxon took no action on: resolved alerts of a group it had no incident for, and webhooks whose mapping ignores their status.",
 		}, []string{"source"}),
 		incidentsOpened: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "klaxon_incidents_opened_total", Help: "Incidents opened, by source and team.",

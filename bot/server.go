@@ -23,7 +23,9 @@ import (
 )
 
 // Parser turns a webhook body into a batch of alerts. Its errors should be
-// of kind Invalid and say what is wrong with the body.
+// of kind Invalid and say what is wrong with the body. A nil batch with a
+// nil error means the body is accepted and asks for nothing (a status the
+// mapping ignores): the hook answers 200 "ignored".
 type Parser func(body []byte) (*incidents.Batch, error)
 
 // Deps are what a Server works with; main chooses them.
@@ -63,8 +65,9 @@ type Server struct {
 	// memory a storm of large bodies can take (server.max_webhooks).
 	hookSlots chan struct{}
 	router    *router
-	outbox    *syncer    // nil when the store has no outbox
-	escalator *escalator // nil without policies
+	replays   replayCache // signed webhooks' signatures, spent on acceptance
+	outbox    *syncer     // nil when the store has no outbox
+	escalator *escalator  // nil without policies
 
 	tmpl        *templates.Set
 	signer      *ButtonSigner
