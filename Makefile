@@ -17,6 +17,8 @@ bench: ## the ingest benchmarks (minutes: includes 100,000 stored incidents)
 fuzz: ## fuzz the parsers of outside input
 	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 60s ./adapters/alertmanager/
 	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 60s ./adapters/grafana/
+	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 60s ./adapters/webhook/
+	go test -run '^$$' -fuzz '^FuzzVerifyHMAC$$' -fuzztime 30s ./bot/
 	go test -run '^$$' -fuzz '^FuzzParseConfig$$' -fuzztime 60s ./bot/
 	go test -run '^$$' -fuzz '^FuzzCard$$' -fuzztime 60s ./templates/
 	go test -run '^$$' -fuzz '^FuzzVerifyButtonKey$$' -fuzztime 30s ./bot/

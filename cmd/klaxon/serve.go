@@ -15,8 +15,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/klaxonbot/klaxon/adapters/alertmanager"
-	"github.com/klaxonbot/klaxon/adapters/grafana"
 	"github.com/klaxonbot/klaxon/bot"
 	"github.com/klaxonbot/klaxon/incidents"
 	"github.com/klaxonbot/klaxon/incidents/boltstore"
@@ -53,6 +51,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("config %s: twilio: %w", *path, err)
 	}
+	sources, err := newSources(cfg)
+	if err != nil {
+		return fmt.Errorf("config %s:\n%w", *path, err)
+	}
 	store, closeStore, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -63,7 +65,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv, err := bot.New(cfg, bot.Deps{
 		Store:      store,
-		Sources:    map[string]bot.Parser{alertmanager.Source: alertmanager.Parse, grafana.Source: grafana.Parse},
+		Sources:    sources,
 		Registerer: reg, Gatherer: reg,
 		Logger:      log,
 		Version:     versionString(),
@@ -95,6 +97,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if cfg.Sources.Grafana == nil && !isLoopback(ln.Addr()) {
 		log.Warn("the Grafana webhook has no credentials and klaxon listens beyond loopback: set sources.grafana.token")
+	}
+	for i, w := range cfg.Sources.Webhook {
+		log.Info("generic webhook at "+base+"/hooks/webhook/"+w.Name, "source", bot.WebhookSourcePrefix+w.Name)
+		if w.Token == "" && w.Basic == nil && w.HMAC == nil && !isLoopback(ln.Addr()) {
+			log.Warn(fmt.Sprintf("the webhook %q has no credentials and klaxon listens beyond loopback: set sources.webhook[%d].token or .hmac", w.Name, i))
+		}
 	}
 
 	for name := range chats {
@@ -280,6 +288,14 @@ func checkConfig(args []string, stdout, stderr io.Writer) error {
 	if _, _, err := newPhone(cfg); err != nil {
 		fmt.Fprintf(stdout, "%s: twilio: %v\n", *path, err)
 		return fmt.Errorf("%s: 1 error(s)", *path)
+	}
+	if _, err := newSources(cfg); err != nil {
+		var errs bot.ConfigErrors
+		errors.As(err, &errs)
+		for _, e := range errs {
+			fmt.Fprintf(stdout, "%s: %s\n", *path, e.Error())
+		}
+		return fmt.Errorf("%s: %d error(s)", *path, len(errs))
 	}
 	fmt.Fprintf(stdout, "%s: ok\n", *path)
 	return nil

@@ -1,0 +1,258 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/klaxonbot/klaxon/bot"
+	"github.com/klaxonbot/klaxon/incidents"
+)
+
+const webhookTestdata = "../../adapters/webhook/testdata/"
+
+// readmeWebhookBlocks returns the YAML blocks of the README's section on
+// generic webhooks.
+func readmeWebhookBlocks(t *testing.T) []string {
+	t.Helper()
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	start := strings.Index(s, "## Wiring any other monitor")
+	end := strings.Index(s, "## Cards in chat")
+	if start < 0 || end < start {
+		t.Fatal("README lacks the generic webhook section")
+	}
+	var blocks []string
+	for _, m := range regexp.MustCompile("(?s)\n( *)```yaml\n(.*?)\n *```").FindAllStringSubmatch(s[start:end], -1) {
+		indent := m[1]
+		lines := strings.Split(m[2], "\n")
+		for i, l := range lines {
+			lines[i] = strings.TrimPrefix(l, indent)
+		}
+		blocks = append(blocks, strings.Join(lines, "\n")+"\n")
+	}
+	return blocks
+}
+
+// Every mapping the README shows loads, compiles, and maps the bodies its
+// monitor really sends as the README says.
+func TestREADMEWebhookMappings(t *testing.T) {
+	env := func(string) (string, bool) { return "a-long-enough-test-secret-0123", true }
+	parsers := map[string]bot.Parser{}
+	blocks := readmeWebhookBlocks(t)
+	for i, block := range blocks {
+		text := block
+		if strings.HasPrefix(block, "hmac:") { // an auth example: try it on Grafana's hook
+			text = "sources:\n  grafana:\n" + indent(block, "    ")
+		}
+		if !strings.HasPrefix(text, "sources:") {
+			t.Fatalf("README webhook block %d is not a sources block:\n%s", i, block)
+		}
+		text = fmt.Sprintf("store: {data_dir: %q}\n", t.TempDir()) + text
+		cfg, err := bot.LoadConfig(writeFile(t, "klaxon.yaml", text), env)
+		if err != nil {
+			t.Fatalf("README block %d does not load: %v\n%s", i, err, block)
+		}
+		ps, err := newSources(cfg)
+		if err != nil {
+			t.Fatalf("README block %d does not compile: %v\n%s", i, err, block)
+		}
+		for _, w := range cfg.Sources.Webhook {
+			parsers[w.Name] = ps[bot.WebhookSourcePrefix+w.Name]
+		}
+	}
+	cases := []struct {
+		hook, body string
+		status     incidents.AlertStatus // "" = ignored
+		check      func(b *incidents.Batch) bool
+	}{
+		{"uptime-kuma", "kuma-down.json", incidents.AlertFiring, func(b *incidents.Batch) bool {
+			a := b.Alerts[0]
+			return b.Title == "Uptime Kuma: Shop checkout" && a.Fingerprint == "kuma-29" && a.Labels["team"] == "web" &&
+				a.Labels["severity"] == "critical" && a.GeneratorURL == "https://shop.example.com/checkout" &&
+				a.Annotations["summary"] == "getaddrinfo ENOTFOUND shop.example.com"
+		}},
+		{"uptime-kuma", "kuma-up.json", incidents.AlertResolved, func(b *incidents.Batch) bool { return b.Alerts[0].Fingerprint == "kuma-29" }},
+		{"uptime-kuma", "kuma-test.json", incidents.AlertFiring, func(b *incidents.Batch) bool {
+			return b.Title == "Uptime Kuma: test notification" && b.Alerts[0].Annotations["summary"] == "Uptime Kuma Testing"
+		}},
+		{"uptime-kuma", "kuma-maintenance.json", "", nil},
+		{"zabbix", "zabbix-problem.json", incidents.AlertFiring, func(b *incidents.Batch) bool {
+			a := b.Alerts[0]
+			return b.Title == "db-3: MySQL: Replication lag is too high (over 300s)" && b.GroupKey == "db-3" && a.Fingerprint == "8842103" &&
+				a.Labels["severity"] == "high" && a.Labels["instance"] == "db-3" && a.Annotations["value"] == "Lag: 412s" &&
+				strings.HasPrefix(b.ExternalURL, "https://zabbix.example.com/tr_events.php") && strings.Contains(a.Annotations["description"], "412s")
+		}},
+		{"zabbix", "zabbix-recovery.json", incidents.AlertResolved, func(b *incidents.Batch) bool { return b.Alerts[0].Fingerprint == "8842103" }},
+		{"zabbix", "zabbix-update.json", "", nil},
+		{"cron", "cron-failed.json", incidents.AlertFiring, func(b *incidents.Batch) bool {
+			a := b.Alerts[0]
+			return b.Title == "Cron job nightly-backup failed on backup-1" && a.Fingerprint == "nightly-backup@backup-1" &&
+				a.Annotations["summary"] == "exit status 2" && a.Labels["severity"] == "warning"
+		}},
+		{"cron", "cron-ok.json", incidents.AlertResolved, func(b *incidents.Batch) bool { return b.Alerts[0].Fingerprint == "nightly-backup@backup-1" }},
+		{"cloudwatch", "sns-alarm.json", incidents.AlertFiring, func(b *incidents.Batch) bool {
+			a := b.Alerts[0]
+			return b.Title == "api-5xx-rate" && a.Fingerprint == "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:api-5xx-rate" &&
+				a.Labels["region"] == "EU (Ireland)" && strings.HasPrefix(a.Annotations["summary"], "Threshold Crossed") && b.ExternalURL == ""
+		}},
+		{"cloudwatch", "sns-ok.json", incidents.AlertResolved, func(b *incidents.Batch) bool {
+			return b.Alerts[0].Fingerprint == "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:api-5xx-rate"
+		}},
+		{"cloudwatch", "sns-confirm.json", incidents.AlertFiring, func(b *incidents.Batch) bool {
+			return strings.HasPrefix(b.Title, "Confirm the SNS subscription") && strings.Contains(b.ExternalURL, "Action=ConfirmSubscription")
+		}},
+	}
+	for _, c := range cases {
+		parse := parsers[c.hook]
+		if parse == nil {
+			t.Fatalf("the README has no mapping named %q (it has %d blocks)", c.hook, len(blocks))
+		}
+		body, err := os.ReadFile(webhookTestdata + c.body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := parse(body)
+		switch {
+		case err != nil:
+			t.Errorf("%s %s: %v", c.hook, c.body, err)
+		case c.status == "" && b != nil:
+			t.Errorf("%s %s: want ignored, got %+v", c.hook, c.body, b)
+		case c.status == "":
+		case b == nil:
+			t.Errorf("%s %s: ignored, want %s", c.hook, c.body, c.status)
+		case b.Alerts[0].Status != c.status || !c.check(b):
+			t.Errorf("%s %s: status %s (want %s), batch %+v, alert %+v", c.hook, c.body, b.Alerts[0].Status, c.status, b, b.Alerts[0])
+		}
+	}
+}
+
+func indent(s, prefix string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = prefix + l
+	}
+	return strings.Join(lines, "\n") + "\n"
+}
+
+// A curl to a generic hook makes a card, and its resolution updates it.
+func TestGenericWebhookMakesACard(t *testing.T) {
+	f := startFakes(t)
+	cfg := f.config(fmt.Sprintf("store: {data_dir: %q}", filepath.Join(t.TempDir(), "data"))) + `
+sources:
+  webhook:
+    - name: cron
+      token: cron-token-0123456789abcdef
+      fields:
+        title: 'Cron job {{ .job }} failed on {{ .host }}'
+        status: '{{ if eq .exit 0 }}resolved{{ else }}firing{{ end }}'
+        fingerprint: '{{ .job }}@{{ .host }}'
+        severity: warning
+        summary: 'exit status {{ .exit }}'
+`
+	base, logs, stop := startServe(t, writeFile(t, "klaxon.yaml", cfg))
+	defer stop()
+	if !strings.Contains(logs.String(), "/hooks/webhook/cron") {
+		t.Errorf("the log does not say where the hook is:\n%s", logs.String())
+	}
+	auth := map[string]string{"Authorization": "Bearer cron-token-0123456789abcdef"}
+	failed := []byte(`{"job":"nightly-backup","exit":2,"host":"backup-1"}`)
+	if code, _ := post(t, base+"/hooks/webhook/cron", "application/x-www-form-urlencoded", failed, nil); code != 401 {
+		t.Fatalf("without the token: %d", code)
+	}
+	if code, out := post(t, base+"/hooks/webhook/cron", "application/x-www-form-urlencoded", []byte(`{"job":`), auth); code != 400 || !strings.Contains(out, "malformed JSON") {
+		t.Fatalf("bad JSON: %d %s", code, out)
+	}
+	if code, out := post(t, base+"/hooks/webhook/cron", "application/x-www-form-urlencoded", failed, auth); code != 200 || !strings.Contains(out, `"created":true`) {
+		t.Fatalf("curl: %d %s", code, out)
+	}
+	waitUntil(t, 10*time.Second, "the Slack card", func() bool { return len(f.slack.Messages(e2eSlack)) == 1 })
+	if card := string(f.slack.Messages(e2eSlack)[0].Blocks); !strings.Contains(card, "Cron job nightly-backup failed on backup-1") {
+		t.Fatalf("card: %.600s", card)
+	}
+	ok := []byte(`{"job":"nightly-backup","exit":0,"host":"backup-1"}`)
+	if code, out := post(t, base+"/hooks/webhook/cron", "application/json", ok, auth); code != 200 || !strings.Contains(out, `"state":"resolved"`) {
+		t.Fatalf("resolve: %d %s", code, out)
+	}
+	waitUntil(t, 10*time.Second, "the card resolved in place", func() bool {
+		m := f.slack.Messages(e2eSlack)
+		return len(m) == 1 && strings.Contains(strings.ToLower(string(m[0].Blocks)), "resolved")
+	})
+	if v := f.violations(); len(v) > 0 {
+		t.Fatalf("platform limits violated: %v", v)
+	}
+}
+
+// A broken mapping fails check-config and serve, naming its path and line.
+func TestWebhookMappingErrors(t *testing.T) {
+	cfg := writeFile(t, "klaxon.yaml", fmt.Sprintf(`store: {data_dir: %q}
+sources:
+  webhook:
+    - name: ok
+      fields: {title: x}
+    - name: broken
+      fields:
+        title: '{{ lowr .job }}'
+        status: '{{ range .x }}{{ end }}'
+        links: {wiki: 'https://wiki'}
+    - name: Bad/Name
+      fields: {title: x}
+`, t.TempDir()))
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"check-config", "-c", cfg}, &out, &bytes.Buffer{})
+	if err == nil {
+		t.Fatalf("check-config accepted a broken mapping:\n%s", out.String())
+	}
+	for _, want := range []string{
+		`sources.webhook[1].fields.title (line 8): at 1: function "lowr" not defined`,
+		`sources.webhook[1].fields.status (line 9): range is not allowed`,
+		`sources.webhook[1].fields.links.wiki (line 10): unknown link kind`,
+		`sources.webhook[2].name (line 11): name "Bad/Name"`,
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("check-config output lacks %q:\n%s", want, out.String())
+		}
+	}
+	err = run(context.Background(), []string{"serve", "-c", cfg}, &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "fields.title") {
+		t.Fatalf("serve with a broken mapping: %v", err)
+	}
+}
+
+// The example config's webhook mappings compile, and its Uptime Kuma one
+// maps a real body.
+func TestExampleConfigWebhooks(t *testing.T) {
+	env := map[string]string{
+		"SLACK_SIGNING_SECRET": "8f742231b10e8888abcd99yyyzzz85a5", "MM_COMMAND_TOKEN": "6kbnx4jcybgbmf3xg1hkrdgo1w",
+		"TELEGRAM_WEBHOOK_SECRET": "a-long-random-secret_123", "TWILIO_AUTH_TOKEN": "0123456789abcdef0123456789abcdef",
+		"HOOK_HMAC_SECRET": "0123456789abcdef-hmac",
+	}
+	cfg, err := bot.LoadConfig("../../deploy/klaxon.example.yaml", func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps, err := newSources(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Sources.Webhook) != 2 || ps["webhook/uptime-kuma"] == nil || ps["webhook/signed-example"] == nil {
+		t.Fatalf("webhooks %+v, parsers %v", cfg.Sources.Webhook, ps)
+	}
+	body, err := os.ReadFile(webhookTestdata + "kuma-down.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := ps["webhook/uptime-kuma"](body)
+	if err != nil || b.Alerts[0].Annotations["runbook_url"] != "https://runbooks.example.com/uptime/29" || b.Alerts[0].Labels["team"] != "payments" {
+		t.Fatalf("batch %+v, err %v", b, err)
+	}
+}
