@@ -94,6 +94,12 @@ type Alert struct {
 	GeneratorURL string            `json:"generatorURL,omitempty"`
 }
 
+// AnnotationParseWarnings is the annotation a source's parser sets on an
+// alert it accepted although part of the body could not be read (a field
+// of a generic webhook mapping that failed on this body): what was left
+// out and why. The webhook hook logs and counts it.
+const AnnotationParseWarnings = "klaxon_parse_warnings"
+
 // Name is the alert's human name: its alertname label, else its fingerprint.
 func (a Alert) Name() string {
 	if n := a.Labels["alertname"]; n != "" {

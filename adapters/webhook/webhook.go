@@ -7,11 +7,16 @@
 // incident; an alert is matched to the one before by its fingerprint, so a
 // "resolved" request for the same fingerprint resolves it.
 //
-// In a template, a missing key or a JSON null is empty, never an error,
-// and never the text "<no value>"; numbers are int64 when integral (so
-// {{ if eq .status 0 }} works) and float64 otherwise. Loops (range) and
-// nested templates are refused: a mapping picks fields, it does not
-// iterate over the body, so its cost is bounded by the body's size.
+// In a template, a missing key or a JSON null is empty, never the text
+// "<no value>"; the functions (funcs.go) take it as empty too, and compare
+// numbers by value whatever their JSON type. Loops (range) and nested
+// templates are refused: a mapping picks fields, it does not iterate over
+// the body, so its cost is bounded by the body's size.
+//
+// Title, status, fingerprint and group key decide what the alert is: one
+// of them failing on a body refuses it (400). Any other field that fails
+// is left out and the alert kept, with the reason in its
+// incidents.AnnotationParseWarnings annotation.
 package webhook
 
 import (
@@ -73,7 +78,7 @@ type Fields struct {
 	StartsAt string
 	// Links by kind: dashboard, panel, graph, silence, source.
 	Links map[string]string
-	// Labels route the incident to a team (teams[].match) and show on the
+	// Labels route the incident to a team (routes[].match) and show on the
 	// card; Annotations are free text the card templates may read (value,
 	// threshold, what_to_do, ...). Empty outputs are dropped.
 	Labels      map[string]string
@@ -117,7 +122,7 @@ func (es FieldErrors) Error() string {
 
 // Limits on what a mapping produces from one body.
 const (
-	// maxOutput bounds one field's output; more is an error (400).
+	// maxOutput bounds one field's output; more is cut, ending in "…".
 	maxOutput = 16 << 10
 	// maxKey is the longest fingerprint or group key kept as given;
 	// longer ones are replaced by their SHA-256.
@@ -283,7 +288,7 @@ func (m *Mapping) Source() string { return m.source }
 // need and what would make its cost depend on more than the body's size.
 func compileField(name, src string) (*template.Template, error) {
 	if s := strings.TrimSpace(src); !strings.Contains(s, "{{") && strings.HasPrefix(s, ".") && !strings.ContainsAny(s, " \t") {
-		return nil, fmt.Errorf("%q is taken literally; to read that field write '{{ %s }}'", s, s)
+		return nil, fmt.Errorf("%q looks like a field path without {{ }}: write '{{ %s }}' to read it", s, s)
 	}
 	t, err := template.New(name).Funcs(funcs).Parse(src)
 	if err != nil {
@@ -336,62 +341,6 @@ func firstOf(a, b *parse.ListNode) string {
 		return ""
 	}
 	return forbidden(b)
-}
-
-// funcs are the functions a field may call, besides text/template's own
-// (and, or, not, eq, ne, lt, le, gt, ge, index, len, print, printf, ...).
-var funcs = template.FuncMap{
-	"lower":     func(s any) string { return strings.ToLower(str(s)) },
-	"upper":     func(s any) string { return strings.ToUpper(str(s)) },
-	"trim":      func(s any) string { return strings.TrimSpace(str(s)) },
-	"replace":   func(old, new string, s any) string { return strings.ReplaceAll(str(s), old, new) },
-	"contains":  func(sub string, s any) bool { return strings.Contains(str(s), sub) },
-	"hasPrefix": func(prefix string, s any) bool { return strings.HasPrefix(str(s), prefix) },
-	"hasSuffix": func(suffix string, s any) bool { return strings.HasSuffix(str(s), suffix) },
-	"join": func(sep string, list any) string {
-		xs, _ := list.([]any)
-		s := make([]string, len(xs))
-		for i, x := range xs {
-			s[i] = str(x)
-		}
-		return strings.Join(s, sep)
-	},
-	"json": func(v any) (string, error) {
-		b, err := json.Marshal(v)
-		return string(b), err
-	},
-	// fromjson reads JSON inside a string (AWS SNS puts the CloudWatch
-	// alarm in .Message as a string): {{ (fromjson .Message).AlarmName }}.
-	"fromjson": func(s any) (any, error) {
-		v, err := decode([]byte(str(s)))
-		if err != nil {
-			return nil, fmt.Errorf("fromjson: %w", err)
-		}
-		return v, nil
-	},
-}
-
-// str renders a decoded JSON value as text: strings as they are, numbers
-// without exponents, null as empty, objects and arrays as JSON.
-func str(v any) string {
-	switch v := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return v
-	case int64:
-		return strconv.FormatInt(v, 10)
-	case float64:
-		return strconv.FormatFloat(v, 'f', -1, 64)
-	case json.Number:
-		return v.String()
-	case bool:
-		return strconv.FormatBool(v)
-	case map[string]any, []any:
-		b, _ := json.Marshal(v)
-		return string(b)
-	}
-	return fmt.Sprint(v)
 }
 
 // decode reads exactly one JSON value: objects lose their null members (so
@@ -452,10 +401,11 @@ func (m *Mapping) Parse(body []byte) (*incidents.Batch, error) {
 
 	status := incidents.AlertFiring
 	if m.status != nil {
-		v := strings.ToLower(e.run("status", m.status))
+		v, err := e.run("status", m.status)
+		v = strings.ToLower(v)
 		switch {
-		case e.err != nil:
-			return nil, e.err
+		case err != nil:
+			return nil, err
 		case slices.Contains(m.ignore, v):
 			return nil, nil
 		case slices.Contains(m.resolved, v):
@@ -464,11 +414,22 @@ func (m *Mapping) Parse(body []byte) (*incidents.Batch, error) {
 			return nil, incidents.Errorf(incidents.Invalid, "fields.status gave %q, which is in none of fields.firing, fields.resolved and fields.ignore", clip(v))
 		}
 	}
-	title := e.run("title", m.title)
-	fp := e.run("fingerprint", m.fingerprint)
-	gk := e.run("group_key", m.groupKey)
-	if e.err != nil {
-		return nil, e.err
+	fp, err := e.run("fingerprint", m.fingerprint)
+	if err != nil {
+		return nil, err
+	}
+	gk, err := e.run("group_key", m.groupKey)
+	if err != nil {
+		return nil, err
+	}
+	// A title that fails on this body falls back to the default unless the
+	// keys come from it: the alert is kept, with a warning.
+	title, err := e.run("title", m.title)
+	if err != nil {
+		if m.fingerprint == nil && m.groupKey == nil {
+			return nil, err
+		}
+		e.warn(err)
 	}
 	if title == "" {
 		title = "Alert from " + m.source
@@ -488,25 +449,25 @@ func (m *Mapping) Parse(body []byte) (*incidents.Batch, error) {
 		return nil, incidents.Errorf(incidents.Invalid, "fields.%s gave an empty value for this body: it groups alerts into an incident", keyField(m.groupKey != nil, "group_key", "fingerprint"))
 	}
 
+	// The other fields are optional: one that fails on this body is left
+	// out, and the alert is kept with a warning (a lost page is worse than
+	// a card without its runbook link).
 	a := incidents.Alert{Source: m.source, Fingerprint: key(fp), Status: status}
-	a.Labels = e.runAll("labels.", m.labels, 2)
-	if sev := e.run("severity", m.severity); sev != "" {
+	a.Labels = e.optionalAll("labels.", m.labels, 2)
+	if sev := e.optional("severity", m.severity); sev != "" {
 		a.Labels[m.sevLabel] = sev
 	}
 	if _, ok := a.Labels["alertname"]; !ok {
 		a.Labels["alertname"] = title
 	}
-	a.Annotations = e.runAll("", m.annotations, 0)
-	links := e.runAll("links.", m.links, 0)
-	if s := e.run("starts_at", m.startsAt); s != "" && e.err == nil {
-		t, err := parseTime(s)
-		if err != nil {
-			return nil, incidents.Errorf(incidents.Invalid, "fields.starts_at gave %q: %v", clip(s), err)
+	a.Annotations = e.optionalAll("", m.annotations, 1)
+	links := e.optionalAll("links.", m.links, 0)
+	if s := e.optional("starts_at", m.startsAt); s != "" {
+		if t, err := parseTime(s); err != nil {
+			e.warn(incidents.Errorf(incidents.Invalid, "fields.starts_at gave %q: %v", clip(s), err))
+		} else {
+			a.StartsAt = t
 		}
-		a.StartsAt = t
-	}
-	if e.err != nil {
-		return nil, e.err
 	}
 	for _, k := range []string{"dashboard", "panel", "silence"} {
 		if v := links[k]; v != "" {
@@ -514,6 +475,9 @@ func (m *Mapping) Parse(body []byte) (*incidents.Batch, error) {
 		}
 	}
 	a.GeneratorURL = links["graph"]
+	if len(e.warnings) > 0 {
+		a.Annotations[incidents.AnnotationParseWarnings] = clip(strings.Join(e.warnings, "; "))
+	}
 	if len(a.Annotations) == 0 {
 		a.Annotations = nil
 	}
@@ -563,37 +527,53 @@ func parseTime(s string) (time.Time, error) {
 	return time.Unix(int64(sec), int64(frac*1e9)).UTC(), nil
 }
 
-// evaluator runs templates over one body, keeping the first error.
+// evaluator runs templates over one body, collecting the warnings of
+// optional fields.
 type evaluator struct {
-	data any
-	err  error
-	buf  bytes.Buffer
+	data     any
+	buf      bytes.Buffer
+	warnings []string
 }
 
 // run executes t (nil gives "") and returns its trimmed output, with the
-// "<no value>" text/template prints for a missing key taken out.
-func (e *evaluator) run(name string, t *template.Template) string {
-	if t == nil || e.err != nil {
-		return ""
+// "<no value>" text/template prints for a missing value taken out (and so
+// the same text in the body: a missing value must never show as text). An
+// output past maxOutput bytes is cut and ends with "…".
+func (e *evaluator) run(name string, t *template.Template) (string, error) {
+	if t == nil {
+		return "", nil
 	}
 	e.buf.Reset()
-	if err := t.Execute(&limited{w: &e.buf, n: maxOutput}, e.data); err != nil {
-		if errors.Is(err, errTooLong) {
-			e.err = incidents.Errorf(incidents.Invalid, "fields.%s gave more than %d bytes for this body", name, maxOutput)
-		} else {
-			e.err = incidents.Errorf(incidents.Invalid, "fields.%s: %s", name, execMessage(name, err))
-		}
-		return ""
+	w := &limited{w: &e.buf, n: maxOutput}
+	if err := t.Execute(w, e.data); err != nil {
+		return "", incidents.Errorf(incidents.Invalid, "fields.%s: %s", name, execMessage(name, err))
 	}
 	out := bytes.ReplaceAll(e.buf.Bytes(), []byte("<no value>"), nil)
-	return strings.TrimSpace(strings.ToValidUTF8(string(out), "\uFFFD"))
+	s := strings.TrimSpace(strings.ToValidUTF8(string(out), "\uFFFD"))
+	if w.cut {
+		s += "…"
+	}
+	return s, nil
 }
 
-// runAll runs fields into a map, leaving out empty outputs.
-func (e *evaluator) runAll(prefix string, fs []field, extra int) map[string]string {
+func (e *evaluator) warn(err error) {
+	e.warnings = append(e.warnings, incidents.ErrorMessage(err))
+}
+
+// optional runs an optional field: on error it warns and gives "".
+func (e *evaluator) optional(name string, t *template.Template) string {
+	s, err := e.run(name, t)
+	if err != nil {
+		e.warn(err)
+	}
+	return s
+}
+
+// optionalAll runs optional fields into a map, leaving out empty outputs.
+func (e *evaluator) optionalAll(prefix string, fs []field, extra int) map[string]string {
 	out := make(map[string]string, len(fs)+extra)
 	for _, f := range fs {
-		if v := e.run(prefix+f.key, f.tmpl); v != "" {
+		if v := e.optional(prefix+f.key, f.tmpl); v != "" {
 			out[f.key] = v
 		}
 	}
@@ -616,17 +596,24 @@ func execMessage(name string, err error) string {
 	return clip(s)
 }
 
-var errTooLong = errors.New("output too long")
-
-// limited writes at most n bytes to w, then fails.
+// limited writes at most n bytes to w and drops the rest (noting that it
+// did): a field's output is bounded whatever the body holds.
 type limited struct {
-	w *bytes.Buffer
-	n int
+	w   *bytes.Buffer
+	n   int
+	cut bool
 }
 
 func (l *limited) Write(p []byte) (int, error) {
 	if len(p) > l.n {
-		return 0, errTooLong
+		l.cut = true
+		k := l.n
+		for k > 0 && k < len(p) && !utf8.RuneStart(p[k]) {
+			k--
+		}
+		l.w.Write(p[:k])
+		l.n = 0
+		return len(p), nil
 	}
 	l.n -= len(p)
 	return l.w.Write(p)

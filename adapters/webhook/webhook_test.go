@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/klaxonbot/klaxon/incidents"
 )
@@ -144,9 +145,10 @@ func TestSNSCloudWatch(t *testing.T) {
 	if ok.Alerts[0].Status != incidents.AlertResolved || ok.GroupKey != b.GroupKey {
 		t.Fatalf("ok = %+v", ok)
 	}
-	// A Message that is not JSON is a described 400.
+	// A Message that is not JSON reads as missing: this mapping's status
+	// is then "", which is in no list: a described 400.
 	_, err := m.Parse([]byte(`{"Message":"not json"}`))
-	if incidents.ErrorKind(err) != incidents.Invalid || !strings.Contains(err.Error(), "fromjson") {
+	if incidents.ErrorKind(err) != incidents.Invalid || !strings.Contains(err.Error(), `fields.status gave ""`) {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -268,23 +270,84 @@ func TestLinksSeverityAndTime(t *testing.T) {
 			t.Fatalf("batch = %+v alert = %+v", b, a)
 		}
 	}
-	if _, err := m.Parse([]byte(`{"at":"yesterday"}`)); err == nil || !strings.Contains(err.Error(), `fields.starts_at gave "yesterday"`) {
-		t.Fatalf("err = %v", err)
+	// A time klaxon cannot read is left out, with a warning: the alert stays.
+	b := mapOK(t, m, `{"at":"yesterday"}`)
+	if a := b.Alerts[0]; !a.StartsAt.IsZero() || !strings.Contains(a.Annotations[incidents.AnnotationParseWarnings], `fields.starts_at gave "yesterday": want RFC 3339`) {
+		t.Fatalf("alert = %+v", a)
 	}
 }
 
 func TestParseErrors(t *testing.T) {
-	m := compile(t, Fields{Title: "{{ .t }}", Labels: map[string]string{"x": "{{ index .list 5 }}", "y": `{{ printf "%s" .big }}`}})
+	m := compile(t, Fields{Title: "{{ .t }}", Fingerprint: "{{ .id.x }}"})
 	for _, c := range []struct{ body, want string }{
 		{``, "the body is empty"},
 		{`{"t":`, "malformed JSON"},
 		{`{"t":"a"} {"t":"b"}`, "more than one JSON value"},
-		{`{"t":"a","list":[1]}`, "fields.labels.x: at 1:3: error calling index: index out of range: 5"},
-		{`{"t":"a","list":[0,1,2,3,4,5],"big":"` + strings.Repeat("z", maxOutput+1) + `"}`, "fields.labels.y gave more than 16384 bytes"},
+		// The keys are required: one that fails on this body is a 400.
+		{`{"t":"a","id":"text"}`, "fields.fingerprint: at 1:6: can't evaluate field x in type interface {}"},
+		{`{"t":"a"}`, "fields.fingerprint gave an empty value"},
 	} {
 		_, err := m.Parse([]byte(c.body))
 		if incidents.ErrorKind(err) != incidents.Invalid || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("Parse(%.40q) = %v, want Invalid containing %q", c.body, err, c.want)
+		}
+	}
+}
+
+// An optional field that fails on a body, or gives too much, never costs
+// the alert: it is left out or cut, and the alert says what happened.
+func TestOptionalFieldsNeverLoseTheAlert(t *testing.T) {
+	m := compile(t, Fields{
+		Title:       "{{ .t.name }}", // fails when .t is text: falls back, the keys do not come from it
+		Fingerprint: "{{ .id }}",
+		Description: "{{ .big }}",
+		Labels:      map[string]string{"x": "{{ .host.name }}", "y": "{{ index .list 5 }}", "z": "ok"},
+		Severity:    `{{ printf "%s" .sev.level }}`,
+	})
+	big := strings.Repeat("é", maxOutput) // 2 bytes a rune: cut mid-way, on a rune boundary
+	b := mapOK(t, m, `{"t":"text","id":"i1","host":"h","list":[1],"sev":"x","big":"`+big+`"}`)
+	a := b.Alerts[0]
+	if b.Title != "Alert from webhook/test" || a.Labels["z"] != "ok" || a.Labels["x"] != "" || a.Labels["y"] != "" {
+		t.Fatalf("batch = %+v, alert = %+v", b, a)
+	}
+	d := a.Annotations["description"]
+	if !strings.HasSuffix(d, "…") || len(d) > maxOutput+len("…") || !utf8.ValidString(d) {
+		t.Fatalf("description: %d bytes, valid %v, ends %q", len(d), utf8.ValidString(d), d[len(d)-8:])
+	}
+	w := a.Annotations[incidents.AnnotationParseWarnings]
+	for _, want := range []string{"fields.title: at 1:5: can't evaluate field name", "fields.labels.x: ", "fields.severity: "} {
+		if !strings.Contains(w, want) {
+			t.Errorf("warnings %q lack %q", w, want)
+		}
+	}
+	if strings.Contains(w, "labels.y") || strings.Contains(w, "description") {
+		t.Errorf("warnings %q name a field that did not fail", w)
+	}
+	// With neither fingerprint nor group key the title is the key: then it
+	// must not fail.
+	if _, err := compile(t, Fields{Title: "{{ .t.name }}"}).Parse([]byte(`{"t":"text"}`)); err == nil || !strings.Contains(err.Error(), "fields.title") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// The functions treat decoded JSON as JSON: missing is empty, numbers
+// compare by value.
+func TestFuncs(t *testing.T) {
+	body := `{"i":2,"f":2.0,"s":"2","z":"01","half":0.5,"list":["a","b"],"obj":{"k":"v"},"msg":"{\"a\":1}","bad":"{nope"}`
+	for src, want := range map[string]string{
+		`{{ eq .i 2 }} {{ eq .f 2 }} {{ eq .s 2 }} {{ eq .i .f }} {{ eq .z "1" }} {{ eq .z 1 }}`:       "true true true true false true",
+		`{{ eq .missing 0 }} {{ eq .missing "" }} {{ ne .missing "x" }} {{ eq .i 1 2 3 }}`:             "false true true true",
+		`{{ gt .half 0.25 }} {{ lt .i 2.5 }} {{ ge .s 2 }} {{ le .missing 0 }} {{ gt .f 1 }}`:          "true true true false true",
+		`{{ len .missing }} {{ len .list }} {{ len .obj }} {{ len "héllo" }}`:                          "0 2 1 5",
+		`[{{ index .list 5 }}][{{ index .missing "k" }}][{{ index .obj "k" }}][{{ index .list 1 }}]`:   "[][][v][b]",
+		`[{{ printf "%s-%d" .missing .i }}][{{ print .missing }}][{{ .obj }}]`:                         "[-2][][map[k:v]]",
+		`{{ (fromjson .msg).a }} [{{ fromjson .bad }}] [{{ with fromjson .missing }}x{{ end }}]`:       "1 [] []",
+		`{{ replace "a" "b" .missing }}|{{ contains "b" .list }}|{{ json .obj }}|{{ join "," .list }}`: `|true|{"k":"v"}|a,b`,
+	} {
+		m := compile(t, Fields{Title: "x", Labels: map[string]string{"v": src}})
+		a := mapOK(t, m, body).Alerts[0]
+		if a.Labels["v"] != want || a.Annotations[incidents.AnnotationParseWarnings] != "" {
+			t.Errorf("%s\n  = %q (warnings %q), want %q", src, a.Labels["v"], a.Annotations[incidents.AnnotationParseWarnings], want)
 		}
 	}
 }
@@ -302,7 +365,7 @@ func TestCompileErrors(t *testing.T) {
 		{"range", Fields{Title: "{{ range .a }}{{ . }}{{ end }}"}, []string{"title"}, "range is not allowed"},
 		{"range in if", Fields{Title: "x", Summary: "{{ if .a }}{{ range .a }}{{ end }}{{ end }}"}, []string{"summary"}, "range is not allowed"},
 		{"define", Fields{Title: `{{ define "x" }}y{{ end }}`}, []string{"title"}, "define and block"},
-		{"bare path", Fields{Title: ".monitor.name"}, []string{"title"}, "write '{{ .monitor.name }}'"},
+		{"bare path", Fields{Title: ".monitor.name"}, []string{"title"}, "looks like a field path without {{ }}: write '{{ .monitor.name }}'"},
 		{"unknown link", Fields{Title: "x", Links: map[string]string{"runbook": "{{ .r }}"}}, []string{"links.runbook"}, "fields.runbook"},
 		{"bad label", Fields{Title: "x", Labels: map[string]string{"1bad": "x"}}, []string{"labels.1bad"}, "label name"},
 		{"severity twice", Fields{Title: "x", Severity: "high", Labels: map[string]string{"severity": "x"}}, []string{"labels.severity"}, "give one"},
