@@ -24,34 +24,9 @@ import (
 // idempotent anyway). Errors are Unauthorized and say what is wrong,
 // never what was expected.
 func verifyHMAC(hdr http.Header, body []byte, h *HMACAuth, now time.Time) (string, error) {
-	raw := strings.TrimSpace(hdr.Get(h.Header))
-	if raw == "" {
-		return "", incidents.Errorf(incidents.Unauthorized, "signature header %s is missing", h.Header)
-	}
-	sig := raw
-	if h.Prefix != "" {
-		if len(sig) < len(h.Prefix) || !strings.EqualFold(sig[:len(h.Prefix)], h.Prefix) {
-			return "", incidents.Errorf(incidents.Unauthorized, "signature in %s does not start with %q", h.Header, h.Prefix)
-		}
-		sig = sig[len(h.Prefix):]
-	}
-	got, ok := decodeSignature(sig, h.Encoding)
-	if !ok || len(got) != sha256.Size {
-		return "", incidents.Errorf(incidents.Unauthorized, "signature in %s is not a %s-encoded HMAC-SHA256", h.Header, encodingName(h.Encoding))
-	}
-	var ts string
-	if h.TimestampHeader != "" {
-		ts = strings.TrimSpace(hdr.Get(h.TimestampHeader))
-		if ts == "" {
-			return "", incidents.Errorf(incidents.Unauthorized, "timestamp header %s is missing", h.TimestampHeader)
-		}
-		at, ok := parseTimestamp(ts)
-		if !ok {
-			return "", incidents.Errorf(incidents.Unauthorized, "timestamp in %s is not Unix seconds, milliseconds or RFC 3339", h.TimestampHeader)
-		}
-		if d := now.Sub(at); d > h.window() || d < -h.window() {
-			return "", incidents.Errorf(incidents.Unauthorized, "timestamp in %s is %s away from klaxon's clock, beyond the %s window", h.TimestampHeader, d.Abs().Round(time.Second), h.window())
-		}
+	got, ts, err := precheckHMAC(hdr, h, now)
+	if err != nil {
+		return "", err
 	}
 	mac := hmac.New(sha256.New, []byte(h.Secret.Reveal()))
 	writeSigned(mac, h.signed(), body, ts)
@@ -62,6 +37,47 @@ func verifyHMAC(hdr http.Header, body []byte, h *HMACAuth, now time.Time) (strin
 		return "", nil
 	}
 	return hex.EncodeToString(got), nil
+}
+
+// precheckHMAC checks what can be checked before the body is read: the
+// signature is there and well-formed, and the timestamp (when h has a
+// timestamp header) is within h's window of now. It returns the decoded
+// signature and the timestamp's text.
+func precheckHMAC(hdr http.Header, h *HMACAuth, now time.Time) ([]byte, string, error) {
+	raw := strings.TrimSpace(hdr.Get(h.Header))
+	if raw == "" {
+		return nil, "", incidents.Errorf(incidents.Unauthorized, "signature header %s is missing", h.Header)
+	}
+	sig := raw
+	if h.Prefix != "" {
+		if len(sig) < len(h.Prefix) || !strings.EqualFold(sig[:len(h.Prefix)], h.Prefix) {
+			return nil, "", incidents.Errorf(incidents.Unauthorized, "signature in %s does not start with %q", h.Header, h.Prefix)
+		}
+		sig = sig[len(h.Prefix):]
+	}
+	got, ok := decodeSignature(sig, h.Encoding)
+	if !ok || len(got) != sha256.Size {
+		return nil, "", incidents.Errorf(incidents.Unauthorized, "signature in %s is not a %s-encoded HMAC-SHA256", h.Header, encodingName(h.Encoding))
+	}
+	var ts string
+	if h.TimestampHeader != "" {
+		ts = strings.TrimSpace(hdr.Get(h.TimestampHeader))
+		if ts == "" {
+			return nil, "", incidents.Errorf(incidents.Unauthorized, "timestamp header %s is missing", h.TimestampHeader)
+		}
+		at, ok := parseTimestamp(ts)
+		if !ok {
+			return nil, "", incidents.Errorf(incidents.Unauthorized, "timestamp in %s is not Unix seconds, milliseconds or RFC 3339", h.TimestampHeader)
+		}
+		if d := now.Sub(at); d > h.window() || d < -h.window() {
+			off := "more than a day"
+			if d.Abs() < 24*time.Hour {
+				off = d.Abs().Round(time.Second).String()
+			}
+			return nil, "", incidents.Errorf(incidents.Unauthorized, "timestamp in %s is %s away from klaxon's clock, beyond the %s window", h.TimestampHeader, off, h.window())
+		}
+	}
+	return got, ts, nil
 }
 
 // writeSigned writes what the signature covers: tmpl with {body} and
@@ -133,10 +149,14 @@ func parseTimestamp(s string) (time.Time, bool) {
 // load balancer a replay sent to another replica within the window is
 // caught only by the idempotence of the alert it carries.
 type replayCache struct {
-	mu       sync.Mutex
-	m        map[string]time.Time // spent key → expiry
-	inflight map[string]bool      // keys of requests being handled
+	mu        sync.Mutex
+	m         map[string]time.Time // spent key → expiry
+	inflight  map[string]bool      // keys of requests being handled
+	nextSweep time.Time            // when add next drops expired keys
 }
+
+// replaySweepEvery is how often expired signatures are dropped.
+const replaySweepEvery = time.Minute
 
 // claimResult is what claim found.
 type claimResult int
@@ -174,15 +194,7 @@ func (c *replayCache) release(key string) {
 	c.mu.Unlock()
 }
 
-// seen reports whether key was spent and has not expired at now.
-func (c *replayCache) seen(key string, now time.Time) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	exp, ok := c.m[key]
-	return ok && now.Before(exp)
-}
-
-// add spends key from now for ttl, dropping expired keys now and then.
+// add spends key from now for ttl, dropping expired keys once a minute.
 func (c *replayCache) add(key string, now time.Time, ttl time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -190,12 +202,13 @@ func (c *replayCache) add(key string, now time.Time, ttl time.Duration) {
 	if c.m == nil {
 		c.m = map[string]time.Time{}
 	}
-	if len(c.m) >= 1024 && len(c.m)&(len(c.m)-1) == 0 { // at each power of two
+	if !now.Before(c.nextSweep) {
 		for k, e := range c.m {
 			if !now.Before(e) {
 				delete(c.m, k)
 			}
 		}
+		c.nextSweep = now.Add(replaySweepEvery)
 	}
 	c.m[key] = now.Add(ttl)
 }

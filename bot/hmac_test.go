@@ -369,8 +369,8 @@ func TestReplayCache(t *testing.T) {
 func TestReplayCachePrune(t *testing.T) {
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	var c replayCache
-	// 100 keys that live for an hour and 924 that die after a second:
-	// 1024 in all, where add prunes.
+	// 100 keys that live for an hour and 924 that die after a second;
+	// add drops expired keys once a minute.
 	for i := range 100 {
 		c.add(fmt.Sprintf("live-%d", i), t0, time.Hour)
 	}
@@ -380,7 +380,12 @@ func TestReplayCachePrune(t *testing.T) {
 	if len(c.m) != 1024 {
 		t.Fatalf("%d keys before pruning, want 1024", len(c.m))
 	}
-	t1 := t0.Add(2 * time.Second)
+	c.add("soon", t0.Add(2*time.Second), time.Hour) // within the minute: no sweep
+	if len(c.m) != 1025 {
+		t.Fatalf("%d keys, want 1025 (no sweep within a minute)", len(c.m))
+	}
+	delete(c.m, "soon")
+	t1 := t0.Add(replaySweepEvery)
 	c.add("new", t1, time.Hour)
 	if len(c.m) != 101 {
 		t.Errorf("%d keys after pruning, want the 100 live ones and the new one", len(c.m))
@@ -399,8 +404,7 @@ func TestReplayCachePrune(t *testing.T) {
 		}
 	}
 
-	// Far more than 1024 keys, none expired: pruning (at 1024, 2048, 4096)
-	// must drop none, while time moves on.
+	// Many keys, none expired: sweeps must drop none, while time moves on.
 	var d replayCache
 	const n = 5000
 	for i := range n {
@@ -422,7 +426,7 @@ func TestReplayCachePrune(t *testing.T) {
 	for i := range 20000 {
 		e.add(strconv.Itoa(i), t0.Add(time.Duration(i)*time.Second), 100*time.Second)
 	}
-	if len(e.m) > 2048 {
+	if len(e.m) > 100+int(replaySweepEvery/time.Second) {
 		t.Errorf("%d keys kept for 100 alive: expired keys are not pruned", len(e.m))
 	}
 	last := t0.Add(19999 * time.Second)
@@ -480,4 +484,12 @@ func TestReplayCacheClaim(t *testing.T) {
 	if got := c.claim("other", t0); got != replayNew {
 		t.Fatalf("another key = %v", got)
 	}
+}
+
+// seen reports whether key was spent and has not expired at now.
+func (c *replayCache) seen(key string, now time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	exp, ok := c.m[key]
+	return ok && now.Before(exp)
 }

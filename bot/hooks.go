@@ -34,6 +34,10 @@ func (c SourcesConfig) auth(name string) *HookAuth {
 // timeout is 10s by default, and a late 200 is worse than a timely 503.
 const ingestTimeout = 8 * time.Second
 
+// signedBodyWait bounds the read of a signed webhook's body, which is
+// read before it can be authenticated.
+const signedBodyWait = 10 * time.Second
+
 // slotWait is how long a webhook waits for one of server.max_webhooks
 // slots before klaxon answers 503 (the sender retries).
 const slotWait = 2 * time.Second
@@ -66,6 +70,7 @@ func (s *Server) hook(source string, parse Parser, auth *HookAuth) http.Handler 
 		s.log.Warn("webhook refused", "source", source, "remote", r.RemoteAddr, "reason", incidents.ErrorMessage(err))
 		switch {
 		case signed:
+			w.Header().Set("WWW-Authenticate", `HMAC-SHA256 realm="klaxon"`)
 		case auth.Basic != nil:
 			w.Header().Set("WWW-Authenticate", `Basic realm="klaxon"`)
 		default:
@@ -74,13 +79,18 @@ func (s *Server) hook(source string, parse Parser, auth *HookAuth) http.Handler 
 		writeError(w, err)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// A token or password is checked before the body is read; a
-		// signature needs the body.
-		if !signed {
-			if err := checkAuth(r, auth); err != nil {
+		// A token or password is checked before the body is read. A
+		// signature needs the body: what can be checked without it is, and
+		// the body must then come within signedBodyWait.
+		if signed {
+			if _, _, err := precheckHMAC(r.Header, auth.HMAC, s.clock.Now()); err != nil {
 				refuse(w, r, err)
 				return
 			}
+			_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(signedBodyWait))
+		} else if err := checkAuth(r, auth); err != nil {
+			refuse(w, r, err)
+			return
 		}
 		if !s.acquire(r.Context()) {
 			s.metrics.hooksBusy.WithLabelValues(source).Inc()
@@ -113,8 +123,10 @@ func (s *Server) hook(source string, parse Parser, auth *HookAuth) http.Handler 
 			if replayKey != "" {
 				replayKey = source + " " + replayKey
 				switch s.replays.claim(replayKey, now) {
-				case replaySpent:
-					refuse(w, r, incidents.Errorf(incidents.Unauthorized, "replayed: this signature was accepted already"))
+				case replaySpent: // done already: a sender's retry, or a replay
+					s.metrics.hookReplays.WithLabelValues(source).Inc()
+					s.log.Info("signed webhook seen already: nothing to do", "source", source, "remote", r.RemoteAddr)
+					writeJSON(w, http.StatusOK, map[string]any{"status": "duplicate"})
 					return
 				case replayBusy: // a copy is being handled: the sender may retry
 					writeError(w, incidents.Errorf(incidents.Unavailable, "the same signed request is being handled, try again"))
@@ -156,6 +168,10 @@ func (s *Server) hook(source string, parse Parser, auth *HookAuth) http.Handler 
 		}
 		for i := range b.Alerts {
 			a := &b.Alerts[i]
+			if warn := a.Annotations[incidents.AnnotationParseWarnings]; warn != "" {
+				s.metrics.parseWarnings.WithLabelValues(source).Inc()
+				s.log.Warn("webhook accepted with fields left out", "source", source, "fingerprint", a.Fingerprint, "warnings", warn)
+			}
 			a.Severity = s.cfg.Incidents.Severity.Of(a.Labels)
 			s.metrics.alertsReceived.WithLabelValues(source, string(a.Status)).Inc()
 		}

@@ -24,6 +24,8 @@ type metrics struct {
 	hooksInFlight      prometheus.Gauge
 	alertsUnrouted     *prometheus.CounterVec
 	hooksBusy          *prometheus.CounterVec
+	parseWarnings      *prometheus.CounterVec
+	hookReplays        *prometheus.CounterVec
 	deliveries         *prometheus.CounterVec
 	deliveryLatency    *prometheus.HistogramVec
 	chatRequests       *prometheus.CounterVec
@@ -73,6 +75,12 @@ func newMetrics(reg prometheus.Registerer, store incidents.Store, version string
 	m.hooksBusy = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "klaxon_webhooks_busy_total", Help: "Webhooks answered 503 because server.max_webhooks were in flight.",
 	}, []string{"source"})
+	m.parseWarnings = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "klaxon_webhook_parse_warnings_total", Help: "Alerts accepted with part of their body left out: a generic webhook mapping field that failed on that body (the alert's klaxon_parse_warnings annotation says which).",
+	}, []string{"source"})
+	m.hookReplays = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "klaxon_webhook_replays_total", Help: "Signed webhooks whose signature was accepted already within its window: answered 200 duplicate, nothing done.",
+	}, []string{"source"})
 	m.deliveries = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "klaxon_deliveries_total",
 		Help: "Calls to chat platforms by platform, kind (post, update, reply) and result (ok; retried, rate_limited or failed with the platform's error code; waited: held back by klaxon's own rate limit).",
@@ -117,7 +125,7 @@ func newMetrics(reg prometheus.Registerer, store incidents.Store, version string
 	}, []string{"version"})
 	build.WithLabelValues(version).Set(1)
 	for _, c := range []prometheus.Collector{m.requests, m.duration, m.errors, m.authFailures, m.alertsReceived,
-		m.alertsIgnored, m.incidentsOpened, m.incidentsReopened, m.hooksInFlight, m.hooksBusy, m.alertsUnrouted, build, &openCollector{store: store},
+		m.alertsIgnored, m.incidentsOpened, m.incidentsReopened, m.hooksInFlight, m.hooksBusy, m.parseWarnings, m.hookReplays, m.alertsUnrouted, build, &openCollector{store: store},
 		m.deliveries, m.deliveryLatency, m.chatRequests, m.chatDuration, m.chatRejected,
 		m.escalationSteps, m.phoneCalls, m.timeToAck, m.timeToResolve, m.escalationLateness} {
 		if err := reg.Register(c); err != nil {

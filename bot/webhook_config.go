@@ -167,6 +167,10 @@ func (v *configValidator) webhooks(ws []WebhookSource) {
 		}
 		if h := w.auth(); h != nil {
 			v.hookAuth(path, h)
+			v.inboundSecret(path+".token", w.Token)
+			if w.Basic != nil {
+				v.inboundSecret(path+".basic.password", w.Basic.Password)
+			}
 		} else if v.given(path+".token") || v.given(path+".basic") || v.given(path+".hmac") {
 			// token: ${UNSET:-} must not leave the hook open.
 			v.errorf(path, "give token, basic or hmac (an empty token is not allowed)")

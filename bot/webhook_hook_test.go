@@ -145,7 +145,19 @@ func counter(e *env, series string) float64 {
 	return 0
 }
 
-const kumaAuthFailures = `klaxon_webhook_auth_failures_total{source="webhook/kuma"}`
+const (
+	kumaAuthFailures = `klaxon_webhook_auth_failures_total{source="webhook/kuma"}`
+	kumaReplays      = `klaxon_webhook_replays_total{source="webhook/kuma"}`
+)
+
+// wantDuplicate checks that a replayed signed request was answered 200
+// duplicate: done already, nothing to do.
+func wantDuplicate(t *testing.T, r response) {
+	t.Helper()
+	if r.code != 200 || r.json(t)["status"] != "duplicate" {
+		t.Fatalf("replay: %d %s, want 200 duplicate", r.code, r.body)
+	}
+}
 
 func storedCount(e *env) int {
 	e.t.Helper()
@@ -248,16 +260,16 @@ func TestWebhookHMACReplay(t *testing.T) {
 	hdr := kumaHeaders(kumaSecret, kumaDown, unixStamp(t0))
 	wantStored(t, e.do("POST", kumaPath, kumaDown, hdr...), true)
 
-	// The very same request again: refused, whether at once or later
-	// within the window.
-	wantError(t, e.do("POST", kumaPath, kumaDown, hdr...), 401, "replayed")
+	// The very same request again: done already (200 duplicate, nothing
+	// changes), whether at once or later within the window.
+	wantDuplicate(t, e.do("POST", kumaPath, kumaDown, hdr...))
 	e.clock.Add(4*time.Minute + 59*time.Second)
-	wantError(t, e.do("POST", kumaPath, kumaDown, hdr...), 401, "replayed")
+	wantDuplicate(t, e.do("POST", kumaPath, kumaDown, hdr...))
 	// The same signature written in upper case is the same signature.
 	upper := []string{kumaSigHdr, "sha256=" + strings.ToUpper(strings.TrimPrefix(hdr[1], "sha256=")), kumaStampHdr, hdr[3]}
-	wantError(t, e.do("POST", kumaPath, kumaDown, upper...), 401, "replayed")
-	if n := counter(e, kumaAuthFailures); n != 3 {
-		t.Errorf("%s = %v, want 3 (the replays)", kumaAuthFailures, n)
+	wantDuplicate(t, e.do("POST", kumaPath, kumaDown, upper...))
+	if n, f := counter(e, kumaReplays), counter(e, kumaAuthFailures); n != 3 || f != 0 {
+		t.Errorf("%s = %v, want 3 (the replays); %s = %v, want 0", kumaReplays, n, kumaAuthFailures, f)
 	}
 
 	// A new signature (a new timestamp) of the same body is a new request.
@@ -277,7 +289,7 @@ func TestWebhookHMACReplay(t *testing.T) {
 	}
 	r := e.do("POST", kumaPath, kumaDown, hdr...)
 	wantError(t, r, 401, "timestamp in X-Kuma-Timestamp is 10m1s away from klaxon's clock, beyond the 5m0s window")
-	if strings.Contains(r.body, "replayed") {
+	if strings.Contains(r.body, "duplicate") {
 		t.Errorf("refused as a replay, want the window: %s", r.body)
 	}
 }
@@ -290,7 +302,7 @@ func TestWebhookHMACReplayCustomWindow(t *testing.T) {
 	hdr := kumaHeaders(kumaSecret, kumaDown, unixStamp(e.clock.Now()))
 	wantStored(t, e.do("POST", kumaPath, kumaDown, hdr...), true)
 	e.clock.Add(59 * time.Second)
-	wantError(t, e.do("POST", kumaPath, kumaDown, hdr...), 401, "replayed")
+	wantDuplicate(t, e.do("POST", kumaPath, kumaDown, hdr...))
 	e.clock.Add(2 * time.Second)
 	wantError(t, e.do("POST", kumaPath, kumaDown, hdr...), 401, "beyond the 1m0s window")
 	// A request signed a little ahead of klaxon's clock (within the window)
@@ -300,7 +312,7 @@ func TestWebhookHMACReplayCustomWindow(t *testing.T) {
 		t.Fatalf("signed 30s ahead: %d %s", r.code, r.body)
 	}
 	e.clock.Add(80 * time.Second) // 50s past the timestamp: still within the window
-	wantError(t, e.do("POST", kumaPath, kumaDown, ahead...), 401, "replayed")
+	wantDuplicate(t, e.do("POST", kumaPath, kumaDown, ahead...))
 }
 
 // A signature is spent only by a 2xx answer: a request that failed may be
@@ -323,7 +335,7 @@ func TestWebhookHMACFailedRequestNotSpent(t *testing.T) {
 	e.clock.Add(time.Second)
 	wantStored(t, e.do("POST", kumaPath, kumaDown, hdr...), true)
 	// Now it is spent.
-	wantError(t, e.do("POST", kumaPath, kumaDown, hdr...), 401, "replayed")
+	wantDuplicate(t, e.do("POST", kumaPath, kumaDown, hdr...))
 	if n := calls.Load(); n != 2 {
 		t.Errorf("parser called %d times, want 2 (never for the replay)", n)
 	}
@@ -336,8 +348,8 @@ func TestWebhookHMACFailedRequestNotSpent(t *testing.T) {
 			t.Fatalf("bad body, try %d: %d %s", i+1, r.code, r.body)
 		}
 	}
-	if n := counter(e, kumaAuthFailures); n != 1 {
-		t.Errorf("%s = %v, want 1 (the one replay)", kumaAuthFailures, n)
+	if n := counter(e, kumaReplays); n != 1 {
+		t.Errorf("%s = %v, want 1 (the one replay)", kumaReplays, n)
 	}
 }
 
@@ -356,7 +368,7 @@ func TestWebhookIgnoredStatus(t *testing.T) {
 		t.Fatalf("ignored status stored %d incidents", n)
 	}
 	// Answered 2xx: spent.
-	wantError(t, e.do("POST", kumaPath, ignore, hdr...), 401, "replayed")
+	wantDuplicate(t, e.do("POST", kumaPath, ignore, hdr...))
 	if n := counter(e, `klaxon_alerts_ignored_total{source="webhook/kuma"}`); n != 1 {
 		t.Errorf("alerts ignored = %v, want 1", n)
 	}
@@ -633,8 +645,26 @@ func TestWebhookHMACConcurrentCopies(t *testing.T) {
 	wantError(t, r, 503, "being handled")
 	close(unblock)
 	wantStored(t, <-first, true)
-	wantError(t, e.do("POST", kumaPath, kumaDown, hdr...), 401, "replayed")
+	wantDuplicate(t, e.do("POST", kumaPath, kumaDown, hdr...))
 	if n := calls.Load(); n != 1 {
 		t.Fatalf("parser ran %d times, want 1", n)
+	}
+}
+
+// An alert its parser accepted with part of the body left out is stored,
+// counted and logged.
+func TestWebhookParseWarnings(t *testing.T) {
+	good := webhookParser("webhook/kuma")
+	partial := func(body []byte) (*incidents.Batch, error) {
+		b, err := good(body)
+		if b != nil {
+			b.Alerts[0].Annotations = map[string]string{incidents.AnnotationParseWarnings: "fields.runbook: at 1:9: boom"}
+		}
+		return b, err
+	}
+	e := newWebhookEnv(t, map[string]bot.Parser{"webhook/kuma": partial}, kumaStamped())
+	wantStored(t, e.do("POST", kumaPath, kumaDown, kumaHeaders(kumaSecret, kumaDown, unixStamp(e.clock.Now()))...), true)
+	if n := counter(e, `klaxon_webhook_parse_warnings_total{source="webhook/kuma"}`); n != 1 {
+		t.Fatalf("parse warnings counted %v, want 1", n)
 	}
 }

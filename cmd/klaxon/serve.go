@@ -100,6 +100,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	for i, w := range cfg.Sources.Webhook {
 		log.Info("generic webhook at "+base+"/hooks/webhook/"+w.Name, "source", bot.WebhookSourcePrefix+w.Name)
+		if w.HMAC != nil && w.HMAC.TimestampHeader == "" {
+			log.Warn(fmt.Sprintf("the webhook %q is signed without a timestamp: a captured request can be replayed at any time (set sources.webhook[%d].hmac.timestamp_header if the sender sends one)", w.Name, i))
+		}
 		if w.Token == "" && w.Basic == nil && w.HMAC == nil && !isLoopback(ln.Addr()) {
 			log.Warn(fmt.Sprintf("the webhook %q has no credentials and klaxon listens beyond loopback: set sources.webhook[%d].token or .hmac", w.Name, i))
 		}

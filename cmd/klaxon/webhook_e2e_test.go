@@ -83,7 +83,9 @@ func TestREADMEWebhookMappings(t *testing.T) {
 		}},
 		{"uptime-kuma", "kuma-up.json", incidents.AlertResolved, func(b *incidents.Batch) bool { return b.Alerts[0].Fingerprint == "kuma-29" }},
 		{"uptime-kuma", "kuma-test.json", incidents.AlertFiring, func(b *incidents.Batch) bool {
-			return b.Title == "Uptime Kuma: test notification" && b.Alerts[0].Annotations["summary"] == "Uptime Kuma Testing"
+			a := b.Alerts[0]
+			return b.Title == "Uptime Kuma: Uptime Kuma Testing" && a.Annotations["summary"] == "Uptime Kuma Testing" &&
+				a.Fingerprint == "kuma-Uptime Kuma Testing" && a.Labels["severity"] == "info"
 		}},
 		{"uptime-kuma", "kuma-maintenance.json", "", nil},
 		{"zabbix", "zabbix-problem.json", incidents.AlertFiring, func(b *incidents.Batch) bool {
@@ -103,13 +105,16 @@ func TestREADMEWebhookMappings(t *testing.T) {
 		{"cloudwatch", "sns-alarm.json", incidents.AlertFiring, func(b *incidents.Batch) bool {
 			a := b.Alerts[0]
 			return b.Title == "api-5xx-rate" && a.Fingerprint == "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:api-5xx-rate" &&
-				a.Labels["region"] == "EU (Ireland)" && strings.HasPrefix(a.Annotations["summary"], "Threshold Crossed") && b.ExternalURL == ""
+				a.Labels["region"] == "EU (Ireland)" && strings.HasPrefix(a.Annotations["summary"], "Threshold Crossed") && b.ExternalURL == "" &&
+				a.Labels["severity"] == "high" && a.Annotations[incidents.AnnotationParseWarnings] == ""
 		}},
 		{"cloudwatch", "sns-ok.json", incidents.AlertResolved, func(b *incidents.Batch) bool {
 			return b.Alerts[0].Fingerprint == "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:api-5xx-rate"
 		}},
 		{"cloudwatch", "sns-confirm.json", incidents.AlertFiring, func(b *incidents.Batch) bool {
-			return strings.HasPrefix(b.Title, "Confirm the SNS subscription") && strings.Contains(b.ExternalURL, "Action=ConfirmSubscription")
+			a := b.Alerts[0]
+			return b.Title == "SNS SubscriptionConfirmation: arn:aws:sns:eu-west-1:123456789012:klaxon" && strings.Contains(b.ExternalURL, "Action=ConfirmSubscription") &&
+				a.Labels["severity"] == "info" && a.Fingerprint == "165545c9-2a5c-472c-8df2-7ff2be2b3b1b" && strings.HasPrefix(a.Annotations["summary"], "You have chosen")
 		}},
 	}
 	for _, c := range cases {
@@ -234,7 +239,7 @@ func TestExampleConfigWebhooks(t *testing.T) {
 	env := map[string]string{
 		"SLACK_SIGNING_SECRET": "8f742231b10e8888abcd99yyyzzz85a5", "MM_COMMAND_TOKEN": "6kbnx4jcybgbmf3xg1hkrdgo1w",
 		"TELEGRAM_WEBHOOK_SECRET": "a-long-random-secret_123", "TWILIO_AUTH_TOKEN": "0123456789abcdef0123456789abcdef",
-		"HOOK_HMAC_SECRET": "0123456789abcdef-hmac",
+		"HOOK_HMAC_SECRET": "0123456789abcdef-hmac", "KUMA_TOKEN": "kuma-token-0123456789",
 	}
 	cfg, err := bot.LoadConfig("../../deploy/klaxon.example.yaml", func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
