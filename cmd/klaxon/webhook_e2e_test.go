@@ -3,10 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -259,5 +263,42 @@ func TestExampleConfigWebhooks(t *testing.T) {
 	b, err := ps["webhook/uptime-kuma"](body)
 	if err != nil || b.Alerts[0].Annotations["runbook_url"] != "https://runbooks.example.com/uptime/29" || b.Alerts[0].Labels["team"] != "payments" {
 		t.Fatalf("batch %+v, err %v", b, err)
+	}
+}
+
+// Grafana's HMAC signature (contact point → HMAC signature, with a
+// timestamp header) is checked as Grafana computes it: hex of
+// HMAC-SHA256(secret, timestamp + ":" + body).
+func TestGrafanaHMACSignature(t *testing.T) {
+	const secret = "grafana-hmac-secret-0123456789"
+	cfg := fmt.Sprintf(`server: {listen: "127.0.0.1:0", shutdown_timeout: 5s}
+store: {data_dir: %q}
+sources:
+  grafana:
+    hmac: {secret: %s, header: X-Grafana-Alerting-Signature, timestamp_header: X-Grafana-Alerting-Timestamp}
+`, t.TempDir(), secret)
+	base, _, stop := startServe(t, writeFile(t, "klaxon.yaml", cfg))
+	defer stop()
+	body, err := os.ReadFile("../../adapters/grafana/testdata/firing.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(ts + ":"))
+	mac.Write(body)
+	sig := hex.EncodeToString(mac.Sum(nil))
+	hdr := map[string]string{"X-Grafana-Alerting-Signature": sig, "X-Grafana-Alerting-Timestamp": ts}
+	if code, out := post(t, base+"/hooks/grafana", "application/json", body, map[string]string{"X-Grafana-Alerting-Signature": sig}); code != 401 || !strings.Contains(out, "timestamp header") {
+		t.Fatalf("without the timestamp: %d %s", code, out)
+	}
+	if code, out := post(t, base+"/hooks/grafana", "application/json", append(body, ' '), hdr); code != 401 || !strings.Contains(out, "does not match") {
+		t.Fatalf("body changed: %d %s", code, out)
+	}
+	if code, out := post(t, base+"/hooks/grafana", "application/json", body, hdr); code != 200 || !strings.Contains(out, `"created":true`) {
+		t.Fatalf("signed: %d %s", code, out)
+	}
+	if code, out := post(t, base+"/hooks/grafana", "application/json", body, hdr); code != 200 || !strings.Contains(out, `"duplicate"`) {
+		t.Fatalf("the same request again: %d %s", code, out)
 	}
 }
