@@ -45,6 +45,7 @@ Usage:
   klaxon serve [-c FILE]          run the bot (no config: embedded store in ./data, 127.0.0.1:8080)
   klaxon check-config [-c FILE]   print every config error with its path; exit 1 on any
   klaxon fire [--url URL] [...]   send a sample Alertmanager alert to a running klaxon
+  klaxon try-webhook NAME [FILE]  show the alert a generic webhook's mapping makes of a body (stdin without FILE)
   klaxon postmortem ID [-c FILE]  print an incident's blameless postmortem draft (Markdown)
   klaxon probe URL                exit 0 when URL answers 2xx within 3 s (a container health check)
   klaxon version                  print the version
@@ -66,6 +67,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return checkConfig(rest, stdout, stderr)
 	case "fire":
 		return fire(ctx, rest, stdout, stderr)
+	case "try-webhook":
+		return tryWebhook(rest, os.Stdin, stdout, stderr)
 	case "postmortem":
 		return postmortem(ctx, rest, stdout, stderr)
 	case "probe":

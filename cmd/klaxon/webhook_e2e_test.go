@@ -6,6 +6,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -300,5 +301,56 @@ sources:
 	}
 	if code, out := post(t, base+"/hooks/grafana", "application/json", body, hdr); code != 200 || !strings.Contains(out, `"duplicate"`) {
 		t.Fatalf("the same request again: %d %s", code, out)
+	}
+}
+
+// try-webhook shows what a mapping makes of a body, or the 400 it would
+// answer, and stores nothing.
+func TestTryWebhook(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeFile(t, "klaxon.yaml", fmt.Sprintf(`store: {data_dir: %q}
+sources:
+  webhook:
+    - name: kuma
+      fields:
+        title: 'Uptime Kuma: {{ or .monitor.name .msg }}'
+        status: '{{ .heartbeat.status }}'
+        firing: ["0", ""]
+        resolved: ["1"]
+        ignore: ["2", "3"]
+        fingerprint: 'kuma-{{ or .monitor.id .msg }}'
+        severity: '{{ if .heartbeat }}critical{{ else }}info{{ end }}'
+        starts_at: '{{ .heartbeat.time }}'
+        links: {graph: '{{ .monitor.url }}'}
+`, filepath.Join(dir, "data")))
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"try-webhook", "kuma", webhookTestdata + "kuma-down.json", "-c", cfg}, &out, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"status": "firing"`, `"title": "Uptime Kuma: Shop checkout"`, `"fingerprint": "kuma-29"`,
+		`"severity": "SEV1"`, `"graph_url": "https://shop.example.com/checkout"`, `"warnings": "fields.starts_at gave \"2026-03-01 11:58:30.527\"`} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %s:\n%s", want, out.String())
+		}
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"try-webhook", "-c", cfg, "kuma", webhookTestdata + "kuma-maintenance.json"}, &out, &bytes.Buffer{}); err != nil || !strings.Contains(out.String(), `"status": "ignored"`) {
+		t.Fatalf("maintenance: %v %s", err, out.String())
+	}
+	bad := writeFile(t, "bad.json", `{"heartbeat":{"status":7}}`)
+	err := run(context.Background(), []string{"try-webhook", "kuma", bad, "-c", cfg}, &out, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), `klaxon would answer 400: fields.status gave "7"`) {
+		t.Fatalf("bad status: %v", err)
+	}
+	err = run(context.Background(), []string{"try-webhook", "nope", bad, "-c", cfg}, &out, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), `no sources.webhook named "nope" (it has: kuma)`) {
+		t.Fatalf("unknown hook: %v", err)
+	}
+	var u usageError
+	if err := run(context.Background(), []string{"try-webhook", "-c", cfg}, &out, &bytes.Buffer{}); !errors.As(err, &u) {
+		t.Fatalf("no name: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "data")); !os.IsNotExist(err) {
+		t.Fatalf("try-webhook touched the store: %v", err)
 	}
 }
