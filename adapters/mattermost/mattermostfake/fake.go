@@ -58,6 +58,8 @@ import (
 
 	"github.com/mattermost/mattermost/server/public/model"
 	"golang.org/x/time/rate"
+
+	"github.com/klaxonbot/klaxon/adapters/internal/fakechat"
 )
 
 // Limits the fake enforces (the real server's defaults, and the props
@@ -110,18 +112,22 @@ type Server struct {
 	channels map[string]bool
 	limiter  *rate.Limiter
 
-	mu          sync.Mutex
-	posts       map[string]*post
-	order       map[string][]string // channel → top-level post ids
-	calls       map[string]int
-	violations  []string
-	rateLimited int
-	fails       map[string]*failure
-	latency     time.Duration
-	lastMillis  int64
-	users       map[string]string // user id → username
-	direct      map[string]string // the other user's id → direct channel id
-	directIDs   map[string]bool   // the direct channels' ids
+	// Recorder gives Calls (how many calls of each method, CreatePost,
+	// PatchPost, GetPost, GetPostsSince, GetMe, GetUser,
+	// CreateDirectChannel or "unknown", the fake answered, accepted or
+	// rejected), Violations (every request refused for breaking a limit
+	// or the format, not the 429s, as text), RateLimited (how many 429s
+	// the fake answered, Fail's included) and SetLatency (delays every
+	// answer by d; a canceled request stops waiting).
+	fakechat.Recorder
+
+	mu         sync.Mutex
+	posts      map[string]*post
+	order      map[string][]string // channel → top-level post ids
+	lastMillis int64
+	users      map[string]string // user id → username
+	direct     map[string]string // the other user's id → direct channel id
+	directIDs  map[string]bool   // the direct channels' ids
 }
 
 type post struct {
@@ -130,20 +136,12 @@ type post struct {
 	replies []string // reply post ids
 }
 
-type failure struct {
-	n      int
-	status int
-	code   string
-}
-
 // New starts a fake server; Close stops it.
 func New(opts Options) *Server {
 	s := &Server{
 		token: opts.Token,
 		posts: map[string]*post{},
 		order: map[string][]string{},
-		calls: map[string]int{},
-		fails: map[string]*failure{},
 		users: map[string]string{BotUserID: "klaxon"},
 
 		direct:    map[string]string{},
@@ -200,51 +198,14 @@ func (s *Server) Messages(dest string) []Message {
 	return out
 }
 
-// Calls returns how many calls of each method (CreatePost, PatchPost,
-// GetPost, GetPostsSince, GetMe, or "unknown") the fake answered, accepted
-// or rejected.
-func (s *Server) Calls() map[string]int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[string]int, len(s.calls))
-	for k, v := range s.calls {
-		out[k] = v
-	}
-	return out
-}
-
-// Violations returns every request refused for breaking a limit or the
-// format (not the 429s), as text.
-func (s *Server) Violations() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.violations...)
-}
-
-// RateLimited returns how many 429s the fake answered (Fail's included).
-func (s *Server) RateLimited() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.rateLimited
-}
-
 // Fail makes the fake answer the next n calls of method (e.g. "CreatePost")
 // with status and an AppError of id code ("" = "fake.injected.app_error").
 // A 429 is answered like the rate limiter does (Retry-After: 1).
 func (s *Server) Fail(method string, n int, status int, code string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if code == "" {
 		code = "fake.injected.app_error"
 	}
-	s.fails[method] = &failure{n: n, status: status, code: code}
-}
-
-// SetLatency delays every answer by d (a canceled request stops waiting).
-func (s *Server) SetLatency(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.latency = d
+	s.SetFailure(method, n, fakechat.Failure{Status: status, Code: code})
 }
 
 // AddUser makes the user id with username exist (GetUser,
@@ -309,48 +270,33 @@ func route(r *http.Request) (method, param string) {
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	method, param := route(r)
-	s.mu.Lock()
-	s.calls[method]++
-	latency := s.latency
-	s.mu.Unlock()
-	if latency > 0 {
+	if latency := s.Count(method); latency > 0 {
 		// Read the body first: only then does the server notice a client
 		// that gives up.
 		body, _ := io.ReadAll(io.LimitReader(r.Body, maxBody))
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		t := time.NewTimer(latency)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
+		if !fakechat.Wait(r.Context(), latency, nil) {
 			return
 		}
 	}
 	w.Header().Set("X-Request-Id", model.NewId())
 	w.Header().Set("X-Version-Id", "10.0.0.fake")
 
-	s.mu.Lock()
-	if f := s.fails[method]; f != nil && f.n > 0 {
-		f.n--
-		if f.status == http.StatusTooManyRequests {
-			s.rateLimited++
-			s.mu.Unlock()
+	if f, ok := s.TakeFailure(method); ok {
+		if f.Status == http.StatusTooManyRequests {
+			s.CountRateLimited()
 			tooMany(w, 1, 1)
 			return
 		}
-		s.mu.Unlock()
-		writeErr(w, model.NewAppError("fake", f.code, nil, "injected by Fail", f.status))
+		writeErr(w, model.NewAppError("fake", f.Code, nil, "injected by Fail", f.Status))
 		return
 	}
-	s.mu.Unlock()
 
 	if s.limiter != nil {
 		if res := s.limiter.Reserve(); res.Delay() > 0 {
 			wait := res.Delay()
 			res.Cancel()
-			s.mu.Lock()
-			s.rateLimited++
-			s.mu.Unlock()
+			s.CountRateLimited()
 			tooMany(w, s.limiter.Burst(), int(math.Ceil(wait.Seconds())))
 			return
 		}
@@ -640,7 +586,7 @@ func (s *Server) reject(w http.ResponseWriter, violation string, aerr *model.App
 }
 
 func (s *Server) rejectLocked(w http.ResponseWriter, violation string, aerr *model.AppError) {
-	s.violations = append(s.violations, violation)
+	s.Violate(violation)
 	aerr.Where = "Api4"
 	writeErr(w, aerr)
 }

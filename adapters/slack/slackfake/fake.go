@@ -31,6 +31,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/time/rate"
+
+	"github.com/klaxonbot/klaxon/adapters/internal/fakechat"
 )
 
 // DefaultToken is the bot token the fake accepts when Options.Token is "".
@@ -107,11 +109,6 @@ type msg struct {
 	deleted     bool
 }
 
-type failure struct {
-	n, status int
-	code      string
-}
-
 // Server is a running fake. It is safe for concurrent use.
 type Server struct {
 	srv       *httptest.Server
@@ -122,21 +119,24 @@ type Server struct {
 	done      chan struct{}
 	closeOnce sync.Once
 
-	mu          sync.Mutex
-	top         map[string][]*msg // channel → top-level messages in post order
-	byRef       map[string]*msg   // "channel/ts" → message (top-level or reply)
-	calls       map[string]int
-	violations  []string
-	rateLimited int
-	fails       map[string]*failure
-	latency     time.Duration
-	postLim     map[string]*rate.Limiter
-	updLim      *rate.Limiter
-	lastMicro   int64
-	responses   []Response
-	last        map[string]params // method → the last request's arguments
-	urlUses     map[string]int    // response URL path → posts
-	nextURL     int
+	// Recorder gives Calls (how many calls each method received,
+	// accepted or not; posts to response URLs count as "response_url"),
+	// Violations (the requests refused for breaking a limit or a format
+	// rule, not rate limits, one human-readable line each), RateLimited
+	// (how many 429 answers the fake gave) and SetLatency (delays every
+	// later answer by d; Close or a client that gives up cuts it short).
+	fakechat.Recorder
+
+	mu        sync.Mutex
+	top       map[string][]*msg // channel → top-level messages in post order
+	byRef     map[string]*msg   // "channel/ts" → message (top-level or reply)
+	postLim   map[string]*rate.Limiter
+	updLim    *rate.Limiter
+	lastMicro int64
+	responses []Response
+	last      map[string]params // method → the last request's arguments
+	urlUses   map[string]int    // response URL path → posts
+	nextURL   int
 }
 
 // New starts a fake configured by opts; Close stops it.
@@ -147,8 +147,6 @@ func New(opts Options) *Server {
 		done:    make(chan struct{}),
 		top:     map[string][]*msg{},
 		byRef:   map[string]*msg{},
-		calls:   map[string]int{},
-		fails:   map[string]*failure{},
 		postLim: map[string]*rate.Limiter{},
 		urlUses: map[string]int{},
 		last:    map[string]params{},
@@ -263,17 +261,6 @@ func (s *Server) Add(channel, text, incidentID string) string {
 	return channel + "/" + m.ts
 }
 
-// Calls returns how many calls each method received, accepted or not.
-func (s *Server) Calls() map[string]int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[string]int, len(s.calls))
-	for k, v := range s.calls {
-		out[k] = v
-	}
-	return out
-}
-
 // LastParams returns the arguments of the last call of method (form
 // fields or JSON values as text), nil before the first.
 func (s *Server) LastParams(method string) map[string]string {
@@ -295,37 +282,13 @@ func (s *Server) LastParams(method string) map[string]string {
 // lists the direct messages the user got.
 func DirectChannel(user string) string { return "D" + user }
 
-// Violations lists the requests refused for breaking a limit or a format
-// rule (not rate limits), one human-readable line each.
-func (s *Server) Violations() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.violations...)
-}
-
-// RateLimited returns how many 429 answers the fake gave.
-func (s *Server) RateLimited() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.rateLimited
-}
-
 // Fail makes the next n calls of method fail: with HTTP status and
 // {"ok":false,"error":code}. A 429 carries "Retry-After: 1".
 func (s *Server) Fail(method string, n int, status int, code string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if status == 0 {
 		status = http.StatusOK
 	}
-	s.fails[method] = &failure{n: n, status: status, code: code}
-}
-
-// SetLatency delays every later answer by d.
-func (s *Server) SetLatency(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.latency = d
+	s.SetFailure(method, n, fakechat.Failure{Status: status, Code: code})
 }
 
 // params are a request's arguments: strings as they are, other JSON
@@ -383,36 +346,23 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	s.mu.Lock()
-	lat := s.latency
-	s.mu.Unlock()
-	if lat > 0 {
-		t := time.NewTimer(lat)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		case <-s.done:
-			t.Stop()
-			return
-		}
+	if !fakechat.Wait(r.Context(), s.Latency(), s.done) {
+		return
 	}
 	p, perr, err := readParams(r)
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.calls[method]++
+	s.Count(method)
 	if p != nil {
 		s.last[method] = p
 	}
-	if f := s.fails[method]; f != nil && f.n > 0 {
-		f.n--
-		if f.status == http.StatusTooManyRequests {
-			s.rateLimited++
+	if f, ok := s.TakeFailure(method); ok {
+		if f.Status == http.StatusTooManyRequests {
+			s.CountRateLimited()
 			w.Header().Set("Retry-After", "1")
 		}
-		writeJSON(w, f.status, map[string]any{"ok": false, "error": f.code})
+		writeJSON(w, f.Status, map[string]any{"ok": false, "error": f.Code})
 		return
 	}
 	if err != nil {
@@ -468,7 +418,7 @@ func (s *Server) violate(method, channel, problem string) {
 	if channel != "" {
 		where += " " + channel
 	}
-	s.violations = append(s.violations, where+": "+problem)
+	s.Violate(where + ": " + problem)
 }
 
 var (
@@ -503,7 +453,7 @@ func (s *Server) limited(w http.ResponseWriter, lim *rate.Limiter) bool {
 	if secs < 1 || !res.OK() {
 		secs = 1
 	}
-	s.rateLimited++
+	s.CountRateLimited()
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
 	writeJSON(w, http.StatusTooManyRequests, map[string]any{"ok": false, "error": "ratelimited"})
 	return true

@@ -69,7 +69,7 @@ func (s *Server) respond(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.calls[method]++
+	s.Count(method)
 	uses, known := s.urlUses[r.URL.Path]
 	switch {
 	case r.Method != http.MethodPost:

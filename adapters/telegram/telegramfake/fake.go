@@ -31,6 +31,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/time/rate"
+
+	"github.com/klaxonbot/klaxon/adapters/internal/fakechat"
 )
 
 // Token is the bot token the fake accepts when Options.Token is empty.
@@ -109,12 +111,15 @@ type Server struct {
 	users map[int64]bool // nil: every positive id
 	quiet map[int64]bool // users who have not started the bot
 
+	// Recorder gives Calls (the requests by method name, accepted or
+	// not), Violations (the requests rejected as malformed or over a
+	// limit: not 429s, not unknown chats or messages, not "message is not
+	// modified"), RateLimited (the 429s answered, limits and Fail) and
+	// SetLatency (delays every answer by d; a request whose client gives
+	// up is answered at once).
+	fakechat.Recorder
+
 	mu         sync.Mutex
-	latency    time.Duration
-	calls      map[string]int
-	violations []string
-	limited    int
-	fails      map[string]*failure
 	nextID     map[int64]int
 	order      map[int64][]*msg // every message of a chat, in post order
 	byID       map[msgKey]*msg
@@ -159,18 +164,10 @@ type msg struct {
 	from      *User // the user who wrote it; nil: the bot
 }
 
-type failure struct {
-	n      int
-	status int
-	desc   string
-}
-
 // New starts a fake server; Close stops it.
 func New(opts Options) *Server {
 	s := &Server{
 		token:    opts.Token,
-		calls:    map[string]int{},
-		fails:    map[string]*failure{},
 		nextID:   map[int64]int{},
 		order:    map[int64][]*msg{},
 		byID:     map[msgKey]*msg{},
@@ -217,52 +214,12 @@ func (s *Server) Token() string { return s.token }
 // Close stops the server.
 func (s *Server) Close() { s.ts.Close() }
 
-// SetLatency delays every answer by d (a request whose client gives up is
-// answered at once).
-func (s *Server) SetLatency(d time.Duration) {
-	s.mu.Lock()
-	s.latency = d
-	s.mu.Unlock()
-}
-
 // Fail answers the next n calls of method (after the token check) with
 // status and the description code, e.g. Fail("sendMessage", 1, 502,
 // "Bad Gateway"). For 429 the retry_after parameter is the N of a
 // "retry after N" in code, else 1. n ≤ 0 clears it.
 func (s *Server) Fail(method string, n int, status int, code string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if n <= 0 {
-		delete(s.fails, method)
-		return
-	}
-	s.fails[method] = &failure{n: n, status: status, desc: code}
-}
-
-// Calls counts the requests by method name, accepted or not.
-func (s *Server) Calls() map[string]int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[string]int, len(s.calls))
-	for k, v := range s.calls {
-		out[k] = v
-	}
-	return out
-}
-
-// Violations lists the requests rejected as malformed or over a limit
-// (not 429s, not unknown chats or messages, not "message is not modified").
-func (s *Server) Violations() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.violations...)
-}
-
-// RateLimited counts the 429s answered (limits and Fail).
-func (s *Server) RateLimited() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.limited
+	s.SetFailure(method, n, fakechat.Failure{Status: status, Code: code})
 }
 
 // Messages returns the top-level messages of chat dest (a decimal chat id)
@@ -330,18 +287,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	token, method := m[1], m[2]
 	// The body is read first: then the server notices a client that gives up.
 	params, files, perr := readParams(r)
-	s.mu.Lock()
-	s.calls[method]++
-	latency := s.latency
-	s.mu.Unlock()
-	if latency > 0 {
-		t := time.NewTimer(latency)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		}
+	if !fakechat.Wait(r.Context(), s.Count(method), nil) {
+		return
 	}
 	if token != s.token {
 		writeError(w, &apiError{status: 401, desc: "Unauthorized"})
@@ -349,14 +296,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if f := s.fails[method]; f != nil {
-		if f.n--; f.n <= 0 {
-			delete(s.fails, method)
-		}
-		e := &apiError{status: f.status, desc: f.desc}
-		if f.status == 429 {
+	if f, ok := s.TakeFailure(method); ok {
+		e := &apiError{status: f.Status, desc: f.Code}
+		if f.Status == 429 {
 			e.retryAfter = 1
-			if mm := retryRE.FindStringSubmatch(f.desc); mm != nil {
+			if mm := retryRE.FindStringSubmatch(f.Code); mm != nil {
 				e.retryAfter, _ = strconv.Atoi(mm[1])
 			}
 		}
@@ -399,10 +343,10 @@ var retryRE = regexp.MustCompile(`retry after (\d+)`)
 func (s *Server) answer(w http.ResponseWriter, method string, result any, err *apiError) {
 	if err != nil {
 		if err.status == 429 {
-			s.limited++
+			s.CountRateLimited()
 		}
 		if err.violation {
-			s.violations = append(s.violations, method+": "+err.desc)
+			s.Violate(method + ": " + err.desc)
 		}
 		writeError(w, err)
 		return
