@@ -286,21 +286,31 @@ func (s *Server) openHere(ctx context.Context, r chatops.Request, all bool) ([]*
 	if len(teams) == 0 && !all {
 		return nil, nil
 	}
-	open, err := s.store.List(ctx, incidents.ListOptions{States: incidents.OpenStates, Limit: incidents.MaxListLimit})
-	if err != nil {
-		return nil, err
-	}
-	if len(teams) == 0 {
-		return open, nil
-	}
 	var out []*incidents.Incident
-	for _, inc := range open {
-		if slices.Contains(teams, inc.Team) {
-			out = append(out, inc)
+	// Page through every open incident, newest first: a channel's incident
+	// must be found however many other teams leave open.
+	opts := incidents.ListOptions{States: incidents.OpenStates, Limit: incidents.MaxListLimit}
+	for page := 0; page < maxOpenPages; page++ {
+		open, err := s.store.List(ctx, opts)
+		if err != nil {
+			return nil, err
 		}
+		for _, inc := range open {
+			if len(teams) == 0 || slices.Contains(teams, inc.Team) {
+				out = append(out, inc)
+			}
+		}
+		if len(open) < opts.Limit || (all && len(teams) == 0 && len(out) >= incidents.MaxListLimit) {
+			break
+		}
+		opts.Before = open[len(open)-1].Number
 	}
 	return out, nil
 }
+
+// maxOpenPages bounds how many pages of open incidents a command reads
+// (50,000 incidents): past that, name the incident.
+const maxOpenPages = 50
 
 // afterwards are the verbs that make sense once an incident is resolved:
 // left without an ID where none is open, they mean the latest one.

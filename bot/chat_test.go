@@ -2,6 +2,7 @@ package bot_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/klaxonbot/klaxon/bot"
 	"github.com/klaxonbot/klaxon/chatops"
 	"github.com/klaxonbot/klaxon/incidents"
+	"github.com/klaxonbot/klaxon/incidents/storetest"
 	"github.com/klaxonbot/klaxon/templates"
 )
 
@@ -179,4 +181,20 @@ func TestChatDeclare(t *testing.T) {
 	}
 	synced(t, e.slack, slackC, inc)
 	wantReply(t, e.say("UALICE", "declare x team nosuch"), `there is no team "nosuch"`)
+}
+
+// A command without an ID finds the channel's one open incident however
+// many other teams leave open (past one page of the store's list).
+func TestChatFindsTheChannelsIncidentAmongMany(t *testing.T) {
+	e := newChatEnv(t, redisStore(t), nil)
+	ours := e.open("ours") // the oldest: on the last page
+	for i := range incidents.MaxListLimit + 5 {
+		b := storetest.Batch(fmt.Sprintf("other-%d", i), storetest.Alert(fmt.Sprintf("o%d", i), incidents.AlertFiring, e.clock.Now()))
+		b.Team = "elsewhere"
+		if _, err := e.store.Ingest(context.Background(), b, storetest.Opts(e.clock.Now())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantReply(t, e.say("U1", "ack"), ours.ID+": Acknowledged by u1 (Slack)")
+	wantReply(t, e.say("U1", "list"), "1 open:\n"+ours.ID)
 }
