@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -145,9 +146,9 @@ func parseTimestamp(s string) (time.Time, bool) {
 }
 
 // replayCache remembers spent signatures until they expire: the timestamp
-// window makes an older replay fail anyway. It is per replica; behind a
-// load balancer a replay sent to another replica within the window is
-// caught only by the idempotence of the alert it carries.
+// window makes an older replay fail anyway. It serves a store that has no
+// incidents.Once (the embedded one, which runs one replica); Redis
+// remembers them for every replica.
 type replayCache struct {
 	mu        sync.Mutex
 	m         map[string]time.Time // spent key → expiry
@@ -211,4 +212,30 @@ func (c *replayCache) add(key string, now time.Time, ttl time.Duration) {
 		c.nextSweep = now.Add(replaySweepEvery)
 	}
 	c.m[key] = now.Add(ttl)
+}
+
+// memoryOnce is incidents.Once on a replayCache, on the server's clock.
+type memoryOnce struct {
+	c   *replayCache
+	now func() time.Time
+}
+
+func (m memoryOnce) ClaimOnce(_ context.Context, key string, _ time.Duration) (incidents.OnceState, error) {
+	switch m.c.claim(key, m.now()) {
+	case replaySpent:
+		return incidents.OnceSpent, nil
+	case replayBusy:
+		return incidents.OnceBusy, nil
+	}
+	return incidents.OnceNew, nil
+}
+
+func (m memoryOnce) SpendOnce(_ context.Context, key string, ttl time.Duration) error {
+	m.c.add(key, m.now(), ttl)
+	return nil
+}
+
+func (m memoryOnce) ReleaseOnce(_ context.Context, key string) error {
+	m.c.release(key)
+	return nil
 }

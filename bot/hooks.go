@@ -34,6 +34,10 @@ func (c SourcesConfig) auth(name string) *HookAuth {
 // timeout is 10s by default, and a late 200 is worse than a timely 503.
 const ingestTimeout = 8 * time.Second
 
+// replayHold is how long a signed webhook's signature is held while it is
+// handled: a replica that dies holding one delays a resend this long.
+const replayHold = 30 * time.Second
+
 // signedBodyWait bounds the read of a signed webhook's body, which is
 // read before it can be authenticated.
 const signedBodyWait = 10 * time.Second
@@ -122,13 +126,19 @@ func (s *Server) hook(source string, parse Parser, auth *HookAuth) http.Handler 
 			}
 			if replayKey != "" {
 				replayKey = source + " " + replayKey
-				switch s.replays.claim(replayKey, now) {
-				case replaySpent: // done already: a sender's retry, or a replay
+				state, err := s.once.ClaimOnce(r.Context(), replayKey, replayHold)
+				if err != nil {
+					s.log.Error("signed webhook not checked for replay", "source", source, "err", err)
+					writeError(w, err)
+					return
+				}
+				switch state {
+				case incidents.OnceSpent: // done already: a sender's retry, or a replay
 					s.metrics.hookReplays.WithLabelValues(source).Inc()
 					s.log.Info("signed webhook seen already: nothing to do", "source", source, "remote", r.RemoteAddr)
 					writeJSON(w, http.StatusOK, map[string]any{"status": "duplicate"})
 					return
-				case replayBusy: // a copy is being handled: the sender may retry
+				case incidents.OnceBusy: // a copy is being handled: the sender may retry
 					writeError(w, incidents.Errorf(incidents.Unavailable, "the same signed request is being handled, try again"))
 					return
 				}
@@ -141,13 +151,17 @@ func (s *Server) hook(source string, parse Parser, auth *HookAuth) http.Handler 
 			if replayKey != "" {
 				// Past the window either side of the timestamp, and a second
 				// more, the window check refuses the signature anyway.
-				s.replays.add(replayKey, s.clock.Now(), 2*auth.HMAC.window()+time.Second)
+				if err := s.once.SpendOnce(context.WithoutCancel(r.Context()), replayKey, 2*auth.HMAC.window()+time.Second); err != nil {
+					s.log.Warn("signed webhook acted on but not marked spent: a replay within its window would be acted on again", "source", source, "err", err)
+				}
 			}
 			done = true
 		}
 		defer func() {
 			if replayKey != "" && !done {
-				s.replays.release(replayKey)
+				if err := s.once.ReleaseOnce(context.WithoutCancel(r.Context()), replayKey); err != nil {
+					s.log.Warn("signed webhook's claim not released: a resend waits for it to lapse", "source", source, "err", err, "lapse", replayHold)
+				}
 			}
 		}()
 		b, err := parse(body)

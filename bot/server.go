@@ -65,9 +65,9 @@ type Server struct {
 	// memory a storm of large bodies can take (server.max_webhooks).
 	hookSlots chan struct{}
 	router    *router
-	replays   replayCache // signed webhooks' signatures, spent on acceptance
-	outbox    *syncer     // nil when the store has no outbox
-	escalator *escalator  // nil without policies
+	once      incidents.Once // signed webhooks' signatures, spent on acceptance
+	outbox    *syncer        // nil when the store has no outbox
+	escalator *escalator     // nil without policies
 
 	tmpl        *templates.Set
 	signer      *ButtonSigner
@@ -103,6 +103,11 @@ func New(cfg *Config, d Deps) (*Server, error) {
 		return nil, err
 	}
 	s.metrics = m
+	if o, ok := d.Store.(incidents.Once); ok {
+		s.once = o // every replica sees the same signatures
+	} else {
+		s.once = memoryOnce{c: &replayCache{}, now: s.clock.Now}
+	}
 	if d.Templates == nil {
 		d.Templates = templates.MustBuiltin()
 	}

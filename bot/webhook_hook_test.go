@@ -668,3 +668,31 @@ func TestWebhookParseWarnings(t *testing.T) {
 		t.Fatalf("parse warnings counted %v, want 1", n)
 	}
 }
+
+// On Redis a signature spent on one replica is spent on every replica:
+// a replay sent to the other is answered duplicate and does nothing.
+func TestWebhookReplayAcrossReplicas(t *testing.T) {
+	store := redisStore(t)
+	cfg := func() *bot.Config {
+		c := bot.DefaultConfig()
+		c.Sources.Webhook = []bot.WebhookSource{kumaStamped()}
+		return c
+	}
+	a := newWebhookEnvConfig(t, cfg(), nil, store)
+	b := newWebhookEnvConfig(t, cfg(), nil, store)
+	hdr := kumaHeaders(kumaSecret, kumaDown, unixStamp(a.clock.Now()))
+	wantStored(t, a.do("POST", kumaPath, kumaDown, hdr...), true)
+	wantDuplicate(t, b.do("POST", kumaPath, kumaDown, hdr...))
+	if n := counter(b, kumaReplays); n != 1 {
+		t.Fatalf("replays on the other replica: %v, want 1", n)
+	}
+	// A request that failed on one replica may be resent to the other.
+	bad := `{"id":"x","status":"sideways"}`
+	badHdr := kumaHeaders(kumaSecret, bad, unixStamp(a.clock.Now()))
+	if r := a.do("POST", kumaPath, bad, badHdr...); r.code != 400 {
+		t.Fatalf("bad body: %d %s", r.code, r.body)
+	}
+	if r := b.do("POST", kumaPath, bad, badHdr...); r.code != 400 {
+		t.Fatalf("bad body resent to the other replica: %d %s (its claim was not released)", r.code, r.body)
+	}
+}

@@ -26,6 +26,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/klaxonbot/klaxon/chatops"
+	"github.com/klaxonbot/klaxon/incidents"
 )
 
 // Headers of Slack's request signing.
@@ -119,6 +120,10 @@ type InboundOptions struct {
 	HTTPClient *http.Client
 	// Log receives the failures; nil means slog.Default().
 	Log *slog.Logger
+	// Once, when set (the Redis store), remembers verified signatures for
+	// every replica, so that a request replayed to another replica within
+	// the window is refused too; nil means this replica's memory only.
+	Once incidents.Once
 }
 
 // Inbound receives Slack's slash commands and button presses. It is safe
@@ -135,8 +140,8 @@ type Inbound struct {
 	wg         sync.WaitGroup
 
 	// seen holds the signatures verified in the last MaxSkew: a request
-	// seen twice is a replay (per replica: behind a load balancer a replay
-	// to another replica is caught only by the timestamp window).
+	// seen twice is a replay. once, when set, holds them for every replica.
+	once incidents.Once
 	mu   sync.Mutex
 	seen map[string]time.Time
 }
@@ -156,6 +161,7 @@ func NewInbound(o InboundOptions) (*Inbound, error) {
 		now:        o.Now,
 		hc:         o.HTTPClient,
 		log:        o.Log,
+		once:       o.Once,
 		answerWait: answerWait,
 	}
 	if in.now == nil {
@@ -208,7 +214,7 @@ func (in *Inbound) read(w http.ResponseWriter, r *http.Request) (url.Values, boo
 		in.refuse(w, r, http.StatusUnauthorized, err.Error())
 		return nil, false
 	}
-	if in.replayed(r.Header.Get(HeaderSignature)) {
+	if in.replayed(r.Context(), r.Header.Get(HeaderSignature)) {
 		in.refuse(w, r, http.StatusUnauthorized, "replayed")
 		return nil, false
 	}
@@ -222,8 +228,16 @@ func (in *Inbound) read(w http.ResponseWriter, r *http.Request) (url.Values, boo
 }
 
 // replayed records a verified signature and reports whether it was seen
-// already within the window.
-func (in *Inbound) replayed(sig string) bool {
+// already within the window: by any replica when in.once is set (a store
+// that cannot answer falls back to this replica's memory).
+func (in *Inbound) replayed(ctx context.Context, sig string) bool {
+	if in.once != nil {
+		st, err := in.once.ClaimOnce(ctx, "slack "+sig, 2*MaxSkew)
+		if err == nil {
+			return st != incidents.OnceNew
+		}
+		in.log.Warn("slack: replay check fell back to this replica's memory", "err", err)
+	}
 	now := in.now()
 	in.mu.Lock()
 	defer in.mu.Unlock()

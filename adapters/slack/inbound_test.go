@@ -20,6 +20,7 @@ import (
 
 	"github.com/klaxonbot/klaxon/adapters/slack/slackfake"
 	"github.com/klaxonbot/klaxon/chatops"
+	"github.com/klaxonbot/klaxon/incidents"
 )
 
 // Slack's published example, from "Verifying requests from Slack"
@@ -648,5 +649,72 @@ func TestNewInbound(t *testing.T) {
 	}
 	if _, err := NewInbound(InboundOptions{SigningSecret: "s"}); err == nil {
 		t.Error("no handler accepted")
+	}
+}
+
+// sharedOnce is incidents.Once in memory, shared by two Inbounds as the
+// Redis store is shared by two replicas; fail makes it unavailable.
+type sharedOnce struct {
+	mu   sync.Mutex
+	keys map[string]bool
+	fail bool
+}
+
+func (o *sharedOnce) ClaimOnce(_ context.Context, key string, _ time.Duration) (incidents.OnceState, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.fail {
+		return 0, incidents.Errorf(incidents.Unavailable, "store down")
+	}
+	if o.keys[key] {
+		return incidents.OnceBusy, nil
+	}
+	if o.keys == nil {
+		o.keys = map[string]bool{}
+	}
+	o.keys[key] = true
+	return incidents.OnceNew, nil
+}
+
+func (o *sharedOnce) SpendOnce(context.Context, string, time.Duration) error { return nil }
+func (o *sharedOnce) ReleaseOnce(context.Context, string) error              { return nil }
+
+// With a shared Once, a command replayed to another replica is refused
+// there too; a store that cannot answer falls back to each replica's memory.
+func TestReplayAcrossReplicas(t *testing.T) {
+	once := &sharedOnce{}
+	mk := func() (*Inbound, *recorder) {
+		h := &recorder{reply: chatops.Reply{Text: "ok"}}
+		in, err := NewInbound(InboundOptions{SigningSecret: testSecret, Handler: h, Now: func() time.Time { return testNow },
+			Log: slog.New(slog.DiscardHandler), Once: once})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(in.Wait)
+		return in, h
+	}
+	a, ha := mk()
+	b, hb := mk()
+	body := commandForm("ack", "")
+	if w := send(t, a.Commands(), testSecret, testNow.Unix(), body); w.Code != http.StatusOK {
+		t.Fatalf("first: %d %s", w.Code, w.Body)
+	}
+	if w := send(t, b.Commands(), testSecret, testNow.Unix(), body); w.Code != http.StatusUnauthorized || !strings.Contains(w.Body.String(), "replayed") {
+		t.Fatalf("replayed to the other replica: %d %s", w.Code, w.Body)
+	}
+	a.Wait()
+	b.Wait()
+	if len(ha.requests()) != 1 || len(hb.requests()) != 0 {
+		t.Fatalf("handled %d + %d times, want 1", len(ha.requests()), len(hb.requests()))
+	}
+	once.mu.Lock()
+	once.fail = true
+	once.mu.Unlock()
+	other := commandForm("list", "")
+	if w := send(t, a.Commands(), testSecret, testNow.Unix(), other); w.Code != http.StatusOK {
+		t.Fatalf("store down, first: %d", w.Code)
+	}
+	if w := send(t, a.Commands(), testSecret, testNow.Unix(), other); w.Code != http.StatusUnauthorized {
+		t.Fatalf("store down, replay to the same replica: %d", w.Code)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/klaxonbot/klaxon/adapters/telegram"
 	"github.com/klaxonbot/klaxon/adapters/twilio"
 	"github.com/klaxonbot/klaxon/bot"
+	"github.com/klaxonbot/klaxon/incidents"
 )
 
 // newChats builds a sender for each chat platform the config names, whose
@@ -57,7 +58,9 @@ type inbound struct {
 	wait func()
 }
 
-func mountInbound(srv *bot.Server, cfg *bot.Config, signer *bot.ButtonSigner, log *slog.Logger) (*inbound, error) {
+// mountInbound serves the chat platforms' requests on srv. once, when the
+// store has it, lets every replica refuse a Slack request replayed to it.
+func mountInbound(srv *bot.Server, cfg *bot.Config, signer *bot.ButtonSigner, once incidents.Once, log *slog.Logger) (*inbound, error) {
 	in := &inbound{run: func(context.Context) {}, wait: func() {}}
 	var waits []func()
 	var runs []func(context.Context)
@@ -65,7 +68,7 @@ func mountInbound(srv *bot.Server, cfg *bot.Config, signer *bot.ButtonSigner, lo
 		if c.SigningSecret == "" {
 			log.Warn("slack.signing_secret is not set: Slack slash commands and buttons are refused")
 		} else {
-			s, err := slack.NewInbound(slack.InboundOptions{SigningSecret: c.SigningSecret.Reveal(), Handler: srv, Rejected: srv.Rejected, Log: log})
+			s, err := slack.NewInbound(slack.InboundOptions{SigningSecret: c.SigningSecret.Reveal(), Handler: srv, Rejected: srv.Rejected, Log: log, Once: once})
 			if err != nil {
 				return nil, err
 			}

@@ -77,7 +77,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	in, err := mountInbound(srv, cfg, signer, log)
+	once, _ := store.(incidents.Once)
+	in, err := mountInbound(srv, cfg, signer, once, log)
 	if err != nil {
 		return fmt.Errorf("config %s: %w", *path, err)
 	}

@@ -24,6 +24,8 @@
 //	                      step is due (while claimed: when its claim ends)
 //	P:inc:{INC-42}:step:K a step of its escalation run (SET NX, with a TTL)
 //	P:inc:{INC-42}:dlv    hash destination → delivery (see outbox.go)
+//	P:once:{<hash>}       a request signature: "held" while its request is
+//	                      handled, then "spent" (incidents.Once), with a TTL
 //
 // Keys that one script touches share a hash tag, so every script runs on one
 // Cluster slot. The state index lives in its own slot, so it is updated

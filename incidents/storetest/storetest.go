@@ -108,6 +108,14 @@ func Run(t *testing.T, newStore NewStore) {
 			tc.fn(t, s, e)
 		})
 	}
+	t.Run("OnceAcrossReplicas", func(t *testing.T) {
+		s := newStore(t)
+		o, ok := s.(incidents.Once)
+		if !ok {
+			t.Skip("store has no shared once-only keys")
+		}
+		testOnce(t, o)
+	})
 	for _, tc := range outbox {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newStore(t)
