@@ -273,6 +273,18 @@ func (s *Server) blameHint(note string) string {
 	return "Kept as written. A thought for the postmortem: blameless notes help us learn — what about the system made this easy to get wrong, and what would catch it next time?"
 }
 
+// teamOf is the team a command means: the one it names, else the
+// channel's (its first), else default_team.
+func (s *Server) teamOf(r chatops.Request, named string) string {
+	if named != "" {
+		return named
+	}
+	if here := s.teamsHere(r); len(here) > 0 {
+		return here[0]
+	}
+	return s.cfg.DefaultTeam
+}
+
 // teamsHere are the teams whose cards go to the request's channel.
 func (s *Server) teamsHere(r chatops.Request) []string {
 	return s.teamsByDest[r.Platform+":"+r.Channel]
@@ -465,14 +477,7 @@ func timelineText(inc *incidents.Incident, n int) string {
 
 // declare opens an incident by hand: a card and escalation like any other.
 func (s *Server) declare(ctx context.Context, r chatops.Request, actor string, known bool, c Command) (chatops.Reply, error) {
-	team := c.Team
-	if team == "" {
-		if here := s.teamsHere(r); len(here) > 0 {
-			team = here[0]
-		} else {
-			team = s.cfg.DefaultTeam
-		}
-	}
+	team := s.teamOf(r, c.Team)
 	if team != "" {
 		t, ok := s.teams[team]
 		if !ok {

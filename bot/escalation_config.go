@@ -129,12 +129,7 @@ func (v *configValidator) escalation(c *Config) {
 	policies := map[string]bool{}
 	for i, p := range c.Policies {
 		path := fmt.Sprintf("policies[%d]", i)
-		if !teamName.MatchString(p.Name) {
-			v.errorf(path+".name", "want 1 to 64 of A-Z a-z 0-9 _ . -, got %q", clipValue(p.Name))
-		} else if policies[p.Name] {
-			v.errorf(path+".name", "policy %q is defined twice", p.Name)
-		}
-		policies[p.Name] = true
+		v.uniqueName(path+".name", "policy", p.Name, policies)
 		for j, s := range p.Steps {
 			sp := fmt.Sprintf("%s.steps[%d]", path, j)
 			st, err := s.step()
@@ -177,12 +172,7 @@ func (v *configValidator) escalation(c *Config) {
 	schedules := map[string]bool{}
 	for i, sc := range c.Schedules {
 		path := fmt.Sprintf("schedules[%d]", i)
-		if !teamName.MatchString(sc.Name) {
-			v.errorf(path+".name", "want 1 to 64 of A-Z a-z 0-9 _ . -, got %q", clipValue(sc.Name))
-		} else if schedules[sc.Name] {
-			v.errorf(path+".name", "schedule %q is defined twice", sc.Name)
-		}
-		schedules[sc.Name] = true
+		v.uniqueName(path+".name", "schedule", sc.Name, schedules)
 		if _, err := time.LoadLocation(sc.Timezone); err != nil {
 			v.errorf(path+".timezone", "unknown time zone %q (an IANA name such as Europe/Berlin)", clipValue(sc.Timezone))
 			continue

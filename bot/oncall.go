@@ -33,14 +33,7 @@ func (s *Server) schedule(ctx context.Context, name string, now time.Time) (*onc
 
 // oncallHere is /incident oncall [team] and /incident oncall override.
 func (s *Server) oncallHere(ctx context.Context, r chatops.Request, actor string, known bool, c Command) (chatops.Reply, error) {
-	team := c.Team
-	if team == "" {
-		if here := s.teamsHere(r); len(here) > 0 {
-			team = here[0]
-		} else {
-			team = s.cfg.DefaultTeam
-		}
-	}
+	team := s.teamOf(r, c.Team)
 	t, ok := s.teams[team]
 	if !ok {
 		return chatops.Reply{}, incidents.Errorf(incidents.Invalid, "there is no team %q (teams: %s)", clip(team, 40), strings.Join(s.teamNames(), ", "))

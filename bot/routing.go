@@ -35,17 +35,22 @@ type RouteConfig struct {
 var teamName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
 
 // routing checks teams, routes and default_team.
+// uniqueName checks the name of a team, policy or schedule: its form, and
+// that seen (which it adds the name to) did not have it.
+func (v *configValidator) uniqueName(path, kind, name string, seen map[string]bool) {
+	switch {
+	case !teamName.MatchString(name):
+		v.errorf(path, "want 1 to 64 of A-Z a-z 0-9 _ . - (starting with a letter or digit), got %q", clipValue(name))
+	case seen[name]:
+		v.errorf(path, "%s %q is defined twice", kind, name)
+	}
+	seen[name] = true
+}
+
 func (v *configValidator) routing(c *Config) {
 	teams := map[string]bool{}
 	for i, t := range c.Teams {
-		p := fmt.Sprintf("teams[%d].name", i)
-		switch {
-		case !teamName.MatchString(t.Name):
-			v.errorf(p, "want 1 to 64 of A-Z a-z 0-9 _ . - (starting with a letter or digit), got %q", clipValue(t.Name))
-		case teams[t.Name]:
-			v.errorf(p, "team %q is defined twice", t.Name)
-		}
-		teams[t.Name] = true
+		v.uniqueName(fmt.Sprintf("teams[%d].name", i), "team", t.Name, teams)
 	}
 	known := func(name string) bool { return teams[name] }
 	for i, r := range c.Routes {
