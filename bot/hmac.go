@@ -29,6 +29,12 @@ func verifyHMAC(hdr http.Header, body []byte, h *HMACAuth, now time.Time) (strin
 	if err != nil {
 		return "", err
 	}
+	return checkMAC(h, got, ts, body)
+}
+
+// checkMAC finishes verifyHMAC once the body is read: got and ts are what
+// precheckHMAC returned.
+func checkMAC(h *HMACAuth, got []byte, ts string, body []byte) (string, error) {
 	mac := hmac.New(sha256.New, []byte(h.Secret.Reveal()))
 	writeSigned(mac, h.signed(), body, ts)
 	if !hmac.Equal(mac.Sum(nil), got) {

@@ -86,8 +86,11 @@ func (s *Server) hook(source string, parse Parser, auth *HookAuth) http.Handler 
 		// A token or password is checked before the body is read. A
 		// signature needs the body: what can be checked without it is, and
 		// the body must then come within signedBodyWait.
+		var sig []byte
+		var stamp string
 		if signed {
-			if _, _, err := precheckHMAC(r.Header, auth.HMAC, s.clock.Now()); err != nil {
+			var err error
+			if sig, stamp, err = precheckHMAC(r.Header, auth.HMAC, s.clock.Now()); err != nil {
 				refuse(w, r, err)
 				return
 			}
@@ -118,8 +121,7 @@ func (s *Server) hook(source string, parse Parser, auth *HookAuth) http.Handler 
 		}
 		var replayKey string
 		if signed {
-			now := s.clock.Now()
-			replayKey, err = verifyHMAC(r.Header, body, auth.HMAC, now)
+			replayKey, err = checkMAC(auth.HMAC, sig, stamp, body)
 			if err != nil {
 				refuse(w, r, err)
 				return
