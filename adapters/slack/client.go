@@ -200,21 +200,29 @@ func (c *Client) Reply(ctx context.Context, ref string, events []incidents.Event
 	// mention or formatting, whatever the events say; the escaped mrkdwn
 	// text is the notification's fallback.
 	shown := strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(text)
-	_, _, msg, err := c.api.PostMessageWithResponseContext(ctx, channel,
+	return c.postInThread(ctx, op, "reply", channel, ts,
 		slack.MsgOptionText(text, false), // EventText escaped it already
-		slack.MsgOptionBlocks(slack.NewSectionBlock(plain(shown), nil, nil, slack.SectionBlockOptionBlockID("reply"))),
+		slack.MsgOptionBlocks(slack.NewSectionBlock(plain(shown), nil, nil, slack.SectionBlockOptionBlockID("reply"))))
+}
+
+// postInThread posts under the message ts of channel, with no link names
+// and no unfurls, plus opts. A post Slack put outside any thread (the card
+// was deleted) is the error "message_not_found"; what names the post.
+func (c *Client) postInThread(ctx context.Context, op, what, channel, ts string, opts ...slack.MsgOption) error {
+	opts = append(opts,
 		slack.MsgOptionTS(ts),
 		slack.MsgOptionParse(false),
 		slack.MsgOptionLinkNames(false),
 		slack.MsgOptionDisableLinkUnfurl(),
 		slack.MsgOptionDisableMediaUnfurl(),
 	)
+	_, _, msg, err := c.api.PostMessageWithResponseContext(ctx, channel, opts...)
 	if err != nil {
 		return c.wrap(ctx, op, err)
 	}
 	if msg.Timestamp != "" && msg.ThreadTimestamp == "" {
 		return &Error{Op: op, Status: http.StatusOK, Code: "message_not_found",
-			Err: errors.New("the reply was posted outside a thread: the card is gone")}
+			Err: errors.New("the " + what + " was posted outside a thread: the card is gone")}
 	}
 	return nil
 }
@@ -476,22 +484,7 @@ func (c *Client) Mention(ctx context.Context, ref, userID, text string) error {
 	if body := escapeFit(text, MaxReplyLen-units(mention)-1); body != "" {
 		mention += " " + body
 	}
-	_, _, msg, err := c.api.PostMessageWithResponseContext(ctx, channel,
-		slack.MsgOptionText(mention, false),
-		slack.MsgOptionTS(ts),
-		slack.MsgOptionParse(false),
-		slack.MsgOptionLinkNames(false),
-		slack.MsgOptionDisableLinkUnfurl(),
-		slack.MsgOptionDisableMediaUnfurl(),
-	)
-	if err != nil {
-		return c.wrap(ctx, op, err)
-	}
-	if msg.Timestamp != "" && msg.ThreadTimestamp == "" {
-		return &Error{Op: op, Status: http.StatusOK, Code: "message_not_found",
-			Err: errors.New("the mention was posted outside a thread: the card is gone")}
-	}
-	return nil
+	return c.postInThread(ctx, op, "mention", channel, ts, slack.MsgOptionText(mention, false))
 }
 
 // Direct sends text, escaped for mrkdwn, to userID as a direct message

@@ -754,6 +754,19 @@ func isBidiControl(r rune) bool {
 	return (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069)
 }
 
+// mrkdwnRune is r as mrkdwn text: & < > escaped, the rest as it is.
+func mrkdwnRune(r rune) string {
+	switch r {
+	case '&':
+		return "&amp;"
+	case '<':
+		return "&lt;"
+	case '>':
+		return "&gt;"
+	}
+	return string(r)
+}
+
 // escapeFit cleans s, escapes & < > for mrkdwn and cuts the result to max
 // units without splitting an entity.
 func escapeFit(s string, max int) string {
@@ -761,17 +774,7 @@ func escapeFit(s string, max int) string {
 	var b strings.Builder
 	n, mark := 0, 0
 	for _, r := range s {
-		var tok string
-		switch r {
-		case '&':
-			tok = "&amp;"
-		case '<':
-			tok = "&lt;"
-		case '>':
-			tok = "&gt;"
-		default:
-			tok = string(r)
-		}
+		tok := mrkdwnRune(r)
 		u := units(tok)
 		if n+u > max {
 			return cutAt(b.String(), mark) + "…"

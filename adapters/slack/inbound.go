@@ -632,17 +632,7 @@ func codeChunks(content string, max int) (chunks []string, cut bool) {
 		lineEnd = -1
 	}
 	for _, r := range s {
-		var tok string
-		switch r {
-		case '&':
-			tok = "&amp;"
-		case '<':
-			tok = "&lt;"
-		case '>':
-			tok = "&gt;"
-		default:
-			tok = string(r)
-		}
+		tok := mrkdwnRune(r)
 		u := units(tok)
 		for n+u > room {
 			if lineEnd > 0 {
