@@ -157,3 +157,16 @@ func Wait(ctx context.Context, d time.Duration, done <-chan struct{}) bool {
 		return false
 	}
 }
+
+// Set is the set of xs, or nil when there are none: a fake's "only these
+// exist" option, where nil means any well-formed one does.
+func Set[K comparable](xs []K) map[K]bool {
+	if len(xs) == 0 {
+		return nil
+	}
+	m := make(map[K]bool, len(xs))
+	for _, x := range xs {
+		m[x] = true
+	}
+	return m
+}

@@ -195,3 +195,13 @@ func TestConcurrent(t *testing.T) {
 		t.Errorf("%d failures taken, want %d", taken, workers*each/2)
 	}
 }
+
+func TestSet(t *testing.T) {
+	if Set[string](nil) != nil || Set([]int64{}) != nil {
+		t.Fatal("no elements must give nil: any well-formed one exists")
+	}
+	s := Set([]string{"C1", "C2", "C1"})
+	if len(s) != 2 || !s["C1"] || !s["C2"] || s["C3"] {
+		t.Fatalf("Set = %v", s)
+	}
+}

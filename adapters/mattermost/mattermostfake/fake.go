@@ -153,12 +153,7 @@ func New(opts Options) *Server {
 	if s.token == "" {
 		s.token = DefaultToken
 	}
-	if len(opts.Channels) > 0 {
-		s.channels = map[string]bool{}
-		for _, c := range opts.Channels {
-			s.channels[c] = true
-		}
-	}
+	s.channels = fakechat.Set(opts.Channels)
 	if opts.PerSecond > 0 {
 		s.limiter = rate.NewLimiter(opts.PerSecond, max(opts.Burst, 1))
 	}

@@ -154,18 +154,7 @@ func New(opts Options) *Server {
 	if s.token == "" {
 		s.token = DefaultToken
 	}
-	if len(opts.Channels) > 0 {
-		s.known = map[string]bool{}
-		for _, c := range opts.Channels {
-			s.known[c] = true
-		}
-	}
-	if len(opts.Users) > 0 {
-		s.users = map[string]bool{}
-		for _, u := range opts.Users {
-			s.users[u] = true
-		}
-	}
+	s.known, s.users = fakechat.Set(opts.Channels), fakechat.Set(opts.Users)
 	if opts.UpdatesPerMinute > 0 {
 		b := opts.UpdateBurst
 		if b <= 0 {

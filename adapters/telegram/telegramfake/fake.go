@@ -180,22 +180,7 @@ func New(opts Options) *Server {
 	if s.token == "" {
 		s.token = Token
 	}
-	if len(opts.Chats) > 0 {
-		s.chats = map[int64]bool{}
-		for _, c := range opts.Chats {
-			s.chats[c] = true
-		}
-	}
-	if len(opts.Users) > 0 {
-		s.users = map[int64]bool{}
-		for _, u := range opts.Users {
-			s.users[u] = true
-		}
-	}
-	s.quiet = map[int64]bool{}
-	for _, u := range opts.NotStarted {
-		s.quiet[u] = true
-	}
+	s.chats, s.users, s.quiet = fakechat.Set(opts.Chats), fakechat.Set(opts.Users), fakechat.Set(opts.NotStarted)
 	if opts.Global > 0 {
 		s.global = rate.NewLimiter(opts.Global, burst(opts.GlobalBurst))
 	}
