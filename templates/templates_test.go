@@ -18,7 +18,7 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files")
 
-var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+var t0 = cardtest.T0
 
 func golden(t *testing.T, name string, c *Card) {
 	t.Helper()
@@ -44,17 +44,8 @@ func golden(t *testing.T, name string, c *Card) {
 
 func TestGoldenCards(t *testing.T) {
 	s := MustBuiltin()
-	inc := cardtest.Payments()
-	now := t0.Add(12 * time.Minute)
-	cases := map[string]*incidents.Incident{"triggered": inc}
-	acked := inc.Clone()
-	_ = acked.Apply(incidents.Acknowledge, "alice", "", t0.Add(5*time.Minute))
-	cases["acknowledged"] = acked
-	resolved := acked.Clone()
-	_ = resolved.Apply(incidents.Resolve, "bob", "", t0.Add(10*time.Minute))
-	cases["resolved"] = resolved
-	for name, inc := range cases {
-		c, err := s.Card(inc, now)
+	for name, inc := range cardtest.Lifecycle() {
+		c, err := s.Card(inc, cardtest.Now)
 		if err != nil {
 			t.Fatal(err)
 		}

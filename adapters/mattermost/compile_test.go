@@ -25,7 +25,7 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files")
 
-var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+var t0 = cardtest.T0
 
 const testActionURL = "https://klaxon.example.com/mattermost/actions"
 
@@ -76,19 +76,7 @@ func golden(t *testing.T, name string, p *model.Post) {
 }
 
 func TestGoldenPosts(t *testing.T) {
-	inc := cardtest.Payments()
-	now := t0.Add(12 * time.Minute)
-	cases := map[string]*incidents.Incident{"triggered": inc}
-	acked := inc.Clone()
-	if err := acked.Apply(incidents.Acknowledge, "alice", "", t0.Add(5*time.Minute)); err != nil {
-		t.Fatal(err)
-	}
-	cases["acknowledged"] = acked
-	resolved := acked.Clone()
-	if err := resolved.Apply(incidents.Resolve, "bob", "", t0.Add(10*time.Minute)); err != nil {
-		t.Fatal(err)
-	}
-	cases["resolved"] = resolved
+	now, cases := cardtest.Now, cardtest.Lifecycle()
 	colors := map[string]string{"triggered": colorCritical, "acknowledged": colorAcked, "resolved": colorResolved}
 	for name, inc := range cases {
 		c := card(t, inc, now)

@@ -23,7 +23,7 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files")
 
-var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+var t0 = cardtest.T0
 
 // testKey stands in for the bot's signer.
 func testKey(a templates.Action) string {
@@ -77,17 +77,11 @@ func golden(t *testing.T, name string, m Message) {
 // paymentsCards are the triggered, acknowledged and resolved cards of
 // payments, built as templates_test.go builds its golden cards.
 func paymentsCards(t testing.TB) map[string]*templates.Card {
-	inc := cardtest.Payments()
-	now := t0.Add(12 * time.Minute)
-	acked := inc.Clone()
-	if err := acked.Apply(incidents.Acknowledge, "alice", "", t0.Add(5*time.Minute)); err != nil {
-		t.Fatal(err)
+	cards := map[string]*templates.Card{}
+	for name, inc := range cardtest.Lifecycle() {
+		cards[name] = card(t, inc, cardtest.Now)
 	}
-	resolved := acked.Clone()
-	if err := resolved.Apply(incidents.Resolve, "bob", "", t0.Add(10*time.Minute)); err != nil {
-		t.Fatal(err)
-	}
-	return map[string]*templates.Card{"triggered": card(t, inc, now), "acknowledged": card(t, acked, now), "resolved": card(t, resolved, now)}
+	return cards
 }
 
 func TestGolden(t *testing.T) {

@@ -24,7 +24,7 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files")
 
-var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+var t0 = cardtest.T0
 
 // testKey stands for the bot's signer: short, deterministic keys.
 func testKey(a templates.Action) string {
@@ -45,17 +45,8 @@ func card(t testing.TB, inc *incidents.Incident, now time.Time) *templates.Card 
 }
 
 func TestGolden(t *testing.T) {
-	inc := cardtest.Payments()
-	now := t0.Add(12 * time.Minute)
-	acked := inc.Clone()
-	if err := acked.Apply(incidents.Acknowledge, "alice", "", t0.Add(5*time.Minute)); err != nil {
-		t.Fatal(err)
-	}
-	resolved := acked.Clone()
-	if err := resolved.Apply(incidents.Resolve, "bob", "", t0.Add(10*time.Minute)); err != nil {
-		t.Fatal(err)
-	}
-	for name, inc := range map[string]*incidents.Incident{"triggered": inc, "acknowledged": acked, "resolved": resolved} {
+	now := cardtest.Now
+	for name, inc := range cardtest.Lifecycle() {
 		t.Run(name, func(t *testing.T) {
 			m := Compile(card(t, inc, now), testKey)
 			check(t, m)

@@ -52,3 +52,24 @@ func Storm(n int) *incidents.Incident {
 	}
 	return incidents.NewIncident(1, &incidents.Batch{Source: "alertmanager", GroupKey: "g", Title: "Payments p99 latency above 2s", Alerts: alerts}, T0)
 }
+
+// Now is when the golden cards of Lifecycle are rendered: 12 minutes in.
+var Now = T0.Add(12 * time.Minute)
+
+// Lifecycle returns Payments in each of its states, by state name:
+// "triggered", "acknowledged" (by alice at T0+5m) and "resolved" (by bob
+// at T0+10m).
+func Lifecycle() map[string]*incidents.Incident {
+	inc := Payments()
+	acked := inc.Clone()
+	must(acked.Apply(incidents.Acknowledge, "alice", "", T0.Add(5*time.Minute)))
+	resolved := acked.Clone()
+	must(resolved.Apply(incidents.Resolve, "bob", "", T0.Add(10*time.Minute)))
+	return map[string]*incidents.Incident{"triggered": inc, "acknowledged": acked, "resolved": resolved}
+}
+
+func must(err error) {
+	if err != nil {
+		panic(err)
+	}
+}
