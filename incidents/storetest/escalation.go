@@ -76,15 +76,24 @@ func testEscalationConcurrent(t *testing.T, s incidents.Store, e incidents.Escal
 		r := ingest(t, s, Batch(fmt.Sprintf("g%d", i), Alert(fmt.Sprintf("a%d", i), incidents.AlertFiring, T0)), T0)
 		setDue(t, s, r.Incident.ID, T0.Add(time.Minute), 0)
 	}
+	claimEachOnce(t, 5, n, func() ([]string, error) {
+		return e.ClaimDue(context.Background(), T0.Add(time.Minute), 7, time.Hour)
+	})
+}
+
+// claimEachOnce runs claimers goroutines that claim until nothing is left,
+// and checks that n items were claimed, each exactly once.
+func claimEachOnce(t *testing.T, claimers, n int, claim func() ([]string, error)) {
+	t.Helper()
 	var mu sync.Mutex
 	seen := map[string]int{}
 	var wg sync.WaitGroup
-	for range 5 {
+	for range claimers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for {
-				ids, err := e.ClaimDue(context.Background(), T0.Add(time.Minute), 7, time.Hour)
+				ids, err := claim()
 				if err != nil {
 					t.Error(err)
 					return
@@ -102,7 +111,7 @@ func testEscalationConcurrent(t *testing.T, s incidents.Store, e incidents.Escal
 	}
 	wg.Wait()
 	if len(seen) != n {
-		t.Fatalf("%d distinct incidents claimed, want %d", len(seen), n)
+		t.Fatalf("%d distinct items claimed, want %d", len(seen), n)
 	}
 	for id, k := range seen {
 		if k != 1 {

@@ -3,7 +3,6 @@ package storetest
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -136,39 +135,10 @@ func testOutboxConcurrent(t *testing.T, s incidents.Store, o incidents.Outbox) {
 	for i := range n {
 		ingest(t, s, Batch(fmt.Sprintf("g%d", i), Alert(fmt.Sprintf("a%d", i), incidents.AlertFiring, T0)), T0)
 	}
-	var mu sync.Mutex
-	seen := map[string]int{}
-	var wg sync.WaitGroup
-	for range 6 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				c, err := o.Claim(context.Background(), time.Now(), 7, time.Minute)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				if len(c) == 0 {
-					return
-				}
-				mu.Lock()
-				for _, x := range c {
-					seen[x.ID]++
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	if len(seen) != n {
-		t.Fatalf("claimed %d distinct items, want %d", len(seen), n)
-	}
-	for id, k := range seen {
-		if k != 1 {
-			t.Errorf("%s claimed %d times", id, k)
-		}
-	}
+	claimEachOnce(t, 6, n, func() ([]string, error) {
+		c, err := o.Claim(context.Background(), time.Now(), 7, time.Minute)
+		return claimIDs(c), err
+	})
 }
 
 func testOutboxDeliveries(t *testing.T, s incidents.Store, o incidents.Outbox) {
