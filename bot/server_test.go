@@ -82,10 +82,17 @@ func newEnv(t testing.TB, store incidents.Store, mutate func(*bot.Config)) *env 
 	if mutate != nil {
 		mutate(cfg)
 	}
+	return newEnvSources(t, store, cfg, map[string]bot.Parser{"alertmanager": alertmanager.Parse})
+}
+
+// newEnvSources is a server for cfg on store, serving sources, on a fake
+// clock at 2026-03-01 12:00 UTC.
+func newEnvSources(t testing.TB, store incidents.Store, cfg *bot.Config, sources map[string]bot.Parser) *env {
+	t.Helper()
 	clock := &fakeClock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
 	srv, err := bot.New(cfg, bot.Deps{
 		Store:   store,
-		Sources: map[string]bot.Parser{"alertmanager": alertmanager.Parse},
+		Sources: sources,
 		Clock:   clock,
 		Logger:  discardLogger(),
 		Version: "test",

@@ -73,24 +73,10 @@ func newWebhookEnvConfig(t testing.TB, cfg *bot.Config, parsers map[string]bot.P
 			deps[name] = p
 		}
 	}
-	var store incidents.Store
 	if len(stores) > 0 {
-		store = stores[0]
-	} else {
-		store = boltStore(t)
+		return newEnvSources(t, stores[0], cfg, deps)
 	}
-	clock := &fakeClock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-	srv, err := bot.New(cfg, bot.Deps{
-		Store:   store,
-		Sources: deps,
-		Clock:   clock,
-		Logger:  discardLogger(),
-		Version: "test",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &env{t: t, h: srv.Handler(), clock: clock, store: store}
+	return newEnvSources(t, boltStore(t), cfg, deps)
 }
 
 const (
