@@ -61,6 +61,22 @@ func BenchmarkIngest(b *testing.B) {
 	}
 }
 
+// inParallel calls fn(0) … fn(n-1), at most width at once.
+func inParallel(n, width int, fn func(i int)) {
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, width)
+	for i := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			fn(i)
+		}()
+	}
+	wg.Wait()
+}
+
 // preload stores n incidents that opened and resolved, in parallel.
 func preload(b *testing.B, s incidents.Store, n int) {
 	b.Helper()

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -37,31 +36,22 @@ func BenchmarkEscalationScheduler(b *testing.B) {
 		}
 		return start.Add(24 * time.Hour)
 	}
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 64)
 	now := time.Now()
 	ids := make([]string, pending)
-	for i := range pending {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			batch := storetest.Batch(fmt.Sprintf("esc-%d", i), storetest.Alert(fmt.Sprintf("fp-%d", i), incidents.AlertFiring, now))
-			batch.Team = "t"
-			opts := storetest.Opts(now)
-			opts.Start = func(inc *incidents.Incident, _ time.Time) {
-				inc.Escalation = &incidents.Escalation{Policy: "p", DueAt: dueAt(i)}
-			}
-			r, err := store.Ingest(context.Background(), batch, opts)
-			if err != nil {
-				b.Error(err)
-				return
-			}
-			ids[i] = r.Incident.ID
-		}()
-	}
-	wg.Wait()
+	inParallel(pending, 64, func(i int) {
+		batch := storetest.Batch(fmt.Sprintf("esc-%d", i), storetest.Alert(fmt.Sprintf("fp-%d", i), incidents.AlertFiring, now))
+		batch.Team = "t"
+		opts := storetest.Opts(now)
+		opts.Start = func(inc *incidents.Incident, _ time.Time) {
+			inc.Escalation = &incidents.Escalation{Policy: "p", DueAt: dueAt(i)}
+		}
+		r, err := store.Ingest(context.Background(), batch, opts)
+		if err != nil {
+			b.Error(err)
+			return
+		}
+		ids[i] = r.Incident.ID
+	})
 	if time.Now().After(start) {
 		b.Fatalf("loading took longer than the 45 s allowed")
 	}

@@ -194,20 +194,11 @@ func TestEscalationThreeSchedulers(t *testing.T) {
 		envs = append(envs, newEscEnv(t, s))
 	}
 	const n = 1000
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 32)
 	ids := make([]string, n)
-	for i := range n {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			r := envs[i%3].do("POST", "/hooks/alertmanager", amPayload(fmt.Sprintf("g%d", i)))
-			ids[i] = r.json(t)["incident"].(string)
-		}()
-	}
-	wg.Wait()
+	inParallel(n, 32, func(i int) {
+		r := envs[i%3].do("POST", "/hooks/alertmanager", amPayload(fmt.Sprintf("g%d", i)))
+		ids[i] = r.json(t)["incident"].(string)
+	})
 	// Every incident is at the mention step, due at t0+5m: move every
 	// scheduler's clock there at once.
 	waitFor(t, 30*time.Second, "every notify step", func() bool {

@@ -3,7 +3,6 @@ package bot_test
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -49,25 +48,16 @@ func benchOutbox(b *testing.B, store incidents.Store, workers int, kind string) 
 	n := b.N
 	now := time.Now()
 	ids := make([]string, n)
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 32)
-	for i := range n {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			batch := storetest.Batch(fmt.Sprintf("bench-%d", i), storetest.Alert(fmt.Sprintf("fp-%d", i), incidents.AlertFiring, now))
-			batch.Team = "payments"
-			r, err := store.Ingest(context.Background(), batch, storetest.Opts(now))
-			if err != nil {
-				b.Error(err)
-				return
-			}
-			ids[i] = r.Incident.ID
-		}()
-	}
-	wg.Wait()
+	inParallel(n, 32, func(i int) {
+		batch := storetest.Batch(fmt.Sprintf("bench-%d", i), storetest.Alert(fmt.Sprintf("fp-%d", i), incidents.AlertFiring, now))
+		batch.Team = "payments"
+		r, err := store.Ingest(context.Background(), batch, storetest.Opts(now))
+		if err != nil {
+			b.Error(err)
+			return
+		}
+		ids[i] = r.Incident.ID
+	})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	wait := func(op string, want int) {
@@ -81,20 +71,13 @@ func benchOutbox(b *testing.B, store incidents.Store, workers int, kind string) 
 		wait("post", n)
 		cancel()
 		<-done
-		for _, id := range ids {
-			wg.Add(1)
-			sem <- struct{}{}
-			go func() {
-				defer wg.Done()
-				defer func() { <-sem }()
-				if _, err := store.Update(context.Background(), id, func(inc *incidents.Incident) error {
-					return inc.Apply(incidents.Acknowledge, "bench", "", now)
-				}); err != nil {
-					b.Error(err)
-				}
-			}()
-		}
-		wg.Wait()
+		inParallel(n, 32, func(i int) {
+			if _, err := store.Update(context.Background(), ids[i], func(inc *incidents.Incident) error {
+				return inc.Apply(incidents.Acknowledge, "bench", "", now)
+			}); err != nil {
+				b.Error(err)
+			}
+		})
 		ctx, cancel = context.WithCancel(context.Background())
 		done = make(chan struct{})
 	}
