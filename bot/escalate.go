@@ -85,22 +85,35 @@ func (e *escalator) run(ctx context.Context) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	slots := make(chan struct{}, maxSteps)
+	freed := make(chan struct{}, 1) // a step ended: a slot is free
 	for ctx.Err() == nil {
 		free := maxSteps - len(slots)
-		var ids []string
-		if free > 0 {
-			var err error
-			ids, err = e.box.ClaimDue(ctx, e.s.clock.Now(), min(free, 16), e.lease)
-			if err != nil && ctx.Err() == nil {
-				e.s.log.Warn("escalation claim failed", "err", err)
+		if free == 0 {
+			// Every slot runs a step: claim again as soon as one ends,
+			// not after the idle wait (a burst of due steps would run
+			// at maxSteps per idle wait).
+			select {
+			case <-ctx.Done():
+			case <-freed:
 			}
+			continue
+		}
+		ids, err := e.box.ClaimDue(ctx, e.s.clock.Now(), min(free, 16), e.lease)
+		if err != nil && ctx.Err() == nil {
+			e.s.log.Warn("escalation claim failed", "err", err)
 		}
 		for _, id := range ids {
 			slots <- struct{}{}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				defer func() { <-slots }()
+				defer func() {
+					<-slots
+					select {
+					case freed <- struct{}{}:
+					default:
+					}
+				}()
 				sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.lease/2)
 				defer cancel()
 				if err := e.step(sctx, id); err != nil {
