@@ -11,7 +11,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -21,7 +20,6 @@ import (
 	"github.com/klaxonbot/klaxon/adapters/mattermost/mattermostfake"
 	"github.com/klaxonbot/klaxon/adapters/slack/slackfake"
 	"github.com/klaxonbot/klaxon/adapters/telegram/telegramfake"
-	"github.com/klaxonbot/klaxon/incidents/storetest"
 )
 
 const (
@@ -89,142 +87,131 @@ func buttonKey(t testing.TB, blob, action string) string {
 // note, a Mattermost button resolves; every card follows, and the
 // postmortem tells the story.
 func TestChatEndToEnd(t *testing.T) {
-	prefix := storetest.Prefix("e2e-chat")
-	for _, tc := range []struct{ name, store string }{
-		{"bolt", fmt.Sprintf("store: {data_dir: %q}", filepath.Join(t.TempDir(), "data"))},
-		{"redis", fmt.Sprintf("store: {redis: {url: %q, key_prefix: %q}}", storetest.RedisURL(), prefix)},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			if tc.name == "redis" {
-				rdb := storetest.Redis(t)
-				t.Cleanup(func() { storetest.DeleteKeys(rdb, prefix) })
-			}
-			f := startFakes(t)
-			cfgPath := writeFile(t, "klaxon.yaml", chatConfigYAML(f, tc.store))
-			base, logs, stop := startServe(t, cfgPath)
-			if err := run(context.Background(), []string{"fire", "--url", base}, &bytes.Buffer{}, &bytes.Buffer{}); err != nil {
-				t.Fatal(err)
-			}
-			waitUntil(t, 10*time.Second, "the cards", func() bool {
-				return len(f.slack.Messages(e2eSlack)) == 1 && len(f.mm.Messages(e2eMM)) == 1 && len(f.tg.Messages(e2eTG)) == 1
-			})
-			if wh, ok := f.tg.CurrentWebhook(); !ok || wh.URL != "https://klaxon.example.com/telegram/webhook" || wh.SecretToken != e2eTGSecret {
-				t.Errorf("Telegram webhook %+v, %v", wh, ok)
-			}
-			slackCard := f.slack.Messages(e2eSlack)[0]
-
-			// Unsigned and stale requests change nothing.
-			if code, _ := post(t, base+"/slack/interactions", "application/x-www-form-urlencoded", []byte("payload={}"), nil); code != 401 {
-				t.Errorf("unsigned Slack request: %d", code)
-			}
-			if code, _ := slackSigned(t, base+"/slack/commands", url.Values{"text": {"resolve"}, "user_id": {"UBOB"}, "channel_id": {e2eSlack}}, e2eSigning, time.Now().Add(-10*time.Minute)); code != 401 {
-				t.Errorf("replayed Slack request: %d", code)
-			}
-			if code, _ := post(t, base+"/telegram/webhook", "application/json", []byte(`{"update_id":1}`), map[string]string{"X-Telegram-Bot-Api-Secret-Token": "wrong"}); code != 401 {
-				t.Errorf("Telegram update with a wrong secret: %d", code)
-			}
-
-			// Slack: the Acknowledge button.
-			payload, _ := json.Marshal(map[string]any{
-				"type": "block_actions", "user": map[string]string{"id": "UBOB", "username": "bob"},
-				"channel":   map[string]string{"id": e2eSlack},
-				"container": map[string]string{"message_ts": slackCard.TS, "channel_id": e2eSlack},
-				"actions":   []map[string]string{{"action_id": "klaxon:ack", "value": buttonKey(t, string(slackCard.Blocks), "ack")}},
-			})
-			if code, body := slackSigned(t, base+"/slack/interactions", url.Values{"payload": {string(payload)}}, e2eSigning, time.Now()); code != 200 {
-				t.Fatalf("Slack click: %d %s", code, body)
-			}
-			waitUntil(t, 10*time.Second, "every card acknowledged", func() bool {
-				return strings.Contains(f.slack.Messages(e2eSlack)[0].Text, "Acknowledged") &&
-					strings.Contains(f.mm.Messages(e2eMM)[0].Text+string(f.mm.Messages(e2eMM)[0].Props), "Acknowledged") &&
-					strings.Contains(f.tg.Messages(e2eTG)[0].Text, "Acknowledged")
-			})
-
-			// Mattermost: /incident sev 2.
-			form := url.Values{"token": {e2eMMToken}, "channel_id": {e2eMM}, "user_id": {aliceMM}, "user_name": {"alice"}, "command": {"/incident"}, "text": {"sev 2"}}
-			code, body := post(t, base+"/mattermost/commands", "application/x-www-form-urlencoded", []byte(form.Encode()), nil)
-			if code != 200 || !strings.Contains(body, "Severity SEV") {
-				t.Fatalf("Mattermost command: %d %s", code, body)
-			}
-			form.Set("token", "wrong")
-			if code, _ := post(t, base+"/mattermost/commands", "application/x-www-form-urlencoded", []byte(form.Encode()), nil); code != 401 {
-				t.Errorf("Mattermost command with a wrong token: %d", code)
-			}
-
-			// Telegram: /lead @bob, as a reply to the card.
-			tgCard := f.tg.Messages(e2eTG)[0]
-			chat, _ := strconv.ParseInt(e2eTG, 10, 64)
-			update := f.tg.UserMessage(chat, telegramfake.User{ID: 111, Username: "alice"}, "/lead @bob", tgCard.MessageID)
-			if code, body := post(t, base+"/telegram/webhook", "application/json", update, map[string]string{"X-Telegram-Bot-Api-Secret-Token": e2eTGSecret}); code != 200 {
-				t.Fatalf("Telegram update: %d %s", code, body)
-			}
-
-			// Slack: a note.
-			if code, body := slackSigned(t, base+"/slack/commands", url.Values{"text": {"note factor: the checkout pool was too small"}, "user_id": {"UALICE"}, "channel_id": {e2eSlack}, "command": {"/incident"}}, e2eSigning, time.Now()); code != 200 || !strings.Contains(body, "Note (factor) added") {
-				t.Fatalf("Slack note: %d %s", code, body)
-			}
-
-			// A key read off a Slack card does nothing on Mattermost's
-			// unauthenticated endpoint.
-			stolen, _ := json.Marshal(map[string]any{"user_id": aliceMM, "channel_id": e2eMM, "post_id": "x",
-				"context": map[string]string{"key": buttonKey(t, string(f.slack.Messages(e2eSlack)[0].Blocks), "resolve")}})
-			if code, body := post(t, base+"/mattermost/actions", "application/json", stolen, nil); code != 401 {
-				t.Fatalf("a Slack key on Mattermost: %d %s", code, body)
-			}
-
-			// Mattermost: the Resolve button.
-			mmCard := f.mm.Messages(e2eMM)[0]
-			action, _ := json.Marshal(map[string]any{"user_id": aliceMM, "user_name": "alice", "channel_id": e2eMM, "post_id": mmCard.Ref,
-				"context": map[string]string{"key": buttonKey(t, string(mmCard.Props), "resolve")}})
-			code, body = post(t, base+"/mattermost/actions", "application/json", action, nil)
-			if code != 200 || !strings.Contains(body, `"update"`) || !strings.Contains(body, "Resolved by alice") {
-				t.Fatalf("Mattermost click: %d %s", code, body)
-			}
-			forged := strings.Replace(string(action), ".1.resolve.", ".1.resolve.x", 1)
-			if code, _ := post(t, base+"/mattermost/actions", "application/json", []byte(forged), nil); code != 401 {
-				t.Errorf("forged Mattermost action: %d", code)
-			}
-			waitUntil(t, 10*time.Second, "every card resolved", func() bool {
-				return strings.Contains(f.slack.Messages(e2eSlack)[0].Text, "Resolved") &&
-					strings.Contains(f.mm.Messages(e2eMM)[0].Text+string(f.mm.Messages(e2eMM)[0].Props), "Resolved") &&
-					strings.Contains(f.tg.Messages(e2eTG)[0].Text, "Resolved")
-			})
-			if v := f.violations(); len(v) > 0 {
-				t.Errorf("limit violations: %v", v)
-			}
-			var pm bytes.Buffer
-			if err := run(context.Background(), []string{"postmortem", "INC-1", "--url", base, "-c", cfgPath}, &pm, &bytes.Buffer{}); err != nil {
-				t.Fatal(err)
-			}
-			for _, want := range []string{"# INC-1:", "| Severity | SEV2 |", "| Incident commander | bob |", "Acknowledged by bob", "- the checkout pool was too small", "Resolved by alice"} {
-				if !strings.Contains(pm.String(), want) {
-					t.Errorf("postmortem lacks %q:\n%s", want, pm.String())
-				}
-			}
-			metrics := string(getBody(t, base+"/metrics"))
-			for _, want := range []string{`klaxon_chat_rejected_total{platform="slack",reason="stale timestamp"} 1`, `klaxon_chat_requests_total{kind="button",platform="slack",result="ok",verb="ack"} 1`} {
-				if !strings.Contains(metrics, want) {
-					t.Errorf("metrics lack %s", want)
-				}
-			}
-			if err := stop(); err != nil {
-				t.Fatal(err)
-			}
-			for _, secret := range []string{e2eSigning, e2eMMToken, e2eTGSecret} {
-				if strings.Contains(logs.String(), secret) {
-					t.Error("a secret reached the log")
-				}
-			}
-			// Stopped: the postmortem comes from the store itself.
-			if tc.name == "bolt" {
-				pm.Reset()
-				if err := run(context.Background(), []string{"postmortem", "INC-1", "-c", cfgPath, "--url", "http://127.0.0.1:1"}, &pm, &bytes.Buffer{}); err != nil || !strings.Contains(pm.String(), "# INC-1:") {
-					t.Errorf("postmortem from the store: %v\n%s", err, pm.String())
-				}
-			}
+	eachStore(t, "e2e-chat", func(t *testing.T, store string) {
+		f := startFakes(t)
+		cfgPath := writeFile(t, "klaxon.yaml", chatConfigYAML(f, store))
+		base, logs, stop := startServe(t, cfgPath)
+		if err := run(context.Background(), []string{"fire", "--url", base}, &bytes.Buffer{}, &bytes.Buffer{}); err != nil {
+			t.Fatal(err)
+		}
+		waitUntil(t, 10*time.Second, "the cards", func() bool {
+			return len(f.slack.Messages(e2eSlack)) == 1 && len(f.mm.Messages(e2eMM)) == 1 && len(f.tg.Messages(e2eTG)) == 1
 		})
-	}
+		if wh, ok := f.tg.CurrentWebhook(); !ok || wh.URL != "https://klaxon.example.com/telegram/webhook" || wh.SecretToken != e2eTGSecret {
+			t.Errorf("Telegram webhook %+v, %v", wh, ok)
+		}
+		slackCard := f.slack.Messages(e2eSlack)[0]
+
+		// Unsigned and stale requests change nothing.
+		if code, _ := post(t, base+"/slack/interactions", "application/x-www-form-urlencoded", []byte("payload={}"), nil); code != 401 {
+			t.Errorf("unsigned Slack request: %d", code)
+		}
+		if code, _ := slackSigned(t, base+"/slack/commands", url.Values{"text": {"resolve"}, "user_id": {"UBOB"}, "channel_id": {e2eSlack}}, e2eSigning, time.Now().Add(-10*time.Minute)); code != 401 {
+			t.Errorf("replayed Slack request: %d", code)
+		}
+		if code, _ := post(t, base+"/telegram/webhook", "application/json", []byte(`{"update_id":1}`), map[string]string{"X-Telegram-Bot-Api-Secret-Token": "wrong"}); code != 401 {
+			t.Errorf("Telegram update with a wrong secret: %d", code)
+		}
+
+		// Slack: the Acknowledge button.
+		payload, _ := json.Marshal(map[string]any{
+			"type": "block_actions", "user": map[string]string{"id": "UBOB", "username": "bob"},
+			"channel":   map[string]string{"id": e2eSlack},
+			"container": map[string]string{"message_ts": slackCard.TS, "channel_id": e2eSlack},
+			"actions":   []map[string]string{{"action_id": "klaxon:ack", "value": buttonKey(t, string(slackCard.Blocks), "ack")}},
+		})
+		if code, body := slackSigned(t, base+"/slack/interactions", url.Values{"payload": {string(payload)}}, e2eSigning, time.Now()); code != 200 {
+			t.Fatalf("Slack click: %d %s", code, body)
+		}
+		waitUntil(t, 10*time.Second, "every card acknowledged", func() bool {
+			return strings.Contains(f.slack.Messages(e2eSlack)[0].Text, "Acknowledged") &&
+				strings.Contains(f.mm.Messages(e2eMM)[0].Text+string(f.mm.Messages(e2eMM)[0].Props), "Acknowledged") &&
+				strings.Contains(f.tg.Messages(e2eTG)[0].Text, "Acknowledged")
+		})
+
+		// Mattermost: /incident sev 2.
+		form := url.Values{"token": {e2eMMToken}, "channel_id": {e2eMM}, "user_id": {aliceMM}, "user_name": {"alice"}, "command": {"/incident"}, "text": {"sev 2"}}
+		code, body := post(t, base+"/mattermost/commands", "application/x-www-form-urlencoded", []byte(form.Encode()), nil)
+		if code != 200 || !strings.Contains(body, "Severity SEV") {
+			t.Fatalf("Mattermost command: %d %s", code, body)
+		}
+		form.Set("token", "wrong")
+		if code, _ := post(t, base+"/mattermost/commands", "application/x-www-form-urlencoded", []byte(form.Encode()), nil); code != 401 {
+			t.Errorf("Mattermost command with a wrong token: %d", code)
+		}
+
+		// Telegram: /lead @bob, as a reply to the card.
+		tgCard := f.tg.Messages(e2eTG)[0]
+		chat, _ := strconv.ParseInt(e2eTG, 10, 64)
+		update := f.tg.UserMessage(chat, telegramfake.User{ID: 111, Username: "alice"}, "/lead @bob", tgCard.MessageID)
+		if code, body := post(t, base+"/telegram/webhook", "application/json", update, map[string]string{"X-Telegram-Bot-Api-Secret-Token": e2eTGSecret}); code != 200 {
+			t.Fatalf("Telegram update: %d %s", code, body)
+		}
+
+		// Slack: a note.
+		if code, body := slackSigned(t, base+"/slack/commands", url.Values{"text": {"note factor: the checkout pool was too small"}, "user_id": {"UALICE"}, "channel_id": {e2eSlack}, "command": {"/incident"}}, e2eSigning, time.Now()); code != 200 || !strings.Contains(body, "Note (factor) added") {
+			t.Fatalf("Slack note: %d %s", code, body)
+		}
+
+		// A key read off a Slack card does nothing on Mattermost's
+		// unauthenticated endpoint.
+		stolen, _ := json.Marshal(map[string]any{"user_id": aliceMM, "channel_id": e2eMM, "post_id": "x",
+			"context": map[string]string{"key": buttonKey(t, string(f.slack.Messages(e2eSlack)[0].Blocks), "resolve")}})
+		if code, body := post(t, base+"/mattermost/actions", "application/json", stolen, nil); code != 401 {
+			t.Fatalf("a Slack key on Mattermost: %d %s", code, body)
+		}
+
+		// Mattermost: the Resolve button.
+		mmCard := f.mm.Messages(e2eMM)[0]
+		action, _ := json.Marshal(map[string]any{"user_id": aliceMM, "user_name": "alice", "channel_id": e2eMM, "post_id": mmCard.Ref,
+			"context": map[string]string{"key": buttonKey(t, string(mmCard.Props), "resolve")}})
+		code, body = post(t, base+"/mattermost/actions", "application/json", action, nil)
+		if code != 200 || !strings.Contains(body, `"update"`) || !strings.Contains(body, "Resolved by alice") {
+			t.Fatalf("Mattermost click: %d %s", code, body)
+		}
+		forged := strings.Replace(string(action), ".1.resolve.", ".1.resolve.x", 1)
+		if code, _ := post(t, base+"/mattermost/actions", "application/json", []byte(forged), nil); code != 401 {
+			t.Errorf("forged Mattermost action: %d", code)
+		}
+		waitUntil(t, 10*time.Second, "every card resolved", func() bool {
+			return strings.Contains(f.slack.Messages(e2eSlack)[0].Text, "Resolved") &&
+				strings.Contains(f.mm.Messages(e2eMM)[0].Text+string(f.mm.Messages(e2eMM)[0].Props), "Resolved") &&
+				strings.Contains(f.tg.Messages(e2eTG)[0].Text, "Resolved")
+		})
+		if v := f.violations(); len(v) > 0 {
+			t.Errorf("limit violations: %v", v)
+		}
+		var pm bytes.Buffer
+		if err := run(context.Background(), []string{"postmortem", "INC-1", "--url", base, "-c", cfgPath}, &pm, &bytes.Buffer{}); err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"# INC-1:", "| Severity | SEV2 |", "| Incident commander | bob |", "Acknowledged by bob", "- the checkout pool was too small", "Resolved by alice"} {
+			if !strings.Contains(pm.String(), want) {
+				t.Errorf("postmortem lacks %q:\n%s", want, pm.String())
+			}
+		}
+		metrics := string(getBody(t, base+"/metrics"))
+		for _, want := range []string{`klaxon_chat_rejected_total{platform="slack",reason="stale timestamp"} 1`, `klaxon_chat_requests_total{kind="button",platform="slack",result="ok",verb="ack"} 1`} {
+			if !strings.Contains(metrics, want) {
+				t.Errorf("metrics lack %s", want)
+			}
+		}
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+		for _, secret := range []string{e2eSigning, e2eMMToken, e2eTGSecret} {
+			if strings.Contains(logs.String(), secret) {
+				t.Error("a secret reached the log")
+			}
+		}
+		// Stopped: the postmortem comes from the store itself.
+		if strings.HasSuffix(t.Name(), "/bolt") {
+			pm.Reset()
+			if err := run(context.Background(), []string{"postmortem", "INC-1", "-c", cfgPath, "--url", "http://127.0.0.1:1"}, &pm, &bytes.Buffer{}); err != nil || !strings.Contains(pm.String(), "# INC-1:") {
+				t.Errorf("postmortem from the store: %v\n%s", err, pm.String())
+			}
+		}
+	})
 }
 
 func getBody(t *testing.T, url string) []byte {

@@ -31,6 +31,26 @@ type fakes struct {
 
 // startFakes starts the three platforms, strict and rate limited like the
 // real ones.
+// eachStore runs fn in parallel subtests "bolt" and "redis", each given
+// the store: line of its config (Redis under a fresh key prefix named
+// after name, deleted afterwards).
+func eachStore(t *testing.T, name string, fn func(t *testing.T, store string)) {
+	prefix := storetest.Prefix(name)
+	for _, tc := range []struct{ name, store string }{
+		{"bolt", fmt.Sprintf("store: {data_dir: %q}", filepath.Join(t.TempDir(), "data"))},
+		{"redis", fmt.Sprintf("store: {redis: {url: %q, key_prefix: %q}}", storetest.RedisURL(), prefix)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if tc.name == "redis" {
+				rdb := storetest.Redis(t)
+				t.Cleanup(func() { storetest.DeleteKeys(rdb, prefix) })
+			}
+			fn(t, tc.store)
+		})
+	}
+}
+
 func startFakes(t testing.TB) *fakes {
 	f := &fakes{
 		slack: slackfake.New(slackfake.Options{PerChannel: 1, Burst: 2, UpdatesPerMinute: 50, UpdateBurst: 5}),
@@ -78,77 +98,66 @@ func waitUntil(t testing.TB, d time.Duration, what string, cond func() bool) {
 // An Alertmanager alert becomes one valid card on each platform; its
 // resolve edits all three in place and threads a line under each.
 func TestCardsEndToEnd(t *testing.T) {
-	prefix := storetest.Prefix("e2e-cards")
-	for _, tc := range []struct{ name, store string }{
-		{"bolt", fmt.Sprintf("store: {data_dir: %q}", filepath.Join(t.TempDir(), "data"))},
-		{"redis", fmt.Sprintf("store: {redis: {url: %q, key_prefix: %q}}", storetest.RedisURL(), prefix)},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			if tc.name == "redis" {
-				rdb := storetest.Redis(t)
-				t.Cleanup(func() { storetest.DeleteKeys(rdb, prefix) })
-			}
-			f := startFakes(t)
-			base, logs, stop := startServe(t, writeFile(t, "klaxon.yaml", f.config(tc.store)))
-			var out bytes.Buffer
-			if err := run(context.Background(), []string{"fire", "--url", base}, &out, &bytes.Buffer{}); err != nil {
-				t.Fatalf("fire: %v", err)
-			}
-			waitUntil(t, 10*time.Second, "a card on each platform", func() bool {
-				return len(f.slack.Messages(e2eSlack)) == 1 && len(f.mm.Messages(e2eMM)) == 1 && len(f.tg.Messages(e2eTG)) == 1
-			})
-			s, m, g := f.slack.Messages(e2eSlack)[0], f.mm.Messages(e2eMM)[0], f.tg.Messages(e2eTG)[0]
-			if s.IncidentID != "INC-1" || m.IncidentID != "INC-1" {
-				t.Errorf("cards not tagged with the incident: slack %q, mattermost %q", s.IncidentID, m.IncidentID)
-			}
-			if !strings.Contains(string(s.Blocks), `"value":"k2.s.1.ack.`) {
-				t.Errorf("Slack card has no signed Acknowledge button: %s", s.Blocks)
-			}
-			if !strings.Contains(string(m.Props), `"url":"https://klaxon.example.com/mattermost/actions"`) || !strings.Contains(string(m.Props), `k2.m.1.ack.`) {
-				t.Errorf("Mattermost card has no signed action to klaxon: %s", m.Props)
-			}
-			if len(g.Keyboard) == 0 || !strings.HasPrefix(g.Keyboard[0][0].CallbackData, "k2.t.1.") {
-				t.Errorf("Telegram card has no signed callback button: %+v", g.Keyboard)
-			}
-			for _, text := range []string{s.Text, m.Text + string(m.Props), g.Text} {
-				if !strings.Contains(text, "Triggered") && !strings.Contains(text, "TRIGGERED") && !strings.Contains(strings.ToLower(text), "triggered") {
-					t.Errorf("card does not say it is triggered: %.300s", text)
-				}
-			}
-
-			out.Reset()
-			if err := run(context.Background(), []string{"fire", "--url", base, "--resolve"}, &out, &bytes.Buffer{}); err != nil {
-				t.Fatalf("fire --resolve: %v", err)
-			}
-			waitUntil(t, 10*time.Second, "every card edited to resolved, with a thread reply", func() bool {
-				s, m, g = f.slack.Messages(e2eSlack)[0], f.mm.Messages(e2eMM)[0], f.tg.Messages(e2eTG)[0]
-				return s.Edits == 1 && m.Edits == 1 && g.Edits == 1 && len(s.Replies) == 1 && len(m.Replies) == 1 && len(g.Replies) == 1
-			})
-			for name, text := range map[string]string{"slack": s.Text + string(s.Blocks), "mattermost": m.Text + string(m.Props), "telegram": g.Text} {
-				if !strings.Contains(strings.ToLower(text), "resolved") {
-					t.Errorf("%s card does not show resolved: %.300s", name, text)
-				}
-			}
-			for name, r := range map[string]string{"slack": s.Replies[0], "mattermost": m.Replies[0], "telegram": g.Replies[0]} {
-				if !strings.Contains(r, "esolved") {
-					t.Errorf("%s thread reply %q does not say resolved", name, r)
-				}
-			}
-			if n := len(f.slack.Messages(e2eSlack)) + len(f.mm.Messages(e2eMM)) + len(f.tg.Messages(e2eTG)); n != 3 {
-				t.Errorf("%d top-level cards, want 3", n)
-			}
-			if v := f.violations(); len(v) > 0 {
-				t.Errorf("limit violations: %v", v)
-			}
-			if err := stop(); err != nil {
-				t.Fatal(err)
-			}
-			for _, secret := range []string{f.slack.Token(), f.mm.Token(), f.tg.Token()} {
-				if strings.Contains(logs.String(), secret) {
-					t.Errorf("a bot token reached the log")
-				}
-			}
+	eachStore(t, "e2e-cards", func(t *testing.T, store string) {
+		f := startFakes(t)
+		base, logs, stop := startServe(t, writeFile(t, "klaxon.yaml", f.config(store)))
+		var out bytes.Buffer
+		if err := run(context.Background(), []string{"fire", "--url", base}, &out, &bytes.Buffer{}); err != nil {
+			t.Fatalf("fire: %v", err)
+		}
+		waitUntil(t, 10*time.Second, "a card on each platform", func() bool {
+			return len(f.slack.Messages(e2eSlack)) == 1 && len(f.mm.Messages(e2eMM)) == 1 && len(f.tg.Messages(e2eTG)) == 1
 		})
-	}
+		s, m, g := f.slack.Messages(e2eSlack)[0], f.mm.Messages(e2eMM)[0], f.tg.Messages(e2eTG)[0]
+		if s.IncidentID != "INC-1" || m.IncidentID != "INC-1" {
+			t.Errorf("cards not tagged with the incident: slack %q, mattermost %q", s.IncidentID, m.IncidentID)
+		}
+		if !strings.Contains(string(s.Blocks), `"value":"k2.s.1.ack.`) {
+			t.Errorf("Slack card has no signed Acknowledge button: %s", s.Blocks)
+		}
+		if !strings.Contains(string(m.Props), `"url":"https://klaxon.example.com/mattermost/actions"`) || !strings.Contains(string(m.Props), `k2.m.1.ack.`) {
+			t.Errorf("Mattermost card has no signed action to klaxon: %s", m.Props)
+		}
+		if len(g.Keyboard) == 0 || !strings.HasPrefix(g.Keyboard[0][0].CallbackData, "k2.t.1.") {
+			t.Errorf("Telegram card has no signed callback button: %+v", g.Keyboard)
+		}
+		for _, text := range []string{s.Text, m.Text + string(m.Props), g.Text} {
+			if !strings.Contains(text, "Triggered") && !strings.Contains(text, "TRIGGERED") && !strings.Contains(strings.ToLower(text), "triggered") {
+				t.Errorf("card does not say it is triggered: %.300s", text)
+			}
+		}
+
+		out.Reset()
+		if err := run(context.Background(), []string{"fire", "--url", base, "--resolve"}, &out, &bytes.Buffer{}); err != nil {
+			t.Fatalf("fire --resolve: %v", err)
+		}
+		waitUntil(t, 10*time.Second, "every card edited to resolved, with a thread reply", func() bool {
+			s, m, g = f.slack.Messages(e2eSlack)[0], f.mm.Messages(e2eMM)[0], f.tg.Messages(e2eTG)[0]
+			return s.Edits == 1 && m.Edits == 1 && g.Edits == 1 && len(s.Replies) == 1 && len(m.Replies) == 1 && len(g.Replies) == 1
+		})
+		for name, text := range map[string]string{"slack": s.Text + string(s.Blocks), "mattermost": m.Text + string(m.Props), "telegram": g.Text} {
+			if !strings.Contains(strings.ToLower(text), "resolved") {
+				t.Errorf("%s card does not show resolved: %.300s", name, text)
+			}
+		}
+		for name, r := range map[string]string{"slack": s.Replies[0], "mattermost": m.Replies[0], "telegram": g.Replies[0]} {
+			if !strings.Contains(r, "esolved") {
+				t.Errorf("%s thread reply %q does not say resolved", name, r)
+			}
+		}
+		if n := len(f.slack.Messages(e2eSlack)) + len(f.mm.Messages(e2eMM)) + len(f.tg.Messages(e2eTG)); n != 3 {
+			t.Errorf("%d top-level cards, want 3", n)
+		}
+		if v := f.violations(); len(v) > 0 {
+			t.Errorf("limit violations: %v", v)
+		}
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+		for _, secret := range []string{f.slack.Token(), f.mm.Token(), f.tg.Token()} {
+			if strings.Contains(logs.String(), secret) {
+				t.Errorf("a bot token reached the log")
+			}
+		}
+	})
 }
