@@ -737,19 +737,13 @@ func stateEmoji(c *templates.Card) string {
 	return "⚪"
 }
 
-// stateWord names a state, as text to escape.
+// stateWord names a state as the cards do, as text to escape; a card
+// with no state says "Unknown".
 func stateWord(s incidents.State) string {
-	switch s {
-	case incidents.Triggered:
-		return "Triggered"
-	case incidents.Acknowledged:
-		return "Acknowledged"
-	case incidents.Resolved:
-		return "Resolved"
-	case "":
+	if s == "" {
 		return "Unknown"
 	}
-	return string(s)
+	return templates.StateWord(s)
 }
 
 // moreText says "+N more alerts" (escaped), or "+N more" without nouns.
