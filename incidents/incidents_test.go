@@ -252,3 +252,28 @@ func TestCountersMatchAlerts(t *testing.T) {
 		t.Fatalf("state %s, last event %q", inc.State, inc.Timeline[len(inc.Timeline)-1].Text)
 	}
 }
+
+// An alert whose monitor does not say when it began (a generic webhook
+// without starts_at) starts when it first arrives, and keeps that start:
+// a card must not say "for 106751d", and a repeat is no change.
+func TestUnknownStartIsTheFirstArrival(t *testing.T) {
+	a := alert("a", AlertFiring, time.Time{})
+	inc := NewIncident(1, &Batch{Source: "webhook/x", GroupKey: "g", Alerts: []Alert{a}}, t0)
+	if got := inc.Alerts[0].StartsAt; !got.Equal(t0) {
+		t.Fatalf("StartsAt = %v, want the arrival %v", got, t0)
+	}
+	if inc.ApplyBatch(&Batch{Source: "webhook/x", GroupKey: "g", Alerts: []Alert{a}}, t0.Add(5*time.Minute)) {
+		t.Fatal("the same alert again, without a start, changed the incident")
+	}
+	if got := inc.Alerts[0].StartsAt; !got.Equal(t0) {
+		t.Fatalf("StartsAt moved to %v on a repeat", got)
+	}
+	b := a
+	b.Annotations = map[string]string{"summary": "worse"}
+	if !inc.ApplyBatch(&Batch{Source: "webhook/x", GroupKey: "g", Alerts: []Alert{b}}, t0.Add(6*time.Minute)) {
+		t.Fatal("new details were not stored")
+	}
+	if got := inc.Alerts[0].StartsAt; !got.Equal(t0) {
+		t.Fatalf("StartsAt moved to %v on a refresh", got)
+	}
+}

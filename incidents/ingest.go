@@ -231,6 +231,16 @@ func (inc *Incident) ApplyBatch(b *Batch, now time.Time) bool {
 			resolved = append(resolved, in.Name())
 		}
 		changed = true
+		if in.StartsAt.IsZero() {
+			// A monitor that does not say when the problem began (a
+			// generic webhook without starts_at): the first arrival is
+			// the start, and stays it.
+			if known && !old.StartsAt.IsZero() {
+				in.StartsAt = old.StartsAt
+			} else {
+				in.StartsAt = now
+			}
+		}
 		in.Labels, in.Annotations = cloneMap(in.Labels), cloneMap(in.Annotations)
 		if known {
 			inc.count(old.Status, -1)

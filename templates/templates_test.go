@@ -395,3 +395,22 @@ func TestCallText(t *testing.T) {
 		t.Fatalf("override = %q", got)
 	}
 }
+
+// An alert stored without a start (before klaxon took the arrival as the
+// start) shows no duration rather than "for 106751d 23h".
+func TestCardAlertWithoutStart(t *testing.T) {
+	inc := cardtest.Payments()
+	inc.Alerts[0].StartsAt = time.Time{}
+	c, err := MustBuiltin().Card(inc, t0.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range c.Alerts {
+		if strings.Contains(line, "(for ") && strings.Contains(line, inc.Alerts[0].Name()) && strings.Contains(line, "106751d") {
+			t.Fatalf("alert line %q shows a duration from the zero time", line)
+		}
+	}
+	if !strings.HasPrefix(c.Alerts[0], "Firing: HighLatency") || strings.Contains(c.Alerts[0], "(for") {
+		t.Fatalf("first line %q: want no duration for an alert without a start", c.Alerts[0])
+	}
+}
