@@ -186,6 +186,11 @@ func (s *Store) Ingest(ctx context.Context, b *incidents.Batch, opts incidents.I
 	if err != nil || res != nil {
 		return res, s.wrap("boltstore.Ingest", err)
 	}
+	// A caller that gave up gets no write: it would report as failed a
+	// change that was made. Once begun, the write is waited for.
+	if err := ctx.Err(); err != nil {
+		return nil, incidents.Wrap(incidents.Unavailable, "boltstore.Ingest", err)
+	}
 	err = s.db.Batch(func(tx *bolt.Tx) error {
 		res = nil // Batch may run this function more than once
 		groups, alerts := tx.Bucket(bktGroups), tx.Bucket(bktAlerts)

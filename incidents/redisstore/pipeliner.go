@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -26,7 +27,16 @@ type pipeliner struct {
 type job struct {
 	queue func(redis.Pipeliner)
 	done  chan struct{}
+	// state says who has the job: jobWaiting until a worker takes it
+	// (jobTaken) or its caller gives up on it first (jobDropped).
+	state atomic.Int32
 }
+
+const (
+	jobWaiting int32 = iota
+	jobTaken
+	jobDropped
+)
 
 var jobPool = sync.Pool{New: func() any { return &job{done: make(chan struct{}, 1)} }}
 
@@ -48,9 +58,16 @@ func (p *pipeliner) close() {
 // worker) and returns when they have been answered, or with ctx's error.
 // The caller reads each command's own result and error; a failed exchange
 // sets the error of every command in it.
+//
+// The commands are sent or not, never both: when ctx ends before a worker
+// has taken them, they are dropped and do returns ctx's error; once a
+// worker has them on the wire, do waits for the answer (bounded by the
+// pipeliner's timeout) even if ctx ends, so that a caller never reports
+// as failed a write that was made.
 func (p *pipeliner) do(ctx context.Context, queue func(redis.Pipeliner)) error {
 	j := jobPool.Get().(*job)
 	j.queue = queue
+	j.state.Store(jobWaiting)
 	select {
 	case p.jobs <- j:
 	case <-ctx.Done():
@@ -62,12 +79,15 @@ func (p *pipeliner) do(ctx context.Context, queue func(redis.Pipeliner)) error {
 	}
 	select {
 	case <-j.done:
-		j.queue = nil
-		jobPool.Put(j)
-		return nil
 	case <-ctx.Done():
-		return ctx.Err() // the job is not reused: a worker still holds it
+		if j.state.CompareAndSwap(jobWaiting, jobDropped) {
+			return ctx.Err() // not reused: it is still in the queue, and a worker will skip it
+		}
+		<-j.done // on the wire: its outcome is what happened
 	}
+	j.queue = nil
+	jobPool.Put(j)
+	return nil
 }
 
 var errClosed = errors.New("redisstore: store closed")
@@ -92,8 +112,16 @@ func (p *pipeliner) work() {
 			}
 		}
 		pipe := p.rdb.Pipeline()
+		taken := batch[:0]
 		for _, j := range batch {
-			j.queue(pipe)
+			if j.state.CompareAndSwap(jobWaiting, jobTaken) {
+				j.queue(pipe)
+				taken = append(taken, j)
+			}
+		}
+		batch = taken
+		if len(batch) == 0 {
+			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), p.timeout)
 		_, _ = pipe.Exec(ctx) // each caller reads its own commands' errors
