@@ -18,7 +18,7 @@ import (
 
 func (s *Server) phoneCallback(verify func(*http.Request, []byte) (url.Values, error), h func(http.ResponseWriter, *http.Request, url.Values)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPhoneBody))
 		if err != nil {
 			http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
 			return
@@ -33,6 +33,9 @@ func (s *Server) phoneCallback(verify func(*http.Request, []byte) (url.Values, e
 	})
 }
 
+// maxPhoneBody bounds a Twilio callback's body.
+const maxPhoneBody = 64 << 10
+
 func twiml(w http.ResponseWriter, inner string) {
 	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 	io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Response>`+inner+`</Response>`)
@@ -44,13 +47,20 @@ func say(text string) string {
 	return "<Say>" + b.String() + "</Say>"
 }
 
+// expired reports whether a callback URL's exp (Unix seconds, signed with
+// the rest of the URL) has passed.
+func (s *Server) expired(q url.Values) bool {
+	exp, err := strconv.ParseInt(q.Get("exp"), 10, 64)
+	return err != nil || s.clock.Now().Unix() > exp
+}
+
 // gather acts on the digit pressed: 1 acknowledges, 2 escalates, anything
 // else asks again.
 func (s *Server) gather(w http.ResponseWriter, r *http.Request, form url.Values) {
 	q := r.URL.Query()
 	id, person := q.Get("incident"), clip(q.Get("person"), 64)
 	actor := person + " (phone)"
-	if exp, err := strconv.ParseInt(q.Get("exp"), 10, 64); err != nil || s.clock.Now().Unix() > exp {
+	if s.expired(q) {
 		twiml(w, say("This call has expired. Please use chat."))
 		return
 	}
@@ -104,10 +114,38 @@ func (s *Server) gather(w http.ResponseWriter, r *http.Request, form url.Values)
 }
 
 // callStatus records calls that found nobody: busy, no answer, failed.
+// Each status of each call is acted on once, within the callback's
+// expiry: a replayed callback (Twilio's signature holds for any copy)
+// records nothing more.
 func (s *Server) callStatus(w http.ResponseWriter, r *http.Request, form url.Values) {
 	q := r.URL.Query()
 	id, person := q.Get("incident"), clip(q.Get("person"), 64)
 	status := form.Get("CallStatus")
+	if s.expired(q) {
+		s.Rejected("twilio", "expired callback")
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	switch status {
+	case "busy", "no-answer", "failed", "completed":
+		if s.escalator == nil {
+			break
+		}
+		sid := form.Get("CallSid")
+		if sid == "" {
+			s.Rejected("twilio", "status callback without CallSid")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		first, err := s.escalator.box.StepOnce(r.Context(), id, "status-"+sid+"-"+status, 24*time.Hour)
+		if err != nil {
+			s.log.Warn("a call status not checked for replay; acting on it", "incident", id, "err", err)
+		} else if !first {
+			s.Rejected("twilio", "replayed status callback")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+	}
 	switch status {
 	case "busy", "no-answer", "failed":
 		outcome := map[string]string{"busy": "busy", "no-answer": "no_answer", "failed": "call_failed"}[status]
