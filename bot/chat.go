@@ -544,6 +544,13 @@ func (s *Server) Rejected(platform, reason string) {
 	s.log.Warn("chat request refused", "platform", platform, "reason", reason)
 }
 
-// Mount serves h at method and path (a chat adapter's endpoint); call it
-// before serving.
-func (s *Server) Mount(method, path string, h http.Handler) { s.route(method, path, h) }
+// Mount serves h at method and path (a chat adapter's endpoint, which
+// authenticates what it reads) behind the unauthenticated gate, reading
+// at most maxChatBody bytes; call it before serving.
+func (s *Server) Mount(method, path string, h http.Handler) {
+	s.route(method, path, s.unauthenticated(h, maxChatBody))
+}
+
+// maxChatBody bounds what a chat platform may send in one request (the
+// adapters bound it too).
+const maxChatBody = 1 << 20

@@ -23,6 +23,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/klaxonbot/klaxon/admission"
 	"github.com/klaxonbot/klaxon/incidents"
 	"go.yaml.in/yaml/v3"
 )
@@ -64,9 +65,40 @@ type ServerConfig struct {
 	MaxWebhooks     int      `yaml:"max_webhooks"`     // webhooks handled at once; default 64
 	ShutdownTimeout Duration `yaml:"shutdown_timeout"` // > 0; default 25s
 	APIToken        Secret   `yaml:"api_token"`        // optional bearer token for /api/
+	// APIOpen serves /api/ without a token although klaxon listens beyond
+	// loopback: incident data is not public, so this is an explicit choice
+	// (logged at start). On loopback the API is open without it.
+	APIOpen bool `yaml:"api_open"`
+	// TrustedProxies are the reverse proxies (addresses or CIDRs) whose
+	// X-Forwarded-For names the client, for the per-client limits.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// Limits bound what klaxon takes in at once (see package admission).
+	Limits LimitsConfig `yaml:"limits"`
 	// ButtonSecret signs the keys card buttons carry; every replica needs
 	// the same. Default: derived from the chat bot tokens.
 	ButtonSecret Secret `yaml:"button_secret"`
+}
+
+// LimitsConfig bounds the requests klaxon handles at once, so that
+// neither a caller without credentials nor a storm of large webhooks can
+// starve authenticated senders or push klaxon past its memory limit.
+type LimitsConfig struct {
+	// WebhookMemory is the memory, in bytes, that authenticated webhooks
+	// may hold at once (their bodies and what is parsed from them); 0
+	// means 40% of GOMEMLIMIT when it is set, else 256 MiB.
+	WebhookMemory int64 `yaml:"webhook_memory"`
+	// Unauthenticated is how many requests may be read at once before
+	// they are authenticated (signed webhooks, Slack, Mattermost,
+	// Telegram and Twilio calls); UnauthenticatedPerClient how many of
+	// them from one client address.
+	Unauthenticated          int `yaml:"unauthenticated"`
+	UnauthenticatedPerClient int `yaml:"unauthenticated_per_client"`
+	// UnauthenticatedMemory is the memory, in bytes, those requests may
+	// hold at once.
+	UnauthenticatedMemory int64 `yaml:"unauthenticated_memory"`
+	// UnauthenticatedBodyTimeout is how long a caller may take to send a
+	// body klaxon reads before knowing who sent it.
+	UnauthenticatedBodyTimeout Duration `yaml:"unauthenticated_body_timeout"`
 }
 
 // StoreConfig picks the store: Redis when Redis is set, else the embedded
@@ -280,6 +312,11 @@ func DefaultConfig() *Config {
 			MaxBodyBytes:    4 << 20,
 			MaxWebhooks:     64,
 			ShutdownTimeout: Duration(25 * time.Second),
+			Limits: LimitsConfig{
+				Unauthenticated: 64, UnauthenticatedPerClient: 8,
+				UnauthenticatedMemory:      16 << 20,
+				UnauthenticatedBodyTimeout: Duration(5 * time.Second),
+			},
 		},
 		Store:  StoreConfig{DataDir: "./data"},
 		Outbox: OutboxConfig{Workers: 8, Lease: Duration(time.Minute), MaxBackoff: Duration(5 * time.Minute)},
@@ -739,6 +776,25 @@ func (c *Config) Validate() error {
 	}
 	if s.ShutdownTimeout <= 0 {
 		v.errorf("server.shutdown_timeout", "must be positive, got %s", s.ShutdownTimeout)
+	}
+	if _, err := admission.ParseProxies(s.TrustedProxies); err != nil {
+		v.errorf("server.trusted_proxies", "want IP addresses or CIDRs such as 10.0.0.0/8: %v", err)
+	}
+	l := s.Limits
+	if l.WebhookMemory != 0 && (l.WebhookMemory < 1<<20 || l.WebhookMemory > 1<<40) {
+		v.errorf("server.limits.webhook_memory", "must be 0 (automatic) or between 1 MiB and 1 TiB, in bytes, got %d", l.WebhookMemory)
+	}
+	if l.Unauthenticated < 1 || l.Unauthenticated > 100000 {
+		v.errorf("server.limits.unauthenticated", "must be between 1 and 100000, got %d", l.Unauthenticated)
+	}
+	if l.UnauthenticatedPerClient < 1 || l.UnauthenticatedPerClient > l.Unauthenticated {
+		v.errorf("server.limits.unauthenticated_per_client", "must be between 1 and server.limits.unauthenticated (%d), got %d", l.Unauthenticated, l.UnauthenticatedPerClient)
+	}
+	if l.UnauthenticatedMemory < 1<<20 || l.UnauthenticatedMemory > 1<<40 {
+		v.errorf("server.limits.unauthenticated_memory", "must be between 1 MiB and 1 TiB, in bytes, got %d", l.UnauthenticatedMemory)
+	}
+	if d := l.UnauthenticatedBodyTimeout.D(); d < 100*time.Millisecond || d > time.Minute {
+		v.errorf("server.limits.unauthenticated_body_timeout", "must be between 100ms and 1m, got %s", l.UnauthenticatedBodyTimeout)
 	}
 
 	if r := c.Store.Redis; r != nil {

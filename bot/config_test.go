@@ -95,6 +95,7 @@ func TestLoadConfigValid(t *testing.T) {
 			MaxBodyBytes:    1 << 20,
 			MaxWebhooks:     64,
 			ShutdownTimeout: Duration(90 * time.Second),
+			Limits:          DefaultConfig().Server.Limits,
 		},
 		Store: StoreConfig{
 			Redis: &RedisConfig{

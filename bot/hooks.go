@@ -5,12 +5,12 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
-	"io"
 	"maps"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/klaxonbot/klaxon/admission"
 	"github.com/klaxonbot/klaxon/incidents"
 )
 
@@ -30,30 +30,23 @@ func (c SourcesConfig) auth(name string) *HookAuth {
 	return nil
 }
 
-// ingestTimeout bounds a webhook's store work: Alertmanager's own webhook
-// timeout is 10s by default, and a late 200 is worse than a timely 503.
-const ingestTimeout = 8 * time.Second
-
 // replayHold is how long a signed webhook's signature is held while it is
 // handled: a replica that dies holding one delays a resend this long.
 const replayHold = 30 * time.Second
 
-// signedBodyWait bounds the read of a signed webhook's body, which is
-// read before it can be authenticated.
-const signedBodyWait = 10 * time.Second
-
 // slotWait is how long a webhook waits for one of server.max_webhooks
-// slots before klaxon answers 503 (the sender retries).
+// slots, or for room in the webhook memory budget, before klaxon answers
+// 503 (the sender retries).
 const slotWait = 2 * time.Second
 
-// acquire takes a webhook slot, waiting at most slotWait.
-func (s *Server) acquire(ctx context.Context) bool {
+// acquire takes a webhook slot, waiting at most until limit.
+func (s *Server) acquire(ctx context.Context, limit time.Time) bool {
 	select {
 	case s.hookSlots <- struct{}{}:
 		return true
 	default:
 	}
-	t := time.NewTimer(slotWait)
+	t := time.NewTimer(time.Until(limit))
 	defer t.Stop()
 	select {
 	case s.hookSlots <- struct{}{}:
@@ -66,7 +59,16 @@ func (s *Server) acquire(ctx context.Context) bool {
 
 // hook serves POST /hooks/<source>: authenticate, read at most
 // server.max_body_bytes, parse, ingest, and answer only after the store has
-// committed (200), or 400/401/413 (do not retry) or 503 (retry).
+// committed (200), or 400/401/413 (do not retry) or 503 (retry), within
+// webhookDeadline. What is answered 503 was not stored.
+//
+// A token or password is checked before the body is read, and only then
+// does the request take a webhook slot and its cost in the webhook memory
+// budget. A signature needs the body: what can be checked without it is,
+// then the body is read as an unauthenticated request (a gate, a budget
+// and a deadline of its own) and only once its signature holds does it
+// take a slot. A caller without credentials never holds what
+// authenticated senders need.
 func (s *Server) hook(source string, parse Parser, auth *HookAuth) http.Handler {
 	signed := auth != nil && auth.HMAC != nil
 	refuse := func(w http.ResponseWriter, r *http.Request, err error) {
@@ -82,68 +84,98 @@ func (s *Server) hook(source string, parse Parser, auth *HookAuth) http.Handler 
 		}
 		writeError(w, err)
 	}
+	busy := func(w http.ResponseWriter, r *http.Request) {
+		s.metrics.hooksBusy.WithLabelValues(source).Inc()
+		s.shedError(w, r, shedWebhookSlots, "klaxon is handling server.max_webhooks webhooks already, try again")
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// A token or password is checked before the body is read. A
-		// signature needs the body: what can be checked without it is, and
-		// the body must then come within signedBodyWait.
-		var sig []byte
-		var stamp string
-		if signed {
-			var err error
-			if sig, stamp, err = precheckHMAC(r.Header, auth.HMAC, s.clock.Now()); err != nil {
-				refuse(w, r, err)
-				return
-			}
-			_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(signedBodyWait))
-		} else if err := checkAuth(r, auth); err != nil {
-			refuse(w, r, err)
-			return
-		}
-		if !s.acquire(r.Context()) {
-			s.metrics.hooksBusy.WithLabelValues(source).Inc()
-			s.log.Warn("webhook refused: too many at once (server.max_webhooks)", "source", source)
-			writeError(w, incidents.Errorf(incidents.Unavailable, "klaxon is handling server.max_webhooks webhooks already, try again"))
-			return
-		}
-		s.metrics.hooksInFlight.Inc()
-		defer func() {
-			s.metrics.hooksInFlight.Dec()
-			<-s.hookSlots
-		}()
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.Server.MaxBodyBytes))
-		if err != nil {
-			var mbe *http.MaxBytesError
-			if !errors.As(err, &mbe) {
-				err = incidents.Errorf(incidents.Invalid, "could not read the request body")
-			}
-			writeError(w, err)
-			return
-		}
+		arrived := time.Now()
+		deadline := arrived.Add(webhookDeadline)
+		slotLimit := arrived.Add(slotWait)
+		var body []byte
+		var held int64 // of the webhook memory budget
 		var replayKey string
 		if signed {
-			replayKey, err = checkMAC(auth.HMAC, sig, stamp, body)
+			sig, stamp, err := precheckHMAC(r.Header, auth.HMAC, s.clock.Now())
 			if err != nil {
 				refuse(w, r, err)
 				return
 			}
-			if replayKey != "" {
-				replayKey = source + " " + replayKey
-				state, err := s.once.ClaimOnce(r.Context(), replayKey, replayHold)
-				if err != nil {
-					s.log.Error("signed webhook not checked for replay", "source", source, "err", err)
-					writeError(w, err)
-					return
-				}
-				switch state {
-				case incidents.OnceSpent: // done already: a sender's retry, or a replay
-					s.metrics.hookReplays.WithLabelValues(source).Inc()
-					s.log.Info("signed webhook seen already: nothing to do", "source", source, "remote", r.RemoteAddr)
-					writeJSON(w, http.StatusOK, map[string]any{"status": "duplicate"})
-					return
-				case incidents.OnceBusy: // a copy is being handled: the sender may retry
-					writeError(w, incidents.Errorf(incidents.Unavailable, "the same signed request is being handled, try again"))
-					return
-				}
+			leave, ok := s.enterUnauthenticated(w, r)
+			if !ok {
+				return
+			}
+			raw, release, ok := s.readUnauthenticated(w, r, s.cfg.Server.MaxBodyBytes, arrived)
+			leave()
+			if !ok {
+				return
+			}
+			replayKey, err = checkMAC(auth.HMAC, sig, stamp, raw)
+			if err != nil {
+				release()
+				refuse(w, r, err)
+				return
+			}
+			// Authenticated: from here on the request counts as one.
+			if !s.acquire(r.Context(), slotLimit) {
+				release()
+				busy(w, r)
+				return
+			}
+			held = int64(len(raw)) * webhookCost
+			wctx, cancel := context.WithDeadline(r.Context(), slotLimit)
+			err = s.gates.webhookMem.Acquire(wctx, held)
+			cancel()
+			release()
+			if err != nil {
+				<-s.hookSlots
+				s.shedError(w, r, shedWebhookMemory, "klaxon is holding as many webhooks as its memory budget allows, try again")
+				return
+			}
+			body = raw
+		} else {
+			if err := checkAuth(r, auth); err != nil {
+				refuse(w, r, err)
+				return
+			}
+			if !s.acquire(r.Context(), slotLimit) {
+				busy(w, r)
+				return
+			}
+			var err error
+			body, held, err = admission.ReadBody(r.Context(), w, r, admission.Read{
+				Max: s.cfg.Server.MaxBodyBytes, Budget: s.gates.webhookMem, Factor: webhookCost,
+				Wait: time.Until(slotLimit), Deadline: deadline,
+			})
+			if err != nil {
+				<-s.hookSlots
+				s.bodyError(w, r, err, shedWebhookMemory)
+				return
+			}
+		}
+		s.metrics.hooksInFlight.Inc()
+		defer func() {
+			s.metrics.hooksInFlight.Dec()
+			s.gates.webhookMem.Release(held)
+			<-s.hookSlots
+		}()
+		if replayKey != "" {
+			replayKey = source + " " + replayKey
+			state, err := s.once.ClaimOnce(r.Context(), replayKey, replayHold)
+			if err != nil {
+				s.log.Error("signed webhook not checked for replay", "source", source, "err", err)
+				writeError(w, err)
+				return
+			}
+			switch state {
+			case incidents.OnceSpent: // done already: a sender's retry, or a replay
+				s.metrics.hookReplays.WithLabelValues(source).Inc()
+				s.log.Info("signed webhook seen already: nothing to do", "source", source, "remote", r.RemoteAddr)
+				writeJSON(w, http.StatusOK, map[string]any{"status": "duplicate"})
+				return
+			case incidents.OnceBusy: // a copy is being handled: the sender may retry
+				writeError(w, incidents.Errorf(incidents.Unavailable, "the same signed request is being handled, try again"))
+				return
 			}
 		}
 		// A signature is spent once the request is answered 2xx; one that
@@ -175,6 +207,7 @@ func (s *Server) hook(source string, parse Parser, auth *HookAuth) http.Handler 
 			writeError(w, err)
 			return
 		}
+		body = nil    // the batch holds what is needed
 		if b == nil { // the parser says: accepted, nothing to do
 			s.metrics.alertsIgnored.WithLabelValues(source).Inc()
 			s.log.Debug("webhook ignored by its mapping", "source", source)
@@ -182,6 +215,7 @@ func (s *Server) hook(source string, parse Parser, auth *HookAuth) http.Handler 
 			writeJSON(w, http.StatusOK, map[string]any{"status": "ignored"})
 			return
 		}
+		now := s.clock.Now()
 		for i := range b.Alerts {
 			a := &b.Alerts[i]
 			if warn := a.Annotations[incidents.AnnotationParseWarnings]; warn != "" {
@@ -192,9 +226,16 @@ func (s *Server) hook(source string, parse Parser, auth *HookAuth) http.Handler 
 			s.metrics.alertsReceived.WithLabelValues(source, string(a.Status)).Inc()
 		}
 		s.assignTeam(source, b)
-		ctx, cancel := context.WithTimeout(r.Context(), ingestTimeout)
+		if time.Until(deadline) < minIngestTime {
+			s.shedError(w, r, shedDeadline, "klaxon could not get to this webhook in time, nothing was stored: try again")
+			return
+		}
+		// The store either commits within the deadline or not at all: an
+		// exchange with it that has begun is waited for, one that has not
+		// is dropped when the deadline passes (see redisstore's pipeliner).
+		ctx, cancel := context.WithDeadline(r.Context(), deadline)
 		defer cancel()
-		opts := incidents.IngestOptions{Now: s.clock.Now(), ReopenWindow: s.cfg.Incidents.ReopenWindow.D()}
+		opts := incidents.IngestOptions{Now: now, ReopenWindow: s.cfg.Incidents.ReopenWindow.D()}
 		if s.escalator != nil {
 			opts.Start = s.escalator.start
 		}
@@ -202,6 +243,7 @@ func (s *Server) hook(source string, parse Parser, auth *HookAuth) http.Handler 
 		if err != nil {
 			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 				err = incidents.Wrap(incidents.Unavailable, "ingest", err)
+				s.gates.shed.WithLabelValues(shedStoreDeadline).Inc()
 			}
 			s.log.Error("webhook not stored", "source", source, "group", b.GroupKey, "err", err)
 			writeError(w, err)
@@ -229,6 +271,10 @@ func (s *Server) hook(source string, parse Parser, auth *HookAuth) http.Handler 
 		writeJSON(w, http.StatusOK, out)
 	})
 }
+
+// minIngestTime is the least time left before a webhook's deadline in
+// which klaxon still starts storing it.
+const minIngestTime = 500 * time.Millisecond
 
 // assignTeam sets the team a new incident of b would belong to, from the
 // group's labels over its first alert's (Alertmanager groups alerts that

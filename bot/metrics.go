@@ -38,7 +38,7 @@ type metrics struct {
 	escalationLateness prometheus.Histogram
 }
 
-func newMetrics(reg prometheus.Registerer, store incidents.Store, version string) (*metrics, error) {
+func newMetrics(reg prometheus.Registerer, store incidents.Store, version string, g *gates) (*metrics, error) {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "klaxon_http_requests_total", Help: "HTTP requests by route, method and status code.",
@@ -120,6 +120,19 @@ func newMetrics(reg prometheus.Registerer, store incidents.Store, version string
 		Name: "klaxon_escalation_lateness_seconds", Help: "From an escalation step's due time to the scheduler running it.",
 		Buckets: []float64{.01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
 	})
+	g.shed = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "klaxon_shed_total",
+		Help: "Requests klaxon refused with 503 to protect itself, by reason: webhook_slots, webhook_memory, unauthenticated, client, unauthenticated_memory, slow_body, deadline, store.",
+	}, []string{"reason"})
+	for _, r := range shedReasons {
+		g.shed.WithLabelValues(r)
+	}
+	webhookMem := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "klaxon_webhook_memory_bytes", Help: "Memory held by the webhooks being handled (their bodies times what parsing them costs), against server.limits.webhook_memory.",
+	}, func() float64 { return float64(g.webhookMem.InUse()) })
+	unauthInFlight := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "klaxon_unauthenticated_in_flight", Help: "Requests being read before they are authenticated, against server.limits.unauthenticated.",
+	}, func() float64 { return float64(g.unauth.InFlight()) })
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "klaxon_build_info", Help: "Always 1; the version label says which klaxon runs.",
 	}, []string{"version"})
@@ -127,7 +140,7 @@ func newMetrics(reg prometheus.Registerer, store incidents.Store, version string
 	for _, c := range []prometheus.Collector{m.requests, m.duration, m.errors, m.authFailures, m.alertsReceived,
 		m.alertsIgnored, m.incidentsOpened, m.incidentsReopened, m.hooksInFlight, m.hooksBusy, m.parseWarnings, m.hookReplays, m.alertsUnrouted, build, &openCollector{store: store},
 		m.deliveries, m.deliveryLatency, m.chatRequests, m.chatDuration, m.chatRejected,
-		m.escalationSteps, m.phoneCalls, m.timeToAck, m.timeToResolve, m.escalationLateness} {
+		m.escalationSteps, m.phoneCalls, m.timeToAck, m.timeToResolve, m.escalationLateness, g.shed, webhookMem, unauthInFlight} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

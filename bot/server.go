@@ -64,6 +64,7 @@ type Server struct {
 	// hookSlots holds one token per webhook being handled, bounding the
 	// memory a storm of large bodies can take (server.max_webhooks).
 	hookSlots chan struct{}
+	gates     *gates // admission: budgets, the unauthenticated gate
 	router    *router
 	once      incidents.Once // signed webhooks' signatures, spent on acceptance
 	outbox    *syncer        // nil when the store has no outbox
@@ -98,7 +99,12 @@ func New(cfg *Config, d Deps) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, store: d.Store, clock: d.Clock, log: d.Logger, mux: http.NewServeMux(),
 		hookSlots: make(chan struct{}, cfg.Server.MaxWebhooks), router: newRouter(cfg)}
-	m, err := newMetrics(d.Registerer, d.Store, d.Version)
+	g, err := newGates(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.gates = g
+	m, err := newMetrics(d.Registerer, d.Store, d.Version, g)
 	if err != nil {
 		return nil, err
 	}
@@ -131,8 +137,8 @@ func New(cfg *Config, d Deps) (*Server, error) {
 	}
 	s.escalator = newEscalator(s, d)
 	if d.VerifyPhone != nil {
-		s.route("POST", "/twilio/gather", s.phoneCallback(d.VerifyPhone, s.gather))
-		s.route("POST", "/twilio/status", s.phoneCallback(d.VerifyPhone, s.callStatus))
+		s.route("POST", "/twilio/gather", s.unauthenticated(s.phoneCallback(d.VerifyPhone, s.gather), maxPhoneBody))
+		s.route("POST", "/twilio/status", s.unauthenticated(s.phoneCallback(d.VerifyPhone, s.callStatus), maxPhoneBody))
 	}
 	if _, ok := d.Store.(incidents.Outbox); ok {
 		s.outbox = newSyncer(s, d)
@@ -167,10 +173,18 @@ func (s *Server) route(method, path string, h http.Handler) {
 	})
 }
 
-// apiAuth requires server.api_token, when it is set, as a bearer token.
+// apiAuth requires server.api_token as a bearer token. Without one the
+// API is open only when klaxon listens on loopback, or when
+// server.api_open says so: incident data is not public.
 func (s *Server) apiAuth(h http.Handler) http.Handler {
 	if s.cfg.Server.APIToken == "" {
-		return h
+		if s.cfg.Server.APIOpen || loopbackOnly(s.cfg.Server.Listen) {
+			return h
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="klaxon"`)
+			writeError(w, incidents.Errorf(incidents.Unauthorized, "the API needs a token: klaxon listens beyond loopback and server.api_token is not set (or set server.api_open: true to serve it to anyone who can reach it)"))
+		})
 	}
 	auth := &HookAuth{Token: s.cfg.Server.APIToken}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -217,8 +231,12 @@ func (s *Server) HTTPServer() *http.Server {
 	}
 }
 
+// readyTimeout bounds /readyz's look at the store: a probe (Kubernetes'
+// default timeout is 1 s) must hear "not ready", not time out.
+const readyTimeout = 800 * time.Millisecond
+
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
 	defer cancel()
 	if err := s.store.Ping(ctx); err != nil {
 		s.log.Warn("not ready: store unreachable", "err", err)

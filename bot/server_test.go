@@ -411,6 +411,37 @@ func TestAPIToken(t *testing.T) {
 	}
 }
 
+// Incident data is not public: beyond loopback the API needs a token,
+// unless server.api_open says otherwise (issue 13: /api/ was open by
+// default, and the deploy kit listened on 0.0.0.0 without one).
+func TestAPIClosedBeyondLoopback(t *testing.T) {
+	for _, c := range []struct {
+		listen string
+		open   bool
+		want   int
+	}{
+		{"0.0.0.0:8080", false, 401},
+		{":8080", false, 401},
+		{"[::]:8080", false, 401},
+		{"10.1.2.3:8080", false, 401},
+		{"0.0.0.0:8080", true, 200},
+		{"127.0.0.1:8080", false, 200},
+		{"localhost:8080", false, 200},
+		{"[::1]:8080", false, 200},
+	} {
+		e := newEnv(t, boltStore(t), func(cfg *bot.Config) { cfg.Server.Listen, cfg.Server.APIOpen = c.listen, c.open })
+		for _, path := range []string{"/api/v1/incidents", "/api/v1/incidents/INC-1", "/api/v1/incidents/INC-1/postmortem.md"} {
+			r := e.do("GET", path, "")
+			if got := r.code; (c.want == 401) != (got == 401) {
+				t.Errorf("listen %s, api_open %v: GET %s = %d, want %d", c.listen, c.open, path, got, c.want)
+			}
+			if r.code == 401 && (!strings.Contains(r.body, "server.api_token") || r.header.Get("WWW-Authenticate") == "") {
+				t.Errorf("listen %s: 401 does not say what to set: %s", c.listen, r.body)
+			}
+		}
+	}
+}
+
 // slowStore holds every Ingest until released, to fill the webhook slots.
 type slowStore struct {
 	incidents.Store

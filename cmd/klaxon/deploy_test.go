@@ -58,7 +58,7 @@ func sourceMetrics(t *testing.T) map[string]string {
 	t.Helper()
 	src := string(readRepoFile(t, "bot/metrics.go"))
 	fams := map[string]string{}
-	opts := regexp.MustCompile(`prometheus\.New(Counter|Gauge|Histogram|Summary)(?:Vec)?\(\s*prometheus\.\w+Opts\{\s*Name:\s*"(klaxon_[a-z0-9_]+)"`)
+	opts := regexp.MustCompile(`prometheus\.New(Counter|Gauge|Histogram|Summary)(?:Vec|Func)?\(\s*prometheus\.\w+Opts\{\s*Name:\s*"(klaxon_[a-z0-9_]+)"`)
 	for _, m := range opts.FindAllStringSubmatch(src, -1) {
 		fams[m[2]] = strings.ToLower(m[1])
 	}
@@ -925,8 +925,11 @@ func TestDeployDockerfile(t *testing.T) {
 		t.Fatalf("the image has no config at %s (COPY into it: %v)", cmd[2], copies)
 	}
 	cfg, err := bot.LoadConfig(filepath.Join(repo, src), func(k string) (string, bool) {
-		if k == "AM_TOKEN" {
+		switch k {
+		case "AM_TOKEN":
 			return "image-t0ken", true
+		case "KLAXON_API_TOKEN":
+			return "image-api-t0ken", true
 		}
 		return "", false
 	})

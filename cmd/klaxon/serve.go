@@ -99,6 +99,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if cfg.Sources.Grafana == nil && !isLoopback(ln.Addr()) {
 		log.Warn("the Grafana webhook has no credentials and klaxon listens beyond loopback: set sources.grafana.token")
 	}
+	switch {
+	case cfg.Server.APIToken != "":
+	case cfg.Server.APIOpen:
+		log.Warn("server.api_open: the API serves incident data to anyone who can reach " + ln.Addr().String())
+	case !isLoopback(ln.Addr()):
+		log.Warn("the API answers 401 to everyone: klaxon listens beyond loopback and server.api_token is not set (or set server.api_open: true)")
+	}
 	for i, w := range cfg.Sources.Webhook {
 		log.Info("generic webhook at "+base+"/hooks/webhook/"+w.Name, "source", bot.WebhookSourcePrefix+w.Name)
 		if w.HMAC != nil && w.HMAC.TimestampHeader == "" {
@@ -196,7 +203,9 @@ func openStore(ctx context.Context, cfg *bot.Config, log *slog.Logger) (incident
 		return nil, nil, err
 	}
 	redis.SetLogger(redisLogger{log.With("component", "redis")})
-	s := redisstore.New(rdb, redisstore.Options{Prefix: cfg.Store.Redis.KeyPrefix, Logger: log})
+	// A store exchange takes at most 3 s: webhooks are answered within
+	// 8 s even when Redis hangs (see bot's webhookDeadline).
+	s := redisstore.New(rdb, redisstore.Options{Prefix: cfg.Store.Redis.KeyPrefix, Logger: log, Timeout: 3 * time.Second})
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := rdb.Ping(pctx).Err(); err != nil {
@@ -214,6 +223,8 @@ func openStore(ctx context.Context, cfg *bot.Config, log *slog.Logger) (incident
 func redisClient(c *bot.RedisConfig) (redis.UniversalClient, string, error) {
 	// RESP2: klaxon uses no RESP3 feature, and go-redis then skips its
 	// per-command check for push notifications (measured: ~10% faster ingest).
+	// Deadlines of the caller's context bound reads and writes too
+	// (ContextTimeoutEnabled), so /readyz and webhooks keep their own.
 	const dial, io, resp = 3 * time.Second, 3 * time.Second, 2
 	switch {
 	case c.Sentinel != nil:
@@ -221,12 +232,12 @@ func redisClient(c *bot.RedisConfig) (redis.UniversalClient, string, error) {
 			MasterName: c.Sentinel.Master, SentinelAddrs: c.Sentinel.Addrs,
 			SentinelPassword: c.Sentinel.SentinelPassword.Reveal(),
 			Username:         c.Username, Password: firstNonEmpty(c.Password.Reveal(), c.Sentinel.Password.Reveal()),
-			DB: c.Sentinel.DB, DialTimeout: dial, ReadTimeout: io, WriteTimeout: io, Protocol: resp,
+			DB: c.Sentinel.DB, DialTimeout: dial, ReadTimeout: io, WriteTimeout: io, Protocol: resp, ContextTimeoutEnabled: true,
 		}), "sentinel " + c.Sentinel.Master + " via " + strings.Join(c.Sentinel.Addrs, ","), nil
 	case c.Cluster != nil:
 		return redis.NewClusterClient(&redis.ClusterOptions{
 			Addrs: c.Cluster.Addrs, Username: c.Username, Password: c.Password.Reveal(),
-			DialTimeout: dial, ReadTimeout: io, WriteTimeout: io, Protocol: resp,
+			DialTimeout: dial, ReadTimeout: io, WriteTimeout: io, Protocol: resp, ContextTimeoutEnabled: true,
 		}), "cluster " + strings.Join(c.Cluster.Addrs, ","), nil
 	}
 	o, err := redis.ParseURL(c.URL.Reveal())
@@ -239,7 +250,7 @@ func redisClient(c *bot.RedisConfig) (redis.UniversalClient, string, error) {
 	if p := c.Password.Reveal(); p != "" {
 		o.Password = p
 	}
-	o.DialTimeout, o.ReadTimeout, o.WriteTimeout, o.Protocol = dial, io, io, resp
+	o.DialTimeout, o.ReadTimeout, o.WriteTimeout, o.Protocol, o.ContextTimeoutEnabled = dial, io, io, resp, true
 	return redis.NewClient(o), fmt.Sprintf("%s/%d", o.Addr, o.DB), nil
 }
 
