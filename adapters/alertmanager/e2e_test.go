@@ -196,14 +196,10 @@ func e2eAlertmanagerBinary(t *testing.T) string {
 	return ""
 }
 
-// e2eStartAlertmanager writes a config whose only receiver is hookURL,
-// starts Alertmanager on a free loopback port, waits until it is ready and
-// returns its base URL. It kills Alertmanager when the test ends, and shows
-// its output if the test failed.
+// e2eStartAlertmanager starts Alertmanager (see e2eRunAlertmanager) with
+// a config whose only receiver is hookURL.
 func e2eStartAlertmanager(ctx context.Context, t *testing.T, bin, hookURL string) string {
 	t.Helper()
-	dir := t.TempDir()
-	conf := filepath.Join(dir, "alertmanager.yml")
 	yml := fmt.Sprintf(`route:
   receiver: klaxon
   group_by: [alertname, service]
@@ -220,13 +216,39 @@ receivers:
             type: Bearer
             credentials: %q
 `, hookURL, e2eToken)
-	if err := os.WriteFile(conf, []byte(yml), 0o600); err != nil {
+	return e2eRunAlertmanager(ctx, t, bin, e2eAM{config: yml})
+}
+
+// e2eAM is an Alertmanager for e2eRunAlertmanager to start.
+type e2eAM struct {
+	config    string // alertmanager.yml
+	webConfig string // --web.config.file, if not empty
+	// user and pass are the basic auth of webConfig, for the readiness probe.
+	user, pass string
+}
+
+// e2eRunAlertmanager starts Alertmanager with am's configuration on a free
+// loopback port, waits until it is ready and returns its base URL. It
+// kills Alertmanager when the test ends, and shows its output if the test
+// failed.
+func e2eRunAlertmanager(ctx context.Context, t *testing.T, bin string, am e2eAM) string {
+	t.Helper()
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "alertmanager.yml")
+	if err := os.WriteFile(conf, []byte(am.config), 0o600); err != nil {
 		t.Fatal(err)
+	}
+	if am.webConfig != "" {
+		web := filepath.Join(dir, "web.yml")
+		if err := os.WriteFile(web, []byte(am.webConfig), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		am.webConfig = web
 	}
 	// The free port is found by closing a listener, so another process may
 	// take it first: try again with a new one when the bind fails.
 	for attempt := 1; ; attempt++ {
-		base, out, err := e2eTryAlertmanager(ctx, t, bin, conf, filepath.Join(dir, fmt.Sprintf("data%d", attempt)))
+		base, out, err := e2eTryAlertmanager(ctx, t, bin, conf, filepath.Join(dir, fmt.Sprintf("data%d", attempt)), am)
 		if err == nil {
 			return base
 		}
@@ -234,11 +256,11 @@ receivers:
 			t.Logf("alertmanager could not bind, retrying: %v", err)
 			continue
 		}
-		t.Fatalf("alertmanager did not start: %v\nconfig:\n%s\noutput:\n%s", err, yml, out)
+		t.Fatalf("alertmanager did not start: %v\nconfig:\n%s\noutput:\n%s", err, am.config, out)
 	}
 }
 
-func e2eTryAlertmanager(ctx context.Context, t *testing.T, bin, conf, storage string) (base, output string, err error) {
+func e2eTryAlertmanager(ctx context.Context, t *testing.T, bin, conf, storage string, am e2eAM) (base, output string, err error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -256,6 +278,9 @@ func e2eTryAlertmanager(ctx context.Context, t *testing.T, bin, conf, storage st
 		"--cluster.listen-address=", // no gossip, no settle wait
 		"--log.level=debug",
 	)
+	if am.webConfig != "" {
+		cmd.Args = append(cmd.Args, "--web.config.file="+am.webConfig)
+	}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.WaitDelay = 2 * time.Second
 	if err := cmd.Start(); err != nil {
@@ -282,6 +307,9 @@ func e2eTryAlertmanager(ctx context.Context, t *testing.T, bin, conf, storage st
 		case <-tick.C:
 		}
 		req, _ := http.NewRequestWithContext(ctx, "GET", base+"/-/ready", nil)
+		if am.user != "" {
+			req.SetBasicAuth(am.user, am.pass)
+		}
 		resp, err := client.Do(req)
 		if err != nil {
 			continue
