@@ -10,8 +10,9 @@ import (
 type Analysis struct {
 	// Query is the expression to plot: the side of a top-level comparison
 	// against a constant that is not the constant, or the whole expression
-	// (trimmed) when there is no such comparison. It is always a substring
-	// of the analyzed expression, and empty only when that is blank.
+	// when there is no such comparison, trimmed of white space (PromQL's:
+	// space, tab, newline, return). It is always a substring of the
+	// analyzed expression, and empty only when that is blank.
 	Query string
 	// Threshold is the constant the rule compares Query with, nil when
 	// there is none.
@@ -66,7 +67,7 @@ const (
 // durations, offset and @ modifiers and operator precedence, and takes an
 // expression Prometheus would refuse at face value.
 func Analyze(expr string) Analysis {
-	whole := strings.TrimSpace(expr)
+	whole := trimSpace(expr)
 	toks, err := lex(expr)
 	if err != nil || len(toks) == 0 {
 		return Analysis{Query: whole}
@@ -77,6 +78,9 @@ func Analyze(expr string) Analysis {
 	}
 	return a
 }
+
+// trimSpace trims PromQL's white space: space, tab, newline, return.
+func trimSpace(s string) string { return strings.Trim(s, " \t\n\r") }
 
 // analyze works on a non-empty, bracket-balanced run of tokens. ok is false
 // when it found nothing better than the whole expression.
