@@ -53,12 +53,13 @@ var niceSteps = []time.Duration{
 // Step returns the step for a range query over window: window/TargetPoints
 // rounded up to the next of 1s 2s 5s 10s 15s 30s 1m 2m 5m 10m 15m 30m 1h
 // 2h 3h 6h 12h 1d, or to whole days past that; at least 1 s. An hour gives
-// 15 s (240 points), not 12 s (300 points): 15 s is the most common scrape
+// 15 s (241 points), not 12 s (301): 15 s is the most common scrape
 // interval and divides 30 s and 1 m, so a step of 15 s shows each sample
 // once where 12 s would show some twice and skip others; round steps also
 // put points on round clock times, which keeps a graph drawn twice the same
 // and lets query caches (Thanos, Mimir) reuse answers. Rounding up keeps at
-// most TargetPoints points per series, far below MaxPoints. Every step up
+// most TargetPoints steps (TargetPoints+1 points) per series, far below
+// MaxPoints. Every step up
 // to a day divides a day, so the day before (DayBefore) falls on the same
 // clock times.
 func Step(window time.Duration) time.Duration {
