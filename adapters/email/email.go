@@ -258,7 +258,13 @@ func (s *Sender) Send(ctx context.Context, p Page) (messageID string, err error)
 	if err := ctx.Err(); err != nil {
 		return "", wrap(ctxError(err))
 	}
-	c, err := s.client(ctx)
+	var release []func() bool
+	defer func() {
+		for _, stop := range release {
+			stop()
+		}
+	}()
+	c, err := s.client(ctx, &release)
 	if err != nil {
 		return "", wrap(&Error{Code: "bad_config", Err: s.redact(err)})
 	}
@@ -269,8 +275,10 @@ func (s *Sender) Send(ctx context.Context, p Page) (messageID string, err error)
 }
 
 // client is a go-mail client for one mail. Its connection is closed when
-// ctx ends, so that a cancelled send stops at once.
-func (s *Sender) client(ctx context.Context) (*gomail.Client, error) {
+// ctx ends, so that a cancelled send stops at once; the caller calls the
+// functions added to release when done, so that a long-lived ctx keeps no
+// closed connection.
+func (s *Sender) client(ctx context.Context, release *[]func() bool) (*gomail.Client, error) {
 	cfg := &tls.Config{ServerName: s.host, MinVersion: tls.VersionTLS12, RootCAs: s.roots}
 	dial := func(dctx context.Context, network, addr string) (net.Conn, error) {
 		d := &net.Dialer{Timeout: s.timeout}
@@ -286,7 +294,7 @@ func (s *Sender) client(ctx context.Context) (*gomail.Client, error) {
 		}
 		// Closing on ctx's end; the conn stays a *tls.Conn, which
 		// go-mail's PLAIN and LOGIN check for.
-		context.AfterFunc(ctx, func() { conn.Close() })
+		*release = append(*release, context.AfterFunc(ctx, func() { conn.Close() }))
 		return conn, nil
 	}
 	opts := []gomail.Option{

@@ -484,6 +484,18 @@ func TestNetworkErrors(t *testing.T) {
 	_, err := s.Send(ctx, p)
 	wantErr(t, err, incidents.Unavailable, "canceled", true)
 
+	// A deadline in the middle of DATA ends the send then, not after the
+	// server's answer (or the 5 s command timeout).
+	slow := newServer(t, serverOptions{tls: "starttls", dataDelay: 3 * time.Second})
+	ctx, cancel = context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err = sender(t, slow, Options{}).Send(ctx, p)
+	wantErr(t, err, incidents.Unavailable, "timeout", true)
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("the send took %v after its deadline of 300ms", d)
+	}
+
 	ts.srv.Close()
 	_, err = s.Send(context.Background(), p)
 	wantErr(t, err, incidents.Unavailable, "network", true)

@@ -42,6 +42,8 @@ type serverOptions struct {
 	// failRcpt and failData, when not nil, are answered to RCPT TO and
 	// DATA.
 	failRcpt, failData *smtp.SMTPError
+	// dataDelay holds the answer to DATA this long.
+	dataDelay time.Duration
 }
 
 type testServer struct {
@@ -175,6 +177,7 @@ func (s *session) Data(r io.Reader) error {
 	if err != nil {
 		return err
 	}
+	time.Sleep(s.o.dataDelay)
 	if s.o.failData != nil {
 		return s.o.failData
 	}
