@@ -1,5 +1,6 @@
-// Package twilio places voice calls through Twilio's REST API and reads the
-// webhooks Twilio sends back (a Gather's keypress, call status callbacks).
+// Package twilio places voice calls and sends text messages through
+// Twilio's REST API, and reads the webhooks Twilio sends back (a Gather's
+// keypress, call status callbacks, inbound text messages).
 //
 // It is a small client of our own on the standard library, not twilio-go,
 // whose base URL is fixed to api.twilio.com: here the API URL is an option,
@@ -228,13 +229,19 @@ func (c *Client) Call(ctx context.Context, call Call) (sid string, err error) {
 	if ferr != nil {
 		return "", ferr
 	}
+	return c.create(ctx, op, "Calls.json", form)
+}
+
+// create POSTs form to the account's resource ("Calls.json",
+// "Messages.json") and returns the SID of what Twilio created.
+func (c *Client) create(ctx context.Context, op, resource string, form url.Values) (sid string, err error) {
 	if err := ctx.Err(); err != nil {
 		return "", ctxError(op, err)
 	}
-	endpoint := c.api + "/2010-04-01/Accounts/" + c.sid + "/Calls.json"
+	endpoint := c.api + "/2010-04-01/Accounts/" + c.sid + "/" + resource
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
 	if err != nil {
-		return "", &Error{Op: op, Code: "bad_call", Err: c.redact(err)}
+		return "", &Error{Op: op, Code: "bad_request", Err: c.redact(err)}
 	}
 	req.SetBasicAuth(c.sid, c.token)
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -249,8 +256,8 @@ func (c *Client) Call(ctx context.Context, call Call) (sid string, err error) {
 		return "", apiError(op, resp, body)
 	}
 	if err != nil {
-		// Twilio answered 2xx but the body broke off: the call may be
-		// placed; do not call again blindly.
+		// Twilio answered 2xx but the body broke off: the call or
+		// message may exist; do not send again blindly.
 		return "", &Error{Op: op, Status: resp.StatusCode, Code: "bad_response", Err: c.redact(err)}
 	}
 	var out struct {
@@ -348,7 +355,7 @@ func (c *Client) redact(err error) error {
 
 // Error is a failed API call. It never holds the auth token.
 type Error struct {
-	Op         string        // "Call"
+	Op         string        // "Call", "SendSMS"
 	Status     int           // HTTP status when known (0 otherwise)
 	Code       string        // see below
 	TwilioCode int           // Twilio's error code, e.g. 21211 (0 when none)
@@ -361,8 +368,11 @@ type Error struct {
 // Codes of Error: "twilio_<code>" when Twilio's answer carries an error
 // code (e.g. "twilio_20003" bad credentials, "twilio_21211" invalid To),
 // else "http_<status>"; "network", "timeout", "canceled" (ctx),
-// "bad_response" (a 2xx answer without a call SID: the call may exist), and,
-// before sending, "bad_to", "twiml_too_long", "bad_call". Temp is set for
+// "bad_response" (a 2xx answer without a SID: the call or message may
+// exist), "bad_request" (the request could not be built), and, before
+// sending, "bad_to", "twiml_too_long", "bad_call", "bad_sms",
+// "sms_too_long". A recipient who opted out with STOP is "twilio_21610"
+// (see IsOptedOut). Temp is set for
 // HTTP 429 and 5xx whatever the code, and for network, timeout and canceled.
 //
 // Error reads "twilio Call: twilio_21211: Invalid 'To' Phone Number".

@@ -1,11 +1,14 @@
 // Package twiliofake is a fake Twilio REST API for tests: it serves
-// POST /2010-04-01/Accounts/{AccountSid}/Calls.json like Twilio, with basic
-// auth, checks the form as Twilio would (To and From in E.164, Url or Twiml,
-// Twiml at most 4000 characters, Timeout, StatusCallback), answers with
-// Twilio's JSON bodies and statuses, and records the calls it accepted
-// (Calls) and the requests it refused as malformed (Violations). It places
-// no call and sends no callback by itself: tests drive callbacks with
-// Callback, signed as Twilio signs them. It is safe for concurrent use.
+// POST /2010-04-01/Accounts/{AccountSid}/Calls.json and Messages.json like
+// Twilio, with basic auth, checks the form as Twilio would (To and From in
+// E.164, Url or Twiml, Twiml at most 4000 characters, Timeout,
+// StatusCallback; a message Body of 1 to 1600 characters), answers with
+// Twilio's JSON bodies and statuses (21610 for a number that replied STOP,
+// see Stop), and records the calls and messages it accepted (Calls,
+// Messages) and the requests it refused as malformed (Violations). It
+// places no call and sends no callback by itself: tests drive callbacks
+// with Callback and inbound text messages with InboundSMS, signed as
+// Twilio signs them. It is safe for concurrent use.
 package twiliofake
 
 import (
@@ -76,6 +79,8 @@ type Server struct {
 
 	mu         sync.Mutex
 	calls      []RecordedCall
+	messages   []RecordedSMS
+	stopped    map[string]bool
 	violations []Violation
 	requests   int
 	fails      []failure
@@ -85,7 +90,7 @@ type failure struct{ status, code int }
 
 // New starts a Server. Close it when done.
 func New(o Options) *Server {
-	s := &Server{sid: o.AccountSID, token: o.AuthToken, delay: o.Delay}
+	s := &Server{sid: o.AccountSID, token: o.AuthToken, delay: o.Delay, stopped: map[string]bool{}}
 	if s.sid == "" {
 		s.sid = AccountSID
 	}
@@ -169,7 +174,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	const prefix = "/2010-04-01/Accounts/"
 	rest, ok := strings.CutPrefix(r.URL.Path, prefix)
 	sid, resource, _ := strings.Cut(rest, "/")
-	if !ok || resource != "Calls.json" {
+	if !ok || (resource != "Calls.json" && resource != "Messages.json") {
 		writeError(w, http.StatusNotFound, 20404, "The requested resource "+r.URL.Path+" was not found")
 		return
 	}
@@ -216,6 +221,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		writeError(w, fail.status, fail.code, msg)
+		return
+	}
+	if resource == "Messages.json" {
+		s.message(w, f)
 		return
 	}
 
@@ -276,9 +285,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.calls = append(s.calls, call)
 	s.mu.Unlock()
 
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusCreated)
-	_ = json.NewEncoder(w).Encode(map[string]any{
+	writeJSON(w, http.StatusCreated, map[string]any{
 		"sid":          call.SID,
 		"account_sid":  s.sid,
 		"to":           to,
@@ -299,11 +306,15 @@ func (s *Server) violation(w http.ResponseWriter, status, code int, msg string) 
 	writeError(w, status, code, msg)
 }
 
-// writeError answers like Twilio: {"code", "message", "more_info", "status"}.
-func writeError(w http.ResponseWriter, status, code int, msg string) {
+func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// writeError answers like Twilio: {"code", "message", "more_info", "status"}.
+func writeError(w http.ResponseWriter, status, code int, msg string) {
+	writeJSON(w, status, map[string]any{
 		"code":      code,
 		"message":   msg,
 		"more_info": "https://www.twilio.com/docs/errors/" + strconv.Itoa(code),
@@ -335,14 +346,7 @@ func (s *Server) Params(call RecordedCall, extra url.Values) url.Values {
 // X-Twilio-Signature, the signature of target and params with the
 // server's auth token. The caller closes the response's body.
 func (s *Server) Callback(ctx context.Context, target string, params url.Values) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, strings.NewReader(params.Encode()))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("User-Agent", "TwilioProxy/1.1")
-	req.Header.Set(twilio.SignatureHeader, twilio.Signature(s.token, target, params))
-	return callbackClient.Do(req)
+	return s.post(ctx, target, target, params)
 }
 
 var callbackClient = &http.Client{Timeout: 10 * time.Second}
