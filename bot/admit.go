@@ -63,9 +63,16 @@ const (
 	webhookMemoryShare = 0.4
 )
 
+// smallWebhook is the largest body that counts as small: small webhooks
+// (an Alertmanager group of a few alerts is a few KiB) hold their cost in
+// a pool of their own, an eighth of the budget, so that they never wait
+// behind a few large ones.
+const smallWebhook = 64 << 10
+
 // gates hold the server's admission state.
 type gates struct {
-	webhookMem *admission.Budget
+	webhookMem *admission.Budget // bodies over smallWebhook
+	smallMem   *admission.Budget // bodies up to smallWebhook
 	unauth     *admission.Gate
 	unauthMem  *admission.Budget
 	proxies    admission.Proxies
@@ -87,7 +94,8 @@ func newGates(cfg *Config) (*gates, error) {
 		return nil, err
 	}
 	return &gates{
-		webhookMem: admission.NewBudget(mem),
+		webhookMem: admission.NewBudget(mem - mem/8),
+		smallMem:   admission.NewBudget(mem / 8),
 		unauth:     admission.NewGate(l.Unauthenticated, l.UnauthenticatedPerClient),
 		unauthMem:  admission.NewBudget(l.UnauthenticatedMemory),
 		proxies:    proxies,
@@ -95,11 +103,27 @@ func newGates(cfg *Config) (*gates, error) {
 	}, nil
 }
 
+// webhookPool is the budget a webhook body of n bytes (-1: unknown yet)
+// holds its cost in.
+func (g *gates) webhookPool(n int64) *admission.Budget {
+	if n >= 0 && n <= smallWebhook {
+		return g.smallMem
+	}
+	return g.webhookMem
+}
+
 // shedReasons are every reason klaxon_shed_total counts.
 var shedReasons = []string{shedWebhookSlots, shedWebhookMemory, shedUnauthSlots, shedClient, shedUnauthMemory, shedSlowBody, shedDeadline, shedStoreDeadline}
 
+// closeAfter makes the answer close the connection: after a request
+// whose body was not read, Go's server would otherwise read (and wait
+// for) up to 256 KiB of it before answering, so a slow sender would
+// never hear its 503 and would hold the connection meanwhile.
+func closeAfter(w http.ResponseWriter) { w.Header().Set("Connection", "close") }
+
 // shedError answers 503 for reason, counting it.
 func (s *Server) shedError(w http.ResponseWriter, r *http.Request, reason, msg string) {
+	closeAfter(w)
 	s.gates.shed.WithLabelValues(reason).Inc()
 	s.log.Warn("request shed", "path", r.URL.Path, "reason", reason, "client", s.gates.proxies.Client(r))
 	writeError(w, incidents.Errorf(incidents.Unavailable, "%s", msg))
@@ -107,6 +131,7 @@ func (s *Server) shedError(w http.ResponseWriter, r *http.Request, reason, msg s
 
 // bodyError answers a failed admission.ReadBody.
 func (s *Server) bodyError(w http.ResponseWriter, r *http.Request, err error, budget string) {
+	closeAfter(w)
 	switch {
 	case errors.Is(err, admission.ErrTooLarge):
 		writeJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": "request body is larger than server.max_body_bytes"})

@@ -72,6 +72,7 @@ func (s *Server) acquire(ctx context.Context, limit time.Time) bool {
 func (s *Server) hook(source string, parse Parser, auth *HookAuth) http.Handler {
 	signed := auth != nil && auth.HMAC != nil
 	refuse := func(w http.ResponseWriter, r *http.Request, err error) {
+		closeAfter(w) // the body of a stranger is not read
 		s.metrics.authFailures.WithLabelValues(source).Inc()
 		s.log.Warn("webhook refused", "source", source, "remote", r.RemoteAddr, "reason", incidents.ErrorMessage(err))
 		switch {
@@ -93,7 +94,8 @@ func (s *Server) hook(source string, parse Parser, auth *HookAuth) http.Handler 
 		deadline := arrived.Add(webhookDeadline)
 		slotLimit := arrived.Add(slotWait)
 		var body []byte
-		var held int64 // of the webhook memory budget
+		var held int64             // of the webhook memory budget
+		var pool *admission.Budget // that budget: small or large bodies
 		var replayKey string
 		if signed {
 			sig, stamp, err := precheckHMAC(r.Header, auth.HMAC, s.clock.Now())
@@ -122,9 +124,10 @@ func (s *Server) hook(source string, parse Parser, auth *HookAuth) http.Handler 
 				busy(w, r)
 				return
 			}
-			held = int64(len(raw)) * webhookCost
+			pool = s.gates.webhookPool(int64(len(raw)))
+			held = pool.Cap(int64(len(raw)) * webhookCost)
 			wctx, cancel := context.WithDeadline(r.Context(), slotLimit)
-			err = s.gates.webhookMem.Acquire(wctx, held)
+			err = pool.Acquire(wctx, held)
 			cancel()
 			release()
 			if err != nil {
@@ -143,8 +146,9 @@ func (s *Server) hook(source string, parse Parser, auth *HookAuth) http.Handler 
 				return
 			}
 			var err error
+			pool = s.gates.webhookPool(r.ContentLength)
 			body, held, err = admission.ReadBody(r.Context(), w, r, admission.Read{
-				Max: s.cfg.Server.MaxBodyBytes, Budget: s.gates.webhookMem, Factor: webhookCost,
+				Max: s.cfg.Server.MaxBodyBytes, Budget: pool, Factor: webhookCost,
 				Wait: time.Until(slotLimit), Deadline: deadline,
 			})
 			if err != nil {
@@ -156,7 +160,7 @@ func (s *Server) hook(source string, parse Parser, auth *HookAuth) http.Handler 
 		s.metrics.hooksInFlight.Inc()
 		defer func() {
 			s.metrics.hooksInFlight.Dec()
-			s.gates.webhookMem.Release(held)
+			pool.Release(held)
 			<-s.hookSlots
 		}()
 		if replayKey != "" {

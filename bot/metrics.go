@@ -129,7 +129,7 @@ func newMetrics(reg prometheus.Registerer, store incidents.Store, version string
 	}
 	webhookMem := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "klaxon_webhook_memory_bytes", Help: "Memory held by the webhooks being handled (their bodies times what parsing them costs), against server.limits.webhook_memory.",
-	}, func() float64 { return float64(g.webhookMem.InUse()) })
+	}, func() float64 { return float64(g.webhookMem.InUse() + g.smallMem.InUse()) })
 	unauthInFlight := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "klaxon_unauthenticated_in_flight", Help: "Requests being read before they are authenticated, against server.limits.unauthenticated.",
 	}, func() float64 { return float64(g.unauth.InFlight()) })

@@ -182,7 +182,7 @@ func NewIncident(n int64, b *Batch, now time.Time) *Incident {
 		ExternalURL: b.ExternalURL,
 		CreatedAt:   now,
 		UpdatedAt:   now,
-		Alerts:      []Alert{},
+		Alerts:      make([]Alert, 0, len(b.Alerts)),
 	}
 	for i := range b.Alerts {
 		if a := &b.Alerts[i]; a.Status == AlertFiring && a.Severity.Higher(inc.Severity) {
