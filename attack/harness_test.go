@@ -199,12 +199,16 @@ func (p *proc) stop() {
 		return
 	default:
 	}
+	t0 := time.Now()
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-p.done:
 	case <-time.After(30 * time.Second):
 		p.cmd.Process.Kill()
 		<-p.done
+	}
+	if d := time.Since(t0); d > 5*time.Second {
+		p.t.Logf("klaxon took %s to stop", d.Round(time.Millisecond))
 	}
 }
 
