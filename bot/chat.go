@@ -2,8 +2,6 @@ package bot
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"net/http"
 	"slices"
@@ -119,7 +117,7 @@ func resultOf(err error) string {
 		return "not_found"
 	case incidents.Conflict:
 		return "conflict"
-	case incidents.Unauthorized:
+	case incidents.Unauthorized, incidents.Forbidden:
 		return "refused"
 	}
 	return "error"
@@ -166,63 +164,11 @@ func (s *Server) act(ctx context.Context, r chatops.Request, actor string, known
 			Name: inc.ID + "-postmortem.md", Title: "Postmortem: " + inc.ID + " " + clip(inc.Title, 80), Content: md,
 		}}, nil
 	}
-	now := s.clock.Now()
-	var hint string
-	inc, err := s.store.Update(ctx, id, func(inc *incidents.Incident) error {
-		if err := s.mayChange(inc, actor, known); err != nil {
-			return err
-		}
-		switch c.Verb {
-		case VerbAck:
-			return inc.Apply(incidents.Acknowledge, actor, "", now)
-		case VerbUnack:
-			return inc.Apply(incidents.Unacknowledge, actor, "", now)
-		case VerbResolve:
-			text := ""
-			if c.Text != "" {
-				text = "Resolved by " + actor + ": " + clip(c.Text, 500)
-			}
-			if err := inc.Apply(incidents.Resolve, actor, text, now); err != nil {
-				return err
-			}
-			if c.Text != "" {
-				inc.SetSummary(c.Text)
-			}
-			return nil
-		case VerbReopen:
-			return inc.Apply(incidents.Reopen, actor, "", now)
-		case VerbEscalate:
-			return inc.Escalate(actor, now)
-		case VerbSnooze:
-			return inc.Snooze(c.Duration, actor, now)
-		case VerbSev:
-			return inc.SetSeverity(c.Severity, actor, now)
-		case VerbLead:
-			return inc.SetLead(s.people.mention(r.Platform, c.Person), actor, now)
-		case VerbRole:
-			return inc.SetRole(c.Role, s.people.mention(r.Platform, c.Person), actor, now)
-		case VerbNote:
-			hint = s.blameHint(c.Text)
-			return inc.AddNote(c.NoteKind, c.Text, actor, now)
-		}
-		return incidents.Errorf(incidents.Invalid, "%s needs no incident", c.Verb)
-	})
+	inc, hint, err := s.Act(ctx, id, c, Actor{Name: actor, Known: known, Via: r.Platform})
 	if err != nil {
 		return chatops.Reply{}, err
 	}
-	if s.outbox != nil {
-		s.outbox.notify()
-	}
-	switch c.Verb {
-	case VerbAck:
-		if firstAck(inc) {
-			s.metrics.timeToAck.WithLabelValues(inc.Team, inc.Severity.String()).Observe(inc.AckedAt.Sub(inc.CreatedAt).Seconds())
-		}
-	case VerbResolve:
-		s.metrics.timeToResolve.WithLabelValues(inc.Team, inc.Severity.String()).Observe(inc.ResolvedAt.Sub(inc.CreatedAt).Seconds())
-	case VerbEscalate, VerbReopen, VerbUnack:
-		s.escalator.notify()
-	}
+	now := s.clock.Now()
 	reply := ephemeral(confirmation(inc, c))
 	if hint != "" {
 		reply.Text += "\n" + hint
@@ -261,7 +207,7 @@ func (s *Server) mayChange(inc *incidents.Incident, actor string, known bool) er
 	if known && slices.ContainsFunc(t.Responders, func(r string) bool { return strings.EqualFold(r, actor) }) {
 		return nil
 	}
-	return incidents.Errorf(incidents.Unauthorized, "Sorry, only the %s team's responders (%s) can change %s. You can still look: /incident show %s.",
+	return incidents.Errorf(incidents.Forbidden, "Sorry, only the %s team's responders (%s) can change %s. You can still look: /incident show %s.",
 		inc.Team, strings.Join(t.Responders, ", "), inc.ID, inc.ID)
 }
 
@@ -478,53 +424,13 @@ func timelineText(inc *incidents.Incident, n int) string {
 // declare opens an incident by hand: a card and escalation like any other.
 func (s *Server) declare(ctx context.Context, r chatops.Request, actor string, known bool, c Command) (chatops.Reply, error) {
 	team := s.teamOf(r, c.Team)
-	if team != "" {
-		t, ok := s.teams[team]
-		if !ok {
-			return chatops.Reply{}, incidents.Errorf(incidents.Invalid, "there is no team %q (teams: %s)", clip(team, 40), strings.Join(s.teamNames(), ", "))
-		}
-		if err := s.mayChange(&incidents.Incident{Team: t.Name, ID: "a new incident"}, actor, known); err != nil {
-			return chatops.Reply{}, err
-		}
-	}
-	sev := c.Severity
-	if sev == 0 {
-		sev = s.cfg.Incidents.Severity.Default
-	}
-	var nonce [8]byte
-	rand.Read(nonce[:])
-	group := "declared:" + hex.EncodeToString(nonce[:])
-	now := s.clock.Now()
-	b := &incidents.Batch{
-		Source: "declared", GroupKey: group, Title: clip(c.Text, 200), Team: team,
-		Alerts: []incidents.Alert{{
-			Source: "declared", Fingerprint: group, Status: incidents.AlertFiring, Severity: sev, StartsAt: now,
-			Labels:      map[string]string{"alertname": clip(c.Text, 200), "declared_by": actor},
-			Annotations: map[string]string{"summary": clip(c.Text, 200)},
-		}},
-	}
-	opts := incidents.IngestOptions{Now: now}
-	if s.escalator != nil {
-		opts.Start = s.escalator.start
-	}
-	res, err := s.store.Ingest(ctx, b, opts)
+	inc, err := s.Declare(ctx, Declaration{Title: c.Text, Severity: c.Severity, Team: team}, Actor{Name: actor, Known: known, Via: r.Platform})
 	if err != nil {
 		return chatops.Reply{}, err
-	}
-	inc, err := s.store.Update(ctx, res.Incident.ID, func(inc *incidents.Incident) error {
-		inc.AddEvent(now, incidents.EventTriggered, actor, "Declared by "+actor+" from "+platformTitle(r.Platform))
-		return nil
-	})
-	if err != nil {
-		return chatops.Reply{}, err
-	}
-	s.metrics.incidentsOpened.WithLabelValues("declared", team).Inc()
-	if s.outbox != nil {
-		s.outbox.notify()
 	}
 	text := fmt.Sprintf("%s declared %s (%s", actor, inc.ID, inc.Severity)
-	if team != "" {
-		text += ", team " + team
+	if inc.Team != "" {
+		text += ", team " + inc.Team
 	}
 	return chatops.Reply{Text: text + "): " + inc.Title}, nil
 }

@@ -44,6 +44,9 @@ type Config struct {
 	DefaultTeam string        `yaml:"default_team"`
 	// People map platform accounts to one person each.
 	People []PersonConfig `yaml:"people"`
+	// APITokens are the tokens of the HTTP API and the CLI, each with a
+	// scope and the person it acts as (server.api_token is a read token).
+	APITokens []APITokenConfig `yaml:"api_tokens"`
 	// Escalation: policies, on-call schedules, and phone calls.
 	Policies  []PolicyConfig   `yaml:"policies"`
 	Schedules []ScheduleConfig `yaml:"schedules"`
@@ -828,6 +831,7 @@ func (c *Config) Validate() error {
 	v.routing(c)
 	v.chats(c)
 	v.people(c)
+	v.apiTokens(c)
 	v.escalation(c)
 	if len(v.errs) == 0 {
 		return nil

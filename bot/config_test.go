@@ -230,8 +230,15 @@ func TestLoadConfigErrors(t *testing.T) {
 server.listn (line 3): unknown key (did you mean "listen"?)
 store.redis.sentinal (line 7): unknown key (did you mean "sentinel"?)`},
 		{file: "unknown_top.yaml", want: `
-pagerduty (line 3): unknown key (known keys: server, store, sources, incidents, templates_dir, teams, routes, default_team, people, policies, schedules, twilio, slack, mattermost, telegram, outbox)
+pagerduty (line 3): unknown key (known keys: server, store, sources, incidents, templates_dir, teams, routes, default_team, people, api_tokens, policies, schedules, twilio, slack, mattermost, telegram, outbox)
 sever (line 5): unknown key (did you mean "server"?)`},
+		{file: "api_tokens.yaml", want: `
+api_tokens[1].name (line 5): "ci" is defined twice
+api_tokens[1].token (line 5): is 5 characters long: at least 16, or anyone could guess it
+api_tokens[1].scope (line 5): want read or write, got "admin"
+api_tokens[2].token (line 6): is the same as api_tokens[0]'s: give each token its own
+api_tokens[2].as (line 6): names no one in people (got "alcie") (did you mean "alice"?)
+api_tokens[3].token (line 7): is a placeholder: set the real one`},
 		{file: "wrong_type.yaml", want: `
 server.public_url (line 3): want a string, got a sequence
 server.max_body_bytes (line 4): want an integer, got "abc"

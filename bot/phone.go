@@ -59,7 +59,6 @@ func (s *Server) expired(q url.Values) bool {
 func (s *Server) gather(w http.ResponseWriter, r *http.Request, form url.Values) {
 	q := r.URL.Query()
 	id, person := q.Get("incident"), clip(q.Get("person"), 64)
-	actor := person + " (phone)"
 	if s.expired(q) {
 		twiml(w, say("This call has expired. Please use chat."))
 		return
@@ -71,27 +70,20 @@ func (s *Server) gather(w http.ResponseWriter, r *http.Request, form url.Values)
 			return
 		}
 	}
+	// The person klaxon called (the URL is signed with the rest of the
+	// callback) acts: a key acknowledges or escalates, the same as a button.
+	who := Actor{Name: person, Known: true, Via: ViaPhone, Called: true}
 	var err error
 	var reply string
-	now := s.clock.Now()
 	switch form.Get("Digits") {
 	case "1":
-		var inc *incidents.Incident
-		inc, err = s.store.Update(r.Context(), id, func(inc *incidents.Incident) error {
-			return inc.Apply(incidents.Acknowledge, actor, "", now)
-		})
-		if err == nil {
+		if _, _, err = s.Act(r.Context(), id, Command{Verb: VerbAck}, who); err == nil {
 			s.metrics.phoneCalls.WithLabelValues("acknowledged").Inc()
-			if firstAck(inc) {
-				s.metrics.timeToAck.WithLabelValues(inc.Team, inc.Severity.String()).Observe(inc.AckedAt.Sub(inc.CreatedAt).Seconds())
-			}
 			reply = "Acknowledged. Thank you."
 		}
 	case "2":
-		_, err = s.store.Update(r.Context(), id, func(inc *incidents.Incident) error { return inc.Escalate(actor, now) })
-		if err == nil {
+		if _, _, err = s.Act(r.Context(), id, Command{Verb: VerbEscalate}, who); err == nil {
 			s.metrics.phoneCalls.WithLabelValues("escalated").Inc()
-			s.escalator.notify()
 			reply = "Escalating to the next step."
 		}
 	default:
@@ -106,9 +98,6 @@ func (s *Server) gather(w http.ResponseWriter, r *http.Request, form url.Values)
 		if k := incidents.ErrorKind(err); k == incidents.Unavailable || k == incidents.Internal {
 			reply = "klaxon could not record that. Please use chat."
 		}
-	}
-	if s.outbox != nil {
-		s.outbox.notify()
 	}
 	twiml(w, say(reply))
 }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strings"
 	"sync"
 	"time"
 
@@ -60,7 +61,9 @@ type Server struct {
 	log     *slog.Logger
 	metrics *metrics
 	mux     *http.ServeMux
+	allowed map[string][]string // path → the methods route serves there
 	handler http.Handler
+	api     *apiAuth
 	// hookSlots holds one token per webhook being handled, bounding the
 	// memory a storm of large bodies can take (server.max_webhooks).
 	hookSlots chan struct{}
@@ -97,7 +100,7 @@ func New(cfg *Config, d Deps) (*Server, error) {
 		reg := prometheus.NewRegistry()
 		d.Registerer, d.Gatherer = reg, reg
 	}
-	s := &Server{cfg: cfg, store: d.Store, clock: d.Clock, log: d.Logger, mux: http.NewServeMux(),
+	s := &Server{cfg: cfg, store: d.Store, clock: d.Clock, log: d.Logger, mux: http.NewServeMux(), allowed: map[string][]string{},
 		hookSlots: make(chan struct{}, cfg.Server.MaxWebhooks), router: newRouter(cfg)}
 	g, err := newGates(cfg)
 	if err != nil {
@@ -148,9 +151,15 @@ func New(cfg *Config, d Deps) (*Server, error) {
 	for name, parse := range d.Sources {
 		s.route("POST", "/hooks/"+name, s.hook(name, parse, cfg.Sources.auth(name)))
 	}
-	s.route("GET", "/api/v1/incidents", s.apiAuth(http.HandlerFunc(s.listIncidents)))
-	s.route("GET", "/api/v1/incidents/{id}", s.apiAuth(http.HandlerFunc(s.getIncident)))
-	s.route("GET", "/api/v1/incidents/{id}/postmortem.md", s.apiAuth(http.HandlerFunc(s.getPostmortem)))
+	s.api = newAPIAuth(cfg, s.people)
+	s.route("GET", "/api/v1/incidents", s.apiRead(s.listIncidents))
+	s.route("GET", "/api/v1/incidents/{id}", s.apiRead(s.getIncident))
+	s.route("GET", "/api/v1/incidents/{id}/postmortem.md", s.apiRead(s.getPostmortem))
+	s.route("GET", "/api/v1/oncall", s.apiRead(s.getOncall))
+	s.route("POST", "/api/v1/incidents", s.apiWrite(s.declareIncident))
+	for _, a := range apiActions {
+		s.route("POST", "/api/v1/incidents/{id}/"+a.path, s.apiWrite(s.actOn(a)))
+	}
 	s.route("GET", "/healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	}))
@@ -164,37 +173,17 @@ func New(cfg *Config, d Deps) (*Server, error) {
 }
 
 // route serves h for method at path, and a JSON 405 naming the allowed
-// method for any other method there (GET routes also answer HEAD).
+// methods for any other method there (GET routes also answer HEAD).
 func (s *Server) route(method, path string, h http.Handler) {
 	s.mux.Handle(method+" "+path, h)
-	s.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Allow", method)
-		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "method " + r.Method + " not allowed here; use " + method})
-	})
-}
-
-// apiAuth requires server.api_token as a bearer token. Without one the
-// API is open only when klaxon listens on loopback, or when
-// server.api_open says so: incident data is not public.
-func (s *Server) apiAuth(h http.Handler) http.Handler {
-	if s.cfg.Server.APIToken == "" {
-		if s.cfg.Server.APIOpen || loopbackOnly(s.cfg.Server.Listen) {
-			return h
-		}
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="klaxon"`)
-			writeError(w, incidents.Errorf(incidents.Unauthorized, "the API needs a token: klaxon listens beyond loopback and server.api_token is not set (or set server.api_open: true to serve it to anyone who can reach it)"))
+	if _, seen := s.allowed[path]; !seen {
+		s.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			allow := strings.Join(s.allowed[path], ", ")
+			w.Header().Set("Allow", allow)
+			writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "method " + r.Method + " not allowed here; use " + allow})
 		})
 	}
-	auth := &HookAuth{Token: s.cfg.Server.APIToken}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := checkAuth(r, auth); err != nil {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="klaxon"`)
-			writeError(w, err)
-			return
-		}
-		h.ServeHTTP(w, r)
-	})
+	s.allowed[path] = append(s.allowed[path], method)
 }
 
 // Run keeps cards in sync (the outbox workers) until ctx ends, then waits
@@ -262,6 +251,8 @@ func statusOf(err error) int {
 		return http.StatusConflict
 	case incidents.Unauthorized:
 		return http.StatusUnauthorized
+	case incidents.Forbidden:
+		return http.StatusForbidden
 	case incidents.Unavailable:
 		return http.StatusServiceUnavailable
 	}

@@ -24,6 +24,9 @@ const (
 	Unavailable
 	// Unauthorized means the caller's credentials are missing or wrong.
 	Unauthorized
+	// Forbidden means the caller is known but may not do this (not one of
+	// the team's responders, a read-only token asking for a change).
+	Forbidden
 )
 
 func (k Kind) String() string {
@@ -38,6 +41,8 @@ func (k Kind) String() string {
 		return "unavailable"
 	case Unauthorized:
 		return "unauthorized"
+	case Forbidden:
+		return "forbidden"
 	default:
 		return "internal"
 	}
