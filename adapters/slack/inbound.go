@@ -61,6 +61,7 @@ var (
 	ErrBadTimestamp     = errors.New("bad timestamp")
 	ErrStaleTimestamp   = errors.New("stale timestamp")
 	ErrBadSignature     = errors.New("bad signature")
+	ErrDuplicateHeader  = errors.New("duplicate signature header")
 )
 
 // Verify checks that body was signed by Slack with secret (signature
@@ -68,39 +69,55 @@ var (
 // X-Slack-Signature, timestamp in X-Slack-Request-Timestamp) no more than
 // MaxSkew away from now. It returns nil or one of the Err… errors above.
 func Verify(secret string, h http.Header, body []byte, now time.Time) error {
+	_, err := VerifySignature(secret, h, body, now)
+	return err
+}
+
+// VerifySignature is Verify that also returns the MAC the request carries,
+// decoded: the same bytes however the hex is spelled (Slack sends lower
+// case; upper case verifies too), so the MAC, never the header's text, is
+// what identifies a request to a replay guard. The request must carry
+// exactly one X-Slack-Signature ("v0=" and 64 hex digits, nothing around
+// them) and one X-Slack-Request-Timestamp (decimal seconds, no sign, no
+// leading zero, no space): a second header of either is ErrDuplicateHeader.
+func VerifySignature(secret string, h http.Header, body []byte, now time.Time) ([]byte, error) {
 	if secret == "" {
-		return ErrNoSecret
+		return nil, ErrNoSecret
 	}
-	sig := h.Get(HeaderSignature)
-	if sig == "" {
-		return ErrMissingSignature
+	sigs, tss := h.Values(HeaderSignature), h.Values(HeaderTimestamp)
+	if len(sigs) > 1 || len(tss) > 1 {
+		return nil, ErrDuplicateHeader
 	}
-	ts := h.Get(HeaderTimestamp)
-	if ts == "" {
-		return ErrMissingTimestamp
+	if len(sigs) == 0 || sigs[0] == "" {
+		return nil, ErrMissingSignature
 	}
-	if len(ts) > 12 || strings.Trim(ts, "0123456789") != "" {
-		return ErrBadTimestamp
+	if len(tss) == 0 || tss[0] == "" {
+		return nil, ErrMissingTimestamp
+	}
+	sig, ts := sigs[0], tss[0]
+	// Digits only, and the number's one spelling: the MAC covers the text.
+	if len(ts) > 12 || strings.Trim(ts, "0123456789") != "" || ts[0] == '0' {
+		return nil, ErrBadTimestamp
 	}
 	sec, err := strconv.ParseInt(ts, 10, 64)
 	if err != nil {
-		return ErrBadTimestamp
+		return nil, ErrBadTimestamp
 	}
 	if d := now.Unix() - sec; d > int64(MaxSkew/time.Second) || d < -int64(MaxSkew/time.Second) {
-		return ErrStaleTimestamp
+		return nil, ErrStaleTimestamp
 	}
 	hexSig, ok := strings.CutPrefix(sig, "v0=")
 	got, err := hex.DecodeString(hexSig)
 	if !ok || err != nil || len(got) != sha256.Size {
-		return ErrBadSignature
+		return nil, ErrBadSignature
 	}
 	mac := hmac.New(sha256.New, []byte(secret))
 	mac.Write([]byte("v0:" + ts + ":"))
 	mac.Write(body)
 	if !hmac.Equal(got, mac.Sum(nil)) {
-		return ErrBadSignature
+		return nil, ErrBadSignature
 	}
-	return nil
+	return got, nil
 }
 
 // InboundOptions configure an Inbound.
@@ -139,7 +156,7 @@ type Inbound struct {
 	answerWait time.Duration // tests shorten it
 	wg         sync.WaitGroup
 
-	// seen holds the signatures verified in the last MaxSkew: a request
+	// seen holds the MACs (hex) verified in the last 2*MaxSkew: a request
 	// seen twice is a replay. once, when set, holds them for every replica.
 	once incidents.Once
 	mu   sync.Mutex
@@ -210,11 +227,12 @@ func (in *Inbound) read(w http.ResponseWriter, r *http.Request) (url.Values, boo
 		}
 		return nil, false
 	}
-	if err := Verify(in.secret, r.Header, body, in.now()); err != nil {
+	mac, err := VerifySignature(in.secret, r.Header, body, in.now())
+	if err != nil {
 		in.refuse(w, r, http.StatusUnauthorized, err.Error())
 		return nil, false
 	}
-	if in.replayed(r.Context(), r.Header.Get(HeaderSignature)) {
+	if in.replayed(r.Context(), mac) {
 		in.refuse(w, r, http.StatusUnauthorized, "replayed")
 		return nil, false
 	}
@@ -227,10 +245,13 @@ func (in *Inbound) read(w http.ResponseWriter, r *http.Request) (url.Values, boo
 	return form, true
 }
 
-// replayed records a verified signature and reports whether it was seen
-// already within the window: by any replica when in.once is set (a store
-// that cannot answer falls back to this replica's memory).
-func (in *Inbound) replayed(ctx context.Context, sig string) bool {
+// replayed records a verified request's MAC and reports whether it was
+// seen already within the window: by any replica when in.once is set (a
+// store that cannot answer falls back to this replica's memory). The key
+// is the MAC's bytes (as lower-case hex), never the header's spelling of
+// them.
+func (in *Inbound) replayed(ctx context.Context, mac []byte) bool {
+	sig := hex.EncodeToString(mac)
 	if in.once != nil {
 		st, err := in.once.ClaimOnce(ctx, "slack "+sig, 2*MaxSkew)
 		if err == nil {

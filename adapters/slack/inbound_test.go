@@ -718,3 +718,119 @@ func TestReplayAcrossReplicas(t *testing.T) {
 		t.Fatalf("store down, replay to the same replica: %d", w.Code)
 	}
 }
+
+// sendHeaders posts body to handler with the given signing headers, each
+// value sent as a header line of its own.
+func sendHeaders(t *testing.T, handler http.Handler, body string, sigs, tss []string) *httptest.ResponseRecorder {
+	t.Helper()
+	r := httptest.NewRequest(http.MethodPost, "/slack/x", strings.NewReader(body))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for _, s := range sigs {
+		r.Header.Add(HeaderSignature, s)
+	}
+	for _, ts := range tss {
+		r.Header.Add(HeaderTimestamp, ts)
+	}
+	w := httptest.NewRecorder()
+	handler.ServeHTTP(w, r)
+	return w
+}
+
+// A request is acted on once, however its signature is spelled when it is
+// sent again: the replay guard keys on the MAC, not on the header's text,
+// on this replica and (through a shared Once) on any other.
+func TestReplayVariants(t *testing.T) {
+	body := commandForm("declare db down sev 1", "")
+	ts := strconv.FormatInt(testNow.Unix(), 10)
+	sig := signBody(testSecret, testNow.Unix(), body)
+	hexSig := sig[3:]
+	mixed := []byte(hexSig)
+	for i := range mixed {
+		if i%2 == 0 {
+			mixed[i] = strings.ToUpper(string(mixed[i]))[0]
+		}
+	}
+	variants := []struct {
+		name     string
+		sigs, ts []string
+	}{
+		{"the same", []string{sig}, []string{ts}},
+		{"upper-case hex", []string{"v0=" + strings.ToUpper(hexSig)}, []string{ts}},
+		{"mixed-case hex", []string{"v0=" + string(mixed)}, []string{ts}},
+		{"upper-case prefix", []string{"V0=" + hexSig}, []string{ts}},
+		{"upper-case prefix and hex", []string{"V0=" + strings.ToUpper(hexSig)}, []string{ts}},
+		{"leading space", []string{" " + sig}, []string{ts}},
+		{"trailing space", []string{sig + " "}, []string{ts}},
+		{"tab", []string{"\t" + strings.ToUpper(sig)}, []string{ts}},
+		{"space in the timestamp", []string{sig}, []string{" " + ts + " "}},
+		{"leading zero in the timestamp", []string{sig}, []string{"0" + ts}},
+		{"plus in the timestamp", []string{sig}, []string{"+" + ts}},
+		{"two signatures", []string{"v0=" + strings.ToUpper(hexSig), sig}, []string{ts}},
+		{"two signatures, a bad one first", []string{"v0=" + strings.Repeat("0", 64), strings.ToUpper(sig)}, []string{ts}},
+		{"two timestamps", []string{strings.ToUpper(sig)}, []string{ts, ts}},
+	}
+	once := &sharedOnce{}
+	mk := func(once incidents.Once) (*Inbound, *recorder) {
+		h := &recorder{reply: chatops.Reply{Text: "Declared INC-1"}}
+		in, err := NewInbound(InboundOptions{SigningSecret: testSecret, Handler: h, Now: func() time.Time { return testNow },
+			Log: slog.New(slog.DiscardHandler), Once: once})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(in.Wait)
+		return in, h
+	}
+	for _, shared := range []bool{false, true} {
+		var a, b *Inbound
+		var ha, hb *recorder
+		if shared {
+			a, ha = mk(once)
+			b, hb = mk(once)
+		} else {
+			a, ha = mk(nil)
+			b, hb = a, ha
+		}
+		if w := sendHeaders(t, a.Commands(), body, []string{sig}, []string{ts}); w.Code != http.StatusOK {
+			t.Fatalf("shared %v: the first request: %d %s", shared, w.Code, w.Body)
+		}
+		for _, v := range variants {
+			for _, in := range []*Inbound{a, b} {
+				if w := sendHeaders(t, in.Commands(), body, v.sigs, v.ts); w.Code != http.StatusUnauthorized {
+					t.Errorf("shared %v, %s: %d %s", shared, v.name, w.Code, w.Body)
+				}
+			}
+		}
+		a.Wait()
+		b.Wait()
+		if n := len(ha.requests()); n != 1 || (shared && len(hb.requests()) != 0) {
+			t.Errorf("shared %v: acted %d + %d times, want once", shared, n, len(hb.requests()))
+		}
+	}
+}
+
+// VerifySignature returns the MAC itself, the same however it is spelled;
+// requests with more than one signature or timestamp header are refused.
+func TestVerifySignatureMAC(t *testing.T) {
+	at := time.Unix(1531420618, 0)
+	want, err := VerifySignature(docSecret, slackHeader(docSig, docTS), []byte(docBody), at)
+	if err != nil || hex.EncodeToString(want) != docSig[3:] {
+		t.Fatalf("VerifySignature = %x, %v", want, err)
+	}
+	got, err := VerifySignature(docSecret, slackHeader("v0="+strings.ToUpper(docSig[3:]), docTS), []byte(docBody), at)
+	if err != nil || !hmac.Equal(got, want) {
+		t.Errorf("upper case: %x, %v", got, err)
+	}
+	for name, h := range map[string]http.Header{
+		"two signatures": {HeaderSignature: {docSig, docSig}, HeaderTimestamp: {docTS}},
+		"two timestamps": {HeaderSignature: {docSig}, HeaderTimestamp: {docTS, docTS}},
+	} {
+		if _, err := VerifySignature(docSecret, h, []byte(docBody), at); !errors.Is(err, ErrDuplicateHeader) {
+			t.Errorf("%s: %v, want ErrDuplicateHeader", name, err)
+		}
+	}
+	for _, ts := range []string{"0" + docTS, "+" + docTS, " " + docTS, docTS + " "} {
+		if err := Verify(docSecret, slackHeader(docSig, ts), []byte(docBody), at); !errors.Is(err, ErrBadTimestamp) {
+			t.Errorf("timestamp %q: %v, want ErrBadTimestamp", ts, err)
+		}
+	}
+}
