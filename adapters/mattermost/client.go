@@ -243,46 +243,185 @@ func ReplyText(events []incidents.Event) string {
 	return strings.Join(lines[:k], "\n") + "\n" + more
 }
 
-// Find returns the ref of the first top-level post in channel
-// dest tagged with incidentID and created at or after since, or "" when
-// there is none. It reads GET /api/v4/channels/{id}/posts?since= (at most
-// the 1000 posts the server returns), skipping replies and deleted posts.
+// FindWindow is how far past since Find looks. The outbox marks a card
+// "about to post", then posts it, and asks for since = the mark − 1 min
+// (for clocks that differ): the post starts right after the mark is saved
+// and ends within the HTTP client's timeout (10 s in klaxon) and the
+// outbox's sync deadline (¾ of its lease: 45 s by default), and the
+// server stamps the post (CreateAt) while it handles the request. Five
+// minutes from since — the mark + 4 min — holds that with minutes to
+// spare, and keeps what Find reads to the window's posts, however busy the
+// channel has been since.
+const FindWindow = 5 * time.Minute
+
+// Find's paging: the posts API's largest page, and bounds on the search
+// for the window's start and on the pages read through the window (a
+// window with more posts than that is refused as too busy to look
+// through).
+const (
+	findPerPage   = 200
+	findMaxProbes = 64
+	findMaxPages  = 500
+)
+
+// Find returns the ref of a top-level post in channel dest tagged with
+// incidentID and created in the window [since, since+FindWindow], or ""
+// when there is none (and when since is zero: there is no mark to look
+// from). Replies and deleted posts do not count.
+//
+// The posts API cannot be asked for a time range: since= returns at most
+// 1,000 posts updated after a time, any 1,000 of them, so a busy channel
+// hides the card; pages (page, per_page) count from the newest post. So
+// Find first searches the newest-first pages for the window's start (the
+// newest post created before since): pages 0, 1, 3, 7… until one reaches
+// back past since, then halving the gap, about 2·log2(N/200) calls for N
+// posts newer than since. From that post it reads forward with after=<post
+// id>, oldest first, 200 a call, to the window's end: pages counted from a
+// post before the window do not move as new posts arrive, and they end
+// where the window does. A window of more than 100,000 posts is an *Error
+// "window_too_busy" (not retried) rather than a guess.
 func (c *Client) Find(ctx context.Context, dest, incidentID string, since time.Time) (string, error) {
-	const op = "GetPostsSince"
+	const op = "GetPostsForChannel"
 	if err := ValidDest(dest); err != nil {
 		return "", &Error{Op: op, Code: CodeBadDest, Err: err}
 	}
-	if incidentID == "" {
+	if incidentID == "" || since.IsZero() {
 		return "", nil
 	}
-	ms := since.UnixMilli()
-	// The server returns the posts updated strictly after the time given,
-	// and ignores a time of 0 or less.
-	q := max(ms-1, 1)
-	list, resp, err := c.api.GetPostsSince(ctx, dest, q, false)
+	from, until := since.UnixMilli(), since.Add(FindWindow).UnixMilli()
+	f := &finder{c: c, dest: dest, incident: incidentID, from: from, until: until}
+	anchor, err := f.start(ctx)
+	if err != nil || f.found != "" || anchor == "" {
+		return f.found, err
+	}
+	for page := range findMaxPages {
+		list, resp, err := c.api.GetPostsAfter(ctx, dest, anchor, page, findPerPage, "", false, false)
+		if err != nil {
+			return "", wrap(ctx, "GetPostsAfter", resp, err)
+		}
+		ps := ordered(list)
+		if f.check(ps) || len(ps) < findPerPage {
+			return f.found, nil
+		}
+		for _, p := range ps {
+			if p.CreateAt > until {
+				return "", nil // past the window
+			}
+		}
+	}
+	return "", &Error{Op: "GetPostsAfter", Code: CodeWindowTooBusy,
+		Err: fmt.Errorf("more than %d posts in the %s after %s", findMaxPages*findPerPage, FindWindow, since.UTC().Format(time.RFC3339))}
+}
+
+// CodeWindowTooBusy is Find's error for a window with more posts than it
+// reads.
+const CodeWindowTooBusy = "window_too_busy"
+
+// finder is one Find.
+type finder struct {
+	c           *Client
+	dest        string
+	incident    string
+	from, until int64  // the window, ms
+	found       string // the card, once seen: the first posted
+	foundAt     int64
+}
+
+// check looks for the card among ps and reports whether it is there.
+func (f *finder) check(ps []*model.Post) bool {
+	for _, p := range ps {
+		if p.RootId != "" || p.DeleteAt != 0 || p.ChannelId != f.dest && p.ChannelId != "" ||
+			p.CreateAt < f.from || p.CreateAt > f.until || !model.IsValidId(p.Id) {
+			continue
+		}
+		if v, _ := p.GetProp(PropIncident).(string); v == f.incident {
+			if f.found == "" || p.CreateAt < f.foundAt || p.CreateAt == f.foundAt && p.Id < f.found {
+				f.found, f.foundAt = p.Id, p.CreateAt
+			}
+		}
+	}
+	return f.found != ""
+}
+
+// page reads page k of the channel's posts, newest first.
+func (f *finder) page(ctx context.Context, k int) ([]*model.Post, error) {
+	list, resp, err := f.c.api.GetPostsForChannel(ctx, f.dest, k, findPerPage, "", false, false)
 	if err != nil {
-		return "", wrap(ctx, op, resp, err)
+		return nil, wrap(ctx, "GetPostsForChannel", resp, err)
 	}
+	ps := ordered(list)
+	f.check(ps)
+	return ps, nil
+}
+
+// reaches reports whether page ps reaches back before the window (or is
+// the channel's end).
+func (f *finder) reaches(ps []*model.Post) bool {
+	return len(ps) < findPerPage || ps[len(ps)-1].CreateAt < f.from
+}
+
+// start finds the post to read forward from: the newest post created
+// before the window, or the channel's first post when none is (that page
+// is checked for the card as it is read). "" with f.found unset: the
+// channel has no post at all.
+func (f *finder) start(ctx context.Context) (string, error) {
+	lo, hi := -1, 0 // pages ≤ lo end within the window or after it; page hi reaches back before it
+	var loPosts, hiPosts []*model.Post
+	for probes := 0; ; probes++ {
+		if probes == findMaxProbes {
+			return "", &Error{Op: "GetPostsForChannel", Code: CodeWindowTooBusy, Err: errors.New("no post before the window found")}
+		}
+		ps, err := f.page(ctx, hi)
+		if err != nil || f.found != "" {
+			return "", err
+		}
+		if f.reaches(ps) {
+			hiPosts = ps
+			break
+		}
+		lo, loPosts, hi = hi, ps, 2*hi+1
+	}
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		ps, err := f.page(ctx, mid)
+		if err != nil || f.found != "" {
+			return "", err
+		}
+		if f.reaches(ps) {
+			hi, hiPosts = mid, ps
+		} else {
+			lo, loPosts = mid, ps
+		}
+	}
+	for _, p := range hiPosts { // newest first: the first before the window
+		if p.CreateAt < f.from {
+			return p.Id, nil
+		}
+	}
+	// Every post is in the window or after it: read on from the channel's
+	// first (read already, with its page).
+	switch {
+	case len(hiPosts) > 0:
+		return hiPosts[len(hiPosts)-1].Id, nil
+	case len(loPosts) > 0:
+		return loPosts[len(loPosts)-1].Id, nil
+	}
+	return "", nil
+}
+
+// ordered returns the posts of list's order (the page's own posts, not the
+// roots of its replies that the list carries too), in that order.
+func ordered(list *model.PostList) []*model.Post {
 	if list == nil {
-		return "", nil
+		return nil
 	}
-	var best *model.Post
-	for _, p := range list.Posts {
-		if p == nil || p.RootId != "" || p.DeleteAt != 0 || p.ChannelId != dest && p.ChannelId != "" ||
-			p.CreateAt < ms || !model.IsValidId(p.Id) {
-			continue
-		}
-		if v, _ := p.GetProp(PropIncident).(string); v != incidentID {
-			continue
-		}
-		if best == nil || p.CreateAt < best.CreateAt || p.CreateAt == best.CreateAt && p.Id < best.Id {
-			best = p
+	ps := make([]*model.Post, 0, len(list.Order))
+	for _, id := range list.Order {
+		if p := list.Posts[id]; p != nil {
+			ps = append(ps, p)
 		}
 	}
-	if best == nil {
-		return "", nil
-	}
-	return best.Id, nil
+	return ps
 }
 
 // root reads the post id, mapping a post that is gone to "message_not_found".
@@ -335,7 +474,7 @@ func parseRef(op, ref string) (string, error) {
 
 // Error is every failure a Client returns.
 type Error struct {
-	Op     string        // the Client4 call: "CreatePost", "PatchPost", "GetPost", "GetPostsSince", "GetUser", "GetMe", "CreateDirectChannel"
+	Op     string        // the Client4 call: "CreatePost", "PatchPost", "GetPost", "GetPostsForChannel", "GetPostsAfter", "GetUser", "GetMe", "CreateDirectChannel"
 	Status int           // HTTP status when known (0 otherwise)
 	Code   string        // Mattermost's AppError id, "http_<status>", or one of the Code constants
 	Wait   time.Duration // Retry-After (429) when given
@@ -350,7 +489,7 @@ func (e *Error) Error() string {
 	if e.Status != 0 {
 		s += " (HTTP " + strconv.Itoa(e.Status) + ")"
 	}
-	if e.Err != nil && (e.Code == CodeNetwork || e.Code == CodeTimeout || e.Code == CodeBadResponse || e.Code == CodeBadUser) {
+	if e.Err != nil && (e.Code == CodeNetwork || e.Code == CodeTimeout || e.Code == CodeBadResponse || e.Code == CodeBadUser || e.Code == CodeWindowTooBusy) {
 		s += ": " + e.Err.Error()
 	}
 	return s

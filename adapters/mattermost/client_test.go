@@ -113,11 +113,97 @@ func TestPostUpdateReplyFind(t *testing.T) {
 	if got, err := c.Find(ctx, chA, inc.ID, time.Now().Add(time.Hour)); err != nil || got != "" {
 		t.Errorf("Find later = %q, %v", got, err)
 	}
-	if got, err := c.Find(ctx, chA, inc.ID, time.Time{}); err != nil || got != ref {
-		t.Errorf("Find since zero = %q, %v", got, err)
+	if got, err := c.Find(ctx, chA, inc.ID, time.Time{}); err != nil || got != "" {
+		t.Errorf("Find with no mark = %q, %v", got, err)
 	}
 	if v := s.Violations(); len(v) != 0 {
 		t.Errorf("violations: %v", v)
+	}
+}
+
+// findCalls counts the posts API calls Find makes.
+func findCalls(s *mattermostfake.Server) int { return findCalls2(s.Calls()) }
+
+func findCalls2(c map[string]int) int {
+	return c["GetPostsSince"] + c["GetPostsAfter"] + c["GetPostsBefore"] + c["GetPostsForChannel"]
+}
+
+// Find looks from the mark forward through the whole window, paging as far
+// as it takes: no number of newer posts hides the card, and the calls
+// follow the window's posts (plus a search that grows with the logarithm
+// of the newer ones), not the channel's.
+func TestFindWindow(t *testing.T) {
+	s := mattermostfake.New(mattermostfake.Options{Channels: []string{chA}})
+	defer s.Close()
+	c := newClient(t, s, s.Token())
+	ctx := context.Background()
+	mark := time.Now().Add(-time.Hour).Truncate(time.Second)
+	since := mark.Add(-time.Minute)
+	for i := range 3000 { // the channel's past
+		s.AddAt(chA, "old", "", since.Add(-time.Hour+time.Duration(i)*time.Second))
+	}
+	card := s.AddAt(chA, "card", "INC-1", mark.Add(800*time.Millisecond))
+	for i := range 6000 { // a busy channel right after the card
+		s.AddAt(chA, "chatter", "", mark.Add(time.Second+time.Duration(i)*20*time.Millisecond))
+	}
+	before := findCalls(s)
+	if got, err := c.Find(ctx, chA, "INC-1", since); err != nil || got != card {
+		t.Fatalf("Find under 6,000 newer posts = %q, %v; want %q", got, err, card)
+	}
+	// 6,001 posts since the mark: a search of about 2·log2(6001/200) pages
+	// and the first page after the mark.
+	if n := findCalls(s) - before; n > 14 {
+		t.Errorf("Find made %d calls", n)
+	}
+	// Not there: every post of the window is read, 200 a call, and posts
+	// long after it (klaxon was down for hours) add only to the search.
+	for i := range 10000 {
+		s.AddAt(chA, "later", "", mark.Add(mattermost.FindWindow+time.Hour+time.Duration(i)*time.Millisecond))
+	}
+	calls := s.Calls()
+	if got, err := c.Find(ctx, chA, "INC-2", since); err != nil || got != "" {
+		t.Fatalf("Find of a card never posted = %q, %v", got, err)
+	}
+	// 16,001 posts newer than since: 81 pages, searched in 2·⌈log2 81⌉+2;
+	// then the window's 6,001 posts, 200 a call.
+	search, read := s.Calls()["GetPostsForChannel"]-calls["GetPostsForChannel"], s.Calls()["GetPostsAfter"]-calls["GetPostsAfter"]
+	if search > 16 || read > 6001/200+1 || findCalls(s)-findCalls2(calls) != search+read {
+		t.Errorf("Find made %d search calls and read %d pages for a window of 6,001 posts (calls %v)", search, read, s.Calls())
+	}
+	if v := s.Violations(); len(v) != 0 {
+		t.Error(v)
+	}
+}
+
+// A card outside the window is not the one an interrupted post made: Find
+// says there is none, and the outbox posts the missing card. A channel
+// whose every post is in the window is read from its first.
+func TestFindOutsideWindow(t *testing.T) {
+	s := mattermostfake.New(mattermostfake.Options{Channels: []string{chA}})
+	defer s.Close()
+	c := newClient(t, s, s.Token())
+	ctx := context.Background()
+	mark := time.Now().Add(-time.Hour).Truncate(time.Second)
+	since := mark.Add(-time.Minute)
+	if got, err := c.Find(ctx, chA, "INC-1", since); err != nil || got != "" {
+		t.Errorf("Find in an empty channel = %q, %v", got, err)
+	}
+	first := s.AddAt(chA, "the channel's first post, at since", "INC-1", since)
+	for i := range 450 {
+		s.AddAt(chA, "chatter", "", since.Add(time.Duration(i+1)*100*time.Millisecond))
+	}
+	if got, err := c.Find(ctx, chA, "INC-1", since); err != nil || got != first {
+		t.Errorf("Find = %q, %v; want the channel's first post %q", got, err, first)
+	}
+	s.Delete(first)
+	s.AddAt(chA, "an older card", "INC-1", since.Add(-time.Millisecond))
+	s.AddAt(chA, "a later card", "INC-1", since.Add(mattermost.FindWindow+time.Millisecond))
+	s.AddAt(chA, "another incident's card", "INC-2", mark)
+	if got, err := c.Find(ctx, chA, "INC-1", since); err != nil || got != "" {
+		t.Errorf("Find = %q, %v; want none", got, err)
+	}
+	if v := s.Violations(); len(v) != 0 {
+		t.Error(v)
 	}
 }
 

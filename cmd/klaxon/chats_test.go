@@ -14,6 +14,8 @@ import (
 	"github.com/klaxonbot/klaxon/adapters/mattermost/mattermostfake"
 	"github.com/klaxonbot/klaxon/adapters/slack/slackfake"
 	"github.com/klaxonbot/klaxon/adapters/telegram/telegramfake"
+	"github.com/klaxonbot/klaxon/incidents"
+	"github.com/klaxonbot/klaxon/incidents/boltstore"
 	"github.com/klaxonbot/klaxon/incidents/storetest"
 )
 
@@ -160,4 +162,85 @@ func TestCardsEndToEnd(t *testing.T) {
 			}
 		}
 	})
+}
+
+// A worker killed between posting a card and recording it left only its
+// "about to post" mark. After a restart, with thousands of messages posted
+// in the channels since, the next worker finds the Slack and Mattermost
+// cards and edits them: no second card. (Telegram cannot look, and is
+// left out here: see telegram.Client.Find.)
+func TestCardFoundAfterCrash(t *testing.T) {
+	f := startFakes(t)
+	dir := filepath.Join(t.TempDir(), "data")
+	cfgPath := writeFile(t, "klaxon.yaml", f.config(fmt.Sprintf("store: {data_dir: %q}", dir)))
+	base, _, stop := startServe(t, cfgPath)
+	if err := run(context.Background(), []string{"fire", "--url", base}, &bytes.Buffer{}, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 10*time.Second, "a card on each platform", func() bool {
+		return len(f.slack.Messages(e2eSlack)) == 1 && len(f.mm.Messages(e2eMM)) == 1 && len(f.tg.Messages(e2eTG)) == 1
+	})
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	// What the crash left: the marks, no refs; then 3,000 messages in
+	// each channel, more than the old lookup read (600 and 1,000).
+	ctx := context.Background()
+	store, err := boltstore.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dl, err := store.Deliveries(ctx, "INC-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{"slack:" + e2eSlack, "mattermost:" + e2eMM} {
+		mark := time.Now().Add(-2 * time.Second)
+		if err := store.SaveDelivery(ctx, "INC-1", d, incidents.Delivery{Posting: mark, Events: dl[d].Events}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := store.Update(ctx, "INC-1", func(inc *incidents.Incident) error {
+		return inc.AddNote("", "still looking", "alice", time.Now())
+	}); err != nil {
+		t.Fatal(err)
+	}
+	store.Close()
+	for i := range 3000 {
+		at := time.Now().Add(time.Duration(i) * time.Millisecond)
+		f.slack.AddAt(e2eSlack, "chatter", "", at)
+		f.mm.AddAt(e2eMM, "chatter", "", at)
+	}
+
+	cards := func() (slack, mm int) {
+		for _, m := range f.slack.Messages(e2eSlack) {
+			if m.IncidentID == "INC-1" {
+				slack++
+			}
+		}
+		for _, m := range f.mm.Messages(e2eMM) {
+			if m.IncidentID == "INC-1" {
+				mm++
+			}
+		}
+		return slack, mm
+	}
+	_, logs, stop := startServe(t, cfgPath)
+	waitUntil(t, 20*time.Second, "the Slack and Mattermost cards edited, or posted again", func() bool {
+		s, m := cards()
+		return s > 1 || m > 1 || f.slack.Messages(e2eSlack)[0].Edits > 0 && f.mm.Messages(e2eMM)[0].Edits > 0
+	})
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if s, m := cards(); s != 1 || m != 1 {
+		t.Errorf("INC-1 cards after the restart: Slack %d, Mattermost %d; want one each", s, m)
+	}
+	if !strings.Contains(logs.String(), "found the card an interrupted post made") {
+		t.Errorf("the log does not say the cards were found:\n%s", logs)
+	}
+	if v := f.violations(); len(v) > 0 {
+		t.Errorf("violations: %v", v)
+	}
 }

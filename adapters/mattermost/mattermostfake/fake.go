@@ -4,7 +4,9 @@
 //
 // Routes: POST /api/v4/posts (CreatePost), PUT /api/v4/posts/{id}/patch
 // (PatchPost), GET /api/v4/posts/{id} (GetPost), GET
-// /api/v4/channels/{id}/posts?since= (GetPostsSince), GET
+// /api/v4/channels/{id}/posts with since= (GetPostsSince), after=
+// (GetPostsAfter), before= (GetPostsBefore) or page= and per_page=
+// (GetPostsForChannel), GET
 // /api/v4/users/me (GetMe), GET /api/v4/users/{id} (GetUser), POST
 // /api/v4/channels/direct (CreateDirectChannel). Errors are AppError JSON, as model.Client4
 // decodes them; a rate-limited call gets what Mattermost's limiter
@@ -113,7 +115,8 @@ type Server struct {
 	limiter  *rate.Limiter
 
 	// Recorder gives Calls (how many calls of each method, CreatePost,
-	// PatchPost, GetPost, GetPostsSince, GetMe, GetUser,
+	// PatchPost, GetPost, GetPostsSince, GetPostsAfter, GetPostsBefore,
+	// GetPostsForChannel, GetMe, GetUser,
 	// CreateDirectChannel or "unknown", the fake answered, accepted or
 	// rejected), Violations (every request refused for breaking a limit
 	// or the format, not the 429s, as text), RateLimited (how many 429s
@@ -237,6 +240,24 @@ func (s *Server) Delete(ref string) bool {
 	return true
 }
 
+// AddAt adds a top-level post with message to channel as another user
+// would have made it at time at (its CreateAt and UpdateAt), tagged with
+// incidentID like klaxon's cards when it is not "", and returns its id.
+// No call is counted. For tests of Find's window: posts added out of time
+// order are listed by the posts API in time order all the same.
+func (s *Server) AddAt(channel, message, incidentID string, at time.Time) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := &model.Post{Id: model.NewId(), ChannelId: channel, UserId: model.NewId(), Message: message,
+		CreateAt: at.UnixMilli(), UpdateAt: at.UnixMilli()}
+	if incidentID != "" {
+		p.AddProp("klaxon_incident", incidentID)
+	}
+	s.posts[p.Id] = &post{p: p}
+	s.order[channel] = append(s.order[channel], p.Id)
+	return p.Id
+}
+
 // route names the method of a request and its path parameter.
 func route(r *http.Request) (method, param string) {
 	p := strings.TrimSuffix(r.URL.Path, "/")
@@ -252,7 +273,17 @@ func route(r *http.Request) (method, param string) {
 	case r.Method == http.MethodGet && len(seg) == 2 && seg[0] == "posts":
 		return "GetPost", seg[1]
 	case r.Method == http.MethodGet && len(seg) == 3 && seg[0] == "channels" && seg[2] == "posts":
-		return "GetPostsSince", seg[1]
+		// One route, four queries, chosen as the server chooses them.
+		q := r.URL.Query()
+		switch {
+		case q.Get("since") != "" && q.Get("since") != "0":
+			return "GetPostsSince", seg[1]
+		case q.Get("after") != "":
+			return "GetPostsAfter", seg[1]
+		case q.Get("before") != "":
+			return "GetPostsBefore", seg[1]
+		}
+		return "GetPostsForChannel", seg[1]
 	case r.Method == http.MethodGet && len(seg) == 2 && seg[0] == "users" && seg[1] == "me":
 		return "GetMe", ""
 	case r.Method == http.MethodGet && len(seg) == 2 && seg[0] == "users":
@@ -310,8 +341,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.patchPost(w, r, param)
 	case "GetPost":
 		s.getPost(w, param)
-	case "GetPostsSince":
-		s.getPostsSince(w, r, param)
+	case "GetPostsSince", "GetPostsAfter", "GetPostsBefore", "GetPostsForChannel":
+		s.getChannelPosts(w, r, method, param)
 	case "GetMe":
 		writeJSON(w, http.StatusOK, &model.User{Id: BotUserID, Username: "klaxon", IsBot: true})
 	case "GetUser":
@@ -480,7 +511,32 @@ func (s *Server) createDirectChannel(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, &model.Channel{Id: id, Type: model.ChannelTypeDirect, Name: model.GetDMNameFromIds(BotUserID, other)})
 }
 
-func (s *Server) getPostsSince(w http.ResponseWriter, r *http.Request, channel string) {
+// Paging of the channel posts API, as the server's web params have it.
+const (
+	perPageDefault = 60
+	perPageMax     = 200
+	sinceMax       = 1000 // the most posts a since query returns
+)
+
+// getChannelPosts answers GET /api/v4/channels/{id}/posts as the server
+// does, by the first of these that applies:
+//   - since=<ms> (GetPostsSince): the posts updated after that time, at
+//     most sinceMax of them (the server takes any 1000: the fake, the
+//     newest), deleted ones included;
+//   - after=<post id> (GetPostsAfter): the posts created after that
+//     post's time, oldest first, per_page of them from offset
+//     page*per_page;
+//   - before=<post id> (GetPostsBefore): those created before it, newest
+//     first, paged the same way;
+//   - else (GetPostsForChannel): the channel's posts newest first, paged.
+//
+// per_page is at most perPageMax (more is cut to it, as the server does),
+// perPageDefault when missing, negative or not a number; page likewise
+// defaults to 0. Replies count as posts (unless collapsedThreads=true);
+// deleted posts are left out unless include_deleted=true. The list's
+// order holds the page's posts, newest first; its posts map also holds
+// the roots of the replies among them.
+func (s *Server) getChannelPosts(w http.ResponseWriter, r *http.Request, method, channel string) {
 	if !model.IsValidId(channel) {
 		writeErr(w, model.NewAppError("Context", "api.context.invalid_url_param.app_error", map[string]any{"Name": "channel_id"}, "", http.StatusBadRequest))
 		return
@@ -498,38 +554,94 @@ func (s *Server) getPostsSince(w http.ResponseWriter, r *http.Request, channel s
 			return
 		}
 	}
+	for _, name := range []string{"after", "before"} {
+		if v := q.Get(name); v != "" && !model.IsValidId(v) {
+			writeErr(w, model.NewAppError("Context", "api.context.invalid_url_param.app_error", map[string]any{"Name": name}, "", http.StatusBadRequest))
+			return
+		}
+	}
+	page, perPage := 0, perPageDefault
+	if n, err := strconv.Atoi(q.Get("page")); err == nil && n >= 0 {
+		page = n
+	}
+	if n, err := strconv.Atoi(q.Get("per_page")); err == nil && n >= 0 {
+		perPage = min(n, perPageMax)
+	}
 	collapsed, _ := strconv.ParseBool(q.Get("collapsedThreads"))
+	withDeleted, _ := strconv.ParseBool(q.Get("include_deleted"))
+
 	s.mu.Lock()
 	var ps []*model.Post
+	var pivot int64
+	hasPivot := true
+	switch method {
+	case "GetPostsAfter", "GetPostsBefore":
+		id := q.Get("after")
+		if method == "GetPostsBefore" {
+			id = q.Get("before")
+		}
+		// CreateAt compared with (SELECT CreateAt … WHERE Id = ?): no
+		// such post, no row compares.
+		if st := s.posts[id]; st != nil && st.p.ChannelId == channel {
+			pivot = st.p.CreateAt
+		} else {
+			hasPivot = false
+		}
+	}
 	for _, st := range s.posts {
 		p := st.p
-		if p.ChannelId != channel || collapsed && p.RootId != "" {
+		if p.ChannelId != channel || collapsed && p.RootId != "" || !hasPivot {
 			continue
 		}
-		if since > 0 && p.UpdateAt <= since || since <= 0 && p.DeleteAt != 0 {
-			continue
+		switch method {
+		case "GetPostsSince":
+			if p.UpdateAt <= since {
+				continue
+			}
+		case "GetPostsAfter":
+			if p.CreateAt <= pivot || p.DeleteAt != 0 && !withDeleted {
+				continue
+			}
+		case "GetPostsBefore":
+			if p.CreateAt >= pivot || p.DeleteAt != 0 && !withDeleted {
+				continue
+			}
+		default:
+			if p.DeleteAt != 0 && !withDeleted {
+				continue
+			}
 		}
-		ps = append(ps, clone(p))
+		ps = append(ps, p)
 	}
-	s.mu.Unlock()
-	sort.Slice(ps, func(i, j int) bool {
+	newestFirst := func(i, j int) bool {
 		if ps[i].CreateAt != ps[j].CreateAt {
 			return ps[i].CreateAt > ps[j].CreateAt
 		}
 		return ps[i].Id > ps[j].Id
-	})
-	limit := 1000 // the server's cap for since queries
-	if since <= 0 {
-		limit = 60 // a first page
+	}
+	if method == "GetPostsAfter" {
+		sort.Slice(ps, func(i, j int) bool { return newestFirst(j, i) })
+	} else {
+		sort.Slice(ps, newestFirst)
+	}
+	if method == "GetPostsSince" {
+		ps = ps[:min(len(ps), sinceMax)]
+	} else {
+		from := min(len(ps), page*perPage)
+		ps = ps[from:min(len(ps), from+perPage)]
+	}
+	if method == "GetPostsAfter" {
+		sort.Slice(ps, newestFirst) // the list's order is newest first
 	}
 	list := model.NewPostList()
-	for i, p := range ps {
-		if i == limit {
-			break
-		}
-		list.AddPost(p)
+	for _, p := range ps {
+		list.AddPost(clone(p))
 		list.AddOrder(p.Id)
+		if root := s.posts[p.RootId]; p.RootId != "" && root != nil && list.Posts[p.RootId] == nil {
+			list.AddPost(clone(root.p))
+		}
 	}
+	s.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
 	_ = list.EncodeJSON(w)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -297,5 +298,84 @@ func TestConcurrent(t *testing.T) {
 		if len(m.Replies) != 1 || i > 0 && !m.CreateAt.After(ms[i-1].CreateAt) {
 			t.Errorf("message %d: %+v", i, m)
 		}
+	}
+}
+
+// TestChannelPostsPaging: the posts API's page, after and before queries
+// as the server answers them: time order whatever the insertion order,
+// per_page at most 200, replies counted, their roots carried along, deleted
+// posts left out.
+func TestChannelPostsPaging(t *testing.T) {
+	s := mattermostfake.New(mattermostfake.Options{})
+	defer s.Close()
+	c := client(s, s.Token())
+	ctx := context.Background()
+	t0 := time.Unix(1700000000, 0)
+	ids := map[int]string{}
+	for _, sec := range []int{3, 0, 4, 1, 2} { // out of order
+		ids[sec] = s.AddAt(chA, strconv.Itoa(sec), "", t0.Add(time.Duration(sec)*time.Second))
+	}
+	texts := func(l *model.PostList) string {
+		var out []string
+		for _, id := range l.Order {
+			out = append(out, l.Posts[id].Message)
+		}
+		return strings.Join(out, " ")
+	}
+	for _, q := range []struct {
+		name string
+		get  func() (*model.PostList, *model.Response, error)
+		want string
+	}{
+		{"page 0", func() (*model.PostList, *model.Response, error) {
+			return c.GetPostsForChannel(ctx, chA, 0, 2, "", false, false)
+		}, "4 3"},
+		{"page 2", func() (*model.PostList, *model.Response, error) {
+			return c.GetPostsForChannel(ctx, chA, 2, 2, "", false, false)
+		}, "0"},
+		{"page 3", func() (*model.PostList, *model.Response, error) {
+			return c.GetPostsForChannel(ctx, chA, 3, 2, "", false, false)
+		}, ""},
+		{"after 1", func() (*model.PostList, *model.Response, error) {
+			return c.GetPostsAfter(ctx, chA, ids[1], 0, 2, "", false, false)
+		}, "3 2"},
+		{"after 1, page 1", func() (*model.PostList, *model.Response, error) {
+			return c.GetPostsAfter(ctx, chA, ids[1], 1, 2, "", false, false)
+		}, "4"},
+		{"before 3", func() (*model.PostList, *model.Response, error) {
+			return c.GetPostsBefore(ctx, chA, ids[3], 0, 5, "", false, false)
+		}, "2 1 0"},
+		{"after a post that is not there", func() (*model.PostList, *model.Response, error) {
+			return c.GetPostsAfter(ctx, chA, model.NewId(), 0, 5, "", false, false)
+		}, ""},
+	} {
+		l, _, err := q.get()
+		if err != nil || texts(l) != q.want {
+			t.Errorf("%s: %q, %v; want %q", q.name, texts(l), err, q.want)
+		}
+	}
+	// A reply counts; its root comes along outside the order.
+	r, _, err := c.CreatePost(ctx, &model.Post{ChannelId: chA, RootId: ids[0], Message: "reply"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, _, err := c.GetPostsForChannel(ctx, chA, 0, 1, "", false, false)
+	if err != nil || len(l.Order) != 1 || l.Order[0] != r.Id || l.Posts[ids[0]] == nil {
+		t.Errorf("a reply's page: %+v, %v", l, err)
+	}
+	// per_page beyond 200 is 200; deleted posts are left out.
+	for i := range 250 {
+		s.AddAt(chB, "x", "", t0.Add(time.Duration(i)*time.Millisecond))
+	}
+	s.Delete(s.AddAt(chB, "deleted", "", t0.Add(time.Hour)))
+	l, _, err = c.GetPostsForChannel(ctx, chB, 0, 1000, "", false, false)
+	if err != nil || len(l.Order) != 200 || l.Posts[l.Order[0]].Message != "x" {
+		t.Errorf("per_page 1000: %d posts, %v", len(l.Order), err)
+	}
+	_, resp, err := c.GetPostsAfter(ctx, chA, "not-an-id", 0, 5, "", false, false)
+	appErr(t, err, http.StatusBadRequest, "api.context.invalid_url_param.app_error", resp)
+	calls := s.Calls()
+	if calls["GetPostsForChannel"] != 5 || calls["GetPostsAfter"] != 4 || calls["GetPostsBefore"] != 1 {
+		t.Errorf("calls %v", calls)
 	}
 }
