@@ -58,8 +58,12 @@ type Options struct {
 	ActionURL string
 	// HTTPClient makes the requests; default: &http.Client{Timeout: 10 * time.Second}.
 	HTTPClient *http.Client
-	// Sign returns a button's signed key; nil = no action buttons.
-	Sign func(incidentID string, a templates.Action) string
+	// Sign returns the signed key of a button on the card of incidentID
+	// in channel (Mattermost's action calls are unauthenticated: the key
+	// names the channel it was made for); nil = no action buttons.
+	Sign func(channel, incidentID string, a templates.Action) string
+	// Now is the clock of IsMember's cache; default time.Now.
+	Now func() time.Time
 }
 
 // Client posts, edits and threads klaxon's cards in Mattermost. It is safe
@@ -68,12 +72,24 @@ type Options struct {
 type Client struct {
 	api       *model.Client4 // never modified after New
 	actionURL string
-	sign      func(incidentID string, a templates.Action) string
+	sign      func(channel, incidentID string, a templates.Action) string
+	now       func() time.Time
 	me        struct {
 		sync.Mutex
 		id string // the bot's user id, once read
 	}
+	channels *cache // post id → its channel, for the keys of an edit
+	members  *cache // channel + "/" + user id → seen a member
 }
+
+// Bounds of the Client's caches.
+const (
+	// MemberCacheTTL is how long IsMember trusts a "member" answer: a
+	// user removed from a channel can use its buttons that much longer.
+	MemberCacheTTL  = time.Minute
+	memberCacheSize = 4096
+	postCacheSize   = 10000
+)
 
 // New returns a Client for o. It checks the options and does not call the
 // network.
@@ -103,7 +119,12 @@ func New(o Options) (*Client, error) {
 	api := model.NewAPIv4Client(strings.TrimRight(u.String(), "/"))
 	api.SetToken(o.Token)
 	api.HTTPClient = hc
-	return &Client{api: api, actionURL: o.ActionURL, sign: o.Sign}, nil
+	now := o.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Client{api: api, actionURL: o.ActionURL, sign: o.Sign, now: now,
+		channels: newCache(postCacheSize), members: newCache(memberCacheSize)}, nil
 }
 
 // ValidDest checks a destination: a Mattermost channel ID (26 letters and
@@ -130,7 +151,7 @@ func (c *Client) Post(ctx context.Context, dest string, card *templates.Card) (s
 	if card == nil {
 		return "", &Error{Op: op, Code: CodeBadCard, Err: errors.New("nil card")}
 	}
-	p := c.compile(card)
+	p := c.compile(card, dest)
 	p.ChannelId = dest
 	created, resp, err := c.api.CreatePost(ctx, p)
 	if err != nil {
@@ -139,12 +160,16 @@ func (c *Client) Post(ctx context.Context, dest string, card *templates.Card) (s
 	if created == nil || !model.IsValidId(created.Id) {
 		return "", &Error{Op: op, Status: status(resp), Code: CodeBadResponse, Err: errors.New("no post id in the response")}
 	}
+	c.channels.put(created.Id, dest, time.Time{}, time.Time{})
 	return created.Id, nil
 }
 
 // Update edits the card's post in place: message and props (the
-// attachment), as PatchPost replaces them. A post that is gone gives an
-// *Error with code "message_not_found".
+// attachment), as PatchPost replaces them, its buttons signed afresh. A
+// post that is gone gives an *Error with code "message_not_found". The
+// keys name the post's channel: the Client remembers the channels of the
+// posts it made or found, and reads the post (GetPost) for one it does not
+// know (after a restart, once a card).
 func (c *Client) Update(ctx context.Context, ref string, card *templates.Card) error {
 	const op = "PatchPost"
 	id, err := parseRef(op, ref)
@@ -154,7 +179,11 @@ func (c *Client) Update(ctx context.Context, ref string, card *templates.Card) e
 	if card == nil {
 		return &Error{Op: op, Code: CodeBadCard, Err: errors.New("nil card")}
 	}
-	p := c.compile(card)
+	channel, err := c.channelOf(ctx, id)
+	if err != nil {
+		return err
+	}
+	p := c.compile(card, channel)
 	props := p.GetProps()
 	patch := &model.PostPatch{Message: &p.Message, Props: &props}
 	_, resp, err := c.api.PatchPost(ctx, id, patch)
@@ -290,6 +319,16 @@ func (c *Client) Find(ctx context.Context, dest, incidentID string, since time.T
 	}
 	from, until := since.UnixMilli(), since.Add(FindWindow).UnixMilli()
 	f := &finder{c: c, dest: dest, incident: incidentID, from: from, until: until}
+	ref, err := f.find(ctx, since)
+	if ref != "" {
+		c.channels.put(ref, dest, time.Time{}, time.Time{})
+	}
+	return ref, err
+}
+
+// find reads the window from the post before it forward.
+func (f *finder) find(ctx context.Context, since time.Time) (string, error) {
+	c, dest, until := f.c, f.dest, f.until
 	anchor, err := f.start(ctx)
 	if err != nil || f.found != "" || anchor == "" {
 		return f.found, err
@@ -444,25 +483,120 @@ func (c *Client) root(ctx context.Context, id string) (*model.Post, error) {
 	return p, nil
 }
 
-// compile compiles card and tags it with its incident.
-func (c *Client) compile(card *templates.Card) *model.Post {
-	return compileCard(card, c.sign, c.actionURL)
-}
+// buttons reports whether the Client's cards have action buttons.
+func (c *Client) buttons() bool { return c.sign != nil && c.actionURL != "" }
 
-// compileCard is the post the Client makes for a card, buttons signed with
-// sign, tagged with its incident: the Client's posts and edits and the
-// Inbound's action updates are the same post.
-func compileCard(card *templates.Card, sign func(string, templates.Action) string, actionURL string) *model.Post {
+// compile is the post the Client makes for a card in channel: buttons
+// signed for that channel, tagged with its incident.
+func (c *Client) compile(card *templates.Card, channel string) *model.Post {
 	var key Key
-	if sign != nil && actionURL != "" && card != nil {
+	if c.buttons() && card != nil {
 		id := card.IncidentID
-		key = func(a templates.Action) string { return sign(id, a) }
+		key = func(a templates.Action) string { return c.sign(channel, id, a) }
 	}
-	p := Compile(card, key, actionURL)
+	p := Compile(card, key, c.actionURL)
 	if card != nil && card.IncidentID != "" {
 		p.AddProp(PropIncident, card.IncidentID)
 	}
 	return p
+}
+
+// channelOf returns the channel of post id when the card's buttons need it
+// ("" when there are none), reading the post when the Client does not know
+// it.
+func (c *Client) channelOf(ctx context.Context, id string) (string, error) {
+	if !c.buttons() {
+		return "", nil
+	}
+	if ch, ok := c.channels.get(id, time.Time{}); ok {
+		return ch, nil
+	}
+	p, err := c.root(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	c.channels.put(id, p.ChannelId, time.Time{}, time.Time{})
+	return p.ChannelId, nil
+}
+
+// IsMember reports whether userID is a member of channelID, as the
+// Mattermost API says (GET /api/v4/channels/{channel}/members/{user} with
+// the bot's token: 404 = not a member). A "yes" is remembered for
+// MemberCacheTTL (up to 4,096 of them); a "no" is never remembered, so a
+// user who just joined is let in at once. A user id that is not an id is
+// no member. Any other failure is an *Error, never a guess.
+func (c *Client) IsMember(ctx context.Context, channelID, userID string) (bool, error) {
+	const op = "GetChannelMember"
+	if err := ValidDest(channelID); err != nil {
+		return false, &Error{Op: op, Code: CodeBadDest, Err: err}
+	}
+	if !model.IsValidId(userID) {
+		return false, nil
+	}
+	k, now := channelID+"/"+userID, c.now()
+	if _, ok := c.members.get(k, now); ok {
+		return true, nil
+	}
+	m, resp, err := c.api.GetChannelMember(ctx, channelID, userID, "")
+	if err != nil {
+		e := wrap(ctx, op, resp, err)
+		if e.Status == http.StatusNotFound {
+			return false, nil
+		}
+		return false, e
+	}
+	if m == nil || m.ChannelId != channelID || m.UserId != userID {
+		return false, &Error{Op: op, Status: status(resp), Code: CodeBadResponse, Err: errors.New("the membership names another channel or user")}
+	}
+	c.members.put(k, "", now.Add(MemberCacheTTL), now)
+	return true, nil
+}
+
+// cache is a bounded map of strings with optional expiry; when full, a
+// put drops the expired entries, then any, to make room. Safe for
+// concurrent use.
+type cache struct {
+	mu  sync.Mutex
+	max int
+	m   map[string]cacheEntry
+}
+
+type cacheEntry struct {
+	v       string
+	expires time.Time // zero: never
+}
+
+func newCache(max int) *cache { return &cache{max: max, m: map[string]cacheEntry{}} }
+
+// get returns k's value unless it expired by now (a zero now: never).
+func (c *cache) get(k string, now time.Time) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[k]
+	if !ok || !e.expires.IsZero() && !now.IsZero() && now.After(e.expires) {
+		return "", false
+	}
+	return e.v, true
+}
+
+// put sets k; now is the time expired entries are dropped by.
+func (c *cache) put(k, v string, expires, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.m[k]; !ok && len(c.m) >= c.max {
+		for key, e := range c.m {
+			if !e.expires.IsZero() && now.After(e.expires) {
+				delete(c.m, key)
+			}
+		}
+		for key := range c.m { // map order: any
+			if len(c.m) < c.max {
+				break
+			}
+			delete(c.m, key)
+		}
+	}
+	c.m[k] = cacheEntry{v, expires}
 }
 
 func parseRef(op, ref string) (string, error) {
@@ -474,7 +608,7 @@ func parseRef(op, ref string) (string, error) {
 
 // Error is every failure a Client returns.
 type Error struct {
-	Op     string        // the Client4 call: "CreatePost", "PatchPost", "GetPost", "GetPostsForChannel", "GetPostsAfter", "GetUser", "GetMe", "CreateDirectChannel"
+	Op     string        // the Client4 call: "CreatePost", "PatchPost", "GetPost", "GetPostsForChannel", "GetPostsAfter", "GetChannelMember", "GetUser", "GetMe", "CreateDirectChannel"
 	Status int           // HTTP status when known (0 otherwise)
 	Code   string        // Mattermost's AppError id, "http_<status>", or one of the Code constants
 	Wait   time.Duration // Retry-After (429) when given

@@ -24,7 +24,11 @@ const (
 	actionURL = "https://klaxon.example.com/mattermost/actions"
 )
 
-func sign(id string, a templates.Action) string { return "sig." + id + "." + string(a.ID) }
+// sign is the tests' key: it names the incident, the action and the
+// channel.
+func sign(channel, id string, a templates.Action) string {
+	return "sig." + id + "." + string(a.ID) + "." + channel
+}
 
 func newClient(t *testing.T, s *mattermostfake.Server, token string) *mattermost.Client {
 	t.Helper()
@@ -485,5 +489,89 @@ func TestConcurrentPosts(t *testing.T) {
 		if m.Edits != 1 || len(m.Replies) != 1 {
 			t.Errorf("%+v", m)
 		}
+	}
+}
+
+// IsMember asks the API, remembers a "yes" for a minute and a "no" never,
+// and never guesses when the API cannot answer.
+func TestIsMember(t *testing.T) {
+	const alice, bob = "aliceuserid000000000000000", "bobuserid00000000000000000"
+	s := mattermostfake.New(mattermostfake.Options{Channels: []string{chA}, Members: map[string][]string{chA: {alice}}})
+	defer s.Close()
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	c, err := mattermost.New(mattermost.Options{URL: s.URL(), Token: s.Token(), Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	calls := func() int { return s.Calls()["GetChannelMember"] }
+	if ok, err := c.IsMember(ctx, chA, alice); !ok || err != nil {
+		t.Fatalf("alice: %v, %v", ok, err)
+	}
+	if ok, err := c.IsMember(ctx, chA, bob); ok || err != nil {
+		t.Fatalf("bob: %v, %v", ok, err)
+	}
+	s.AddMember(chA, bob)
+	if ok, err := c.IsMember(ctx, chA, bob); !ok || err != nil || calls() != 3 {
+		t.Fatalf("bob, who just joined: %v, %v (%d calls)", ok, err, calls())
+	}
+	s.RemoveMember(chA, alice)
+	if ok, _ := c.IsMember(ctx, chA, alice); !ok || calls() != 3 {
+		t.Errorf("alice within a minute: %v (%d calls): want the remembered yes", ok, calls())
+	}
+	now = now.Add(mattermost.MemberCacheTTL + time.Second)
+	if ok, err := c.IsMember(ctx, chA, alice); ok || err != nil || calls() != 4 {
+		t.Errorf("alice a minute later: %v, %v (%d calls)", ok, err, calls())
+	}
+	if ok, err := c.IsMember(ctx, chA, "not-an-id"); ok || err != nil || calls() != 4 {
+		t.Errorf("a user id that is not one: %v, %v", ok, err)
+	}
+	// The bot cannot read the channel, or the server is down: an error,
+	// never a yes.
+	if ok, err := c.IsMember(ctx, chB, alice); ok || mmErr(t, err).Status != http.StatusForbidden {
+		t.Errorf("a channel the bot is not in: %v, %v", ok, err)
+	}
+	s.Fail("GetChannelMember", 1, http.StatusInternalServerError, "")
+	if ok, err := c.IsMember(ctx, chA, bob); ok || !mmErr(t, err).Temp {
+		t.Errorf("server error: %v, %v", ok, err)
+	}
+	if _, err := c.IsMember(ctx, "general", bob); mmErr(t, err).Code != mattermost.CodeBadDest {
+		t.Errorf("a channel name: %v", err)
+	}
+}
+
+// An edit signs the card's keys for its channel afresh: a Client that did
+// not post the card (after a restart) reads the post's channel once.
+func TestUpdateSignsForChannel(t *testing.T) {
+	s := mattermostfake.New(mattermostfake.Options{Channels: []string{chA, chB}})
+	defer s.Close()
+	ctx := context.Background()
+	inc := cardtest.Payments()
+	ref, err := newClient(t, s, s.Token()).Post(ctx, chB, cardOf(t, inc, cardtest.T0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := func() string {
+		_, c, _ := s.ActionIntegration(ref, "resolve")
+		k, _ := c["key"].(string)
+		return k
+	}
+	if k := key(); k != "sig."+inc.ID+".resolve."+chB {
+		t.Fatalf("posted key %q", k)
+	}
+	restarted := newClient(t, s, s.Token())
+	for i := range 2 {
+		inc.State = incidents.Acknowledged
+		if err := restarted.Update(ctx, ref, cardOf(t, inc, cardtest.T0.Add(time.Duration(i+1)*time.Minute))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if k := key(); k != "sig."+inc.ID+".resolve."+chB || s.Calls()["GetPost"] != 1 || s.Messages(chB)[0].Edits != 2 {
+		t.Errorf("after two edits: key %q, %v", k, s.Calls())
+	}
+	s.Delete(ref)
+	err = newClient(t, s, s.Token()).Update(ctx, ref, cardOf(t, inc, cardtest.T0))
+	if e := mmErr(t, err); e.Code != mattermost.CodeMessageNotFound || e.Temp {
+		t.Errorf("a deleted card: %v", err)
 	}
 }

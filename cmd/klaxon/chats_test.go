@@ -3,12 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/mattermost/mattermost/server/public/model"
 	"golang.org/x/time/rate"
 
 	"github.com/klaxonbot/klaxon/adapters/mattermost/mattermostfake"
@@ -117,7 +120,7 @@ func TestCardsEndToEnd(t *testing.T) {
 		if !strings.Contains(string(s.Blocks), `"value":"k2.s.1.ack.`) {
 			t.Errorf("Slack card has no signed Acknowledge button: %s", s.Blocks)
 		}
-		if !strings.Contains(string(m.Props), `"url":"https://klaxon.example.com/mattermost/actions"`) || !strings.Contains(string(m.Props), `k2.m.1.ack.`) {
+		if !strings.Contains(string(m.Props), `"url":"https://klaxon.example.com/mattermost/actions"`) || !strings.Contains(string(m.Props), `k3.m.1.ack.`) {
 			t.Errorf("Mattermost card has no signed action to klaxon: %s", m.Props)
 		}
 		if len(g.Keyboard) == 0 || !strings.HasPrefix(g.Keyboard[0][0].CallbackData, "k2.t.1.") {
@@ -243,4 +246,101 @@ func TestCardFoundAfterCrash(t *testing.T) {
 	if v := f.violations(); len(v) > 0 {
 		t.Errorf("violations: %v", v)
 	}
+}
+
+// Mattermost's action calls carry no proof of who clicked: klaxon checks
+// what it can. A key works only for its own channel and card, the acting
+// user must be a member of the channel (the Mattermost API says), and no
+// answer hands back keys; the card follows through the outbox.
+func TestMattermostButtonChecks(t *testing.T) {
+	eachStore(t, "e2e-mm-buttons", func(t *testing.T, store string) {
+		f := startFakes(t)
+		const bobMM, otherCh = "bobmattermostid00000000000", "otherchannel00000000000000"
+		f.mm.AddUser(aliceMM, "alice")
+		f.mm.AddUser(bobMM, "bob")
+		cfg := strings.Replace(chatConfigYAML(f, store), "    telegram: {chat:", "    responders: [alice, bob]\n    telegram: {chat:", 1)
+		cfg = strings.Replace(cfg, "  - {name: bob, slack: UBOB}", "  - {name: bob, slack: UBOB, mattermost: "+bobMM+"}", 1)
+		base, _, stop := startServe(t, writeFile(t, "klaxon.yaml", cfg))
+		defer stop()
+		f.mm.SetActionTarget("https://klaxon.example.com", base)
+		if err := run(context.Background(), []string{"fire", "--url", base}, &bytes.Buffer{}, &bytes.Buffer{}); err != nil {
+			t.Fatal(err)
+		}
+		waitUntil(t, 10*time.Second, "the Mattermost card", func() bool { return len(f.mm.Messages(e2eMM)) == 1 })
+		card := f.mm.Messages(e2eMM)[0]
+		url, key, ok := f.mm.ActionIntegration(card.Ref, "ack")
+		if !ok {
+			t.Fatalf("the card has no ack button: %s", card.Props)
+		}
+		url = strings.Replace(url, "https://klaxon.example.com", base, 1)
+		ctx := context.Background()
+		acked := func() string {
+			var inc struct {
+				AckedBy string `json:"ackedBy"`
+			}
+			if err := json.Unmarshal(getBody(t, base+"/api/v1/incidents/INC-1"), &inc); err != nil {
+				t.Fatal(err)
+			}
+			return inc.AckedBy
+		}
+		forge := func(name string, req model.PostActionIntegrationRequest) {
+			t.Helper()
+			res, err := f.mm.CallAction(ctx, url, req)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if txt := res.Response.EphemeralText; res.Status == http.StatusOK && !strings.Contains(txt, "member") && !strings.Contains(txt, "card here") {
+				t.Errorf("%s: answered %d %s", name, res.Status, res.Body)
+			}
+			if res.Response.Update != nil || strings.Contains(string(res.Body), "k2.") || strings.Contains(string(res.Body), "k3.") {
+				t.Errorf("%s: the answer hands back a card or keys: %s", name, res.Body)
+			}
+			if by := acked(); by != "" {
+				t.Fatalf("%s: INC-1 acknowledged by %q", name, by)
+			}
+		}
+		call := model.PostActionIntegrationRequest{UserId: aliceMM, UserName: "alice", ChannelId: e2eMM, PostId: card.Ref, Type: "button", Context: key}
+		// alice is a responder but not in the channel: a key holder
+		// cannot act as her.
+		forge("alice forged, not a member", call)
+		// The key is the channel's and the card's: not another channel's
+		// (where alice is), not another post's.
+		f.mm.AddMember(otherCh, aliceMM)
+		other := call
+		other.ChannelId = otherCh
+		forge("another channel", other)
+		f.mm.AddMember(e2eMM, bobMM)
+		elsewhere := call
+		elsewhere.UserId, elsewhere.UserName = bobMM, "bob"
+		elsewhere.PostId = f.mm.AddAt(e2eMM, "chatter", "", time.Now())
+		forge("another post", elsewhere)
+
+		// A member's click: an ephemeral answer, no update; the outbox
+		// edits the card.
+		f.mm.AddMember(e2eMM, aliceMM)
+		res, err := f.mm.Click(ctx, card.Ref, "ack", aliceMM)
+		if err != nil || res.Status != http.StatusOK || res.Updated || res.Response.Update != nil ||
+			!strings.Contains(res.Response.EphemeralText, "Acknowledged by alice") {
+			t.Fatalf("alice's click: %+v, %v", res, err)
+		}
+		if strings.Contains(string(res.Body), "k2.") || strings.Contains(string(res.Body), "k3.") {
+			t.Errorf("the answer holds keys: %s", res.Body)
+		}
+		if by := acked(); by != "alice" {
+			t.Errorf("acknowledged by %q", by)
+		}
+		if m := f.mm.Messages(e2eMM)[0]; m.ClickUpdates != 0 {
+			t.Errorf("the click's answer changed the post: %+v", m)
+		}
+		waitUntil(t, 10*time.Second, "the outbox's edit of the card", func() bool {
+			m := f.mm.Messages(e2eMM)[0]
+			return m.Edits > 0 && strings.Contains(m.Text+string(m.Props), "Acknowledged")
+		})
+		if e := f.mm.Ephemerals(aliceMM); len(e) != 1 {
+			t.Errorf("alice saw %q", e)
+		}
+		if v := f.violations(); len(v) > 0 {
+			t.Errorf("violations: %v", v)
+		}
+	})
 }
