@@ -132,8 +132,8 @@ type InboundOptions struct {
 	// Now is the clock the timestamps are checked against; nil means
 	// time.Now.
 	Now func() time.Time
-	// HTTPClient posts to response_url; nil means
-	// &http.Client{Timeout: 10 * time.Second}.
+	// HTTPClient posts to response_url (a copy that follows no
+	// redirect); nil means &http.Client{Timeout: 10 * time.Second}.
 	HTTPClient *http.Client
 	// Log receives the failures; nil means slog.Default().
 	Log *slog.Logger
@@ -141,7 +141,41 @@ type InboundOptions struct {
 	// every replica, so that a request replayed to another replica within
 	// the window is refused too; nil means this replica's memory only.
 	Once incidents.Once
+	// ResponseURLPrefixes are where a request's response_url may point
+	// (see ValidResponseURLPrefix); klaxon posts nowhere else, and
+	// follows no redirect. Empty means DefaultResponseURLPrefixes;
+	// Enterprise Grid and GovSlack add theirs
+	// (https://hooks.slack-gov.com/).
+	ResponseURLPrefixes []string
 }
+
+// DefaultResponseURLPrefixes are where Slack's response_urls point.
+var DefaultResponseURLPrefixes = []string{"https://hooks.slack.com/"}
+
+// ValidResponseURLPrefix checks a prefix that response_urls must start
+// with: an https URL of a host (with a port only if given), its path
+// ending in "/", with no user, query or fragment — or, for tests only, the
+// same over http to 127.0.0.1 with an explicit port
+// ("http://127.0.0.1:8080/").
+func ValidResponseURLPrefix(prefix string) error {
+	u, err := url.Parse(prefix)
+	switch {
+	case err != nil || u.Host == "" || u.Opaque != "":
+		return fmt.Errorf("response_url prefix %q is not an absolute URL such as https://hooks.slack.com/", truncate(prefix, 100))
+	case u.User != nil || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(prefix, "?") || strings.HasSuffix(prefix, "#"):
+		return fmt.Errorf("response_url prefix %q must not hold a user, a query or a fragment", truncate(prefix, 100))
+	case !strings.HasSuffix(u.Path, "/"):
+		return fmt.Errorf("response_url prefix %q must end with a slash (https://hooks.slack.com would also let hooks.slack.com.example.net in)", truncate(prefix, 100))
+	case u.Scheme == "https":
+		return nil
+	case u.Scheme == "http" && u.Hostname() == "127.0.0.1" && u.Port() != "":
+		return nil // a test's fake Slack
+	}
+	return fmt.Errorf("response_url prefix %q must be https (http only to 127.0.0.1 with a port, for tests)", truncate(prefix, 100))
+}
+
+// urlPrefix is an allowed response_url prefix, parsed.
+type urlPrefix struct{ scheme, host, path string }
 
 // Inbound receives Slack's slash commands and button presses. It is safe
 // for concurrent use.
@@ -155,6 +189,7 @@ type Inbound struct {
 
 	answerWait time.Duration // tests shorten it
 	wg         sync.WaitGroup
+	prefixes   []urlPrefix // where response_urls may point
 
 	// seen holds the MACs (hex) verified in the last 2*MaxSkew: a request
 	// seen twice is a replay. once, when set, holds them for every replica.
@@ -181,12 +216,29 @@ func NewInbound(o InboundOptions) (*Inbound, error) {
 		once:       o.Once,
 		answerWait: answerWait,
 	}
+	prefixes := o.ResponseURLPrefixes
+	if len(prefixes) == 0 {
+		prefixes = DefaultResponseURLPrefixes
+	}
+	for _, p := range prefixes {
+		if err := ValidResponseURLPrefix(p); err != nil {
+			return nil, fmt.Errorf("slack: %w", err)
+		}
+		u, _ := url.Parse(p)
+		in.prefixes = append(in.prefixes, urlPrefix{u.Scheme, strings.ToLower(u.Host), u.Path})
+	}
 	if in.now == nil {
 		in.now = time.Now
 	}
-	if in.hc == nil {
-		in.hc = &http.Client{Timeout: 10 * time.Second}
+	// A copy of the client that follows no redirect: a response_url is
+	// posted to where it says, or not at all.
+	hc := &http.Client{Timeout: 10 * time.Second}
+	if o.HTTPClient != nil {
+		c := *o.HTTPClient
+		hc = &c
 	}
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	in.hc = hc
 	if in.log == nil {
 		in.log = slog.Default()
 	}
@@ -477,16 +529,31 @@ type message struct {
 	ReplaceOriginal *bool         `json:"replace_original,omitempty"`
 }
 
-// post sends msgs to responseURL, in order.
+// post sends msgs to responseURL, in order, when it is one of Slack's
+// (ResponseURLPrefixes); a response_url elsewhere is refused: logged by its
+// host and counted as a rejection.
 func (in *Inbound) post(responseURL string, msgs []message) {
 	if len(msgs) == 0 {
 		return
 	}
-	u, err := url.Parse(responseURL)
-	if responseURL == "" || err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
-		in.log.Warn("slack: a reply is lost: no usable response_url")
+	if responseURL == "" {
+		in.log.Warn("slack: a reply is lost: no response_url")
 		return
 	}
+	u, err := url.Parse(responseURL)
+	if err != nil || !in.allowed(u) {
+		host := "(unparsable)"
+		if err == nil {
+			host = u.Host
+		}
+		// The URL's path is a credential of sorts: log the host only.
+		in.log.Warn("slack: a reply is lost: its response_url is not Slack's (slack.response_url_prefixes)", "host", host)
+		if in.rejected != nil {
+			in.rejected("slack", "response_url not allowed")
+		}
+		return
+	}
+	responseURL = u.String()
 	ctx, cancel := context.WithTimeout(context.Background(), postTimeout)
 	defer cancel()
 	for i, m := range msgs {
@@ -497,6 +564,26 @@ func (in *Inbound) post(responseURL string, msgs []message) {
 			return
 		}
 	}
+}
+
+// allowed reports whether u starts with one of the allowed prefixes:
+// the same scheme, the same host (and port), a path under the prefix's,
+// with no "." or ".." segment to climb out of it.
+func (in *Inbound) allowed(u *url.URL) bool {
+	if u.User != nil || u.Opaque != "" {
+		return false
+	}
+	for _, seg := range strings.Split(u.Path, "/") {
+		if seg == "." || seg == ".." {
+			return false
+		}
+	}
+	for _, p := range in.prefixes {
+		if u.Scheme == p.scheme && strings.ToLower(u.Host) == p.host && strings.HasPrefix(u.EscapedPath(), p.path) {
+			return true
+		}
+	}
+	return false
 }
 
 func (in *Inbound) postOne(ctx context.Context, responseURL string, m message) error {

@@ -145,8 +145,9 @@ func newInbound(t *testing.T, h *recorder) *inboundEnv {
 			defer e.mu.Unlock()
 			e.rejected = append(e.rejected, rejection{p, r})
 		},
-		Now: func() time.Time { return testNow },
-		Log: slog.New(slog.DiscardHandler),
+		Now:                 func() time.Time { return testNow },
+		Log:                 slog.New(slog.DiscardHandler),
+		ResponseURLPrefixes: []string{e.fake.ResponseURLPrefix()},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -834,3 +835,104 @@ func TestVerifySignatureMAC(t *testing.T) {
 		}
 	}
 }
+
+// response_url is followed to Slack's hosts only (by default
+// https://hooks.slack.com/): a signed request cannot make klaxon post to
+// another host, loopback included. A refused URL is logged by its host and
+// counted as a rejection.
+func TestResponseURLAllowed(t *testing.T) {
+	target := slackfake.New(slackfake.Options{}) // stands for a host that is not Slack's
+	defer target.Close()
+	redirect := httptest.NewServer(http.RedirectHandler(target.ResponseURL(), http.StatusTemporaryRedirect))
+	defer redirect.Close()
+	var logs syncBuffer
+	mk := func(prefixes ...string) (*Inbound, *[]rejection, *sync.Mutex) {
+		var mu sync.Mutex
+		var rej []rejection
+		in, err := NewInbound(InboundOptions{SigningSecret: testSecret, Handler: &recorder{reply: chatops.Reply{Text: "late"}, release: closed()},
+			Rejected: func(p, r string) { mu.Lock(); defer mu.Unlock(); rej = append(rej, rejection{p, r}) },
+			Now:      func() time.Time { return testNow }, Log: slog.New(slog.NewTextHandler(&logs, nil)), ResponseURLPrefixes: prefixes})
+		if err != nil {
+			t.Fatal(err)
+		}
+		in.answerWait = 0 // every reply goes to response_url
+		t.Cleanup(in.Wait)
+		return in, &rej, &mu
+	}
+	u := target.ResponseURL()
+	host := strings.TrimPrefix(target.URL(), "http://")
+	host = host[:strings.Index(host, "/")]
+	port := host[strings.Index(host, ":"):]
+	refused := map[string]struct {
+		prefixes []string
+		url      string
+	}{
+		"loopback, by default":         {nil, u},
+		"another port":                 {[]string{"http://127.0.0.1:1/"}, u},
+		"another path":                 {[]string{"http://" + host + "/hooks/"}, u},
+		"localhost for 127.0.0.1":      {[]string{"http://" + host + "/"}, strings.Replace(u, "127.0.0.1", "localhost", 1)},
+		"a user name before the host":  {[]string{"http://" + host + "/"}, "http://" + host + "@127.0.0.2" + port + "/response/1"},
+		"slack.com's look-alike":       {nil, "https://hooks.slack.com.evil.example/commands/1"},
+		"slack.com as a user name":     {nil, "https://hooks.slack.com@evil.example/commands/1"},
+		"slack.com on another port":    {nil, "https://hooks.slack.com:8443/commands/1"},
+		"slack.com in the path":        {nil, "https://evil.example/https://hooks.slack.com/"},
+		"plain http to slack.com":      {nil, "http://hooks.slack.com/commands/1"},
+		"a redirect off Slack's hosts": {[]string{redirect.URL + "/"}, redirect.URL + "/x"},
+	}
+	for name, c := range refused {
+		in, rej, mu := mk(c.prefixes...)
+		before := len(target.Responses())
+		send(t, in.Commands(), testSecret, testNow.Unix(), commandForm("declare db down", c.url))
+		in.Wait()
+		if n := len(target.Responses()) - before; n != 0 {
+			t.Errorf("%s: %d posts reached %s", name, n, c.url)
+		}
+		mu.Lock()
+		if name != "a redirect off Slack's hosts" && (len(*rej) != 1 || (*rej)[0] != rejection{"slack", "response_url not allowed"}) {
+			t.Errorf("%s: rejections %v", name, *rej)
+		}
+		mu.Unlock()
+	}
+	if strings.Contains(logs.String(), "/response/") || !strings.Contains(logs.String(), "host="+host) {
+		t.Errorf("the log names more than the host, or not the host:\n%s", logs.String())
+	}
+	// Allowed: the prefix a test (or Enterprise Grid, or GovSlack) sets.
+	in, rej, _ := mk("http://" + host + "/response/")
+	before := len(target.Responses())
+	send(t, in.Commands(), testSecret, testNow.Unix(), commandForm("declare db down", target.ResponseURL()))
+	in.Wait()
+	if n := len(target.Responses()) - before; n != 1 || len(*rej) != 0 {
+		t.Errorf("allowed: %d posts, rejections %v", n, *rej)
+	}
+}
+
+func TestResponseURLPrefixes(t *testing.T) {
+	for _, p := range []string{"http://example.com/", "https://hooks.slack.com", "http://127.0.0.1/", "http://localhost:8080/",
+		"https://user@hooks.slack.com/", "https://hooks.slack.com/?x=1", "https://hooks.slack.com/#x", "hooks.slack.com/", ""} {
+		if err := ValidResponseURLPrefix(p); err == nil {
+			t.Errorf("ValidResponseURLPrefix(%q) = nil", p)
+		}
+		if _, err := NewInbound(InboundOptions{SigningSecret: testSecret, Handler: &recorder{}, ResponseURLPrefixes: []string{p}}); err == nil {
+			t.Errorf("NewInbound took the prefix %q", p)
+		}
+	}
+	for _, p := range append([]string{"http://127.0.0.1:8080/", "https://hooks.slack-gov.com/"}, DefaultResponseURLPrefixes...) {
+		if err := ValidResponseURLPrefix(p); err != nil {
+			t.Errorf("ValidResponseURLPrefix(%q) = %v", p, err)
+		}
+	}
+}
+
+func closed() chan struct{} { c := make(chan struct{}); close(c); return c }
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }

@@ -71,7 +71,8 @@ func mountInbound(srv *bot.Server, cfg *bot.Config, signer *bot.ButtonSigner, on
 		if c.SigningSecret == "" {
 			log.Warn("slack.signing_secret is not set: Slack slash commands and buttons are refused")
 		} else {
-			s, err := slack.NewInbound(slack.InboundOptions{SigningSecret: c.SigningSecret.Reveal(), Handler: srv, Rejected: srv.Rejected, Log: log, Once: once})
+			s, err := slack.NewInbound(slack.InboundOptions{SigningSecret: c.SigningSecret.Reveal(), Handler: srv, Rejected: srv.Rejected, Log: log, Once: once,
+				ResponseURLPrefixes: c.ResponseURLPrefixes})
 			if err != nil {
 				return nil, err
 			}

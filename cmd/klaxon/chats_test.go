@@ -6,8 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -343,4 +346,53 @@ func TestMattermostButtonChecks(t *testing.T) {
 			t.Errorf("violations: %v", v)
 		}
 	})
+}
+
+// A Slack button's reply goes to its response_url only when that is one
+// of slack.response_url_prefixes: never to another host, loopback
+// included; the refusal is counted.
+func TestSlackResponseURLAllowed(t *testing.T) {
+	f := startFakes(t)
+	var elsewhere []string
+	var mu sync.Mutex
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		elsewhere = append(elsewhere, r.URL.Path)
+	}))
+	defer other.Close()
+	store := fmt.Sprintf("store: {data_dir: %q}", filepath.Join(t.TempDir(), "data"))
+	cfg := strings.Replace(chatConfigYAML(f, store), "slack: {", "slack: {response_url_prefixes: ['"+f.slack.ResponseURLPrefix()+"'], ", 1)
+	base, _, stop := startServe(t, writeFile(t, "klaxon.yaml", cfg))
+	defer stop()
+	if err := run(context.Background(), []string{"fire", "--url", base}, &bytes.Buffer{}, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 10*time.Second, "the Slack card", func() bool { return len(f.slack.Messages(e2eSlack)) == 1 })
+	card := f.slack.Messages(e2eSlack)[0]
+	click := func(responseURL string) {
+		t.Helper()
+		payload, _ := json.Marshal(map[string]any{
+			"type": "block_actions", "user": map[string]string{"id": "UBOB", "username": "bob"},
+			"channel": map[string]string{"id": e2eSlack}, "container": map[string]string{"message_ts": card.TS, "channel_id": e2eSlack},
+			"response_url": responseURL,
+			"actions":      []map[string]string{{"action_id": "klaxon:ack", "value": buttonKey(t, string(card.Blocks), "ack")}},
+		})
+		if code, body := slackSigned(t, base+"/slack/interactions", url.Values{"payload": {string(payload)}}, e2eSigning, time.Now()); code != 200 {
+			t.Fatalf("click: %d %s", code, body)
+		}
+	}
+	click(other.URL + "/commands/T1/1/x")
+	click(f.slack.ResponseURL())
+	if rs := f.slack.WaitResponses(1, 10*time.Second); len(rs) != 1 || !strings.Contains(rs[0].Text, "INC-1") {
+		t.Fatalf("responses %+v", rs)
+	}
+	waitUntil(t, 10*time.Second, "the refusal counted", func() bool {
+		return strings.Contains(string(getBody(t, base+"/metrics")), `klaxon_chat_rejected_total{platform="slack",reason="response_url not allowed"} 1`)
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if len(elsewhere) != 0 {
+		t.Errorf("klaxon posted to another host: %q", elsewhere)
+	}
 }
