@@ -20,6 +20,12 @@ type SlackConfig struct {
 	// UpdateInterval is the least time between two card edits in the
 	// workspace (chat.update allows about fifty a minute).
 	UpdateInterval Duration `yaml:"update_interval"`
+	// ResponseURLPrefixes are where a command's or a button's
+	// response_url may point: klaxon posts a reply that came late there,
+	// nowhere else. Default (and when empty) ["https://hooks.slack.com/"];
+	// GovSlack adds "https://hooks.slack-gov.com/". https only, each
+	// ending with a slash (tests may name "http://127.0.0.1:<port>/…").
+	ResponseURLPrefixes []string `yaml:"response_url_prefixes"`
 }
 
 // MattermostConfig connects klaxon to a Mattermost server as a bot account.
@@ -69,6 +75,7 @@ type TelegramDest struct {
 
 func (c *SlackConfig) setDefaults() {
 	c.APIURL = "https://slack.com/api/"
+	c.ResponseURLPrefixes = []string{"https://hooks.slack.com/"}
 	c.ChannelInterval = Duration(time.Second)
 	c.UpdateInterval = Duration(1200 * time.Millisecond)
 }
@@ -100,6 +107,11 @@ func (v *configValidator) chats(c *Config) {
 		}
 		v.interval("slack.channel_interval", s.ChannelInterval)
 		v.interval("slack.update_interval", s.UpdateInterval)
+		for i, p := range s.ResponseURLPrefixes {
+			if msg := responseURLPrefixProblem(p); msg != "" {
+				v.errorf(fmt.Sprintf("slack.response_url_prefixes[%d]", i), "%s, got %q", msg, clipValue(p))
+			}
+		}
 	}
 	if m := c.Mattermost; m != nil {
 		v.baseURL("mattermost.url", m.URL)
@@ -173,6 +185,25 @@ func (v *configValidator) chats(c *Config) {
 }
 
 var webhookSecret = regexp.MustCompile(`^[A-Za-z0-9_-]{16,256}$`)
+
+// responseURLPrefixProblem says what is wrong with a response_url prefix
+// ("" when nothing is), by the rule of the Slack adapter's
+// ValidResponseURLPrefix: an https URL of a host, its path ending in a
+// slash, no user, query or fragment; http only to 127.0.0.1 with a port.
+func responseURLPrefixProblem(p string) string {
+	u, err := url.Parse(p)
+	switch {
+	case err != nil || u.Host == "" || u.Opaque != "":
+		return "want an absolute URL such as https://hooks.slack.com/"
+	case u.User != nil || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(p, "?") || strings.HasSuffix(p, "#"):
+		return "must not hold a user, a query or a fragment"
+	case !strings.HasSuffix(u.Path, "/"):
+		return "must end with a slash (without it, hooks.slack.com would also let hooks.slack.com.example.net in)"
+	case u.Scheme == "https", u.Scheme == "http" && u.Hostname() == "127.0.0.1" && u.Port() != "":
+		return ""
+	}
+	return "must be https (http only to 127.0.0.1 with a port, for tests)"
+}
 
 // placeholders are values people leave in by mistake.
 var placeholders = []string{"change-me", "changeme", "change_me", "secret", "password", "token", "todo", "xxx", "test"}

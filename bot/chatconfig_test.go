@@ -42,6 +42,9 @@ default_team: payments
 	if cfg.Slack.BotToken.Reveal() != "xoxb-1" || cfg.Slack.APIURL != "https://slack.com/api/" || cfg.Slack.ChannelInterval.D() != time.Second {
 		t.Errorf("slack = %+v", cfg.Slack)
 	}
+	if got := cfg.Slack.ResponseURLPrefixes; len(got) != 1 || got[0] != "https://hooks.slack.com/" {
+		t.Errorf("slack.response_url_prefixes = %q, want Slack's hooks host", got)
+	}
 	if cfg.Telegram.APIEndpoint != "https://api.telegram.org/bot%s/%s" || cfg.Telegram.GroupInterval.D() != 5*time.Second || cfg.Telegram.ChatInterval.D() != time.Second {
 		t.Errorf("telegram = %+v", cfg.Telegram)
 	}
@@ -70,6 +73,34 @@ func TestChatConfigErrors(t *testing.T) {
 		_, err := loadYAML(t, yaml, nil)
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q:\n got %v\nwant %q", yaml, err, want)
+		}
+	}
+}
+
+// slack.response_url_prefixes lists where klaxon may post a reply that
+// came late: Slack's hosts (GovSlack, Enterprise Grid), https only, and a
+// test's fake on 127.0.0.1.
+func TestSlackResponseURLPrefixes(t *testing.T) {
+	cfg, err := loadYAML(t, "slack: {bot_token: x, response_url_prefixes: ['https://hooks.slack-gov.com/', 'http://127.0.0.1:8099/response/']}\n", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Slack.ResponseURLPrefixes; len(got) != 2 || got[0] != "https://hooks.slack-gov.com/" || got[1] != "http://127.0.0.1:8099/response/" {
+		t.Errorf("response_url_prefixes = %q: the list replaces the default", got)
+	}
+	for prefix, want := range map[string]string{
+		"'http://hooks.slack.com/'":      "must be https (http only to 127.0.0.1 with a port, for tests)",
+		"'http://127.0.0.1/'":            "must be https (http only to 127.0.0.1 with a port, for tests)",
+		"'http://localhost:8080/'":       "must be https (http only to 127.0.0.1 with a port, for tests)",
+		"'https://hooks.slack.com'":      "must end with a slash",
+		"'https://u@hooks.slack.com/'":   "must not hold a user, a query or a fragment",
+		"'https://hooks.slack.com/?a=b'": "must not hold a user, a query or a fragment",
+		"'hooks.slack.com/'":             "want an absolute URL such as https://hooks.slack.com/",
+		"''":                             "want an absolute URL such as https://hooks.slack.com/",
+	} {
+		_, err := loadYAML(t, "slack: {bot_token: x, response_url_prefixes: ["+prefix+"]}\n", nil)
+		if err == nil || !strings.Contains(err.Error(), "slack.response_url_prefixes[0] (line 1): "+want) {
+			t.Errorf("%s:\n got %v\nwant %q", prefix, err, want)
 		}
 	}
 }

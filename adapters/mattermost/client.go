@@ -58,8 +58,12 @@ type Options struct {
 	ActionURL string
 	// HTTPClient makes the requests; default: &http.Client{Timeout: 10 * time.Second}.
 	HTTPClient *http.Client
-	// Sign returns a button's signed key; nil = no action buttons.
-	Sign func(incidentID string, a templates.Action) string
+	// Sign returns the signed key of a button on the card of incidentID
+	// in channel (Mattermost's action calls are unauthenticated: the key
+	// names the channel it was made for); nil = no action buttons.
+	Sign func(channel, incidentID string, a templates.Action) string
+	// Now is the clock of IsMember's cache; default time.Now.
+	Now func() time.Time
 }
 
 // Client posts, edits and threads klaxon's cards in Mattermost. It is safe
@@ -68,12 +72,24 @@ type Options struct {
 type Client struct {
 	api       *model.Client4 // never modified after New
 	actionURL string
-	sign      func(incidentID string, a templates.Action) string
+	sign      func(channel, incidentID string, a templates.Action) string
+	now       func() time.Time
 	me        struct {
 		sync.Mutex
 		id string // the bot's user id, once read
 	}
+	channels *cache // post id → its channel, for the keys of an edit
+	members  *cache // channel + "/" + user id → seen a member
 }
+
+// Bounds of the Client's caches.
+const (
+	// MemberCacheTTL is how long IsMember trusts a "member" answer: a
+	// user removed from a channel can use its buttons that much longer.
+	MemberCacheTTL  = time.Minute
+	memberCacheSize = 4096
+	postCacheSize   = 10000
+)
 
 // New returns a Client for o. It checks the options and does not call the
 // network.
@@ -103,7 +119,12 @@ func New(o Options) (*Client, error) {
 	api := model.NewAPIv4Client(strings.TrimRight(u.String(), "/"))
 	api.SetToken(o.Token)
 	api.HTTPClient = hc
-	return &Client{api: api, actionURL: o.ActionURL, sign: o.Sign}, nil
+	now := o.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Client{api: api, actionURL: o.ActionURL, sign: o.Sign, now: now,
+		channels: newCache(postCacheSize), members: newCache(memberCacheSize)}, nil
 }
 
 // ValidDest checks a destination: a Mattermost channel ID (26 letters and
@@ -130,7 +151,7 @@ func (c *Client) Post(ctx context.Context, dest string, card *templates.Card) (s
 	if card == nil {
 		return "", &Error{Op: op, Code: CodeBadCard, Err: errors.New("nil card")}
 	}
-	p := c.compile(card)
+	p := c.compile(card, dest)
 	p.ChannelId = dest
 	created, resp, err := c.api.CreatePost(ctx, p)
 	if err != nil {
@@ -139,12 +160,16 @@ func (c *Client) Post(ctx context.Context, dest string, card *templates.Card) (s
 	if created == nil || !model.IsValidId(created.Id) {
 		return "", &Error{Op: op, Status: status(resp), Code: CodeBadResponse, Err: errors.New("no post id in the response")}
 	}
+	c.channels.put(created.Id, dest, time.Time{}, time.Time{})
 	return created.Id, nil
 }
 
 // Update edits the card's post in place: message and props (the
-// attachment), as PatchPost replaces them. A post that is gone gives an
-// *Error with code "message_not_found".
+// attachment), as PatchPost replaces them, its buttons signed afresh. A
+// post that is gone gives an *Error with code "message_not_found". The
+// keys name the post's channel: the Client remembers the channels of the
+// posts it made or found, and reads the post (GetPost) for one it does not
+// know (after a restart, once a card).
 func (c *Client) Update(ctx context.Context, ref string, card *templates.Card) error {
 	const op = "PatchPost"
 	id, err := parseRef(op, ref)
@@ -154,7 +179,11 @@ func (c *Client) Update(ctx context.Context, ref string, card *templates.Card) e
 	if card == nil {
 		return &Error{Op: op, Code: CodeBadCard, Err: errors.New("nil card")}
 	}
-	p := c.compile(card)
+	channel, err := c.channelOf(ctx, id)
+	if err != nil {
+		return err
+	}
+	p := c.compile(card, channel)
 	props := p.GetProps()
 	patch := &model.PostPatch{Message: &p.Message, Props: &props}
 	_, resp, err := c.api.PatchPost(ctx, id, patch)
@@ -243,46 +272,195 @@ func ReplyText(events []incidents.Event) string {
 	return strings.Join(lines[:k], "\n") + "\n" + more
 }
 
-// Find returns the ref of the first top-level post in channel
-// dest tagged with incidentID and created at or after since, or "" when
-// there is none. It reads GET /api/v4/channels/{id}/posts?since= (at most
-// the 1000 posts the server returns), skipping replies and deleted posts.
+// FindWindow is how far past since Find looks. The outbox marks a card
+// "about to post", then posts it, and asks for since = the mark − 1 min
+// (for clocks that differ): the post starts right after the mark is saved
+// and ends within the HTTP client's timeout (10 s in klaxon) and the
+// outbox's sync deadline (¾ of its lease: 45 s by default), and the
+// server stamps the post (CreateAt) while it handles the request. Five
+// minutes from since — the mark + 4 min — holds that with minutes to
+// spare, and keeps what Find reads to the window's posts, however busy the
+// channel has been since.
+const FindWindow = 5 * time.Minute
+
+// Find's paging: the posts API's largest page, and bounds on the search
+// for the window's start and on the pages read through the window (a
+// window with more posts than that is refused as too busy to look
+// through).
+const (
+	findPerPage   = 200
+	findMaxProbes = 64
+	findMaxPages  = 500
+)
+
+// Find returns the ref of a top-level post in channel dest tagged with
+// incidentID and created in the window [since, since+FindWindow], or ""
+// when there is none (and when since is zero: there is no mark to look
+// from). Replies and deleted posts do not count.
+//
+// The posts API cannot be asked for a time range: since= returns at most
+// 1,000 posts updated after a time, any 1,000 of them, so a busy channel
+// hides the card; pages (page, per_page) count from the newest post. So
+// Find first searches the newest-first pages for the window's start (the
+// newest post created before since): pages 0, 1, 3, 7… until one reaches
+// back past since, then halving the gap, about 2·log2(N/200) calls for N
+// posts newer than since. From that post it reads forward with after=<post
+// id>, oldest first, 200 a call, to the window's end: pages counted from a
+// post before the window do not move as new posts arrive, and they end
+// where the window does. A window of more than 100,000 posts is an *Error
+// "window_too_busy" (not retried) rather than a guess.
 func (c *Client) Find(ctx context.Context, dest, incidentID string, since time.Time) (string, error) {
-	const op = "GetPostsSince"
+	const op = "GetPostsForChannel"
 	if err := ValidDest(dest); err != nil {
 		return "", &Error{Op: op, Code: CodeBadDest, Err: err}
 	}
-	if incidentID == "" {
+	if incidentID == "" || since.IsZero() {
 		return "", nil
 	}
-	ms := since.UnixMilli()
-	// The server returns the posts updated strictly after the time given,
-	// and ignores a time of 0 or less.
-	q := max(ms-1, 1)
-	list, resp, err := c.api.GetPostsSince(ctx, dest, q, false)
+	from, until := since.UnixMilli(), since.Add(FindWindow).UnixMilli()
+	f := &finder{c: c, dest: dest, incident: incidentID, from: from, until: until}
+	ref, err := f.find(ctx, since)
+	if ref != "" {
+		c.channels.put(ref, dest, time.Time{}, time.Time{})
+	}
+	return ref, err
+}
+
+// find reads the window from the post before it forward.
+func (f *finder) find(ctx context.Context, since time.Time) (string, error) {
+	c, dest, until := f.c, f.dest, f.until
+	anchor, err := f.start(ctx)
+	if err != nil || f.found != "" || anchor == "" {
+		return f.found, err
+	}
+	for page := range findMaxPages {
+		list, resp, err := c.api.GetPostsAfter(ctx, dest, anchor, page, findPerPage, "", false, false)
+		if err != nil {
+			return "", wrap(ctx, "GetPostsAfter", resp, err)
+		}
+		ps := ordered(list)
+		if f.check(ps) || len(ps) < findPerPage {
+			return f.found, nil
+		}
+		for _, p := range ps {
+			if p.CreateAt > until {
+				return "", nil // past the window
+			}
+		}
+	}
+	return "", &Error{Op: "GetPostsAfter", Code: CodeWindowTooBusy,
+		Err: fmt.Errorf("more than %d posts in the %s after %s", findMaxPages*findPerPage, FindWindow, since.UTC().Format(time.RFC3339))}
+}
+
+// CodeWindowTooBusy is Find's error for a window with more posts than it
+// reads.
+const CodeWindowTooBusy = "window_too_busy"
+
+// finder is one Find.
+type finder struct {
+	c           *Client
+	dest        string
+	incident    string
+	from, until int64  // the window, ms
+	found       string // the card, once seen: the first posted
+	foundAt     int64
+}
+
+// check looks for the card among ps and reports whether it is there.
+func (f *finder) check(ps []*model.Post) bool {
+	for _, p := range ps {
+		if p.RootId != "" || p.DeleteAt != 0 || p.ChannelId != f.dest && p.ChannelId != "" ||
+			p.CreateAt < f.from || p.CreateAt > f.until || !model.IsValidId(p.Id) {
+			continue
+		}
+		if v, _ := p.GetProp(PropIncident).(string); v == f.incident {
+			if f.found == "" || p.CreateAt < f.foundAt || p.CreateAt == f.foundAt && p.Id < f.found {
+				f.found, f.foundAt = p.Id, p.CreateAt
+			}
+		}
+	}
+	return f.found != ""
+}
+
+// page reads page k of the channel's posts, newest first.
+func (f *finder) page(ctx context.Context, k int) ([]*model.Post, error) {
+	list, resp, err := f.c.api.GetPostsForChannel(ctx, f.dest, k, findPerPage, "", false, false)
 	if err != nil {
-		return "", wrap(ctx, op, resp, err)
+		return nil, wrap(ctx, "GetPostsForChannel", resp, err)
 	}
+	ps := ordered(list)
+	f.check(ps)
+	return ps, nil
+}
+
+// reaches reports whether page ps reaches back before the window (or is
+// the channel's end).
+func (f *finder) reaches(ps []*model.Post) bool {
+	return len(ps) < findPerPage || ps[len(ps)-1].CreateAt < f.from
+}
+
+// start finds the post to read forward from: the newest post created
+// before the window, or the channel's first post when none is (that page
+// is checked for the card as it is read). "" with f.found unset: the
+// channel has no post at all.
+func (f *finder) start(ctx context.Context) (string, error) {
+	lo, hi := -1, 0 // pages ≤ lo end within the window or after it; page hi reaches back before it
+	var loPosts, hiPosts []*model.Post
+	for probes := 0; ; probes++ {
+		if probes == findMaxProbes {
+			return "", &Error{Op: "GetPostsForChannel", Code: CodeWindowTooBusy, Err: errors.New("no post before the window found")}
+		}
+		ps, err := f.page(ctx, hi)
+		if err != nil || f.found != "" {
+			return "", err
+		}
+		if f.reaches(ps) {
+			hiPosts = ps
+			break
+		}
+		lo, loPosts, hi = hi, ps, 2*hi+1
+	}
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		ps, err := f.page(ctx, mid)
+		if err != nil || f.found != "" {
+			return "", err
+		}
+		if f.reaches(ps) {
+			hi, hiPosts = mid, ps
+		} else {
+			lo, loPosts = mid, ps
+		}
+	}
+	for _, p := range hiPosts { // newest first: the first before the window
+		if p.CreateAt < f.from {
+			return p.Id, nil
+		}
+	}
+	// Every post is in the window or after it: read on from the channel's
+	// first (read already, with its page).
+	switch {
+	case len(hiPosts) > 0:
+		return hiPosts[len(hiPosts)-1].Id, nil
+	case len(loPosts) > 0:
+		return loPosts[len(loPosts)-1].Id, nil
+	}
+	return "", nil
+}
+
+// ordered returns the posts of list's order (the page's own posts, not the
+// roots of its replies that the list carries too), in that order.
+func ordered(list *model.PostList) []*model.Post {
 	if list == nil {
-		return "", nil
+		return nil
 	}
-	var best *model.Post
-	for _, p := range list.Posts {
-		if p == nil || p.RootId != "" || p.DeleteAt != 0 || p.ChannelId != dest && p.ChannelId != "" ||
-			p.CreateAt < ms || !model.IsValidId(p.Id) {
-			continue
-		}
-		if v, _ := p.GetProp(PropIncident).(string); v != incidentID {
-			continue
-		}
-		if best == nil || p.CreateAt < best.CreateAt || p.CreateAt == best.CreateAt && p.Id < best.Id {
-			best = p
+	ps := make([]*model.Post, 0, len(list.Order))
+	for _, id := range list.Order {
+		if p := list.Posts[id]; p != nil {
+			ps = append(ps, p)
 		}
 	}
-	if best == nil {
-		return "", nil
-	}
-	return best.Id, nil
+	return ps
 }
 
 // root reads the post id, mapping a post that is gone to "message_not_found".
@@ -305,25 +483,120 @@ func (c *Client) root(ctx context.Context, id string) (*model.Post, error) {
 	return p, nil
 }
 
-// compile compiles card and tags it with its incident.
-func (c *Client) compile(card *templates.Card) *model.Post {
-	return compileCard(card, c.sign, c.actionURL)
-}
+// buttons reports whether the Client's cards have action buttons.
+func (c *Client) buttons() bool { return c.sign != nil && c.actionURL != "" }
 
-// compileCard is the post the Client makes for a card, buttons signed with
-// sign, tagged with its incident: the Client's posts and edits and the
-// Inbound's action updates are the same post.
-func compileCard(card *templates.Card, sign func(string, templates.Action) string, actionURL string) *model.Post {
+// compile is the post the Client makes for a card in channel: buttons
+// signed for that channel, tagged with its incident.
+func (c *Client) compile(card *templates.Card, channel string) *model.Post {
 	var key Key
-	if sign != nil && actionURL != "" && card != nil {
+	if c.buttons() && card != nil {
 		id := card.IncidentID
-		key = func(a templates.Action) string { return sign(id, a) }
+		key = func(a templates.Action) string { return c.sign(channel, id, a) }
 	}
-	p := Compile(card, key, actionURL)
+	p := Compile(card, key, c.actionURL)
 	if card != nil && card.IncidentID != "" {
 		p.AddProp(PropIncident, card.IncidentID)
 	}
 	return p
+}
+
+// channelOf returns the channel of post id when the card's buttons need it
+// ("" when there are none), reading the post when the Client does not know
+// it.
+func (c *Client) channelOf(ctx context.Context, id string) (string, error) {
+	if !c.buttons() {
+		return "", nil
+	}
+	if ch, ok := c.channels.get(id, time.Time{}); ok {
+		return ch, nil
+	}
+	p, err := c.root(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	c.channels.put(id, p.ChannelId, time.Time{}, time.Time{})
+	return p.ChannelId, nil
+}
+
+// IsMember reports whether userID is a member of channelID, as the
+// Mattermost API says (GET /api/v4/channels/{channel}/members/{user} with
+// the bot's token: 404 = not a member). A "yes" is remembered for
+// MemberCacheTTL (up to 4,096 of them); a "no" is never remembered, so a
+// user who just joined is let in at once. A user id that is not an id is
+// no member. Any other failure is an *Error, never a guess.
+func (c *Client) IsMember(ctx context.Context, channelID, userID string) (bool, error) {
+	const op = "GetChannelMember"
+	if err := ValidDest(channelID); err != nil {
+		return false, &Error{Op: op, Code: CodeBadDest, Err: err}
+	}
+	if !model.IsValidId(userID) {
+		return false, nil
+	}
+	k, now := channelID+"/"+userID, c.now()
+	if _, ok := c.members.get(k, now); ok {
+		return true, nil
+	}
+	m, resp, err := c.api.GetChannelMember(ctx, channelID, userID, "")
+	if err != nil {
+		e := wrap(ctx, op, resp, err)
+		if e.Status == http.StatusNotFound {
+			return false, nil
+		}
+		return false, e
+	}
+	if m == nil || m.ChannelId != channelID || m.UserId != userID {
+		return false, &Error{Op: op, Status: status(resp), Code: CodeBadResponse, Err: errors.New("the membership names another channel or user")}
+	}
+	c.members.put(k, "", now.Add(MemberCacheTTL), now)
+	return true, nil
+}
+
+// cache is a bounded map of strings with optional expiry; when full, a
+// put drops the expired entries, then any, to make room. Safe for
+// concurrent use.
+type cache struct {
+	mu  sync.Mutex
+	max int
+	m   map[string]cacheEntry
+}
+
+type cacheEntry struct {
+	v       string
+	expires time.Time // zero: never
+}
+
+func newCache(max int) *cache { return &cache{max: max, m: map[string]cacheEntry{}} }
+
+// get returns k's value unless it expired by now (a zero now: never).
+func (c *cache) get(k string, now time.Time) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[k]
+	if !ok || !e.expires.IsZero() && !now.IsZero() && now.After(e.expires) {
+		return "", false
+	}
+	return e.v, true
+}
+
+// put sets k; now is the time expired entries are dropped by.
+func (c *cache) put(k, v string, expires, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.m[k]; !ok && len(c.m) >= c.max {
+		for key, e := range c.m {
+			if !e.expires.IsZero() && now.After(e.expires) {
+				delete(c.m, key)
+			}
+		}
+		for key := range c.m { // map order: any
+			if len(c.m) < c.max {
+				break
+			}
+			delete(c.m, key)
+		}
+	}
+	c.m[k] = cacheEntry{v, expires}
 }
 
 func parseRef(op, ref string) (string, error) {
@@ -335,7 +608,7 @@ func parseRef(op, ref string) (string, error) {
 
 // Error is every failure a Client returns.
 type Error struct {
-	Op     string        // the Client4 call: "CreatePost", "PatchPost", "GetPost", "GetPostsSince", "GetUser", "GetMe", "CreateDirectChannel"
+	Op     string        // the Client4 call: "CreatePost", "PatchPost", "GetPost", "GetPostsForChannel", "GetPostsAfter", "GetChannelMember", "GetUser", "GetMe", "CreateDirectChannel"
 	Status int           // HTTP status when known (0 otherwise)
 	Code   string        // Mattermost's AppError id, "http_<status>", or one of the Code constants
 	Wait   time.Duration // Retry-After (429) when given
@@ -350,7 +623,7 @@ func (e *Error) Error() string {
 	if e.Status != 0 {
 		s += " (HTTP " + strconv.Itoa(e.Status) + ")"
 	}
-	if e.Err != nil && (e.Code == CodeNetwork || e.Code == CodeTimeout || e.Code == CodeBadResponse || e.Code == CodeBadUser) {
+	if e.Err != nil && (e.Code == CodeNetwork || e.Code == CodeTimeout || e.Code == CodeBadResponse || e.Code == CodeBadUser || e.Code == CodeWindowTooBusy) {
 		s += ": " + e.Err.Error()
 	}
 	return s

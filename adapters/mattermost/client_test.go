@@ -24,7 +24,11 @@ const (
 	actionURL = "https://klaxon.example.com/mattermost/actions"
 )
 
-func sign(id string, a templates.Action) string { return "sig." + id + "." + string(a.ID) }
+// sign is the tests' key: it names the incident, the action and the
+// channel.
+func sign(channel, id string, a templates.Action) string {
+	return "sig." + id + "." + string(a.ID) + "." + channel
+}
 
 func newClient(t *testing.T, s *mattermostfake.Server, token string) *mattermost.Client {
 	t.Helper()
@@ -113,11 +117,97 @@ func TestPostUpdateReplyFind(t *testing.T) {
 	if got, err := c.Find(ctx, chA, inc.ID, time.Now().Add(time.Hour)); err != nil || got != "" {
 		t.Errorf("Find later = %q, %v", got, err)
 	}
-	if got, err := c.Find(ctx, chA, inc.ID, time.Time{}); err != nil || got != ref {
-		t.Errorf("Find since zero = %q, %v", got, err)
+	if got, err := c.Find(ctx, chA, inc.ID, time.Time{}); err != nil || got != "" {
+		t.Errorf("Find with no mark = %q, %v", got, err)
 	}
 	if v := s.Violations(); len(v) != 0 {
 		t.Errorf("violations: %v", v)
+	}
+}
+
+// findCalls counts the posts API calls Find makes.
+func findCalls(s *mattermostfake.Server) int { return findCalls2(s.Calls()) }
+
+func findCalls2(c map[string]int) int {
+	return c["GetPostsSince"] + c["GetPostsAfter"] + c["GetPostsBefore"] + c["GetPostsForChannel"]
+}
+
+// Find looks from the mark forward through the whole window, paging as far
+// as it takes: no number of newer posts hides the card, and the calls
+// follow the window's posts (plus a search that grows with the logarithm
+// of the newer ones), not the channel's.
+func TestFindWindow(t *testing.T) {
+	s := mattermostfake.New(mattermostfake.Options{Channels: []string{chA}})
+	defer s.Close()
+	c := newClient(t, s, s.Token())
+	ctx := context.Background()
+	mark := time.Now().Add(-time.Hour).Truncate(time.Second)
+	since := mark.Add(-time.Minute)
+	for i := range 3000 { // the channel's past
+		s.AddAt(chA, "old", "", since.Add(-time.Hour+time.Duration(i)*time.Second))
+	}
+	card := s.AddAt(chA, "card", "INC-1", mark.Add(800*time.Millisecond))
+	for i := range 6000 { // a busy channel right after the card
+		s.AddAt(chA, "chatter", "", mark.Add(time.Second+time.Duration(i)*20*time.Millisecond))
+	}
+	before := findCalls(s)
+	if got, err := c.Find(ctx, chA, "INC-1", since); err != nil || got != card {
+		t.Fatalf("Find under 6,000 newer posts = %q, %v; want %q", got, err, card)
+	}
+	// 6,001 posts since the mark: a search of about 2·log2(6001/200) pages
+	// and the first page after the mark.
+	if n := findCalls(s) - before; n > 14 {
+		t.Errorf("Find made %d calls", n)
+	}
+	// Not there: every post of the window is read, 200 a call, and posts
+	// long after it (klaxon was down for hours) add only to the search.
+	for i := range 10000 {
+		s.AddAt(chA, "later", "", mark.Add(mattermost.FindWindow+time.Hour+time.Duration(i)*time.Millisecond))
+	}
+	calls := s.Calls()
+	if got, err := c.Find(ctx, chA, "INC-2", since); err != nil || got != "" {
+		t.Fatalf("Find of a card never posted = %q, %v", got, err)
+	}
+	// 16,001 posts newer than since: 81 pages, searched in 2·⌈log2 81⌉+2;
+	// then the window's 6,001 posts, 200 a call.
+	search, read := s.Calls()["GetPostsForChannel"]-calls["GetPostsForChannel"], s.Calls()["GetPostsAfter"]-calls["GetPostsAfter"]
+	if search > 16 || read > 6001/200+1 || findCalls(s)-findCalls2(calls) != search+read {
+		t.Errorf("Find made %d search calls and read %d pages for a window of 6,001 posts (calls %v)", search, read, s.Calls())
+	}
+	if v := s.Violations(); len(v) != 0 {
+		t.Error(v)
+	}
+}
+
+// A card outside the window is not the one an interrupted post made: Find
+// says there is none, and the outbox posts the missing card. A channel
+// whose every post is in the window is read from its first.
+func TestFindOutsideWindow(t *testing.T) {
+	s := mattermostfake.New(mattermostfake.Options{Channels: []string{chA}})
+	defer s.Close()
+	c := newClient(t, s, s.Token())
+	ctx := context.Background()
+	mark := time.Now().Add(-time.Hour).Truncate(time.Second)
+	since := mark.Add(-time.Minute)
+	if got, err := c.Find(ctx, chA, "INC-1", since); err != nil || got != "" {
+		t.Errorf("Find in an empty channel = %q, %v", got, err)
+	}
+	first := s.AddAt(chA, "the channel's first post, at since", "INC-1", since)
+	for i := range 450 {
+		s.AddAt(chA, "chatter", "", since.Add(time.Duration(i+1)*100*time.Millisecond))
+	}
+	if got, err := c.Find(ctx, chA, "INC-1", since); err != nil || got != first {
+		t.Errorf("Find = %q, %v; want the channel's first post %q", got, err, first)
+	}
+	s.Delete(first)
+	s.AddAt(chA, "an older card", "INC-1", since.Add(-time.Millisecond))
+	s.AddAt(chA, "a later card", "INC-1", since.Add(mattermost.FindWindow+time.Millisecond))
+	s.AddAt(chA, "another incident's card", "INC-2", mark)
+	if got, err := c.Find(ctx, chA, "INC-1", since); err != nil || got != "" {
+		t.Errorf("Find = %q, %v; want none", got, err)
+	}
+	if v := s.Violations(); len(v) != 0 {
+		t.Error(v)
 	}
 }
 
@@ -399,5 +489,89 @@ func TestConcurrentPosts(t *testing.T) {
 		if m.Edits != 1 || len(m.Replies) != 1 {
 			t.Errorf("%+v", m)
 		}
+	}
+}
+
+// IsMember asks the API, remembers a "yes" for a minute and a "no" never,
+// and never guesses when the API cannot answer.
+func TestIsMember(t *testing.T) {
+	const alice, bob = "aliceuserid000000000000000", "bobuserid00000000000000000"
+	s := mattermostfake.New(mattermostfake.Options{Channels: []string{chA}, Members: map[string][]string{chA: {alice}}})
+	defer s.Close()
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	c, err := mattermost.New(mattermost.Options{URL: s.URL(), Token: s.Token(), Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	calls := func() int { return s.Calls()["GetChannelMember"] }
+	if ok, err := c.IsMember(ctx, chA, alice); !ok || err != nil {
+		t.Fatalf("alice: %v, %v", ok, err)
+	}
+	if ok, err := c.IsMember(ctx, chA, bob); ok || err != nil {
+		t.Fatalf("bob: %v, %v", ok, err)
+	}
+	s.AddMember(chA, bob)
+	if ok, err := c.IsMember(ctx, chA, bob); !ok || err != nil || calls() != 3 {
+		t.Fatalf("bob, who just joined: %v, %v (%d calls)", ok, err, calls())
+	}
+	s.RemoveMember(chA, alice)
+	if ok, _ := c.IsMember(ctx, chA, alice); !ok || calls() != 3 {
+		t.Errorf("alice within a minute: %v (%d calls): want the remembered yes", ok, calls())
+	}
+	now = now.Add(mattermost.MemberCacheTTL + time.Second)
+	if ok, err := c.IsMember(ctx, chA, alice); ok || err != nil || calls() != 4 {
+		t.Errorf("alice a minute later: %v, %v (%d calls)", ok, err, calls())
+	}
+	if ok, err := c.IsMember(ctx, chA, "not-an-id"); ok || err != nil || calls() != 4 {
+		t.Errorf("a user id that is not one: %v, %v", ok, err)
+	}
+	// The bot cannot read the channel, or the server is down: an error,
+	// never a yes.
+	if ok, err := c.IsMember(ctx, chB, alice); ok || mmErr(t, err).Status != http.StatusForbidden {
+		t.Errorf("a channel the bot is not in: %v, %v", ok, err)
+	}
+	s.Fail("GetChannelMember", 1, http.StatusInternalServerError, "")
+	if ok, err := c.IsMember(ctx, chA, bob); ok || !mmErr(t, err).Temp {
+		t.Errorf("server error: %v, %v", ok, err)
+	}
+	if _, err := c.IsMember(ctx, "general", bob); mmErr(t, err).Code != mattermost.CodeBadDest {
+		t.Errorf("a channel name: %v", err)
+	}
+}
+
+// An edit signs the card's keys for its channel afresh: a Client that did
+// not post the card (after a restart) reads the post's channel once.
+func TestUpdateSignsForChannel(t *testing.T) {
+	s := mattermostfake.New(mattermostfake.Options{Channels: []string{chA, chB}})
+	defer s.Close()
+	ctx := context.Background()
+	inc := cardtest.Payments()
+	ref, err := newClient(t, s, s.Token()).Post(ctx, chB, cardOf(t, inc, cardtest.T0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := func() string {
+		_, c, _ := s.ActionIntegration(ref, "resolve")
+		k, _ := c["key"].(string)
+		return k
+	}
+	if k := key(); k != "sig."+inc.ID+".resolve."+chB {
+		t.Fatalf("posted key %q", k)
+	}
+	restarted := newClient(t, s, s.Token())
+	for i := range 2 {
+		inc.State = incidents.Acknowledged
+		if err := restarted.Update(ctx, ref, cardOf(t, inc, cardtest.T0.Add(time.Duration(i+1)*time.Minute))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if k := key(); k != "sig."+inc.ID+".resolve."+chB || s.Calls()["GetPost"] != 1 || s.Messages(chB)[0].Edits != 2 {
+		t.Errorf("after two edits: key %q, %v", k, s.Calls())
+	}
+	s.Delete(ref)
+	err = newClient(t, s, s.Token()).Update(ctx, ref, cardOf(t, inc, cardtest.T0))
+	if e := mmErr(t, err); e.Code != mattermost.CodeMessageNotFound || e.Temp {
+		t.Errorf("a deleted card: %v", err)
 	}
 }

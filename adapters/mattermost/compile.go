@@ -35,9 +35,9 @@ import (
 )
 
 // Key returns the opaque value a button carries (a short signed key made by
-// the caller; Mattermost's action calls are unauthenticated, so the handler
-// will verify this HMAC). The compiler puts it in the action's integration
-// context as {"key": value}.
+// the caller; Mattermost's action calls are unauthenticated, so the
+// Inbound's CheckButton verifies it, for the call's channel and post). The
+// compiler puts it in the action's integration context as {"key": value}.
 //
 // A key should be ASCII (base64url, hex): the compiler leaves out a button
 // whose key is empty, longer than MaxKeyBytes or not valid UTF-8, because

@@ -6,9 +6,20 @@ package mattermost
 //
 // A slash command is authenticated by its token (the form field "token"
 // and/or the header "Authorization: Token <t>"), compared in constant time.
-// An action call carries no authentication at all: the button's context
-// holds the signed key the compiler put there ({"key": ...}, see Key and
-// action in compile.go), and the Handler verifies it (Reply.Unauthorized).
+//
+// An action call carries no authentication at all: anyone who can reach
+// the endpoint can send one, naming any user, channel and post. What
+// klaxon can prove, it checks before the Handler sees the click: the
+// button's context holds a key the compiler put there ({"key": ...}, see
+// Key and action in compile.go), which InboundOptions.CheckButton verifies
+// (klaxon made it, for this channel, it has not expired, and the post is
+// the card of the key's incident in that channel); then the Mattermost API
+// says whether the user the call names is a member of the channel
+// (Membership). Nothing proves that this user clicked: a holder of a key
+// can act as any member of the card's channel until the key expires. Only
+// the Mattermost server should be able to reach the endpoint. The answer is
+// an ephemeral text, never the updated card (whose buttons carry the
+// incident's other keys): the outbox edits the card.
 
 import (
 	"cmp"
@@ -29,7 +40,6 @@ import (
 	"github.com/mattermost/mattermost/server/public/model"
 
 	"github.com/klaxonbot/klaxon/chatops"
-	"github.com/klaxonbot/klaxon/templates"
 )
 
 // platform is the chatops.Request platform name of this adapter.
@@ -60,27 +70,42 @@ type InboundOptions struct {
 	// Rejected is told about every request refused before it reached the
 	// Handler; may be nil.
 	Rejected chatops.Rejected
-	// ActionURL and Sign compile the updated card an action call answers
-	// with: the same as the Client's, so that the answer is the post the
-	// Client makes. "" or nil = the updated card has no buttons.
-	ActionURL string
-	Sign      func(incidentID string, a templates.Action) string
+	// CheckButton vouches for a click before the Handler sees it
+	// (required; bot.Server.CheckButton): "" lets it on; otherwise a
+	// short reason (counted by Rejected) and the reply to give instead —
+	// Unauthorized: answered 401; else its text as the ephemeral answer.
+	CheckButton func(ctx context.Context, r chatops.Request) (reason string, refusal chatops.Reply)
+	// Members says whether the user an action call names is a member of
+	// its channel (required; the Client, which asks the Mattermost API).
+	Members Membership
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// Log receives what went wrong (never a token); default slog.Default().
 	Log *slog.Logger
 }
 
+// Membership says whether a user is a member of a channel; Client
+// implements it.
+type Membership interface {
+	IsMember(ctx context.Context, channelID, userID string) (bool, error)
+}
+
+// Answers to clicks refused for a reason the person can do something about.
+const (
+	notMemberText = "Only members of this channel can use its buttons: join the channel, then try again."
+	noMemberText  = "klaxon could not ask Mattermost whether you are a member of this channel, so nothing changed. Try again in a moment."
+)
+
 // Inbound serves Mattermost's requests to klaxon. It is safe for
 // concurrent use.
 type Inbound struct {
-	token     []byte
-	handler   chatops.Handler
-	rejected  chatops.Rejected
-	actionURL string
-	sign      func(incidentID string, a templates.Action) string
-	now       func() time.Time
-	log       *slog.Logger
+	token    []byte
+	handler  chatops.Handler
+	rejected chatops.Rejected
+	check    func(ctx context.Context, r chatops.Request) (string, chatops.Reply)
+	members  Membership
+	now      func() time.Time
+	log      *slog.Logger
 }
 
 // NewInbound returns an Inbound for o. It checks the options.
@@ -88,22 +113,22 @@ func NewInbound(o InboundOptions) (*Inbound, error) {
 	if o.Handler == nil {
 		return nil, errors.New("mattermost: inbound: a handler is required")
 	}
+	if o.CheckButton == nil || o.Members == nil {
+		return nil, errors.New("mattermost: inbound: a button check and a membership check are required: anyone can make an action call")
+	}
 	for i := 0; i < len(o.CommandToken); i++ {
 		if c := o.CommandToken[i]; c <= ' ' || c >= 0x7f {
 			return nil, errors.New("mattermost: inbound: the command token holds spaces or characters that are not printable ASCII")
 		}
 	}
-	if o.ActionURL != "" && !validActionURL(o.ActionURL) {
-		return nil, fmt.Errorf("mattermost: inbound: action URL must be an absolute http(s) URL of at most %d bytes", MaxActionURLBytes)
-	}
 	in := &Inbound{
-		token:     []byte(o.CommandToken),
-		handler:   o.Handler,
-		rejected:  o.Rejected,
-		actionURL: o.ActionURL,
-		sign:      o.Sign,
-		now:       o.Now,
-		log:       o.Log,
+		token:    []byte(o.CommandToken),
+		handler:  o.Handler,
+		rejected: o.Rejected,
+		check:    o.CheckButton,
+		members:  o.Members,
+		now:      o.Now,
+		log:      o.Log,
 	}
 	if in.now == nil {
 		in.now = time.Now
@@ -121,10 +146,12 @@ func NewInbound(o InboundOptions) (*Inbound, error) {
 func (in *Inbound) Commands() http.Handler { return http.HandlerFunc(in.serveCommand) }
 
 // Actions handles button clicks (POST /mattermost/actions): JSON {user_id,
-// user_name, channel_id, post_id, context: {"key": ...}}. It answers
-// {"update": {"message", "props"}, "ephemeral_text": ...}, the update only
-// when the Reply holds a card; 401 when the key is missing or the Handler
-// says Unauthorized.
+// user_name, channel_id, post_id, context: {"key": ...}}. Before the
+// Handler, CheckButton vouches for the key and the post, and Members for
+// the user. It answers {"ephemeral_text": ...} and never an update (the
+// outbox edits the card); 401 when the key is missing or not klaxon's for
+// this card; 200 with the reason as ephemeral text when the key expired,
+// the user is not a member of the channel, or that cannot be checked now.
 func (in *Inbound) Actions() http.Handler { return http.HandlerFunc(in.serveAction) }
 
 type commandResponse struct {
@@ -133,15 +160,9 @@ type commandResponse struct {
 	SkipSlackParsing bool   `json:"skip_slack_parsing"`
 }
 
-type postUpdate struct {
-	Message string                `json:"message"`
-	Props   model.StringInterface `json:"props"`
-}
-
 type actionResponse struct {
-	Update           *postUpdate `json:"update,omitempty"`
-	EphemeralText    string      `json:"ephemeral_text,omitempty"`
-	SkipSlackParsing bool        `json:"skip_slack_parsing"`
+	EphemeralText    string `json:"ephemeral_text,omitempty"`
+	SkipSlackParsing bool   `json:"skip_slack_parsing"`
 }
 
 func (in *Inbound) serveCommand(w http.ResponseWriter, r *http.Request) {
@@ -208,7 +229,7 @@ func (in *Inbound) serveAction(w http.ResponseWriter, r *http.Request) {
 		in.refuse(w, http.StatusBadRequest, "malformed request")
 		return
 	}
-	// The key is the only authentication an action call has: compile.go's
+	// The key is all an action call carries of klaxon's: compile.go's
 	// action puts it in the integration's context as "key".
 	key, _ := call.Context["key"].(string)
 	if key == "" {
@@ -219,27 +240,55 @@ func (in *Inbound) serveAction(w http.ResponseWriter, r *http.Request) {
 		in.refuse(w, http.StatusUnauthorized, "bad key")
 		return
 	}
+	// The server always names the user, the channel and the post.
+	if !model.IsValidId(call.UserId) || !model.IsValidId(call.ChannelId) || !model.IsValidId(call.PostId) {
+		in.refuse(w, http.StatusBadRequest, "malformed request")
+		return
+	}
 	req := chatops.Request{
 		Platform: platform,
 		UserID:   call.UserId,
 		UserName: call.UserName,
 		Channel:  call.ChannelId,
+		Thread:   call.PostId,
 		Button:   key,
 	}
-	if model.IsValidId(call.PostId) {
-		req.Thread = call.PostId
+	ctx, cancel := context.WithTimeout(r.Context(), handlerTimeout)
+	defer cancel()
+	if reason, refusal := in.check(ctx, req); reason != "" {
+		if refusal.Unauthorized {
+			in.refuse(w, http.StatusUnauthorized, reason)
+			return
+		}
+		in.answerRefusal(w, reason, refusal.Text)
+		return
 	}
-	reply := in.handle(r.Context(), req)
+	member, err := in.members.IsMember(ctx, call.ChannelId, call.UserId)
+	switch {
+	case err != nil:
+		in.log.Warn("mattermost: cannot check a clicking user's membership; refused", "channel", call.ChannelId, "err", err)
+		in.answerRefusal(w, "membership unknown", noMemberText)
+		return
+	case !member:
+		in.answerRefusal(w, "not a member", notMemberText)
+		return
+	}
+	reply := in.handle(ctx, req)
 	if reply.Unauthorized {
 		in.refuse(w, http.StatusUnauthorized, "bad key")
 		return
 	}
-	resp := actionResponse{EphemeralText: replyText(reply), SkipSlackParsing: true}
-	if reply.Card != nil {
-		p := compileCard(reply.Card, in.sign, in.actionURL)
-		resp.Update = &postUpdate{Message: p.Message, Props: p.GetProps()}
+	writeJSON(w, http.StatusOK, actionResponse{EphemeralText: replyText(reply), SkipSlackParsing: true})
+}
+
+// answerRefusal refuses a click with text for the person who made it (200:
+// Mattermost shows ephemeral text only then).
+func (in *Inbound) answerRefusal(w http.ResponseWriter, reason, text string) {
+	if in.rejected != nil {
+		in.rejected(platform, reason)
 	}
-	writeJSON(w, http.StatusOK, resp)
+	in.log.Info("mattermost: click refused", "reason", reason)
+	writeJSON(w, http.StatusOK, actionResponse{EphemeralText: replyText(chatops.Reply{Text: text}), SkipSlackParsing: true})
 }
 
 // handle calls the Handler with its deadline, turning a panic into an

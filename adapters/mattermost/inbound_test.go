@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -71,10 +71,36 @@ func (h *recorder) rejections() []string {
 	return append([]string(nil), h.rejected...)
 }
 
+// vouch is the tests' CheckButton: a key sign made for the call's
+// channel passes; "expired…" keys are klaxon's but expired; any other is
+// forged.
+func vouch(_ context.Context, r chatops.Request) (string, chatops.Reply) {
+	switch {
+	case strings.HasPrefix(r.Button, "expired"):
+		return "expired key", chatops.Reply{Text: "This button has expired; use /incident ack INC-42.", Ephemeral: true}
+	case !strings.HasPrefix(r.Button, "sig.") || !strings.HasSuffix(r.Button, "."+r.Channel):
+		return "bad key", chatops.Reply{Text: "secret detail", Ephemeral: true, Unauthorized: true}
+	}
+	return "", chatops.Reply{}
+}
+
+// members is a Membership that answers the same for everyone.
+type members struct {
+	member bool
+	err    error
+}
+
+func (m members) IsMember(context.Context, string, string) (bool, error) { return m.member, m.err }
+
 func newInbound(t *testing.T, h *recorder, token string) *mattermost.Inbound {
 	t.Helper()
+	return newInboundWith(t, h, token, members{member: true})
+}
+
+func newInboundWith(t *testing.T, h *recorder, token string, m mattermost.Membership) *mattermost.Inbound {
+	t.Helper()
 	in, err := mattermost.NewInbound(mattermost.InboundOptions{
-		CommandToken: token, Handler: h, Rejected: h.reject, ActionURL: actionURL, Sign: sign,
+		CommandToken: token, Handler: h, Rejected: h.reject, CheckButton: vouch, Members: m,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -286,17 +312,16 @@ func actionCall(postID string, ctx map[string]any) string {
 }
 
 type actionAnswer struct {
-	Update *struct {
-		Message string          `json:"message"`
-		Props   json.RawMessage `json:"props"`
-	} `json:"update"`
 	EphemeralText string `json:"ephemeral_text"`
 }
 
+// A member's click, as the Mattermost server makes it: the Handler gets
+// it, the answer is an ephemeral text and never the updated card (whose
+// buttons carry the incident's other keys); the server leaves the post as
+// it is, and the Client's edit (the outbox's) changes the card.
 func TestAction(t *testing.T) {
-	// The Client posts a card; its button's context is what Mattermost
-	// posts back; the answer's update is the post the Client would make.
-	s := mattermostfake.New(mattermostfake.Options{Channels: []string{chA}})
+	s := mattermostfake.New(mattermostfake.Options{Channels: []string{chA}, Users: map[string]string{userID: "alice"},
+		Members: map[string][]string{chA: {userID}}})
 	defer s.Close()
 	c := newClient(t, s, s.Token())
 	ctx := context.Background()
@@ -305,23 +330,26 @@ func TestAction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	button := s.Messages(chA)[0].Attachment[0].Actions[0]
-	key := button.Integration.Context["key"].(string)
+	before := s.Messages(chA)[0]
+	_, button, _ := s.ActionIntegration(ref, "ack")
+	key := button["key"].(string)
 
 	inc.State = incidents.Acknowledged
 	acked := cardOf(t, inc, cardtest.T0.Add(2*time.Minute))
 	h := &recorder{reply: func(r chatops.Request) chatops.Reply {
-		if r.Button != key {
-			return chatops.Reply{Unauthorized: true}
-		}
 		return chatops.Reply{Text: "Acknowledged by @alice", Ephemeral: true, Card: acked}
 	}}
-	in := newInbound(t, h, cmdToken)
-	w := post(t, in.Actions(), actionCall(ref, button.Integration.Context), "Content-Type", "application/json")
-	if w.Code != http.StatusOK {
-		t.Fatalf("status %d: %s", w.Code, w.Body)
+	in, err := mattermost.NewInbound(mattermost.InboundOptions{Handler: h, Rejected: h.reject, CheckButton: vouch, Members: c})
+	if err != nil {
+		t.Fatal(err)
 	}
-	a := decode[actionAnswer](t, w)
+	srv := httptest.NewServer(in.Actions())
+	defer srv.Close()
+	s.SetActionTarget(actionURL, srv.URL)
+	res, err := s.Click(ctx, ref, "ack", userID)
+	if err != nil || res.Status != http.StatusOK {
+		t.Fatalf("click: %+v, %v", res, err)
+	}
 	want := chatops.Request{Platform: "mattermost", UserID: userID, UserName: "alice", Channel: chA, Thread: ref, Button: key}
 	if got := h.requests(); len(got) != 1 || got[0] != want {
 		t.Fatalf("requests %+v, want %+v", got, want)
@@ -329,32 +357,26 @@ func TestAction(t *testing.T) {
 	if h.deadline <= 0 || h.deadline > 10*time.Second {
 		t.Errorf("handler deadline in %v", h.deadline)
 	}
-	if a.EphemeralText != "Acknowledged by @\u2060alice" {
-		t.Errorf("ephemeral_text %q", a.EphemeralText)
+	if res.Response.EphemeralText != "Acknowledged by @\u2060alice" || res.Response.Update != nil || res.Updated {
+		t.Errorf("answer %s", res.Body)
 	}
-	if a.Update == nil {
-		t.Fatal("no update")
+	if bytes.Contains(res.Body, []byte("sig.")) || bytes.Contains(res.Body, []byte(`"update"`)) {
+		t.Errorf("the answer hands back the card or keys: %s", res.Body)
+	}
+	if e := s.Ephemerals(userID); len(e) != 1 || e[0] != res.Response.EphemeralText {
+		t.Errorf("alice saw %q", e)
+	}
+	if m := s.Messages(chA)[0]; m.ClickUpdates != 0 || m.Text != before.Text || !bytes.Equal(m.Props, before.Props) {
+		t.Errorf("the click changed the post: %+v", m)
+	}
+	if r := res.Request; r.ChannelName == "" || r.TeamId == "" || r.TriggerId == "" || r.Context["action"] != "ack" {
+		t.Errorf("the server's call %+v", r)
 	}
 	if err := c.Update(ctx, ref, acked); err != nil {
 		t.Fatal(err)
 	}
-	m := s.Messages(chA)[0]
-	if a.Update.Message != m.Text {
-		t.Errorf("update message %q, the Client's %q", a.Update.Message, m.Text)
-	}
-	var got, clients any
-	if err := json.Unmarshal(a.Update.Props, &got); err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(m.Props, &clients); err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(got, clients) {
-		t.Errorf("update props\n%s\nthe Client's\n%s", a.Update.Props, m.Props)
-	}
-	if !bytes.Contains(a.Update.Props, []byte(`"klaxon_incident":"`+inc.ID+`"`)) ||
-		!bytes.Contains(a.Update.Props, []byte(`"key":"sig.`+inc.ID+`.`)) {
-		t.Errorf("props %s", a.Update.Props)
+	if m := s.Messages(chA)[0]; m.Edits != 1 || !strings.Contains(m.Text, "Acknowledged") || !bytes.Contains(m.Props, []byte(`.`+chA+`"`)) {
+		t.Errorf("after the Client's edit: %+v", m)
 	}
 	if v := s.Violations(); len(v) != 0 {
 		t.Errorf("violations %v", v)
@@ -364,56 +386,62 @@ func TestAction(t *testing.T) {
 	}
 }
 
-func TestActionWithoutCard(t *testing.T) {
-	h := &recorder{reply: func(chatops.Request) chatops.Reply { return chatops.Reply{} }}
-	in := newInbound(t, h, "")
-	w := post(t, in.Actions(), actionCall(rootID, map[string]any{"key": "k1", "action": "ack"}))
-	if w.Code != http.StatusOK {
-		t.Fatalf("status %d: %s", w.Code, w.Body)
-	}
-	var raw map[string]any
-	if err := json.Unmarshal(w.Body.Bytes(), &raw); err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := raw["update"]; ok {
-		t.Errorf("answer %s has an update", w.Body)
-	}
-	if len(h.requests()) != 1 {
-		t.Error("handler not called")
-	}
-}
-
 func TestActionRefused(t *testing.T) {
+	good := map[string]any{"key": "sig.INC-42.ack." + chA, "action": "ack"}
+	call := func(mod func(map[string]any)) string {
+		var m map[string]any
+		_ = json.Unmarshal([]byte(actionCall(rootID, good)), &m)
+		mod(m)
+		b, _ := json.Marshal(m)
+		return string(b)
+	}
+	down := errors.New("connection refused")
 	cases := []struct {
 		name    string
 		body    string
+		members members
 		status  int
 		reason  string
-		handled bool
+		text    string // the ephemeral text of a 200
 	}{
-		{"no context", actionCall(rootID, nil), 401, "no key", false},
-		{"no key", actionCall(rootID, map[string]any{"action": "ack"}), 401, "no key", false},
-		{"empty key", actionCall(rootID, map[string]any{"key": ""}), 401, "no key", false},
-		{"key not a string", actionCall(rootID, map[string]any{"key": 42}), 401, "no key", false},
-		{"key too long", actionCall(rootID, map[string]any{"key": strings.Repeat("k", mattermost.MaxKeyBytes+1)}), 401, "bad key", false},
-		{"malformed", `{"post_id":`, 400, "malformed request", false},
-		{"too large", `{"x":"` + strings.Repeat("a", 1<<20) + `"}`, 413, "body too large", false},
-		{"forged key", actionCall(rootID, map[string]any{"key": "forged"}), 401, "bad key", true},
+		{"no context", actionCall(rootID, nil), members{member: true}, 401, "no key", ""},
+		{"no key", actionCall(rootID, map[string]any{"action": "ack"}), members{member: true}, 401, "no key", ""},
+		{"empty key", actionCall(rootID, map[string]any{"key": ""}), members{member: true}, 401, "no key", ""},
+		{"key not a string", actionCall(rootID, map[string]any{"key": 42}), members{member: true}, 401, "no key", ""},
+		{"key too long", actionCall(rootID, map[string]any{"key": strings.Repeat("k", mattermost.MaxKeyBytes+1)}), members{member: true}, 401, "bad key", ""},
+		{"malformed", `{"post_id":`, members{member: true}, 400, "malformed request", ""},
+		{"too large", `{"x":"` + strings.Repeat("a", 1<<20) + `"}`, members{member: true}, 413, "body too large", ""},
+		{"no post", call(func(m map[string]any) { delete(m, "post_id") }), members{member: true}, 400, "malformed request", ""},
+		{"no user", call(func(m map[string]any) { m["user_id"] = "alice" }), members{member: true}, 400, "malformed request", ""},
+		{"no channel", call(func(m map[string]any) { delete(m, "channel_id") }), members{member: true}, 400, "malformed request", ""},
+		{"forged key", actionCall(rootID, map[string]any{"key": "forged"}), members{member: true}, 401, "bad key", ""},
+		{"another channel's key", call(func(m map[string]any) { m["channel_id"] = chB }), members{member: true}, 401, "bad key", ""},
+		{"expired key", actionCall(rootID, map[string]any{"key": "expired"}), members{member: true}, 200, "expired key", "This button has expired; use /incident ack INC\\-42\\."},
+		{"not a member", actionCall(rootID, good), members{}, 200, "not a member", "Only members of this channel"},
+		{"membership unknown", actionCall(rootID, good), members{err: down}, 200, "membership unknown", "Try again in a moment"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			h := &recorder{reply: func(chatops.Request) chatops.Reply {
-				return chatops.Reply{Unauthorized: true, Text: "secret detail", Card: cardOf(t, cardtest.Payments(), cardtest.T0)}
+				return chatops.Reply{Text: "acted", Card: cardOf(t, cardtest.Payments(), cardtest.T0)}
 			}}
-			in := newInbound(t, h, cmdToken)
+			in := newInboundWith(t, h, cmdToken, c.members)
 			w := post(t, in.Actions(), c.body, "Content-Type", "application/json")
 			if w.Code != c.status {
 				t.Fatalf("status %d, want %d: %s", w.Code, c.status, w.Body)
 			}
-			if e := decode[map[string]any](t, w); e["error"] == nil || e["update"] != nil || strings.Contains(w.Body.String(), "secret detail") {
+			e := decode[map[string]any](t, w)
+			if e["update"] != nil || strings.Contains(w.Body.String(), "secret detail") || strings.Contains(w.Body.String(), "acted") {
 				t.Errorf("body %s", w.Body)
 			}
-			if n := len(h.requests()); (n == 1) != c.handled || n > 1 {
+			if c.status == 200 {
+				if txt, _ := e["ephemeral_text"].(string); !strings.Contains(txt, c.text) {
+					t.Errorf("ephemeral_text %q, want %q", txt, c.text)
+				}
+			} else if e["error"] == nil {
+				t.Errorf("body %s", w.Body)
+			}
+			if n := len(h.requests()); n != 0 {
 				t.Errorf("handler called %d times", n)
 			}
 			if r := h.rejections(); len(r) != 1 || r[0] != "mattermost:"+c.reason {
@@ -421,14 +449,21 @@ func TestActionRefused(t *testing.T) {
 			}
 		})
 	}
+	// The Handler's own refusal of a key (it checks again) is a 401 too.
+	h := &recorder{reply: func(chatops.Request) chatops.Reply { return chatops.Reply{Unauthorized: true, Text: "secret detail"} }}
+	if w := post(t, newInbound(t, h, cmdToken).Actions(), actionCall(rootID, good)); w.Code != 401 || strings.Contains(w.Body.String(), "secret") {
+		t.Errorf("the Handler's refusal: %d %s", w.Code, w.Body)
+	}
 }
 
 func TestNewInbound(t *testing.T) {
 	h := &recorder{}
+	m := members{member: true}
 	bad := []mattermost.InboundOptions{
-		{CommandToken: cmdToken},
-		{CommandToken: "a token", Handler: h},
-		{CommandToken: cmdToken, Handler: h, ActionURL: "/relative"},
+		{CommandToken: cmdToken, CheckButton: vouch, Members: m},
+		{CommandToken: "a token", Handler: h, CheckButton: vouch, Members: m},
+		{CommandToken: cmdToken, Handler: h, Members: m},
+		{CommandToken: cmdToken, Handler: h, CheckButton: vouch},
 	}
 	for i, o := range bad {
 		if _, err := mattermost.NewInbound(o); err == nil {
@@ -437,7 +472,7 @@ func TestNewInbound(t *testing.T) {
 			t.Errorf("%d: the error %q holds the token", i, err)
 		}
 	}
-	if _, err := mattermost.NewInbound(mattermost.InboundOptions{Handler: h}); err != nil {
+	if _, err := mattermost.NewInbound(mattermost.InboundOptions{Handler: h, CheckButton: vouch, Members: m}); err != nil {
 		t.Errorf("minimal options: %v", err)
 	}
 }

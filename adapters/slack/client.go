@@ -35,10 +35,23 @@ const MetadataEventType = "klaxon_incident"
 // below Slack's 40,000, and the size of a section's text.
 const MaxReplyLen = MaxTextLen
 
-// Find's paging: pages of findPageSize messages, at most findPages pages.
+// FindWindow is how far past since Find looks. The outbox marks a card
+// "about to post", then posts it, and asks for since = the mark − 1 min
+// (for clocks that differ): the post starts right after the mark is saved
+// and ends within the HTTP client's timeout (10 s in klaxon) and the
+// outbox's sync deadline (¾ of its lease: 45 s by default), and Slack
+// stamps the message while it handles the request. Five minutes from
+// since — the mark + 4 min — holds that with minutes to spare, and keeps
+// what Find reads to the window's messages, however busy the channel has
+// been since.
+const FindWindow = 5 * time.Minute
+
+// Find's paging: pages of findPageSize messages (conversations.history's
+// most), at most findPages of them (a window with more messages than that
+// is refused as too busy to look through).
 const (
-	findPageSize = 200
-	findPages    = 3
+	findPageSize = 999
+	findPages    = 200
 )
 
 // Options configure a Client.
@@ -288,27 +301,31 @@ func cutEscaped(s string, max int) string {
 	return strings.TrimRightFunc(cut, unicode.IsSpace)
 }
 
-// Find returns the reference of the newest top-level message in dest
-// tagged with incidentID and posted since since, or "" when it sees none.
-// It reads at most 3 pages of 200 messages of conversations.history.
+// Find returns the reference of a top-level message in dest tagged with
+// incidentID and posted in the window [since, since+FindWindow], or ""
+// when there is none (and when since is zero: there is no mark to look
+// from). It reads every message of the window with conversations.history
+// (oldest and latest bound it, inclusive), following the cursor to the
+// window's end: the calls grow with the window's messages, one per 999,
+// never with the channel's. A window of more than 199,800 messages is an
+// *Error "window_too_busy" (not retried) rather than a guess.
 func (c *Client) Find(ctx context.Context, dest, incidentID string, since time.Time) (string, error) {
 	const op = "conversations.history"
 	if err := ValidDest(dest); err != nil {
 		return "", &Error{Op: op, Code: "bad_dest", Err: err}
 	}
-	if incidentID == "" {
+	if incidentID == "" || since.IsZero() {
 		return "", nil
 	}
-	p := &slack.GetConversationHistoryParameters{ChannelID: dest, Limit: findPageSize, IncludeAllMetadata: true}
-	if !since.IsZero() {
-		p.Oldest = fmt.Sprintf("%d.%06d", since.Unix(), since.Nanosecond()/1000)
-	}
+	p := &slack.GetConversationHistoryParameters{ChannelID: dest, Limit: findPageSize, IncludeAllMetadata: true,
+		Oldest: slackTS(since), Latest: slackTS(since.Add(FindWindow)), Inclusive: true}
+	seen := map[string]bool{}
 	for range findPages {
 		resp, err := c.api.GetConversationHistoryContext(ctx, p)
 		if err != nil {
 			return "", c.wrap(ctx, op, err)
 		}
-		for _, m := range resp.Messages { // newest first
+		for _, m := range resp.Messages {
 			if m.ThreadTimestamp != "" && m.ThreadTimestamp != m.Timestamp {
 				continue // a reply broadcast to the channel
 			}
@@ -319,12 +336,24 @@ func (c *Client) Find(ctx context.Context, dest, incidentID string, since time.T
 				return Ref(dest, m.Timestamp), nil
 			}
 		}
-		if !resp.HasMore || resp.ResponseMetaData.NextCursor == "" {
-			break
+		next := resp.ResponseMetaData.NextCursor
+		if !resp.HasMore || next == "" {
+			return "", nil
 		}
-		p.Cursor = resp.ResponseMetaData.NextCursor
+		if seen[next] {
+			return "", &Error{Op: op, Code: "bad_response", Err: errors.New("the same cursor came back twice")}
+		}
+		seen[next] = true
+		p.Cursor = next
 	}
-	return "", nil
+	return "", &Error{Op: op, Code: "window_too_busy",
+		Err: fmt.Errorf("more than %d messages in the %s after %s", findPages*findPageSize, FindWindow, since.UTC().Format(time.RFC3339))}
+}
+
+// slackTS formats t as a Slack timestamp: seconds and microseconds.
+func slackTS(t time.Time) string {
+	us := t.UnixMicro()
+	return fmt.Sprintf("%d.%06d", us/1e6, us%1e6)
 }
 
 func (c *Client) compile(card *templates.Card) Message {
@@ -340,7 +369,7 @@ func (c *Client) compile(card *templates.Card) Message {
 type Error struct {
 	Op     string        // Slack method: "chat.postMessage", "chat.update", "conversations.history"
 	Status int           // HTTP status when known (0 otherwise)
-	Code   string        // Slack's error ("channel_not_found", "invalid_blocks"…), or "rate_limited", "http_<status>", "network", "timeout", "canceled", "bad_ref", "bad_dest", "bad_user", "user_not_found", "bad_response", "message_not_found"
+	Code   string        // Slack's error ("channel_not_found", "invalid_blocks"…), or "rate_limited", "http_<status>", "network", "timeout", "canceled", "bad_ref", "bad_dest", "bad_user", "user_not_found", "bad_response", "message_not_found", "window_too_busy"
 	Wait   time.Duration // Retry-After, when Slack gave one
 	Temp   bool          // worth retrying: rate limits, 5xx, network errors, timeouts
 	Err    error         // cause
@@ -354,7 +383,7 @@ func (e *Error) Error() string {
 		s += " (retry after " + e.Wait.String() + ")"
 	}
 	switch e.Code {
-	case "network", "timeout", "bad_ref", "bad_dest", "bad_user", "bad_response", "message_not_found":
+	case "network", "timeout", "bad_ref", "bad_dest", "bad_user", "bad_response", "message_not_found", "window_too_busy":
 		if e.Err != nil {
 			s += ": " + e.Err.Error()
 		}

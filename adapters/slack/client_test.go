@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"sync"
@@ -181,7 +182,7 @@ func TestLifecycle(t *testing.T) {
 	if err != nil || got != ref {
 		t.Errorf("Find = %q, %v; want %q", got, err, ref)
 	}
-	if got, err := c.Find(ctx, ch, "INC-43", time.Time{}); err != nil || got != "" {
+	if got, err := c.Find(ctx, ch, "INC-43", time.Now().Add(-time.Minute)); err != nil || got != "" {
 		t.Errorf("Find of another incident = %q, %v", got, err)
 	}
 	if got, err := c.Find(ctx, ch, "INC-42", time.Now().Add(time.Minute)); err != nil || got != "" {
@@ -206,36 +207,68 @@ func TestNoSigner(t *testing.T) {
 	}
 }
 
-func TestFindPages(t *testing.T) {
+// Find looks from the mark forward through the whole window, paging as
+// far as it takes: no number of newer messages hides the card, and the
+// calls follow the window's messages, not the channel's.
+func TestFindWindow(t *testing.T) {
 	s := newFake(t, slackfake.Options{})
 	c := newClient(t, s)
 	ctx := context.Background()
-	since := time.Now().Add(-time.Second)
-	post := func(id string) string {
-		t.Helper()
-		ref, err := c.Post(ctx, ch, &templates.Card{IncidentID: id, Title: "t"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return ref
+	mark := time.Now().Add(-time.Hour).Truncate(time.Second) // "about to post"
+	since := mark.Add(-time.Minute)                          // as the outbox asks
+	card := s.AddAt(ch, "card", "INC-1", mark.Add(800*time.Millisecond))
+	for i := range 6000 { // a busy channel right after the card
+		s.AddAt(ch, "chatter", "", mark.Add(time.Second+time.Duration(i)*20*time.Millisecond))
 	}
-	fill := func(from, n int) { // n other cards, added without the API
-		for i := range n {
-			s.Add(ch, "t", fmt.Sprintf("INC-%d", from+i))
-		}
+	history := func() int { return s.Calls()["conversations.history"] }
+	before := history()
+	if got, err := c.Find(ctx, ch, "INC-1", since); err != nil || got != card {
+		t.Fatalf("Find under 6,000 newer messages = %q, %v; want %q", got, err, card)
 	}
-	ref := post("INC-1")
-	fill(100, 450) // INC-1 is on the third page of 200
-	if got, err := c.Find(ctx, ch, "INC-1", since); err != nil || got != ref {
-		t.Errorf("Find on page 3 = %q, %v; want %q", got, err, ref)
+	inWindow := history() - before
+	if inWindow > 6001/999+1 {
+		t.Errorf("Find made %d calls for 6,001 messages in its window", inWindow)
 	}
-	fill(1000, 200) // now it is beyond 3 pages
-	before := s.Calls()["conversations.history"]
+	// Far more outside the window (before it, and long after: klaxon was
+	// down for hours) costs no more calls.
+	for i := range 5000 {
+		s.AddAt(ch, "old", "", since.Add(-time.Hour+time.Duration(i)*time.Millisecond))
+		s.AddAt(ch, "later", "", mark.Add(FindWindow+time.Hour+time.Duration(i)*time.Millisecond))
+	}
+	before = history()
+	if got, err := c.Find(ctx, ch, "INC-1", since); err != nil || got != card {
+		t.Fatalf("Find = %q, %v; want %q", got, err, card)
+	}
+	if n := history() - before; n != inWindow {
+		t.Errorf("Find made %d calls with 10,000 messages outside its window, %d without", n, inWindow)
+	}
+	if p := s.LastParams("conversations.history"); p["oldest"] == "" || p["latest"] == "" || p["inclusive"] != "1" {
+		t.Errorf("conversations.history arguments %v: want oldest, latest and inclusive", p)
+	}
+	noViolations(t, s)
+}
+
+// A card outside the window is not the one an interrupted post made: Find
+// says there is none, and the outbox posts the missing card.
+func TestFindOutsideWindow(t *testing.T) {
+	s := newFake(t, slackfake.Options{})
+	c := newClient(t, s)
+	ctx := context.Background()
+	mark := time.Now().Add(-time.Hour).Truncate(time.Second)
+	since := mark.Add(-time.Minute)
+	s.AddAt(ch, "an older card", "INC-1", since.Add(-time.Second))
+	s.AddAt(ch, "a later card", "INC-1", since.Add(FindWindow+time.Second))
+	s.AddAt(ch, "another incident's card", "INC-2", mark)
 	if got, err := c.Find(ctx, ch, "INC-1", since); err != nil || got != "" {
-		t.Errorf("Find beyond 3 pages = %q, %v", got, err)
+		t.Errorf("Find = %q, %v; want none", got, err)
 	}
-	if n := s.Calls()["conversations.history"] - before; n != 3 {
-		t.Errorf("Find read %d pages, want 3", n)
+	edge := s.AddAt(ch, "at the window's start", "INC-1", since)
+	if got, err := c.Find(ctx, ch, "INC-1", since); err != nil || got != edge {
+		t.Errorf("Find = %q, %v; want the card at since, %q", got, err, edge)
+	}
+	before := s.Calls()["conversations.history"]
+	if got, err := c.Find(ctx, ch, "INC-1", time.Time{}); err != nil || got != "" || s.Calls()["conversations.history"] != before {
+		t.Errorf("Find with no mark = %q, %v; want none, without a call", got, err)
 	}
 	noViolations(t, s)
 }
@@ -308,7 +341,7 @@ func TestErrors(t *testing.T) {
 		if e := slackErr(t, err, "channel_not_found", false); e.Error() != "slack chat.postMessage: channel_not_found" {
 			t.Errorf("Error() = %q", e.Error())
 		}
-		_, err = c.Find(ctx, "C0OTHER", "INC-42", time.Time{})
+		_, err = c.Find(ctx, "C0OTHER", "INC-42", time.Now())
 		slackErr(t, err, "channel_not_found", false)
 	})
 	t.Run("bad dest", func(t *testing.T) {
@@ -492,4 +525,23 @@ func TestConcurrent(t *testing.T) {
 		}
 	}
 	noViolations(t, s)
+}
+
+// A server that pages without end cannot keep Find looping.
+func TestFindCursorLoop(t *testing.T) {
+	calls := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"ok":true,"messages":[],"has_more":true,"response_metadata":{"next_cursor":"c2FtZQ=="}}`)
+	}))
+	defer srv.Close()
+	c, err := New(Options{Token: "xoxb-x", APIURL: srv.URL + "/api/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Find(context.Background(), ch, "INC-1", time.Now())
+	if e := slackErr(t, err, "bad_response", false); !strings.Contains(e.Error(), "cursor") || calls != 2 {
+		t.Errorf("%v after %d calls", e, calls)
+	}
 }

@@ -61,6 +61,7 @@ var (
 	ErrBadTimestamp     = errors.New("bad timestamp")
 	ErrStaleTimestamp   = errors.New("stale timestamp")
 	ErrBadSignature     = errors.New("bad signature")
+	ErrDuplicateHeader  = errors.New("duplicate signature header")
 )
 
 // Verify checks that body was signed by Slack with secret (signature
@@ -68,39 +69,55 @@ var (
 // X-Slack-Signature, timestamp in X-Slack-Request-Timestamp) no more than
 // MaxSkew away from now. It returns nil or one of the Err… errors above.
 func Verify(secret string, h http.Header, body []byte, now time.Time) error {
+	_, err := VerifySignature(secret, h, body, now)
+	return err
+}
+
+// VerifySignature is Verify that also returns the MAC the request carries,
+// decoded: the same bytes however the hex is spelled (Slack sends lower
+// case; upper case verifies too), so the MAC, never the header's text, is
+// what identifies a request to a replay guard. The request must carry
+// exactly one X-Slack-Signature ("v0=" and 64 hex digits, nothing around
+// them) and one X-Slack-Request-Timestamp (decimal seconds, no sign, no
+// leading zero, no space): a second header of either is ErrDuplicateHeader.
+func VerifySignature(secret string, h http.Header, body []byte, now time.Time) ([]byte, error) {
 	if secret == "" {
-		return ErrNoSecret
+		return nil, ErrNoSecret
 	}
-	sig := h.Get(HeaderSignature)
-	if sig == "" {
-		return ErrMissingSignature
+	sigs, tss := h.Values(HeaderSignature), h.Values(HeaderTimestamp)
+	if len(sigs) > 1 || len(tss) > 1 {
+		return nil, ErrDuplicateHeader
 	}
-	ts := h.Get(HeaderTimestamp)
-	if ts == "" {
-		return ErrMissingTimestamp
+	if len(sigs) == 0 || sigs[0] == "" {
+		return nil, ErrMissingSignature
 	}
-	if len(ts) > 12 || strings.Trim(ts, "0123456789") != "" {
-		return ErrBadTimestamp
+	if len(tss) == 0 || tss[0] == "" {
+		return nil, ErrMissingTimestamp
+	}
+	sig, ts := sigs[0], tss[0]
+	// Digits only, and the number's one spelling: the MAC covers the text.
+	if len(ts) > 12 || strings.Trim(ts, "0123456789") != "" || ts[0] == '0' {
+		return nil, ErrBadTimestamp
 	}
 	sec, err := strconv.ParseInt(ts, 10, 64)
 	if err != nil {
-		return ErrBadTimestamp
+		return nil, ErrBadTimestamp
 	}
 	if d := now.Unix() - sec; d > int64(MaxSkew/time.Second) || d < -int64(MaxSkew/time.Second) {
-		return ErrStaleTimestamp
+		return nil, ErrStaleTimestamp
 	}
 	hexSig, ok := strings.CutPrefix(sig, "v0=")
 	got, err := hex.DecodeString(hexSig)
 	if !ok || err != nil || len(got) != sha256.Size {
-		return ErrBadSignature
+		return nil, ErrBadSignature
 	}
 	mac := hmac.New(sha256.New, []byte(secret))
 	mac.Write([]byte("v0:" + ts + ":"))
 	mac.Write(body)
 	if !hmac.Equal(got, mac.Sum(nil)) {
-		return ErrBadSignature
+		return nil, ErrBadSignature
 	}
-	return nil
+	return got, nil
 }
 
 // InboundOptions configure an Inbound.
@@ -115,8 +132,8 @@ type InboundOptions struct {
 	// Now is the clock the timestamps are checked against; nil means
 	// time.Now.
 	Now func() time.Time
-	// HTTPClient posts to response_url; nil means
-	// &http.Client{Timeout: 10 * time.Second}.
+	// HTTPClient posts to response_url (a copy that follows no
+	// redirect); nil means &http.Client{Timeout: 10 * time.Second}.
 	HTTPClient *http.Client
 	// Log receives the failures; nil means slog.Default().
 	Log *slog.Logger
@@ -124,7 +141,41 @@ type InboundOptions struct {
 	// every replica, so that a request replayed to another replica within
 	// the window is refused too; nil means this replica's memory only.
 	Once incidents.Once
+	// ResponseURLPrefixes are where a request's response_url may point
+	// (see ValidResponseURLPrefix); klaxon posts nowhere else, and
+	// follows no redirect. Empty means DefaultResponseURLPrefixes;
+	// Enterprise Grid and GovSlack add theirs
+	// (https://hooks.slack-gov.com/).
+	ResponseURLPrefixes []string
 }
+
+// DefaultResponseURLPrefixes are where Slack's response_urls point.
+var DefaultResponseURLPrefixes = []string{"https://hooks.slack.com/"}
+
+// ValidResponseURLPrefix checks a prefix that response_urls must start
+// with: an https URL of a host (with a port only if given), its path
+// ending in "/", with no user, query or fragment — or, for tests only, the
+// same over http to 127.0.0.1 with an explicit port
+// ("http://127.0.0.1:8080/").
+func ValidResponseURLPrefix(prefix string) error {
+	u, err := url.Parse(prefix)
+	switch {
+	case err != nil || u.Host == "" || u.Opaque != "":
+		return fmt.Errorf("response_url prefix %q is not an absolute URL such as https://hooks.slack.com/", truncate(prefix, 100))
+	case u.User != nil || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(prefix, "?") || strings.HasSuffix(prefix, "#"):
+		return fmt.Errorf("response_url prefix %q must not hold a user, a query or a fragment", truncate(prefix, 100))
+	case !strings.HasSuffix(u.Path, "/"):
+		return fmt.Errorf("response_url prefix %q must end with a slash (https://hooks.slack.com would also let hooks.slack.com.example.net in)", truncate(prefix, 100))
+	case u.Scheme == "https":
+		return nil
+	case u.Scheme == "http" && u.Hostname() == "127.0.0.1" && u.Port() != "":
+		return nil // a test's fake Slack
+	}
+	return fmt.Errorf("response_url prefix %q must be https (http only to 127.0.0.1 with a port, for tests)", truncate(prefix, 100))
+}
+
+// urlPrefix is an allowed response_url prefix, parsed.
+type urlPrefix struct{ scheme, host, path string }
 
 // Inbound receives Slack's slash commands and button presses. It is safe
 // for concurrent use.
@@ -138,8 +189,9 @@ type Inbound struct {
 
 	answerWait time.Duration // tests shorten it
 	wg         sync.WaitGroup
+	prefixes   []urlPrefix // where response_urls may point
 
-	// seen holds the signatures verified in the last MaxSkew: a request
+	// seen holds the MACs (hex) verified in the last 2*MaxSkew: a request
 	// seen twice is a replay. once, when set, holds them for every replica.
 	once incidents.Once
 	mu   sync.Mutex
@@ -164,12 +216,29 @@ func NewInbound(o InboundOptions) (*Inbound, error) {
 		once:       o.Once,
 		answerWait: answerWait,
 	}
+	prefixes := o.ResponseURLPrefixes
+	if len(prefixes) == 0 {
+		prefixes = DefaultResponseURLPrefixes
+	}
+	for _, p := range prefixes {
+		if err := ValidResponseURLPrefix(p); err != nil {
+			return nil, fmt.Errorf("slack: %w", err)
+		}
+		u, _ := url.Parse(p)
+		in.prefixes = append(in.prefixes, urlPrefix{u.Scheme, strings.ToLower(u.Host), u.Path})
+	}
 	if in.now == nil {
 		in.now = time.Now
 	}
-	if in.hc == nil {
-		in.hc = &http.Client{Timeout: 10 * time.Second}
+	// A copy of the client that follows no redirect: a response_url is
+	// posted to where it says, or not at all.
+	hc := &http.Client{Timeout: 10 * time.Second}
+	if o.HTTPClient != nil {
+		c := *o.HTTPClient
+		hc = &c
 	}
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	in.hc = hc
 	if in.log == nil {
 		in.log = slog.Default()
 	}
@@ -210,11 +279,12 @@ func (in *Inbound) read(w http.ResponseWriter, r *http.Request) (url.Values, boo
 		}
 		return nil, false
 	}
-	if err := Verify(in.secret, r.Header, body, in.now()); err != nil {
+	mac, err := VerifySignature(in.secret, r.Header, body, in.now())
+	if err != nil {
 		in.refuse(w, r, http.StatusUnauthorized, err.Error())
 		return nil, false
 	}
-	if in.replayed(r.Context(), r.Header.Get(HeaderSignature)) {
+	if in.replayed(r.Context(), mac) {
 		in.refuse(w, r, http.StatusUnauthorized, "replayed")
 		return nil, false
 	}
@@ -227,10 +297,13 @@ func (in *Inbound) read(w http.ResponseWriter, r *http.Request) (url.Values, boo
 	return form, true
 }
 
-// replayed records a verified signature and reports whether it was seen
-// already within the window: by any replica when in.once is set (a store
-// that cannot answer falls back to this replica's memory).
-func (in *Inbound) replayed(ctx context.Context, sig string) bool {
+// replayed records a verified request's MAC and reports whether it was
+// seen already within the window: by any replica when in.once is set (a
+// store that cannot answer falls back to this replica's memory). The key
+// is the MAC's bytes (as lower-case hex), never the header's spelling of
+// them.
+func (in *Inbound) replayed(ctx context.Context, mac []byte) bool {
+	sig := hex.EncodeToString(mac)
 	if in.once != nil {
 		st, err := in.once.ClaimOnce(ctx, "slack "+sig, 2*MaxSkew)
 		if err == nil {
@@ -456,16 +529,31 @@ type message struct {
 	ReplaceOriginal *bool         `json:"replace_original,omitempty"`
 }
 
-// post sends msgs to responseURL, in order.
+// post sends msgs to responseURL, in order, when it is one of Slack's
+// (ResponseURLPrefixes); a response_url elsewhere is refused: logged by its
+// host and counted as a rejection.
 func (in *Inbound) post(responseURL string, msgs []message) {
 	if len(msgs) == 0 {
 		return
 	}
-	u, err := url.Parse(responseURL)
-	if responseURL == "" || err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
-		in.log.Warn("slack: a reply is lost: no usable response_url")
+	if responseURL == "" {
+		in.log.Warn("slack: a reply is lost: no response_url")
 		return
 	}
+	u, err := url.Parse(responseURL)
+	if err != nil || !in.allowed(u) {
+		host := "(unparsable)"
+		if err == nil {
+			host = u.Host
+		}
+		// The URL's path is a credential of sorts: log the host only.
+		in.log.Warn("slack: a reply is lost: its response_url is not Slack's (slack.response_url_prefixes)", "host", host)
+		if in.rejected != nil {
+			in.rejected("slack", "response_url not allowed")
+		}
+		return
+	}
+	responseURL = u.String()
 	ctx, cancel := context.WithTimeout(context.Background(), postTimeout)
 	defer cancel()
 	for i, m := range msgs {
@@ -476,6 +564,26 @@ func (in *Inbound) post(responseURL string, msgs []message) {
 			return
 		}
 	}
+}
+
+// allowed reports whether u starts with one of the allowed prefixes:
+// the same scheme, the same host (and port), a path under the prefix's,
+// with no "." or ".." segment to climb out of it.
+func (in *Inbound) allowed(u *url.URL) bool {
+	if u.User != nil || u.Opaque != "" {
+		return false
+	}
+	for _, seg := range strings.Split(u.Path, "/") {
+		if seg == "." || seg == ".." {
+			return false
+		}
+	}
+	for _, p := range in.prefixes {
+		if u.Scheme == p.scheme && strings.ToLower(u.Host) == p.host && strings.HasPrefix(u.EscapedPath(), p.path) {
+			return true
+		}
+	}
+	return false
 }
 
 func (in *Inbound) postOne(ctx context.Context, responseURL string, m message) error {

@@ -145,8 +145,9 @@ func newInbound(t *testing.T, h *recorder) *inboundEnv {
 			defer e.mu.Unlock()
 			e.rejected = append(e.rejected, rejection{p, r})
 		},
-		Now: func() time.Time { return testNow },
-		Log: slog.New(slog.DiscardHandler),
+		Now:                 func() time.Time { return testNow },
+		Log:                 slog.New(slog.DiscardHandler),
+		ResponseURLPrefixes: []string{e.fake.ResponseURLPrefix()},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -718,3 +719,220 @@ func TestReplayAcrossReplicas(t *testing.T) {
 		t.Fatalf("store down, replay to the same replica: %d", w.Code)
 	}
 }
+
+// sendHeaders posts body to handler with the given signing headers, each
+// value sent as a header line of its own.
+func sendHeaders(t *testing.T, handler http.Handler, body string, sigs, tss []string) *httptest.ResponseRecorder {
+	t.Helper()
+	r := httptest.NewRequest(http.MethodPost, "/slack/x", strings.NewReader(body))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for _, s := range sigs {
+		r.Header.Add(HeaderSignature, s)
+	}
+	for _, ts := range tss {
+		r.Header.Add(HeaderTimestamp, ts)
+	}
+	w := httptest.NewRecorder()
+	handler.ServeHTTP(w, r)
+	return w
+}
+
+// A request is acted on once, however its signature is spelled when it is
+// sent again: the replay guard keys on the MAC, not on the header's text,
+// on this replica and (through a shared Once) on any other.
+func TestReplayVariants(t *testing.T) {
+	body := commandForm("declare db down sev 1", "")
+	ts := strconv.FormatInt(testNow.Unix(), 10)
+	sig := signBody(testSecret, testNow.Unix(), body)
+	hexSig := sig[3:]
+	mixed := []byte(hexSig)
+	for i := range mixed {
+		if i%2 == 0 {
+			mixed[i] = strings.ToUpper(string(mixed[i]))[0]
+		}
+	}
+	variants := []struct {
+		name     string
+		sigs, ts []string
+	}{
+		{"the same", []string{sig}, []string{ts}},
+		{"upper-case hex", []string{"v0=" + strings.ToUpper(hexSig)}, []string{ts}},
+		{"mixed-case hex", []string{"v0=" + string(mixed)}, []string{ts}},
+		{"upper-case prefix", []string{"V0=" + hexSig}, []string{ts}},
+		{"upper-case prefix and hex", []string{"V0=" + strings.ToUpper(hexSig)}, []string{ts}},
+		{"leading space", []string{" " + sig}, []string{ts}},
+		{"trailing space", []string{sig + " "}, []string{ts}},
+		{"tab", []string{"\t" + strings.ToUpper(sig)}, []string{ts}},
+		{"space in the timestamp", []string{sig}, []string{" " + ts + " "}},
+		{"leading zero in the timestamp", []string{sig}, []string{"0" + ts}},
+		{"plus in the timestamp", []string{sig}, []string{"+" + ts}},
+		{"two signatures", []string{"v0=" + strings.ToUpper(hexSig), sig}, []string{ts}},
+		{"two signatures, a bad one first", []string{"v0=" + strings.Repeat("0", 64), strings.ToUpper(sig)}, []string{ts}},
+		{"two timestamps", []string{strings.ToUpper(sig)}, []string{ts, ts}},
+	}
+	once := &sharedOnce{}
+	mk := func(once incidents.Once) (*Inbound, *recorder) {
+		h := &recorder{reply: chatops.Reply{Text: "Declared INC-1"}}
+		in, err := NewInbound(InboundOptions{SigningSecret: testSecret, Handler: h, Now: func() time.Time { return testNow },
+			Log: slog.New(slog.DiscardHandler), Once: once})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(in.Wait)
+		return in, h
+	}
+	for _, shared := range []bool{false, true} {
+		var a, b *Inbound
+		var ha, hb *recorder
+		if shared {
+			a, ha = mk(once)
+			b, hb = mk(once)
+		} else {
+			a, ha = mk(nil)
+			b, hb = a, ha
+		}
+		if w := sendHeaders(t, a.Commands(), body, []string{sig}, []string{ts}); w.Code != http.StatusOK {
+			t.Fatalf("shared %v: the first request: %d %s", shared, w.Code, w.Body)
+		}
+		for _, v := range variants {
+			for _, in := range []*Inbound{a, b} {
+				if w := sendHeaders(t, in.Commands(), body, v.sigs, v.ts); w.Code != http.StatusUnauthorized {
+					t.Errorf("shared %v, %s: %d %s", shared, v.name, w.Code, w.Body)
+				}
+			}
+		}
+		a.Wait()
+		b.Wait()
+		if n := len(ha.requests()); n != 1 || (shared && len(hb.requests()) != 0) {
+			t.Errorf("shared %v: acted %d + %d times, want once", shared, n, len(hb.requests()))
+		}
+	}
+}
+
+// VerifySignature returns the MAC itself, the same however it is spelled;
+// requests with more than one signature or timestamp header are refused.
+func TestVerifySignatureMAC(t *testing.T) {
+	at := time.Unix(1531420618, 0)
+	want, err := VerifySignature(docSecret, slackHeader(docSig, docTS), []byte(docBody), at)
+	if err != nil || hex.EncodeToString(want) != docSig[3:] {
+		t.Fatalf("VerifySignature = %x, %v", want, err)
+	}
+	got, err := VerifySignature(docSecret, slackHeader("v0="+strings.ToUpper(docSig[3:]), docTS), []byte(docBody), at)
+	if err != nil || !hmac.Equal(got, want) {
+		t.Errorf("upper case: %x, %v", got, err)
+	}
+	for name, h := range map[string]http.Header{
+		"two signatures": {HeaderSignature: {docSig, docSig}, HeaderTimestamp: {docTS}},
+		"two timestamps": {HeaderSignature: {docSig}, HeaderTimestamp: {docTS, docTS}},
+	} {
+		if _, err := VerifySignature(docSecret, h, []byte(docBody), at); !errors.Is(err, ErrDuplicateHeader) {
+			t.Errorf("%s: %v, want ErrDuplicateHeader", name, err)
+		}
+	}
+	for _, ts := range []string{"0" + docTS, "+" + docTS, " " + docTS, docTS + " "} {
+		if err := Verify(docSecret, slackHeader(docSig, ts), []byte(docBody), at); !errors.Is(err, ErrBadTimestamp) {
+			t.Errorf("timestamp %q: %v, want ErrBadTimestamp", ts, err)
+		}
+	}
+}
+
+// response_url is followed to Slack's hosts only (by default
+// https://hooks.slack.com/): a signed request cannot make klaxon post to
+// another host, loopback included. A refused URL is logged by its host and
+// counted as a rejection.
+func TestResponseURLAllowed(t *testing.T) {
+	target := slackfake.New(slackfake.Options{}) // stands for a host that is not Slack's
+	defer target.Close()
+	redirect := httptest.NewServer(http.RedirectHandler(target.ResponseURL(), http.StatusTemporaryRedirect))
+	defer redirect.Close()
+	var logs syncBuffer
+	mk := func(prefixes ...string) (*Inbound, *[]rejection, *sync.Mutex) {
+		var mu sync.Mutex
+		var rej []rejection
+		in, err := NewInbound(InboundOptions{SigningSecret: testSecret, Handler: &recorder{reply: chatops.Reply{Text: "late"}, release: closed()},
+			Rejected: func(p, r string) { mu.Lock(); defer mu.Unlock(); rej = append(rej, rejection{p, r}) },
+			Now:      func() time.Time { return testNow }, Log: slog.New(slog.NewTextHandler(&logs, nil)), ResponseURLPrefixes: prefixes})
+		if err != nil {
+			t.Fatal(err)
+		}
+		in.answerWait = 0 // every reply goes to response_url
+		t.Cleanup(in.Wait)
+		return in, &rej, &mu
+	}
+	u := target.ResponseURL()
+	host := strings.TrimPrefix(target.URL(), "http://")
+	host = host[:strings.Index(host, "/")]
+	port := host[strings.Index(host, ":"):]
+	refused := map[string]struct {
+		prefixes []string
+		url      string
+	}{
+		"loopback, by default":         {nil, u},
+		"another port":                 {[]string{"http://127.0.0.1:1/"}, u},
+		"another path":                 {[]string{"http://" + host + "/hooks/"}, u},
+		"localhost for 127.0.0.1":      {[]string{"http://" + host + "/"}, strings.Replace(u, "127.0.0.1", "localhost", 1)},
+		"a user name before the host":  {[]string{"http://" + host + "/"}, "http://" + host + "@127.0.0.2" + port + "/response/1"},
+		"slack.com's look-alike":       {nil, "https://hooks.slack.com.evil.example/commands/1"},
+		"slack.com as a user name":     {nil, "https://hooks.slack.com@evil.example/commands/1"},
+		"slack.com on another port":    {nil, "https://hooks.slack.com:8443/commands/1"},
+		"slack.com in the path":        {nil, "https://evil.example/https://hooks.slack.com/"},
+		"plain http to slack.com":      {nil, "http://hooks.slack.com/commands/1"},
+		"a redirect off Slack's hosts": {[]string{redirect.URL + "/"}, redirect.URL + "/x"},
+	}
+	for name, c := range refused {
+		in, rej, mu := mk(c.prefixes...)
+		before := len(target.Responses())
+		send(t, in.Commands(), testSecret, testNow.Unix(), commandForm("declare db down", c.url))
+		in.Wait()
+		if n := len(target.Responses()) - before; n != 0 {
+			t.Errorf("%s: %d posts reached %s", name, n, c.url)
+		}
+		mu.Lock()
+		if name != "a redirect off Slack's hosts" && (len(*rej) != 1 || (*rej)[0] != rejection{"slack", "response_url not allowed"}) {
+			t.Errorf("%s: rejections %v", name, *rej)
+		}
+		mu.Unlock()
+	}
+	if strings.Contains(logs.String(), "/response/") || !strings.Contains(logs.String(), "host="+host) {
+		t.Errorf("the log names more than the host, or not the host:\n%s", logs.String())
+	}
+	// Allowed: the prefix a test (or Enterprise Grid, or GovSlack) sets.
+	in, rej, _ := mk("http://" + host + "/response/")
+	before := len(target.Responses())
+	send(t, in.Commands(), testSecret, testNow.Unix(), commandForm("declare db down", target.ResponseURL()))
+	in.Wait()
+	if n := len(target.Responses()) - before; n != 1 || len(*rej) != 0 {
+		t.Errorf("allowed: %d posts, rejections %v", n, *rej)
+	}
+}
+
+func TestResponseURLPrefixes(t *testing.T) {
+	for _, p := range []string{"http://example.com/", "https://hooks.slack.com", "http://127.0.0.1/", "http://localhost:8080/",
+		"https://user@hooks.slack.com/", "https://hooks.slack.com/?x=1", "https://hooks.slack.com/#x", "hooks.slack.com/", ""} {
+		if err := ValidResponseURLPrefix(p); err == nil {
+			t.Errorf("ValidResponseURLPrefix(%q) = nil", p)
+		}
+		if _, err := NewInbound(InboundOptions{SigningSecret: testSecret, Handler: &recorder{}, ResponseURLPrefixes: []string{p}}); err == nil {
+			t.Errorf("NewInbound took the prefix %q", p)
+		}
+	}
+	for _, p := range append([]string{"http://127.0.0.1:8080/", "https://hooks.slack-gov.com/"}, DefaultResponseURLPrefixes...) {
+		if err := ValidResponseURLPrefix(p); err != nil {
+			t.Errorf("ValidResponseURLPrefix(%q) = %v", p, err)
+		}
+	}
+}
+
+func closed() chan struct{} { c := make(chan struct{}); close(c); return c }
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }

@@ -26,6 +26,8 @@ func FuzzVerify(f *testing.F) {
 	f.Add("", "", []byte{})
 	f.Add("99999999999999999999", "v0=", []byte("a"))
 	f.Add("-1", "v1=zz", []byte("\x00"))
+	f.Add("1531420618", "v0=A2114D57B48EAC39B9AD189DD8316235A7B4A8D21A10BD27519666489C69B503", []byte("token=x"))
+	f.Add("01531420618", "V0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503", []byte("token=x"))
 	f.Fuzz(func(t *testing.T, ts, sig string, body []byte) {
 		h := http.Header{}
 		h.Set(HeaderTimestamp, ts)
@@ -36,12 +38,21 @@ func FuzzVerify(f *testing.F) {
 		}
 		mac := hmac.New(sha256.New, []byte("secret"))
 		mac.Write([]byte("v0:" + ts + ":" + string(body)))
-		if sig != "v0="+hex.EncodeToString(mac.Sum(nil)) {
+		hexSig, ok := strings.CutPrefix(sig, "v0=")
+		if !ok || !strings.EqualFold(hexSig, hex.EncodeToString(mac.Sum(nil))) {
 			t.Fatalf("accepted a signature the secret did not make: ts %q sig %q", ts, sig)
 		}
 		n, perr := strconv.ParseInt(ts, 10, 64)
 		if perr != nil || now.Sub(time.Unix(n, 0)).Abs() > MaxSkew {
 			t.Fatalf("accepted timestamp %q outside the window", ts)
+		}
+		if strconv.FormatInt(n, 10) != ts {
+			t.Fatalf("accepted timestamp %q, not the number's one spelling", ts)
+		}
+		// The replay guard's key is the MAC, whatever the hex's case.
+		got, err := VerifySignature("secret", h, body, now)
+		if err != nil || !hmac.Equal(got, mac.Sum(nil)) {
+			t.Fatalf("VerifySignature = %x, %v; Verify accepted", got, err)
 		}
 	})
 }

@@ -270,7 +270,12 @@ func shownLen(s string) int {
 
 // Find cannot look a message up: the Bot API offers no chat history, and
 // messages carry no hidden data. It returns "" and nil (after checking
-// dest), so the caller posts a new card.
+// dest), so the caller posts a new card. A card can therefore appear twice
+// when a post reached Telegram but its answer never reached the store: a
+// crash between Telegram storing the message and the outbox recording its
+// ref (one sendMessage round trip and one store write: Post makes that
+// single call and nothing else), or an answer lost to a timeout or a
+// broken connection after Telegram stored the message.
 func (c *Client) Find(ctx context.Context, dest, incidentID string, since time.Time) (string, error) {
 	if _, err := parseChat(dest); err != nil {
 		return "", &Error{Op: "find", Code: "bad_dest", Err: err}

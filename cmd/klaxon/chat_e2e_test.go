@@ -69,7 +69,7 @@ func slackSigned(t testing.TB, url string, form url.Values, secret string, at ti
 	})
 }
 
-var keyRE = regexp.MustCompile(`k2\.[smt]\.1\.(ack|resolve|unack)\.[A-Za-z0-9_-]+`)
+var keyRE = regexp.MustCompile(`k[23]\.[smt]\.1\.(ack|resolve|unack)(\.[A-Za-z0-9_-]+)+`)
 
 func buttonKey(t testing.TB, blob, action string) string {
 	t.Helper()
@@ -155,21 +155,27 @@ func TestChatEndToEnd(t *testing.T) {
 
 		// A key read off a Slack card does nothing on Mattermost's
 		// unauthenticated endpoint.
-		stolen, _ := json.Marshal(map[string]any{"user_id": aliceMM, "channel_id": e2eMM, "post_id": "x",
+		stolen, _ := json.Marshal(map[string]any{"user_id": aliceMM, "channel_id": e2eMM, "post_id": f.mm.Messages(e2eMM)[0].Ref,
 			"context": map[string]string{"key": buttonKey(t, string(f.slack.Messages(e2eSlack)[0].Blocks), "resolve")}})
 		if code, body := post(t, base+"/mattermost/actions", "application/json", stolen, nil); code != 401 {
 			t.Fatalf("a Slack key on Mattermost: %d %s", code, body)
 		}
 
-		// Mattermost: the Resolve button.
+		// Mattermost: the Resolve button, clicked by alice, a member of
+		// the channel.
 		mmCard := f.mm.Messages(e2eMM)[0]
-		action, _ := json.Marshal(map[string]any{"user_id": aliceMM, "user_name": "alice", "channel_id": e2eMM, "post_id": mmCard.Ref,
-			"context": map[string]string{"key": buttonKey(t, string(mmCard.Props), "resolve")}})
-		code, body = post(t, base+"/mattermost/actions", "application/json", action, nil)
-		if code != 200 || !strings.Contains(body, `"update"`) || !strings.Contains(body, "Resolved by alice") {
-			t.Fatalf("Mattermost click: %d %s", code, body)
+		f.mm.AddUser(aliceMM, "alice")
+		f.mm.AddMember(e2eMM, aliceMM)
+		f.mm.SetActionTarget("https://klaxon.example.com", base)
+		res, err := f.mm.Click(context.Background(), mmCard.Ref, "resolve", aliceMM)
+		if err != nil || res.Status != 200 || res.Response.Update != nil || !strings.Contains(res.Response.EphemeralText, "resolved") {
+			t.Fatalf("Mattermost click: %+v, %v", res, err)
 		}
+		action, _ := json.Marshal(res.Request)
 		forged := strings.Replace(string(action), ".1.resolve.", ".1.resolve.x", 1)
+		if forged == string(action) {
+			t.Fatalf("no key in %s", action)
+		}
 		if code, _ := post(t, base+"/mattermost/actions", "application/json", []byte(forged), nil); code != 401 {
 			t.Errorf("forged Mattermost action: %d", code)
 		}

@@ -34,7 +34,8 @@ func newChats(cfg *bot.Config, signer *bot.ButtonSigner) (map[string]bot.Chat, e
 		if cfg.Server.PublicURL != "" {
 			actionURL = strings.TrimRight(cfg.Server.PublicURL, "/") + "/mattermost/actions"
 		}
-		m, err := mattermost.New(mattermost.Options{URL: c.URL, Token: c.BotToken.Reveal(), ActionURL: actionURL, HTTPClient: hc, Sign: signer.For(bot.Mattermost)})
+		m, err := mattermost.New(mattermost.Options{URL: c.URL, Token: c.BotToken.Reveal(), ActionURL: actionURL, HTTPClient: hc,
+			Sign: signer.ForChannel(bot.Mattermost, time.Now)})
 		if err != nil {
 			return nil, err
 		}
@@ -60,6 +61,8 @@ type inbound struct {
 
 // mountInbound serves the chat platforms' requests on srv. once, when the
 // store has it, lets every replica refuse a Slack request replayed to it.
+// Button keys are checked by srv (the Mattermost adapter asks srv's
+// CheckButton first); signer is not needed here any more.
 func mountInbound(srv *bot.Server, cfg *bot.Config, signer *bot.ButtonSigner, once incidents.Once, log *slog.Logger) (*inbound, error) {
 	in := &inbound{run: func(context.Context) {}, wait: func() {}}
 	var waits []func()
@@ -68,7 +71,8 @@ func mountInbound(srv *bot.Server, cfg *bot.Config, signer *bot.ButtonSigner, on
 		if c.SigningSecret == "" {
 			log.Warn("slack.signing_secret is not set: Slack slash commands and buttons are refused")
 		} else {
-			s, err := slack.NewInbound(slack.InboundOptions{SigningSecret: c.SigningSecret.Reveal(), Handler: srv, Rejected: srv.Rejected, Log: log, Once: once})
+			s, err := slack.NewInbound(slack.InboundOptions{SigningSecret: c.SigningSecret.Reveal(), Handler: srv, Rejected: srv.Rejected, Log: log, Once: once,
+				ResponseURLPrefixes: c.ResponseURLPrefixes})
 			if err != nil {
 				return nil, err
 			}
@@ -78,15 +82,19 @@ func mountInbound(srv *bot.Server, cfg *bot.Config, signer *bot.ButtonSigner, on
 		}
 	}
 	if c := cfg.Mattermost; c != nil {
-		actionURL := ""
-		if cfg.Server.PublicURL != "" {
-			actionURL = strings.TrimRight(cfg.Server.PublicURL, "/") + "/mattermost/actions"
-		}
 		if c.CommandToken == "" {
 			log.Warn("mattermost.command_token is not set: the Mattermost slash command is refused (buttons still work)")
 		}
+		// Action calls are unauthenticated: the key is checked against
+		// the channel and the card (CheckButton), and the API says
+		// whether the user is a member of the channel (within the
+		// handler's 10 s, well inside Mattermost's 30 s for an answer).
+		members, err := mattermost.New(mattermost.Options{URL: c.URL, Token: c.BotToken.Reveal(), HTTPClient: &http.Client{Timeout: 5 * time.Second}})
+		if err != nil {
+			return nil, err
+		}
 		m, err := mattermost.NewInbound(mattermost.InboundOptions{CommandToken: c.CommandToken.Reveal(), Handler: srv, Rejected: srv.Rejected,
-			ActionURL: actionURL, Sign: signer.For(bot.Mattermost), Log: log})
+			CheckButton: srv.CheckButton, Members: members, Log: log})
 		if err != nil {
 			return nil, err
 		}

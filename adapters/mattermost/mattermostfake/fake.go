@@ -4,7 +4,10 @@
 //
 // Routes: POST /api/v4/posts (CreatePost), PUT /api/v4/posts/{id}/patch
 // (PatchPost), GET /api/v4/posts/{id} (GetPost), GET
-// /api/v4/channels/{id}/posts?since= (GetPostsSince), GET
+// /api/v4/channels/{id}/posts with since= (GetPostsSince), after=
+// (GetPostsAfter), before= (GetPostsBefore) or page= and per_page=
+// (GetPostsForChannel), GET /api/v4/channels/{id}/members/{user}
+// (GetChannelMember), GET
 // /api/v4/users/me (GetMe), GET /api/v4/users/{id} (GetUser), POST
 // /api/v4/channels/direct (CreateDirectChannel). Errors are AppError JSON, as model.Client4
 // decodes them; a rate-limited call gets what Mattermost's limiter
@@ -39,11 +42,23 @@
 //     found" there); GetPost of one: 404 app.post.get.app_error.
 //
 // Format and limit rejections are also recorded as Violations.
+//
+// It also plays the server's side of a button: Click makes the action
+// call the server makes when a member of the channel clicks (user,
+// channel, team, post and the button's context), and applies the answer
+// (update, ephemeral text) as the server does; CallAction sends any call,
+// for tests of calls the server never made, and ActionIntegration reads a
+// button's stored key, which the API never shows.
 package mattermostfake
 
 import (
 	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -76,6 +91,12 @@ const DefaultToken = "fake-mattermost-token"
 // BotUserID is the user id the fake's posts are made by (GetMe).
 const BotUserID = "klaxonbotuserid00000000000"
 
+// TeamID is the team of every channel, as action calls name it.
+const TeamID = "klaxonfaketeam000000000000"
+
+// MissingAccount is the server's error id for a user that does not exist.
+const MissingAccount = "app.user.missing_account.const"
+
 // Options configure a Server.
 type Options struct {
 	// Token is the access token the fake accepts; "" = DefaultToken.
@@ -90,6 +111,10 @@ type Options struct {
 	// Users are the users besides the bot, user id → username (see
 	// also AddUser).
 	Users map[string]string
+	// Members are the channels' members besides the bot, channel id →
+	// user ids (see also AddMember): GetChannelMember answers 404 for
+	// anyone else, and only members may Click.
+	Members map[string][]string
 }
 
 // Message is a top-level post as it stands now.
@@ -103,6 +128,9 @@ type Message struct {
 	Edits      int                        // accepted PatchPost calls
 	Replies    []string                   // the thread's replies, in order
 	CreateAt   time.Time
+	// ClickUpdates counts the updates an action call's answer made to
+	// the post (Edits counts PatchPost's).
+	ClickUpdates int
 }
 
 // Server is the fake. It is safe for concurrent use.
@@ -113,7 +141,8 @@ type Server struct {
 	limiter  *rate.Limiter
 
 	// Recorder gives Calls (how many calls of each method, CreatePost,
-	// PatchPost, GetPost, GetPostsSince, GetMe, GetUser,
+	// PatchPost, GetPost, GetPostsSince, GetPostsAfter, GetPostsBefore,
+	// GetPostsForChannel, GetChannelMember, GetMe, GetUser,
 	// CreateDirectChannel or "unknown", the fake answered, accepted or
 	// rejected), Violations (every request refused for breaking a limit
 	// or the format, not the 429s, as text), RateLimited (how many 429s
@@ -125,15 +154,20 @@ type Server struct {
 	posts      map[string]*post
 	order      map[string][]string // channel → top-level post ids
 	lastMillis int64
-	users      map[string]string // user id → username
-	direct     map[string]string // the other user's id → direct channel id
-	directIDs  map[string]bool   // the direct channels' ids
+	users      map[string]string          // user id → username
+	direct     map[string]string          // the other user's id → direct channel id
+	directIDs  map[string]bool            // the direct channels' ids
+	members    map[string]map[string]bool // channel id → member user ids
+	ephemeral  map[string][]string        // user id → ephemeral texts, in order
+	actionTo   [2]string                  // action URLs starting with [0] are sent to [1] instead
+	signKey    *ecdsa.PrivateKey          // signs trigger ids, as the server's key does
 }
 
 type post struct {
-	p       *model.Post
-	edits   int
-	replies []string // reply post ids
+	p        *model.Post
+	edits    int
+	clickUps int
+	replies  []string // reply post ids
 }
 
 // New starts a fake server; Close stops it.
@@ -146,10 +180,22 @@ func New(opts Options) *Server {
 
 		direct:    map[string]string{},
 		directIDs: map[string]bool{},
+		members:   map[string]map[string]bool{},
+		ephemeral: map[string][]string{},
 	}
 	for id, name := range opts.Users {
 		s.users[id] = name
 	}
+	for ch, users := range opts.Members {
+		for _, u := range users {
+			s.addMember(ch, u)
+		}
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		panic(err)
+	}
+	s.signKey = key
 	if s.token == "" {
 		s.token = DefaultToken
 	}
@@ -183,7 +229,7 @@ func (s *Server) Messages(dest string) []Message {
 		}
 		props, _ := json.Marshal(st.p.GetProps())
 		m := Message{Ref: id, Channel: st.p.ChannelId, Text: st.p.Message, Props: props,
-			Attachment: st.p.Attachments(), Edits: st.edits, CreateAt: time.UnixMilli(st.p.CreateAt)}
+			Attachment: st.p.Attachments(), Edits: st.edits, CreateAt: time.UnixMilli(st.p.CreateAt), ClickUpdates: st.clickUps}
 		m.IncidentID, _ = st.p.GetProp("klaxon_incident").(string)
 		for _, r := range st.replies {
 			m.Replies = append(m.Replies, s.posts[r].p.Message)
@@ -237,6 +283,216 @@ func (s *Server) Delete(ref string) bool {
 	return true
 }
 
+// AddMember makes user a member of channel (GetChannelMember, Click).
+func (s *Server) AddMember(channel, user string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.addMember(channel, user)
+}
+
+func (s *Server) addMember(channel, user string) {
+	if s.members[channel] == nil {
+		s.members[channel] = map[string]bool{}
+	}
+	s.members[channel][user] = true
+}
+
+// RemoveMember takes user out of channel.
+func (s *Server) RemoveMember(channel, user string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.members[channel], user)
+}
+
+// Ephemerals returns the ephemeral messages action answers showed user,
+// in order.
+func (s *Server) Ephemerals(user string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.ephemeral[user]...)
+}
+
+// SetActionTarget makes the fake send the action calls whose URL starts
+// with from to to instead (the rest of the URL kept), as a reverse proxy
+// in front of klaxon would: cards name klaxon's public URL, tests serve it
+// elsewhere.
+func (s *Server) SetActionTarget(from, to string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.actionTo = [2]string{from, to}
+}
+
+// ActionIntegration returns what the server keeps of a post's button and
+// sends with each call, but never shows through its API: the URL it calls
+// and the context (klaxon's signed key). For tests that play someone who
+// got hold of a key.
+func (s *Server) ActionIntegration(postID, actionID string) (url string, context map[string]any, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.posts[postID]
+	if st == nil {
+		return "", nil, false
+	}
+	a := st.p.GetAction(actionID)
+	if a == nil || a.Integration == nil {
+		return "", nil, false
+	}
+	ctx := map[string]any{}
+	for k, v := range a.Integration.Context {
+		ctx[k] = v
+	}
+	return a.Integration.URL, ctx, true
+}
+
+// ClickResult is what became of a Click.
+type ClickResult struct {
+	// Status is the integration's HTTP status; the server accepts only
+	// 200 (else it shows the clicking user an error,
+	// api.post.do_action.action_integration.app_error).
+	Status int
+	// Request is the call the server made.
+	Request model.PostActionIntegrationRequest
+	// Response is the integration's answer, decoded (zero unless 200).
+	Response model.PostActionIntegrationResponse
+	// Body is the answer as it came.
+	Body []byte
+	// Updated says the answer's update was applied to the post.
+	Updated bool
+}
+
+// Click presses button actionID of post postID as user, as the server
+// does when a user clicks it: the post, the button and the user must exist
+// and the user must be a member of the post's channel (the real server
+// also lets non-members of a public channel click; the fake does not).
+// The server POSTs JSON {user_id, user_name, channel_id, channel_name,
+// team_id, team_domain, post_id, trigger_id, type, context} to the
+// button's URL (see SetActionTarget), then applies the answer: its update
+// to the post (message and props, keeping from_webhook and the override
+// props as the server does), its ephemeral_text to the user (Ephemerals).
+// An error is a refusal before any call (the server's error id) or a
+// failed call.
+func (s *Server) Click(ctx context.Context, postID, actionID, user string) (*ClickResult, error) {
+	s.mu.Lock()
+	st := s.posts[postID]
+	var req model.PostActionIntegrationRequest
+	var target string
+	switch {
+	case st == nil || st.p.DeleteAt != 0:
+		s.mu.Unlock()
+		return nil, errors.New("app.post.get.app_error: no such post")
+	case s.users[user] == "":
+		s.mu.Unlock()
+		return nil, errors.New(MissingAccount + ": no such user")
+	case !s.members[st.p.ChannelId][user]:
+		s.mu.Unlock()
+		return nil, errors.New("api.context.permissions.app_error: the user is not a member of the post's channel")
+	}
+	a := st.p.GetAction(actionID)
+	if a == nil || a.Integration == nil {
+		s.mu.Unlock()
+		return nil, errors.New("api.post.do_action.action_id.app_error: no such button")
+	}
+	req = model.PostActionIntegrationRequest{
+		UserId: user, UserName: s.users[user], ChannelId: st.p.ChannelId, ChannelName: "channel-" + st.p.ChannelId[:6],
+		TeamId: TeamID, TeamName: "klaxon-fake", PostId: postID, Type: a.Type, Context: a.Integration.Context,
+	}
+	target = a.Integration.URL
+	if from := s.actionTo[0]; from != "" && strings.HasPrefix(target, from) {
+		target = s.actionTo[1] + strings.TrimPrefix(target, from)
+	}
+	s.mu.Unlock()
+	if _, _, aerr := req.GenerateTriggerId(s.signKey); aerr != nil {
+		return nil, aerr
+	}
+	res, err := s.CallAction(ctx, target, req)
+	if err != nil || res.Status != http.StatusOK {
+		return res, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u := res.Response.Update; u != nil && st.p.DeleteAt == 0 {
+		p := clone(st.p)
+		p.Message = u.Message
+		if props := u.GetProps(); props != nil {
+			keep := map[string]any{}
+			for _, k := range model.PostActionRetainPropKeys {
+				if v, ok := p.GetProps()[k]; ok {
+					keep[k] = v
+				}
+			}
+			p.SetProps(props)
+			for k, v := range keep {
+				p.AddProp(k, v)
+			}
+		}
+		p.UpdateAt = s.now()
+		if aerr := s.check("action update", p); aerr != nil {
+			s.Violate(aerr.Where)
+			return res, aerr
+		}
+		st.p = clone(p)
+		st.clickUps++
+		res.Updated = true
+	}
+	if t := res.Response.EphemeralText; t != "" {
+		s.ephemeral[user] = append(s.ephemeral[user], t)
+	}
+	return res, nil
+}
+
+// CallAction makes one action call to url with req as its body, the way
+// the server makes them (POST, JSON, Accept: application/json), and
+// returns the answer. Click uses it; tests use it for the calls the
+// server never made — forged users, channels, posts or keys — since the
+// endpoint cannot tell them apart but by what they carry.
+func (s *Server) CallAction(ctx context.Context, url string, req model.PostActionIntegrationRequest) (*ClickResult, error) {
+	body, err := json.Marshal(req)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second) // OutgoingIntegrationRequestsTimeout
+	defer cancel()
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	hr.Header.Set("Content-Type", "application/json")
+	hr.Header.Set("Accept", "application/json")
+	resp, err := http.DefaultClient.Do(hr)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	res := &ClickResult{Status: resp.StatusCode, Request: req}
+	if res.Body, err = io.ReadAll(io.LimitReader(resp.Body, maxBody)); err != nil {
+		return res, err
+	}
+	if resp.StatusCode == http.StatusOK && len(res.Body) > 0 {
+		if err := json.Unmarshal(res.Body, &res.Response); err != nil {
+			return res, fmt.Errorf("api.post.do_action.action_integration.app_error: the answer is not JSON: %w", err)
+		}
+	}
+	return res, nil
+}
+
+// AddAt adds a top-level post with message to channel as another user
+// would have made it at time at (its CreateAt and UpdateAt), tagged with
+// incidentID like klaxon's cards when it is not "", and returns its id.
+// No call is counted. For tests of Find's window: posts added out of time
+// order are listed by the posts API in time order all the same.
+func (s *Server) AddAt(channel, message, incidentID string, at time.Time) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := &model.Post{Id: model.NewId(), ChannelId: channel, UserId: model.NewId(), Message: message,
+		CreateAt: at.UnixMilli(), UpdateAt: at.UnixMilli()}
+	if incidentID != "" {
+		p.AddProp("klaxon_incident", incidentID)
+	}
+	s.posts[p.Id] = &post{p: p}
+	s.order[channel] = append(s.order[channel], p.Id)
+	return p.Id
+}
+
 // route names the method of a request and its path parameter.
 func route(r *http.Request) (method, param string) {
 	p := strings.TrimSuffix(r.URL.Path, "/")
@@ -252,7 +508,19 @@ func route(r *http.Request) (method, param string) {
 	case r.Method == http.MethodGet && len(seg) == 2 && seg[0] == "posts":
 		return "GetPost", seg[1]
 	case r.Method == http.MethodGet && len(seg) == 3 && seg[0] == "channels" && seg[2] == "posts":
-		return "GetPostsSince", seg[1]
+		// One route, four queries, chosen as the server chooses them.
+		q := r.URL.Query()
+		switch {
+		case q.Get("since") != "" && q.Get("since") != "0":
+			return "GetPostsSince", seg[1]
+		case q.Get("after") != "":
+			return "GetPostsAfter", seg[1]
+		case q.Get("before") != "":
+			return "GetPostsBefore", seg[1]
+		}
+		return "GetPostsForChannel", seg[1]
+	case r.Method == http.MethodGet && len(seg) == 4 && seg[0] == "channels" && seg[2] == "members":
+		return "GetChannelMember", seg[1] + "/" + seg[3]
 	case r.Method == http.MethodGet && len(seg) == 2 && seg[0] == "users" && seg[1] == "me":
 		return "GetMe", ""
 	case r.Method == http.MethodGet && len(seg) == 2 && seg[0] == "users":
@@ -310,12 +578,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.patchPost(w, r, param)
 	case "GetPost":
 		s.getPost(w, param)
-	case "GetPostsSince":
-		s.getPostsSince(w, r, param)
+	case "GetPostsSince", "GetPostsAfter", "GetPostsBefore", "GetPostsForChannel":
+		s.getChannelPosts(w, r, method, param)
 	case "GetMe":
 		writeJSON(w, http.StatusOK, &model.User{Id: BotUserID, Username: "klaxon", IsBot: true})
 	case "GetUser":
 		s.getUser(w, param)
+	case "GetChannelMember":
+		s.getChannelMember(w, param)
 	case "CreateDirectChannel":
 		s.createDirectChannel(w, r)
 	default:
@@ -437,10 +707,38 @@ func (s *Server) getUser(w http.ResponseWriter, id string) {
 	name, ok := s.users[id]
 	s.mu.Unlock()
 	if !ok {
-		writeErr(w, model.NewAppError("GetUser", "app.user.missing_account.const", nil, "", http.StatusNotFound))
+		writeErr(w, model.NewAppError("GetUser", MissingAccount, nil, "", http.StatusNotFound))
 		return
 	}
 	writeJSON(w, http.StatusOK, &model.User{Id: id, Username: name, IsBot: id == BotUserID})
+}
+
+// getChannelMember answers GET /api/v4/channels/{channel}/members/{user}
+// as the server does: 400 for a bad id, 403 when the bot may not read the
+// channel (not one of Options.Channels), 404
+// app.channel.get_member.missing.app_error when the user is not a member.
+func (s *Server) getChannelMember(w http.ResponseWriter, param string) {
+	channel, user, _ := strings.Cut(param, "/")
+	for name, id := range map[string]string{"channel_id": channel, "user_id": user} {
+		if !model.IsValidId(id) {
+			writeErr(w, model.NewAppError("Context", "api.context.invalid_url_param.app_error", map[string]any{"Name": name}, "", http.StatusBadRequest))
+			return
+		}
+	}
+	if !s.channelAllowed(channel) {
+		writeErr(w, model.NewAppError("getChannelMember", "api.context.permissions.app_error", nil,
+			"userId="+BotUserID+", permission=read_channel", http.StatusForbidden))
+		return
+	}
+	s.mu.Lock()
+	ok := s.members[channel][user]
+	s.mu.Unlock()
+	if !ok {
+		writeErr(w, model.NewAppError("GetChannelMember", "app.channel.get_member.missing.app_error", nil, "", http.StatusNotFound))
+		return
+	}
+	writeJSON(w, http.StatusOK, &model.ChannelMember{ChannelId: channel, UserId: user, Roles: "channel_user",
+		NotifyProps: model.GetDefaultChannelNotifyProps()})
 }
 
 func (s *Server) createDirectChannel(w http.ResponseWriter, r *http.Request) {
@@ -480,7 +778,32 @@ func (s *Server) createDirectChannel(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, &model.Channel{Id: id, Type: model.ChannelTypeDirect, Name: model.GetDMNameFromIds(BotUserID, other)})
 }
 
-func (s *Server) getPostsSince(w http.ResponseWriter, r *http.Request, channel string) {
+// Paging of the channel posts API, as the server's web params have it.
+const (
+	perPageDefault = 60
+	perPageMax     = 200
+	sinceMax       = 1000 // the most posts a since query returns
+)
+
+// getChannelPosts answers GET /api/v4/channels/{id}/posts as the server
+// does, by the first of these that applies:
+//   - since=<ms> (GetPostsSince): the posts updated after that time, at
+//     most sinceMax of them (the server takes any 1000: the fake, the
+//     newest), deleted ones included;
+//   - after=<post id> (GetPostsAfter): the posts created after that
+//     post's time, oldest first, per_page of them from offset
+//     page*per_page;
+//   - before=<post id> (GetPostsBefore): those created before it, newest
+//     first, paged the same way;
+//   - else (GetPostsForChannel): the channel's posts newest first, paged.
+//
+// per_page is at most perPageMax (more is cut to it, as the server does),
+// perPageDefault when missing, negative or not a number; page likewise
+// defaults to 0. Replies count as posts (unless collapsedThreads=true);
+// deleted posts are left out unless include_deleted=true. The list's
+// order holds the page's posts, newest first; its posts map also holds
+// the roots of the replies among them.
+func (s *Server) getChannelPosts(w http.ResponseWriter, r *http.Request, method, channel string) {
 	if !model.IsValidId(channel) {
 		writeErr(w, model.NewAppError("Context", "api.context.invalid_url_param.app_error", map[string]any{"Name": "channel_id"}, "", http.StatusBadRequest))
 		return
@@ -498,38 +821,94 @@ func (s *Server) getPostsSince(w http.ResponseWriter, r *http.Request, channel s
 			return
 		}
 	}
+	for _, name := range []string{"after", "before"} {
+		if v := q.Get(name); v != "" && !model.IsValidId(v) {
+			writeErr(w, model.NewAppError("Context", "api.context.invalid_url_param.app_error", map[string]any{"Name": name}, "", http.StatusBadRequest))
+			return
+		}
+	}
+	page, perPage := 0, perPageDefault
+	if n, err := strconv.Atoi(q.Get("page")); err == nil && n >= 0 {
+		page = n
+	}
+	if n, err := strconv.Atoi(q.Get("per_page")); err == nil && n >= 0 {
+		perPage = min(n, perPageMax)
+	}
 	collapsed, _ := strconv.ParseBool(q.Get("collapsedThreads"))
+	withDeleted, _ := strconv.ParseBool(q.Get("include_deleted"))
+
 	s.mu.Lock()
 	var ps []*model.Post
+	var pivot int64
+	hasPivot := true
+	switch method {
+	case "GetPostsAfter", "GetPostsBefore":
+		id := q.Get("after")
+		if method == "GetPostsBefore" {
+			id = q.Get("before")
+		}
+		// CreateAt compared with (SELECT CreateAt … WHERE Id = ?): no
+		// such post, no row compares.
+		if st := s.posts[id]; st != nil && st.p.ChannelId == channel {
+			pivot = st.p.CreateAt
+		} else {
+			hasPivot = false
+		}
+	}
 	for _, st := range s.posts {
 		p := st.p
-		if p.ChannelId != channel || collapsed && p.RootId != "" {
+		if p.ChannelId != channel || collapsed && p.RootId != "" || !hasPivot {
 			continue
 		}
-		if since > 0 && p.UpdateAt <= since || since <= 0 && p.DeleteAt != 0 {
-			continue
+		switch method {
+		case "GetPostsSince":
+			if p.UpdateAt <= since {
+				continue
+			}
+		case "GetPostsAfter":
+			if p.CreateAt <= pivot || p.DeleteAt != 0 && !withDeleted {
+				continue
+			}
+		case "GetPostsBefore":
+			if p.CreateAt >= pivot || p.DeleteAt != 0 && !withDeleted {
+				continue
+			}
+		default:
+			if p.DeleteAt != 0 && !withDeleted {
+				continue
+			}
 		}
-		ps = append(ps, clone(p))
+		ps = append(ps, p)
 	}
-	s.mu.Unlock()
-	sort.Slice(ps, func(i, j int) bool {
+	newestFirst := func(i, j int) bool {
 		if ps[i].CreateAt != ps[j].CreateAt {
 			return ps[i].CreateAt > ps[j].CreateAt
 		}
 		return ps[i].Id > ps[j].Id
-	})
-	limit := 1000 // the server's cap for since queries
-	if since <= 0 {
-		limit = 60 // a first page
+	}
+	if method == "GetPostsAfter" {
+		sort.Slice(ps, func(i, j int) bool { return newestFirst(j, i) })
+	} else {
+		sort.Slice(ps, newestFirst)
+	}
+	if method == "GetPostsSince" {
+		ps = ps[:min(len(ps), sinceMax)]
+	} else {
+		from := min(len(ps), page*perPage)
+		ps = ps[from:min(len(ps), from+perPage)]
+	}
+	if method == "GetPostsAfter" {
+		sort.Slice(ps, newestFirst) // the list's order is newest first
 	}
 	list := model.NewPostList()
-	for i, p := range ps {
-		if i == limit {
-			break
-		}
-		list.AddPost(p)
+	for _, p := range ps {
+		list.AddPost(clone(p))
 		list.AddOrder(p.Id)
+		if root := s.posts[p.RootId]; p.RootId != "" && root != nil && list.Posts[p.RootId] == nil {
+			list.AddPost(clone(root.p))
+		}
 	}
+	s.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
 	_ = list.EncodeJSON(w)

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -297,5 +299,180 @@ func TestConcurrent(t *testing.T) {
 		if len(m.Replies) != 1 || i > 0 && !m.CreateAt.After(ms[i-1].CreateAt) {
 			t.Errorf("message %d: %+v", i, m)
 		}
+	}
+}
+
+// TestChannelPostsPaging: the posts API's page, after and before queries
+// as the server answers them: time order whatever the insertion order,
+// per_page at most 200, replies counted, their roots carried along, deleted
+// posts left out.
+func TestChannelPostsPaging(t *testing.T) {
+	s := mattermostfake.New(mattermostfake.Options{})
+	defer s.Close()
+	c := client(s, s.Token())
+	ctx := context.Background()
+	t0 := time.Unix(1700000000, 0)
+	ids := map[int]string{}
+	for _, sec := range []int{3, 0, 4, 1, 2} { // out of order
+		ids[sec] = s.AddAt(chA, strconv.Itoa(sec), "", t0.Add(time.Duration(sec)*time.Second))
+	}
+	texts := func(l *model.PostList) string {
+		var out []string
+		for _, id := range l.Order {
+			out = append(out, l.Posts[id].Message)
+		}
+		return strings.Join(out, " ")
+	}
+	for _, q := range []struct {
+		name string
+		get  func() (*model.PostList, *model.Response, error)
+		want string
+	}{
+		{"page 0", func() (*model.PostList, *model.Response, error) {
+			return c.GetPostsForChannel(ctx, chA, 0, 2, "", false, false)
+		}, "4 3"},
+		{"page 2", func() (*model.PostList, *model.Response, error) {
+			return c.GetPostsForChannel(ctx, chA, 2, 2, "", false, false)
+		}, "0"},
+		{"page 3", func() (*model.PostList, *model.Response, error) {
+			return c.GetPostsForChannel(ctx, chA, 3, 2, "", false, false)
+		}, ""},
+		{"after 1", func() (*model.PostList, *model.Response, error) {
+			return c.GetPostsAfter(ctx, chA, ids[1], 0, 2, "", false, false)
+		}, "3 2"},
+		{"after 1, page 1", func() (*model.PostList, *model.Response, error) {
+			return c.GetPostsAfter(ctx, chA, ids[1], 1, 2, "", false, false)
+		}, "4"},
+		{"before 3", func() (*model.PostList, *model.Response, error) {
+			return c.GetPostsBefore(ctx, chA, ids[3], 0, 5, "", false, false)
+		}, "2 1 0"},
+		{"after a post that is not there", func() (*model.PostList, *model.Response, error) {
+			return c.GetPostsAfter(ctx, chA, model.NewId(), 0, 5, "", false, false)
+		}, ""},
+	} {
+		l, _, err := q.get()
+		if err != nil || texts(l) != q.want {
+			t.Errorf("%s: %q, %v; want %q", q.name, texts(l), err, q.want)
+		}
+	}
+	// A reply counts; its root comes along outside the order.
+	r, _, err := c.CreatePost(ctx, &model.Post{ChannelId: chA, RootId: ids[0], Message: "reply"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, _, err := c.GetPostsForChannel(ctx, chA, 0, 1, "", false, false)
+	if err != nil || len(l.Order) != 1 || l.Order[0] != r.Id || l.Posts[ids[0]] == nil {
+		t.Errorf("a reply's page: %+v, %v", l, err)
+	}
+	// per_page beyond 200 is 200; deleted posts are left out.
+	for i := range 250 {
+		s.AddAt(chB, "x", "", t0.Add(time.Duration(i)*time.Millisecond))
+	}
+	s.Delete(s.AddAt(chB, "deleted", "", t0.Add(time.Hour)))
+	l, _, err = c.GetPostsForChannel(ctx, chB, 0, 1000, "", false, false)
+	if err != nil || len(l.Order) != 200 || l.Posts[l.Order[0]].Message != "x" {
+		t.Errorf("per_page 1000: %d posts, %v", len(l.Order), err)
+	}
+	_, resp, err := c.GetPostsAfter(ctx, chA, "not-an-id", 0, 5, "", false, false)
+	appErr(t, err, http.StatusBadRequest, "api.context.invalid_url_param.app_error", resp)
+	calls := s.Calls()
+	if calls["GetPostsForChannel"] != 5 || calls["GetPostsAfter"] != 4 || calls["GetPostsBefore"] != 1 {
+		t.Errorf("calls %v", calls)
+	}
+}
+
+// TestClick: a click is the call the server makes, with the user, channel,
+// team and post it knows; the answer's update and ephemeral text are
+// applied as the server applies them. CallAction sends any call.
+func TestClick(t *testing.T) {
+	const alice, bob = "aliceuserid000000000000000", "bobuserid00000000000000000"
+	var got []model.PostActionIntegrationRequest
+	var mu sync.Mutex
+	answer := `{"ephemeral_text":"done"}`
+	integration := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req model.PostActionIntegrationRequest
+		if r.Header.Get("Content-Type") != "application/json" || json.NewDecoder(r.Body).Decode(&req) != nil {
+			http.Error(w, "bad call", http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		got = append(got, req)
+		a := answer
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, a)
+	}))
+	defer integration.Close()
+	s := mattermostfake.New(mattermostfake.Options{Users: map[string]string{alice: "alice", bob: "bob"},
+		Members: map[string][]string{chA: {alice}}})
+	defer s.Close()
+	s.SetActionTarget("https://klaxon.example.com", integration.URL)
+	c := client(s, s.Token())
+	ctx := context.Background()
+	p, _, err := c.CreatePost(ctx, card("hello", button("https://klaxon.example.com/mattermost/actions")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Click(ctx, p.Id, "ack", alice)
+	if err != nil || res.Status != 200 || res.Updated || res.Response.EphemeralText != "done" {
+		t.Fatalf("click: %+v, %v", res, err)
+	}
+	r := got[0]
+	if r.UserId != alice || r.UserName != "alice" || r.ChannelId != chA || r.PostId != p.Id || r.TeamId != mattermostfake.TeamID ||
+		r.ChannelName == "" || r.TriggerId == "" || r.Type != model.PostActionTypeButton || r.Context["key"] != "k" {
+		t.Errorf("the call %+v", r)
+	}
+	if e := s.Ephemerals(alice); len(e) != 1 || e[0] != "done" {
+		t.Errorf("ephemerals %q", e)
+	}
+	url, ctxv, ok := s.ActionIntegration(p.Id, "ack")
+	if !ok || url != "https://klaxon.example.com/mattermost/actions" || ctxv["key"] != "k" {
+		t.Errorf("ActionIntegration = %q %v %v", url, ctxv, ok)
+	}
+	// An answer's update replaces the post.
+	mu.Lock()
+	answer = `{"update":{"message":"updated","props":{"klaxon_incident":"INC-1"}}}`
+	mu.Unlock()
+	if res, err := s.Click(ctx, p.Id, "ack", alice); err != nil || !res.Updated {
+		t.Fatalf("click with an update: %+v, %v", res, err)
+	}
+	if m := s.Messages(chA)[0]; m.Text != "updated" || m.ClickUpdates != 1 || m.Edits != 0 {
+		t.Errorf("after the update: %+v", m)
+	}
+	// Who may click, and what.
+	for name, f := range map[string]func() (*mattermostfake.ClickResult, error){
+		"not a member":   func() (*mattermostfake.ClickResult, error) { return s.Click(ctx, p.Id, "ack", bob) },
+		"no such user":   func() (*mattermostfake.ClickResult, error) { return s.Click(ctx, p.Id, "ack", model.NewId()) },
+		"no such post":   func() (*mattermostfake.ClickResult, error) { return s.Click(ctx, model.NewId(), "ack", alice) },
+		"no such button": func() (*mattermostfake.ClickResult, error) { return s.Click(ctx, p.Id, "resolve", alice) },
+	} {
+		if _, err := f(); err == nil {
+			t.Errorf("%s: clicked", name)
+		}
+	}
+	// A call the server never made.
+	res, err = s.CallAction(ctx, integration.URL, model.PostActionIntegrationRequest{UserId: bob, ChannelId: chA, PostId: p.Id})
+	if err != nil || res.Status != 200 || len(got) != 3 || got[2].UserId != bob {
+		t.Errorf("forged call: %+v, %v", res, err)
+	}
+}
+
+// TestChannelMember answers like the server: 200 for a member, 404 for
+// anyone else, 403 for a channel the bot cannot read.
+func TestChannelMember(t *testing.T) {
+	const alice = "aliceuserid000000000000000"
+	s := mattermostfake.New(mattermostfake.Options{Channels: []string{chA}, Members: map[string][]string{chA: {alice}}})
+	defer s.Close()
+	c := client(s, s.Token())
+	ctx := context.Background()
+	if m, _, err := c.GetChannelMember(ctx, chA, alice, ""); err != nil || m.UserId != alice || m.ChannelId != chA {
+		t.Errorf("member: %+v, %v", m, err)
+	}
+	_, resp, err := c.GetChannelMember(ctx, chA, model.NewId(), "")
+	appErr(t, err, http.StatusNotFound, "app.channel.get_member.missing.app_error", resp)
+	_, resp, err = c.GetChannelMember(ctx, chB, alice, "")
+	appErr(t, err, http.StatusForbidden, "api.context.permissions.app_error", resp)
+	if s.Calls()["GetChannelMember"] != 3 {
+		t.Errorf("calls %v", s.Calls())
 	}
 }

@@ -241,7 +241,26 @@ func (s *Server) delete(ref string) bool {
 func (s *Server) Add(channel, text, incidentID string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	m := &msg{channel: channel, ts: s.nextTS(), text: text, incident: incidentID}
+	return s.add(channel, text, incidentID, s.nextTS())
+}
+
+// AddAt is Add for a message posted at a given time (its ts; the next free
+// microsecond when another message of the channel has that one), for
+// tests of history windows: what is added out of time order is listed by
+// conversations.history in ts order all the same.
+func (s *Server) AddAt(channel, text, incidentID string, at time.Time) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	micro := at.UnixMicro()
+	ts := func() string { return fmt.Sprintf("%d.%06d", micro/1e6, micro%1e6) }
+	for s.byRef[channel+"/"+ts()] != nil {
+		micro++
+	}
+	return s.add(channel, text, incidentID, ts())
+}
+
+func (s *Server) add(channel, text, incidentID, ts string) string {
+	m := &msg{channel: channel, ts: ts, text: text, incident: incidentID}
 	if incidentID != "" {
 		m.metadata, _ = json.Marshal(map[string]any{"event_type": "klaxon_incident", "event_payload": map[string]string{"incident": incidentID}})
 	}
@@ -698,7 +717,10 @@ func (s *Server) history(w http.ResponseWriter, p params) {
 		}
 		latest = v
 	}
+	// inclusive covers the bounds given; a cursor continues below the
+	// last message returned, which it never repeats.
 	inclusive := truthy(p["inclusive"])
+	inclOldest, inclLatest := inclusive, inclusive
 	if cur := p["cursor"]; cur != "" {
 		b, err := base64.StdEncoding.DecodeString(cur)
 		v, ok := micros(strings.TrimPrefix(string(b), "next_ts:"))
@@ -706,21 +728,30 @@ func (s *Server) history(w http.ResponseWriter, p params) {
 			fail(w, "invalid_cursor")
 			return
 		}
-		latest, inclusive = v, false
+		if v > latest || v == latest && !inclLatest {
+			s.violate("conversations.history", ch, "a cursor beyond the latest asked for: the cursor was made for other arguments")
+			fail(w, "invalid_cursor")
+			return
+		}
+		latest, inclLatest = v, false
 	}
-	var all []*msg
+	type entry struct {
+		m *msg
+		t int64
+	}
+	var found []entry
 	for _, m := range s.top[ch] {
 		t, _ := micros(m.ts)
-		if m.deleted || t < oldest || t > latest || (!inclusive && (t == oldest || t == latest)) {
+		if m.deleted || t < oldest || t > latest || (!inclOldest && t == oldest) || (!inclLatest && t == latest) {
 			continue
 		}
-		all = append(all, m)
+		found = append(found, entry{m, t})
 	}
-	sort.Slice(all, func(i, j int) bool { // newest first
-		a, _ := micros(all[i].ts)
-		b, _ := micros(all[j].ts)
-		return a > b
-	})
+	sort.Slice(found, func(i, j int) bool { return found[i].t > found[j].t }) // newest first
+	all := make([]*msg, len(found))
+	for i, e := range found {
+		all[i] = e.m
+	}
 	more := len(all) > limit
 	if more {
 		all = all[:limit]

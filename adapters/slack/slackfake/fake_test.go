@@ -451,3 +451,49 @@ func TestResponseURL(t *testing.T) {
 		t.Errorf("unknown URL: %d", resp.StatusCode)
 	}
 }
+
+// TestHistoryWindow: messages added at any time are listed in ts order
+// within [oldest, latest]; paged with a cursor, an inclusive window gives
+// each message once, its bounds included.
+func TestHistoryWindow(t *testing.T) {
+	s := start(t, slackfake.Options{})
+	api := slack.New(s.Token(), slack.OptionAPIURL(s.URL()))
+	t0 := time.Unix(1700000000, 0)
+	var refs []string
+	for _, sec := range []int{5, 1, 3, 0, 4, 2, 6} { // out of order
+		refs = append(refs, s.AddAt(ch, fmt.Sprint(sec), "", t0.Add(time.Duration(sec)*time.Second)))
+	}
+	if dup := s.AddAt(ch, "same time", "", t0); dup == refs[3] || !strings.HasSuffix(dup, ".000001") {
+		t.Errorf("a second message at the same time: %q", dup)
+	}
+	p := &slack.GetConversationHistoryParameters{ChannelID: ch, Limit: 2, Inclusive: true,
+		Oldest: "1700000001.000000", Latest: "1700000005.000000"}
+	var got []string
+	for page := 0; ; page++ {
+		r, err := api.GetConversationHistory(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range r.Messages {
+			got = append(got, m.Text)
+		}
+		if !r.HasMore {
+			break
+		}
+		p.Cursor = r.ResponseMetaData.NextCursor
+		if page > 5 {
+			t.Fatal("endless paging")
+		}
+	}
+	if want := "5 4 3 2 1"; strings.Join(got, " ") != want {
+		t.Errorf("inclusive window %q, want %q", strings.Join(got, " "), want)
+	}
+	p.Cursor, p.Inclusive, p.Limit = "", false, 10
+	r, err := api.GetConversationHistory(p)
+	if err != nil || len(r.Messages) != 3 || r.Messages[0].Text != "4" || r.Messages[2].Text != "2" {
+		t.Errorf("exclusive window: %v %+v", err, r)
+	}
+	if v := s.Violations(); len(v) != 0 {
+		t.Error(v)
+	}
+}

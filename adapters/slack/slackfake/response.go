@@ -39,6 +39,10 @@ func (s *Server) ResponseURL() string {
 	return s.srv.URL + path
 }
 
+// ResponseURLPrefix is what every ResponseURL starts with: the prefix a
+// test allows klaxon to post to (slack.InboundOptions.ResponseURLPrefixes).
+func (s *Server) ResponseURLPrefix() string { return s.srv.URL + responsePath }
+
 // Responses returns the accepted response URL posts, in arrival order.
 func (s *Server) Responses() []Response {
 	s.mu.Lock()
