@@ -929,7 +929,7 @@ func TestDeployDockerfile(t *testing.T) {
 		case "AM_TOKEN":
 			return "image-t0ken", true
 		case "KLAXON_API_TOKEN":
-			return "image-api-t0ken", true
+			return "image-api-t0ken-0123456789", true
 		}
 		return "", false
 	})

@@ -51,10 +51,17 @@ var addrRE = regexp.MustCompile(`msg="klaxon listening" addr=(\S+)`)
 // and a stop function that returns serve's error.
 func startServe(t testing.TB, cfg string) (string, *syncBuffer, func() error) {
 	t.Helper()
+	return startServeArgs(t, "serve", "-c", cfg)
+}
+
+// startServeArgs runs klaxon with args (serve and its flags), as
+// startServe does.
+func startServeArgs(t testing.TB, args ...string) (string, *syncBuffer, func() error) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &syncBuffer{}
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"serve", "-c", cfg}, &bytes.Buffer{}, logs) }()
+	go func() { done <- run(ctx, args, &bytes.Buffer{}, logs) }()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if m := addrRE.FindStringSubmatch(logs.String()); m != nil {

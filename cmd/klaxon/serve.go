@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -25,6 +26,8 @@ import (
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("serve", stderr)
 	path := configFlag(fs)
+	listen := fs.String("listen", "", "listen on `ADDR` (host:port), over the config's server.listen")
+	dataDir := fs.String("data-dir", "", "keep the embedded store in `DIR`, over the config's store.data_dir")
 	level := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
 	format := fs.String("log-format", "text", "log `format`: text or json")
 	if err := parseFlags(fs, args); err != nil {
@@ -37,6 +40,17 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg, err := bot.LoadConfig(*path, nil)
 	if err != nil {
 		return fmt.Errorf("config %s:\n%w", *path, err)
+	}
+	if *listen != "" || *dataDir != "" {
+		if *listen != "" {
+			cfg.Server.Listen = *listen
+		}
+		if *dataDir != "" {
+			cfg.Store.DataDir = *dataDir
+		}
+		if err := cfg.Validate(); err != nil {
+			return usageError{fmt.Sprintf("--listen/--data-dir: %v", err)}
+		}
 	}
 	tmpl, err := templates.Load(cfg.TemplatesDir)
 	if err != nil {
@@ -84,7 +98,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
-		return fmt.Errorf("cannot listen on %s (set server.listen): %w", cfg.Server.Listen, err)
+		return fmt.Errorf("cannot listen on %s (choose another with --listen, or server.listen): %w", cfg.Server.Listen, err)
 	}
 	hs := srv.HTTPServer()
 	base := "http://" + ln.Addr().String()
@@ -195,7 +209,8 @@ func openStore(ctx context.Context, cfg *bot.Config, log *slog.Logger) (incident
 		if err != nil {
 			return nil, nil, fmt.Errorf("embedded store in %s: %w", cfg.Store.DataDir, err)
 		}
-		log.Info("using the embedded store (set store.redis to share state between replicas)", "data_dir", cfg.Store.DataDir)
+		dir, _ := filepath.Abs(cfg.Store.DataDir)
+		log.Info("using the embedded store (set store.redis to share state between replicas)", "data_dir", dir)
 		return s, func() { s.Close() }, nil
 	}
 	rdb, desc, err := redisClient(cfg.Store.Redis)
