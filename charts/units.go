@@ -24,6 +24,9 @@ const (
 	UnitPerSecond      Unit = "/s"      // a rate without a unit: "1.5k/s"
 )
 
+// maxUnitRunes caps a unit charts does not know, as printed after a number.
+const maxUnitRunes = 16
+
 // maxMagnitude bounds the values charts plots: beyond it the axis arithmetic
 // (max − min, a nice step above max) would overflow float64, so such values
 // are treated like NaN, as gaps. No monitored quantity comes near 1e300.
@@ -93,7 +96,7 @@ func scaleFor(u Unit, m float64) scale {
 		case UnitPerSecond:
 			per = "/s"
 		default:
-			per = " " + string(u)
+			per = " " + clean(string(u), maxUnitRunes)
 		}
 		i, div := 0, 1.0
 		for i < len(siSuffixes)-1 && m >= div*1000 {
@@ -108,7 +111,8 @@ func scaleFor(u Unit, m float64) scale {
 // the largest prefix that keeps a digit before the point: 1536 bytes is
 // "1.5 KiB", 0.25 seconds "250 ms", ratio 0.9 "90 %", 12345 plain "12.3k".
 // NaN prints "NaN" and infinities "+Inf" and "-Inf", as Prometheus does.
-// A unit charts does not know follows the number: (3, "widgets") is "3 widgets".
+// A unit charts does not know follows the number: (3, "widgets") is "3 widgets"
+// (cleaned of control characters and cut to 16 characters).
 func FormatValue(v float64, u Unit) string {
 	switch {
 	case math.IsNaN(v):
