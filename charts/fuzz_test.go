@@ -28,34 +28,7 @@ func FuzzPNG(f *testing.F) {
 	f.Add(seed(0.9, 0.9, 0.9, 0.9), "percent", 0.9, "==", "x", uint8(9), int64(1<<40))
 	f.Add([]byte{}, "", 0.0, "", "", uint8(255), int64(0))
 	f.Fuzz(func(t *testing.T, data []byte, unit string, thr float64, op string, name string, nseries uint8, shift int64) {
-		const rec = 10 // uint16 seconds after the last point, float64 value
-		n := int(nseries%8) + 1
-		c := Chart{
-			Title:      name,
-			Unit:       Unit(unit),
-			Threshold:  &Threshold{Value: thr, Op: op},
-			AlertStart: t0.Add(time.Duration(shift) * time.Second),
-			MoreSeries: int(nseries),
-			Series:     make([]Series, n),
-		}
-		at := t0
-		for i := 0; i+rec <= len(data) && i < 2000*rec; i += rec {
-			at = at.Add(time.Duration(le.Uint16(data[i:])) * time.Second)
-			v := math.Float64frombits(le.Uint64(data[i+2:]))
-			s := &c.Series[(i/rec)%n]
-			s.Name = name
-			s.Points = append(s.Points, Point{T: at, V: v})
-		}
-		if nseries&1 == 1 {
-			c.Previous = c.Series
-			c.PreviousOffset = time.Duration(shift) * time.Second
-		}
-		if nseries&2 == 2 {
-			c.From, c.To = t0.Add(time.Duration(shift)*time.Second), at
-		}
-		if nseries&4 == 4 {
-			c.Theme = ThemeDark
-		}
+		c := fuzzChart(data, unit, thr, op, name, nseries, shift)
 		var buf bytes.Buffer
 		if err := PNG(&buf, c); err != nil {
 			t.Fatal(err)
@@ -71,4 +44,39 @@ func FuzzPNG(f *testing.F) {
 			t.Fatalf("image %v", b)
 		}
 	})
+}
+
+// fuzzChart makes a chart of FuzzPNG's arguments: data is records of a
+// uint16 (seconds after the previous point) and a float64 (the value).
+func fuzzChart(data []byte, unit string, thr float64, op string, name string, nseries uint8, shift int64) Chart {
+	le := binary.LittleEndian
+	const rec = 10 // uint16 seconds after the last point, float64 value
+	n := int(nseries%8) + 1
+	c := Chart{
+		Title:      name,
+		Unit:       Unit(unit),
+		Threshold:  &Threshold{Value: thr, Op: op},
+		AlertStart: t0.Add(time.Duration(shift) * time.Second),
+		MoreSeries: int(nseries),
+		Series:     make([]Series, n),
+	}
+	at := t0
+	for i := 0; i+rec <= len(data) && i < 2000*rec; i += rec {
+		at = at.Add(time.Duration(le.Uint16(data[i:])) * time.Second)
+		v := math.Float64frombits(le.Uint64(data[i+2:]))
+		s := &c.Series[(i/rec)%n]
+		s.Name = name
+		s.Points = append(s.Points, Point{T: at, V: v})
+	}
+	if nseries&1 == 1 {
+		c.Previous = c.Series
+		c.PreviousOffset = time.Duration(shift) * time.Second
+	}
+	if nseries&2 == 2 {
+		c.From, c.To = t0.Add(time.Duration(shift)*time.Second), at
+	}
+	if nseries&4 == 4 {
+		c.Theme = ThemeDark
+	}
+	return c
 }

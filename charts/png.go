@@ -721,12 +721,35 @@ func (d *drawing) drawLine(c canvas, clip draw.Canvas, l *layout, ln line) {
 			}
 			continue
 		}
+		// Only the points in the window and one on each side of it, for
+		// the line to leave the plot where it should; their pixels kept
+		// within a million of the plot, where the clipping and the
+		// rasterizer's fixed-point numbers stay exact (a point hours away
+		// would be billions of pixels off, or infinitely when its value is
+		// 1e300 on an axis of 1e-300).
+		i0, _ := slices.BinarySearchFunc(r, l.from, func(p Point, t time.Time) int { return p.T.Compare(t) })
+		i1, _ := slices.BinarySearchFunc(r, l.to, func(p Point, t time.Time) int {
+			if p.T.After(t) {
+				return 1
+			}
+			return -1
+		})
+		r = r[max(i0-1, 0):min(i1+1, len(r))]
+		if len(r) < 2 {
+			continue
+		}
+		pt := func(p Point) vg.Point {
+			const far = 1e6
+			x := math.Max(l.left-far, math.Min(l.xOf(p.T), l.right+far))
+			y := math.Max(l.top-far, math.Min(l.yOf(p.V), l.bottom+far))
+			return c.pt(x, y)
+		}
 		pts := make([]vg.Point, 0, min(len(r), 4*int(l.right-l.left)+8))
 		col, first := math.MinInt, 0
 		flush := func(end int) { // the column of r[first:end]
 			if end-first <= 4 {
 				for _, p := range r[first:end] {
-					pts = append(pts, c.pt(l.xOf(p.T), l.yOf(p.V)))
+					pts = append(pts, pt(p))
 				}
 				return
 			}
@@ -743,7 +766,7 @@ func (d *drawing) drawLine(c canvas, clip draw.Canvas, l *layout, ln line) {
 			slices.Sort(keep)
 			for k, idx := range keep {
 				if k == 0 || idx != keep[k-1] {
-					pts = append(pts, c.pt(l.xOf(r[idx].T), l.yOf(r[idx].V)))
+					pts = append(pts, pt(r[idx]))
 				}
 			}
 		}

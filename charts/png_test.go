@@ -313,6 +313,8 @@ func TestPNGEdgeCases(t *testing.T) {
 		"huge":          {Unit: UnitBytes, Series: []Series{{Name: "h", Points: huge}}},
 		"tiny":          {Unit: UnitSeconds, Series: []Series{{Name: "t", Points: tiny}}},
 		"extremes":      {Series: []Series{{Points: []Point{{T: t0, V: math.MaxFloat64}, {T: t0.Add(time.Minute), V: -math.MaxFloat64}, {T: t0.Add(2 * time.Minute), V: math.SmallestNonzeroFloat64}}}}},
+		"subnormal":     {Series: []Series{{Points: []Point{{T: t0, V: 5e-324}, {T: t0.Add(time.Minute), V: 1e-323}, {T: t0.Add(2 * time.Minute), V: 5e-324}}}}},
+		"huge outside":  {Series: []Series{{Points: []Point{{T: t0, V: 0}, {T: t0.Add(time.Minute), V: 1e-300}, {T: t0.Add(3 * time.Hour), V: 1e300}}}}, From: t0, To: t0.Add(2 * time.Minute)},
 		"inf":           {Series: []Series{{Points: []Point{{T: t0, V: math.Inf(1)}, {T: t0.Add(time.Minute), V: math.Inf(-1)}}}}},
 		"unsorted":      {Series: []Series{{Points: unsorted}}},
 		"same time":     {Series: []Series{{Points: []Point{{T: t0, V: 1}, {T: t0, V: 2}, {T: t0, V: 3}}}}},

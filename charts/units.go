@@ -27,6 +27,10 @@ const (
 // maxUnitRunes caps a unit charts does not know, as printed after a number.
 const maxUnitRunes = 16
 
+// minSpan is the narrowest value range an axis spans: a range below it
+// (between subnormal numbers) has no step that float64 can add to a tick.
+const minSpan = 1e-290
+
 // maxMagnitude bounds the values charts plots: beyond it the axis arithmetic
 // (max − min, a nice step above max) would overflow float64, so such values
 // are treated like NaN, as gaps. No monitored quantity comes near 1e300.
@@ -184,8 +188,11 @@ func niceStep(raw float64) float64 {
 func niceAxis(dmin, dmax float64, n int, u Unit) axis {
 	n = max(n, 1)
 	mid := dmin/2 + dmax/2
-	if dmax-dmin <= math.Abs(mid)*1e-9 { // constant, or differences lost in rounding
-		if mid == 0 {
+	// A constant, or differences lost in rounding or too small to step
+	// through (subnormal numbers): a range around the value, or 0..1 for a
+	// value indistinguishable from zero.
+	if dmax-dmin <= math.Max(math.Abs(mid)*1e-9, minSpan) {
+		if math.Abs(mid) < minSpan {
 			dmin, dmax = 0, 1
 			if u == UnitRatio {
 				dmax = 0.01

@@ -92,10 +92,11 @@ func TestNiceAxis(t *testing.T) {
 }
 
 func TestNiceAxisExtremes(t *testing.T) {
-	for _, r := range [][2]float64{{-1e300, 1e300}, {1e300, 1e300}, {-1e300, -1e300}, {1e-300, 2e-300}, {0, 1e-300}, {1, 1 + 1e-15}} {
+	for _, r := range [][2]float64{{-1e300, 1e300}, {1e300, 1e300}, {-1e300, -1e300}, {1e-300, 2e-300}, {0, 1e-300}, {1, 1 + 1e-15},
+		{5e-324, 1e-323}, {0, 5e-324}, {-5e-324, 5e-324}, {1e-295, 1e-294}} {
 		for _, u := range []Unit{UnitNone, UnitBytes, UnitSeconds, UnitRatio, UnitPercent} {
 			ax := niceAxis(r[0], r[1], 4, u)
-			if !(ax.lo < ax.hi) || math.IsInf(ax.lo, 0) || math.IsInf(ax.hi, 0) || len(ax.ticks) < 2 || len(ax.ticks) > 50 {
+			if !(ax.lo < ax.hi) || !(ax.hi-ax.lo > 0) || math.IsInf(ax.lo, 0) || math.IsInf(ax.hi, 0) || len(ax.ticks) < 2 || len(ax.ticks) > 50 {
 				t.Errorf("niceAxis(%v, %v, %q) = [%v, %v] with %d ticks", r[0], r[1], u, ax.lo, ax.hi, len(ax.ticks))
 			}
 			if len(ax.labels) > 1 && ax.labels[0] == ax.labels[1] {
