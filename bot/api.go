@@ -235,8 +235,8 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, what string) {
 // routeIncidentPages serves the alerts and timeline pages of an incident.
 // New calls it next to the other /api/v1/incidents routes.
 func (s *Server) routeIncidentPages() {
-	s.route("GET", "/api/v1/incidents/{id}/alerts", s.apiAuth(http.HandlerFunc(s.getAlerts)))
-	s.route("GET", "/api/v1/incidents/{id}/timeline", s.apiAuth(http.HandlerFunc(s.getTimeline)))
+	s.route("GET", "/api/v1/incidents/{id}/alerts", s.apiRead(s.getAlerts))
+	s.route("GET", "/api/v1/incidents/{id}/timeline", s.apiRead(s.getTimeline))
 }
 
 func (s *Server) logStoreError(r *http.Request, err error) {
