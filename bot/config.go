@@ -56,6 +56,8 @@ type Config struct {
 	Mattermost *MattermostConfig `yaml:"mattermost"`
 	Telegram   *TelegramConfig   `yaml:"telegram"`
 	Outbox     OutboxConfig      `yaml:"outbox"`
+	// Console is the web UI at /ui/: sign-in and sessions.
+	Console ConsoleConfig `yaml:"console"`
 
 	lines *lineIndex // dotted path → line in the loaded file; nil if built in Go
 }
@@ -833,6 +835,7 @@ func (c *Config) Validate() error {
 	v.people(c)
 	v.apiTokens(c)
 	v.escalation(c)
+	v.console(c)
 	if len(v.errs) == 0 {
 		return nil
 	}

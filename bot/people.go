@@ -2,6 +2,7 @@ package bot
 
 import (
 	"fmt"
+	"net/mail"
 	"regexp"
 	"strings"
 )
@@ -14,6 +15,7 @@ type PersonConfig struct {
 	Mattermost string `yaml:"mattermost"` // Mattermost user id
 	Telegram   string `yaml:"telegram"`   // Telegram user id (numeric)
 	Phone      string `yaml:"phone"`      // E.164, for escalation calls
+	Email      string `yaml:"email"`      // e-mail address: console single sign-on, e-mail pages
 }
 
 var (
@@ -47,6 +49,14 @@ func (v *configValidator) people(c *Config) {
 		if p.Telegram != "" && !telegramChat.MatchString(p.Telegram) {
 			v.errorf(path+".telegram", "want a numeric Telegram user id, got %q", clipValue(p.Telegram))
 		}
+		if p.Email != "" {
+			if !validEmail(p.Email) {
+				v.errorf(path+".email", "want an e-mail address such as alice@example.com, got %q", clipValue(p.Email))
+			} else if other, dup := ids["email:"+strings.ToLower(p.Email)]; dup {
+				v.errorf(path+".email", "%q is also %s's", clipValue(p.Email), other)
+			}
+			ids["email:"+strings.ToLower(p.Email)] = p.Name
+		}
 		if p.Phone != "" && !phoneRE.MatchString(p.Phone) {
 			v.errorf(path+".phone", "want an E.164 number such as +15551230001, got %q", clipValue(p.Phone))
 		}
@@ -58,6 +68,20 @@ func (v *configValidator) people(c *Config) {
 			}
 		}
 	}
+}
+
+// validEmail accepts one address (local@domain), as mail.ParseAddress
+// does, without a display name, spaces or angle brackets.
+func validEmail(s string) bool {
+	if len(s) > 254 || strings.ContainsAny(s, " \t\r\n<>,;\"") {
+		return false
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s || a.Name != "" {
+		return false
+	}
+	local, domain, ok := strings.Cut(s, "@")
+	return ok && local != "" && strings.Contains(domain, ".") && !strings.HasPrefix(domain, ".") && !strings.HasSuffix(domain, ".")
 }
 
 // directory finds people by account and by name.

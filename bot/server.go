@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/klaxonbot/klaxon/console"
 	"github.com/klaxonbot/klaxon/incidents"
 	"github.com/klaxonbot/klaxon/incidents/oncall"
 	"github.com/klaxonbot/klaxon/templates"
@@ -51,6 +52,8 @@ type Deps struct {
 	// (the form they carry, or an error). Both nil when none is set up.
 	Phone       Phone
 	VerifyPhone func(r *http.Request, body []byte) (url.Values, error)
+	// Console is what the web console needs of the adapters.
+	Console ConsoleDeps
 }
 
 // Server serves klaxon's HTTP interface.
@@ -80,6 +83,9 @@ type Server struct {
 	teamsByDest map[string][]string // "slack:C0123" → team names
 	schedules   map[string]*oncall.Schedule
 	blame       *regexp.Regexp // blame phrases as whole words; nil when none
+
+	console *console.Console // nil when off
+	changes *changeFeed
 }
 
 // New checks cfg and builds a Server.
@@ -160,6 +166,9 @@ func New(cfg *Config, d Deps) (*Server, error) {
 	for _, a := range apiActions {
 		s.route("POST", "/api/v1/incidents/{id}/"+a.path, s.apiWrite(s.actOn(a)))
 	}
+	if err := s.mountConsole(d); err != nil {
+		return nil, err
+	}
 	s.route("GET", "/healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	}))
@@ -194,6 +203,8 @@ func (s *Server) Run(ctx context.Context) {
 		wg.Add(1)
 		go func() { defer wg.Done(); s.escalator.run(ctx) }()
 	}
+	wg.Add(1)
+	go func() { defer wg.Done(); s.runConsole(ctx) }()
 	if s.outbox != nil {
 		// With no chat platform configured the workers still drain the
 		// outbox (each item is done at once), so it never grows.

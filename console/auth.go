@@ -217,12 +217,12 @@ func VerifyLink(secret []byte, token string, now time.Time) (person, key string,
 }
 
 type signInView struct {
-	Next     string
-	Sent     bool
+	Next      string
+	Sent      bool
 	SignedOut bool
-	OIDC     bool
-	Token    string // the link's token, on the confirmation page
-	Person   string
+	OIDC      bool
+	Token     string // the link's token, on the confirmation page
+	Person    string
 }
 
 // signInPage asks for a name or handle.

@@ -197,8 +197,8 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("2006-01-02 15:04 UTC")
 	},
-	"iso":      func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-	"hm":       func(t time.Time) string { return t.UTC().Format("Jan 2 15:04") },
+	"iso":       func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"hm":        func(t time.Time) string { return t.UTC().Format("Jan 2 15:04") },
 	"stateWord": templates.StateWord,
 	"sevClass": func(s incidents.Severity) string {
 		if !s.Valid() {

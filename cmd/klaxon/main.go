@@ -81,6 +81,7 @@ var verbs = []verb{
 	{"declare", "TITLE [--sev N] [--team TEAM] [--summary TEXT]", "open an incident by hand", groupWork},
 	{"oncall", "[TEAM]", "who is on call now and next", groupWork},
 	{"postmortem", "ID", "print an incident's blameless postmortem draft (Markdown)", groupWork},
+	{"signin-link", "PERSON [-c FILE]", "print a one-time sign-in link to the web console for a person of people (15 minutes)", groupSetup},
 	{"check-config", "-c FILE", "print every error of a config file with its path and line; exit 1 on any", groupSetup},
 	{"try-webhook", "NAME [FILE] [-c FILE]", "show the alert a generic webhook's mapping makes of a body (stdin without FILE)", groupSetup},
 	{"completion", "bash|zsh|fish", "print a shell completion script", groupOthers},
@@ -181,6 +182,8 @@ func dispatch(ctx context.Context, name string, args []string, stdout, stderr io
 		return tryWebhook(args, os.Stdin, stdout, stderr)
 	case "postmortem":
 		return postmortem(ctx, args, stdout, stderr)
+	case "signin-link":
+		return signinLink(args, stdout, stderr)
 	case "probe":
 		return probe(ctx, args, stderr)
 	case "completion":

@@ -77,6 +77,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	cdeps := consoleDeps(cfg)
+	if cdeps.Secret, err = consoleSecret(cfg); err != nil {
+		log.Warn("the web console is off", "err", err)
+	}
 	srv, err := bot.New(cfg, bot.Deps{
 		Store:      store,
 		Sources:    sources,
@@ -87,6 +91,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Templates:   tmpl,
 		Phone:       phone,
 		VerifyPhone: verifyPhone,
+		Console:     cdeps,
 	})
 	if err != nil {
 		return err
