@@ -152,23 +152,23 @@ func mattermostPreview(post any) console.Preview {
 	}
 	_ = json.Unmarshal(payload, &v)
 	if v.Message != "" {
-		p.Parts = append(p.Parts, console.PreviewPart{Kind: "text", Text: v.Message})
+		p.Parts = append(p.Parts, console.PreviewPart{Kind: "text", Text: mdPlain(v.Message)})
 	}
 	for _, a := range v.Props.Attachments {
 		if a.Pretext != "" {
-			p.Parts = append(p.Parts, console.PreviewPart{Kind: "context", Text: a.Pretext})
+			p.Parts = append(p.Parts, console.PreviewPart{Kind: "context", Text: mdPlain(a.Pretext)})
 		}
 		if a.Title != "" {
-			p.Parts = append(p.Parts, console.PreviewPart{Kind: "header", Text: a.Title})
+			p.Parts = append(p.Parts, console.PreviewPart{Kind: "header", Text: mdPlain(a.Title)})
 		}
 		if a.Text != "" {
-			p.Parts = append(p.Parts, console.PreviewPart{Kind: "text", Text: a.Text})
+			p.Parts = append(p.Parts, console.PreviewPart{Kind: "text", Text: mdPlain(a.Text)})
 		}
 		if len(a.Fields) > 0 {
 			part := console.PreviewPart{Kind: "fields"}
 			for _, f := range a.Fields {
 				val, _ := f.Value.(string)
-				part.Items = append(part.Items, f.Title+": "+val)
+				part.Items = append(part.Items, mdPlain(f.Title)+": "+mdPlain(val))
 			}
 			p.Parts = append(p.Parts, part)
 		}
@@ -180,13 +180,23 @@ func mattermostPreview(post any) console.Preview {
 			p.Parts = append(p.Parts, part)
 		}
 		if a.Footer != "" {
-			p.Parts = append(p.Parts, console.PreviewPart{Kind: "context", Text: a.Footer})
+			p.Parts = append(p.Parts, console.PreviewPart{Kind: "context", Text: mdPlain(a.Footer)})
 		}
 	}
 	return p
 }
 
-var tagRE = regexp.MustCompile(`<[^>]*>`)
+var (
+	tagRE      = regexp.MustCompile(`<[^>]*>`)
+	mdEscRE    = regexp.MustCompile("\\\\([!-/:-@\\[-`{-~])")
+	mdStrongRE = regexp.MustCompile(`\*\*([^*]+)\*\*`)
+)
+
+// mdPlain is Mattermost markdown as a person reads it, roughly: escapes
+// and entities undone, bold marks dropped.
+func mdPlain(s string) string {
+	return html.UnescapeString(mdStrongRE.ReplaceAllString(mdEscRE.ReplaceAllString(s, "$1"), "$1"))
+}
 
 // telegramPreview renders a message roughly: its HTML as text, then its
 // keyboard.
