@@ -412,8 +412,7 @@ func (s *setup) token(ctx context.Context) error {
 	}
 	s.res.BotToken = t.Token
 	if s.res.OtherTokens > 0 {
-		s.say("access token for @%s: created; it has %d other active token(s): revoke the ones klaxon no longer uses "+
-			"(System Console → Integrations → Bot Accounts → @%s)", s.res.BotUsername, s.res.OtherTokens, s.res.BotUsername)
+		s.say("access token for @%s: created, besides its %d older active one(s)", s.res.BotUsername, s.res.OtherTokens)
 	} else {
 		s.say("access token for @%s: created", s.res.BotUsername)
 	}
@@ -534,9 +533,13 @@ func (s *setup) untrusted(ctx context.Context) error {
 		s.say("Mattermost may call %s (%s): %s allows it (%q)", chk.Host, ipList(chk.Addrs), untrustedSetting, chk.Setting)
 		return nil
 	case !s.o.FixUntrusted:
-		s.warn("%s is an internal address (%s) that Mattermost refuses to call: buttons would answer 400 and /%s 500. "+
+		addrs := ""
+		if net.ParseIP(chk.Host) == nil {
+			addrs = " (" + ipList(chk.Addrs) + ")"
+		}
+		s.warn("%s is an internal address%s that Mattermost refuses to call: buttons would answer 400 and /%s 500. "+
 			"Set %s to %q (%s), or run setup again with --fix-untrusted",
-			chk.Host, ipList(chk.Addrs), Trigger, untrustedSetting, chk.Suggested, untrustedConsole)
+			chk.Host, addrs, Trigger, untrustedSetting, chk.Suggested, untrustedConsole)
 		return nil
 	}
 	value := chk.Suggested

@@ -143,7 +143,7 @@ func TestSetup(t *testing.T) {
 	if n := len(s.Commands("eng")); n != 1 {
 		t.Errorf("%d commands after two runs", n)
 	}
-	if all := strings.Join(lines, "\n"); !strings.Contains(all, "1 other active token") || !strings.Contains(all, "/incident in team eng: up to date") {
+	if all := strings.Join(lines, "\n"); !strings.Contains(all, "besides its 1 older active one(s)") || !strings.Contains(all, "/incident in team eng: up to date") {
 		t.Errorf("second run's progress:\n%s", all)
 	}
 

@@ -48,6 +48,7 @@ Usage:
   klaxon try-webhook NAME [FILE]  show the alert a generic webhook's mapping makes of a body (stdin without FILE)
   klaxon postmortem ID [-c FILE]  print an incident's blameless postmortem draft (Markdown)
   klaxon probe URL                exit 0 when URL answers 2xx within 3 s (a container health check)
+  klaxon setup slack|mattermost   connect a chat platform: a Slack app manifest, or Mattermost's bot and /incident by API
   klaxon version                  print the version
 
 The config file may also be named by $KLAXON_CONFIG. Run "klaxon COMMAND -h" for a command's flags.
@@ -73,6 +74,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return postmortem(ctx, rest, stdout, stderr)
 	case "probe":
 		return probe(ctx, rest, stderr)
+	case "setup":
+		return setup(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "klaxon", versionString())
 		return nil
