@@ -110,7 +110,7 @@ func TestServeFireResolveAndShutdown(t *testing.T) {
 server: {listen: "127.0.0.1:0", shutdown_timeout: 5s}
 store: {data_dir: %q}
 sources:
-  alertmanager: {token: "${TEST_AM_TOKEN:-t0ken}"}
+  alertmanager: {token: "${TEST_AM_TOKEN:-t0ken-0123456789ab}"}
 `, filepath.Join(dir, "data")))
 	base, logs, stop := startServe(t, cfg)
 	if !strings.Contains(logs.String(), "point Alertmanager's webhook_configs url at "+base+"/hooks/alertmanager") {
@@ -122,7 +122,7 @@ sources:
 	if err == nil || !strings.Contains(err.Error(), "401") {
 		t.Fatalf("fire without the token: %v, want a 401", err)
 	}
-	if err := run(context.Background(), []string{"fire", "--url", base, "--token", "t0ken"}, &out, &bytes.Buffer{}); err != nil {
+	if err := run(context.Background(), []string{"fire", "--url", base, "--token", "t0ken-0123456789ab"}, &out, &bytes.Buffer{}); err != nil {
 		t.Fatalf("fire: %v", err)
 	}
 	if !strings.Contains(out.String(), "INC-1 opened, now triggered") || !strings.Contains(out.String(), base+"/api/v1/incidents/INC-1") {
@@ -133,11 +133,11 @@ sources:
 		t.Fatalf("open incidents: %d %+v", code, list)
 	}
 	out.Reset()
-	if err := run(context.Background(), []string{"fire", "--url", base, "--token", "t0ken"}, &out, &bytes.Buffer{}); err != nil || !strings.Contains(out.String(), "INC-1 unchanged (a duplicate)") {
+	if err := run(context.Background(), []string{"fire", "--url", base, "--token", "t0ken-0123456789ab"}, &out, &bytes.Buffer{}); err != nil || !strings.Contains(out.String(), "INC-1 unchanged (a duplicate)") {
 		t.Fatalf("second fire: %v\n%s", err, out.String())
 	}
 	out.Reset()
-	if err := run(context.Background(), []string{"fire", "--url", base, "--token", "t0ken", "--resolve"}, &out, &bytes.Buffer{}); err != nil || !strings.Contains(out.String(), "INC-1 updated, now resolved") {
+	if err := run(context.Background(), []string{"fire", "--url", base, "--token", "t0ken-0123456789ab", "--resolve"}, &out, &bytes.Buffer{}); err != nil || !strings.Contains(out.String(), "INC-1 updated, now resolved") {
 		t.Fatalf("fire --resolve: %v\n%s", err, out.String())
 	}
 	if err := stop(); err != nil {
