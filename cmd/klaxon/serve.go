@@ -107,26 +107,21 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	log.Info("klaxon listening", "addr", ln.Addr().String(), "version", versionString())
 	log.Info("point Alertmanager's webhook_configs url at " + base + "/hooks/alertmanager")
-	if cfg.Sources.Alertmanager == nil && !isLoopback(ln.Addr()) {
-		log.Warn("the Alertmanager webhook has no credentials and klaxon listens beyond loopback: set sources.alertmanager.token")
-	}
-	if cfg.Sources.Grafana == nil && !isLoopback(ln.Addr()) {
-		log.Warn("the Grafana webhook has no credentials and klaxon listens beyond loopback: set sources.grafana.token")
+	// Hooks without credentials: open on purpose, or closed (401), and why.
+	for _, n := range cfg.Notes() {
+		log.Warn(n.Path + ": " + n.Msg)
 	}
 	switch {
-	case cfg.Server.APIToken != "":
+	case cfg.Server.APIToken != "" || len(cfg.APITokens) > 0:
 	case cfg.Server.APIOpen:
 		log.Warn("server.api_open: the API serves incident data to anyone who can reach " + ln.Addr().String())
 	case !isLoopback(ln.Addr()):
-		log.Warn("the API answers 401 to everyone: klaxon listens beyond loopback and server.api_token is not set (or set server.api_open: true)")
+		log.Warn("the API answers 401 to everyone: klaxon listens beyond loopback and no token is configured (set api_tokens, or server.api_open: true)")
 	}
 	for i, w := range cfg.Sources.Webhook {
 		log.Info("generic webhook at "+base+"/hooks/webhook/"+w.Name, "source", bot.WebhookSourcePrefix+w.Name)
 		if w.HMAC != nil && w.HMAC.TimestampHeader == "" {
 			log.Warn(fmt.Sprintf("the webhook %q is signed without a timestamp: a captured request can be replayed at any time (set sources.webhook[%d].hmac.timestamp_header if the sender sends one)", w.Name, i))
-		}
-		if w.Token == "" && w.Basic == nil && w.HMAC == nil && !isLoopback(ln.Addr()) {
-			log.Warn(fmt.Sprintf("the webhook %q has no credentials and klaxon listens beyond loopback: set sources.webhook[%d].token or .hmac", w.Name, i))
 		}
 	}
 
