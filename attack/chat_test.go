@@ -87,7 +87,14 @@ func TestUnauthenticatedChatBodiesStayWithinMemory(t *testing.T) {
 			path := paths[i%len(paths)]
 			fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: klaxon\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n"+
 				"X-Grafana-Alerting-Signature: %s\r\nX-Grafana-Alerting-Timestamp: %d\r\n\r\n", path, len(junk), strings.Repeat("ab", 32), time.Now().Unix())
-			c.Write(junk)
+			// The body in 64 KiB pieces, as a sender on a real network
+			// would: many bodies are in flight at once.
+			for off := 0; off < len(junk); off += 64 << 10 {
+				if _, err := c.Write(junk[off:min(len(junk), off+64<<10)]); err != nil {
+					break
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
 			b := make([]byte, 12)
 			n, _ := io.ReadFull(c, b)
 			status := "no answer"
