@@ -61,7 +61,9 @@ func (v *configValidator) console(c *Config) {
 	if d := cc.Session.D(); d != 0 && (d < 5*time.Minute || d > 30*24*time.Hour) {
 		v.errorf("console.session", "must be between 5m and 720h (30 days), got %s", cc.Session)
 	}
-	if cc.Secret != "" && len(cc.Secret.Reveal()) < 32 {
+	if msg := placeholderProblem(cc.Secret.Reveal()); cc.Secret != "" && msg != "" {
+		v.errorf("console.secret", "%s", msg)
+	} else if cc.Secret != "" && len(cc.Secret.Reveal()) < 32 {
 		v.errorf("console.secret", "is %d characters long: at least 32 (it signs sign-in links)", len(cc.Secret.Reveal()))
 	}
 	if o := cc.OIDC; o != nil {
@@ -80,6 +82,7 @@ func (v *configValidator) console(c *Config) {
 		if o.ClientSecret == "" {
 			v.errorf("console.oidc.client_secret", "must not be empty")
 		}
+		v.outboundSecret("console.oidc.client_secret", o.ClientSecret)
 		if c.Server.PublicURL == "" {
 			v.errorf("console.oidc", "needs server.public_url: the provider sends people back to <public_url>/ui/oidc/callback")
 		}
