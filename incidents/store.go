@@ -45,8 +45,8 @@ type Store interface {
 	// offset, and how many alerts it has. The order is the card's: firing
 	// alerts first, then resolved ones, each in the order the incident
 	// first saw them; an alert moves between the two parts only when its
-	// status changes. A page costs what it returns, however many alerts
-	// the incident has.
+	// status changes. A page reads and decodes the alerts it returns,
+	// however many the incident has.
 	// Errors: Invalid (offset below 0, limit not within 1..MaxPageLimit),
 	// NotFound, Unavailable, Internal.
 	Alerts(ctx context.Context, id string, offset, limit int) ([]Alert, int, error)

@@ -133,6 +133,23 @@ func testBackfillOn(t *testing.T, rdb redis.UniversalClient, prefix string) {
 	if got := fmt.Sprint(fingerprintsOf(alerts)); err != nil || got != "[a0-2 new a0-0 a0-1]" {
 		t.Fatalf("alerts of INC-1 after a change = %s, %v", got, err)
 	}
+	// A replica of the klaxon before (a rolling upgrade) adds an alert
+	// without ranking it: the next page ranks the incident anew, and a
+	// write in between does not hide it.
+	core := prefix + ":inc:{INC-1}"
+	if err := rdb.HSet(ctx, core+":alerts", "old-replica", mustJSON(t, storetest.Alert("old-replica", incidents.AlertFiring, storetest.T0))).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.RPush(ctx, core+":order", "old-replica").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Ingest(ctx, storetest.TeamBatch("g0", "payments", storetest.Alert("after", incidents.AlertFiring, storetest.T0)), storetest.Opts(storetest.T0.Add(4*time.Minute))); err != nil {
+		t.Fatal(err)
+	}
+	alerts, total, err = s.Alerts(ctx, "INC-1", 0, 10)
+	if got := fmt.Sprint(fingerprintsOf(alerts)); err != nil || total != 6 || got != "[a0-2 new old-replica after a0-0 a0-1]" {
+		t.Fatalf("alerts of INC-1 after an older replica's change = %s (total %d), %v", got, total, err)
+	}
 	// Once done, later starts skip it.
 	if n, err := s.Backfill(ctx); err != nil || n != 0 {
 		t.Fatalf("Backfill again = %d, %v; want 0", n, err)

@@ -362,7 +362,7 @@ func (s *Store) backfillLoop() {
 			return
 		case <-time.After(wait):
 		}
-		wait = min(2*wait, 30*time.Second)
+		wait = min(2*wait, 5*time.Second)
 	}
 }
 

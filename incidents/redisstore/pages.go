@@ -14,11 +14,13 @@ var (
 	// alertsPageScript reads a page of an incident's alerts in the card's
 	// order and their count, together. KEYS: core, alerts, rank. ARGV:
 	// first and last rank (0-based, inclusive). Returns -1 when the
-	// incident does not exist, -2 when its alerts are not ranked yet
-	// (rankAlerts), else the count and the alerts' JSON.
+	// incident does not exist, -2 when its rank is not kept (stored
+	// before ranking, or changed by an older klaxon since: rankAlerts),
+	// else the count and the alerts' JSON.
 	alertsPageScript = redis.NewScript(`
 if redis.call('HEXISTS', KEYS[1], 'd') == 0 then return {-1} end
-if redis.call('HEXISTS', KEYS[1], 'r') == 0 then return {-2} end
+local r = redis.call('HGET', KEYS[1], 'r')
+if not r or tonumber(r) ~= redis.call('HLEN', KEYS[2]) then return {-2} end
 local out = {redis.call('ZCARD', KEYS[3])}
 local fps = redis.call('ZRANGE', KEYS[3], ARGV[1], ARGV[2])
 if #fps > 0 then
@@ -41,14 +43,13 @@ local out = redis.call('LRANGE', KEYS[2], start, math.min(start + tonumber(ARGV[
 table.insert(out, 1, n)
 return out`)
 
-	// rankScript ranks every alert of an incident stored before :rank
-	// existed, if the incident is still at version ARGV[1]. ARGV[2] holds
-	// one character per entry of :order: its alert's status (0 firing, 1
-	// resolved, x missing). KEYS: core, order, rank. Returns 1 when
-	// ranked (now or before), 0 when the incident changed meanwhile.
+	// rankScript ranks every alert of an incident anew, if the incident
+	// is still at version ARGV[1]. ARGV[2] holds one character per entry
+	// of :order: its alert's status (0 firing, 1 resolved, x missing).
+	// KEYS: core, order, rank, alerts. Returns 1 when ranked, 0 when the
+	// incident changed meanwhile.
 	rankScript = redis.NewScript(`
 if redis.call('HGET', KEYS[1], 'v') ~= ARGV[1] then return 0 end
-if redis.call('HEXISTS', KEYS[1], 'r') == 1 then return 1 end
 local fps = redis.call('LRANGE', KEYS[2], 0, -1)
 local st = ARGV[2]
 if #fps ~= #st then return 0 end
@@ -67,7 +68,7 @@ for i = 1, #fps do
   end
 end
 if #args > 0 then redis.call('ZADD', KEYS[3], unpack(args)) end
-redis.call('HSET', KEYS[1], 'r', '1')
+redis.call('HSET', KEYS[1], 'r', redis.call('HLEN', KEYS[4]))
 return 1`)
 )
 
@@ -89,8 +90,8 @@ func (s *Store) Summary(ctx context.Context, id string) (*incidents.Incident, er
 }
 
 // Alerts implements incidents.Store: one script reads the page from the
-// incident's :rank and :alerts. An incident stored before :rank existed
-// is ranked first, once (rankAlerts).
+// incident's :rank and :alerts. An incident whose rank is not kept (see
+// record) is ranked first (rankAlerts).
 func (s *Store) Alerts(ctx context.Context, id string, offset, limit int) ([]incidents.Alert, int, error) {
 	const op = "redisstore.Alerts"
 	id, _, err := incidents.ParseID(id)
@@ -133,15 +134,16 @@ func (s *Store) Alerts(ctx context.Context, id string, offset, limit int) ([]inc
 	return nil, 0, incidents.Errorf(incidents.Unavailable, "%s changed too often while its alerts were being ranked; try again", id)
 }
 
-// rankAlerts builds the :rank of an incident stored before it existed:
-// it reads the incident's alerts once (the cost of one Get), and files
-// them in a script that checks the incident did not change meanwhile.
+// rankAlerts builds the :rank of an incident whose rank is not kept (see
+// record): it reads the incident's alerts once (the cost of one Get), and
+// files them in a script that checks the incident did not change
+// meanwhile.
 func (s *Store) rankAlerts(ctx context.Context, rec record) error {
 	var head *redis.SliceCmd
 	var order *redis.StringSliceCmd
 	var alerts *redis.MapStringStringCmd
 	if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		head = p.HMGet(ctx, rec.core, "v", "r")
+		head = p.HMGet(ctx, rec.core, "v")
 		order = p.LRange(ctx, rec.order, 0, -1)
 		alerts = p.HGetAll(ctx, rec.alerts)
 		return nil
@@ -149,8 +151,8 @@ func (s *Store) rankAlerts(ctx context.Context, rec record) error {
 		return err
 	}
 	v, _ := head.Val()[0].(string)
-	if v == "" || head.Val()[1] != nil {
-		return nil // gone, or ranked by another reader
+	if v == "" {
+		return nil // gone: the page says so
 	}
 	all := alerts.Val()
 	var st strings.Builder
@@ -169,7 +171,7 @@ func (s *Store) rankAlerts(ctx context.Context, rec record) error {
 		}
 		st.WriteString(rankStatus(a.Status))
 	}
-	return rankScript.Run(ctx, s.rdb, []string{rec.core, rec.order, rec.rank}, v, st.String()).Err()
+	return rankScript.Run(ctx, s.rdb, []string{rec.core, rec.order, rec.rank, rec.alerts}, v, st.String()).Err()
 }
 
 // Events implements incidents.Store: one script reads the page and the

@@ -15,8 +15,8 @@ import (
 //
 //	P:inc:{INC-n}           hash {v: version, d: the incident without its
 //	                        alerts and timeline (its summary), e: how many
-//	                        events the timeline holds, r: 1 once :rank
-//	                        ranks every alert}
+//	                        events the timeline holds, r: how many alerts
+//	                        :rank held when it was last kept}
 //	P:inc:{INC-n}:alerts    hash fingerprint → alert
 //	P:inc:{INC-n}:order     list of fingerprints, first seen first
 //	P:inc:{INC-n}:rank      zset fingerprint → status × 2^32 + position in
@@ -30,7 +30,8 @@ import (
 //
 // Incidents written before :rank and e existed get e at their next change
 // (readers count the timeline meanwhile) and :rank the first time their
-// alerts are paged (rankAlerts).
+// alerts are paged (rankAlerts). So does an incident that a replica of an
+// older klaxon changed during a rolling upgrade: its alerts outnumber r.
 type record struct{ core, alerts, order, timeline, rank string }
 
 func (s *Store) record(id string) record {
@@ -50,10 +51,16 @@ const rankBase = 1 << 32
 // then m and m new fingerprints, then k and k events to append. A new
 // incident (prev version 0) is ranked from the start; an incident stored
 // before ranking existed keeps no partial rank (rankAlerts builds it).
+// A ranked incident (r is its alert count) is ranked after the write too;
+// one whose rank is not kept is left for rankAlerts.
 var writeScript = redis.NewScript(`
 local v = redis.call('HGET', KEYS[1], 'v')
 if (v or '0') ~= ARGV[1] then return 0 end
-local ranked = ARGV[1] == '0' or redis.call('HEXISTS', KEYS[1], 'r') == 1
+local ranked = ARGV[1] == '0'
+if not ranked then
+  local r = redis.call('HGET', KEYS[1], 'r')
+  ranked = r and tonumber(r) == redis.call('HLEN', KEYS[2])
+end
 redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', ARGV[3])
 local base = 4294967296
 local n = tonumber(ARGV[4])
@@ -81,7 +88,7 @@ for j = 1, k do
   redis.call('RPUSH', KEYS[4], ARGV[k0 + j])
 end
 redis.call('HSET', KEYS[1], 'e', redis.call('LLEN', KEYS[4]))
-if ARGV[1] == '0' then redis.call('HSET', KEYS[1], 'r', '1') end
+if ranked then redis.call('HSET', KEYS[1], 'r', redis.call('HLEN', KEYS[2])) end
 return 1`)
 
 // core is the incident without its alerts and timeline.

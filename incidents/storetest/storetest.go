@@ -78,6 +78,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"EventsPageOldestFirst", testEventsPaging},
 		{"ListByTeam", testListByTeam},
 		{"ListByCreationTime", testListByTime},
+		{"ListFollowsTeamChanges", testListFollowsTeam},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })

@@ -413,6 +413,7 @@ func testListByTime(t *testing.T, s incidents.Store) {
 		{incidents.ListOptions{Until: hour(2)}, "[INC-2 INC-1]"},
 		{incidents.ListOptions{Since: hour(8), Until: hour(10)}, "[INC-11 INC-10 INC-9]"},
 		{incidents.ListOptions{Since: hour(9).Add(-3 * time.Minute), Until: hour(9)}, "[INC-11]"},
+		{incidents.ListOptions{Since: hour(9).Add(-2 * time.Minute), Until: hour(9).Add(-time.Minute)}, "[INC-11]"},
 		{incidents.ListOptions{Since: hour(8.5), Team: "payments"}, "[INC-11]"},
 		{incidents.ListOptions{Since: hour(10).Add(20 * time.Second), Limit: 3}, "[INC-41 INC-40 INC-39]"},
 		{incidents.ListOptions{Since: hour(10), Until: hour(10).Add(10 * time.Second), Limit: 4}, "[INC-21 INC-20 INC-19 INC-18]"},
@@ -443,5 +444,43 @@ func testListByTime(t *testing.T, s incidents.Store) {
 	}
 	if _, err := s.List(ctx, incidents.ListOptions{Since: hour(2), Until: hour(2)}); incidents.ErrorKind(err) != incidents.Invalid {
 		t.Fatalf("List with until = since: %v, want Invalid", err)
+	}
+}
+
+// An incident handed to another team (or to none) moves between the
+// teams' lists, in its state.
+func testListFollowsTeam(t *testing.T, s incidents.Store) {
+	ctx := context.Background()
+	for i := range 3 {
+		ingest(t, s, TeamBatch(fmt.Sprintf("g%d", i), "payments", Alert(fmt.Sprint("a", i), incidents.AlertFiring, T0)), T0)
+	}
+	move := func(id, team string, a incidents.Action) {
+		if _, err := s.Update(ctx, id, func(inc *incidents.Incident) error {
+			inc.Team = team
+			if a != "" {
+				return inc.Apply(a, "alice", "", T0)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	move("INC-2", "search", incidents.Acknowledge)
+	move("INC-3", "", "")
+	cases := []struct {
+		opts incidents.ListOptions
+		want string
+	}{
+		{incidents.ListOptions{Team: "payments"}, "[INC-1]"},
+		{incidents.ListOptions{Team: "payments", States: []incidents.State{incidents.Triggered}}, "[INC-1]"},
+		{incidents.ListOptions{Team: "search"}, "[INC-2]"},
+		{incidents.ListOptions{Team: "search", States: []incidents.State{incidents.Acknowledged}}, "[INC-2]"},
+		{incidents.ListOptions{Team: "search", States: []incidents.State{incidents.Triggered}}, "[]"},
+		{incidents.ListOptions{States: incidents.OpenStates}, "[INC-3 INC-2 INC-1]"},
+	}
+	for _, c := range cases {
+		if got := fmt.Sprint(ids(list(t, s, c.opts))); got != c.want {
+			t.Errorf("List(team %q, states %v) = %s, want %s", c.opts.Team, c.opts.States, got, c.want)
+		}
 	}
 }
