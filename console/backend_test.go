@@ -40,6 +40,10 @@ func newBackend(t testing.TB, clk *clock) *backend {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	return backendOn(st, clk)
+}
+
+func backendOn(st incidents.Store, clk *clock) *backend {
 	return &backend{store: st, clock: clk, sent: map[string][]string{},
 		people: []console.Person{
 			{Name: "alice", Email: "alice@example.com", Accounts: map[string]string{"slack": "UALICE"}},
@@ -203,7 +207,14 @@ type envOpt func(*console.Options)
 func newEnv(t testing.TB, opts ...envOpt) *env {
 	t.Helper()
 	clk := &clock{now: time.Now()}
-	e := &env{t: t, clock: clk, b: newBackend(t, clk), changes: newMemChanges()}
+	return newEnvOn(t, newBackend(t, clk), opts...)
+}
+
+// newEnvOn serves a console over b.
+func newEnvOn(t testing.TB, b *backend, opts ...envOpt) *env {
+	t.Helper()
+	clk := b.clock
+	e := &env{t: t, clock: clk, b: b, changes: newMemChanges()}
 	o := console.Options{Backend: e.b, Secret: secret, PublicURL: "https://klaxon.example.com", Clock: clk,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Changes: e.changes, Heartbeat: 50 * time.Millisecond,
 		ClientIP: func(r *http.Request) string { return r.Header.Get("X-Forwarded-For") }}
