@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base32"
 	"encoding/base64"
 	"encoding/hex"
 	"net/http"
@@ -57,6 +58,7 @@ func (c *Console) authed(h handler) http.Handler {
 			return
 		}
 		if r.Method == http.MethodPost {
+			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 			if err := c.checkPost(r, s.CSRF); err != nil {
 				c.fail(w, r, &s, err)
 				return
@@ -223,6 +225,7 @@ type signInView struct {
 	OIDC      bool
 	Token     string // the link's token, on the confirmation page
 	Person    string
+	Request   string // the sealed request a code is typed against
 }
 
 // signInPage asks for a name or handle.
@@ -235,8 +238,9 @@ func (c *Console) signInPage(w http.ResponseWriter, r *http.Request) {
 		SignedOut: r.URL.Query().Get("out") != "", OIDC: c.oidc != nil}))
 }
 
-// signInRequest sends a link to whoever the name names, and says the
-// same thing whether or not it names anyone.
+// signInRequest sends a link and a code to whoever the name names, and
+// says the same thing whether or not it names anyone: the page always
+// holds a signed request the code can be typed against.
 func (c *Console) signInRequest(w http.ResponseWriter, r *http.Request) {
 	if !c.sameOrigin(r) {
 		c.fail(w, r, nil, incidents.Errorf(incidents.Forbidden, "This form was sent from another site; klaxon refused it."))
@@ -253,20 +257,26 @@ func (c *Console) signInRequest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	who := strings.TrimSpace(r.PostForm.Get("who"))
+	if len(who) > 320 {
+		who = who[:320]
+	}
 	next := safeNext(r.PostForm.Get("next"))
-	if p, ok := c.o.Backend.FindPerson(who); ok && who != "" && len(who) <= 320 {
+	req := signInReq{Who: who, Nonce: randomToken(12), Exp: c.clock.Now().Add(LinkTTL).Unix()}
+	if p, ok := c.o.Backend.FindPerson(who); ok && who != "" {
 		if c.limiter.allowPerson(p.Name, c.clock.Now()) {
-			c.sendLink(p, next)
+			c.sendLink(p, next, signInCode(c.o.Secret, req.Nonce, p.Name))
 		} else {
 			c.log.Info("console: sign-in link not sent: too many asked for this person", "person", p.Name)
 		}
 	}
-	c.render(w, r, http.StatusOK, "signin", c.view(r, nil, "Sign in", signInView{Next: next, Sent: true, OIDC: c.oidc != nil}))
+	c.render(w, r, http.StatusOK, "signin", c.view(r, nil, "Sign in", signInView{Next: next, Sent: true, OIDC: c.oidc != nil,
+		Request: c.seal("request", req)}))
 }
 
-// sendLink sends p a sign-in link in the background: the page answers at
-// once, the same whoever was named, and a slow chat cannot hold it.
-func (c *Console) sendLink(p Person, next string) {
+// sendLink sends p a sign-in link and code in the background: the page
+// answers at once, the same whoever was named, and a slow chat cannot
+// hold it.
+func (c *Console) sendLink(p Person, next, code string) {
 	base := c.base
 	if base == "" {
 		c.log.Warn("console: cannot send a sign-in link: server.public_url is not set (use klaxon signin-link)")
@@ -288,13 +298,74 @@ func (c *Console) sendLink(p Person, next string) {
 		defer func() { <-c.sendSem }()
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
-		text := "Sign in to klaxon as " + p.Name + " with this link (it works once, for 15 minutes). If you did not ask for it, ignore it."
+		text := "Sign in to klaxon as " + p.Name + " with the link below, or type the code " + code +
+			" on the sign-in page. Either works once, for 15 minutes. If you did not ask for it, ignore this message."
 		if err := c.o.Backend.SendSignIn(ctx, p, text, link); err != nil {
 			c.log.Warn("console: sign-in link not sent", "person", p.Name, "err", err)
 			return
 		}
 		c.log.Info("console: sign-in link sent", "person", p.Name)
 	}()
+}
+
+// signInReq is a sign-in request, sealed into the page that asks for the
+// code: whom it named, and the nonce the code was made from.
+type signInReq struct {
+	Who   string `json:"w"`
+	Nonce string `json:"n"`
+	Exp   int64  `json:"e"`
+}
+
+// signInCode is the code sent with a link: 8 letters and digits (40
+// bits) from the request's nonce and the person, "ABCD-EFGH". Guessing
+// one takes a trillion tries; a client gets 5 a minute.
+func signInCode(secret []byte, nonce, person string) string {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte("klaxon console sign-in code\x00" + nonce + "\x00" + person))
+	s := base32.StdEncoding.EncodeToString(m.Sum(nil))[:8]
+	return s[:4] + "-" + s[4:]
+}
+
+// normCode reads a typed code: any case, with or without the dash or
+// spaces.
+func normCode(s string) string {
+	s = strings.ToUpper(strings.NewReplacer("-", "", " ", "").Replace(s))
+	if len(s) != 8 {
+		return ""
+	}
+	return s[:4] + "-" + s[4:]
+}
+
+// codeSignIn signs in with the code typed against a sealed request.
+func (c *Console) codeSignIn(w http.ResponseWriter, r *http.Request) {
+	if !c.sameOrigin(r) {
+		c.fail(w, r, nil, incidents.Errorf(incidents.Forbidden, "This form was sent from another site; klaxon refused it."))
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	if err := r.ParseForm(); err != nil {
+		c.fail(w, r, nil, incidents.Errorf(incidents.Invalid, "The form could not be read."))
+		return
+	}
+	if !c.limiter.allow("ip:"+c.o.ClientIP(r), c.clock.Now()) {
+		w.Header().Set("Retry-After", "60")
+		c.fail(w, r, nil, tooMany("Too many sign-in attempts from here: wait a minute and try again."))
+		return
+	}
+	var req signInReq
+	bad := incidents.Errorf(incidents.Unauthorized, "That code does not work: check it, or ask for a new one (a code works once, for 15 minutes).")
+	if !c.unseal("request", r.PostForm.Get("r"), &req) || c.clock.Now().Unix() >= req.Exp {
+		c.fail(w, r, nil, bad)
+		return
+	}
+	p, ok := c.o.Backend.FindPerson(req.Who)
+	code := normCode(r.PostForm.Get("code"))
+	if !ok || req.Who == "" || code == "" || !hmac.Equal([]byte(code), []byte(signInCode(c.o.Secret, req.Nonce, p.Name))) {
+		c.log.Warn("console: a wrong sign-in code", "client", c.o.ClientIP(r))
+		c.fail(w, r, nil, bad)
+		return
+	}
+	c.spendAndSignIn(w, r, p.Name, "console-code:"+req.Nonce, "link", bad, r.PostForm.Get("next"))
 }
 
 // linkPage asks the person to confirm: a link preview or a mail scanner
@@ -335,6 +406,11 @@ func (c *Console) linkSignIn(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, nil, errBadLink)
 		return
 	}
+	c.spendAndSignIn(w, r, p.Name, key, "link", errBadLink, r.PostForm.Get("next"))
+}
+
+// spendAndSignIn uses key once, across replicas, and signs person in.
+func (c *Console) spendAndSignIn(w http.ResponseWriter, r *http.Request, person, key, method string, used error, next string) {
 	ctx := r.Context()
 	st, err := c.once.ClaimOnce(ctx, key, 30*time.Second)
 	if err != nil {
@@ -342,11 +418,11 @@ func (c *Console) linkSignIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if st != incidents.OnceNew {
-		c.log.Warn("console: a used sign-in link was tried again", "person", person, "client", c.o.ClientIP(r))
-		c.fail(w, r, nil, errBadLink)
+		c.log.Warn("console: a used sign-in link or code was tried again", "person", person, "client", c.o.ClientIP(r))
+		c.fail(w, r, nil, used)
 		return
 	}
-	if err := c.newSession(ctx, w, p.Name, "link"); err != nil {
+	if err := c.newSession(ctx, w, person, method); err != nil {
 		_ = c.once.ReleaseOnce(context.WithoutCancel(ctx), key)
 		c.fail(w, r, nil, err)
 		return
@@ -354,7 +430,7 @@ func (c *Console) linkSignIn(w http.ResponseWriter, r *http.Request) {
 	if err := c.once.SpendOnce(context.WithoutCancel(ctx), key, LinkTTL+2*time.Minute); err != nil {
 		c.log.Warn("console: marking a sign-in link used failed; it stays held for 30 s", "err", err)
 	}
-	http.Redirect(w, r, safeNext(r.PostForm.Get("next")), http.StatusSeeOther)
+	http.Redirect(w, r, safeNext(next), http.StatusSeeOther)
 }
 
 // safeNext keeps a redirect target within the console.

@@ -30,7 +30,8 @@ type backend struct {
 	teams  []console.Team
 
 	mu   sync.Mutex
-	sent map[string][]string // person → links sent
+	sent  map[string][]string // person → links sent
+	texts map[string][]string // person → the messages' text
 	acts []string            // "INC-1 ack alice"
 }
 
@@ -44,7 +45,7 @@ func newBackend(t testing.TB, clk *clock) *backend {
 }
 
 func backendOn(st incidents.Store, clk *clock) *backend {
-	return &backend{store: st, clock: clk, sent: map[string][]string{},
+	return &backend{store: st, clock: clk, sent: map[string][]string{}, texts: map[string][]string{},
 		people: []console.Person{
 			{Name: "alice", Email: "alice@example.com", Accounts: map[string]string{"slack": "UALICE"}},
 			{Name: "bob", Email: "bob@example.com", Accounts: map[string]string{"telegram": "42"}},
@@ -147,6 +148,7 @@ func (b *backend) SendSignIn(ctx context.Context, p console.Person, text, link s
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.sent[p.Name] = append(b.sent[p.Name], link)
+	b.texts[p.Name] = append(b.texts[p.Name], text)
 	return nil
 }
 

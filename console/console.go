@@ -306,6 +306,7 @@ func (c *Console) routes() {
 	c.mux.HandleFunc("POST /ui/signin", c.signInRequest)
 	c.mux.HandleFunc("GET /ui/signin/link", c.linkPage)
 	c.mux.HandleFunc("POST /ui/signin/link", c.linkSignIn)
+	c.mux.HandleFunc("POST /ui/signin/code", c.codeSignIn)
 	c.mux.HandleFunc("GET /ui/oidc/login", c.oidcLogin)
 	c.mux.HandleFunc("GET /ui/oidc/callback", c.oidcCallback)
 	c.mux.Handle("POST /ui/signout", c.authed(c.signOut))

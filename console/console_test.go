@@ -23,7 +23,7 @@ func TestSignInByLink(t *testing.T) {
 
 	// By chat handle: the link goes to the person whose account it is.
 	res, page := e.do(c, "POST", "/ui/signin", url.Values{"who": {"@UALICE"}, "next": {"/ui/incidents/INC-1"}}, "X-Forwarded-For", "1.1.1.1")
-	must(t, res.StatusCode == 200 && strings.Contains(page, "a sign-in link is on its way"), "request: %s\n%s", res.Status, page)
+	must(t, res.StatusCode == 200 && strings.Contains(page, "a sign-in link and code are on their way"), "request: %s\n%s", res.Status, page)
 	e.c.WaitSends()
 	links := e.b.links("alice")
 	must(t, len(links) == 1 && strings.HasPrefix(links[0], "https://klaxon.example.com/ui/signin/link?t="), "links sent: %q", links)
@@ -70,7 +70,9 @@ func TestSignInNoEnumeration(t *testing.T) {
 	e := newEnv(t)
 	_, known := e.do(e.client(), "POST", "/ui/signin", url.Values{"who": {"bob"}}, "X-Forwarded-For", "1.1.1.1")
 	_, unknown := e.do(e.client(), "POST", "/ui/signin", url.Values{"who": {"mallory"}}, "X-Forwarded-For", "1.1.1.2")
-	must(t, known == unknown, "the answers differ:\n%s\n---\n%s", known, unknown)
+	// The pages differ only by the sealed request, which both have.
+	mask := func(s string) string { return requestRE.ReplaceAllString(s, `name="r" value="…"`) }
+	must(t, requestRE.MatchString(known) && requestRE.MatchString(unknown) && mask(known) == mask(unknown), "the answers differ:\n%s\n---\n%s", known, unknown)
 	e.c.WaitSends()
 	must(t, len(e.b.links("bob")) == 1, "bob got no link")
 }
@@ -93,6 +95,45 @@ func TestSignInRateLimited(t *testing.T) {
 	}
 	e.c.WaitSends()
 	must(t, len(e.b.links("bob")) == 3, "bob got %d links", len(e.b.links("bob")))
+}
+
+var (
+	codeRE    = regexp.MustCompile(`the code ([A-Z2-7]{4}-[A-Z2-7]{4})`)
+	requestRE = regexp.MustCompile(`name="r" value="([^"]+)"`)
+)
+
+// Where a platform's messages cannot carry a link to follow, the code in
+// the same message signs in, once.
+func TestSignInByCode(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	_, page := e.do(c, "POST", "/ui/signin", url.Values{"who": {"bob"}}, "X-Forwarded-For", "1")
+	e.c.WaitSends()
+	req := requestRE.FindStringSubmatch(page)
+	m := codeRE.FindStringSubmatch(e.b.texts["bob"][0])
+	must(t, req != nil && m != nil, "no request on the page or no code in the message: %q", e.b.texts["bob"])
+	wrong := "AAAA-AAAA"
+	if m[1] == wrong {
+		wrong = "BBBB-BBBB"
+	}
+	res, _ := e.do(c, "POST", "/ui/signin/code", url.Values{"r": {req[1]}, "code": {wrong}}, "X-Forwarded-For", "2")
+	must(t, res.StatusCode == http.StatusUnauthorized && !sessionOf(res), "a wrong code: %s", res.Status)
+	// A request for someone else does not take bob's code.
+	_, other := e.do(e.client(), "POST", "/ui/signin", url.Values{"who": {"alice"}}, "X-Forwarded-For", "3")
+	res, _ = e.do(c, "POST", "/ui/signin/code", url.Values{"r": {requestRE.FindStringSubmatch(other)[1]}, "code": {m[1]}}, "X-Forwarded-For", "4")
+	must(t, res.StatusCode == http.StatusUnauthorized, "bob's code against alice's request: %s", res.Status)
+	typed := strings.ToLower(strings.ReplaceAll(m[1], "-", " "))
+	res, _ = e.do(c, "POST", "/ui/signin/code", url.Values{"r": {req[1]}, "code": {typed}}, "X-Forwarded-For", "5")
+	must(t, res.StatusCode == http.StatusSeeOther && sessionOf(res), "the code, typed loosely: %s", res.Status)
+	res, _ = e.do(e.client(), "POST", "/ui/signin/code", url.Values{"r": {req[1]}, "code": {m[1]}}, "X-Forwarded-For", "6")
+	must(t, res.StatusCode == http.StatusUnauthorized && !sessionOf(res), "the code again: %s", res.Status)
+	// Nor after 15 minutes.
+	_, page = e.do(e.client(), "POST", "/ui/signin", url.Values{"who": {"bob"}}, "X-Forwarded-For", "7")
+	e.c.WaitSends()
+	m = codeRE.FindStringSubmatch(e.b.texts["bob"][1])
+	e.clock.Add(console.LinkTTL)
+	res, _ = e.do(e.client(), "POST", "/ui/signin/code", url.Values{"r": {requestRE.FindStringSubmatch(page)[1]}, "code": {m[1]}}, "X-Forwarded-For", "8")
+	must(t, res.StatusCode == http.StatusUnauthorized, "an expired code: %s", res.Status)
 }
 
 func TestLinkRefused(t *testing.T) {

@@ -73,29 +73,28 @@ type oidcState struct {
 	Exp      int64  `json:"e"`
 }
 
-func (c *Console) sealState(st oidcState) string {
-	b, _ := json.Marshal(st)
+// seal signs v (JSON) for purpose: what a page or cookie carries and
+// gives back.
+func (c *Console) seal(purpose string, v any) string {
+	b, _ := json.Marshal(v)
 	p := base64.RawURLEncoding.EncodeToString(b)
-	return p + "." + base64.RawURLEncoding.EncodeToString(stateMAC(c.o.Secret, p))
+	return p + "." + base64.RawURLEncoding.EncodeToString(sealMAC(c.o.Secret, purpose, p))
 }
 
-func (c *Console) openState(v string) (oidcState, bool) {
-	var st oidcState
-	p, sig, ok := strings.Cut(v, ".")
+// unseal checks what seal made for purpose and decodes it into v.
+func (c *Console) unseal(purpose, sealed string, v any) bool {
+	p, sig, ok := strings.Cut(sealed, ".")
 	mac, err := base64.RawURLEncoding.DecodeString(sig)
-	if !ok || err != nil || !hmac.Equal(mac, stateMAC(c.o.Secret, p)) {
-		return st, false
+	if !ok || err != nil || len(sealed) > 4096 || !hmac.Equal(mac, sealMAC(c.o.Secret, purpose, p)) {
+		return false
 	}
 	b, err := base64.RawURLEncoding.DecodeString(p)
-	if err != nil || json.Unmarshal(b, &st) != nil || c.clock.Now().Unix() >= st.Exp {
-		return st, false
-	}
-	return st, true
+	return err == nil && json.Unmarshal(b, v) == nil
 }
 
-func stateMAC(secret []byte, p string) []byte {
+func sealMAC(secret []byte, purpose, p string) []byte {
 	m := hmac.New(sha256.New, secret)
-	m.Write([]byte("klaxon console oidc state\x00"))
+	m.Write([]byte("klaxon console " + purpose + "\x00"))
 	m.Write([]byte(p))
 	return m.Sum(nil)
 }
@@ -118,7 +117,7 @@ func (c *Console) oidcLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	st := oidcState{State: randomToken(24), Nonce: randomToken(24), Verifier: oauth2.GenerateVerifier(),
 		Next: safeNext(r.URL.Query().Get("next")), Exp: c.clock.Now().Add(10 * time.Minute).Unix()}
-	http.SetCookie(w, &http.Cookie{Name: oidcCookie, Value: c.sealState(st), Path: "/ui/oidc/", HttpOnly: true, Secure: c.secure,
+	http.SetCookie(w, &http.Cookie{Name: oidcCookie, Value: c.seal("oidc state", st), Path: "/ui/oidc/", HttpOnly: true, Secure: c.secure,
 		SameSite: http.SameSiteLaxMode, MaxAge: 600})
 	http.Redirect(w, r, cfg.AuthCodeURL(st.State, oidc.Nonce(st.Nonce), oauth2.S256ChallengeOption(st.Verifier)), http.StatusFound)
 }
@@ -162,8 +161,8 @@ func (c *Console) oidcPerson(r *http.Request) (person, next string, err error) {
 	if err != nil {
 		return "", "", errors.New("no state cookie (expired, or another browser)")
 	}
-	st, ok := c.openState(ck.Value)
-	if !ok {
+	var st oidcState
+	if !c.unseal("oidc state", ck.Value, &st) || c.clock.Now().Unix() >= st.Exp {
 		return "", "", errors.New("the state cookie is forged or expired")
 	}
 	if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(st.State)) != 1 {
