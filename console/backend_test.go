@@ -29,10 +29,10 @@ type backend struct {
 	people []console.Person
 	teams  []console.Team
 
-	mu   sync.Mutex
+	mu    sync.Mutex
 	sent  map[string][]string // person → links sent
 	texts map[string][]string // person → the messages' text
-	acts []string            // "INC-1 ack alice"
+	acts  []string            // "INC-1 ack alice"
 }
 
 func newBackend(t testing.TB, clk *clock) *backend {
