@@ -20,7 +20,7 @@ import (
 
 // Sizes of what a page shows.
 const (
-	openShown     = 200  // open incidents on the list's first page
+	openShown     = 100  // open incidents on the list's first page
 	recentShown   = 50   // resolved incidents a page
 	searchWindow  = 1000 // incidents a text or severity filter looks through a page
 	searchShown   = 100  // matches a page
@@ -49,11 +49,28 @@ func (f listFilter) query(before int64) string {
 }
 
 type listSection struct {
-	Title     string
-	Incidents []*incidents.Incident
-	More      int    // shown when the section was cut
-	Older     string // the next page's URL
-	Empty     string
+	Title string
+	Rows  []row
+	Older string // the next page's URL
+	Empty string
+}
+
+// row is an incident in a list, its words made once in Go (a template's
+// function calls cost more than its fields, on a page of hundreds).
+type row struct {
+	ID, Title, State, StateWord, Severity, SevClass, Team, AckedBy, Created, CreatedUTC, Age string
+	Firing                                                                                   int
+}
+
+func rowsOf(list []*incidents.Incident, now time.Time) []row {
+	out := make([]row, len(list))
+	for i, inc := range list {
+		out[i] = row{ID: inc.ID, Title: templates.Clean(inc.Title, 200, false), State: string(inc.State), StateWord: templates.StateWord(inc.State),
+			Severity: inc.Severity.String(), SevClass: sevClass(inc.Severity), Team: inc.Team, AckedBy: templates.Clean(inc.AckedBy, 60, false),
+			Created: inc.CreatedAt.UTC().Format(time.RFC3339), CreatedUTC: inc.CreatedAt.UTC().Format("2006-01-02 15:04 UTC"),
+			Age: templates.Duration(now.Sub(inc.CreatedAt)), Firing: inc.AlertsFiring}
+	}
+	return out
 }
 
 type listView struct {
@@ -125,6 +142,7 @@ func (c *Console) incidentsPage(w http.ResponseWriter, r *http.Request, s *incid
 		lv.Searched = len(list)
 		sec := listSection{Title: "Matching", Empty: "No incident among these matches."}
 		needle := strings.ToLower(f.Q)
+		var found []*incidents.Incident
 		for _, inc := range list {
 			if sev != 0 && inc.Severity != sev {
 				continue
@@ -132,12 +150,13 @@ func (c *Console) incidentsPage(w http.ResponseWriter, r *http.Request, s *incid
 			if needle != "" && !strings.Contains(strings.ToLower(inc.ID+" "+inc.Title+" "+inc.Team+" "+inc.Summary), needle) {
 				continue
 			}
-			if len(sec.Incidents) == searchShown {
-				sec.Older = f.query(sec.Incidents[len(sec.Incidents)-1].Number)
+			if len(found) == searchShown {
+				sec.Older = f.query(found[len(found)-1].Number)
 				break
 			}
-			sec.Incidents = append(sec.Incidents, inc)
+			found = append(found, inc)
 		}
+		sec.Rows = rowsOf(found, c.clock.Now())
 		if sec.Older == "" && len(list) == opts.Limit {
 			sec.Older = f.query(list[len(list)-1].Number)
 		}
@@ -148,17 +167,18 @@ func (c *Console) incidentsPage(w http.ResponseWriter, r *http.Request, s *incid
 			c.fail(w, r, s, err)
 			return
 		}
-		sec := listSection{Title: "Open", Incidents: open, Empty: "Nothing is open. 🎉"}
+		sec := listSection{Title: "Open", Empty: "Nothing is open. 🎉"}
 		if len(open) > openShown {
-			sec.Incidents = open[:openShown]
+			open = open[:openShown]
 			sec.Older = listFilter{State: "open", Team: f.Team}.query(open[openShown-1].Number)
 		}
+		sec.Rows = rowsOf(open, c.clock.Now())
 		recent, err := c.o.Backend.List(ctx, incidents.ListOptions{States: []incidents.State{incidents.Resolved}, Team: f.Team, Limit: recentShown})
 		if err != nil {
 			c.fail(w, r, s, err)
 			return
 		}
-		rec := listSection{Title: "Recently resolved", Incidents: recent, Empty: "None yet."}
+		rec := listSection{Title: "Recently resolved", Rows: rowsOf(recent, c.clock.Now()), Empty: "None yet."}
 		if len(recent) == recentShown {
 			rec.Older = listFilter{State: "resolved", Team: f.Team}.query(recent[len(recent)-1].Number)
 		}
@@ -170,7 +190,7 @@ func (c *Console) incidentsPage(w http.ResponseWriter, r *http.Request, s *incid
 			c.fail(w, r, s, err)
 			return
 		}
-		sec := listSection{Title: "Incidents", Incidents: list, Empty: "No incident here."}
+		sec := listSection{Title: "Incidents", Rows: rowsOf(list, c.clock.Now()), Empty: "No incident here."}
 		if len(list) == opts.Limit {
 			sec.Older = f.query(list[len(list)-1].Number)
 		}

@@ -181,6 +181,14 @@ func assetTag(fsys fs.FS) string {
 	return hex.EncodeToString(h.Sum(nil)[:6])
 }
 
+// sevClass is the CSS class of a severity's badge.
+func sevClass(s incidents.Severity) string {
+	if !s.Valid() {
+		return "sev0"
+	}
+	return "sev" + s.String()[3:]
+}
+
 // funcs are the helpers page templates use. None returns template.HTML:
 // whatever incident data they see is escaped by html/template.
 var funcs = template.FuncMap{
@@ -200,12 +208,7 @@ var funcs = template.FuncMap{
 	"iso":       func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"hm":        func(t time.Time) string { return t.UTC().Format("Jan 2 15:04") },
 	"stateWord": templates.StateWord,
-	"sevClass": func(s incidents.Severity) string {
-		if !s.Valid() {
-			return "sev0"
-		}
-		return "sev" + s.String()[3:]
-	},
+	"sevClass": sevClass,
 	// clean removes control and bidi-override characters (which can make
 	// text read otherwise than it is) and bounds the length; escaping is
 	// html/template's.
