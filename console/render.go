@@ -208,7 +208,7 @@ var funcs = template.FuncMap{
 	"iso":       func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"hm":        func(t time.Time) string { return t.UTC().Format("Jan 2 15:04") },
 	"stateWord": templates.StateWord,
-	"sevClass": sevClass,
+	"sevClass":  sevClass,
 	// clean removes control and bidi-override characters (which can make
 	// text read otherwise than it is) and bounds the length; escaping is
 	// html/template's.
