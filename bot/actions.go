@@ -111,9 +111,7 @@ func (s *Server) Act(ctx context.Context, id string, c Command, who Actor) (inc 
 	if err != nil {
 		return nil, "", err
 	}
-	if s.outbox != nil {
-		s.outbox.notify()
-	}
+	s.changed(inc.ID)
 	switch c.Verb {
 	case VerbAck:
 		if firstAck(inc) {
@@ -202,9 +200,7 @@ func (s *Server) Declare(ctx context.Context, d Declaration, who Actor) (*incide
 		return nil, err
 	}
 	s.metrics.incidentsOpened.WithLabelValues("declared", team).Inc()
-	if s.outbox != nil {
-		s.outbox.notify()
-	}
+	s.changed(inc.ID)
 	s.escalator.notify()
 	s.log.Info("incident declared", "incident", inc.ID, "title", inc.Title, "severity", inc.Severity.String(), "team", team, "by", label)
 	return inc, nil

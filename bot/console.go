@@ -159,8 +159,10 @@ func (s *Server) mountConsole(d Deps) error {
 	s.console = c
 	s.changes = &changeFeed{ch: make(chan string, 4096), store: o.Changes, local: c.Changed, log: s}
 	if s.outbox != nil {
-		// Every change to an incident passes the outbox: a claim there is
-		// the one place that sees them all, on whichever replica.
+		// Changes are published where they are made (changed); every
+		// change also passes the outbox, whose claim publishes it again:
+		// the one place that sees them all (a delivery failure on the
+		// timeline too), and the card links once cards are posted.
 		s.outbox.box = publishingOutbox{Outbox: s.outbox.box, publish: s.changes.publish}
 	}
 	h := http.MaxBytesHandler(c.Handler(), 1<<20)
@@ -169,6 +171,17 @@ func (s *Server) mountConsole(d Deps) error {
 		http.Redirect(w, r, "/ui/", http.StatusFound)
 	})
 	return nil
+}
+
+// changed says that incident id changed here: the outbox syncs its cards
+// at once, and the console's live pages (every replica's) hear of it.
+func (s *Server) changed(id string) {
+	if s.outbox != nil {
+		s.outbox.notify()
+	}
+	if s.changes != nil {
+		s.changes.publish(id)
+	}
 }
 
 // runConsole keeps the console's pages live until ctx ends.
@@ -219,11 +232,26 @@ func (f *changeFeed) publish(id string) {
 
 func (f *changeFeed) run(ctx context.Context) {
 	failing := false
+	batch := map[string]struct{}{}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case id := <-f.ch:
+			// What queued meanwhile goes too, each incident once.
+			batch[id] = struct{}{}
+		more:
+			for len(batch) < 1024 {
+				select {
+				case id := <-f.ch:
+					batch[id] = struct{}{}
+				default:
+					break more
+				}
+			}
+		}
+		for id := range batch {
+			delete(batch, id)
 			if f.store == nil {
 				f.local(id)
 				continue

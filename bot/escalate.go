@@ -218,8 +218,8 @@ func (e *escalator) step(ctx context.Context, id string) error {
 	if errors.Is(err, errMovedOn) {
 		return nil
 	}
-	if err == nil && e.s.outbox != nil {
-		e.s.outbox.notify()
+	if err == nil {
+		e.s.changed(id)
 	}
 	return err
 }

@@ -266,8 +266,8 @@ func (s *Server) hook(source string, parse Parser, auth *HookAuth) http.Handler 
 		}
 		accepted()
 		s.record(source, b, res)
-		if res.Changed && s.outbox != nil {
-			s.outbox.notify()
+		if res.Changed {
+			s.changed(res.Incident.ID)
 		}
 		if res.Created || res.Reopened {
 			s.escalator.notify()

@@ -130,6 +130,7 @@ func (c *Console) events(w http.ResponseWriter, r *http.Request, _ *incidents.Se
 	defer beat.Stop()
 	ctx := r.Context()
 	buf := make([]byte, 0, 512)
+	var last time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -137,6 +138,18 @@ func (c *Console) events(w http.ResponseWriter, r *http.Request, _ *incidents.Se
 		case <-beat.C:
 			buf = append(buf[:0], ": ping\n\n"...)
 		case <-st.wake:
+			// A burst of changes goes in one write: at most one every
+			// streamGap, so that a storm costs each stream ten writes a
+			// second, not one per change.
+			if wait := time.Until(last.Add(streamGap)); wait > 0 {
+				t := time.NewTimer(wait)
+				select {
+				case <-ctx.Done():
+					t.Stop()
+					return
+				case <-t.C:
+				}
+			}
 			ids, all := st.take()
 			buf = buf[:0]
 			if all {
@@ -159,5 +172,9 @@ func (c *Console) events(w http.ResponseWriter, r *http.Request, _ *incidents.Se
 			return
 		}
 		_ = rc.SetWriteDeadline(time.Time{})
+		last = time.Now()
 	}
 }
+
+// streamGap is the least time between two writes of changes to a stream.
+const streamGap = 100 * time.Millisecond
