@@ -199,7 +199,7 @@ func VerifyLink(secret []byte, token string, now time.Time) (person, key string,
 	if !ok {
 		return "", "", errBadLink
 	}
-	mac, err := base64.RawURLEncoding.DecodeString(sig)
+	mac, err := base64.RawURLEncoding.Strict().DecodeString(sig)
 	if err != nil || !hmac.Equal(mac, linkMAC(secret, p)) {
 		return "", "", errBadLink
 	}

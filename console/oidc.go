@@ -84,7 +84,7 @@ func (c *Console) seal(purpose string, v any) string {
 // unseal checks what seal made for purpose and decodes it into v.
 func (c *Console) unseal(purpose, sealed string, v any) bool {
 	p, sig, ok := strings.Cut(sealed, ".")
-	mac, err := base64.RawURLEncoding.DecodeString(sig)
+	mac, err := base64.RawURLEncoding.Strict().DecodeString(sig)
 	if !ok || err != nil || len(sealed) > 4096 || !hmac.Equal(mac, sealMAC(c.o.Secret, purpose, p)) {
 		return false
 	}
