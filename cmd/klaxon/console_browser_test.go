@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/klaxonbot/klaxon/adapters/slack/slackfake"
@@ -151,7 +152,7 @@ people:
 	run("open the console", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.ID("who")))
 	screenshot(t, ctx, "signin")
 	run("ask for a link", chromedp.SendKeys(chromedp.ID("who"), "alice"), chromedp.Submit(chromedp.ID("who")),
-		chromedp.WaitVisible(`//p[contains(., "on its way")]`))
+		chromedp.WaitVisible(`//p[contains(., "on their way")]`))
 	var link string
 	waitUntil(t, 10*time.Second, "a DM with the link on Slack", func() bool {
 		for _, m := range f.slack.Messages(slackfake.DirectChannel("UALICE")) {
@@ -212,6 +213,19 @@ people:
 	timeline := get("read the timeline", chromedp.Text(chromedp.ID("timeline")))
 	if !strings.Contains(timeline, "alice (web)") {
 		t.Errorf("the timeline does not name alice (web):\n%s", timeline)
+	}
+	// At 3 a.m.: the system's dark mode.
+	if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+		Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}}); err != nil {
+		t.Fatal(err)
+	}
+	bg := get("the dark background", chromedp.Evaluate[string](`getComputedStyle(document.documentElement).backgroundColor`))
+	if bg != "rgb(18, 18, 18)" {
+		t.Errorf("dark mode: the background is %s", bg)
+	}
+	screenshot(t, ctx, "incident-dark")
+	if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{}); err != nil {
+		t.Fatal(err)
 	}
 	// The card preview shows each platform's card.
 	run("card preview", chromedp.Navigate(base+"/ui/incidents/INC-1/preview"), chromedp.WaitVisible(`//h2[.="Telegram"]`))
