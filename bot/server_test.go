@@ -139,9 +139,9 @@ func payload(t testing.TB) string {
 
 func TestHookStatusCodes(t *testing.T) {
 	valid := payload(t)
-	withToken := func(c *bot.Config) { c.Sources.Alertmanager = &bot.HookAuth{Token: "s3cret-token"} }
+	withToken := func(c *bot.Config) { c.Sources.Alertmanager = &bot.HookAuth{Token: "s3cret-token-0123456789"} }
 	withBasic := func(c *bot.Config) {
-		c.Sources.Alertmanager = &bot.HookAuth{Basic: &bot.BasicAuth{Username: "am", Password: "pa55"}}
+		c.Sources.Alertmanager = &bot.HookAuth{Basic: &bot.BasicAuth{Username: "am", Password: "pa55-long-enough-0"}}
 	}
 	small := func(c *bot.Config) { c.Server.MaxBodyBytes = 512 }
 	cases := []struct {
@@ -160,10 +160,10 @@ func TestHookStatusCodes(t *testing.T) {
 		{"missing group key", boltStore, nil, "POST", `{"version":"4","alerts":[{"status":"firing","labels":{"a":"b"}}]}`, nil, 400, "groupKey is missing"},
 		{"no bearer token", boltStore, withToken, "POST", valid, nil, 401, "bearer token required"},
 		{"wrong bearer token", boltStore, withToken, "POST", valid, []string{"Authorization", "Bearer nope"}, 401, "wrong credentials"},
-		{"right bearer token", boltStore, withToken, "POST", valid, []string{"Authorization", "Bearer s3cret-token"}, 200, ""},
+		{"right bearer token", boltStore, withToken, "POST", valid, []string{"Authorization", "Bearer s3cret-token-0123456789"}, 200, ""},
 		{"no basic credentials", boltStore, withBasic, "POST", valid, nil, 401, "basic credentials required"},
 		{"wrong basic password", boltStore, withBasic, "POST", valid, []string{"Authorization", "Basic YW06d3Jvbmc="}, 401, "wrong credentials"},
-		{"right basic credentials", boltStore, withBasic, "POST", valid, []string{"Authorization", "Basic YW06cGE1NQ=="}, 200, ""},
+		{"right basic credentials", boltStore, withBasic, "POST", valid, []string{"Authorization", "Basic YW06cGE1NS1sb25nLWVub3VnaC0w"}, 200, ""},
 		{"body too large", boltStore, small, "POST", valid, nil, 413, "request body is larger than server.max_body_bytes"},
 		{"store unreachable", deadStore, nil, "POST", valid, nil, 503, "the store is unavailable, try again"},
 		{"wrong method", boltStore, nil, "GET", "", nil, 405, ""},

@@ -18,7 +18,7 @@ import (
 // an incident open (and, with -resolve, resolve) in seconds.
 func fire(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("fire", stderr)
-	url := fs.String("url", "http://127.0.0.1:8080", "klaxon's base `URL`")
+	url := fs.String("url", firstNonEmpty(os.Getenv("KLAXON_URL"), "http://127.0.0.1:8080"), "klaxon's base `URL`; default $KLAXON_URL, else http://127.0.0.1:8080")
 	token := fs.String("token", os.Getenv("KLAXON_FIRE_TOKEN"), "bearer `token` (sources.alertmanager.token); default $KLAXON_FIRE_TOKEN")
 	name := fs.String("alertname", "HighLatency", "the alert's `name`")
 	service := fs.String("service", "checkout", "the service label")
@@ -91,6 +91,9 @@ func fire(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := json.Unmarshal(raw, &out); err != nil {
 		return fmt.Errorf("%s answered %s: %s", hook, resp.Status, strings.TrimSpace(string(raw)))
 	}
+	if resp.StatusCode == http.StatusUnauthorized {
+		return fmt.Errorf("%s answered 401: %s\nGive the Alertmanager hook's token (sources.alertmanager.token) with --token or $KLAXON_FIRE_TOKEN", hook, out.Error)
+	}
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("%s answered %s: %s", hook, resp.Status, out.Error)
 	}
@@ -108,6 +111,6 @@ func fire(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		what = "unchanged (a duplicate)"
 	}
 	fmt.Fprintf(stdout, "%s %s, now %s\n", out.Incident, what, out.State)
-	fmt.Fprintf(stdout, "see %s/api/v1/incidents/%s\n", strings.TrimRight(*url, "/"), out.Incident)
+	fmt.Fprintf(stdout, "see: klaxon show %s (or %s/api/v1/incidents/%s)\n", out.Incident, strings.TrimRight(*url, "/"), out.Incident)
 	return nil
 }

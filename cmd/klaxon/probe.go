@@ -12,14 +12,15 @@ import (
 // check for images without a shell or curl (the Dockerfile's HEALTHCHECK).
 func probe(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := newFlags("probe", stderr)
-	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
-		return usageError{"usage: klaxon probe URL (e.g. http://127.0.0.1:8080/healthz)"}
+	pos, err := parseArgs(fs, args, 1, 1)
+	if err != nil {
+		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fs.Arg(0), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, pos[0], nil)
 	if err != nil {
-		return usageError{fmt.Sprintf("probe %q: %v", fs.Arg(0), err)}
+		return usageError{fmt.Sprintf("probe %q: %v", pos[0], err)}
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -27,7 +28,7 @@ func probe(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("%s answered %s", fs.Arg(0), resp.Status)
+		return fmt.Errorf("%s answered %s", pos[0], resp.Status)
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -25,6 +26,8 @@ import (
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("serve", stderr)
 	path := configFlag(fs)
+	listen := fs.String("listen", "", "listen on `ADDR` (host:port), over the config's server.listen")
+	dataDir := fs.String("data-dir", "", "keep the embedded store in `DIR`, over the config's store.data_dir")
 	level := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
 	format := fs.String("log-format", "text", "log `format`: text or json")
 	if err := parseFlags(fs, args); err != nil {
@@ -37,6 +40,17 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg, err := bot.LoadConfig(*path, nil)
 	if err != nil {
 		return fmt.Errorf("config %s:\n%w", *path, err)
+	}
+	if *listen != "" || *dataDir != "" {
+		if *listen != "" {
+			cfg.Server.Listen = *listen
+		}
+		if *dataDir != "" {
+			cfg.Store.DataDir = *dataDir
+		}
+		if err := cfg.Validate(); err != nil {
+			return usageError{fmt.Sprintf("--listen/--data-dir: %v", err)}
+		}
 	}
 	tmpl, err := templates.Load(cfg.TemplatesDir)
 	if err != nil {
@@ -84,7 +98,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
-		return fmt.Errorf("cannot listen on %s (set server.listen): %w", cfg.Server.Listen, err)
+		return fmt.Errorf("cannot listen on %s (choose another with --listen, or server.listen): %w", cfg.Server.Listen, err)
 	}
 	hs := srv.HTTPServer()
 	base := "http://" + ln.Addr().String()
@@ -195,7 +209,8 @@ func openStore(ctx context.Context, cfg *bot.Config, log *slog.Logger) (incident
 		if err != nil {
 			return nil, nil, fmt.Errorf("embedded store in %s: %w", cfg.Store.DataDir, err)
 		}
-		log.Info("using the embedded store (set store.redis to share state between replicas)", "data_dir", cfg.Store.DataDir)
+		dir, _ := filepath.Abs(cfg.Store.DataDir)
+		log.Info("using the embedded store (set store.redis to share state between replicas)", "data_dir", dir)
 		return s, func() { s.Close() }, nil
 	}
 	rdb, desc, err := redisClient(cfg.Store.Redis)
@@ -269,49 +284,4 @@ func firstNonEmpty(s ...string) string {
 		}
 	}
 	return ""
-}
-
-func checkConfig(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("check-config", stderr)
-	path := configFlag(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if *path == "" {
-		return usageError{"check-config needs -c FILE (or $KLAXON_CONFIG)"}
-	}
-	cfg, err := bot.LoadConfig(*path, nil)
-	if err != nil {
-		var errs bot.ConfigErrors
-		if errors.As(err, &errs) {
-			for _, e := range errs {
-				fmt.Fprintf(stdout, "%s: %s\n", *path, e.Error())
-			}
-			return fmt.Errorf("%s: %d error(s)", *path, len(errs))
-		}
-		return err
-	}
-	// A broken user template must fail here, not at 3 a.m.
-	if _, err := templates.Load(cfg.TemplatesDir); err != nil {
-		fmt.Fprintf(stdout, "%s: templates_dir %s: %v\n", *path, cfg.TemplatesDir, err)
-		return fmt.Errorf("%s: 1 error(s)", *path)
-	}
-	if _, err := newChats(cfg, bot.NewButtonSigner(cfg.ButtonKeySecret())); err != nil {
-		fmt.Fprintf(stdout, "%s: %v\n", *path, err)
-		return fmt.Errorf("%s: 1 error(s)", *path)
-	}
-	if _, _, err := newPhone(cfg); err != nil {
-		fmt.Fprintf(stdout, "%s: twilio: %v\n", *path, err)
-		return fmt.Errorf("%s: 1 error(s)", *path)
-	}
-	if _, err := newSources(cfg); err != nil {
-		var errs bot.ConfigErrors
-		errors.As(err, &errs)
-		for _, e := range errs {
-			fmt.Fprintf(stdout, "%s: %s\n", *path, e.Error())
-		}
-		return fmt.Errorf("%s: %d error(s)", *path, len(errs))
-	}
-	fmt.Fprintf(stdout, "%s: ok\n", *path)
-	return nil
 }

@@ -2,8 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -20,21 +18,9 @@ import (
 func tryWebhook(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlags("try-webhook", stderr)
 	path := configFlag(fs)
-	var pos []string
-	for len(args) > 0 { // NAME and FILE may come before or after the flags
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return usageError{}
-			}
-			return usageError{err.Error()}
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		pos, args = append(pos, fs.Arg(0)), fs.Args()[1:]
-	}
-	if len(pos) < 1 || len(pos) > 2 {
-		return usageError{"usage: klaxon try-webhook NAME [BODY_FILE|-] [-c FILE] (the body is read from stdin without a file)"}
+	pos, err := parseArgs(fs, args, 1, 2) // NAME and FILE may come before or after the flags
+	if err != nil {
+		return err
 	}
 	cfg, err := bot.LoadConfig(*path, nil)
 	if err != nil {

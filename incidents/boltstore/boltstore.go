@@ -83,6 +83,25 @@ func Open(dir string) (*Store, error) {
 	return &Store{db: db}, nil
 }
 
+// OpenReadOnly opens the store in dir to read it, creating nothing: for
+// a command that only looks (klaxon postmortem with no klaxon running).
+// Errors: NotFound when there is no store in dir, Unavailable when
+// another process holds it.
+func OpenReadOnly(dir string) (*Store, error) {
+	path := filepath.Join(dir, FileName)
+	if _, err := os.Stat(path); err != nil {
+		return nil, incidents.Errorf(incidents.NotFound, "there is no klaxon store at %s", path)
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second, ReadOnly: true})
+	if err != nil {
+		if errors.Is(err, bolt.ErrTimeout) {
+			err = fmt.Errorf("%s is locked by another process (is klaxon running? then ask it: --url)", path)
+		}
+		return nil, incidents.Wrap(incidents.Unavailable, "boltstore.OpenReadOnly", err)
+	}
+	return &Store{db: db}, nil
+}
+
 // Close closes the database file.
 func (s *Store) Close() error { return s.db.Close() }
 
