@@ -3,8 +3,6 @@ package bot
 import (
 	"fmt"
 	"strings"
-
-	"github.com/klaxonbot/klaxon/internal/suggest"
 )
 
 // APITokenConfig is a token machines and people use with the HTTP API and
@@ -65,7 +63,7 @@ func (v *configValidator) apiTokens(c *Config) {
 			v.errorf(path+".scope", "want read or write, got %q", clipValue(t.Scope))
 		}
 		if t.As != "" && !known[strings.ToLower(t.As)] {
-			v.errorf(path+".as", "names no one in people (got %q)%s", clipValue(t.As), suggest.Hint(t.As, people))
+			v.unknownRef(path+".as", "person", "people", t.As, people)
 		}
 	}
 }

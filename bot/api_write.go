@@ -46,7 +46,7 @@ func newAPIAuth(cfg *Config, people *directory) *apiAuth {
 		a.tokens[sha256.Sum256([]byte(t.Token.Reveal()))] = apiToken{name: t.Name, as: t.As, write: t.Scope == ScopeWrite}
 	}
 	if len(a.tokens) == 0 {
-		loopback := loopbackOnly(cfg.Server.Listen)
+		loopback := listensOnLoopback(cfg.Server.Listen)
 		a.openRead = loopback || cfg.Server.APIOpen
 		a.openWrite = loopback
 	}

@@ -21,6 +21,7 @@ const (
 func apiEnv(t *testing.T) *env {
 	return newEnv(t, boltStore(t), func(c *bot.Config) {
 		c.Server.Listen = "0.0.0.0:8080"
+		c.Sources.Alertmanager = &bot.HookAuth{AllowUnauthenticated: true}
 		c.People = []bot.PersonConfig{{Name: "alice"}, {Name: "bob"}}
 		c.APITokens = []bot.APITokenConfig{
 			{Name: "dashboards", Token: readToken},
@@ -184,7 +185,10 @@ func TestAPIOpenOnLoopback(t *testing.T) {
 		t.Errorf("a misspelt action: %d %s", got.code, got.body)
 	}
 	// Beyond loopback, server.api_open opens reading only.
-	o := newEnv(t, boltStore(t), func(c *bot.Config) { c.Server.Listen, c.Server.APIOpen = "0.0.0.0:8080", true })
+	o := newEnv(t, boltStore(t), func(c *bot.Config) {
+		c.Server.Listen, c.Server.APIOpen = "0.0.0.0:8080", true
+		c.Sources.Alertmanager = &bot.HookAuth{AllowUnauthenticated: true}
+	})
 	oid := o.do("POST", "/hooks/alertmanager", amPayload("g1")).json(t)["incident"].(string)
 	if got := o.do("GET", "/api/v1/incidents/"+oid, ""); got.code != 200 {
 		t.Errorf("api_open read: %d", got.code)

@@ -101,6 +101,7 @@ func (v *configValidator) chats(c *Config) {
 		if s.BotToken == "" {
 			v.errorf("slack.bot_token", "must be set (a bot token, xoxb-…)")
 		}
+		v.outboundSecret("slack.bot_token", s.BotToken)
 		v.baseURL("slack.api_url", s.APIURL)
 		if !strings.HasSuffix(s.APIURL, "/") {
 			v.errorf("slack.api_url", "must end with a slash, got %q", clipValue(s.APIURL))
@@ -118,11 +119,16 @@ func (v *configValidator) chats(c *Config) {
 		if m.BotToken == "" {
 			v.errorf("mattermost.bot_token", "must be set (the bot account's access token)")
 		}
+		v.outboundSecret("mattermost.bot_token", m.BotToken)
 		v.interval("mattermost.interval", m.Interval)
 	}
 	if t := c.Telegram; t != nil {
 		if t.BotToken == "" {
 			v.errorf("telegram.bot_token", "must be set (the token @BotFather gave)")
+		}
+		v.outboundSecret("telegram.bot_token", t.BotToken)
+		if strings.ContainsAny(t.BotToken.Reveal(), "/?#%") {
+			v.errorf("telegram.bot_token", "holds / ? # or %%, which no token from @BotFather has (it reads like 123456789:AA…)")
 		}
 		if strings.Count(t.APIEndpoint, "%s") != 2 || strings.Contains(strings.ReplaceAll(t.APIEndpoint, "%s", ""), "%") {
 			v.errorf("telegram.api_endpoint", "must hold %%s twice, for the token and the method (like https://api.telegram.org/bot%%s/%%s), got %q", clipValue(t.APIEndpoint))
@@ -138,11 +144,19 @@ func (v *configValidator) chats(c *Config) {
 	}
 	if c.Mattermost != nil {
 		v.inboundSecret("mattermost.command_token", c.Mattermost.CommandToken)
+		if strings.ContainsFunc(c.Mattermost.CommandToken.Reveal(), func(r rune) bool { return r <= ' ' || r >= 0x7f }) {
+			v.errorf("mattermost.command_token", "holds spaces or characters that are not printable ASCII: copy the token again")
+		}
 	}
 	if c.Telegram != nil {
+		// klaxon's rule (16 or more, no placeholder), then Telegram's
+		// own: 1 to 256 of A-Z a-z 0-9 _ -.
 		v.inboundSecret("telegram.webhook_secret", c.Telegram.WebhookSecret)
-		if w := c.Telegram.WebhookSecret.Reveal(); w != "" && !webhookSecret.MatchString(w) {
-			v.errorf("telegram.webhook_secret", "must be 16 to 256 of A-Z a-z 0-9 _ - (Telegram's rule)")
+		switch w := c.Telegram.WebhookSecret.Reveal(); {
+		case len(w) > 256:
+			v.errorf("telegram.webhook_secret", "is %d characters long: Telegram takes at most 256", len(w))
+		case w != "" && !telegramSecretChars.MatchString(w):
+			v.errorf("telegram.webhook_secret", "holds characters Telegram refuses: it takes only A-Z a-z 0-9 _ and -")
 		}
 	}
 	o := c.Outbox
@@ -184,7 +198,8 @@ func (v *configValidator) chats(c *Config) {
 	}
 }
 
-var webhookSecret = regexp.MustCompile(`^[A-Za-z0-9_-]{16,256}$`)
+// telegramSecretChars is Telegram's alphabet for a webhook's secret_token.
+var telegramSecretChars = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
 // responseURLPrefixProblem says what is wrong with a response_url prefix
 // ("" when nothing is), by the rule of the Slack adapter's
@@ -203,27 +218,6 @@ func responseURLPrefixProblem(p string) string {
 		return ""
 	}
 	return "must be https (http only to 127.0.0.1 with a port, for tests)"
-}
-
-// placeholders are values people leave in by mistake.
-var placeholders = []string{"change-me", "changeme", "change_me", "secret", "password", "token", "todo", "xxx", "test"}
-
-// inboundSecret checks a secret that authenticates requests to klaxon: a
-// guessable one would let anyone act as anyone.
-func (v *configValidator) inboundSecret(path string, s Secret) {
-	w := s.Reveal()
-	if w == "" {
-		return
-	}
-	for _, p := range placeholders {
-		if strings.EqualFold(w, p) {
-			v.errorf(path, "is a placeholder: set the real one")
-			return
-		}
-	}
-	if len(w) < 16 {
-		v.errorf(path, "is %d characters long: at least 16, or anyone could guess it", len(w))
-	}
 }
 
 func (v *configValidator) baseURL(path, s string) {

@@ -25,6 +25,7 @@ import (
 
 	"github.com/klaxonbot/klaxon/admission"
 	"github.com/klaxonbot/klaxon/incidents"
+	"github.com/klaxonbot/klaxon/internal/suggest"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -151,6 +152,11 @@ type HookAuth struct {
 	Token Secret     `yaml:"token"`
 	Basic *BasicAuth `yaml:"basic"`
 	HMAC  *HMACAuth  `yaml:"hmac"`
+	// AllowUnauthenticated, instead of credentials, serves the hook to
+	// anyone: an explicit choice, logged at start. Without credentials
+	// and without it, a hook is served only when no source has
+	// credentials and klaxon listens on loopback (see SourcesConfig.Open).
+	AllowUnauthenticated bool `yaml:"allow_unauthenticated"`
 }
 
 // BasicAuth is HTTP basic authentication.
@@ -253,10 +259,69 @@ func (d *Duration) UnmarshalText(b []byte) error { return d.set(string(b)) }
 func (d *Duration) set(s string) error {
 	v, err := time.ParseDuration(strings.TrimSpace(s))
 	if err != nil {
-		return fmt.Errorf("want a duration such as \"30s\" or \"1h30m\", got %q", clipValue(s))
+		return durationError(strings.TrimSpace(s))
 	}
 	*d = Duration(v)
 	return nil
+}
+
+var (
+	durationPart = regexp.MustCompile(`([0-9]+(?:\.[0-9]*)?|\.[0-9]+)([a-zµμ]+)`)
+	bareNumber   = regexp.MustCompile(`^[-+]?[0-9]+(?:\.[0-9]*)?$`)
+)
+
+// durationError says what a duration Go cannot parse should be, with the
+// usual mistakes spelled out: days and weeks, which Go durations lack
+// ("1d": want "24h"), and a number without a unit.
+func durationError(s string) error {
+	if bareNumber.MatchString(s) {
+		return fmt.Errorf("want a duration with a unit, such as \"%ss\" or \"%sm\", got %q", s, s, s)
+	}
+	var total time.Duration
+	var units []string
+	rest := strings.TrimPrefix(s, "-")
+	for rest != "" {
+		m := durationPart.FindStringSubmatchIndex(rest)
+		if m == nil || m[0] != 0 {
+			break
+		}
+		num, unit := rest[m[2]:m[3]], rest[m[4]:m[5]]
+		per := map[string]time.Duration{"d": 24 * time.Hour, "w": 7 * 24 * time.Hour}[unit]
+		if per == 0 {
+			p, err := time.ParseDuration(num + unit)
+			if err != nil {
+				break
+			}
+			total += p
+		} else {
+			f, _ := strconv.ParseFloat(num, 64)
+			total += time.Duration(f * float64(per))
+			if !slices.Contains(units, `"`+unit+`"`) {
+				units = append(units, `"`+unit+`"`)
+			}
+		}
+		rest = rest[m[1]:]
+	}
+	if rest == "" && len(units) > 0 {
+		if strings.HasPrefix(s, "-") {
+			total = -total
+		}
+		return fmt.Errorf("want a duration such as %q (Go durations have no %s: %s is %s)", shortDuration(total), strings.Join(units, " or "), s, shortDuration(total))
+	}
+	return fmt.Errorf("want a duration such as \"30s\" or \"1h30m\", got %q", clipValue(s))
+}
+
+// shortDuration writes d as Go does, without the zero minutes and seconds
+// Go adds after hours: 24h, 1h30m, 90s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if t, ok := strings.CutSuffix(s, "m0s"); ok {
+		s = t + "m"
+	}
+	if t, ok := strings.CutSuffix(s, "h0m"); ok {
+		s = t + "h"
+	}
+	return s
 }
 
 // ConfigError is one problem in a config: where (dotted path such as
@@ -288,6 +353,85 @@ func (es ConfigErrors) Error() string {
 		s[i] = e.Error()
 	}
 	return strings.Join(s, "\n")
+}
+
+// About reports whether es holds an error at path, at a path within it
+// ("teams[0]" is within "teams") or at one that path is within. A check
+// made after es was found skips an error es is about: it would only echo
+// one already reported.
+func (es ConfigErrors) About(path string) bool {
+	return slices.ContainsFunc(es, func(e ConfigError) bool {
+		return e.Path != "" && (within(e.Path, path) || within(path, e.Path))
+	})
+}
+
+// namesBroken reports whether es holds an error at the list list, at one
+// of its items, or at an item's name: the names a reference into list may
+// name are then not all known.
+func (es ConfigErrors) namesBroken(list string) bool {
+	return slices.ContainsFunc(es, func(e ConfigError) bool {
+		rest, ok := strings.CutPrefix(e.Path, list)
+		if !ok {
+			return false
+		}
+		rest = strings.TrimSuffix(rest, ".name")
+		return rest == "" || (strings.HasPrefix(rest, "[") && strings.IndexByte(rest, ']') == len(rest)-1)
+	})
+}
+
+// within reports whether path is dir or lies within it.
+func within(path, dir string) bool {
+	rest, ok := strings.CutPrefix(path, dir)
+	return ok && (rest == "" || rest[0] == '.' || rest[0] == '[')
+}
+
+// SortConfigErrors sorts es by line, then by path (teams[2] before
+// teams[10]); errors with no line (about what the file leaves out) come
+// last. Errors with the same line and path keep their order.
+func SortConfigErrors(es ConfigErrors) {
+	slices.SortStableFunc(es, func(a, b ConfigError) int {
+		if a.Line != b.Line {
+			switch {
+			case a.Line == 0:
+				return 1
+			case b.Line == 0:
+				return -1
+			}
+			return a.Line - b.Line
+		}
+		return comparePaths(a.Path, b.Path)
+	})
+}
+
+// comparePaths compares dotted paths, list indexes by their number.
+func comparePaths(a, b string) int {
+	for a != "" && b != "" {
+		if isDigit(a[0]) && isDigit(b[0]) {
+			i, j := digits(a), digits(b)
+			na, _ := strconv.Atoi(a[:i])
+			nb, _ := strconv.Atoi(b[:j])
+			if na != nb {
+				return na - nb
+			}
+			a, b = a[i:], b[j:]
+			continue
+		}
+		if a[0] != b[0] {
+			return int(a[0]) - int(b[0])
+		}
+		a, b = a[1:], b[1:]
+	}
+	return len(a) - len(b)
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func digits(s string) int {
+	i := 0
+	for i < len(s) && isDigit(s[i]) {
+		i++
+	}
+	return i
 }
 
 const (
@@ -340,7 +484,8 @@ func (r *RedisConfig) setDefaults() { r.KeyPrefix = defaultKeyPrefix }
 // serves ${VAR} and ${VAR:-default} in values; "$$" is a literal "$".
 // A relative <secret>_file path is taken from the config file's directory.
 // A file that cannot be read returns the *fs.PathError; every other problem
-// comes back at once as ConfigErrors, ordered by line.
+// comes back at once as ConfigErrors, sorted by line and path
+// (SortConfigErrors). ReadConfig also returns what decoded.
 func LoadConfig(path string, getenv func(string) (string, bool)) (*Config, error) {
 	if path == "" {
 		return DefaultConfig(), nil
@@ -355,22 +500,45 @@ func LoadConfig(path string, getenv func(string) (string, bool)) (*Config, error
 	return parseConfig(data, filepath.Dir(path), getenv)
 }
 
+// ReadConfig is LoadConfig for check-config: it returns the config as far
+// as it decoded together with every problem found in it, so that the checks
+// made outside bot (templates, chat clients, webhook mappings) can still run
+// on it and report their own problems in the same run. The config is nil
+// when the file is not YAML (problems says where) or cannot be read (err,
+// an *fs.PathError); otherwise it holds the defaults wherever the file did
+// not decode. problems is sorted as SortConfigErrors sorts.
+func ReadConfig(path string, getenv func(string) (string, bool)) (cfg *Config, problems ConfigErrors, err error) {
+	if path == "" {
+		return DefaultConfig(), nil, nil
+	}
+	if getenv == nil {
+		getenv = os.LookupEnv
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg, problems = readConfig(data, filepath.Dir(path), getenv)
+	return cfg, problems, nil
+}
+
 var yamlErrLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 func parseConfig(data []byte, dir string, getenv func(string) (string, bool)) (*Config, error) {
+	cfg, errs := readConfig(data, dir, getenv)
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return cfg, nil
+}
+
+// readConfig decodes data over DefaultConfig and validates it; see
+// ReadConfig.
+func readConfig(data []byte, dir string, getenv func(string) (string, bool)) (*Config, ConfigErrors) {
 	var doc, extra yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil && err != io.EOF {
-		e := ConfigError{Msg: strings.TrimPrefix(err.Error(), "yaml: ")}
-		if m := yamlErrLine.FindStringSubmatch(err.Error()); m != nil {
-			e.Line, _ = strconv.Atoi(m[1])
-			e.Msg = m[2]
-		}
-		// An unquoted ${VAR} inside a {flow: mapping} is the usual cause.
-		if bytes.Contains(data, []byte("${")) && strings.Contains(e.Msg, "did not find expected ',' or '}'") {
-			e.Msg += ` (a ${VAR} inside { } must be quoted: {token: "${VAR}"})`
-		}
-		return nil, ConfigErrors{e}
+		return nil, ConfigErrors{yamlError(data, err)}
 	}
 	if err := dec.Decode(&extra); err != io.EOF {
 		return nil, ConfigErrors{{Line: extra.Line, Msg: "want one YAML document, found more"}}
@@ -383,21 +551,60 @@ func parseConfig(data []byte, dir string, getenv func(string) (string, bool)) (*
 	d.foldSeverityKeys(&cfg.Incidents.Severity)
 	cfg.lines = &lineIndex{d.lines}
 	errs := d.errs
-	if err := cfg.Validate(); err != nil {
-		for _, e := range err.(ConfigErrors) {
-			// Skip what only echoes a decode error at or below e.Path.
-			if !slices.ContainsFunc(d.errs, func(de ConfigError) bool {
-				return de.Path == e.Path || strings.HasPrefix(de.Path, e.Path+".") || strings.HasPrefix(de.Path, e.Path+"[")
-			}) {
-				errs = append(errs, e)
-			}
+	v := cfg.validate()
+	for i, e := range v.errs {
+		// Skip what only echoes a decode error: one at, above or below
+		// e.Path, or one in the names that e.Path refers to.
+		if !d.errs.About(e.Path) && (v.refs[i] == "" || !d.errs.namesBroken(v.refs[i])) {
+			errs = append(errs, e)
 		}
 	}
-	if len(errs) > 0 {
-		slices.SortStableFunc(errs, func(a, b ConfigError) int { return a.Line - b.Line })
-		return nil, errs
+	SortConfigErrors(errs)
+	return cfg, errs
+}
+
+// yamlError turns the YAML parser's error into a ConfigError with its line
+// and, for the usual causes, what to do.
+func yamlError(data []byte, err error) ConfigError {
+	e := ConfigError{Msg: strings.TrimPrefix(err.Error(), "yaml: ")}
+	if m := yamlErrLine.FindStringSubmatch(err.Error()); m != nil {
+		e.Line, _ = strconv.Atoi(m[1])
+		e.Msg = m[2]
 	}
-	return cfg, nil
+	switch {
+	case strings.Contains(e.Msg, "tab character") || strings.Contains(e.Msg, "cannot start any token"):
+		// The parser reports a tab at the line before it, or at the
+		// mapping it breaks: name the line that has it.
+		if n := tabIndentedLine(data, e.Line); n > 0 {
+			return ConfigError{Line: n, Msg: "has a tab: YAML indents with spaces only"}
+		}
+		if strings.Contains(e.Msg, "cannot start any token") {
+			e.Msg += " (a value that starts with @ or ` must be quoted)"
+		}
+	case bytes.Contains(data, []byte("${")) && strings.Contains(e.Msg, "did not find expected ',' or '}'"):
+		// An unquoted ${VAR} inside a {flow: mapping} is the usual cause.
+		e.Msg += ` (a ${VAR} inside { } must be quoted: {token: "${VAR}"})`
+	}
+	return e
+}
+
+// tabIndentedLine returns the number of the first line whose indentation
+// holds a tab, among the lines around line (the parser reports the line
+// before the tab, or the tab's), or anywhere when line is 0; 0 if none.
+// (A tab inside a block scalar is text, and may be anywhere else.)
+func tabIndentedLine(data []byte, line int) int {
+	lines := strings.Split(string(data), "\n")
+	from, to := 1, len(lines)
+	if line > 0 {
+		from, to = max(line, 1), min(line+2, len(lines))
+	}
+	for i := from; i <= to; i++ {
+		l := lines[i-1]
+		if indent := l[:len(l)-len(strings.TrimLeft(l, " \t"))]; strings.Contains(indent, "\t") && strings.TrimSpace(l) != "" {
+			return i
+		}
+	}
+	return 0
 }
 
 // configDecoder walks a yaml.Node tree into Go values by their yaml tags,
@@ -602,6 +809,15 @@ func setScalar(v reflect.Value, s string) error {
 		return v.Addr().Interface().(*Duration).set(s)
 	case t.Kind() == reflect.String:
 		v.SetString(s)
+	case t.Kind() == reflect.Bool:
+		switch strings.ToLower(strings.TrimSpace(s)) {
+		case "true":
+			v.SetBool(true)
+		case "false":
+			v.SetBool(false)
+		default:
+			return fmt.Errorf("want true or false, got %q", clipValue(s))
+		}
 	case t.Kind() >= reflect.Int && t.Kind() <= reflect.Int64:
 		i, err := strconv.ParseInt(strings.ReplaceAll(s, "_", ""), 10, t.Bits())
 		if err != nil {
@@ -628,6 +844,8 @@ func wantNode(t reflect.Type) (yaml.Kind, string) {
 		return yaml.SequenceNode, "a sequence"
 	case t.Kind() == reflect.String:
 		return yaml.ScalarNode, "a string"
+	case t.Kind() == reflect.Bool:
+		return yaml.ScalarNode, "true or false"
 	}
 	return yaml.ScalarNode, "an integer"
 }
@@ -761,7 +979,14 @@ func (x *lineIndex) line(path string) int {
 // Validate checks c and returns every problem as ConfigErrors, or nil.
 // It works on a Config built in Go too; errors then have no line.
 func (c *Config) Validate() error {
-	v := configValidator{lines: c.lines}
+	if v := c.validate(); len(v.errs) > 0 {
+		return v.errs
+	}
+	return nil
+}
+
+func (c *Config) validate() *configValidator {
+	v := &configValidator{lines: c.lines, refs: map[int]string{}}
 	s := c.Server
 	if !isHostPort(s.Listen, false) {
 		v.errorf("server.listen", "want host:port, got %q", clipValue(s.Listen))
@@ -812,6 +1037,8 @@ func (c *Config) Validate() error {
 		v.hookAuth("sources.grafana", h)
 	}
 	v.webhooks(c.Sources.Webhook)
+	v.unauthenticated(c)
+	v.inboundSecret("server.button_secret", s.ButtonSecret)
 
 	if c.Incidents.ReopenWindow < 0 {
 		v.errorf("incidents.reopen_window", "must not be negative, got %s", c.Incidents.ReopenWindow)
@@ -833,10 +1060,7 @@ func (c *Config) Validate() error {
 	v.people(c)
 	v.apiTokens(c)
 	v.escalation(c)
-	if len(v.errs) == 0 {
-		return nil
-	}
-	return v.errs
+	return v
 }
 
 // ErrorAt is a ConfigError at path, with the line path was on in the
@@ -849,10 +1073,23 @@ func (c *Config) ErrorAt(path, format string, args ...any) ConfigError {
 type configValidator struct {
 	lines *lineIndex
 	errs  ConfigErrors
+	refs  map[int]string // index in errs → the list an unknown name was looked up in
 }
 
 func (v *configValidator) errorf(path, format string, args ...any) {
 	v.errs = append(v.errs, ConfigError{Path: path, Line: v.lines.line(path), Msg: fmt.Sprintf(format, args...)})
+}
+
+// unknownRef reports that name, at path, is none of the names of the list
+// (teams, policies, schedules, people) it refers to: `no policy "defualt"
+// (did you mean "default"?)`.
+func (v *configValidator) unknownRef(path, kind, list, name string, names []string) {
+	hint := suggest.Hint(name, names)
+	if len(names) == 0 {
+		hint = " (there are no " + list + ")"
+	}
+	v.refs[len(v.errs)] = list
+	v.errorf(path, "no %s %q%s", kind, clipValue(name), hint)
 }
 
 func (v *configValidator) redis(r *RedisConfig) {
@@ -923,8 +1160,11 @@ func (v *configValidator) hookAuth(path string, h *HookAuth) {
 	switch {
 	case n > 1:
 		v.errorf(path, "give one of token, basic and hmac, not more")
+	case n == 1 && h.AllowUnauthenticated:
+		v.errorf(path+".allow_unauthenticated", "give credentials or allow_unauthenticated: true, not both")
+	case n == 0 && h.AllowUnauthenticated:
 	case n == 0:
-		v.errorf(path, "give token, basic or hmac (an empty token is not allowed)")
+		v.errorf(path, "give token, basic or hmac, or allow_unauthenticated: true (an empty token is not allowed)")
 	case h.Basic != nil:
 		if h.Basic.Username == "" {
 			v.errorf(path+".basic.username", "must not be empty")
@@ -932,8 +1172,11 @@ func (v *configValidator) hookAuth(path string, h *HookAuth) {
 		if h.Basic.Password == "" {
 			v.errorf(path+".basic.password", "must not be empty")
 		}
+		v.inboundSecret(path+".basic.password", h.Basic.Password)
 	case h.HMAC != nil:
 		v.hmac(path+".hmac", h.HMAC)
+	default:
+		v.inboundSecret(path+".token", h.Token)
 	}
 }
 

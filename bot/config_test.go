@@ -112,7 +112,7 @@ func TestLoadConfigValid(t *testing.T) {
 			},
 			DataDir: "/var/lib/klaxon",
 		},
-		Sources: SourcesConfig{Alertmanager: &HookAuth{Basic: &BasicAuth{Username: "alertmanager", Password: "changeme"}}},
+		Sources: SourcesConfig{Alertmanager: &HookAuth{Basic: &BasicAuth{Username: "alertmanager", Password: "am-basic-password-0123"}}},
 		Incidents: IncidentsConfig{
 			ReopenWindow: Duration(30 * time.Minute),
 			Severity: SeverityConfig{
@@ -209,10 +209,10 @@ func TestLoadConfigSecretFile(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	write("am-token", "tok$en\n\n")
+	write("am-token", "tok$en-0123456789abcdef\n\n")
 	write("redis-url", "redis://:p%40ss@redis:6379/0\r\n")
 	cfg := loadFixture(t, "secret_file.yaml", map[string]string{"SECRETS": dir})
-	if got, want := cfg.Sources.Alertmanager.Token.Reveal(), "tok$en"; got != want {
+	if got, want := cfg.Sources.Alertmanager.Token.Reveal(), "tok$en-0123456789abcdef"; got != want {
 		t.Errorf("token = %q, want %q", got, want)
 	}
 	if got, want := cfg.Store.Redis.URL.Reveal(), "redis://:p%40ss@redis:6379/0"; got != want {
@@ -234,10 +234,10 @@ pagerduty (line 3): unknown key (known keys: server, store, sources, incidents, 
 sever (line 5): unknown key (did you mean "server"?)`},
 		{file: "api_tokens.yaml", want: `
 api_tokens[1].name (line 5): "ci" is defined twice
-api_tokens[1].token (line 5): is 5 characters long: at least 16, or anyone could guess it
 api_tokens[1].scope (line 5): want read or write, got "admin"
+api_tokens[1].token (line 5): is 5 characters long: at least 16, or anyone could guess it
+api_tokens[2].as (line 6): no person "alcie" (did you mean "alice"?)
 api_tokens[2].token (line 6): is the same as api_tokens[0]'s: give each token its own
-api_tokens[2].as (line 6): names no one in people (got "alcie") (did you mean "alice"?)
 api_tokens[3].token (line 7): is a placeholder: set the real one`},
 		{file: "wrong_type.yaml", want: `
 server.public_url (line 3): want a string, got a sequence
@@ -246,8 +246,8 @@ store.redis.cluster.addrs (line 8): want a sequence, got a string
 sources (line 9): want a mapping, got a number
 incidents (line 10): want a mapping, got a boolean`},
 		{file: "bad_duration.yaml", want: `
-server.shutdown_timeout (line 2): want a duration such as "30s" or "1h30m", got "30"
-incidents.reopen_window (line 4): want a duration such as "30s" or "1h30m", got "7d"`},
+server.shutdown_timeout (line 2): want a duration with a unit, such as "30s" or "30m", got "30"
+incidents.reopen_window (line 4): want a duration such as "168h" (Go durations have no "d": 7d is 168h)`},
 		{file: "env_missing.yaml", env: map[string]string{}, want: `
 server.public_url (line 3): environment variable PUBLIC_HOST is not set (give a default with ${PUBLIC_HOST:-default})
 sources.alertmanager.token (line 6): environment variable AM_TOKEN is not set (give a default with ${AM_TOKEN:-default})`},
@@ -275,7 +275,7 @@ sources.alertmanager (line 2): give one of token, basic and hmac, not more`},
 		{file: "hook_scalar.yaml", want: `
 sources.alertmanager (line 2): want a mapping, got a string`},
 		{file: "hook_empty_token.yaml", want: `
-sources.alertmanager (line 2): give token, basic or hmac (an empty token is not allowed)`},
+sources.alertmanager (line 2): give token, basic or hmac, or allow_unauthenticated: true (an empty token is not allowed)`},
 		{file: "severity_range.yaml", want: `
 incidents.severity.default (line 3): must be between 1 and 4, got 0
 incidents.severity.map.bogus (line 6): must be between 1 and 4, got 5
@@ -291,6 +291,59 @@ store.redis (line 7): give only one of url, sentinel or cluster, not url and clu
 store.redis.cluster.addrs (line 9): give at least one host:port
 sources.alertmanager.token (line 12): environment variable AM_TOKEN is not set (give a default with ${AM_TOKEN:-default})
 incidents.reopen_window (line 14): must not be negative, got -5m0s`},
+		{file: "tab.yaml", want: `
+line 5: has a tab: YAML indents with spaces only`},
+		{file: "tab_in_block.yaml", want: `
+line 9: found character that cannot start any token (a value that starts with @ or ` + "`" + ` must be quoted)`},
+		{file: "at_sign.yaml", want: `
+line 3: found character that cannot start any token (a value that starts with @ or ` + "`" + ` must be quoted)`},
+		{file: "day_duration.yaml", want: `
+schedules[0].rotation.every (line 5): want a duration such as "24h" (Go durations have no "d": 1d is 24h)
+incidents.reopen_window (line 7): want a duration such as "216h" (Go durations have no "w" or "d": 1w2d is 216h)
+outbox.lease (line 9): want a duration such as "36h" (Go durations have no "d": 1.5d is 36h)`},
+		{file: "references.yaml", env: map[string]string{"CI_TOKEN": "ci-token-0123456789ab"}, want: `
+policies[0].steps[0].notify (line 6): the only target is channel (the team's cards), got "chanel" (did you mean "channel"?)
+policies[0].steps[1].mention (line 6): want oncall, a person or a team, got "alcie" (did you mean "alice"?)
+policies[0].steps[2].call (line 6): want oncall or a person, got "oncal" (did you mean "oncall"?)
+teams[0].policy (line 9): no policy "defualt" (did you mean "default"?)
+teams[0].schedule (line 10): no schedule "payments-primry" (did you mean "payments-primary"?)
+teams[0].responders[1] (line 11): no person "bbo" (did you mean "bob"?)
+teams[1].policy (line 12): no policy "urgent" (choose from default)
+schedules[0].rotation.people[1] (line 15): no person "carol" (choose from alice, bob)
+schedules[0].layers[0].people[1] (line 16): no person "alcie" (did you mean "alice"?)
+routes[0].team (line 18): no team "paymnts" (did you mean "payments"?)
+default_team (line 19): no team "opps" (did you mean "ops"?)
+api_tokens[0].as (line 21): no person "bobb" (did you mean "bob"?)
+twilio: policies have call steps: configure twilio (account_sid, auth_token, from)`},
+		{file: "secrets_inbound.yaml", want: `
+server.api_token (line 2): is 11 characters long: at least 16, or anyone could guess it
+server.button_secret (line 3): is a placeholder: set the real one
+api_tokens[0].token (line 5): is a placeholder ("<…>"): set the real one
+sources.alertmanager.token (line 7): is 1 character long: at least 16, or anyone could guess it
+sources.grafana.basic.password (line 8): is a placeholder: set the real one
+sources.webhook[0].token (line 10): holds "…", so it is a placeholder: set the real one
+sources.webhook[1].hmac.secret (line 11): holds "${", a variable that was not expanded (a value read from a file or from another variable is not expanded again): set the real one
+sources.webhook[2].basic.password (line 12): is 15 characters long: at least 16, or anyone could guess it
+slack.bot_token (line 13): holds "...", so it is a placeholder: set the real one
+slack.signing_secret (line 13): is a placeholder: set the real one
+mattermost.bot_token (line 14): is a placeholder: set the real one
+mattermost.command_token (line 14): holds "your-", so it is a placeholder: set the real one
+telegram.bot_token (line 15): is a placeholder: set the real one
+telegram.webhook_secret (line 15): holds characters Telegram refuses: it takes only A-Z a-z 0-9 _ and -
+twilio (line 16): needs server.public_url: Twilio calls klaxon back there with the keys pressed
+twilio.account_sid (line 16): want AC followed by 32 hex digits (Twilio console → Account Info), got the placeholder "AC…"
+twilio.auth_token (line 16): is a placeholder ("<…>"): set the real one`},
+		{file: "unauthenticated.yaml", env: map[string]string{"AM_TOKEN": "am-token-0123456789ab"}, want: `
+sources.webhook[0] (line 6): has no credentials while sources.alertmanager has: set a token, basic or hmac, or allow_unauthenticated: true
+sources.webhook[2].allow_unauthenticated (line 8): give credentials or allow_unauthenticated: true, not both
+sources.webhook[3].allow_unauthenticated (line 9): want true or false, got "yes"`},
+		// One error in each of five sections: all five, in one run.
+		{file: "five_sections.yaml", want: `
+server.shutdown_timeout (line 3): want a duration with a unit, such as "25s" or "25m", got "25"
+sources.alertmanager.token (line 6): is 5 characters long: at least 16, or anyone could guess it
+teams[0].policy (line 9): no policy "defualt" (did you mean "default"?)
+people[0].phone (line 12): want an E.164 number such as +15551230001, got "555-0100"
+policies[0].steps[2].mention (line 15): want oncall, a person or a team, got "alcie" (did you mean "alice"?)`},
 		{file: "duplicate_key.yaml", want: `
 server.listen (line 3): duplicate key`},
 		{file: "syntax.yaml", want: `
@@ -366,7 +419,7 @@ func TestValidate(t *testing.T) {
 	cfg.Server.Listen = "8080"
 	cfg.Server.ShutdownTimeout = 0
 	cfg.Store.Redis = &RedisConfig{Cluster: &ClusterConfig{Addrs: []string{"r0:6379", ":6379"}}}
-	cfg.Sources.Alertmanager = &HookAuth{Basic: &BasicAuth{Password: "hunter2"}}
+	cfg.Sources.Alertmanager = &HookAuth{Basic: &BasicAuth{Password: "hunter2-long-password"}}
 	cfg.Incidents.Severity.Label = ""
 	want := `server.listen: want host:port, got "8080"
 server.shutdown_timeout: must be positive, got 0s
@@ -401,7 +454,7 @@ sources.alertmanager.basic.password (line 23): must not be empty`
 }
 
 func TestSecretsNeverPrinted(t *testing.T) {
-	secrets := map[string]string{"MASTER_PASSWORD": "hunter-master", "AM_PASSWORD": "hunter-am"}
+	secrets := map[string]string{"MASTER_PASSWORD": "hunter-master", "AM_PASSWORD": "hunter-am-password-0123"}
 	cfg := loadFixture(t, "valid.yaml", secrets)
 	cfg.Store.Redis.URL = "redis://:hunter-url@r:6379" // invalid with sentinel, but we only print
 	cfg.Sources.Alertmanager.Token = "hunter-token"

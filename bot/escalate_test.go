@@ -50,8 +50,8 @@ func escalationConfig(c *bot.Config) {
 	c.Policies = []bot.PolicyConfig{{Name: "default", Steps: []bot.StepConfig{
 		{Notify: "channel"}, {Wait: bot.Duration(5 * time.Minute)}, {Mention: "oncall"},
 		{Wait: bot.Duration(10 * time.Minute)}, {Call: "oncall"}}}}
-	c.Twilio = &bot.TwilioConfig{AccountSID: "AC0123456789abcdef0123456789abcdef", AuthToken: "token", From: "+15550000000", APIURL: "https://api.twilio.invalid"}
-	c.Slack = &bot.SlackConfig{BotToken: "xoxb-test", APIURL: "https://slack.invalid/api/"}
+	c.Twilio = &bot.TwilioConfig{AccountSID: "AC0123456789abcdef0123456789abcdef", AuthToken: "twilio-auth-0123456789abcdef", From: "+15550000000", APIURL: "https://api.twilio.invalid"}
+	c.Slack = &bot.SlackConfig{BotToken: "xoxb-1-outbox-tests", APIURL: "https://slack.invalid/api/"}
 	c.Teams = []bot.TeamConfig{{Name: "payments", Policy: "default", Schedule: "primary", Slack: &bot.SlackDest{Channel: slackC}}}
 	c.DefaultTeam = "payments"
 }

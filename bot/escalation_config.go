@@ -2,13 +2,18 @@ package bot
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/klaxonbot/klaxon/incidents"
 	"github.com/klaxonbot/klaxon/incidents/oncall"
+	"github.com/klaxonbot/klaxon/internal/suggest"
 )
+
+// twilioSID is an account SID: AC and 32 hex digits.
+var twilioSID = regexp.MustCompile(`^AC[0-9a-fA-F]{32}$`)
 
 // PolicyConfig is an escalation policy: ordered steps, each one of
 // notify, mention, call or wait; repeated; started later in its steps by
@@ -118,12 +123,16 @@ func (c ScheduleConfig) Schedule() *oncall.Schedule {
 // escalation checks policies, schedules, twilio and the teams' use of them.
 func (v *configValidator) escalation(c *Config) {
 	people := map[string]PersonConfig{}
+	personNames := make([]string, 0, len(c.People))
 	for _, p := range c.People {
 		people[strings.ToLower(p.Name)] = p
+		personNames = append(personNames, p.Name)
 	}
 	teams := map[string]bool{}
+	teamNames := make([]string, 0, len(c.Teams))
 	for _, t := range c.Teams {
 		teams[t.Name] = true
+		teamNames = append(teamNames, t.Name)
 	}
 	calls := false
 	policies := map[string]bool{}
@@ -140,13 +149,18 @@ func (v *configValidator) escalation(c *Config) {
 			switch st.Kind {
 			case incidents.StepNotify:
 				if st.Target != "channel" {
-					v.errorf(sp+".notify", "the only target is channel (the team's cards), got %q", clipValue(st.Target))
+					v.errorf(sp+".notify", "the only target is channel (the team's cards), got %q%s", clipValue(st.Target), suggest.Hint(st.Target, []string{"channel"}))
 				}
 			case incidents.StepMention, incidents.StepCall:
 				t := st.Target
 				_, person := people[strings.ToLower(t)]
 				if t != "oncall" && !person && !(st.Kind == incidents.StepMention && teams[t]) {
-					v.errorf(sp+"."+string(st.Kind), "want oncall, a person in people%s, got %q", map[bool]string{true: " or a team"}[st.Kind == incidents.StepMention], clipValue(t))
+					want, names := "want oncall or a person", append([]string{"oncall"}, personNames...)
+					if st.Kind == incidents.StepMention {
+						want, names = "want oncall, a person or a team", append(names, teamNames...)
+					}
+					v.refs[len(v.errs)] = "people"
+					v.errorf(sp+"."+string(st.Kind), "%s, got %q%s", want, clipValue(t), suggest.Hint(t, names))
 				}
 				if st.Kind == incidents.StepCall {
 					calls = true
@@ -170,6 +184,10 @@ func (v *configValidator) escalation(c *Config) {
 		}
 	}
 	schedules := map[string]bool{}
+	scheduleNames := make([]string, 0, len(c.Schedules))
+	for _, sc := range c.Schedules {
+		scheduleNames = append(scheduleNames, sc.Name)
+	}
 	for i, sc := range c.Schedules {
 		path := fmt.Sprintf("schedules[%d]", i)
 		v.uniqueName(path+".name", "schedule", sc.Name, schedules)
@@ -197,7 +215,7 @@ func (v *configValidator) escalation(c *Config) {
 			}
 			for k, p := range r.People {
 				if _, ok := people[strings.ToLower(p)]; !ok {
-					v.errorf(fmt.Sprintf("%s.people[%d]", rp, k), "names no one in people (got %q)", clipValue(p))
+					v.unknownRef(fmt.Sprintf("%s.people[%d]", rp, k), "person", "people", p, personNames)
 				}
 			}
 			for _, w := range []struct{ key, val string }{{"from", r.From}, {"to", r.To}} {
@@ -223,24 +241,33 @@ func (v *configValidator) escalation(c *Config) {
 			}
 		}
 	}
+	policyNames := make([]string, 0, len(c.Policies))
+	for _, p := range c.Policies {
+		policyNames = append(policyNames, p.Name)
+	}
 	for i, t := range c.Teams {
 		if t.Policy != "" && !policies[t.Policy] {
-			v.errorf(fmt.Sprintf("teams[%d].policy", i), "names no policy in policies (got %q)", clipValue(t.Policy))
+			v.unknownRef(fmt.Sprintf("teams[%d].policy", i), "policy", "policies", t.Policy, policyNames)
 		}
 		if usesOncall[t.Policy] && t.Schedule == "" {
 			v.errorf(fmt.Sprintf("teams[%d].schedule", i), "policy %s warns or calls oncall: the team needs a schedule", t.Policy)
 		}
 		if t.Schedule != "" && !schedules[t.Schedule] {
-			v.errorf(fmt.Sprintf("teams[%d].schedule", i), "names no schedule in schedules (got %q)", clipValue(t.Schedule))
+			v.unknownRef(fmt.Sprintf("teams[%d].schedule", i), "schedule", "schedules", t.Schedule, scheduleNames)
 		}
 	}
 	if tw := c.Twilio; tw != nil {
-		if len(tw.AccountSID) != 34 || !strings.HasPrefix(tw.AccountSID, "AC") {
-			v.errorf("twilio.account_sid", "want AC followed by 32 hex digits")
+		if !twilioSID.MatchString(tw.AccountSID) {
+			what := "got %q"
+			if placeholderProblem(tw.AccountSID) != "" {
+				what = "got the placeholder %q"
+			}
+			v.errorf("twilio.account_sid", "want AC followed by 32 hex digits (Twilio console → Account Info), "+what, clipValue(tw.AccountSID))
 		}
 		if tw.AuthToken == "" {
 			v.errorf("twilio.auth_token", "must be set")
 		}
+		v.outboundSecret("twilio.auth_token", tw.AuthToken)
 		if !phoneRE.MatchString(tw.From) {
 			v.errorf("twilio.from", "want an E.164 number such as +15551230001, got %q", clipValue(tw.From))
 		}

@@ -57,6 +57,17 @@ func (s *Server) acquire(ctx context.Context, limit time.Time) bool {
 	return false
 }
 
+// closedHook answers every request 401: a source without credentials
+// that nobody opened on purpose (why says so).
+func (s *Server) closedHook(source, why string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		closeAfter(w)
+		s.metrics.authFailures.WithLabelValues(source).Inc()
+		w.Header().Set("WWW-Authenticate", `Bearer realm="klaxon"`)
+		writeError(w, incidents.Errorf(incidents.Unauthorized, "%s %s", HookPath(source), why))
+	})
+}
+
 // hook serves POST /hooks/<source>: authenticate, read at most
 // server.max_body_bytes, parse, ingest, and answer only after the store has
 // committed (200), or 400/401/413 (do not retry) or 503 (retry), within

@@ -173,7 +173,7 @@ const (
 // chatConfig has one team with a Slack channel and a Telegram group, with
 // klaxon's own rate limits off unless a test sets them.
 func chatConfig(c *bot.Config) {
-	c.Slack = &bot.SlackConfig{BotToken: "xoxb-test", APIURL: "https://slack.invalid/api/"}
+	c.Slack = &bot.SlackConfig{BotToken: "xoxb-1-outbox-tests", APIURL: "https://slack.invalid/api/"}
 	c.Telegram = &bot.TelegramConfig{BotToken: "1:tg", APIEndpoint: "https://tg.invalid/bot%s/%s"}
 	c.Teams = []bot.TeamConfig{{Name: "payments", Slack: &bot.SlackDest{Channel: slackC}, Telegram: &bot.TelegramDest{Chat: tgChat}}}
 	c.DefaultTeam = "payments"

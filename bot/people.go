@@ -51,10 +51,14 @@ func (v *configValidator) people(c *Config) {
 			v.errorf(path+".phone", "want an E.164 number such as +15551230001, got %q", clipValue(p.Phone))
 		}
 	}
+	all := make([]string, 0, len(c.People))
+	for _, p := range c.People {
+		all = append(all, p.Name)
+	}
 	for i, t := range c.Teams {
 		for j, r := range t.Responders {
 			if !names[strings.ToLower(r)] {
-				v.errorf(fmt.Sprintf("teams[%d].responders[%d]", i, j), "names no one in people (got %q)", clipValue(r))
+				v.unknownRef(fmt.Sprintf("teams[%d].responders[%d]", i, j), "person", "people", r, all)
 			}
 		}
 	}

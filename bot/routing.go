@@ -49,14 +49,16 @@ func (v *configValidator) uniqueName(path, kind, name string, seen map[string]bo
 
 func (v *configValidator) routing(c *Config) {
 	teams := map[string]bool{}
+	names := make([]string, 0, len(c.Teams))
 	for i, t := range c.Teams {
 		v.uniqueName(fmt.Sprintf("teams[%d].name", i), "team", t.Name, teams)
+		names = append(names, t.Name)
 	}
 	known := func(name string) bool { return teams[name] }
 	for i, r := range c.Routes {
 		p := fmt.Sprintf("routes[%d]", i)
 		if !known(r.Team) {
-			v.errorf(p+".team", "names no team in teams (got %q)", clipValue(r.Team))
+			v.unknownRef(p+".team", "team", "teams", r.Team, names)
 		}
 		for _, k := range slices.Sorted(maps.Keys(r.MatchRE)) {
 			if _, err := regexp.Compile("^(?:" + r.MatchRE[k] + ")$"); err != nil {
@@ -66,7 +68,7 @@ func (v *configValidator) routing(c *Config) {
 	}
 	switch {
 	case c.DefaultTeam != "" && !known(c.DefaultTeam):
-		v.errorf("default_team", "names no team in teams (got %q)", clipValue(c.DefaultTeam))
+		v.unknownRef("default_team", "team", "teams", c.DefaultTeam, names)
 	case c.DefaultTeam == "" && len(c.Teams) > 0:
 		v.errorf("default_team", "must name the team that gets alerts no route matches")
 	case len(c.Routes) > 0 && len(c.Teams) == 0:

@@ -67,12 +67,13 @@ func TestRoutingConfigErrors(t *testing.T) {
 	for yaml, want := range map[string]string{
 		"teams: [{name: a}]\n":                                                             "default_team: must name the team that gets alerts no route matches",
 		"teams: [{name: a}, {name: a}]\ndefault_team: a\n":                                 `teams[1].name (line 1): team "a" is defined twice`,
-		"teams: [{name: a}]\ndefault_team: b\n":                                            `default_team (line 2): names no team in teams (got "b")`,
-		"teams: [{name: a}]\ndefault_team: a\nroutes: [{team: z}]\n":                       `routes[0].team (line 3): names no team in teams (got "z")`,
+		"teams: [{name: a}]\ndefault_team: b\n":                                            `default_team (line 2): no team "b" (choose from a)`,
+		"teams: [{name: a}]\ndefault_team: a\nroutes: [{team: z}]\n":                       `routes[0].team (line 3): no team "z" (choose from a)`,
+		"teams: [{name: payments}]\ndefault_team: paymnts\n":                               `default_team (line 2): no team "paymnts" (did you mean "payments"?)`,
 		"teams: [{name: a}]\ndefault_team: a\nroutes: [{match_re: {x: \"(\"}, team: a}]\n": "routes[0].match_re.x (line 3): error parsing regexp",
 		"teams: [{name: 'a b'}]\ndefault_team: 'a b'\n":                                    `teams[0].name (line 1): want 1 to 64 of A-Z`,
-		"routes: [{team: a}]\n":                                                            "names no team in teams",
-		"teams: [{name: a, slack: {channel: C1}}]\ndefault_team: a\n":                      "teams[0].slack.channel (line 1): want a Slack channel id such as C0123ABCD (channel details → About → Channel ID), got \"C1\"\nteams[0].slack (line 1): needs the slack section (bot_token)",
+		"routes: [{team: a}]\n":                                                            `routes[0].team (line 1): no team "a" (there are no teams)`,
+		"teams: [{name: a, slack: {channel: C1}}]\ndefault_team: a\n":                      "teams[0].slack (line 1): needs the slack section (bot_token)\nteams[0].slack.channel (line 1): want a Slack channel id such as C0123ABCD (channel details → About → Channel ID), got \"C1\"",
 	} {
 		path := filepath.Join(t.TempDir(), "k.yaml")
 		os.WriteFile(path, []byte(yaml), 0o600)

@@ -149,7 +149,16 @@ func New(cfg *Config, d Deps) (*Server, error) {
 		return nil, errors.New("bot.New: chat platforms need a store with an outbox")
 	}
 	for name, parse := range d.Sources {
-		s.route("POST", "/hooks/"+name, s.hook(name, parse, cfg.Sources.auth(name)))
+		auth := cfg.Sources.auth(name)
+		h := s.hook(name, parse, auth)
+		if !auth.hasCredentials() {
+			// A source without credentials is served only when that is
+			// no accident (see SourcesConfig.Open); otherwise 401.
+			if open, why := cfg.Sources.Open(name, listensOnLoopback(cfg.Server.Listen)); !open {
+				h = s.closedHook(name, why)
+			}
+		}
+		s.route("POST", "/hooks/"+name, h)
 	}
 	s.api = newAPIAuth(cfg, s.people)
 	s.route("GET", "/api/v1/incidents", s.apiRead(s.listIncidents))

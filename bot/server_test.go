@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/klaxonbot/klaxon/adapters/alertmanager"
+	"github.com/klaxonbot/klaxon/adapters/grafana"
 	"github.com/klaxonbot/klaxon/bot"
 	"github.com/klaxonbot/klaxon/incidents"
 	"github.com/klaxonbot/klaxon/incidents/boltstore"
@@ -139,9 +140,9 @@ func payload(t testing.TB) string {
 
 func TestHookStatusCodes(t *testing.T) {
 	valid := payload(t)
-	withToken := func(c *bot.Config) { c.Sources.Alertmanager = &bot.HookAuth{Token: "s3cret-token"} }
+	withToken := func(c *bot.Config) { c.Sources.Alertmanager = &bot.HookAuth{Token: "s3cret-token-0123456789"} }
 	withBasic := func(c *bot.Config) {
-		c.Sources.Alertmanager = &bot.HookAuth{Basic: &bot.BasicAuth{Username: "am", Password: "pa55"}}
+		c.Sources.Alertmanager = &bot.HookAuth{Basic: &bot.BasicAuth{Username: "am", Password: "pa55-long-enough-0"}}
 	}
 	small := func(c *bot.Config) { c.Server.MaxBodyBytes = 512 }
 	cases := []struct {
@@ -160,10 +161,10 @@ func TestHookStatusCodes(t *testing.T) {
 		{"missing group key", boltStore, nil, "POST", `{"version":"4","alerts":[{"status":"firing","labels":{"a":"b"}}]}`, nil, 400, "groupKey is missing"},
 		{"no bearer token", boltStore, withToken, "POST", valid, nil, 401, "bearer token required"},
 		{"wrong bearer token", boltStore, withToken, "POST", valid, []string{"Authorization", "Bearer nope"}, 401, "wrong credentials"},
-		{"right bearer token", boltStore, withToken, "POST", valid, []string{"Authorization", "Bearer s3cret-token"}, 200, ""},
+		{"right bearer token", boltStore, withToken, "POST", valid, []string{"Authorization", "Bearer s3cret-token-0123456789"}, 200, ""},
 		{"no basic credentials", boltStore, withBasic, "POST", valid, nil, 401, "basic credentials required"},
 		{"wrong basic password", boltStore, withBasic, "POST", valid, []string{"Authorization", "Basic YW06d3Jvbmc="}, 401, "wrong credentials"},
-		{"right basic credentials", boltStore, withBasic, "POST", valid, []string{"Authorization", "Basic YW06cGE1NQ=="}, 200, ""},
+		{"right basic credentials", boltStore, withBasic, "POST", valid, []string{"Authorization", "Basic YW06cGE1NS1sb25nLWVub3VnaC0w"}, 200, ""},
 		{"body too large", boltStore, small, "POST", valid, nil, 413, "request body is larger than server.max_body_bytes"},
 		{"store unreachable", deadStore, nil, "POST", valid, nil, 503, "the store is unavailable, try again"},
 		{"wrong method", boltStore, nil, "GET", "", nil, 405, ""},
@@ -486,5 +487,49 @@ func TestMaxWebhooks(t *testing.T) {
 	if r := e.do("GET", "/metrics", ""); !strings.Contains(r.body, `klaxon_webhooks_busy_total{source="alertmanager"} 1`) ||
 		!strings.Contains(r.body, "klaxon_webhooks_in_flight 0") {
 		t.Fatalf("metrics after the storm:\n%s", r.body)
+	}
+}
+
+// Issue 14: with only sources.alertmanager.token set, an unauthenticated
+// POST to /hooks/grafana answered by opening an incident. A source
+// without credentials is served only when that is no accident.
+func TestUnauthenticatedHookIsNoAccident(t *testing.T) {
+	const body = `{"version":"1","groupKey":"{}:{alertname=\"x\"}","status":"firing","orgId":1,"alerts":[{"status":"firing","labels":{"alertname":"x"},"fingerprint":"f1","startsAt":"2026-03-01T11:00:00Z"}]}`
+	sources := map[string]bot.Parser{"alertmanager": alertmanager.Parse, "grafana": grafana.Parse}
+	for _, c := range []struct {
+		name   string
+		listen string
+		auth   func(*bot.Config)
+		want   int
+	}{
+		{"only alertmanager has a token", "127.0.0.1:8080", func(c *bot.Config) { c.Sources.Alertmanager = &bot.HookAuth{Token: "am-token-0123456789abcdef"} }, 401},
+		{"no credentials, beyond loopback", "0.0.0.0:8080", nil, 401},
+		{"no credentials, on loopback", "127.0.0.1:8080", nil, 200},
+		{"opened on purpose", "0.0.0.0:8080", func(c *bot.Config) {
+			c.Sources.Alertmanager = &bot.HookAuth{Token: "am-token-0123456789abcdef"}
+			c.Sources.Grafana = &bot.HookAuth{AllowUnauthenticated: true}
+		}, 200},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := bot.DefaultConfig()
+			cfg.Server.Listen = c.listen
+			cfg.Server.APIOpen = true
+			if c.auth != nil {
+				c.auth(cfg)
+			}
+			e := newEnvSources(t, boltStore(t), cfg, sources)
+			r := e.do("POST", "/hooks/grafana", body)
+			if r.code != c.want {
+				t.Fatalf("POST /hooks/grafana: %d %s, want %d", r.code, r.body, c.want)
+			}
+			if c.want == 401 {
+				if !strings.Contains(r.body, "/hooks/grafana") || r.header.Get("WWW-Authenticate") == "" {
+					t.Errorf("401 does not say why: %s", r.body)
+				}
+				if n := storedCount(e); n != 0 {
+					t.Errorf("%d incidents opened by an unauthenticated POST", n)
+				}
+			}
+		})
 	}
 }

@@ -14,11 +14,15 @@ const WebhookSourcePrefix = "webhook/"
 // maps to an alert. cmd compiles Fields (adapters/webhook) and reports
 // their errors at this source's path.
 type WebhookSource struct {
-	Name   string        `yaml:"name"`
-	Token  Secret        `yaml:"token"`
-	Basic  *BasicAuth    `yaml:"basic"`
-	HMAC   *HMACAuth     `yaml:"hmac"`
-	Fields WebhookFields `yaml:"fields"`
+	Name  string     `yaml:"name"`
+	Token Secret     `yaml:"token"`
+	Basic *BasicAuth `yaml:"basic"`
+	HMAC  *HMACAuth  `yaml:"hmac"`
+	// AllowUnauthenticated serves the hook without credentials although
+	// another source has some or klaxon listens beyond loopback (see
+	// SourcesConfig.Open): an explicit choice, logged at start.
+	AllowUnauthenticated bool          `yaml:"allow_unauthenticated"`
+	Fields               WebhookFields `yaml:"fields"`
 }
 
 // auth returns the source's credentials, or nil when it has none.
@@ -166,11 +170,8 @@ func (v *configValidator) webhooks(ws []WebhookSource) {
 			seen[w.Name] = i
 		}
 		if h := w.auth(); h != nil {
+			h.AllowUnauthenticated = w.AllowUnauthenticated
 			v.hookAuth(path, h)
-			v.inboundSecret(path+".token", w.Token)
-			if w.Basic != nil {
-				v.inboundSecret(path+".basic.password", w.Basic.Password)
-			}
 		} else if v.given(path+".token") || v.given(path+".basic") || v.given(path+".hmac") {
 			// token: ${UNSET:-} must not leave the hook open.
 			v.errorf(path, "give token, basic or hmac (an empty token is not allowed)")

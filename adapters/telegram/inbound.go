@@ -488,13 +488,6 @@ func userName(u *tgbotapi.User) string {
 	return u.FirstName
 }
 
-// shortCommands are the commands that are a verb of /incident.
-var shortCommands = map[string]bool{
-	"ack": true, "unack": true, "resolve": true, "reopen": true, "escalate": true, "snooze": true,
-	"sev": true, "lead": true, "role": true, "note": true, "list": true, "timeline": true,
-	"postmortem": true, "help": true, "declare": true,
-}
-
 // ParseCommand returns the request text of a command message: the verb and
 // its arguments without the command word. "/incident ack INC-1" and
 // "/ack@klaxon_bot INC-1" are "ack INC-1"; "/status INC-1" is "show INC-1";

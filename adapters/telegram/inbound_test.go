@@ -150,6 +150,7 @@ func TestParseCommand(t *testing.T) {
 		{"/snooze INC-3 1h", "", "snooze INC-3 1h", true},
 		{"/lead INC-3 @bob", "", "lead INC-3 @bob", true},
 		{"/role INC-3 comms @bob", "", "role INC-3 comms @bob", true},
+		{"/oncall payments", "", "oncall payments", true},
 		{"/weather", "", "", false},
 		{"ack INC-1", "", "", false},
 		{" /ack INC-1", "", "", false},

@@ -108,6 +108,15 @@ func mountInbound(srv *bot.Server, cfg *bot.Config, signer *bot.ButtonSigner, on
 			return nil, err
 		}
 		srv.Mount("POST", "/telegram/webhook", t.Webhook())
+		runs = append(runs, func(ctx context.Context) {
+			rctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+			defer cancel()
+			if err := t.RegisterCommands(rctx); err != nil {
+				log.Warn("Telegram setMyCommands failed: chats show no command menu (the commands still work)", "err", err)
+				return
+			}
+			log.Info("Telegram command menu set", "commands", len(telegram.Commands()))
+		})
 		if c.WebhookSecret != "" && cfg.Server.PublicURL != "" {
 			url := strings.TrimRight(cfg.Server.PublicURL, "/") + "/telegram/webhook"
 			runs = append(runs, func(ctx context.Context) {

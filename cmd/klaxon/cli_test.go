@@ -35,7 +35,7 @@ func TestEveryVerbHasHelp(t *testing.T) {
 			if v.name == "version" || v.name == "help" {
 				continue
 			}
-			if !strings.HasPrefix(out.String(), "Usage: klaxon "+v.name) || errb.Len() != 0 {
+			if !strings.HasPrefix(out.String(), "Usage:") || !strings.Contains(out.String(), "klaxon "+v.name) || errb.Len() != 0 {
 				t.Errorf("klaxon %s printed to stdout %q and to stderr %q, want its usage on stdout", strings.Join(args, " "), out.String(), errb.String())
 			}
 		}

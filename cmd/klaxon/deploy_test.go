@@ -136,7 +136,7 @@ func startDeployServe(t *testing.T) string {
 server: {listen: "127.0.0.1:0", shutdown_timeout: 5s}
 store: {data_dir: %q}
 sources:
-  alertmanager: {token: deploy-t0ken}
+  alertmanager: {token: deploy-t0ken-0123456789}
 `, filepath.Join(t.TempDir(), "data")))
 	base, _, stop := startServe(t, cfg)
 	t.Cleanup(func() {
@@ -144,7 +144,7 @@ sources:
 			t.Errorf("serve: %v", err)
 		}
 	})
-	if err := run(context.Background(), []string{"fire", "--url", base, "--token", "deploy-t0ken"}, io.Discard, io.Discard); err != nil {
+	if err := run(context.Background(), []string{"fire", "--url", base, "--token", "deploy-t0ken-0123456789"}, io.Discard, io.Discard); err != nil {
 		t.Fatalf("fire: %v", err)
 	}
 	if err := run(context.Background(), []string{"fire", "--url", base, "--token", "wrong"}, io.Discard, io.Discard); err == nil {
@@ -715,9 +715,25 @@ func TestDeployKubernetes(t *testing.T) {
 		}
 	}
 	text = strings.NewReplacer(replacements...).Replace(text)
-	cfg, err := bot.LoadConfig(writeFile(t, "klaxon.yaml", text), func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	getenv := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	// Applied as it is, the example Secret's placeholders keep klaxon from
+	// starting; with real values in their place, the config loads.
+	_, err := bot.LoadConfig(writeFile(t, "klaxon.yaml", text), getenv)
+	if err == nil || !strings.Contains(err.Error(), "sources.alertmanager.token") || !strings.Contains(err.Error(), "placeholder") {
+		t.Errorf("configmap.yaml's %s with the example Secret as it is: %v, want its placeholder refused", path.Base(cfgPath), err)
+	}
+	for k, v := range map[string]string{"alertmanager-token": "9c1f4e7a2b5d8c0e3f6a9b2c5d8e1f4a", "api-token": "4b7e0a3d6c9f2e5b8a1d4c7f0e3b6a9d"} {
+		if _, ok := secret[k]; !ok {
+			t.Fatalf("secret.example.yaml lacks %s", k)
+		}
+		secret[k] = v
+		if err := os.WriteFile(filepath.Join(secretDir, k), []byte(v), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, err := bot.LoadConfig(writeFile(t, "klaxon.yaml", text), getenv)
 	if err != nil {
-		t.Fatalf("configmap.yaml's %s with the example Secret:\n%v", path.Base(cfgPath), err)
+		t.Fatalf("configmap.yaml's %s with the example Secret's real values:\n%v", path.Base(cfgPath), err)
 	}
 	if cfg.Store.Redis == nil || cfg.Store.Redis.URL.Reveal() != secret["redis-url"] {
 		t.Errorf("store.redis does not take the Secret's redis-url: %+v", cfg.Store.Redis)
@@ -927,7 +943,7 @@ func TestDeployDockerfile(t *testing.T) {
 	cfg, err := bot.LoadConfig(filepath.Join(repo, src), func(k string) (string, bool) {
 		switch k {
 		case "AM_TOKEN":
-			return "image-t0ken", true
+			return "image-t0ken-0123456789", true
 		case "KLAXON_API_TOKEN":
 			return "image-api-t0ken-0123456789", true
 		}

@@ -82,6 +82,7 @@ var verbs = []verb{
 	{"oncall", "[TEAM]", "who is on call now and next", groupWork},
 	{"postmortem", "ID", "print an incident's blameless postmortem draft (Markdown)", groupWork},
 	{"check-config", "-c FILE", "print every error of a config file with its path and line; exit 1 on any", groupSetup},
+	{"setup", "slack|mattermost|telegram", "connect a chat platform: a Slack app manifest, Mattermost's bot and /incident by API, Telegram's steps", groupSetup},
 	{"try-webhook", "NAME [FILE] [-c FILE]", "show the alert a generic webhook's mapping makes of a body (stdin without FILE)", groupSetup},
 	{"completion", "bash|zsh|fish", "print a shell completion script", groupOthers},
 	{"probe", "URL", "exit 0 when URL answers 2xx within 3 s (a container health check)", groupOthers},
@@ -185,6 +186,8 @@ func dispatch(ctx context.Context, name string, args []string, stdout, stderr io
 		return probe(ctx, args, stderr)
 	case "completion":
 		return completion(args, stdout, stderr)
+	case "setup":
+		return setup(ctx, args, stdout, stderr)
 	}
 	return clientVerb(ctx, name, args, stdout, stderr)
 }

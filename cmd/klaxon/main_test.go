@@ -117,7 +117,7 @@ func TestServeFireResolveAndShutdown(t *testing.T) {
 server: {listen: "127.0.0.1:0", shutdown_timeout: 5s}
 store: {data_dir: %q}
 sources:
-  alertmanager: {token: "${TEST_AM_TOKEN:-t0ken}"}
+  alertmanager: {token: "${TEST_AM_TOKEN:-t0ken-0123456789ab}"}
 `, filepath.Join(dir, "data")))
 	base, logs, stop := startServe(t, cfg)
 	if !strings.Contains(logs.String(), "point Alertmanager's webhook_configs url at "+base+"/hooks/alertmanager") {
@@ -129,7 +129,7 @@ sources:
 	if err == nil || !strings.Contains(err.Error(), "401") {
 		t.Fatalf("fire without the token: %v, want a 401", err)
 	}
-	if err := run(context.Background(), []string{"fire", "--url", base, "--token", "t0ken"}, &out, &bytes.Buffer{}); err != nil {
+	if err := run(context.Background(), []string{"fire", "--url", base, "--token", "t0ken-0123456789ab"}, &out, &bytes.Buffer{}); err != nil {
 		t.Fatalf("fire: %v", err)
 	}
 	if !strings.Contains(out.String(), "INC-1 opened, now triggered") || !strings.Contains(out.String(), base+"/api/v1/incidents/INC-1") {
@@ -140,11 +140,11 @@ sources:
 		t.Fatalf("open incidents: %d %+v", code, list)
 	}
 	out.Reset()
-	if err := run(context.Background(), []string{"fire", "--url", base, "--token", "t0ken"}, &out, &bytes.Buffer{}); err != nil || !strings.Contains(out.String(), "INC-1 unchanged (a duplicate)") {
+	if err := run(context.Background(), []string{"fire", "--url", base, "--token", "t0ken-0123456789ab"}, &out, &bytes.Buffer{}); err != nil || !strings.Contains(out.String(), "INC-1 unchanged (a duplicate)") {
 		t.Fatalf("second fire: %v\n%s", err, out.String())
 	}
 	out.Reset()
-	if err := run(context.Background(), []string{"fire", "--url", base, "--token", "t0ken", "--resolve"}, &out, &bytes.Buffer{}); err != nil || !strings.Contains(out.String(), "INC-1 updated, now resolved") {
+	if err := run(context.Background(), []string{"fire", "--url", base, "--token", "t0ken-0123456789ab", "--resolve"}, &out, &bytes.Buffer{}); err != nil || !strings.Contains(out.String(), "INC-1 updated, now resolved") {
 		t.Fatalf("fire --resolve: %v\n%s", err, out.String())
 	}
 	if err := stop(); err != nil {
@@ -186,7 +186,7 @@ func TestCheckConfig(t *testing.T) {
 	bad := writeFile(t, "bad.yaml", "server:\n  listn: 127.0.0.1:9000\nincidents:\n  reopen_window: soon\n")
 	out.Reset()
 	err := run(context.Background(), []string{"check-config", "-c", bad}, &out, &bytes.Buffer{})
-	if err == nil || !strings.Contains(err.Error(), "2 error(s)") {
+	if err == nil || err.Error() != bad+": 2 errors" {
 		t.Fatalf("bad config: %v", err)
 	}
 	for _, want := range []string{`server.listn (line 2): unknown key (did you mean "listen"?)`, "incidents.reopen_window (line 4):"} {
@@ -201,12 +201,114 @@ func TestCheckConfig(t *testing.T) {
 	broken := writeFile(t, "tmpl.yaml", fmt.Sprintf("templates_dir: %q\n", tdir))
 	out.Reset()
 	err = run(context.Background(), []string{"check-config", "-c", broken}, &out, &bytes.Buffer{})
-	if err == nil || !strings.Contains(out.String(), "can't evaluate field Nope") {
+	if err == nil || !strings.Contains(out.String(), "templates_dir (line 1): "+tdir+": ") || !strings.Contains(out.String(), "can't evaluate field Nope") {
 		t.Fatalf("broken template: %v\n%s", err, out.String())
 	}
 	var u usageError
 	if err := run(context.Background(), []string{"check-config"}, &out, &bytes.Buffer{}); !errors.As(err, &u) {
 		t.Fatalf("check-config without a file: %v, want a usage error", err)
+	}
+}
+
+// One run reports the errors of every section and of every check serve
+// makes (bot's validation, templates, webhook mappings), sorted by line.
+func TestCheckConfigAllErrors(t *testing.T) {
+	tdir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(tdir, "card.tmpl"), []byte(`{{define "title"}}{{.Nope}}{{end}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := writeFile(t, "klaxon.yaml", fmt.Sprintf(`server:
+  listen: 127.0.0.1:8080
+  shutdown_timeout: 25
+sources:
+  alertmanager:
+    token: short
+  webhook:
+    - name: uptime
+      token: uptime-token-0123456789
+      fields: {title: '{{ lowr .name }}'}
+teams:
+  - name: payments
+    policy: defualt
+    slack: {channel: C0123ABCD}
+default_team: payments
+people:
+  - {name: alice, phone: "555-0100"}
+policies:
+  - name: default
+    steps: [{notify: channel}, {wait: 1d}, {mention: alcie}]
+slack: {bot_token: "${KLAXON_TEST_UNSET_TOKEN}"}
+templates_dir: %q
+`, tdir))
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"check-config", "-c", cfg}, &out, &bytes.Buffer{})
+	want := []string{
+		`server.shutdown_timeout (line 3): want a duration with a unit, such as "25s" or "25m", got "25"`,
+		`sources.alertmanager.token (line 6): is 5 characters long: at least 16, or anyone could guess it`,
+		`sources.webhook[0].fields.title (line 10): at 1: function "lowr" not defined`,
+		`teams[0].policy (line 13): no policy "defualt" (did you mean "default"?)`,
+		`people[0].phone (line 17): want an E.164 number such as +15551230001, got "555-0100"`,
+		`policies[0].steps[1].wait (line 20): want a duration such as "24h" (Go durations have no "d": 1d is 24h)`,
+		`policies[0].steps[2].mention (line 20): want oncall, a person or a team, got "alcie" (did you mean "alice"?)`,
+		`slack.bot_token (line 21): environment variable KLAXON_TEST_UNSET_TOKEN is not set (give a default with ${KLAXON_TEST_UNSET_TOKEN:-default})`,
+		`templates_dir (line 22): ` + tdir + `: `,
+	}
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	var errLines []string
+	for _, l := range lines {
+		if !strings.Contains(l, ": note: ") {
+			errLines = append(errLines, strings.TrimPrefix(l, cfg+": "))
+		}
+	}
+	if len(errLines) != len(want) {
+		t.Fatalf("%d errors, want %d (the slack client's \"a bot token is required\" echoes slack.bot_token):\n%s", len(errLines), len(want), out.String())
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(errLines[i], w) {
+			t.Errorf("error %d:\n%s\nwant\n%s", i, errLines[i], w)
+		}
+	}
+	if err == nil || err.Error() != fmt.Sprintf("%s: %d errors", cfg, len(want)) {
+		t.Errorf("err = %v, want the count", err)
+	}
+	if !strings.Contains(out.String(), cfg+": sources.grafana: note: /hooks/grafana answers 401 to everyone: has no credentials while sources.alertmanager has") {
+		t.Errorf("no note on Grafana's closed hook:\n%s", out.String())
+	}
+}
+
+// A file that is not YAML stops the checks, and says so once.
+func TestCheckConfigNotYAML(t *testing.T) {
+	cfg := writeFile(t, "klaxon.yaml", "server:\n  listen: 127.0.0.1:8080\nsources:\n  alertmanager:\n\ttoken: x\n")
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"check-config", "-c", cfg}, &out, &bytes.Buffer{})
+	if want := cfg + ": line 5: has a tab: YAML indents with spaces only\n"; out.String() != want {
+		t.Errorf("output %q, want %q", out.String(), want)
+	}
+	if err == nil || err.Error() != cfg+": 1 error (nothing else is checked until the file parses as YAML)" {
+		t.Errorf("err = %v", err)
+	}
+}
+
+// The example config passes check-config with its secrets from the
+// environment, and fails it without one of them.
+func TestCheckConfigExample(t *testing.T) {
+	for k, v := range exampleEnv {
+		t.Setenv(k, v)
+	}
+	t.Setenv("KLAXON_API_TOKEN", "")
+	t.Setenv("REDIS_URL", "")
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"check-config", "-c", "../../deploy/klaxon.example.yaml"}, &out, &bytes.Buffer{}); err != nil {
+		t.Fatalf("check-config of the example: %v\n%s", err, out.String())
+	}
+	if want := "../../deploy/klaxon.example.yaml: ok\n"; out.String() != want {
+		t.Errorf("output %q, want %q", out.String(), want)
+	}
+	t.Setenv("GRAFANA_TOKEN", "change-me")
+	out.Reset()
+	err := run(context.Background(), []string{"check-config", "-c", "../../deploy/klaxon.example.yaml"}, &out, &bytes.Buffer{})
+	if err == nil || !strings.Contains(out.String(), "sources.grafana.token (line 43): is a placeholder: set the real one") {
+		t.Errorf("a placeholder in $GRAFANA_TOKEN: %v\n%s", err, out.String())
 	}
 }
 

@@ -107,26 +107,21 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	log.Info("klaxon listening", "addr", ln.Addr().String(), "version", versionString())
 	log.Info("point Alertmanager's webhook_configs url at " + base + "/hooks/alertmanager")
-	if cfg.Sources.Alertmanager == nil && !isLoopback(ln.Addr()) {
-		log.Warn("the Alertmanager webhook has no credentials and klaxon listens beyond loopback: set sources.alertmanager.token")
-	}
-	if cfg.Sources.Grafana == nil && !isLoopback(ln.Addr()) {
-		log.Warn("the Grafana webhook has no credentials and klaxon listens beyond loopback: set sources.grafana.token")
+	// Hooks without credentials: open on purpose, or closed (401), and why.
+	for _, n := range cfg.Notes() {
+		log.Warn(n.Path + ": " + n.Msg)
 	}
 	switch {
-	case cfg.Server.APIToken != "":
+	case cfg.Server.APIToken != "" || len(cfg.APITokens) > 0:
 	case cfg.Server.APIOpen:
 		log.Warn("server.api_open: the API serves incident data to anyone who can reach " + ln.Addr().String())
 	case !isLoopback(ln.Addr()):
-		log.Warn("the API answers 401 to everyone: klaxon listens beyond loopback and server.api_token is not set (or set server.api_open: true)")
+		log.Warn("the API answers 401 to everyone: klaxon listens beyond loopback and no token is configured (set api_tokens, or server.api_open: true)")
 	}
 	for i, w := range cfg.Sources.Webhook {
 		log.Info("generic webhook at "+base+"/hooks/webhook/"+w.Name, "source", bot.WebhookSourcePrefix+w.Name)
 		if w.HMAC != nil && w.HMAC.TimestampHeader == "" {
 			log.Warn(fmt.Sprintf("the webhook %q is signed without a timestamp: a captured request can be replayed at any time (set sources.webhook[%d].hmac.timestamp_header if the sender sends one)", w.Name, i))
-		}
-		if w.Token == "" && w.Basic == nil && w.HMAC == nil && !isLoopback(ln.Addr()) {
-			log.Warn(fmt.Sprintf("the webhook %q has no credentials and klaxon listens beyond loopback: set sources.webhook[%d].token or .hmac", w.Name, i))
 		}
 	}
 
@@ -284,49 +279,4 @@ func firstNonEmpty(s ...string) string {
 		}
 	}
 	return ""
-}
-
-func checkConfig(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("check-config", stderr)
-	path := configFlag(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if *path == "" {
-		return usageError{"check-config needs -c FILE (or $KLAXON_CONFIG)"}
-	}
-	cfg, err := bot.LoadConfig(*path, nil)
-	if err != nil {
-		var errs bot.ConfigErrors
-		if errors.As(err, &errs) {
-			for _, e := range errs {
-				fmt.Fprintf(stdout, "%s: %s\n", *path, e.Error())
-			}
-			return fmt.Errorf("%s: %d error(s)", *path, len(errs))
-		}
-		return err
-	}
-	// A broken user template must fail here, not at 3 a.m.
-	if _, err := templates.Load(cfg.TemplatesDir); err != nil {
-		fmt.Fprintf(stdout, "%s: templates_dir %s: %v\n", *path, cfg.TemplatesDir, err)
-		return fmt.Errorf("%s: 1 error(s)", *path)
-	}
-	if _, err := newChats(cfg, bot.NewButtonSigner(cfg.ButtonKeySecret())); err != nil {
-		fmt.Fprintf(stdout, "%s: %v\n", *path, err)
-		return fmt.Errorf("%s: 1 error(s)", *path)
-	}
-	if _, _, err := newPhone(cfg); err != nil {
-		fmt.Fprintf(stdout, "%s: twilio: %v\n", *path, err)
-		return fmt.Errorf("%s: 1 error(s)", *path)
-	}
-	if _, err := newSources(cfg); err != nil {
-		var errs bot.ConfigErrors
-		errors.As(err, &errs)
-		for _, e := range errs {
-			fmt.Fprintf(stdout, "%s: %s\n", *path, e.Error())
-		}
-		return fmt.Errorf("%s: %d error(s)", *path, len(errs))
-	}
-	fmt.Fprintf(stdout, "%s: ok\n", *path)
-	return nil
 }

@@ -9,13 +9,18 @@
 // (GetPostsForChannel), GET /api/v4/channels/{id}/members/{user}
 // (GetChannelMember), GET
 // /api/v4/users/me (GetMe), GET /api/v4/users/{id} (GetUser), POST
-// /api/v4/channels/direct (CreateDirectChannel). Errors are AppError JSON, as model.Client4
+// /api/v4/channels/direct (CreateDirectChannel), and the calls an admin's
+// setup makes (see setup.go: bots, access tokens, teams, memberships, slash
+// commands, the server config). Errors are AppError JSON, as model.Client4
 // decodes them; a rate-limited call gets what Mattermost's limiter
 // answers: 429, Retry-After and X-Ratelimit-* headers, body "limit
 // exceeded".
 //
 // What it checks, like the server (the ids are the server's):
-//   - the Bearer token (401 api.context.session_expired.app_error);
+//   - the Bearer token (401 api.context.session_expired.app_error): the
+//     bot's (Options.Token), AdminToken (a system admin), UserToken (a
+//     user who is not one), or one CreateUserAccessToken made; posts are
+//     made by the token's user;
 //   - the channel: a valid id, and one of Options.Channels when set (403
 //     api.context.permissions.app_error, as the server answers for a
 //     channel the bot cannot post in or that does not exist);
@@ -88,7 +93,7 @@ const (
 // DefaultToken is the token the fake accepts when Options.Token is empty.
 const DefaultToken = "fake-mattermost-token"
 
-// BotUserID is the user id the fake's posts are made by (GetMe).
+// BotUserID is the user id of the bot Options.Token belongs to.
 const BotUserID = "klaxonbotuserid00000000000"
 
 // TeamID is the team of every channel, as action calls name it.
@@ -115,6 +120,18 @@ type Options struct {
 	// user ids (see also AddMember): GetChannelMember answers 404 for
 	// anyone else, and only members may Click.
 	Members map[string][]string
+	// BotUsername is the username of the bot Token belongs to (a bot
+	// account owned by the admin); default "klaxon".
+	BotUsername string
+	// Teams are the server's teams, by name (display name the same).
+	Teams []string
+	// Config changes the server's config from Mattermost's defaults (bot
+	// account creation off, custom slash commands on, no untrusted
+	// internal connections allowed).
+	Config func(*model.Config)
+	// EnvConfig is applied after every config patch, as environment
+	// variables (MM_SERVICESETTINGS_…) override what a patch sets.
+	EnvConfig func(*model.Config)
 }
 
 // Message is a top-level post as it stands now.
@@ -143,19 +160,20 @@ type Server struct {
 	// Recorder gives Calls (how many calls of each method, CreatePost,
 	// PatchPost, GetPost, GetPostsSince, GetPostsAfter, GetPostsBefore,
 	// GetPostsForChannel, GetChannelMember, GetMe, GetUser,
-	// CreateDirectChannel or "unknown", the fake answered, accepted or
-	// rejected), Violations (every request refused for breaking a limit
+	// CreateDirectChannel, the setup calls (setup.go) or "unknown", the
+	// fake answered, accepted or rejected), Violations (every request refused for breaking a limit
 	// or the format, not the 429s, as text), RateLimited (how many 429s
 	// the fake answered, Fail's included) and SetLatency (delays every
 	// answer by d; a canceled request stops waiting).
 	fakechat.Recorder
 
 	mu         sync.Mutex
+	admin      adminState
 	posts      map[string]*post
 	order      map[string][]string // channel → top-level post ids
 	lastMillis int64
 	users      map[string]string          // user id → username
-	direct     map[string]string          // the other user's id → direct channel id
+	direct     map[string]string          // the direct channel name (model.GetDMNameFromIds) → its id
 	directIDs  map[string]bool            // the direct channels' ids
 	members    map[string]map[string]bool // channel id → member user ids
 	ephemeral  map[string][]string        // user id → ephemeral texts, in order
@@ -176,7 +194,7 @@ func New(opts Options) *Server {
 		token: opts.Token,
 		posts: map[string]*post{},
 		order: map[string][]string{},
-		users: map[string]string{BotUserID: "klaxon"},
+		users: map[string]string{},
 
 		direct:    map[string]string{},
 		directIDs: map[string]bool{},
@@ -199,6 +217,7 @@ func New(opts Options) *Server {
 	if s.token == "" {
 		s.token = DefaultToken
 	}
+	s.initAdmin(opts)
 	s.channels = fakechat.Set(opts.Channels)
 	if opts.PerSecond > 0 {
 		s.limiter = rate.NewLimiter(opts.PerSecond, max(opts.Burst, 1))
@@ -263,7 +282,7 @@ func (s *Server) AddUser(id, username string) {
 func (s *Server) DirectChannel(user string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.direct[user]
+	return s.direct[model.GetDMNameFromIds(BotUserID, user)]
 }
 
 // Delete deletes a post as a user would (replies included): GetPost then
@@ -528,7 +547,7 @@ func route(r *http.Request) (method, param string) {
 	case r.Method == http.MethodPost && len(seg) == 2 && seg[0] == "channels" && seg[1] == "direct":
 		return "CreateDirectChannel", ""
 	}
-	return "unknown", ""
+	return setupRoute(r.Method, seg)
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
@@ -565,7 +584,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	if !s.authorized(r) {
+	uid, ok := s.authorized(r)
+	if !ok {
 		writeErr(w, model.NewAppError("ServeHTTP", "api.context.session_expired.app_error", nil,
 			"", http.StatusUnauthorized))
 		return
@@ -573,7 +593,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 
 	switch method {
 	case "CreatePost":
-		s.createPost(w, r)
+		s.createPost(w, r, uid)
 	case "PatchPost":
 		s.patchPost(w, r, param)
 	case "GetPost":
@@ -581,30 +601,41 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	case "GetPostsSince", "GetPostsAfter", "GetPostsBefore", "GetPostsForChannel":
 		s.getChannelPosts(w, r, method, param)
 	case "GetMe":
-		writeJSON(w, http.StatusOK, &model.User{Id: BotUserID, Username: "klaxon", IsBot: true})
+		s.mu.Lock()
+		u := s.userLocked(uid)
+		s.mu.Unlock()
+		writeJSON(w, http.StatusOK, u)
 	case "GetUser":
 		s.getUser(w, param)
 	case "GetChannelMember":
 		s.getChannelMember(w, param)
 	case "CreateDirectChannel":
-		s.createDirectChannel(w, r)
+		s.createDirectChannel(w, r, uid)
 	default:
-		writeErr(w, model.NewAppError("Handle404", "api.context.404.app_error", nil, r.Method+" "+r.URL.Path, http.StatusNotFound))
+		if !s.serveSetup(w, r, method, param, uid) {
+			writeErr(w, model.NewAppError("Handle404", "api.context.404.app_error", nil, r.Method+" "+r.URL.Path, http.StatusNotFound))
+		}
 	}
 }
 
 // authorized checks "Authorization: Bearer <token>" (or "Token <token>",
-// either case, as the server accepts).
-func (s *Server) authorized(r *http.Request) bool {
+// either case, as the server accepts) and returns the token's user.
+func (s *Server) authorized(r *http.Request) (string, bool) {
 	h := r.Header.Get("Authorization")
 	typ, tok, ok := strings.Cut(h, " ")
 	if !ok || !(strings.EqualFold(typ, "bearer") || strings.EqualFold(typ, "token")) {
-		return false
+		return "", false
 	}
-	return tok == s.token
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	uid, ok := s.admin.tokens[tok]
+	if ok && s.admin.disabled[uid] {
+		return "", false
+	}
+	return uid, ok
 }
 
-func (s *Server) createPost(w http.ResponseWriter, r *http.Request) {
+func (s *Server) createPost(w http.ResponseWriter, r *http.Request, uid string) {
 	var p model.Post
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
 	if err == nil {
@@ -617,7 +648,7 @@ func (s *Server) createPost(w http.ResponseWriter, r *http.Request) {
 	}
 	if !s.channelAllowed(p.ChannelId) {
 		writeErr(w, model.NewAppError("Api4.createPost", "api.context.permissions.app_error", nil,
-			"userId="+BotUserID+", permission=create_post", http.StatusForbidden))
+			"userId="+uid+", permission=create_post", http.StatusForbidden))
 		return
 	}
 	s.mu.Lock()
@@ -638,7 +669,7 @@ func (s *Server) createPost(w http.ResponseWriter, r *http.Request) {
 	p.Id = model.NewId()
 	p.CreateAt = s.now()
 	p.UpdateAt, p.EditAt, p.DeleteAt = p.CreateAt, 0, 0
-	p.UserId = BotUserID
+	p.UserId = uid
 	if aerr := s.check("CreatePost", &p); aerr != nil {
 		s.rejectLocked(w, aerr.Where, aerr)
 		return
@@ -704,13 +735,14 @@ func (s *Server) getUser(w http.ResponseWriter, id string) {
 		return
 	}
 	s.mu.Lock()
-	name, ok := s.users[id]
+	_, ok := s.users[id]
+	u := s.userLocked(id)
 	s.mu.Unlock()
 	if !ok {
 		writeErr(w, model.NewAppError("GetUser", MissingAccount, nil, "", http.StatusNotFound))
 		return
 	}
-	writeJSON(w, http.StatusOK, &model.User{Id: id, Username: name, IsBot: id == BotUserID})
+	writeJSON(w, http.StatusOK, u)
 }
 
 // getChannelMember answers GET /api/v4/channels/{channel}/members/{user}
@@ -741,7 +773,7 @@ func (s *Server) getChannelMember(w http.ResponseWriter, param string) {
 		NotifyProps: model.GetDefaultChannelNotifyProps()})
 }
 
-func (s *Server) createDirectChannel(w http.ResponseWriter, r *http.Request) {
+func (s *Server) createDirectChannel(w http.ResponseWriter, r *http.Request, uid string) {
 	var ids []string
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
 	if err == nil {
@@ -753,13 +785,13 @@ func (s *Server) createDirectChannel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	other := ids[1]
-	switch BotUserID {
+	switch uid {
 	case ids[0]:
 	case ids[1]:
 		other = ids[0]
 	default:
 		writeErr(w, model.NewAppError("Api4.createDirectChannel", "api.context.permissions.app_error", nil,
-			"userId="+BotUserID+", permission=manage_system", http.StatusForbidden))
+			"userId="+uid+", permission=manage_system", http.StatusForbidden))
 		return
 	}
 	s.mu.Lock()
@@ -769,13 +801,14 @@ func (s *Server) createDirectChannel(w http.ResponseWriter, r *http.Request) {
 			"No users found for ids: "+ids[0]+". "+ids[1], http.StatusBadRequest))
 		return
 	}
-	id := s.direct[other]
+	name := model.GetDMNameFromIds(uid, other)
+	id := s.direct[name]
 	if id == "" {
 		id = model.NewId()
-		s.direct[other] = id
+		s.direct[name] = id
 		s.directIDs[id] = true
 	}
-	writeJSON(w, http.StatusCreated, &model.Channel{Id: id, Type: model.ChannelTypeDirect, Name: model.GetDMNameFromIds(BotUserID, other)})
+	writeJSON(w, http.StatusCreated, &model.Channel{Id: id, Type: model.ChannelTypeDirect, Name: name})
 }
 
 // Paging of the channel posts API, as the server's web params have it.

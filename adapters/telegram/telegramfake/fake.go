@@ -10,7 +10,8 @@
 // bodies, for sendMessage, editMessageText, getMe, answerCallbackQuery
 // (recorded: CallbackAnswers), sendDocument (recorded: Documents),
 // getUpdates (a queue tests fill with UserMessage, Press and PushUpdate),
-// setWebhook and deleteWebhook (Webhook). It is safe for concurrent use.
+// setWebhook and deleteWebhook (Webhook), setMyCommands, getMyCommands and
+// deleteMyCommands (MyCommands). It is safe for concurrent use.
 package telegramfake
 
 import (
@@ -138,6 +139,7 @@ type Server struct {
 	answered  map[string]bool
 	cbAnswers []CallbackAnswer
 	documents []Document
+	commands  map[commandKey][]BotCommand
 }
 
 type msgKey struct {
@@ -176,6 +178,7 @@ func New(opts Options) *Server {
 		opts:     opts,
 		notify:   make(chan struct{}),
 		answered: map[string]bool{},
+		commands: map[commandKey][]BotCommand{},
 	}
 	if s.token == "" {
 		s.token = Token
@@ -312,6 +315,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		result, err = s.setWebhook(params)
 	case "deleteWebhook":
 		result, err = s.deleteWebhook(params)
+	case "setMyCommands":
+		result, err = s.setMyCommands(params)
+	case "getMyCommands":
+		result, err = s.getMyCommands(params)
+	case "deleteMyCommands":
+		result, err = s.deleteMyCommands(params)
 	case "sendMessage":
 		result, err = s.sendMessage(params)
 	case "editMessageText":
