@@ -2,10 +2,19 @@ package attack
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -44,7 +53,7 @@ func startChatFakes(t *testing.T) *chatFakes {
 // endpoint's secret set.
 func (f *chatFakes) config() string {
 	return fmt.Sprintf(`
-slack: {bot_token: %q, signing_secret: %q, api_url: %q, channel_interval: 0s, update_interval: 0s}
+slack: {bot_token: %q, signing_secret: %q, api_url: %q, channel_interval: 0s, update_interval: 0s, response_url_prefixes: [%q]}
 mattermost: {url: %q, bot_token: %q, command_token: %q, interval: 0s}
 telegram: {bot_token: %q, api_endpoint: %q, webhook_secret: %q, chat_interval: 0s, group_interval: 0s, global_interval: 0s}
 teams:
@@ -53,7 +62,7 @@ teams:
     mattermost: {channel: %s}
     telegram: {chat: %q}
 default_team: payments
-`, f.slack.Token(), slackSecret, f.slack.URL(), f.mm.URL(), f.mm.Token(), mmCmdToken, f.tg.Token(), f.tg.URL(), tgSecret,
+`, f.slack.Token(), slackSecret, f.slack.URL(), f.slack.ResponseURLPrefix(), f.mm.URL(), f.mm.Token(), mmCmdToken, f.tg.Token(), f.tg.URL(), tgSecret,
 		slackChannel, mmChannel, telegramGroup)
 }
 
@@ -87,7 +96,14 @@ func TestUnauthenticatedChatBodiesStayWithinMemory(t *testing.T) {
 			path := paths[i%len(paths)]
 			fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: klaxon\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n"+
 				"X-Grafana-Alerting-Signature: %s\r\nX-Grafana-Alerting-Timestamp: %d\r\n\r\n", path, len(junk), strings.Repeat("ab", 32), time.Now().Unix())
-			c.Write(junk)
+			// The body in 64 KiB pieces, as a sender on a real network
+			// would: many bodies are in flight at once.
+			for off := 0; off < len(junk); off += 64 << 10 {
+				if _, err := c.Write(junk[off:min(len(junk), off+64<<10)]); err != nil {
+					break
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
 			b := make([]byte, 12)
 			n, _ := io.ReadFull(c, b)
 			status := "no answer"
@@ -108,4 +124,90 @@ func TestUnauthenticatedChatBodiesStayWithinMemory(t *testing.T) {
 		}
 	}
 	p.checkMemory("500 unauthenticated 1 MiB bodies")
+}
+
+// slackForm signs a Slack request body as Slack does.
+func slackHeaders(body string, at time.Time) (sig, ts string) {
+	ts = strconv.FormatInt(at.Unix(), 10)
+	mac := hmac.New(sha256.New, []byte(slackSecret))
+	mac.Write([]byte("v0:" + ts + ":" + body))
+	return "v0=" + hex.EncodeToString(mac.Sum(nil)), ts
+}
+
+// Issue 13, item 1: the same signed Slack command, resent with its
+// signature spelled otherwise, to either of two replicas, declares one
+// incident (three resends in upper case made three SEV1 incidents).
+func TestSlackReplayVariants(t *testing.T) {
+	f := startChatFakes(t)
+	cfg := baseConfig(storeYAML(t, onRedis)) + f.config()
+	a, b := start(t, cfg), start(t, cfg)
+	form := url.Values{"user_id": {"UALICE"}, "user_name": {"alice"}, "channel_id": {slackChannel},
+		"text": {"declare Replayed payments outage sev 1"}, "response_url": {f.slack.ResponseURLPrefix() + "r/1"}}
+	body := form.Encode()
+	sig, ts := slackHeaders(body, time.Now())
+	hexPart := strings.TrimPrefix(sig, "v0=")
+	send := func(base string, hdr ...string) int {
+		code, _, err := post(base+"/slack/commands", []byte(body), append([]string{"Content-Type", "application/x-www-form-urlencoded"}, hdr...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return code
+	}
+	if code := send(a.base, "X-Slack-Signature", sig, "X-Slack-Request-Timestamp", ts); code != 200 {
+		t.Fatalf("the first command: %d", code)
+	}
+	for _, v := range []struct {
+		name string
+		hdr  []string
+	}{
+		{"the same, to the other replica", []string{"X-Slack-Signature", sig, "X-Slack-Request-Timestamp", ts}},
+		{"upper-case hex", []string{"X-Slack-Signature", "v0=" + strings.ToUpper(hexPart), "X-Slack-Request-Timestamp", ts}},
+		{"upper-case prefix", []string{"X-Slack-Signature", "V0=" + hexPart, "X-Slack-Request-Timestamp", ts}},
+		{"spaces", []string{"X-Slack-Signature", " " + sig + " ", "X-Slack-Request-Timestamp", " " + ts}},
+		{"a leading zero in the timestamp", []string{"X-Slack-Signature", sig, "X-Slack-Request-Timestamp", "0" + ts}},
+		{"duplicate signature headers", []string{"X-Slack-Signature", "v0=" + strings.Repeat("0", 64), "X-Slack-Signature", sig, "X-Slack-Request-Timestamp", ts}},
+		{"duplicate timestamp headers", []string{"X-Slack-Signature", sig, "X-Slack-Request-Timestamp", ts, "X-Slack-Request-Timestamp", ts}},
+	} {
+		for _, p := range []*proc{a, b} {
+			send(p.base, v.hdr...)
+		}
+	}
+	time.Sleep(500 * time.Millisecond) // a command slower than 2.5 s would still be running
+	if n := incidentTitles(t, a.base)["Replayed payments outage"]; n != 1 {
+		t.Fatalf("%d incidents declared by one signed command and its replays, want 1", n)
+	}
+	if a.metric("klaxon_chat_rejected_total", `platform="slack"`)+b.metric("klaxon_chat_rejected_total", `platform="slack"`) < 13 {
+		t.Error("replays not counted as rejected")
+	}
+}
+
+// Issue 13, item 11: a button press's reply goes to its response_url
+// only on Slack's hosts, never to loopback.
+func TestSlackResponseURLStaysOnSlack(t *testing.T) {
+	f := startChatFakes(t)
+	p := start(t, baseConfig(storeYAML(t, embedded))+f.config())
+	var hits atomic.Int64
+	trap := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	defer trap.Close()
+	port := strconv.Itoa(trap.Listener.Addr().(*net.TCPAddr).Port)
+	for _, target := range []string{trap.URL + "/steal", "http://localhost:" + port + "/x", "https://hooks.slack.com.127.0.0.1.nip.io:" + port + "/x"} {
+		form := url.Values{"user_id": {"UALICE"}, "user_name": {"alice"}, "channel_id": {slackChannel},
+			"text": {"help"}, "response_url": {target}}
+		// A help command answers at once; a button press always replies
+		// through response_url: press a key that is not klaxon's.
+		payload := fmt.Sprintf(`{"type":"block_actions","user":{"id":"UALICE","username":"alice"},"channel":{"id":%q},"response_url":%q,"actions":[{"action_id":"ack","value":"k2.s.1.ack.AAAAAAAAAAAAAAAA"}]}`, slackChannel, target)
+		for _, req := range []struct{ path, body string }{{"/slack/commands", form.Encode()}, {"/slack/interactions", url.Values{"payload": {payload}}.Encode()}} {
+			sig, ts := slackHeaders(req.body, time.Now())
+			if code, body, err := post(p.base+req.path, []byte(req.body), "Content-Type", "application/x-www-form-urlencoded", "X-Slack-Signature", sig, "X-Slack-Request-Timestamp", ts); err != nil || code != 200 {
+				t.Fatalf("%s: %d %s %v", req.path, code, body, err)
+			}
+		}
+	}
+	time.Sleep(time.Second)
+	if n := hits.Load(); n != 0 {
+		t.Fatalf("klaxon posted %d replies to a response_url on loopback", n)
+	}
+	if p.metric("klaxon_chat_rejected_total", `reason="response_url not allowed"`) == 0 {
+		t.Error("the refused response_url was not counted")
+	}
 }
