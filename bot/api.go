@@ -3,13 +3,33 @@ package bot
 import (
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/klaxonbot/klaxon/incidents"
 )
 
-// listIncidents serves GET /api/v1/incidents?state=open|triggered|acknowledged|resolved[,...]&limit=N&before=N.
+// What GET /api/v1/incidents/{id} shows of an incident's alerts and
+// timeline; the rest pages at the alerts and timeline endpoints.
+const (
+	incidentAlerts   = 100
+	incidentEvents   = 200
+	defaultPageLimit = 100
+)
+
+// summaryJSON is an incident in a list: every field but its alerts and
+// timeline, whose counts (alertsFiring, alertsResolved, events) say how
+// many it has.
+type summaryJSON struct {
+	*incidents.Incident
+	Alerts   []incidents.Alert `json:"alerts,omitempty"`
+	Timeline []incidents.Event `json:"timeline,omitempty"`
+}
+
+// listIncidents serves GET /api/v1/incidents?state=open|triggered|acknowledged|resolved[,...]&team=T&since=T&until=T&limit=N&before=N:
+// summaries, newest first.
 func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	var opts incidents.ListOptions
@@ -27,6 +47,20 @@ func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request) {
 				}
 				opts.States = append(opts.States, st)
 			}
+		}
+	}
+	opts.Team = strings.TrimSpace(q.Get("team"))
+	for _, p := range []struct {
+		name string
+		dst  *time.Time
+	}{{"since", &opts.Since}, {"until", &opts.Until}} {
+		if v := q.Get(p.name); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				writeError(w, incidents.Errorf(incidents.Invalid, "%s must be a time like 2026-03-01T12:00:00Z (RFC 3339)", p.name))
+				return
+			}
+			*p.dst = t
 		}
 	}
 	if v := q.Get("before"); v != "" {
@@ -52,26 +86,157 @@ func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	if list == nil {
-		list = []*incidents.Incident{}
+	out := make([]summaryJSON, len(list))
+	for i, inc := range list {
+		out[i] = summaryJSON{Incident: inc}
 	}
-	out := map[string]any{"incidents": list}
+	body := map[string]any{"incidents": out}
 	if len(list) == opts.Limit {
 		// There may be more: the caller pages with ?before=<this>.
-		out["next_before"] = list[len(list)-1].ID
+		body["next_before"] = list[len(list)-1].ID
 	}
-	writeJSONIndented(w, http.StatusOK, out)
+	writeJSONIndented(w, http.StatusOK, body)
 }
 
-// getIncident serves GET /api/v1/incidents/{id}.
+// incidentJSON is one incident with the first of its alerts in the card's
+// order and the last events of its timeline; the totals and URLs say
+// where the rest is.
+type incidentJSON struct {
+	*incidents.Incident
+	Alerts      []incidents.Alert `json:"alerts"`
+	AlertsTotal int               `json:"alertsTotal"`
+	AlertsURL   string            `json:"alertsURL"`
+	// AlertsNext is the page after Alerts, when there is one.
+	AlertsNext    string            `json:"alertsNext,omitempty"`
+	Timeline      []incidents.Event `json:"timeline"`
+	TimelineTotal int               `json:"timelineTotal"`
+	// TimelineOffset is the offset of Timeline's first event: the events
+	// before it page at TimelineURL.
+	TimelineOffset int    `json:"timelineOffset"`
+	TimelineURL    string `json:"timelineURL"`
+}
+
+// getIncident serves GET /api/v1/incidents/{id}: the incident with at
+// most its first 100 alerts (firing first) and its last 200 events, read
+// in three steps whose cost does not grow with the incident.
 func (s *Server) getIncident(w http.ResponseWriter, r *http.Request) {
-	inc, err := s.store.Get(r.Context(), r.PathValue("id"))
+	ctx := r.Context()
+	sum, err := s.store.Summary(ctx, r.PathValue("id"))
 	if err != nil {
 		s.logStoreError(r, err)
 		writeError(w, err)
 		return
 	}
-	writeJSONIndented(w, http.StatusOK, inc)
+	out := incidentJSON{Incident: sum, AlertsURL: pageURL(sum.ID, "alerts", -1, 0), TimelineURL: pageURL(sum.ID, "timeline", -1, 0)}
+	if out.Alerts, out.AlertsTotal, err = s.store.Alerts(ctx, sum.ID, 0, incidentAlerts); err != nil {
+		s.logStoreError(r, err)
+		writeError(w, err)
+		return
+	}
+	if len(out.Alerts) < out.AlertsTotal {
+		out.AlertsNext = pageURL(sum.ID, "alerts", len(out.Alerts), defaultPageLimit)
+	}
+	if out.Timeline, out.TimelineTotal, err = s.store.Events(ctx, sum.ID, -incidentEvents, incidentEvents); err != nil {
+		s.logStoreError(r, err)
+		writeError(w, err)
+		return
+	}
+	out.TimelineOffset = out.TimelineTotal - len(out.Timeline)
+	writeJSONIndented(w, http.StatusOK, out)
+}
+
+// pageURL is the path of a page of an incident's alerts or timeline
+// (offset below 0: the endpoint without a query).
+func pageURL(id, what string, offset, limit int) string {
+	u := "/api/v1/incidents/" + url.PathEscape(id) + "/" + what
+	if offset < 0 {
+		return u
+	}
+	return u + "?offset=" + strconv.Itoa(offset) + "&limit=" + strconv.Itoa(limit)
+}
+
+// pageParams reads ?offset= (0 or more, default 0) and ?limit= (1 to
+// incidents.MaxPageLimit, default 100).
+func pageParams(r *http.Request) (offset, limit int, err error) {
+	q := r.URL.Query()
+	offset, limit = 0, defaultPageLimit
+	if v := q.Get("offset"); v != "" {
+		if offset, err = strconv.Atoi(v); err != nil || offset < 0 {
+			return 0, 0, incidents.Errorf(incidents.Invalid, "offset must be a number, 0 or more")
+		}
+	}
+	if v := q.Get("limit"); v != "" {
+		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > incidents.MaxPageLimit {
+			return 0, 0, incidents.Errorf(incidents.Invalid, "limit must be a number from 1 to %d", incidents.MaxPageLimit)
+		}
+	}
+	return offset, limit, nil
+}
+
+// pageJSON is a page of an incident's alerts or timeline.
+type pageJSON struct {
+	Incident string             `json:"incident"`
+	Alerts   *[]incidents.Alert `json:"alerts,omitempty"`
+	Timeline *[]incidents.Event `json:"timeline,omitempty"`
+	Offset   int                `json:"offset"`
+	Limit    int                `json:"limit"`
+	Total    int                `json:"total"`
+	// Next is the following page, when there is one.
+	Next string `json:"next,omitempty"`
+}
+
+// getAlerts serves GET /api/v1/incidents/{id}/alerts?offset=&limit=: a
+// page of the incident's alerts, firing first, each part in the order
+// the incident first saw them (the card's order).
+func (s *Server) getAlerts(w http.ResponseWriter, r *http.Request) {
+	s.page(w, r, "alerts")
+}
+
+// getTimeline serves GET /api/v1/incidents/{id}/timeline?offset=&limit=:
+// a page of the incident's timeline, oldest first. An event keeps its
+// offset for good, so a poller asks for offset=<total it has seen>.
+func (s *Server) getTimeline(w http.ResponseWriter, r *http.Request) {
+	s.page(w, r, "timeline")
+}
+
+func (s *Server) page(w http.ResponseWriter, r *http.Request, what string) {
+	id, _, err := incidents.ParseID(r.PathValue("id"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	offset, limit, err := pageParams(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	out := pageJSON{Incident: id, Offset: offset, Limit: limit}
+	n := 0
+	if what == "alerts" {
+		var alerts []incidents.Alert
+		alerts, out.Total, err = s.store.Alerts(r.Context(), id, offset, limit)
+		out.Alerts, n = &alerts, len(alerts)
+	} else {
+		var events []incidents.Event
+		events, out.Total, err = s.store.Events(r.Context(), id, offset, limit)
+		out.Timeline, n = &events, len(events)
+	}
+	if err != nil {
+		s.logStoreError(r, err)
+		writeError(w, err)
+		return
+	}
+	if offset+n < out.Total {
+		out.Next = pageURL(id, what, offset+n, limit)
+	}
+	writeJSONIndented(w, http.StatusOK, out)
+}
+
+// routeIncidentPages serves the alerts and timeline pages of an incident.
+// New calls it next to the other /api/v1/incidents routes.
+func (s *Server) routeIncidentPages() {
+	s.route("GET", "/api/v1/incidents/{id}/alerts", s.apiRead(s.getAlerts))
+	s.route("GET", "/api/v1/incidents/{id}/timeline", s.apiRead(s.getTimeline))
 }
 
 func (s *Server) logStoreError(r *http.Request, err error) {
@@ -80,7 +245,8 @@ func (s *Server) logStoreError(r *http.Request, err error) {
 	}
 }
 
-// getPostmortem serves the incident's postmortem draft as Markdown.
+// getPostmortem serves the incident's postmortem draft as Markdown. It
+// reads the whole incident: the draft tells its whole story.
 func (s *Server) getPostmortem(w http.ResponseWriter, r *http.Request) {
 	inc, err := s.store.Get(r.Context(), r.PathValue("id"))
 	if err != nil {

@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -355,38 +356,41 @@ func (s *Server) teamsHere(r chatops.Request) []string {
 	return s.teamsByDest[r.Platform+":"+r.Channel]
 }
 
-// openHere lists the open incidents of the channel's teams. A chat that
-// is no team's has none of its own (for list: every open incident, to the
-// people klaxon knows, who alone may ask there).
+// openHere lists the open incidents of the channel's teams, newest first,
+// from the store's per-team index of open incidents. A chat that is no
+// team's has none of its own (for list: the newest 1,000 open incidents
+// of every team, to the people klaxon knows, who alone may ask there).
 func (s *Server) openHere(ctx context.Context, r chatops.Request, all bool) ([]*incidents.Incident, error) {
 	teams := s.teamsHere(r)
-	if len(teams) == 0 && !all {
-		return nil, nil
+	if len(teams) == 0 {
+		if !all {
+			return nil, nil
+		}
+		return s.store.List(ctx, incidents.ListOptions{States: incidents.OpenStates, Limit: incidents.MaxListLimit})
 	}
 	var out []*incidents.Incident
-	// Page through every open incident, newest first: a channel's incident
-	// must be found however many other teams leave open.
-	opts := incidents.ListOptions{States: incidents.OpenStates, Limit: incidents.MaxListLimit}
-	for page := 0; page < maxOpenPages; page++ {
-		open, err := s.store.List(ctx, opts)
-		if err != nil {
-			return nil, err
-		}
-		for _, inc := range open {
-			if len(teams) == 0 || slices.Contains(teams, inc.Team) {
-				out = append(out, inc)
+	for _, team := range teams {
+		opts := incidents.ListOptions{States: incidents.OpenStates, Team: team, Limit: incidents.MaxListLimit}
+		for page := 0; page < maxOpenPages; page++ {
+			open, err := s.store.List(ctx, opts)
+			if err != nil {
+				return nil, err
 			}
+			out = append(out, open...)
+			if len(open) < opts.Limit {
+				break
+			}
+			opts.Before = open[len(open)-1].Number
 		}
-		if len(open) < opts.Limit || (all && len(teams) == 0 && len(out) >= incidents.MaxListLimit) {
-			break
-		}
-		opts.Before = open[len(open)-1].Number
+	}
+	if len(teams) > 1 { // a channel several teams share
+		slices.SortFunc(out, func(a, b *incidents.Incident) int { return cmp.Compare(b.Number, a.Number) })
 	}
 	return out, nil
 }
 
-// maxOpenPages bounds how many pages of open incidents a command reads
-// (50,000 incidents): past that, name the incident.
+// maxOpenPages bounds how many pages of a team's open incidents a command
+// reads (50,000 incidents): past that, name the incident.
 const maxOpenPages = 50
 
 // afterwards are the verbs that make sense once an incident is resolved:
@@ -460,22 +464,23 @@ type ambiguous struct {
 func (a *ambiguous) Error() string { return a.err.Error() }
 func (a *ambiguous) Unwrap() error { return a.err }
 
-// latestHere is the newest incident of the channel's teams, or "".
+// latestHere is the newest incident of the channel's teams, or "": one
+// read of each team's index.
 func (s *Server) latestHere(ctx context.Context, r chatops.Request) (string, error) {
-	teams := s.teamsHere(r)
-	if len(teams) == 0 {
-		return "", nil
-	}
-	recent, err := s.store.List(ctx, incidents.ListOptions{Limit: 200})
-	if err != nil {
-		return "", err
-	}
-	for _, inc := range recent {
-		if slices.Contains(teams, inc.Team) {
-			return inc.ID, nil
+	var latest *incidents.Incident
+	for _, team := range s.teamsHere(r) {
+		l, err := s.store.List(ctx, incidents.ListOptions{Team: team, Limit: 1})
+		if err != nil {
+			return "", err
+		}
+		if len(l) == 1 && (latest == nil || l[0].Number > latest.Number) {
+			latest = l[0]
 		}
 	}
-	return "", nil
+	if latest == nil {
+		return "", nil
+	}
+	return latest.ID, nil
 }
 
 func (s *Server) listHere(ctx context.Context, r chatops.Request) (chatops.Reply, error) {

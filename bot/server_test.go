@@ -66,7 +66,7 @@ func redisStore(t testing.TB) incidents.Store {
 // deadStore is a Redis store whose server does not answer.
 func deadStore(t testing.TB) incidents.Store {
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 100 * time.Millisecond})
-	s := redisstore.New(rdb, redisstore.Options{ReconcileEvery: -1})
+	s := redisstore.New(rdb, redisstore.Options{ReconcileEvery: -1, Logger: discardLogger()})
 	t.Cleanup(func() { s.Close(); rdb.Close() })
 	return s
 }
@@ -247,7 +247,10 @@ func TestConcurrentReplayMakesOneIncident(t *testing.T) {
 			if err != nil || len(list) != 1 {
 				t.Fatalf("%d incidents (%v), want 1", len(list), err)
 			}
-			inc := list[0]
+			inc, err := e.store.Get(context.Background(), list[0].ID)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if len(inc.Timeline) != 2 || inc.Timeline[0].Kind != incidents.EventTriggered || inc.Timeline[1].Kind != incidents.EventAlertsFiring {
 				t.Fatalf("timeline = %+v, want opened + one firing entry", inc.Timeline)
 			}

@@ -188,9 +188,30 @@ type Incident struct {
 	// when it has none.
 	Escalation *Escalation `json:"escalation,omitempty"`
 	Timeline   []Event     `json:"timeline"`
+	// Events is how many events the timeline holds. Stores set it on
+	// every incident they return, so that a summary (which has no
+	// timeline) still tells; code that adds events need not keep it.
+	Events int `json:"events"`
 	// Version increases by one with every stored change; stores use it for
 	// optimistic concurrency.
 	Version int64 `json:"version"`
+}
+
+// Outline returns a copy of inc without its alerts and timeline, Events
+// counting the events it had: what Store.List and Store.Summary return.
+func (inc *Incident) Outline() *Incident {
+	c := *inc
+	c.GroupLabels = cloneMap(inc.GroupLabels)
+	c.Roles = cloneMap(inc.Roles)
+	if inc.Escalation != nil {
+		e := *inc.Escalation
+		c.Escalation = &e
+	}
+	if inc.Timeline != nil {
+		c.Events = len(inc.Timeline)
+	}
+	c.Alerts, c.Timeline = nil, nil
+	return &c
 }
 
 // FormatID renders an incident number as an ID: 42 → "INC-42".

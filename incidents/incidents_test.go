@@ -277,3 +277,70 @@ func TestUnknownStartIsTheFirstArrival(t *testing.T) {
 		t.Fatalf("StartsAt moved to %v on a refresh", got)
 	}
 }
+
+func TestListOptionsKeeps(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	inc := &Incident{Number: 7, State: Acknowledged, Team: "payments", CreatedAt: t0}
+	for _, c := range []struct {
+		opts ListOptions
+		want bool
+	}{
+		{ListOptions{}, true},
+		{ListOptions{Before: 8}, true},
+		{ListOptions{Before: 7}, false},
+		{ListOptions{States: OpenStates}, true},
+		{ListOptions{States: []State{Resolved}}, false},
+		{ListOptions{Team: "payments"}, true},
+		{ListOptions{Team: "search"}, false},
+		{ListOptions{Since: t0}, true},
+		{ListOptions{Since: t0.Add(time.Nanosecond)}, false},
+		{ListOptions{Until: t0}, false},
+		{ListOptions{Until: t0.Add(time.Nanosecond)}, true},
+		{ListOptions{Since: t0.Add(-time.Hour), Until: t0.Add(time.Hour), Team: "payments", States: OpenStates, Before: 100}, true},
+	} {
+		if got := c.opts.Keeps(inc); got != c.want {
+			t.Errorf("%+v keeps %v, want %v", c.opts, got, c.want)
+		}
+	}
+	if (ListOptions{}).Keeps(nil) {
+		t.Error("a missing incident is kept")
+	}
+	if _, err := (ListOptions{Since: t0, Until: t0}).Normalize(); ErrorKind(err) != Invalid {
+		t.Errorf("until = since: %v, want Invalid", err)
+	}
+}
+
+func TestPages(t *testing.T) {
+	for _, c := range []struct{ offset, limit, total, start, end int }{
+		{0, 10, 5, 0, 5}, {3, 10, 5, 3, 5}, {5, 10, 5, 5, 5}, {9, 10, 5, 5, 5},
+		{-2, 10, 5, 3, 5}, {-2, 1, 5, 3, 4}, {-9, 2, 5, 0, 2}, {0, 3, 0, 0, 0}, {-1, 3, 0, 0, 0},
+	} {
+		if s, e := PageBounds(c.offset, c.limit, c.total); s != c.start || e != c.end {
+			t.Errorf("PageBounds(%d, %d, %d) = [%d, %d), want [%d, %d)", c.offset, c.limit, c.total, s, e, c.start, c.end)
+		}
+	}
+	for _, c := range []struct {
+		offset, limit int
+		negative, ok  bool
+	}{
+		{0, 1, false, true}, {0, MaxPageLimit, false, true}, {0, 0, false, false}, {0, MaxPageLimit + 1, true, false},
+		{-1, 10, false, false}, {-1, 10, true, true},
+	} {
+		if err := CheckPage(c.offset, c.limit, c.negative); (err == nil) != c.ok || (err != nil && ErrorKind(err) != Invalid) {
+			t.Errorf("CheckPage(%d, %d, %v) = %v", c.offset, c.limit, c.negative, err)
+		}
+	}
+}
+
+func TestOutline(t *testing.T) {
+	inc := &Incident{ID: "INC-1", Alerts: []Alert{{Fingerprint: "a"}}, Timeline: []Event{{Text: "x"}, {Text: "y"}},
+		Roles: map[string]string{"scribe": "bob"}, Escalation: &Escalation{Step: 1}}
+	o := inc.Outline()
+	if o.Alerts != nil || o.Timeline != nil || o.Events != 2 || o.ID != "INC-1" {
+		t.Fatalf("outline %+v", o)
+	}
+	o.Roles["scribe"], o.Escalation.Step = "eve", 2
+	if inc.Roles["scribe"] != "bob" || inc.Escalation.Step != 1 || len(inc.Alerts) != 1 {
+		t.Fatal("the outline shares the incident's maps or escalation")
+	}
+}

@@ -2,6 +2,7 @@ package incidents
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -26,11 +27,45 @@ type Store interface {
 	// Errors: Invalid (the batch fails Validate), Unavailable, Internal.
 	Ingest(ctx context.Context, b *Batch, opts IngestOptions) (*IngestResult, error)
 
-	// Get returns the incident with the given ID ("INC-42").
+	// Get returns the whole incident with the given ID ("INC-42"): every
+	// alert and the whole timeline, for the callers that work on one
+	// incident (its cards, its postmortem, Update). Its cost grows with
+	// the incident; to show part of one, use Summary, Alerts and Events.
 	// Errors: NotFound, Unavailable, Internal.
 	Get(ctx context.Context, id string) (*Incident, error)
 
-	// List returns incidents newest first, filtered by opts.
+	// Summary returns the incident without its alerts and timeline: every
+	// other field as Get has it, Alerts and Timeline nil, and the counts
+	// AlertsFiring, AlertsResolved and Events. Its cost does not depend on
+	// how many alerts and events the incident has.
+	// Errors: NotFound, Unavailable, Internal.
+	Summary(ctx context.Context, id string) (*Incident, error)
+
+	// Alerts returns up to limit of the incident's alerts, starting at
+	// offset, and how many alerts it has. The order is the card's: firing
+	// alerts first, then resolved ones, each in the order the incident
+	// first saw them; an alert moves between the two parts only when its
+	// status changes. A page reads and decodes the alerts it returns,
+	// however many the incident has.
+	// Errors: Invalid (offset below 0, limit not within 1..MaxPageLimit),
+	// NotFound, Unavailable, Internal.
+	Alerts(ctx context.Context, id string, offset, limit int) ([]Alert, int, error)
+
+	// Events returns up to limit events of the incident's timeline,
+	// oldest first, starting at offset, and the timeline's length. The
+	// timeline only grows at its end, so an event keeps its offset for
+	// good: a reader that has seen n events asks for offset n to get the
+	// ones that came since. A negative offset counts from the end (-200:
+	// the last 200 events). A page costs what it returns.
+	// Errors: Invalid (limit not within 1..MaxPageLimit), NotFound,
+	// Unavailable, Internal.
+	Events(ctx context.Context, id string, offset, limit int) ([]Event, int, error)
+
+	// List returns summaries of the incidents opts selects, newest (the
+	// highest number) first: each is what Summary returns, without alerts
+	// and timeline. It reads indexes by state, team and creation time,
+	// never every incident, and its cost does not depend on how many
+	// alerts and events the incidents have.
 	// Errors: Invalid (bad options), Unavailable, Internal.
 	List(ctx context.Context, opts ListOptions) ([]*Incident, error)
 
@@ -77,20 +112,41 @@ type IngestResult struct {
 	Changed  bool      // anything was stored
 }
 
-// ListOptions filters List.
+// ListOptions filters List. The filters combine: States, Team and the
+// time window all hold for every incident listed.
 type ListOptions struct {
 	// States keeps incidents in these states; empty means all.
 	States []State
+	// Team, when set, keeps the team's incidents only.
+	Team string
+	// Since and Until, when set, keep incidents created at or after Since
+	// and before Until (CreatedAt). See CreationSkew.
+	Since, Until time.Time
 	// Limit caps the result; 0 means DefaultListLimit, at most MaxListLimit.
 	Limit int
-	// Before, when positive, keeps incidents numbered below it (paging).
+	// Before, when positive, keeps incidents numbered below it (paging:
+	// the next page starts before the last incident of this one).
 	Before int64
 }
 
 const (
 	DefaultListLimit = 100
 	MaxListLimit     = 1000
+	// MaxPageLimit is the most alerts or events one page of Alerts or
+	// Events holds.
+	MaxPageLimit = 1000
 )
+
+// CreationSkew is how far apart stores assume an incident's creation time
+// and its number can be: incidents are numbered in the order they open,
+// but the times come from the callers' clocks (several replicas, several
+// goroutines), so an incident may be numbered after one created a moment
+// later. A store finds the incidents created within [Since, Until) among
+// the numbers of those created within [Since-CreationSkew,
+// Until+CreationSkew) and keeps the ones really created in the window; an
+// incident created on a clock more than CreationSkew off the others' may
+// be missing from lists filtered by time near the window's edges.
+const CreationSkew = 5 * time.Minute
 
 // Normalize checks opts and fills the default limit.
 func (o ListOptions) Normalize() (ListOptions, error) {
@@ -108,7 +164,56 @@ func (o ListOptions) Normalize() (ListOptions, error) {
 			return o, err
 		}
 	}
+	if !o.Since.IsZero() && !o.Until.IsZero() && !o.Until.After(o.Since) {
+		return o, Errorf(Invalid, "until (%s) must be after since (%s)", humanTime(o.Until), humanTime(o.Since))
+	}
 	return o, nil
+}
+
+// Timed reports whether opts select by creation time.
+func (o ListOptions) Timed() bool { return !o.Since.IsZero() || !o.Until.IsZero() }
+
+// Keeps reports whether inc passes every filter of opts but Limit: stores
+// check what their indexes found against the incident itself, so that an
+// index entry a crash left stale, or an incident found through the
+// widened time window (see CreationSkew), never shows.
+func (o ListOptions) Keeps(inc *Incident) bool {
+	if inc == nil || (o.Before > 0 && inc.Number >= o.Before) {
+		return false
+	}
+	if len(o.States) > 0 && !slices.Contains(o.States, inc.State) {
+		return false
+	}
+	if o.Team != "" && inc.Team != o.Team {
+		return false
+	}
+	if !o.Since.IsZero() && inc.CreatedAt.Before(o.Since) {
+		return false
+	}
+	return o.Until.IsZero() || inc.CreatedAt.Before(o.Until)
+}
+
+// CheckPage checks the offset and limit of a page of Alerts (negative
+// offsets false) or Events (negative true).
+func CheckPage(offset, limit int, negative bool) error {
+	if limit < 1 || limit > MaxPageLimit {
+		return Errorf(Invalid, "limit must be between 1 and %d", MaxPageLimit)
+	}
+	if offset < 0 && !negative {
+		return Errorf(Invalid, "offset must be 0 or more")
+	}
+	return nil
+}
+
+// PageBounds turns an offset (negative: from the end) and a limit into
+// the half-open range [start, end) of a sequence of total items.
+func PageBounds(offset, limit, total int) (start, end int) {
+	start = offset
+	if start < 0 {
+		start = max(total+start, 0)
+	}
+	start = min(start, total)
+	return start, min(start+limit, total)
 }
 
 // OpenStates are the states an incident needs attention in.

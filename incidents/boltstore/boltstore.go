@@ -3,17 +3,25 @@
 // one bbolt transaction, fsynced before it returns; concurrent changes are
 // committed together (bbolt's Batch) so that a burst of webhooks shares
 // fsyncs.
+//
+// An incident is a summary record (the incident without its alerts and
+// timeline) and one record per alert and per event, so that a change
+// writes what it changes, List decodes summaries only and a page of an
+// incident's alerts or timeline reads that page (see record.go). Indexes
+// by state, team and creation time are buckets written in the transaction
+// of the change (index.go).
 package boltstore
 
 import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -23,10 +31,17 @@ import (
 )
 
 var (
-	bktIncidents = []byte("incidents") // number (8 bytes, big-endian) → incident JSON
+	bktIncidents = []byte("incidents") // number (8 bytes, big-endian) → the incident's summary JSON (record.go)
 	bktGroups    = []byte("groups")    // source \x00 group key → number
 	bktAlerts    = []byte("alerts")    // source \x00 fingerprint → number
 	bktStates    = []byte("states")    // nested: state → number → ""
+	bktIAlerts   = []byte("incalerts") // number fingerprint → position (4) status (1) alert JSON
+	bktIOrder    = []byte("incorder")  // number position (4) → fingerprint: first seen first
+	bktIRank     = []byte("incrank")   // number status (1) position (4) → fingerprint: the card's order
+	bktIEvents   = []byte("incevents") // number index (4) → event JSON, oldest first
+	bktCreated   = []byte("created")   // created ms (8, sign flipped) number → ""
+	bktTeams     = []byte("teams")     // nested: team → "all" or a state → number → ""
+	bktMeta      = []byte("meta")      // "schema" → the layout version (migrate.go)
 	bktOutbox    = []byte("outbox")    // number → pending item JSON (see outbox.go)
 	bktDelivery  = []byte("delivery")  // number \x00 destination → delivery JSON
 	bktRefs      = []byte("refs")      // destination \x00 card ref → number
@@ -41,14 +56,31 @@ const FileName = "klaxon.db"
 // Store is an incidents.Store in a bbolt file.
 type Store struct {
 	db      *bolt.DB
+	log     *slog.Logger
 	changes consolestore.Hub // the console's live changes (console.go)
 }
 
 var _ incidents.Store = (*Store)(nil)
 
-// Open opens (creating when needed) the store in dir. It fails fast, rather
-// than waiting, when another process holds the file.
-func Open(dir string) (*Store, error) {
+// Options tune Open. The zero value is usable.
+type Options struct {
+	// Logger receives the progress of a migration of the file's layout;
+	// default slog.Default().
+	Logger *slog.Logger
+}
+
+// Open opens (creating when needed) the store in dir, with default
+// Options.
+func Open(dir string) (*Store, error) { return OpenWith(dir, Options{}) }
+
+// OpenWith opens (creating when needed) the store in dir. It fails fast,
+// rather than waiting, when another process holds the file. A file that
+// an older klaxon wrote is migrated to the current layout first (see
+// Migrate), once: that may take a while for a big file, and is logged.
+func OpenWith(dir string, opts Options) (*Store, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, incidents.Wrap(incidents.Unavailable, "boltstore.Open", err)
 	}
@@ -62,7 +94,8 @@ func Open(dir string) (*Store, error) {
 	}
 	db.MaxBatchDelay = 2 * time.Millisecond
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bktIncidents, bktGroups, bktAlerts, bktOutbox, bktDelivery, bktRefs, bktEsc, bktSteps, bktOverrides} {
+		for _, b := range [][]byte{bktIncidents, bktGroups, bktAlerts, bktOutbox, bktDelivery, bktRefs, bktEsc, bktSteps, bktOverrides,
+			bktIAlerts, bktIOrder, bktIRank, bktIEvents, bktCreated, bktTeams, bktMeta} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -87,7 +120,12 @@ func Open(dir string) (*Store, error) {
 		db.Close()
 		return nil, incidents.Wrap(incidents.Internal, "boltstore.Open", err)
 	}
-	return &Store{db: db}, nil
+	s := &Store{db: db, log: opts.Logger}
+	if _, err := s.Migrate(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
 }
 
 // OpenReadOnly opens the store in dir to read it, creating nothing: for
@@ -137,54 +175,12 @@ func sourceKey(source, k string) []byte {
 	return []byte(source + "\x00" + k)
 }
 
-func load(tx *bolt.Tx, n int64) (*incidents.Incident, error) {
-	v := tx.Bucket(bktIncidents).Get(key(n))
-	if v == nil {
-		return nil, nil
-	}
-	inc := new(incidents.Incident)
-	if err := json.Unmarshal(v, inc); err != nil {
-		return nil, fmt.Errorf("decode incident %d: %w", n, err)
-	}
-	return inc, nil
-}
-
 func lookup(b *bolt.Bucket, k []byte) int64 {
 	v := b.Get(k)
 	if len(v) != 8 {
 		return 0
 	}
 	return int64(binary.BigEndian.Uint64(v))
-}
-
-// put stores inc (its Version already advanced), moves its state index
-// entry from prev (nil for a new incident) and marks it pending in the
-// outbox, all in tx.
-func put(tx *bolt.Tx, prev, inc *incidents.Incident) error {
-	data, err := json.Marshal(inc)
-	if err != nil {
-		return err
-	}
-	k := key(inc.Number)
-	if err := tx.Bucket(bktIncidents).Put(k, data); err != nil {
-		return err
-	}
-	if err := enqueue(tx, k, time.Now()); err != nil {
-		return err
-	}
-	if err := fileDue(tx, k, inc.Due()); err != nil {
-		return err
-	}
-	states := tx.Bucket(bktStates)
-	if prev != nil && prev.State != inc.State {
-		if err := states.Bucket([]byte(prev.State)).Delete(k); err != nil {
-			return err
-		}
-	}
-	if prev == nil || prev.State != inc.State {
-		return states.Bucket([]byte(inc.State)).Put(k, nil)
-	}
-	return nil
 }
 
 // Ingest implements incidents.Store.
@@ -266,8 +262,12 @@ func (s *Store) Ingest(ctx context.Context, b *incidents.Batch, opts incidents.I
 				return err
 			}
 		}
+		aks := make([][]byte, len(b.Alerts))
 		for i := range b.Alerts {
-			ak := sourceKey(b.Source, b.Alerts[i].Fingerprint)
+			aks[i] = sourceKey(b.Source, b.Alerts[i].Fingerprint)
+		}
+		slices.SortFunc(aks, bytes.Compare) // bbolt appends keys in order, shifts others
+		for _, ak := range aks {
 			if !bytes.Equal(alerts.Get(ak), nk) {
 				if err := alerts.Put(ak, nk); err != nil {
 					return err
@@ -286,11 +286,16 @@ func (s *Store) Ingest(ctx context.Context, b *incidents.Batch, opts incidents.I
 // current returns the incident number the group maps to and the incident
 // the batch belongs to: the group's, or for a group not seen before, an
 // open incident that already holds one of its alerts (Alertmanager
-// regrouped them).
+// regrouped them). The incident holds only the batch's alerts (those it
+// has) and none of its timeline: a batch costs what it touches.
 func current(tx *bolt.Tx, b *incidents.Batch, gk []byte) (int64, *incidents.Incident, error) {
+	fps := make([]string, len(b.Alerts))
+	for i := range b.Alerts {
+		fps[i] = b.Alerts[i].Fingerprint
+	}
 	mapped := lookup(tx.Bucket(bktGroups), gk)
 	if mapped != 0 {
-		cur, err := load(tx, mapped)
+		cur, err := loadPart(tx, mapped, fps)
 		if cur != nil || err != nil {
 			return mapped, cur, err
 		}
@@ -301,7 +306,7 @@ func current(tx *bolt.Tx, b *incidents.Batch, gk []byte) (int64, *incidents.Inci
 		if n == 0 {
 			continue
 		}
-		c, err := load(tx, n)
+		c, err := loadPart(tx, n, fps)
 		if err != nil {
 			return mapped, nil, err
 		}
@@ -320,7 +325,7 @@ func (s *Store) Get(ctx context.Context, id string) (*incidents.Incident, error)
 	}
 	var inc *incidents.Incident
 	err = s.db.View(func(tx *bolt.Tx) error {
-		inc, err = load(tx, n)
+		inc, err = loadFull(tx, n)
 		return err
 	})
 	if err != nil {
@@ -342,7 +347,7 @@ func (s *Store) Update(ctx context.Context, id string, fn func(*incidents.Incide
 	var fnErr error
 	err = s.db.Batch(func(tx *bolt.Tx) error {
 		out, fnErr = nil, nil
-		cur, err := load(tx, n)
+		cur, err := loadFull(tx, n)
 		if err != nil {
 			return err
 		}
@@ -363,48 +368,6 @@ func (s *Store) Update(ctx context.Context, id string, fn func(*incidents.Incide
 	}
 	if fnErr != nil {
 		return nil, fnErr
-	}
-	return out, nil
-}
-
-// List implements incidents.Store.
-func (s *Store) List(ctx context.Context, opts incidents.ListOptions) ([]*incidents.Incident, error) {
-	opts, err := opts.Normalize()
-	if err != nil {
-		return nil, err
-	}
-	want := map[incidents.State]bool{}
-	for _, st := range opts.States {
-		want[st] = true
-	}
-	var out []*incidents.Incident
-	err = s.db.View(func(tx *bolt.Tx) error {
-		// Walk the smallest index that answers: one state's bucket, or all.
-		bucket := tx.Bucket(bktIncidents)
-		if len(want) == 1 {
-			bucket = tx.Bucket(bktStates).Bucket([]byte(opts.States[0]))
-		}
-		c := bucket.Cursor()
-		var k []byte
-		if opts.Before > 0 {
-			c.Seek(key(opts.Before))
-			k, _ = c.Prev()
-		} else {
-			k, _ = c.Last()
-		}
-		for ; k != nil && len(out) < opts.Limit; k, _ = c.Prev() {
-			inc, err := load(tx, int64(binary.BigEndian.Uint64(k)))
-			if err != nil {
-				return err
-			}
-			if inc != nil && (len(want) == 0 || want[inc.State]) {
-				out = append(out, inc)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, s.wrap("boltstore.List", err)
 	}
 	return out, nil
 }

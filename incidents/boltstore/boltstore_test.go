@@ -60,3 +60,8 @@ func TestLockedByAnotherProcess(t *testing.T) {
 		t.Fatalf("second Open = %v, want Unavailable naming the lock", err)
 	}
 }
+
+// BenchmarkList: see storetest.BenchList.
+//
+//	go test -v -run '^$' -bench BenchmarkList -benchtime 200x -timeout 60m ./incidents/boltstore/
+func BenchmarkList(b *testing.B) { storetest.BenchList(b, newStore) }

@@ -4,7 +4,8 @@
 //
 // Layout (P is the key prefix, "klaxon" by default):
 //
-//	P:inc:{INC-42}...     the incident (see record.go); changed only by a
+//	P:inc:{INC-42}...     the incident (see record.go): its summary, alerts,
+//	                      their order and rank, timeline; changed only by a
 //	                      compare-and-set script on its version
 //	P:grp:{<hash>}        the incident a (source, group key) belongs to
 //	P:grp:{<hash>}:lock   lease held while a group's incident is being opened
@@ -12,6 +13,14 @@
 //	{P}:seq               incident number counter
 //	{P}:idx:all           zset id → number, every incident
 //	{P}:idx:<state>       zset id → number, per state
+//	{P}:idx:team:<team>   zset id → number, the team's incidents (<team> is
+//	                      query-escaped, so no name holds a colon)
+//	{P}:idx:team:<team>:<state>
+//	                      zset id → number, the team's incidents per state
+//	{P}:idx:teamof        hash id → <team> the incident is filed under
+//	{P}:idx:created       zset id → ms: when each incident was created
+//	{P}:idx:schema        "2" once every incident is filed by team and
+//	                      creation time (Backfill)
 //	{P}:idx:ver           hash id → version last indexed
 //	{P}:idx:dirty         zset id → ms: changes not yet indexed (latest mark)
 //	{P}:idx:pend          hash id → the highest version marked dirty
@@ -36,12 +45,18 @@
 //	P:changes             pub/sub channel: IDs of changed incidents
 //
 // Keys that one script touches share a hash tag, so every script runs on one
-// Cluster slot. The state index lives in its own slot, so it is updated
+// Cluster slot: the team sets' names are made inside the index scripts,
+// from the {P} prefix, so they share the slot of the keys the scripts
+// declare. The indexes live in their own slot, so they are updated
 // after the incident: an incident is marked dirty before a change and the
 // index script, which also marks it pending in the outbox, clears the mark;
 // a reconcile loop re-indexes marks left behind by a crash, so no change is
-// ever written without its cards being synced. Hot paths touch a constant number of keys: no
-// scans, whatever the number of incidents stored.
+// ever written without its cards being synced. Hot paths touch a constant
+// number of keys: no scans, whatever the number of incidents stored. List
+// reads the number-scored indexes (a team's per state, when it asks for a
+// team and states) and the incidents' summaries, never their alerts or
+// timelines; a window of creation times becomes a range of numbers through
+// {P}:idx:created (see incidents.CreationSkew).
 package redisstore
 
 import (
@@ -91,6 +106,12 @@ type Store struct {
 	kDirty string
 	kPend  string
 	kState map[incidents.State]string
+	// team and creation-time indexes (see index.go)
+	kCreated, kTeamOf, kTeam, kSchema string
+
+	// backfilled is closed once the team and creation-time indexes hold
+	// every incident (Backfill); List by team or time waits for it.
+	backfilled chan struct{}
 
 	kOutbox, kOutSeq, kOutSince, kOutClaim string
 	kEsc                                   string
@@ -121,14 +142,17 @@ if tonumber(ARGV[2]) > p then redis.call('HSET', KEYS[2], ARGV[1], ARGV[2]) end
 redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
 return 1`)
 
-	// indexScript files an incident under its state and marks it pending
-	// in the outbox (due at once unless a worker holds it), unless a later
-	// version was filed already; then it clears the dirty mark if no
-	// later version was marked since, or (reconcile, ARGV[6]) if the mark
-	// is older than the cutoff. KEYS: all, triggered, acknowledged,
-	// resolved, ver, dirty, outbox, outbox seq, outbox since, pend, outbox
-	// claim, escalations. ARGV: id, number, state position (1..3),
-	// version, now ms, cutoff ms or '', escalation due ms or ''.
+	// indexScript files an incident under its state, its team (sets
+	// generated from ARGV[10], in the same slot) and its creation time,
+	// and marks it pending in the outbox (due at once unless a worker
+	// holds it), unless a later version was filed already; then it clears
+	// the dirty mark if no later version was marked since, or (reconcile,
+	// ARGV[6]) if the mark is older than the cutoff. KEYS: all, triggered,
+	// acknowledged, resolved, ver, dirty, outbox, outbox seq, outbox
+	// since, pend, outbox claim, escalations, created, teamof. ARGV: id,
+	// number, state position (1..3), version, now ms, cutoff ms or '',
+	// escalation due ms or '', created ms, team (escaped; '' for none),
+	// team key prefix, the three state names.
 	indexScript = redis.NewScript(`
 local cur = tonumber(redis.call('HGET', KEYS[5], ARGV[1]) or '0')
 local ver = tonumber(ARGV[4])
@@ -150,6 +174,27 @@ if cur < ver then
       redis.call('ZADD', KEYS[i + 1], ARGV[2], ARGV[1])
     else
       redis.call('ZREM', KEYS[i + 1], ARGV[1])
+    end
+  end
+  redis.call('ZADD', KEYS[13], ARGV[8], ARGV[1])
+  local old = redis.call('HGET', KEYS[14], ARGV[1])
+  if old and old ~= ARGV[9] then
+    local k = ARGV[10] .. old
+    redis.call('ZREM', k, ARGV[1])
+    for i = 1, 3 do redis.call('ZREM', k .. ':' .. ARGV[10 + i], ARGV[1]) end
+  end
+  if ARGV[9] == '' then
+    redis.call('HDEL', KEYS[14], ARGV[1])
+  else
+    redis.call('HSET', KEYS[14], ARGV[1], ARGV[9])
+    local k = ARGV[10] .. ARGV[9]
+    redis.call('ZADD', k, ARGV[2], ARGV[1])
+    for i = 1, 3 do
+      if i == tonumber(ARGV[3]) then
+        redis.call('ZADD', k .. ':' .. ARGV[10 + i], ARGV[2], ARGV[1])
+      else
+        redis.call('ZREM', k .. ':' .. ARGV[10 + i], ARGV[1])
+      end
     end
   end
 end
@@ -198,8 +243,10 @@ func New(rdb redis.UniversalClient, opts Options) *Store {
 		kSeq: tag + ":seq", kAll: tag + ":idx:all", kVer: tag + ":idx:ver", kDirty: tag + ":idx:dirty", kPend: tag + ":idx:pend",
 		kState:  map[incidents.State]string{},
 		kOutbox: tag + ":outbox", kOutSeq: tag + ":outbox:seq", kOutSince: tag + ":outbox:since", kOutClaim: tag + ":outbox:claim", kEsc: tag + ":esc",
-		stop: make(chan struct{}),
-		pipe: newPipeliner(rdb, opts.Pipelines, 64, opts.Timeout),
+		kCreated: tag + ":idx:created", kTeamOf: tag + ":idx:teamof", kTeam: tag + ":idx:team:", kSchema: tag + ":idx:schema",
+		backfilled: make(chan struct{}),
+		stop:       make(chan struct{}),
+		pipe:       newPipeliner(rdb, opts.Pipelines, 64, opts.Timeout),
 	}
 	for _, st := range incidents.States {
 		s.kState[st] = tag + ":idx:" + string(st)
@@ -209,6 +256,8 @@ func New(rdb redis.UniversalClient, opts Options) *Store {
 		s.wg.Add(1)
 		go s.reconcileLoop()
 	}
+	s.wg.Add(1)
+	go s.backfillLoop()
 	return s
 }
 
@@ -282,7 +331,7 @@ func (s *Store) index(ctx context.Context, c redis.Scripter, inc *incidents.Inci
 		}
 	}
 	keys := []string{s.kAll, s.kState[incidents.Triggered], s.kState[incidents.Acknowledged], s.kState[incidents.Resolved], s.kVer, s.kDirty,
-		s.kOutbox, s.kOutSeq, s.kOutSince, s.kPend, s.kOutClaim, s.kEsc}
+		s.kOutbox, s.kOutSeq, s.kOutSince, s.kPend, s.kOutClaim, s.kEsc, s.kCreated, s.kTeamOf}
 	cut := ""
 	if len(cutoff) > 0 {
 		cut = strconv.FormatInt(cutoff[0].UnixMilli(), 10)
@@ -291,7 +340,8 @@ func (s *Store) index(ctx context.Context, c redis.Scripter, inc *incidents.Inci
 	if d := inc.Due(); !d.IsZero() {
 		due = strconv.FormatInt(d.UnixMilli(), 10)
 	}
-	return indexScript.Eval(ctx, c, keys, inc.ID, inc.Number, pos, inc.Version, time.Now().UnixMilli(), cut, due)
+	return indexScript.Eval(ctx, c, keys, inc.ID, inc.Number, pos, inc.Version, time.Now().UnixMilli(), cut, due,
+		inc.CreatedAt.UnixMilli(), teamName(inc.Team), s.kTeam, string(incidents.Triggered), string(incidents.Acknowledged), string(incidents.Resolved))
 }
 
 // mark queues the dirty mark of version ver of the incident id.
@@ -542,10 +592,15 @@ func (s *Store) create(ctx context.Context, b *incidents.Batch, opts incidents.I
 		cmds = append(cmds, cas,
 			p.HSet(ctx, s.kVer, next.ID, next.Version),
 			p.ZAdd(ctx, s.kAll, z), p.ZAdd(ctx, s.kState[next.State], z),
+			p.ZAdd(ctx, s.kCreated, redis.Z{Score: float64(next.CreatedAt.UnixMilli()), Member: next.ID}),
 			p.HIncrBy(ctx, s.kOutSeq, next.ID, 1), p.ZAddNX(ctx, s.kOutbox, due), p.ZAddNX(ctx, s.kOutSince, due),
 			p.ZRem(ctx, s.kDirty, next.ID), p.HDel(ctx, s.kPend, next.ID))
 		if d := next.Due(); !d.IsZero() {
 			cmds = append(cmds, p.ZAdd(ctx, s.kEsc, redis.Z{Score: float64(d.UnixMilli()), Member: next.ID}))
+		}
+		if t := teamName(next.Team); t != "" {
+			cmds = append(cmds, p.HSet(ctx, s.kTeamOf, next.ID, t),
+				p.ZAdd(ctx, s.teamKey(t, ""), z), p.ZAdd(ctx, s.teamKey(t, next.State), z))
 		}
 		if time.Since(locked) < s.opts.LockTTL/2 {
 			cmds = append(cmds, p.Del(ctx, lock)) // still surely ours: no need for the script
@@ -652,78 +707,6 @@ func (s *Store) Update(ctx context.Context, id string, fn func(*incidents.Incide
 		return next, nil
 	}
 	return nil, incidents.Errorf(incidents.Unavailable, "too many concurrent changes to %s, try again", id)
-}
-
-// List implements incidents.Store. The index is checked against each
-// incident's stored state, so an entry left stale by a crash never shows.
-func (s *Store) List(ctx context.Context, opts incidents.ListOptions) ([]*incidents.Incident, error) {
-	const op = "redisstore.List"
-	opts, err := opts.Normalize()
-	if err != nil {
-		return nil, err
-	}
-	keys := []string{s.kAll}
-	want := map[incidents.State]bool{}
-	if len(opts.States) > 0 {
-		keys = keys[:0]
-		for _, st := range opts.States {
-			if !want[st] {
-				keys = append(keys, s.kState[st])
-			}
-			want[st] = true
-		}
-	}
-	maxScore := "+inf"
-	if opts.Before > 0 {
-		maxScore = "(" + strconv.FormatInt(opts.Before, 10)
-	}
-	pipe := s.rdb.Pipeline()
-	cmds := make([]*redis.ZSliceCmd, len(keys))
-	for i, k := range keys {
-		cmds[i] = pipe.ZRevRangeByScoreWithScores(ctx, k, &redis.ZRangeBy{Max: maxScore, Min: "-inf", Count: int64(opts.Limit)})
-	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		return nil, unavailable(op, err)
-	}
-	// Merge the per-state lists, newest first.
-	var entries []redis.Z
-	for _, c := range cmds {
-		entries = append(entries, c.Val()...)
-	}
-	sortDesc(entries)
-	if len(entries) > opts.Limit {
-		entries = entries[:opts.Limit]
-	}
-	if len(entries) == 0 {
-		return nil, nil
-	}
-	pipe = s.rdb.Pipeline()
-	reads := make([]*fullCmds, len(entries))
-	for i, e := range entries {
-		reads[i] = s.queueFull(ctx, pipe, e.Member.(string))
-	}
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return nil, unavailable(op, err)
-	}
-	out := make([]*incidents.Incident, 0, len(entries))
-	for _, r := range reads {
-		inc, err := r.incident()
-		if err != nil {
-			return nil, err
-		}
-		if inc != nil && (len(want) == 0 || want[inc.State]) {
-			out = append(out, inc)
-		}
-	}
-	return out, nil
-}
-
-func sortDesc(z []redis.Z) {
-	for i := 1; i < len(z); i++ { // a few short sorted runs: insertion sort
-		for j := i; j > 0 && z[j].Score > z[j-1].Score; j-- {
-			z[j], z[j-1] = z[j-1], z[j]
-		}
-	}
 }
 
 // Count implements incidents.Store.

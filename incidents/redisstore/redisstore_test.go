@@ -95,3 +95,8 @@ func mustJSON(t testing.TB, v any) []byte {
 	}
 	return b
 }
+
+// BenchmarkList: see storetest.BenchList.
+//
+//	go test -v -run '^$' -bench BenchmarkList -benchtime 200x -timeout 60m ./incidents/redisstore/
+func BenchmarkList(b *testing.B) { storetest.BenchList(b, newStore) }

@@ -66,6 +66,9 @@ func TestConformanceOnCluster(t *testing.T) {
 	began = time.Now()
 	storetest.Run(t, storesOn(rdb), storetest.WithReplicas(replicasOn(rdb)))
 	t.Run("Reconcile", func(t *testing.T) { testReconcileOn(t, rdb) })
+	t.Run("Backfill", func(t *testing.T) {
+		testBackfillOn(t, rdb, fmt.Sprintf("klaxontopo-%d-%d", os.Getpid(), topologyPrefixes.Add(1)))
+	})
 	t.Logf("suite ran in %v", time.Since(began).Round(time.Millisecond))
 
 	// The suite must have spread its keys over the masters, or it proved
@@ -122,6 +125,9 @@ func TestConformanceBehindSentinel(t *testing.T) {
 	began = time.Now()
 	storetest.Run(t, storesOn(rdb), storetest.WithReplicas(replicasOn(rdb)))
 	t.Run("Reconcile", func(t *testing.T) { testReconcileOn(t, rdb) })
+	t.Run("Backfill", func(t *testing.T) {
+		testBackfillOn(t, rdb, fmt.Sprintf("klaxontopo-%d-%d", os.Getpid(), topologyPrefixes.Add(1)))
+	})
 	t.Logf("suite ran in %v", time.Since(began).Round(time.Millisecond))
 }
 

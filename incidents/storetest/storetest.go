@@ -73,6 +73,13 @@ func Run(t *testing.T, newStore NewStore, opts ...Option) {
 		{"ConcurrentIngestSameGroup", testConcurrentIngest},
 		{"ConcurrentUpdatesLoseNothing", testConcurrentUpdate},
 		{"ConcurrentIngestAndUpdate", testConcurrentMixed},
+		{"ListReturnsSummaries", testListSummaries},
+		{"HugeIncidentListsAsSummary", testHugeIncident},
+		{"AlertsPageInCardOrder", testAlertsPaging},
+		{"EventsPageOldestFirst", testEventsPaging},
+		{"ListByTeam", testListByTeam},
+		{"ListByCreationTime", testListByTime},
+		{"ListFollowsTeamChanges", testListFollowsTeam},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
@@ -557,6 +564,7 @@ func testConcurrentMixed(t *testing.T, s incidents.Store) {
 	if len(inc.Alerts) != 11 || len(inc.Timeline) != 2+10+10 {
 		t.Fatalf("after mixed writers: %d alerts, %d events; want 11 and 22", len(inc.Alerts), len(inc.Timeline))
 	}
+	checkPages(t, s, id, 4)
 }
 
 // Alertmanager may send a group's alerts in any subset (max_alerts, a
@@ -606,4 +614,5 @@ func testBigIncident(t *testing.T, s incidents.Store) {
 	if len(inc.Timeline) != 2+10+1 {
 		t.Fatalf("timeline has %d events, want 13", len(inc.Timeline))
 	}
+	checkPages(t, s, id, 7)
 }
