@@ -14,22 +14,8 @@ build:
 bench: ## the ingest benchmarks (minutes: includes 100,000 stored incidents)
 	go test -run '^$$' -bench BenchmarkIngest -benchtime 20000x -timeout 60m ./bot/
 
-fuzz: ## fuzz the parsers of outside input
-	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 60s ./adapters/alertmanager/
-	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 60s ./adapters/grafana/
-	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 60s ./adapters/webhook/
-	go test -run '^$$' -fuzz '^FuzzVerifyHMAC$$' -fuzztime 30s ./bot/
-	go test -run '^$$' -fuzz '^FuzzParseConfig$$' -fuzztime 60s ./bot/
-	go test -run '^$$' -fuzz '^FuzzCard$$' -fuzztime 60s ./templates/
-	go test -run '^$$' -fuzz '^FuzzVerifyButtonKey$$' -fuzztime 30s ./bot/
-	go test -run '^$$' -fuzz '^FuzzParseCommand$$' -fuzztime 60s ./bot/
-	go test -run '^$$' -fuzz '^FuzzParseCommand$$' -fuzztime 30s ./adapters/telegram/
-	go test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime 30s ./adapters/slack/
-	go test -run '^$$' -fuzz '^FuzzInteractions$$' -fuzztime 30s ./adapters/slack/
-	for p in slack mattermost telegram; do \
-		go test -run '^$$' -fuzz '^FuzzCompile$$' -fuzztime 60s ./adapters/$$p/ && \
-		go test -run '^$$' -fuzz '^FuzzReplyText$$' -fuzztime 30s ./adapters/$$p/ || exit 1; \
-	done
+fuzz: ## fuzz the parsers of outside input, a minute each
+	bash .ci/fuzz 60
 
 check: ## what CI runs
 	bash .ci/run

@@ -320,7 +320,18 @@ func (s *Server) CheckButton(ctx context.Context, r chatops.Request) (reason str
 	case r.Thread == "" || s.outbox == nil:
 		return forged("not the key's card")
 	}
-	card, err := s.outbox.box.RefIncident(ctx, r.Platform+":"+r.Channel, r.Thread)
+	dest := r.Platform + ":" + r.Channel
+	card, err := s.outbox.box.RefIncident(ctx, dest, r.Thread)
+	// Pressed the moment the card appeared: the platform has it, and the
+	// outbox is about to record its reference. Wait for that, briefly.
+	for wait := 0; err == nil && card == "" && wait < 40 && s.cardBeingPosted(ctx, id, dest); wait++ {
+		select {
+		case <-ctx.Done():
+			return "store unavailable", ephemeral(chatError(incidents.Wrap(incidents.Unavailable, "check button", ctx.Err())))
+		case <-time.After(50 * time.Millisecond):
+		}
+		card, err = s.outbox.box.RefIncident(ctx, dest, r.Thread)
+	}
 	switch {
 	case err != nil:
 		s.log.Warn("cannot check a button press's card", "platform", r.Platform, "err", err)
@@ -335,4 +346,16 @@ func (s *Server) CheckButton(ctx context.Context, r chatops.Request) (reason str
 		return forged("not the key's card")
 	}
 	return "", chatops.Reply{}
+}
+
+// cardBeingPosted reports whether the incident's card in dest is posted
+// but not yet recorded (a click can outrun the outbox by milliseconds):
+// its delivery has a Posting mark and no reference.
+func (s *Server) cardBeingPosted(ctx context.Context, id, dest string) bool {
+	dl, err := s.outbox.box.Deliveries(ctx, id)
+	if err != nil {
+		return false
+	}
+	d, ok := dl[dest]
+	return ok && d.Ref == "" && !d.Posting.IsZero()
 }

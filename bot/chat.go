@@ -3,9 +3,11 @@ package bot
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -68,6 +70,9 @@ func (s *Server) handle(ctx context.Context, r chatops.Request) (chatops.Reply, 
 	if err != nil {
 		return ephemeral(chatError(err)), c.Verb, resultOf(err)
 	}
+	if len(reply.Choices) > 0 {
+		return reply, c.Verb, "choices"
+	}
 	return reply, c.Verb, "ok"
 }
 
@@ -91,10 +96,115 @@ func buttonCommand(id string, a templates.Action) (Command, bool) {
 			return c, false
 		}
 		c.Verb, c.Duration = VerbSnooze, d
+	case actSev:
+		n, err := strconv.Atoi(a.Arg)
+		if err != nil || !incidents.Severity(n).Valid() {
+			return c, false
+		}
+		c.Verb, c.Severity = VerbSev, incidents.Severity(n)
+	case actShow, actTimeline, actPostmortem:
+		c.Verb = Verb(a.ID)
 	default:
 		return c, false
 	}
 	return c, true
+}
+
+// The actions of choice buttons beyond a card's (templates.ActAck…): a
+// button key names its action, and buttonCommand reads it back.
+const (
+	actSev        templates.ActionID = "sev" // Arg: 1 to 4
+	actShow       templates.ActionID = "show"
+	actTimeline   templates.ActionID = "timeline"
+	actPostmortem templates.ActionID = "postmortem"
+)
+
+// choiceAction is the button action that carries out c on an incident
+// chosen by pressing it; ok is false for a command a button cannot carry
+// (its text: a note, a resolve summary, a person).
+func choiceAction(c Command) (a templates.Action, ok bool) {
+	switch c.Verb {
+	case VerbAck:
+		return templates.Action{ID: templates.ActAck}, true
+	case VerbUnack:
+		return templates.Action{ID: templates.ActUnack}, true
+	case VerbResolve:
+		return templates.Action{ID: templates.ActResolve}, c.Text == ""
+	case VerbReopen:
+		return templates.Action{ID: templates.ActReopen}, true
+	case VerbEscalate:
+		return templates.Action{ID: templates.ActEscalate}, true
+	case VerbSnooze:
+		arg := durationArg(c.Duration)
+		return templates.Action{ID: templates.ActSnooze, Arg: arg}, arg != ""
+	case VerbSev:
+		return templates.Action{ID: actSev, Arg: strconv.Itoa(int(c.Severity))}, c.Severity.Valid()
+	case VerbShow:
+		return templates.Action{ID: actShow}, true
+	case VerbTimeline:
+		return templates.Action{ID: actTimeline}, true
+	case VerbPostmortem:
+		return templates.Action{ID: actPostmortem}, true
+	}
+	return templates.Action{}, false
+}
+
+// durationArg writes d as parseDuration reads it back, in letters and
+// digits only (a key's field): "7d", "2h", "90m", "45s"; "" when d is not
+// a whole number of seconds.
+func durationArg(d time.Duration) string {
+	switch {
+	case d <= 0 || d%time.Second != 0:
+		return ""
+	case d%(24*time.Hour) == 0 && d <= 7*24*time.Hour:
+		return strconv.FormatInt(int64(d/(24*time.Hour)), 10) + "d"
+	case d%time.Hour == 0:
+		return strconv.FormatInt(int64(d/time.Hour), 10) + "h"
+	case d%time.Minute == 0:
+		return strconv.FormatInt(int64(d/time.Minute), 10) + "m"
+	}
+	return strconv.FormatInt(int64(d/time.Second), 10) + "s"
+}
+
+// choiceKeyTTL is how long a Mattermost choice button holds: it answers
+// the command just typed (Slack's and Telegram's keys do not expire, as
+// their cards' do not).
+const choiceKeyTTL = 15 * time.Minute
+
+// offer answers c, which could mean any of the open incidents (newest
+// first), with a button per incident, the newest chatops.MaxChoices, each
+// carrying out c on its incident; ok is false when c cannot be a button
+// or no key could be made. text says the same in words.
+func (s *Server) offer(ctx context.Context, r chatops.Request, c Command, open []*incidents.Incident, text string) (chatops.Reply, bool) {
+	a, ok := choiceAction(c)
+	if !ok {
+		return chatops.Reply{}, false
+	}
+	dest := r.Platform + ":" + r.Channel
+	var choices []chatops.Choice
+	for _, inc := range open[:min(chatops.MaxChoices, len(open))] {
+		key := s.signer.Sign(r.Platform, inc.ID, a)
+		if key == "" {
+			// A platform whose keys are bound to their channel.
+			key = s.signer.SignBound(r.Platform, r.Channel, inc.ID, a, s.clock.Now().Add(choiceKeyTTL))
+		}
+		if key == "" {
+			continue
+		}
+		ch := chatops.Choice{Label: inc.ID + " · " + clip(inc.Title, 60), Key: key}
+		if s.outbox != nil {
+			if dl, err := s.outbox.box.Deliveries(ctx, inc.ID); err == nil {
+				ch.Card = dl[dest].Ref
+			} else {
+				s.log.Warn("cannot read the card of a choice", "incident", inc.ID, "err", err)
+			}
+		}
+		choices = append(choices, ch)
+	}
+	if len(choices) == 0 {
+		return chatops.Reply{}, false
+	}
+	return chatops.Reply{Text: text, Ephemeral: true, Choices: choices}, true
 }
 
 func ephemeral(text string) chatops.Reply { return chatops.Reply{Text: text, Ephemeral: true} }
@@ -137,6 +247,11 @@ func (s *Server) act(ctx context.Context, r chatops.Request, actor string, known
 		return s.oncallHere(ctx, r, actor, known, c)
 	}
 	id, err := s.incidentHere(ctx, r, c.ID, c.Verb)
+	if amb := (*ambiguous)(nil); errors.As(err, &amb) {
+		if reply, ok := s.offer(ctx, r, c, amb.open, amb.choose); ok {
+			return reply, nil
+		}
+	}
 	if err != nil {
 		return chatops.Reply{}, err
 	}
@@ -157,13 +272,17 @@ func (s *Server) act(ctx context.Context, r chatops.Request, actor string, known
 			s.log.Error("postmortem template failed", "incident", id, "err", err)
 			return chatops.Reply{}, incidents.Wrap(incidents.Internal, "postmortem", err)
 		}
-		text := "Postmortem draft of " + inc.ID + ": edit it, review it together, keep it blameless."
-		if base := s.cfg.Server.PublicURL; base != "" {
-			text += "\n" + strings.TrimRight(base, "/") + "/api/v1/incidents/" + inc.ID + "/postmortem.md"
+		reply := chatops.Reply{
+			Text: "Postmortem draft of " + inc.ID + ": edit it, review it together, keep it blameless.", Ephemeral: true,
+			Document: &chatops.Document{Name: inc.ID + "-postmortem.md", Title: "Postmortem: " + inc.ID + " " + clip(inc.Title, 80), Content: md},
 		}
-		return chatops.Reply{Text: text, Ephemeral: true, Document: &chatops.Document{
-			Name: inc.ID + "-postmortem.md", Title: "Postmortem: " + inc.ID + " " + clip(inc.Title, 80), Content: md,
-		}}, nil
+		if base := s.cfg.Server.PublicURL; base != "" {
+			// klaxon's own link: a real link on every platform, unlike
+			// the URLs in incident text.
+			reply.Links = []chatops.Link{{Text: inc.ID + "-postmortem.md (the latest draft)",
+				URL: strings.TrimRight(base, "/") + "/api/v1/incidents/" + inc.ID + "/postmortem.md"}}
+		}
+		return reply, nil
 	}
 	inc, hint, err := s.Act(ctx, id, c, Actor{Name: actor, Known: known, Via: r.Platform})
 	if err != nil {
@@ -312,16 +431,38 @@ func (s *Server) incidentHere(ctx context.Context, r chatops.Request, id string,
 		}
 		return "", incidents.Errorf(incidents.Invalid, "No incident is open here. Name one, e.g. /incident show INC-42, or see /incident list.")
 	}
-	ids := make([]string, 0, 5)
-	for _, inc := range open[:min(5, len(open))] {
+	ids := make([]string, 0, chatops.MaxChoices)
+	for _, inc := range open[:min(chatops.MaxChoices, len(open))] {
 		ids = append(ids, inc.ID)
 	}
 	more := ""
-	if len(open) > 5 {
-		more = fmt.Sprintf(" and %d more", len(open)-5)
+	if len(open) > chatops.MaxChoices {
+		more = fmt.Sprintf(" and %d more", len(open)-chatops.MaxChoices)
 	}
-	return "", incidents.Errorf(incidents.Invalid, "%d incidents are open here (%s%s): which one? e.g. /incident ack %s", len(open), strings.Join(ids, ", "), more, ids[0])
+	head := fmt.Sprintf("%d incidents are open here (%s%s): which one?", len(open), strings.Join(ids, ", "), more)
+	example := "/incident " + string(verb) + " " + ids[0]
+	switch verb {
+	case VerbSev, VerbSnooze, VerbNote, VerbLead, VerbRole:
+		example += " …"
+	}
+	return "", &ambiguous{
+		err:    incidents.Errorf(incidents.Invalid, "%s e.g. %s", head, example),
+		choose: head + " Choose below, or name it: " + example,
+		open:   open,
+	}
 }
+
+// ambiguous is incidentHere's error when several incidents are open in
+// the channel and the request names none: act offers them as buttons
+// when the command can be one.
+type ambiguous struct {
+	err    error                 // Invalid, naming them
+	choose string                // the text that goes with the buttons
+	open   []*incidents.Incident // newest first
+}
+
+func (a *ambiguous) Error() string { return a.err.Error() }
+func (a *ambiguous) Unwrap() error { return a.err }
 
 // latestHere is the newest incident of the channel's teams, or "": one
 // read of each team's index.

@@ -198,3 +198,73 @@ func TestChatFindsTheChannelsIncidentAmongMany(t *testing.T) {
 	wantReply(t, e.say("U1", "ack"), ours.ID+": Acknowledged by u1 (Slack)")
 	wantReply(t, e.say("U1", "list"), "1 open:\n"+ours.ID)
 }
+
+// A command that could mean any of several open incidents answers with a
+// button each, newest first, that carries it out on that incident; a
+// command a button cannot carry (its text) keeps the plain answer.
+func TestChatChoices(t *testing.T) {
+	e := newChatEnv(t, boltStore(t), withPeople)
+	a, b := e.open("g1"), e.open("g2")
+	signer := bot.NewButtonSigner(e.cfg.ButtonKeySecret())
+	press := func(user string, c chatops.Choice) chatops.Reply {
+		t.Helper()
+		return e.srv.Handle(context.Background(), chatops.Request{Platform: "slack", UserID: user, Channel: slackC, Button: c.Key})
+	}
+	choose := func(user, text string) []chatops.Choice {
+		t.Helper()
+		r := e.say(user, text)
+		wantReply(t, r, "2 incidents are open here ("+b.ID+", "+a.ID+"): which one? Choose below")
+		if len(r.Choices) != 2 || !r.Ephemeral || !strings.HasPrefix(r.Choices[0].Label, b.ID+" · ") || !strings.HasPrefix(r.Choices[1].Label, a.ID+" · ") {
+			t.Fatalf("%s: choices %+v", text, r.Choices)
+		}
+		for i, c := range r.Choices {
+			id, _, err := signer.Verify(bot.Slack, c.Key)
+			if err != nil || id != []string{b.ID, a.ID}[i] {
+				t.Fatalf("%s: choice %d key %q: %s, %v", text, i, c.Key, id, err)
+			}
+		}
+		return r.Choices
+	}
+	wantReply(t, press("UALICE", choose("UALICE", "ack")[1]), a.ID+": Acknowledged by alice.")
+	if got := e.get(a.ID); got.AckedBy != "alice" {
+		t.Fatalf("%s acknowledged by %q", a.ID, got.AckedBy)
+	}
+	if got := e.get(b.ID); got.State != incidents.Triggered {
+		t.Fatalf("%s is %s", b.ID, got.State)
+	}
+	wantReply(t, press("UBOB", choose("UBOB", "snooze 90m")[0]), "Escalation snoozed for 1h30m")
+	wantReply(t, press("UBOB", choose("UBOB", "sev 1")[0]), "(set by bob)")
+	if got := e.get(b.ID); got.Severity != incidents.Sev1 {
+		t.Errorf("%s severity %s", b.ID, got.Severity)
+	}
+	wantReply(t, press("UBOB", choose("UBOB", "show")[1]), "Acknowledged by alice at")
+	wantReply(t, press("UBOB", choose("UBOB", "timeline")[1]), a.ID+" timeline (UTC):")
+	if r := press("UBOB", choose("UBOB", "postmortem")[0]); r.Document == nil || !strings.HasPrefix(r.Document.Name, b.ID) {
+		t.Errorf("postmortem by button: %+v", r)
+	}
+	for _, text := range []string{"note the pool was too small", "resolve it was the pool", "lead @alice", "role scribe @bob"} {
+		r := e.say("UBOB", text)
+		if len(r.Choices) != 0 || !strings.Contains(r.Text, "which one? e.g. /incident "+strings.Fields(text)[0]+" "+b.ID) {
+			t.Errorf("%s: %+v", text, r)
+		}
+	}
+	wantReply(t, press("UBOB", choose("UBOB", "resolve")[0]), b.ID+" resolved.")
+	// One open: it acts at once.
+	wantReply(t, e.say("UBOB", "resolve"), a.ID+" resolved.")
+	metrics := e.do("GET", "/metrics", "").body
+	if !strings.Contains(metrics, `klaxon_chat_requests_total{kind="command",platform="slack",result="choices",verb="ack"} 1`) {
+		t.Error("offering choices is not counted")
+	}
+}
+
+// klaxon's postmortem link is a Link of its own, not text: the adapters
+// show it as a real link when it is under server.public_url.
+func TestChatPostmortemLink(t *testing.T) {
+	e := newChatEnv(t, boltStore(t), func(c *bot.Config) { c.Server.PublicURL = "https://klaxon.example.com/" })
+	inc := e.open("g1")
+	r := e.say("U1", "postmortem")
+	want := "https://klaxon.example.com/api/v1/incidents/" + inc.ID + "/postmortem.md"
+	if len(r.Links) != 1 || r.Links[0].URL != want || strings.Contains(r.Text, "://") || !chatops.LinkUnder(e.cfg.Server.PublicURL, r.Links[0].URL) {
+		t.Errorf("reply %+v, want a link to %s", r, want)
+	}
+}

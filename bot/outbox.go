@@ -400,6 +400,9 @@ func (cs *cardSync) post(ctx context.Context) error {
 					events++
 				}
 			}
+			if cs.dl.Events > 0 && cs.dl.Events < events {
+				events = cs.dl.Events // from the first try on, as any late card (see post)
+			}
 			cs.dl.Ref, cs.dl.Posting, cs.dl.Version, cs.dl.Events = ref, time.Time{}, 0, events
 			return cs.save(ctx)
 		}
@@ -410,6 +413,17 @@ func (cs *cardSync) post(ctx context.Context) error {
 	// Record the intent first: a crash between the post and recording its
 	// ref leaves this mark, and the next worker looks for the card.
 	cs.dl.Posting = o.now()
+	if cs.dl.Events == 0 {
+		// The first try: the card shows the incident as it is, and its
+		// thread starts here. What happens from now on is threaded under
+		// the card however late it gets posted (the bot was added to the
+		// channel after the incident changed; the platform was down): the
+		// reply step sends it all in one reply, fitted to the platform. A
+		// card posted at once adds no reply; the lines before the first
+		// try (an escalation's first step racing the post) are not
+		// threaded, as they never were.
+		cs.dl.Events = len(inc.Timeline)
+	}
 	if err := cs.save(ctx); err != nil {
 		return err
 	}
@@ -422,7 +436,6 @@ func (cs *cardSync) post(ctx context.Context) error {
 	}
 	cs.dl.Ref, cs.dl.Posting = ref, time.Time{}
 	cs.dl.Version = inc.Version
-	cs.dl.Events = len(inc.Timeline) // the new card shows them all
 	cs.delivered(callPost)
 	return cs.save(ctx)
 }

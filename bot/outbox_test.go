@@ -453,6 +453,73 @@ func TestOutboxFailsForGood(t *testing.T) {
 	})
 }
 
+// A card posted late — the bot was added to the channel after the
+// incident changed — threads what happened since klaxon first tried to
+// post it, in one reply; a card posted at once adds no reply.
+func TestOutboxLateCardThreadsEarlierEvents(t *testing.T) {
+	eachStore(t, func(t *testing.T, store func(testing.TB) incidents.Store) {
+		e := newChatEnv(t, store(t), nil)
+		e.slack.failNext("post", &chatErr{code: "not_in_channel"}, &chatErr{code: "not_in_channel"})
+		e.start()
+		inc := e.open("g1")
+		waitFor(t, 5*time.Second, "the failure on the timeline", func() bool {
+			got, _ := e.store.Get(context.Background(), inc.ID)
+			return got.Timeline[len(got.Timeline)-1].Kind == incidents.EventDeliveryFailed
+		})
+		if tg := synced(t, e.tg, tgChat, inc); tg.edits != 0 {
+			t.Fatalf("Telegram card %+v", tg)
+		}
+		e.act(inc.ID, incidents.Acknowledge) // the second try fails too
+		waitFor(t, 5*time.Second, "a second try", func() bool { return e.slack.count("post") == 2 })
+		if _, err := e.store.Update(context.Background(), inc.ID, func(inc *incidents.Incident) error {
+			return inc.AddNote("factor", "the pool was too small", "bob", e.clock.Now())
+		}); err != nil {
+			t.Fatal(err)
+		}
+		// The bot is in the channel now: the next change posts the card.
+		inc = e.act(inc.ID, incidents.Resolve)
+		var m fakeMsg
+		waitFor(t, 5*time.Second, "the late card and its thread", func() bool {
+			m = synced(t, e.slack, slackC, inc)
+			return len(m.replies) > 0
+		})
+		var kinds []incidents.EventKind
+		for _, ev := range m.replies[0] {
+			kinds = append(kinds, ev.Kind)
+		}
+		want := []incidents.EventKind{incidents.EventDeliveryFailed, incidents.EventAcknowledged, incidents.EventNote, incidents.EventResolved}
+		if len(m.replies) != 1 || fmt.Sprint(kinds) != fmt.Sprint(want) {
+			t.Errorf("the late card's thread: %d replies, the first with %v; want one with %v", len(m.replies), kinds, want)
+		}
+		if m.state != incidents.Resolved || m.edits != 0 {
+			t.Errorf("late card %+v, want it posted resolved", m)
+		}
+		// Telegram's card, posted at once, threaded each change as it came.
+		tg := synced(t, e.tg, tgChat, inc)
+		n := 0
+		for _, r := range tg.replies {
+			n += len(r)
+		}
+		if n != 4 {
+			t.Errorf("Telegram thread holds %d events, want the same 4", n)
+		}
+	})
+}
+
+// A card posted at once, and a card whose first try waited for a rate
+// limit, add no reply for the lines before their first try.
+func TestOutboxPromptCardAddsNoReply(t *testing.T) {
+	e := newChatEnv(t, boltStore(t), nil)
+	inc := e.open("g1")
+	inc = e.act(inc.ID, incidents.Acknowledge) // before any worker runs: the card shows it
+	e.start()
+	m := synced(t, e.slack, slackC, inc)
+	time.Sleep(200 * time.Millisecond)
+	if m.state != incidents.Acknowledged || len(m.replies) != 0 || e.slack.count("reply") != 0 {
+		t.Errorf("card %+v, %d replies: want the acknowledged card and no reply", m, e.slack.count("reply"))
+	}
+}
+
 // A worker that stopped between posting and recording the card left its
 // mark: the next one finds the card instead of posting a second.
 func TestOutboxFindsCardAfterCrash(t *testing.T) {

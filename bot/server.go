@@ -169,6 +169,7 @@ func New(cfg *Config, d Deps) (*Server, error) {
 	s.api = newAPIAuth(cfg, s.people)
 	s.route("GET", "/api/v1/incidents", s.apiRead(s.listIncidents))
 	s.route("GET", "/api/v1/incidents/{id}", s.apiRead(s.getIncident))
+	s.routeIncidentPages() // GET /api/v1/incidents/{id}/alerts and /timeline (api.go)
 	s.route("GET", "/api/v1/incidents/{id}/postmortem.md", s.apiRead(s.getPostmortem))
 	s.route("GET", "/api/v1/oncall", s.apiRead(s.getOncall))
 	s.route("POST", "/api/v1/incidents", s.apiWrite(s.declareIncident))

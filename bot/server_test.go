@@ -101,7 +101,6 @@ func newEnvSources(t testing.TB, store incidents.Store, cfg *bot.Config, sources
 	if err != nil {
 		t.Fatal(err)
 	}
-	bot.RouteIncidentPages(srv)
 	return &env{t: t, h: srv.Handler(), clock: clock, store: store}
 }
 

@@ -7,6 +7,8 @@ package chatops
 
 import (
 	"context"
+	"net/url"
+	"strings"
 
 	"github.com/klaxonbot/klaxon/templates"
 )
@@ -44,11 +46,86 @@ type Reply struct {
 	Card *templates.Card
 	// Document is a file to share (a postmortem), or nil.
 	Document *Document
+	// Links are klaxon's own links (its API, e.g. a postmortem's
+	// Markdown), shown as real links after Text, one a line. A URL in
+	// Text is data and never becomes a link, whoever wrote it; a Link
+	// does, when it is under klaxon's server.public_url (LinkUnder): the
+	// adapters check, and show any other as plain text.
+	Links []Link
+	// Choices are buttons offered with Text when a request could not
+	// tell which incident it meant: each carries out the same request on
+	// one incident, newest first, at most MaxChoices. Pressing one sends
+	// its Key back as a Request's Button, from the same chat. Platforms
+	// show them with the reply (Slack: an ephemeral message with buttons;
+	// Mattermost: an ephemeral post with buttons; Telegram: an inline
+	// keyboard under the reply); Text must still make sense without them.
+	Choices []Choice
 	// Unauthorized says the request carried a button key that is not
 	// klaxon's (forged or from another installation): platforms whose
 	// requests are otherwise unauthenticated (Mattermost actions) answer
 	// 401.
 	Unauthorized bool
+}
+
+// Link is a link of klaxon's own in a Reply.
+type Link struct {
+	// Text is what the link says: plain text, escaped by the adapter
+	// ("" shows "Link").
+	Text string
+	// URL is an absolute http(s) URL under klaxon's server.public_url.
+	URL string
+}
+
+// LinkUnder reports whether u may be shown as a link of the klaxon whose
+// server.public_url is base: both are absolute http or https URLs that
+// templates.SafeURL accepts (u as it is: no spaces, control characters,
+// credentials, < > | ", nor a backslash or a backquote), u has base's scheme and host (port included), and u's path is
+// base's path or below it, without "." or ".." segments to climb out. An
+// empty base matches nothing.
+func LinkUnder(base, u string) bool {
+	base, ok := templates.SafeURL(base)
+	if !ok {
+		return false
+	}
+	if safe, ok := templates.SafeURL(u); !ok || safe != u || strings.ContainsAny(u, "\\`") {
+		return false
+	}
+	b, err := url.Parse(base)
+	if err != nil || b.RawQuery != "" || b.Fragment != "" {
+		return false
+	}
+	p, err := url.Parse(u)
+	if err != nil || p.Opaque != "" || !strings.EqualFold(p.Scheme, b.Scheme) || !strings.EqualFold(p.Host, b.Host) {
+		return false
+	}
+	path := p.EscapedPath()
+	for _, seg := range strings.Split(path, "/") {
+		if seg == "." || seg == ".." || strings.EqualFold(seg, "%2e") || strings.EqualFold(seg, "%2e%2e") ||
+			strings.EqualFold(seg, ".%2e") || strings.EqualFold(seg, "%2e.") {
+			return false
+		}
+	}
+	prefix := strings.TrimRight(b.EscapedPath(), "/") + "/"
+	return path+"/" == prefix || strings.HasPrefix(path, prefix)
+}
+
+// MaxChoices is the most Choices a Reply offers.
+const MaxChoices = 5
+
+// Choice is a button offered with a Reply.
+type Choice struct {
+	// Label is the button's text: plain text (it holds an incident's
+	// title, which is data), cut by the adapter to its platform's limit.
+	Label string
+	// Key is the signed button key the press sends back (Request.Button):
+	// at most 64 bytes of ASCII.
+	Key string
+	// Card is the reference of the incident's card in the chat the reply
+	// goes to, as Request.Thread names cards ("" when it has none there).
+	// A platform that checks a press against the card it was made on
+	// (Mattermost's unauthenticated action calls) sends it as the press's
+	// Thread, and shows no Choice without one.
+	Card string
 }
 
 // Document is a text file to share in the chat.

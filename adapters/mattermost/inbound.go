@@ -20,6 +20,19 @@ package mattermost
 // the Mattermost server should be able to reach the endpoint. The answer is
 // an ephemeral text, never the updated card (whose buttons carry the
 // incident's other keys): the outbox edits the card.
+//
+// A reply's Choices (a command that could mean several incidents) are
+// buttons on the command's ephemeral answer. Mattermost keeps no such post:
+// it calls the action with the ephemeral post's id, so the button's
+// context also names the incident's card ({"key": ..., "card": <post
+// id>}), and the click counts as one on that card (CheckButton checks the
+// key against it as against any card's). A forger gains nothing: post_id
+// is the caller's to choose either way.
+//
+// Mattermost 9.10 and every release up to 10.11 send no root_id with a
+// slash command (its main branch added it in 2026), so a command typed in a
+// card's thread cannot name the card there; the Handler answers with
+// Choices instead.
 
 import (
 	"cmp"
@@ -32,6 +45,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -40,6 +54,7 @@ import (
 	"github.com/mattermost/mattermost/server/public/model"
 
 	"github.com/klaxonbot/klaxon/chatops"
+	"github.com/klaxonbot/klaxon/templates"
 )
 
 // platform is the chatops.Request platform name of this adapter.
@@ -78,6 +93,15 @@ type InboundOptions struct {
 	// Members says whether the user an action call names is a member of
 	// its channel (required; the Client, which asks the Mattermost API).
 	Members Membership
+	// PublicURL is klaxon's server.public_url: a Reply's Links under it
+	// are shown as links (chatops.LinkUnder), any other as plain text; ""
+	// shows them all as text.
+	PublicURL string
+	// ActionURL is where Mattermost posts button clicks (klaxon's
+	// public_url + "/mattermost/actions"), for the buttons of a Reply's
+	// Choices; "" (or not an absolute http(s) URL of at most
+	// MaxActionURLBytes) shows no Choices, only the Reply's text.
+	ActionURL string
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// Log receives what went wrong (never a token); default slog.Default().
@@ -99,13 +123,15 @@ const (
 // Inbound serves Mattermost's requests to klaxon. It is safe for
 // concurrent use.
 type Inbound struct {
-	token    []byte
-	handler  chatops.Handler
-	rejected chatops.Rejected
-	check    func(ctx context.Context, r chatops.Request) (string, chatops.Reply)
-	members  Membership
-	now      func() time.Time
-	log      *slog.Logger
+	token     []byte
+	handler   chatops.Handler
+	rejected  chatops.Rejected
+	check     func(ctx context.Context, r chatops.Request) (string, chatops.Reply)
+	members   Membership
+	publicURL string
+	actionURL string
+	now       func() time.Time
+	log       *slog.Logger
 }
 
 // NewInbound returns an Inbound for o. It checks the options.
@@ -122,13 +148,17 @@ func NewInbound(o InboundOptions) (*Inbound, error) {
 		}
 	}
 	in := &Inbound{
-		token:    []byte(o.CommandToken),
-		handler:  o.Handler,
-		rejected: o.Rejected,
-		check:    o.CheckButton,
-		members:  o.Members,
-		now:      o.Now,
-		log:      o.Log,
+		token:     []byte(o.CommandToken),
+		handler:   o.Handler,
+		rejected:  o.Rejected,
+		check:     o.CheckButton,
+		members:   o.Members,
+		publicURL: o.PublicURL,
+		now:       o.Now,
+		log:       o.Log,
+	}
+	if validActionURL(o.ActionURL) {
+		in.actionURL = o.ActionURL
 	}
 	if in.now == nil {
 		in.now = time.Now
@@ -140,24 +170,27 @@ func NewInbound(o InboundOptions) (*Inbound, error) {
 }
 
 // Commands handles the slash command's requests (POST /mattermost/commands):
-// a form with token, channel_id, user_id, user_name, command, text and, when
-// the command was typed in a thread, root_id. It answers
-// {"response_type": "ephemeral"|"in_channel", "text": ...}.
+// a form with token, channel_id, user_id, user_name, command, text and, on
+// servers that send it (not 9.10 nor any release up to 10.11), root_id when
+// the command was typed in a thread. It answers {"response_type":
+// "ephemeral"|"in_channel", "text": ...}, with "attachments" holding a
+// button per Choice.
 func (in *Inbound) Commands() http.Handler { return http.HandlerFunc(in.serveCommand) }
 
 // Actions handles button clicks (POST /mattermost/actions): JSON {user_id,
-// user_name, channel_id, post_id, context: {"key": ...}}. Before the
-// Handler, CheckButton vouches for the key and the post, and Members for
-// the user. It answers {"ephemeral_text": ...} and never an update (the
+// user_name, channel_id, post_id, context: {"key": ...}} (a Choice's also
+// {"card": ...}, which stands for post_id). Before the Handler, CheckButton
+// vouches for the key and the post, and Members for the user. It answers {"ephemeral_text": ...} and never an update (the
 // outbox edits the card); 401 when the key is missing or not klaxon's for
 // this card; 200 with the reason as ephemeral text when the key expired,
 // the user is not a member of the channel, or that cannot be checked now.
 func (in *Inbound) Actions() http.Handler { return http.HandlerFunc(in.serveAction) }
 
 type commandResponse struct {
-	ResponseType     string `json:"response_type"`
-	Text             string `json:"text"`
-	SkipSlackParsing bool   `json:"skip_slack_parsing"`
+	ResponseType     string                   `json:"response_type"`
+	Text             string                   `json:"text"`
+	SkipSlackParsing bool                     `json:"skip_slack_parsing"`
+	Attachments      []*model.SlackAttachment `json:"attachments,omitempty"`
 }
 
 type actionResponse struct {
@@ -212,9 +245,12 @@ func (in *Inbound) serveCommand(w http.ResponseWriter, r *http.Request) {
 		req.Thread = root
 	}
 	reply := in.handle(r.Context(), req)
-	resp := commandResponse{ResponseType: "in_channel", Text: replyText(reply), SkipSlackParsing: true}
+	resp := commandResponse{ResponseType: "in_channel", Text: replyText(reply, in.publicURL), SkipSlackParsing: true}
 	if reply.Ephemeral {
 		resp.ResponseType = "ephemeral"
+	}
+	if att := choiceAttachment(reply.Choices, in.actionURL); att != nil {
+		resp.Attachments = []*model.SlackAttachment{att}
 	}
 	writeJSON(w, http.StatusOK, resp)
 }
@@ -253,6 +289,14 @@ func (in *Inbound) serveAction(w http.ResponseWriter, r *http.Request) {
 		Thread:   call.PostId,
 		Button:   key,
 	}
+	if card, _ := call.Context["card"].(string); card != "" {
+		// A Choice, pressed on an ephemeral post: it stands for the card.
+		if !model.IsValidId(card) {
+			in.refuse(w, http.StatusBadRequest, "malformed request")
+			return
+		}
+		req.Thread = card
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), handlerTimeout)
 	defer cancel()
 	if reason, refusal := in.check(ctx, req); reason != "" {
@@ -278,7 +322,10 @@ func (in *Inbound) serveAction(w http.ResponseWriter, r *http.Request) {
 		in.refuse(w, http.StatusUnauthorized, "bad key")
 		return
 	}
-	writeJSON(w, http.StatusOK, actionResponse{EphemeralText: replyText(reply), SkipSlackParsing: true})
+	// Never an update: Mattermost cannot update the ephemeral post of a
+	// Choice (the post is not stored), and a card's update would hand back
+	// its keys.
+	writeJSON(w, http.StatusOK, actionResponse{EphemeralText: replyText(reply, in.publicURL), SkipSlackParsing: true})
 }
 
 // answerRefusal refuses a click with text for the person who made it (200:
@@ -288,7 +335,7 @@ func (in *Inbound) answerRefusal(w http.ResponseWriter, reason, text string) {
 		in.rejected(platform, reason)
 	}
 	in.log.Info("mattermost: click refused", "reason", reason)
-	writeJSON(w, http.StatusOK, actionResponse{EphemeralText: replyText(chatops.Reply{Text: text}), SkipSlackParsing: true})
+	writeJSON(w, http.StatusOK, actionResponse{EphemeralText: replyText(chatops.Reply{Text: text}, ""), SkipSlackParsing: true})
 }
 
 // handle calls the Handler with its deadline, turning a panic into an
@@ -364,14 +411,27 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // replyText is the post text of a Reply: its text escaped (as data, never
-// markup: no mention, no link, no formatting) and its document, within
-// MaxRunes.
-func replyText(r chatops.Reply) string {
+// markup: no mention, no link, no formatting), its links, and its
+// document, within MaxRunes. A link under publicURL is a Markdown link;
+// any other is text like the rest.
+func replyText(r chatops.Reply, publicURL string) string {
 	textMax := MaxRunes
 	if r.Document != nil {
 		textMax = maxTextWithDocument
 	}
+	links := linksText(r.Links, publicURL)
+	if links != "" {
+		textMax -= utf8.RuneCountInString(links) + 1
+	}
 	text, used, _ := escape(r.Text, md|ml, limit{textMax, noBytes})
+	if links != "" {
+		if text != "" {
+			text += "\n"
+			used.runes++
+		}
+		text += links
+		used.runes += utf8.RuneCountInString(links)
+	}
 	if r.Document == nil {
 		return text
 	}
@@ -379,6 +439,76 @@ func replyText(r chatops.Reply) string {
 		return documentText(r.Document, MaxRunes)
 	}
 	return text + sep2 + documentText(r.Document, MaxRunes-used.runes-len(sep2))
+}
+
+// Bounds of a Reply's links.
+const (
+	maxReplyLinks    = 5
+	maxReplyLinkText = 80
+)
+
+// linksText renders links, one a line: "[text](url)" for those under
+// publicURL, whose hosts Markdown can hold as they are (linkable); the
+// others as escaped "text: url", which links nothing. At most
+// maxReplyLinks.
+func linksText(links []chatops.Link, publicURL string) string {
+	var lines []string
+	for _, l := range links {
+		if len(lines) == maxReplyLinks {
+			break
+		}
+		text, _, _ := escape(l.Text, md, limit{maxReplyLinkText, noBytes})
+		if text == "" {
+			text = "Link"
+		}
+		if u, ok := templates.SafeURL(l.URL); ok && chatops.LinkUnder(publicURL, u) && linkable(u) {
+			lines = append(lines, "["+text+"]("+linkURL(u)+")")
+			continue
+		}
+		if line, _, _ := escape(l.Text+": "+l.URL, md, limit{maxReplyLinkText + templates.MaxURL, noBytes}); line != "" {
+			lines = append(lines, line)
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Bounds of a Reply's Choices.
+const maxChoiceLabel = 70
+
+// choiceAttachment is the attachment of a Reply's choices: a button each
+// (those with a usable key and a card), calling actionURL with {"key",
+// "card"}; nil when there is none or no actionURL.
+func choiceAttachment(choices []chatops.Choice, actionURL string) *model.SlackAttachment {
+	if actionURL == "" {
+		return nil
+	}
+	var actions []*model.PostAction
+	for i, c := range choices {
+		if len(actions) == chatops.MaxChoices {
+			break
+		}
+		if c.Key == "" || len(c.Key) > MaxKeyBytes || !utf8.ValidString(c.Key) || !model.IsValidId(c.Card) {
+			continue
+		}
+		name, _, _ := escape(c.Label, 0, limit{maxChoiceLabel, MaxPropsBytes})
+		if name == "" {
+			continue
+		}
+		actions = append(actions, &model.PostAction{
+			Id:    "choice" + strconv.Itoa(i+1),
+			Type:  model.PostActionTypeButton,
+			Name:  name,
+			Style: "default",
+			Integration: &model.PostActionIntegration{
+				URL:     actionURL,
+				Context: map[string]any{"key": c.Key, "card": c.Card},
+			},
+		})
+	}
+	if len(actions) == 0 {
+		return nil
+	}
+	return &model.SlackAttachment{Actions: actions}
 }
 
 // documentText renders a document as a Mattermost post text of at most

@@ -476,3 +476,38 @@ func TestNewInbound(t *testing.T) {
 		t.Errorf("minimal options: %v", err)
 	}
 }
+
+// A Choice's button is pressed on the command's ephemeral answer, which
+// Mattermost names in post_id: the card in the button's context stands
+// for it, for CheckButton and the Handler alike; the answer is ephemeral
+// text, never an update (Mattermost cannot update an ephemeral post).
+func TestActionChoice(t *testing.T) {
+	h := &recorder{reply: func(chatops.Request) chatops.Reply {
+		return chatops.Reply{Text: "INC-2: Acknowledged by alice.", Ephemeral: true}
+	}}
+	var checked []chatops.Request
+	in, err := mattermost.NewInbound(mattermost.InboundOptions{CommandToken: cmdToken, Handler: h, Rejected: h.reject, Members: members{member: true},
+		CheckButton: func(ctx context.Context, r chatops.Request) (string, chatops.Reply) {
+			checked = append(checked, r)
+			return vouch(ctx, r)
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const ephemeralID, card = "eeeeeeeeeeeeeeeeeeeeeeeeee", "cccccccccccccccccccccccccc"
+	w := post(t, in.Actions(), actionCall(ephemeralID, map[string]any{"key": "sig.2." + chA, "card": card}))
+	if w.Code != http.StatusOK || strings.Contains(w.Body.String(), `"update"`) {
+		t.Fatalf("%d %s", w.Code, w.Body)
+	}
+	if a := decode[actionAnswer](t, w); a.EphemeralText != "INC\\-2: Acknowledged by alice\\." {
+		t.Errorf("answer %+v", a)
+	}
+	reqs := h.requests()
+	if len(reqs) != 1 || reqs[0].Thread != card || len(checked) != 1 || checked[0].Thread != card || reqs[0].Button != "sig.2."+chA {
+		t.Errorf("requests %+v, checked %+v", reqs, checked)
+	}
+	// A card that is no post id is no click of Mattermost's.
+	if w := post(t, in.Actions(), actionCall(ephemeralID, map[string]any{"key": "sig.2." + chA, "card": "../x"})); w.Code != http.StatusBadRequest || len(h.requests()) != 1 {
+		t.Errorf("a bad card: %d", w.Code)
+	}
+}

@@ -27,6 +27,7 @@ import (
 
 	"github.com/klaxonbot/klaxon/chatops"
 	"github.com/klaxonbot/klaxon/incidents"
+	"github.com/klaxonbot/klaxon/templates"
 )
 
 // Headers of Slack's request signing.
@@ -147,6 +148,10 @@ type InboundOptions struct {
 	// Enterprise Grid and GovSlack add theirs
 	// (https://hooks.slack-gov.com/).
 	ResponseURLPrefixes []string
+	// PublicURL is klaxon's server.public_url: a Reply's Links under it
+	// (chatops.LinkUnder) are shown as links, any other as plain text;
+	// "" shows them all as text.
+	PublicURL string
 }
 
 // DefaultResponseURLPrefixes are where Slack's response_urls point.
@@ -190,6 +195,7 @@ type Inbound struct {
 	answerWait time.Duration // tests shorten it
 	wg         sync.WaitGroup
 	prefixes   []urlPrefix // where response_urls may point
+	publicURL  string      // where klaxon's own links point
 
 	// seen holds the MACs (hex) verified in the last 2*MaxSkew: a request
 	// seen twice is a replay. once, when set, holds them for every replica.
@@ -215,6 +221,7 @@ func NewInbound(o InboundOptions) (*Inbound, error) {
 		log:        o.Log,
 		once:       o.Once,
 		answerWait: answerWait,
+		publicURL:  o.PublicURL,
 	}
 	prefixes := o.ResponseURLPrefixes
 	if len(prefixes) == 0 {
@@ -259,7 +266,9 @@ func (in *Inbound) Commands() http.Handler { return http.HandlerFunc(in.serveCom
 // Interactions is the handler of button presses (POST
 // /slack/interactions). It answers at once with an empty 200 (cards are
 // updated through the outbox) and posts the Reply's text, if any, to the
-// payload's response_url as an ephemeral message.
+// payload's response_url as an ephemeral message. A press on one of a
+// Reply's Choices (action_id ChoiceActionIDPrefix…) replaces the
+// ephemeral message that offered them: it cannot be pressed twice.
 func (in *Inbound) Interactions() http.Handler { return http.HandlerFunc(in.serveInteraction) }
 
 // read reads and verifies r's body; on failure it has answered.
@@ -401,7 +410,7 @@ func (in *Inbound) serveCommand(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		mu.Unlock()
-		in.post(responseURL, replyMessages(rep, rep.Ephemeral))
+		in.post(responseURL, in.replyMessages(rep, rep.Ephemeral))
 	}()
 
 	t := time.NewTimer(in.answerWait)
@@ -431,7 +440,7 @@ func (in *Inbound) serveCommand(w http.ResponseWriter, r *http.Request) {
 		writeJSONBody(w, http.StatusOK, message{ResponseType: "ephemeral", Text: workingText})
 		return
 	}
-	msgs := replyMessages(rep, rep.Ephemeral)
+	msgs := in.replyMessages(rep, rep.Ephemeral)
 	if len(msgs) == 0 {
 		w.WriteHeader(http.StatusOK)
 		return
@@ -508,6 +517,7 @@ func (in *Inbound) serveInteraction(w http.ResponseWriter, r *http.Request) {
 	if req.Channel != "" && ts != "" {
 		req.Thread = Ref(req.Channel, ts)
 	}
+	choice := strings.HasPrefix(p.Actions[0].ActionID, ChoiceActionIDPrefix)
 	w.WriteHeader(http.StatusOK)
 
 	in.wg.Add(1)
@@ -517,7 +527,12 @@ func (in *Inbound) serveInteraction(w http.ResponseWriter, r *http.Request) {
 		if rep.Unauthorized && rep.Text == "" {
 			rep.Text = badButtonText
 		}
-		in.post(p.ResponseURL, replyMessages(rep, true))
+		msgs := in.replyMessages(rep, true)
+		if len(msgs) > 0 && choice {
+			yes := true
+			msgs[0].ReplaceOriginal = &yes
+		}
+		in.post(p.ResponseURL, msgs)
 	}()
 }
 
@@ -621,26 +636,46 @@ func (in *Inbound) postOne(ctx context.Context, responseURL string, m message) e
 	return nil
 }
 
-// replyMessages lays rep out as Slack messages: its text (escaped for
-// mrkdwn), then its document, if any, as code sections over as many
-// messages as needed (at most maxDocMessages). Every message carries
-// replace_original false; none when rep says nothing.
-func replyMessages(rep chatops.Reply, ephemeral bool) []message {
+// replyMessages lays rep out as Slack messages: its text (plain_text
+// sections), its links (a mrkdwn section), its choices (an actions block),
+// then its document, if any, as code sections over as many messages as
+// needed (at most maxDocMessages). Every message carries replace_original
+// false; none when rep says nothing.
+func (in *Inbound) replyMessages(rep chatops.Reply, ephemeral bool) []message {
 	rt := "in_channel"
 	if ephemeral {
 		rt = "ephemeral"
 	}
 	no := false
+	links, others := linksBlock(rep.Links, in.publicURL)
+	if others != "" {
+		// Links that are not klaxon's are text like the rest.
+		rep.Text = strings.TrimRight(rep.Text, "\n") + "\n" + others
+	}
 	text := escapeFit(rep.Text, maxAnswerText)
 	if rep.Document == nil {
-		if text == "" {
+		var blocks []slack.Block
+		if text != "" {
+			// What shows is plain_text (no mention, link or formatting
+			// from what people typed); the escaped text is the
+			// notification.
+			blocks = plainSections(rep.Text)
+		}
+		if links != nil {
+			blocks = append(blocks, links)
+		}
+		if choices := choicesBlock(rep.Choices); choices != nil {
+			blocks = append(blocks, choices)
+		}
+		if len(blocks) == 0 {
 			return nil
 		}
-		// What shows is plain_text (no mention, link or formatting from
-		// what people typed); the escaped text is the notification.
-		return []message{{ResponseType: rt, Text: text, Blocks: plainSections(rep.Text), ReplaceOriginal: &no}}
+		if text == "" {
+			text = "klaxon"
+		}
+		return []message{{ResponseType: rt, Text: text, Blocks: blocks, ReplaceOriginal: &no}}
 	}
-	groups := DocumentBlocks(rep.Text, rep.Document)
+	groups := documentBlocks(rep.Text, links, rep.Document)
 	fallback := escapeFit(rep.Text, MaxTextLen)
 	if fallback == "" {
 		fallback = escapeFit(documentTitle(rep.Document), MaxHeaderLen)
@@ -663,17 +698,26 @@ func documentTitle(d *chatops.Document) string {
 }
 
 // DocumentBlocks lays out text (plain, may be "") and d as the blocks of
-// one or more messages: text as a mrkdwn section, d's title as a header,
+// one or more messages: text as a plain_text section, d's title as a header,
 // then d's content as mrkdwn code blocks in sections of at most
 // MaxTextLen characters. Each message's blocks stay within Block Kit's
 // limits and Budget bytes of JSON; there are at most 5 messages (what a
 // response_url accepts) and 45 code sections, then a last section says
 // "… the rest: <title>" was cut.
 func DocumentBlocks(text string, d *chatops.Document) [][]slack.Block {
+	return documentBlocks(text, nil, d)
+}
+
+// documentBlocks is DocumentBlocks with a block of links after the text.
+func documentBlocks(text string, links slack.Block, d *chatops.Document) [][]slack.Block {
 	title := documentTitle(d)
 	var blocks []slack.Block
-	if t := escapeFit(text, MaxTextLen); t != "" {
-		blocks = append(blocks, mrkdwnSection(t))
+	if t := fit(text, MaxTextLen, true); t != "" {
+		// plain_text, as without a document: nothing in it links.
+		blocks = append(blocks, slack.NewSectionBlock(plain(t), nil, nil))
+	}
+	if links != nil {
+		blocks = append(blocks, links)
 	}
 	blocks = append(blocks, slack.NewHeaderBlock(plain(title)))
 	chunks, cut := codeChunks(d.Content, maxDocSections)
@@ -707,6 +751,79 @@ func DocumentBlocks(text string, d *chatops.Document) [][]slack.Block {
 		cur = append(cur, rest)
 	}
 	return append(msgs, cur)
+}
+
+// ChoiceActionIDPrefix starts the action_id of a Reply's choice buttons
+// ("klaxon-choice-1"…): their value is the key that acts.
+const ChoiceActionIDPrefix = "klaxon-choice-"
+
+// BlockLinks and BlockChoices are the block IDs of a Reply's links and
+// choices.
+const (
+	BlockLinks   = "links"
+	BlockChoices = "choices"
+)
+
+// Bounds of a Reply's links.
+const (
+	maxReplyLinks    = 5
+	maxReplyLinkText = 80
+)
+
+// linksBlock lays out the links under publicURL (chatops.LinkUnder) as a
+// mrkdwn section (nil when there is none), one "<url|text>" a line: the
+// text escaped for mrkdwn, the URL one that templates.SafeURL accepts (no
+// < > | or space to end the link early), its & escaped; verbatim, so that
+// nothing else in it is parsed. The other links come back as plain text
+// lines, "text: url", for the reply's plain_text, where Slack links
+// nothing.
+func linksBlock(links []chatops.Link, publicURL string) (slack.Block, string) {
+	var lines, others []string
+	for i, l := range links {
+		if i == maxReplyLinks {
+			break
+		}
+		text := fit(l.Text, maxReplyLinkText, false)
+		if text == "" {
+			text = "Link"
+		}
+		u, ok := templates.SafeURL(l.URL)
+		if ok && units(u) <= MaxURLLen && chatops.LinkUnder(publicURL, u) {
+			lines = append(lines, "<"+strings.ReplaceAll(u, "&", "&amp;")+"|"+escapeFit(text, 4*maxReplyLinkText)+">")
+			continue
+		}
+		others = append(others, text+": "+fit(l.URL, templates.MaxURL, false))
+	}
+	if len(lines) == 0 {
+		return nil, strings.Join(others, "\n")
+	}
+	return slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, strings.Join(lines, "\n"), false, true), nil, nil,
+		slack.SectionBlockOptionBlockID(BlockLinks)), strings.Join(others, "\n")
+}
+
+// choicesBlock lays out choices as an actions block: a button each (at
+// most chatops.MaxChoices) whose value is its key and whose text is its
+// label as plain_text; a choice whose key is empty, not printable ASCII or
+// too long is left out. nil when there is none.
+func choicesBlock(choices []chatops.Choice) slack.Block {
+	var els []slack.BlockElement
+	for _, c := range choices {
+		if len(els) == chatops.MaxChoices {
+			break
+		}
+		if c.Key == "" || len(c.Key) > MaxValueLen || !printable(c.Key) {
+			continue
+		}
+		text := fit(c.Label, MaxButtonTextLen, false)
+		if text == "" {
+			continue
+		}
+		els = append(els, slack.NewButtonBlockElement(ChoiceActionIDPrefix+strconv.Itoa(len(els)+1), c.Key, plain(text)))
+	}
+	if len(els) == 0 {
+		return nil
+	}
+	return slack.NewActionBlock(BlockChoices, els...)
 }
 
 func mrkdwnSection(text string) slack.Block {

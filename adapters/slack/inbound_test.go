@@ -846,16 +846,21 @@ func TestResponseURLAllowed(t *testing.T) {
 	redirect := httptest.NewServer(http.RedirectHandler(target.ResponseURL(), http.StatusTemporaryRedirect))
 	defer redirect.Close()
 	var logs syncBuffer
+	// Every reply goes to response_url: the handler answers only once the
+	// command has been answered "Working on it…" (a handler done before
+	// the answer's timer fires would be answered in the request).
+	var release chan struct{}
 	mk := func(prefixes ...string) (*Inbound, *[]rejection, *sync.Mutex) {
 		var mu sync.Mutex
 		var rej []rejection
-		in, err := NewInbound(InboundOptions{SigningSecret: testSecret, Handler: &recorder{reply: chatops.Reply{Text: "late"}, release: closed()},
+		release = make(chan struct{})
+		in, err := NewInbound(InboundOptions{SigningSecret: testSecret, Handler: &recorder{reply: chatops.Reply{Text: "late"}, release: release},
 			Rejected: func(p, r string) { mu.Lock(); defer mu.Unlock(); rej = append(rej, rejection{p, r}) },
 			Now:      func() time.Time { return testNow }, Log: slog.New(slog.NewTextHandler(&logs, nil)), ResponseURLPrefixes: prefixes})
 		if err != nil {
 			t.Fatal(err)
 		}
-		in.answerWait = 0 // every reply goes to response_url
+		in.answerWait = 0
 		t.Cleanup(in.Wait)
 		return in, &rej, &mu
 	}
@@ -883,6 +888,7 @@ func TestResponseURLAllowed(t *testing.T) {
 		in, rej, mu := mk(c.prefixes...)
 		before := len(target.Responses())
 		send(t, in.Commands(), testSecret, testNow.Unix(), commandForm("declare db down", c.url))
+		close(release)
 		in.Wait()
 		if n := len(target.Responses()) - before; n != 0 {
 			t.Errorf("%s: %d posts reached %s", name, n, c.url)
@@ -900,6 +906,7 @@ func TestResponseURLAllowed(t *testing.T) {
 	in, rej, _ := mk("http://" + host + "/response/")
 	before := len(target.Responses())
 	send(t, in.Commands(), testSecret, testNow.Unix(), commandForm("declare db down", target.ResponseURL()))
+	close(release)
 	in.Wait()
 	if n := len(target.Responses()) - before; n != 1 || len(*rej) != 0 {
 		t.Errorf("allowed: %d posts, rejections %v", n, *rej)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	"io"
 	"log/slog"
 	"net/http"
@@ -21,6 +22,7 @@ import (
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
 	"github.com/klaxonbot/klaxon/chatops"
+	"github.com/klaxonbot/klaxon/templates"
 )
 
 // InboundOptions configure an Inbound.
@@ -41,6 +43,10 @@ type InboundOptions struct {
 	Handler chatops.Handler
 	// Rejected is told of the webhook requests refused; may be nil.
 	Rejected chatops.Rejected
+	// PublicURL is klaxon's server.public_url: a Reply's Links under it
+	// (chatops.LinkUnder) are shown as links, any other as plain text; ""
+	// shows them all as text.
+	PublicURL string
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// Log; default slog.Default().
@@ -60,6 +66,7 @@ type Inbound struct {
 	now      func() time.Time
 	log      *slog.Logger
 	username atomic.Pointer[string] // the bot's @username once getMe told it
+	public   string                 // where klaxon's own links point
 
 	// Poll's timings; tests shorten them.
 	pollTimeout int           // getUpdates timeout, seconds
@@ -104,7 +111,7 @@ func NewInbound(o InboundOptions) (*Inbound, error) {
 	}
 	in := &Inbound{
 		client: c, secret: o.WebhookSecret, handler: o.Handler, rejected: o.Rejected, now: o.Now, log: o.Log,
-		pollTimeout: 25, backoff: time.Second, maxBackoff: 30 * time.Second,
+		public: o.PublicURL, pollTimeout: 25, backoff: time.Second, maxBackoff: 30 * time.Second,
 	}
 	if in.now == nil {
 		in.now = time.Now
@@ -379,17 +386,87 @@ func (in *Inbound) message(ctx context.Context, m *tgbotapi.Message) {
 		req.Thread = FormatRef(m.Chat.ID, r.MessageID)
 	}
 	reply := in.handle(ctx, req)
-	if s := replyHTML(reply.Text); s != "" {
-		cfg := tgbotapi.NewMessage(m.Chat.ID, s)
-		cfg.ParseMode = tgbotapi.ModeHTML
-		cfg.DisableWebPagePreview = true
-		cfg.ReplyToMessageID = m.MessageID
-		cfg.AllowSendingWithoutReply = true
-		in.send(ctx, "sendMessage", cfg)
-	}
+	in.sendReply(ctx, m.Chat.ID, m.MessageID, reply)
 	if reply.Document != nil {
 		in.sendDocument(ctx, m.Chat.ID, m.MessageID, reply.Document)
 	}
+}
+
+// sendReply sends reply's text, links and choices (an inline keyboard) as
+// a message replying to message replyTo of chat; nothing when it says
+// nothing.
+func (in *Inbound) sendReply(ctx context.Context, chat int64, replyTo int, reply chatops.Reply) {
+	s := replyWithLinks(reply.Text, reply.Links, in.public)
+	if s == "" {
+		return
+	}
+	cfg := tgbotapi.NewMessage(chat, s)
+	cfg.ParseMode = tgbotapi.ModeHTML
+	cfg.DisableWebPagePreview = true
+	cfg.ReplyToMessageID = replyTo
+	cfg.AllowSendingWithoutReply = true
+	if kb, ok := choiceKeyboard(reply.Choices); ok {
+		cfg.ReplyMarkup = kb
+	}
+	in.send(ctx, "sendMessage", cfg)
+}
+
+// choiceKeyboard is the inline keyboard of choices: a button a row (at
+// most chatops.MaxChoices), its callback data the choice's key; choices
+// whose key does not fit callback data (1–64 bytes) are left out.
+func choiceKeyboard(choices []chatops.Choice) (tgbotapi.InlineKeyboardMarkup, bool) {
+	var rows [][]tgbotapi.InlineKeyboardButton
+	for _, c := range choices {
+		if len(rows) == chatops.MaxChoices {
+			break
+		}
+		text := buttonText(c.Label)
+		if text == "" || len(c.Key) < 1 || len(c.Key) > MaxCallbackData || !utf8.ValidString(c.Key) {
+			continue
+		}
+		rows = append(rows, tgbotapi.NewInlineKeyboardRow(tgbotapi.NewInlineKeyboardButtonData(text, c.Key)))
+	}
+	return tgbotapi.InlineKeyboardMarkup{InlineKeyboard: rows}, len(rows) > 0
+}
+
+// Bounds of a Reply's links.
+const (
+	maxReplyLinks    = 5
+	maxReplyLinkText = 80
+	maxOtherLink     = 300 // a link that is not klaxon's, shown as text
+)
+
+// replyWithLinks is replyHTML(text) followed by links, one a line, all
+// within MaxText units as shown: <a href="url">text</a> for those under
+// publicURL (chatops.LinkUnder), the others as neutralised text.
+func replyWithLinks(text string, links []chatops.Link, publicURL string) string {
+	var lines []string
+	units := 0
+	for i, l := range links {
+		if i == maxReplyLinks {
+			break
+		}
+		shown, n := replyHTMLMax(l.Text, maxReplyLinkText)
+		if shown == "" {
+			shown, n = "Link", 4
+		}
+		if u, ok := templates.SafeURL(l.URL); ok && chatops.LinkUnder(publicURL, u) {
+			lines = append(lines, `<a href="`+html.EscapeString(u)+`">`+shown+"</a>")
+		} else if shown, n = replyHTMLMax(l.Text+": "+l.URL, maxOtherLink); shown != "" {
+			lines = append(lines, shown)
+		} else {
+			continue
+		}
+		units += n + 1
+	}
+	body, _ := replyHTMLMax(text, MaxText-units)
+	if len(lines) == 0 {
+		return body
+	}
+	if body == "" {
+		return strings.Join(lines, "\n")
+	}
+	return body + "\n" + strings.Join(lines, "\n")
 }
 
 func (in *Inbound) callback(ctx context.Context, q *tgbotapi.CallbackQuery) {
@@ -413,7 +490,16 @@ func (in *Inbound) callback(ctx context.Context, q *tgbotapi.CallbackQuery) {
 	}
 	// Always answered: the button spins until it is.
 	in.send(ctx, "answerCallbackQuery", tgbotapi.NewCallback(q.ID, callbackText(text)))
-	if reply.Document != nil && msgID > 0 && !reply.Unauthorized {
+	if reply.Unauthorized || msgID == 0 {
+		return
+	}
+	if len(reply.Links) > 0 || utf16Len(strings.TrimSpace(reply.Text)) > MaxCallbackText {
+		// More than a toast holds (a choice's show, timeline or
+		// postmortem): a reply to the message pressed, too.
+		reply.Choices = nil
+		in.sendReply(ctx, chat, msgID, reply)
+	}
+	if reply.Document != nil {
 		in.sendDocument(ctx, chat, msgID, reply.Document)
 	}
 }
@@ -531,13 +617,19 @@ func ParseCommand(text, botUsername string) (string, bool) {
 // clickable), control characters cleaned; cut with "…" to MaxText units.
 // "" when s shows nothing.
 func replyHTML(s string) string {
+	h, _ := replyHTMLMax(s, MaxText)
+	return h
+}
+
+// replyHTMLMax is replyHTML cut to max units, and the units it shows.
+func replyHTMLMax(s string, max int) (string, int) {
 	s = strings.TrimFunc(s, unicode.IsSpace)
-	if isBlank(s) {
-		return ""
+	if isBlank(s) || max < 1 {
+		return "", 0
 	}
 	b := &builder{}
-	buf := make([]byte, 0, min(len(s)+len(s)/8, 4*MaxText))
-	units, fit := 0, 0
+	buf := make([]byte, 0, min(len(s)+len(s)/8, 4*max))
+	units, fit, fitUnits := 0, 0, 0
 	prev := ' '
 	for i := 0; i < len(s); {
 		r, size := utf8.DecodeRuneInString(s[i:])
@@ -553,14 +645,14 @@ func replyHTML(s string) string {
 		}
 		prev = r
 		units += n
-		if units <= MaxText-1 {
-			fit = len(buf)
+		if units <= max-1 {
+			fit, fitUnits = len(buf), units
 		}
-		if units > MaxText {
-			return string(buf[:fit]) + "…"
+		if units > max {
+			return string(buf[:fit]) + "…", fitUnits + 1
 		}
 	}
-	return string(buf)
+	return string(buf), units
 }
 
 // captionHTML is a document's title as its caption, on one line.

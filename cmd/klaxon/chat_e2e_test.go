@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -233,3 +234,313 @@ func getBody(t *testing.T, url string) []byte {
 
 var _ = slackfake.DefaultToken
 var _ = mattermostfake.DefaultToken
+
+// cardOf is the Mattermost card of incident id.
+func cardOf(t *testing.T, f *fakes, id string) mattermostfake.Message {
+	t.Helper()
+	for _, m := range f.mm.Messages(e2eMM) {
+		if m.IncidentID == id {
+			return m
+		}
+	}
+	t.Fatalf("no Mattermost card of %s", id)
+	return mattermostfake.Message{}
+}
+
+// unlimitedTelegram replaces the Telegram fake with one without rate
+// limits: klaxon's answers to commands are sent at once, not through the
+// outbox, and a test's command right after a card would be refused.
+func unlimitedTelegram(t *testing.T, f *fakes) {
+	f.tg.Close()
+	f.tg = telegramfake.New(telegramfake.Options{})
+	t.Cleanup(f.tg.Close)
+}
+
+// synced waits until klaxon's outbox is empty: every card it posted is
+// recorded, so a press or a command in a card's thread can find it.
+func synced(t *testing.T, base string) {
+	t.Helper()
+	waitUntil(t, 10*time.Second, "an empty outbox", func() bool {
+		return strings.Contains(string(getBody(t, base+"/metrics")), "\nklaxon_outbox_depth 0\n")
+	})
+}
+
+// fireNamed opens an incident of its own for alertname.
+func fireNamed(t *testing.T, base, alertname string) {
+	t.Helper()
+	if err := run(context.Background(), []string{"fire", "--url", base, "--alertname", alertname}, &bytes.Buffer{}, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// mmCommand types /incident text as user in the Mattermost channel, as
+// the fake server sends it (9.10: no root_id, unless the fake says).
+func mmCommand(t *testing.T, f *fakes, user, text, rootID string) *mattermostfake.CommandResult {
+	t.Helper()
+	res, err := f.mm.RunCommand(context.Background(), mattermostfake.Command{URL: "https://klaxon.example.com/mattermost/commands",
+		Token: e2eMMToken, Channel: e2eMM, User: user, Text: text, RootID: rootID})
+	if err != nil {
+		t.Fatalf("/incident %s: %v", text, err)
+	}
+	return res
+}
+
+var wordJoinerInURL = regexp.MustCompile(`https?:\x{2060}`)
+
+// klaxon's own postmortem link is a real link on every platform (it was
+// data, like alert text: on Mattermost "http:⁠//", with a word joiner,
+// linked nothing and broke when copied).
+func TestChatPostmortemLink(t *testing.T) {
+	f := startFakes(t)
+	unlimitedTelegram(t, f)
+	store := fmt.Sprintf("store: {data_dir: %q}", filepath.Join(t.TempDir(), "data"))
+	base, _, stop := startServe(t, writeFile(t, "klaxon.yaml", chatConfigYAML(f, store)))
+	defer stop()
+	f.mm.SetActionTarget("https://klaxon.example.com", base)
+	f.mm.AddUser(aliceMM, "alice")
+	f.mm.AddMember(e2eMM, aliceMM)
+	fireNamed(t, base, "HighLatency")
+	waitUntil(t, 10*time.Second, "the cards", func() bool {
+		return len(f.slack.Messages(e2eSlack)) == 1 && len(f.mm.Messages(e2eMM)) == 1 && len(f.tg.Messages(e2eTG)) == 1
+	})
+	const link = "https://klaxon.example.com/api/v1/incidents/INC-1/postmortem.md"
+
+	res := mmCommand(t, f, aliceMM, "postmortem", "")
+	eph := f.mm.EphemeralPosts(aliceMM)
+	if res.Ephemeral == "" || len(eph) != 1 || !strings.Contains(eph[0].Text, "]("+link+")") || wordJoinerInURL.MatchString(eph[0].Text) {
+		t.Errorf("Mattermost: the postmortem answer links nothing:\n%.800s", res.Body)
+	}
+
+	code, body := slackSigned(t, base+"/slack/commands", url.Values{"text": {"postmortem"}, "user_id": {"UALICE"}, "channel_id": {e2eSlack},
+		"command": {"/incident"}, "response_url": {f.slack.ResponseURL()}}, e2eSigning, time.Now())
+	if code != 200 || !strings.Contains(body, `<`+link+`|`) || !strings.Contains(body, `"type":"mrkdwn"`) {
+		t.Errorf("Slack: the postmortem answer links nothing: %d %.800s", code, body)
+	}
+
+	chat, _ := strconv.ParseInt(e2eTG, 10, 64)
+	update := f.tg.UserMessage(chat, telegramfake.User{ID: 111, Username: "alice"}, "/postmortem", 0)
+	if code, body := post(t, base+"/telegram/webhook", "application/json", update, map[string]string{"X-Telegram-Bot-Api-Secret-Token": e2eTGSecret}); code != 200 {
+		t.Fatalf("Telegram update: %d %s", code, body)
+	}
+	var links []string
+	for _, m := range f.tg.Messages(e2eTG) {
+		for _, l := range m.ReplyLinks {
+			links = append(links, l...)
+		}
+	}
+	if len(links) != 1 || links[0] != link {
+		t.Errorf("Telegram: the postmortem answer links %q, want %s", links, link)
+	}
+	if v := f.violations(); len(v) > 0 {
+		t.Errorf("violations: %v", v)
+	}
+}
+
+// Mattermost 9.10 sends no root_id with a slash command: "/incident ack"
+// typed in a card's thread cannot say which card. With two incidents open
+// the answer is a button each (the newest first) rather than a dead end;
+// pressing one acknowledges that incident. A server that sends root_id
+// acts on the thread's card at once. Slack and Telegram offer the same
+// buttons.
+func TestChatChoicesEndToEnd(t *testing.T) {
+	f := startFakes(t)
+	unlimitedTelegram(t, f)
+	store := fmt.Sprintf("store: {data_dir: %q}", filepath.Join(t.TempDir(), "data"))
+	base, _, stop := startServe(t, writeFile(t, "klaxon.yaml", chatConfigYAML(f, store)))
+	defer stop()
+	f.mm.SetActionTarget("https://klaxon.example.com", base)
+	f.mm.AddUser(aliceMM, "alice")
+	f.mm.AddMember(e2eMM, aliceMM)
+	fireNamed(t, base, "HighLatency")
+	fireNamed(t, base, "DiskFull")
+	waitUntil(t, 10*time.Second, "two cards each", func() bool {
+		return len(f.slack.Messages(e2eSlack)) == 2 && len(f.mm.Messages(e2eMM)) == 2 && len(f.tg.Messages(e2eTG)) == 2
+	})
+	synced(t, base)
+	state := func(id string) (st, by string) {
+		var inc struct {
+			State   string `json:"state"`
+			AckedBy string `json:"ackedBy"`
+		}
+		if err := json.Unmarshal(getBody(t, base+"/api/v1/incidents/"+id), &inc); err != nil {
+			t.Fatal(err)
+		}
+		return inc.State, inc.AckedBy
+	}
+	inc1Card := cardOf(t, f, "INC-1")
+
+	// Mattermost 9.10: typed in INC-1's thread, sent without root_id.
+	res := mmCommand(t, f, aliceMM, "ack", inc1Card.Ref)
+	if _, sent := res.Request["root_id"]; sent {
+		t.Fatal("the fake sent root_id as 9.10 does not")
+	}
+	eph := f.mm.EphemeralPosts(aliceMM)
+	if len(eph) != 1 || len(eph[0].Attachment) != 1 || len(eph[0].Attachment[0].Actions) != 2 {
+		t.Fatalf("the answer offers no buttons:\n%.1500s", res.Body)
+	}
+	buttons := eph[0].Attachment[0].Actions
+	if !strings.HasPrefix(buttons[0].Name, "INC-2") || !strings.HasPrefix(buttons[1].Name, "INC-1") || !strings.Contains(eph[0].Text, "which one?") {
+		t.Errorf("buttons %q, %q; text %q", buttons[0].Name, buttons[1].Name, eph[0].Text)
+	}
+	click, err := f.mm.Click(context.Background(), res.Ephemeral, buttons[1].Id, aliceMM)
+	if err != nil || click.Status != 200 || !strings.Contains(click.Response.EphemeralText, "INC\\-1: Acknowledged by alice") {
+		t.Fatalf("the click: %+v, %v", click, err)
+	}
+	if st, by := state("INC-1"); st != "acknowledged" || by != "alice" {
+		t.Errorf("INC-1 %s by %q", st, by)
+	}
+	if st, _ := state("INC-2"); st != "triggered" {
+		t.Errorf("INC-2 %s", st)
+	}
+	// Another user cannot press alice's buttons (the server shows them to
+	// her alone), and a key pressed elsewhere than on its card is refused.
+	if _, err := f.mm.Click(context.Background(), res.Ephemeral, buttons[0].Id, "bobmattermostid00000000000"); err == nil {
+		t.Error("bob pressed alice's ephemeral button")
+	}
+
+	// Slack: the same, as an ephemeral message with buttons.
+	code, body := slackSigned(t, base+"/slack/commands", url.Values{"text": {"resolve"}, "user_id": {"UALICE"}, "channel_id": {e2eSlack},
+		"command": {"/incident"}, "response_url": {f.slack.ResponseURL()}}, e2eSigning, time.Now())
+	var answer struct {
+		Blocks []struct {
+			BlockID  string `json:"block_id"`
+			Elements []struct {
+				ActionID string `json:"action_id"`
+				Value    string `json:"value"`
+				Text     struct{ Text string }
+			} `json:"elements"`
+		} `json:"blocks"`
+	}
+	if err := json.Unmarshal([]byte(body), &answer); code != 200 || err != nil {
+		t.Fatalf("Slack: %d %s", code, body)
+	}
+	var slackKey string
+	for _, b := range answer.Blocks {
+		for _, el := range b.Elements {
+			if strings.HasPrefix(el.Text.Text, "INC-2") {
+				slackKey = el.Value
+			}
+		}
+	}
+	if slackKey == "" {
+		t.Fatalf("Slack offers no INC-2 button: %s", body)
+	}
+	payload, _ := json.Marshal(map[string]any{
+		"type": "block_actions", "user": map[string]string{"id": "UALICE", "username": "alice"},
+		"channel": map[string]string{"id": e2eSlack}, "container": map[string]any{"message_ts": "1712345678.000100", "channel_id": e2eSlack, "is_ephemeral": true},
+		"response_url": f.slack.ResponseURL(),
+		"actions":      []map[string]string{{"action_id": "klaxon-choice-1", "value": slackKey}},
+	})
+	if code, body := slackSigned(t, base+"/slack/interactions", url.Values{"payload": {string(payload)}}, e2eSigning, time.Now()); code != 200 {
+		t.Fatalf("Slack click: %d %s", code, body)
+	}
+	waitUntil(t, 10*time.Second, "INC-2 resolved from Slack", func() bool { st, _ := state("INC-2"); return st == "resolved" })
+
+	// Telegram: an inline keyboard under the answer.
+	chat, _ := strconv.ParseInt(e2eTG, 10, 64)
+	reopen := f.tg.UserMessage(chat, telegramfake.User{ID: 111, Username: "alice"}, "/incident reopen INC-2", 0)
+	post(t, base+"/telegram/webhook", "application/json", reopen, map[string]string{"X-Telegram-Bot-Api-Secret-Token": e2eTGSecret})
+	update := f.tg.UserMessage(chat, telegramfake.User{ID: 111, Username: "alice"}, "/escalate", 0)
+	post(t, base+"/telegram/webhook", "application/json", update, map[string]string{"X-Telegram-Bot-Api-Secret-Token": e2eTGSecret})
+	var tgKey string
+	var tgMsg int
+	for _, m := range f.tg.Messages(e2eTG) {
+		for i, kb := range m.ReplyKeys {
+			for _, row := range kb {
+				if strings.HasPrefix(row[0].Text, "INC-1") {
+					tgKey, tgMsg = row[0].CallbackData, m.ReplyIDs[i]
+				}
+			}
+		}
+	}
+	if tgKey == "" {
+		t.Fatalf("Telegram offers no INC-1 button: %+v", f.tg.Messages(e2eTG))
+	}
+	press := f.tg.Press(chat, tgMsg, telegramfake.User{ID: 111, Username: "alice"}, tgKey)
+	post(t, base+"/telegram/webhook", "application/json", press, map[string]string{"X-Telegram-Bot-Api-Secret-Token": e2eTGSecret})
+	waitUntil(t, 10*time.Second, "INC-1 escalated from Telegram", func() bool {
+		var inc struct {
+			Timeline []struct{ Kind, Actor string }
+		}
+		json.Unmarshal(getBody(t, base+"/api/v1/incidents/INC-1"), &inc)
+		for _, e := range inc.Timeline {
+			if e.Kind == "escalated" && e.Actor == "alice" {
+				return true
+			}
+		}
+		return false
+	})
+	if v := f.violations(); len(v) > 0 {
+		t.Errorf("violations: %v", v)
+	}
+}
+
+// A server that sends root_id (Mattermost's main branch since 2026): a
+// command typed in a card's thread acts on that card's incident at once.
+func TestChatMattermostRootID(t *testing.T) {
+	f := startFakes(t)
+	f.mm.Close()
+	f.mm = mattermostfake.New(mattermostfake.Options{PerSecond: 10, Burst: 10, CommandRootID: true})
+	t.Cleanup(f.mm.Close)
+	store := fmt.Sprintf("store: {data_dir: %q}", filepath.Join(t.TempDir(), "data"))
+	base, _, stop := startServe(t, writeFile(t, "klaxon.yaml", chatConfigYAML(f, store)))
+	defer stop()
+	f.mm.SetActionTarget("https://klaxon.example.com", base)
+	f.mm.AddUser(aliceMM, "alice")
+	f.mm.AddMember(e2eMM, aliceMM)
+	fireNamed(t, base, "HighLatency")
+	fireNamed(t, base, "DiskFull")
+	waitUntil(t, 10*time.Second, "two Mattermost cards", func() bool { return len(f.mm.Messages(e2eMM)) == 2 })
+	synced(t, base)
+	mmCommand(t, f, aliceMM, "ack", cardOf(t, f, "INC-1").Ref)
+	if e := f.mm.Ephemerals(aliceMM); len(e) != 1 || !strings.Contains(e[0], "INC\\-1: Acknowledged by alice") {
+		t.Errorf("answers %q", e)
+	}
+}
+
+// A card posted late — the klaxon bot was added to the Mattermost channel
+// after the incident changed — threads the earlier lines under it.
+func TestChatLateCardThreadsEarlierLines(t *testing.T) {
+	f := startFakes(t)
+	f.mm.RemoveChannel(e2eMM) // the bot is not in the channel yet
+	store := fmt.Sprintf("store: {data_dir: %q}", filepath.Join(t.TempDir(), "data"))
+	base, _, stop := startServe(t, writeFile(t, "klaxon.yaml", chatConfigYAML(f, store)))
+	defer stop()
+	fireNamed(t, base, "HighLatency")
+	waitUntil(t, 10*time.Second, "the Slack card and the refused Mattermost post", func() bool {
+		return len(f.slack.Messages(e2eSlack)) == 1 && f.mm.Calls()["CreatePost"] >= 1
+	})
+	slack := func(text string) {
+		t.Helper()
+		if code, body := slackSigned(t, base+"/slack/commands", url.Values{"text": {text}, "user_id": {"UALICE"}, "channel_id": {e2eSlack},
+			"command": {"/incident"}}, e2eSigning, time.Now()); code != 200 || strings.Contains(body, "Sorry") {
+			t.Fatalf("/incident %s: %d %s", text, code, body)
+		}
+	}
+	slack("ack")
+	slack("note factor: the pool was too small")
+	waitUntil(t, 10*time.Second, "the note in the Slack thread", func() bool {
+		return strings.Contains(strings.Join(f.slack.Messages(e2eSlack)[0].Replies, "\n"), "the pool was too small")
+	})
+	if n := len(f.mm.Messages(e2eMM)); n != 0 {
+		t.Fatalf("%d Mattermost cards before the bot was added", n)
+	}
+	f.mm.AddChannel(e2eMM) // the bot is added
+	slack("resolve the pool is bigger now")
+	waitUntil(t, 10*time.Second, "the late Mattermost card and its thread", func() bool {
+		ms := f.mm.Messages(e2eMM)
+		return len(ms) == 1 && len(ms[0].Replies) > 0
+	})
+	m := f.mm.Messages(e2eMM)[0]
+	if len(m.Replies) != 1 {
+		t.Errorf("%d replies, want one holding the earlier lines: %q", len(m.Replies), m.Replies)
+	}
+	for _, want := range []string{"could not be posted: api\\.context\\.permissions\\.app\\_error", "Acknowledged by alice", "the pool was too small", "Resolved by alice"} {
+		if !strings.Contains(m.Replies[0], want) {
+			t.Errorf("the late card's thread lacks %q:\n%s", want, m.Replies[0])
+		}
+	}
+	if v := f.violations(); len(v) > 0 {
+		t.Errorf("violations: %v", v)
+	}
+}

@@ -72,7 +72,7 @@ func mountInbound(srv *bot.Server, cfg *bot.Config, signer *bot.ButtonSigner, on
 			log.Warn("slack.signing_secret is not set: Slack slash commands and buttons are refused")
 		} else {
 			s, err := slack.NewInbound(slack.InboundOptions{SigningSecret: c.SigningSecret.Reveal(), Handler: srv, Rejected: srv.Rejected, Log: log, Once: once,
-				ResponseURLPrefixes: c.ResponseURLPrefixes})
+				ResponseURLPrefixes: c.ResponseURLPrefixes, PublicURL: cfg.Server.PublicURL})
 			if err != nil {
 				return nil, err
 			}
@@ -93,8 +93,12 @@ func mountInbound(srv *bot.Server, cfg *bot.Config, signer *bot.ButtonSigner, on
 		if err != nil {
 			return nil, err
 		}
+		actionURL := ""
+		if cfg.Server.PublicURL != "" {
+			actionURL = strings.TrimRight(cfg.Server.PublicURL, "/") + "/mattermost/actions"
+		}
 		m, err := mattermost.NewInbound(mattermost.InboundOptions{CommandToken: c.CommandToken.Reveal(), Handler: srv, Rejected: srv.Rejected,
-			CheckButton: srv.CheckButton, Members: members, Log: log})
+			CheckButton: srv.CheckButton, Members: members, Log: log, PublicURL: cfg.Server.PublicURL, ActionURL: actionURL})
 		if err != nil {
 			return nil, err
 		}
@@ -103,7 +107,7 @@ func mountInbound(srv *bot.Server, cfg *bot.Config, signer *bot.ButtonSigner, on
 	}
 	if c := cfg.Telegram; c != nil {
 		t, err := telegram.NewInbound(telegram.InboundOptions{Token: c.BotToken.Reveal(), APIEndpoint: c.APIEndpoint,
-			WebhookSecret: c.WebhookSecret.Reveal(), Handler: srv, Rejected: srv.Rejected, Log: log})
+			WebhookSecret: c.WebhookSecret.Reveal(), Handler: srv, Rejected: srv.Rejected, Log: log, PublicURL: cfg.Server.PublicURL})
 		if err != nil {
 			return nil, err
 		}

@@ -205,7 +205,7 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 // openStore opens Redis when the config names it, else the embedded store.
 func openStore(ctx context.Context, cfg *bot.Config, log *slog.Logger) (incidents.Store, func(), error) {
 	if cfg.Store.Redis == nil {
-		s, err := boltstore.Open(cfg.Store.DataDir)
+		s, err := boltstore.OpenWith(cfg.Store.DataDir, boltstore.Options{Logger: log})
 		if err != nil {
 			return nil, nil, fmt.Errorf("embedded store in %s: %w", cfg.Store.DataDir, err)
 		}

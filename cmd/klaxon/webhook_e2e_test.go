@@ -171,9 +171,8 @@ sources:
 `
 	base, logs, stop := startServe(t, writeFile(t, "klaxon.yaml", cfg))
 	defer stop()
-	if !strings.Contains(logs.String(), "/hooks/webhook/cron") {
-		t.Errorf("the log does not say where the hook is:\n%s", logs.String())
-	}
+	// The hooks are logged just after "klaxon listening".
+	waitUntil(t, 5*time.Second, "the log to say where the hook is", func() bool { return strings.Contains(logs.String(), "/hooks/webhook/cron") })
 	auth := map[string]string{"Authorization": "Bearer cron-token-0123456789abcdef"}
 	failed := []byte(`{"job":"nightly-backup","exit":2,"host":"backup-1"}`)
 	if code, _ := post(t, base+"/hooks/webhook/cron", "application/x-www-form-urlencoded", failed, nil); code != 401 {

@@ -27,6 +27,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/klaxonbot/klaxon/incidents"
+	"github.com/klaxonbot/klaxon/incidents/internal/consolestore"
 )
 
 var (
@@ -54,8 +55,9 @@ const FileName = "klaxon.db"
 
 // Store is an incidents.Store in a bbolt file.
 type Store struct {
-	db  *bolt.DB
-	log *slog.Logger
+	db      *bolt.DB
+	log     *slog.Logger
+	changes consolestore.Hub // the console's live changes (console.go)
 }
 
 var _ incidents.Store = (*Store)(nil)
@@ -94,6 +96,11 @@ func OpenWith(dir string, opts Options) (*Store, error) {
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bktIncidents, bktGroups, bktAlerts, bktOutbox, bktDelivery, bktRefs, bktEsc, bktSteps, bktOverrides,
 			bktIAlerts, bktIOrder, bktIRank, bktIEvents, bktCreated, bktTeams, bktMeta} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		for _, b := range consoleBuckets { // console.go
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -140,8 +147,11 @@ func OpenReadOnly(dir string) (*Store, error) {
 	return &Store{db: db}, nil
 }
 
-// Close closes the database file.
-func (s *Store) Close() error { return s.db.Close() }
+// Close ends the subscriptions to changes and closes the database file.
+func (s *Store) Close() error {
+	s.changes.Close()
+	return s.db.Close()
+}
 
 // Ping reports whether the database is open.
 func (s *Store) Ping(ctx context.Context) error {

@@ -35,6 +35,14 @@
 //	P:inc:{INC-42}:dlv    hash destination → delivery (see outbox.go)
 //	P:once:{<hash>}       a request signature: "held" while its request is
 //	                      handled, then "spent" (incidents.Once), with a TTL
+//	P:sess:{<sha256>}     a console session, by the SHA-256 of its ID, with
+//	                      a TTL (see console.go, as for the next five)
+//	P:inc:{INC-42}:pm     list of the postmortem's versions, oldest first
+//	P:inc:{INC-42}:pm:text
+//	                      hash version → text
+//	{P}:feeds             hash calendar feed → its token
+//	{P}:feeds:bytoken     hash sha256 of a token → its feed
+//	P:changes             pub/sub channel: IDs of changed incidents
 //
 // Keys that one script touches share a hash tag, so every script runs on one
 // Cluster slot: the team sets' names are made inside the index scripts,
@@ -113,6 +121,8 @@ type Store struct {
 	cluster bool
 
 	pipe *pipeliner
+
+	changes changeFeed // the console's live changes (console.go)
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -251,7 +261,8 @@ func New(rdb redis.UniversalClient, opts Options) *Store {
 	return s
 }
 
-// Close stops the reconcile loop and the pipelines.
+// Close stops the reconcile loop and the pipelines, and ends the
+// subscriptions to changes.
 func (s *Store) Close() error {
 	select {
 	case <-s.stop:
@@ -260,6 +271,7 @@ func (s *Store) Close() error {
 		close(s.stop)
 	}
 	s.wg.Wait()
+	s.closeChanges()
 	s.pipe.close()
 	return nil
 }

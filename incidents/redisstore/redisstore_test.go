@@ -25,7 +25,7 @@ func newStore(t testing.TB) incidents.Store {
 	return s
 }
 
-func TestConformance(t *testing.T) { storetest.Run(t, newStore) }
+func TestConformance(t *testing.T) { storetest.Run(t, newStore, storetest.WithReplicas(newReplicas)) }
 
 // A writer that dies between storing a change of state and indexing it
 // leaves a dirty mark; Reconcile files the incident under its real state.

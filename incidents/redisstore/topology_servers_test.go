@@ -193,6 +193,12 @@ func (top *topology) try(name string, args func(port int) ([]string, error)) (*r
 	if err != nil {
 		return nil, err
 	}
+	return top.launch(name, port, argv)
+}
+
+// launch starts redis-server with argv, which makes it listen on port,
+// and waits until it answers there.
+func (top *topology) launch(name string, port int, argv []string) (*redisServer, error) {
 	logPath := filepath.Join(top.dir, name+".log")
 	out, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {

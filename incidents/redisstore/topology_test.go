@@ -61,9 +61,10 @@ func TestConformanceOnCluster(t *testing.T) {
 	if n := masters.Load(); n != int32(len(addrs)) {
 		t.Fatalf("cluster client sees %d masters, want %d", n, len(addrs))
 	}
+	t.Run("ChangesReachEveryNode", func(t *testing.T) { testChangesEveryNode(t, rdb, addrs) })
 
 	began = time.Now()
-	storetest.Run(t, storesOn(rdb))
+	storetest.Run(t, storesOn(rdb), storetest.WithReplicas(replicasOn(rdb)))
 	t.Run("Reconcile", func(t *testing.T) { testReconcileOn(t, rdb) })
 	t.Run("Backfill", func(t *testing.T) {
 		testBackfillOn(t, rdb, fmt.Sprintf("klaxontopo-%d-%d", os.Getpid(), topologyPrefixes.Add(1)))
@@ -122,7 +123,7 @@ func TestConformanceBehindSentinel(t *testing.T) {
 	}
 
 	began = time.Now()
-	storetest.Run(t, storesOn(rdb))
+	storetest.Run(t, storesOn(rdb), storetest.WithReplicas(replicasOn(rdb)))
 	t.Run("Reconcile", func(t *testing.T) { testReconcileOn(t, rdb) })
 	t.Run("Backfill", func(t *testing.T) {
 		testBackfillOn(t, rdb, fmt.Sprintf("klaxontopo-%d-%d", os.Getpid(), topologyPrefixes.Add(1)))

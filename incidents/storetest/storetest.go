@@ -46,8 +46,9 @@ func Batch(group string, alerts ...incidents.Alert) *incidents.Batch {
 	}
 }
 
-// Run runs the conformance suite against stores made by newStore.
-func Run(t *testing.T, newStore NewStore) {
+// Run runs the conformance suite against stores made by newStore; opts add
+// to what it checks (WithReplicas).
+func Run(t *testing.T, newStore NewStore, opts ...Option) {
 	tests := []struct {
 		name string
 		fn   func(*testing.T, incidents.Store)
@@ -133,6 +134,11 @@ func Run(t *testing.T, newStore NewStore) {
 			tc.fn(t, s, o)
 		})
 	}
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	runConsole(t, newStore, o)
 }
 
 func ingest(t testing.TB, s incidents.Store, b *incidents.Batch, now time.Time) *incidents.IngestResult {

@@ -54,6 +54,16 @@
 // (update, ephemeral text) as the server does; CallAction sends any call,
 // for tests of calls the server never made, and ActionIntegration reads a
 // button's stored key, which the API never shows.
+//
+// And of a slash command: RunCommand makes the request the server makes
+// when a user types one (as 9.10 does: no root_id, unless
+// Options.CommandRootID), and shows the answer as the server does: an
+// ephemeral post for the user (EphemeralPosts; its buttons can be
+// clicked, by that user only, and the server cannot update such a post),
+// or a post in the channel. RemoveChannel and AddChannel take the bot out
+// of a channel and back in: meanwhile CreatePost and PatchPost there
+// answer 403 api.context.permissions.app_error, as for a bot that was
+// never added.
 package mattermostfake
 
 import (
@@ -69,6 +79,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -132,6 +143,10 @@ type Options struct {
 	// EnvConfig is applied after every config patch, as environment
 	// variables (MM_SERVICESETTINGS_…) override what a patch sets.
 	EnvConfig func(*model.Config)
+	// CommandRootID makes RunCommand send root_id (the thread a command
+	// was typed in), as Mattermost's main branch does since 2026; false
+	// is 9.10's request (and every release's up to 10.11): no root_id.
+	CommandRootID bool
 }
 
 // Message is a top-level post as it stands now.
@@ -176,9 +191,19 @@ type Server struct {
 	direct     map[string]string          // the direct channel name (model.GetDMNameFromIds) → its id
 	directIDs  map[string]bool            // the direct channels' ids
 	members    map[string]map[string]bool // channel id → member user ids
-	ephemeral  map[string][]string        // user id → ephemeral texts, in order
-	actionTo   [2]string                  // action URLs starting with [0] are sent to [1] instead
+	ephemeral  map[string][]*ephemeral    // user id → the ephemeral posts shown, in order
+	ephByID    map[string]*ephemeral      // ephemeral post id → it
+	left       map[string]bool            // channels the bot was taken out of (RemoveChannel)
+	rootIDs    bool                       // Options.CommandRootID
+	actionTo   [2]string                  // action and command URLs starting with [0] are sent to [1] instead
 	signKey    *ecdsa.PrivateKey          // signs trigger ids, as the server's key does
+}
+
+// ephemeral is a post shown to one user only (the server keeps none: the
+// user's client holds it, and its buttons' action cookies).
+type ephemeral struct {
+	user string
+	p    *model.Post
 }
 
 type post struct {
@@ -199,7 +224,10 @@ func New(opts Options) *Server {
 		direct:    map[string]string{},
 		directIDs: map[string]bool{},
 		members:   map[string]map[string]bool{},
-		ephemeral: map[string][]string{},
+		ephemeral: map[string][]*ephemeral{},
+		ephByID:   map[string]*ephemeral{},
+		left:      map[string]bool{},
+		rootIDs:   opts.CommandRootID,
 	}
 	for id, name := range opts.Users {
 		s.users[id] = name
@@ -323,18 +351,75 @@ func (s *Server) RemoveMember(channel, user string) {
 	delete(s.members[channel], user)
 }
 
-// Ephemerals returns the ephemeral messages action answers showed user,
-// in order.
+// Ephemerals returns the texts of the ephemeral posts shown to user —
+// action answers' ephemeral_text and ephemeral command answers — in order.
 func (s *Server) Ephemerals(user string) []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]string(nil), s.ephemeral[user]...)
+	var out []string
+	for _, e := range s.ephemeral[user] {
+		out = append(out, e.p.Message)
+	}
+	return out
 }
 
-// SetActionTarget makes the fake send the action calls whose URL starts
-// with from to to instead (the rest of the URL kept), as a reverse proxy
-// in front of klaxon would: cards name klaxon's public URL, tests serve it
-// elsewhere.
+// EphemeralPosts returns the ephemeral posts shown to user, in order, as
+// they stand (Ref is the post id a Click takes; Edits is always 0).
+func (s *Server) EphemeralPosts(user string) []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Message
+	for _, e := range s.ephemeral[user] {
+		props, _ := json.Marshal(e.p.GetProps())
+		out = append(out, Message{Ref: e.p.Id, Channel: e.p.ChannelId, Text: e.p.Message, Props: props,
+			Attachment: e.p.Attachments(), CreateAt: time.UnixMilli(e.p.CreateAt)})
+	}
+	return out
+}
+
+// showEphemeral shows p to user only, as the server's SendEphemeralPost,
+// once it passes the checks of a post (the server makes none: the fake is
+// stricter); a refusal is recorded as a violation.
+func (s *Server) showEphemeral(op, user string, p *model.Post) (*model.Post, *model.AppError) {
+	p = clone(p)
+	p.Id, p.UserId = model.NewId(), user
+	p.CreateAt = s.now()
+	p.UpdateAt = p.CreateAt
+	p.GenerateActionIds()
+	p = clone(p)
+	if aerr := s.check(op, p); aerr != nil {
+		s.Violate(aerr.Where)
+		return nil, aerr
+	}
+	p.Type = model.PostTypeEphemeral
+	e := &ephemeral{user: user, p: p}
+	s.ephemeral[user] = append(s.ephemeral[user], e)
+	s.ephByID[p.Id] = e
+	return p, nil
+}
+
+// RemoveChannel takes the bot out of channel: CreatePost and PatchPost
+// there answer 403 api.context.permissions.app_error until AddChannel.
+func (s *Server) RemoveChannel(channel string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.left[channel] = true
+}
+
+// AddChannel adds the bot to channel (again): it may post there.
+func (s *Server) AddChannel(channel string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.left, channel)
+	if s.channels != nil {
+		s.channels[channel] = true
+	}
+}
+
+// SetActionTarget makes the fake send the action calls and slash commands
+// whose URL starts with from to to instead (the rest of the URL kept), as
+// a reverse proxy in front of klaxon would: cards name klaxon's public
+// URL, tests serve it elsewhere.
 func (s *Server) SetActionTarget(from, to string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -382,20 +467,26 @@ type ClickResult struct {
 // Click presses button actionID of post postID as user, as the server
 // does when a user clicks it: the post, the button and the user must exist
 // and the user must be a member of the post's channel (the real server
-// also lets non-members of a public channel click; the fake does not).
-// The server POSTs JSON {user_id, user_name, channel_id, channel_name,
-// team_id, team_domain, post_id, trigger_id, type, context} to the
-// button's URL (see SetActionTarget), then applies the answer: its update
-// to the post (message and props, keeping from_webhook and the override
-// props as the server does), its ephemeral_text to the user (Ephemerals).
-// An error is a refusal before any call (the server's error id) or a
-// failed call.
+// also lets non-members of a public channel click; the fake does not). An
+// ephemeral post (EphemeralPosts) can be clicked by the user it was shown
+// to only: their client holds it. The server POSTs JSON {user_id,
+// user_name, channel_id, channel_name, team_id, team_domain, post_id,
+// trigger_id, type, context} to the button's URL (see SetActionTarget),
+// then applies the answer: its update to the post (message and props,
+// keeping from_webhook and the override props as the server does; an
+// ephemeral post cannot be updated: the server fails, and the fake
+// records a violation), its ephemeral_text to the user (Ephemerals), in
+// the thread of the post clicked. An error is a refusal before any call
+// (the server's error id) or a failed call.
 func (s *Server) Click(ctx context.Context, postID, actionID, user string) (*ClickResult, error) {
 	s.mu.Lock()
-	st := s.posts[postID]
+	st, eph := s.posts[postID], s.ephByID[postID]
+	var p *model.Post
 	var req model.PostActionIntegrationRequest
 	var target string
 	switch {
+	case eph != nil && eph.user == user:
+		p = eph.p
 	case st == nil || st.p.DeleteAt != 0:
 		s.mu.Unlock()
 		return nil, errors.New("app.post.get.app_error: no such post")
@@ -405,20 +496,23 @@ func (s *Server) Click(ctx context.Context, postID, actionID, user string) (*Cli
 	case !s.members[st.p.ChannelId][user]:
 		s.mu.Unlock()
 		return nil, errors.New("api.context.permissions.app_error: the user is not a member of the post's channel")
+	default:
+		p = st.p
 	}
-	a := st.p.GetAction(actionID)
+	a := p.GetAction(actionID)
 	if a == nil || a.Integration == nil {
 		s.mu.Unlock()
 		return nil, errors.New("api.post.do_action.action_id.app_error: no such button")
 	}
 	req = model.PostActionIntegrationRequest{
-		UserId: user, UserName: s.users[user], ChannelId: st.p.ChannelId, ChannelName: "channel-" + st.p.ChannelId[:6],
+		UserId: user, UserName: s.users[user], ChannelId: p.ChannelId, ChannelName: "channel-" + p.ChannelId[:6],
 		TeamId: TeamID, TeamName: "klaxon-fake", PostId: postID, Type: a.Type, Context: a.Integration.Context,
 	}
-	target = a.Integration.URL
-	if from := s.actionTo[0]; from != "" && strings.HasPrefix(target, from) {
-		target = s.actionTo[1] + strings.TrimPrefix(target, from)
+	root := p.RootId
+	if root == "" {
+		root = p.Id
 	}
+	target = s.target(a.Integration.URL)
 	s.mu.Unlock()
 	if _, _, aerr := req.GenerateTriggerId(s.signKey); aerr != nil {
 		return nil, aerr
@@ -429,6 +523,11 @@ func (s *Server) Click(ctx context.Context, postID, actionID, user string) (*Cli
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if u := res.Response.Update; u != nil && eph != nil && p == eph.p {
+		// UpdatePost of a post that is in no table.
+		s.Violate("action update of ephemeral post " + postID + ": the server cannot update an ephemeral post (app.post.get.app_error)")
+		return res, errors.New("app.post.get.app_error: an action's update of an ephemeral post")
+	}
 	if u := res.Response.Update; u != nil && st.p.DeleteAt == 0 {
 		p := clone(st.p)
 		p.Message = u.Message
@@ -454,7 +553,155 @@ func (s *Server) Click(ctx context.Context, postID, actionID, user string) (*Cli
 		res.Updated = true
 	}
 	if t := res.Response.EphemeralText; t != "" {
-		s.ephemeral[user] = append(s.ephemeral[user], t)
+		if _, aerr := s.showEphemeral("ephemeral_text", user, &model.Post{ChannelId: req.ChannelId, RootId: root, Message: t}); aerr != nil {
+			return res, aerr
+		}
+	}
+	return res, nil
+}
+
+// target is where a call to u goes (SetActionTarget).
+func (s *Server) target(u string) string {
+	if from := s.actionTo[0]; from != "" && strings.HasPrefix(u, from) {
+		return s.actionTo[1] + strings.TrimPrefix(u, from)
+	}
+	return u
+}
+
+// Command is a slash command as a user types it.
+type Command struct {
+	URL     string // the command's request URL (see SetActionTarget)
+	Token   string // the command's token: the form's "token" and "Authorization: Token"
+	Trigger string // the command word without "/"; "" = "incident"
+	Channel string // where it was typed
+	User    string // who typed it: a user of the fake and a member of Channel
+	Text    string // what followed the command word
+	RootID  string // the thread it was typed in; "" = the channel
+}
+
+// CommandResult is what became of a slash command.
+type CommandResult struct {
+	// Status is the integration's HTTP status; the server accepts only
+	// 200 (else the user sees "Command with a trigger of 'incident'
+	// failed", api.command.execute_command.failed_resp.app_error, 500).
+	Status int
+	// Request is the form the server sent.
+	Request url.Values
+	// Response is the answer, decoded (nil unless 200).
+	Response *model.CommandResponse
+	// Body is the answer as it came.
+	Body []byte
+	// Ephemeral is the id of the ephemeral post it showed the user
+	// (EphemeralPosts), Post that of the post it made in the channel; ""
+	// when none.
+	Ephemeral, Post string
+}
+
+// RunCommand makes the request the server makes when c.User types the
+// slash command c: a form POST of token, team_id, team_domain, channel_id,
+// channel_name, user_id, user_name, command, text, trigger_id and
+// response_url — and root_id only with Options.CommandRootID — with
+// "Authorization: Token <token>", to c.URL (see SetActionTarget). A 200
+// answer is shown as the server shows it: ephemeral (or no
+// response_type), its text and attachments as an ephemeral post for the
+// user, in the thread c was typed in; in_channel, as a post of the user's
+// in the channel (from_webhook). An error is a refusal before the call or
+// a failed call (with the result when there was an answer).
+func (s *Server) RunCommand(ctx context.Context, c Command) (*CommandResult, error) {
+	s.mu.Lock()
+	switch {
+	case s.users[c.User] == "":
+		s.mu.Unlock()
+		return nil, errors.New(MissingAccount + ": no such user")
+	case !s.members[c.Channel][c.User]:
+		s.mu.Unlock()
+		return nil, errors.New("api.command.execute_command.no_permission.app_error: the user is not a member of the channel")
+	}
+	trigger := c.Trigger
+	if trigger == "" {
+		trigger = "incident"
+	}
+	form := url.Values{
+		"token": {c.Token}, "team_id": {TeamID}, "team_domain": {"klaxon-fake"},
+		"channel_id": {c.Channel}, "channel_name": {"channel-" + c.Channel[:min(6, len(c.Channel))]},
+		"user_id": {c.User}, "user_name": {s.users[c.User]}, "command": {"/" + trigger}, "text": {c.Text},
+		"response_url": {s.srv.URL + "/hooks/commands/" + model.NewId()},
+	}
+	if s.rootIDs {
+		form.Set("root_id", c.RootID)
+	}
+	target := s.target(c.URL)
+	s.mu.Unlock()
+	triggerID, _, aerr := model.GenerateTriggerId(c.User, s.signKey)
+	if aerr != nil {
+		return nil, aerr
+	}
+	form.Set("trigger_id", triggerID)
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second) // OutgoingIntegrationRequestsTimeout
+	defer cancel()
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, target, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	hr.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	hr.Header.Set("Accept", "application/json")
+	hr.Header.Set("Authorization", "Token "+c.Token)
+	resp, err := http.DefaultClient.Do(hr)
+	if err != nil {
+		return nil, fmt.Errorf("api.command.execute_command.failed.app_error: %w", err)
+	}
+	defer resp.Body.Close()
+	res := &CommandResult{Status: resp.StatusCode, Request: form}
+	if res.Body, err = io.ReadAll(io.LimitReader(resp.Body, maxBody)); err != nil {
+		return res, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return res, fmt.Errorf("api.command.execute_command.failed_resp.app_error: Command with a trigger of '%s' failed: %s", trigger, resp.Status)
+	}
+	cr, err := model.CommandResponseFromHTTPBody(resp.Header.Get("Content-Type"), bytes.NewReader(res.Body))
+	if err != nil || cr == nil {
+		return res, fmt.Errorf("api.command.execute_command.failed.app_error: the answer does not decode: %v", err)
+	}
+	res.Response = cr
+	p := &model.Post{ChannelId: c.Channel, RootId: c.RootID, Message: cr.Text}
+	if !cr.SkipSlackParsing {
+		p.Message = model.ParseSlackLinksToMarkdown(cr.Text)
+	}
+	if cr.Attachments != nil {
+		model.ParseSlackAttachment(p, cr.Attachments)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch cr.ResponseType {
+	case model.CommandResponseTypeInChannel:
+		p.Id, p.UserId = model.NewId(), c.User
+		p.AddProp(model.PostPropsFromWebhook, "true")
+		p.CreateAt = s.now()
+		p.UpdateAt = p.CreateAt
+		p.GenerateActionIds()
+		if aerr := s.check("command answer", p); aerr != nil {
+			s.Violate(aerr.Where)
+			return res, aerr
+		}
+		stored := clone(p)
+		s.posts[p.Id] = &post{p: stored}
+		if p.RootId == "" {
+			s.order[p.ChannelId] = append(s.order[p.ChannelId], p.Id)
+		} else if root := s.posts[p.RootId]; root != nil {
+			root.replies = append(root.replies, p.Id)
+		}
+		res.Post = p.Id
+	case "", model.CommandResponseTypeEphemeral:
+		if cr.Text == "" && cr.Attachments == nil {
+			break
+		}
+		shown, aerr := s.showEphemeral("ephemeral command answer", c.User, p)
+		if aerr != nil {
+			return res, aerr
+		}
+		res.Ephemeral = shown.Id
+	default:
+		s.Violate("command answer: response_type " + cr.ResponseType + " is neither ephemeral nor in_channel")
 	}
 	return res, nil
 }
@@ -698,7 +945,7 @@ func (s *Server) patchPost(w http.ResponseWriter, r *http.Request, id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.posts[id]
-	if st == nil || st.p.DeleteAt != 0 {
+	if st == nil || st.p.DeleteAt != 0 || !s.channelAllowedLocked(st.p.ChannelId) {
 		writeErr(w, model.NewAppError("Api4.patchPost", "api.context.permissions.app_error", nil,
 			"userId="+BotUserID+", permission=edit_post", http.StatusForbidden))
 		return
@@ -841,7 +1088,10 @@ func (s *Server) getChannelPosts(w http.ResponseWriter, r *http.Request, method,
 		writeErr(w, model.NewAppError("Context", "api.context.invalid_url_param.app_error", map[string]any{"Name": "channel_id"}, "", http.StatusBadRequest))
 		return
 	}
-	if s.channels != nil && !s.channels[channel] {
+	s.mu.Lock()
+	known := s.channels == nil || s.channels[channel]
+	s.mu.Unlock()
+	if !known {
 		writeErr(w, model.NewAppError("GetChannel", "app.channel.get.existing.app_error", nil, "", http.StatusNotFound))
 		return
 	}
@@ -977,11 +1227,15 @@ func (s *Server) check(op string, p *model.Post) *model.AppError {
 }
 
 func (s *Server) channelAllowed(id string) bool {
-	if !model.IsValidId(id) {
-		return false
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.channelAllowedLocked(id)
+}
+
+func (s *Server) channelAllowedLocked(id string) bool {
+	if !model.IsValidId(id) || s.left[id] {
+		return false
+	}
 	return s.channels == nil || s.channels[id] || s.directIDs[id]
 }
 

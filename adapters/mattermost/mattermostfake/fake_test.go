@@ -476,3 +476,137 @@ func TestChannelMember(t *testing.T) {
 		t.Errorf("calls %v", s.Calls())
 	}
 }
+
+// TestRunCommand: a slash command is the form the server posts (9.10's
+// fields: no root_id unless CommandRootID), and its answer is shown as the
+// server shows it: an ephemeral post whose buttons its user alone can
+// click (no update: the server cannot update such a post), or a post in
+// the channel; a failed command is the server's 500.
+func TestRunCommand(t *testing.T) {
+	const alice, bob = "aliceuserid000000000000000", "bobuserid00000000000000000"
+	var mu sync.Mutex
+	var forms []map[string][]string
+	var auth []string
+	answer, ctype, status := "", "application/json", 200
+	integration := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := r.ParseForm(); err != nil || r.URL.Path == "/actions" {
+			// An action call.
+			mu.Lock()
+			a := answer
+			mu.Unlock()
+			io.WriteString(w, a)
+			return
+		}
+		mu.Lock()
+		forms, auth = append(forms, r.PostForm), append(auth, r.Header.Get("Authorization"))
+		a, ct, st := answer, ctype, status
+		mu.Unlock()
+		w.Header().Set("Content-Type", ct)
+		w.WriteHeader(st)
+		io.WriteString(w, a)
+	}))
+	defer integration.Close()
+	for _, withRoot := range []bool{false, true} {
+		s := mattermostfake.New(mattermostfake.Options{Users: map[string]string{alice: "alice", bob: "bob"},
+			Members: map[string][]string{chA: {alice, bob}}, CommandRootID: withRoot})
+		s.SetActionTarget("https://klaxon.example.com", integration.URL)
+		ctx := context.Background()
+		c := client(s, s.Token())
+		root, _, err := c.CreatePost(ctx, card("the card"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		answer = `{"response_type":"ephemeral","text":"which one?","attachments":[{"actions":[{"id":"choice1","name":"INC-2","type":"button",` +
+			`"integration":{"url":"https://klaxon.example.com/actions","context":{"key":"k2","card":"` + root.Id + `"}}}]}]}`
+		mu.Unlock()
+		cmd := mattermostfake.Command{URL: "https://klaxon.example.com/commands", Token: "tok", Channel: chA, User: alice, Text: "ack", RootID: root.Id}
+		res, err := s.RunCommand(ctx, cmd)
+		if err != nil || res.Status != 200 || res.Ephemeral == "" || res.Post != "" {
+			t.Fatalf("command: %+v, %v", res, err)
+		}
+		mu.Lock()
+		f := forms[len(forms)-1]
+		if a := auth[len(auth)-1]; a != "Token tok" || f["token"][0] != "tok" || f["text"][0] != "ack" || f["command"][0] != "/incident" ||
+			f["user_id"][0] != alice || f["channel_id"][0] != chA || f["trigger_id"][0] == "" || f["response_url"][0] == "" {
+			t.Errorf("request %v, %q", f, a)
+		}
+		if _, sent := f["root_id"]; sent != withRoot || withRoot && f["root_id"][0] != root.Id {
+			t.Errorf("CommandRootID %v: root_id %v", withRoot, f["root_id"])
+		}
+		mu.Unlock()
+		eph := s.EphemeralPosts(alice)
+		if len(eph) != 1 || eph[0].Text != "which one?" || len(eph[0].Attachment) != 1 || len(s.EphemeralPosts(bob)) != 0 || len(s.Messages(chA)) != 1 {
+			t.Fatalf("ephemeral posts %+v", eph)
+		}
+		// Only alice has the post; her click calls with its id and channel.
+		if _, err := s.Click(ctx, res.Ephemeral, "choice1", bob); err == nil {
+			t.Error("bob clicked alice's ephemeral post")
+		}
+		mu.Lock()
+		answer = `{"ephemeral_text":"INC-2: Acknowledged by alice."}`
+		mu.Unlock()
+		cl, err := s.Click(ctx, res.Ephemeral, "choice1", alice)
+		if err != nil || cl.Request.PostId != res.Ephemeral || cl.Request.ChannelId != chA || cl.Request.Context["card"] != root.Id {
+			t.Fatalf("click: %+v, %v", cl, err)
+		}
+		if e := s.Ephemerals(alice); len(e) != 2 || e[1] != "INC-2: Acknowledged by alice." {
+			t.Errorf("ephemerals %q", e)
+		}
+		mu.Lock()
+		answer = `{"update":{"message":"done"}}`
+		mu.Unlock()
+		if _, err := s.Click(ctx, res.Ephemeral, "choice1", alice); err == nil || len(s.Violations()) != 1 {
+			t.Errorf("an update of an ephemeral post: %v, violations %q", err, s.Violations())
+		}
+		// In the channel; a failing command.
+		mu.Lock()
+		answer = `{"response_type":"in_channel","text":"alice declared INC-3"}`
+		mu.Unlock()
+		if res, err := s.RunCommand(ctx, cmd); err != nil || res.Post == "" || len(s.Messages(chA)[0].Replies) != 1 {
+			t.Errorf("in channel: %+v, %v", res, err)
+		}
+		mu.Lock()
+		status = 500
+		mu.Unlock()
+		if _, err := s.RunCommand(ctx, cmd); err == nil || !strings.Contains(err.Error(), "Command with a trigger of 'incident' failed") {
+			t.Errorf("a failing command: %v", err)
+		}
+		mu.Lock()
+		status = 200
+		mu.Unlock()
+		if _, err := s.RunCommand(ctx, mattermostfake.Command{URL: cmd.URL, Channel: chB, User: alice}); err == nil {
+			t.Error("a command in a channel alice is not in")
+		}
+		s.Close()
+	}
+}
+
+// TestBotLeavesChannel: a bot out of a channel cannot post or edit there
+// (403, as for one never added), and can once it is added.
+func TestBotLeavesChannel(t *testing.T) {
+	s := mattermostfake.New(mattermostfake.Options{})
+	defer s.Close()
+	c := client(s, s.Token())
+	ctx := context.Background()
+	p, _, err := c.CreatePost(ctx, card("hello"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.RemoveChannel(chA)
+	_, resp, err := c.CreatePost(ctx, card("again"))
+	appErr(t, err, http.StatusForbidden, "api.context.permissions.app_error", resp)
+	msg := "edited"
+	_, resp, err = c.PatchPost(ctx, p.Id, &model.PostPatch{Message: &msg})
+	appErr(t, err, http.StatusForbidden, "api.context.permissions.app_error", resp)
+	s.AddChannel(chA)
+	if _, _, err := c.PatchPost(ctx, p.Id, &model.PostPatch{Message: &msg}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.CreatePost(ctx, card("again")); err != nil || len(s.Messages(chA)) != 2 {
+		t.Fatalf("after AddChannel: %v", err)
+	}
+	if v := s.Violations(); len(v) != 0 {
+		t.Error(v)
+	}
+}

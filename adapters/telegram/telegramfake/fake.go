@@ -100,6 +100,9 @@ type Message struct {
 	Edits       int             // accepted editMessageText calls
 	Replies     []string        // texts (as shown) of the replies to it, in order
 	RepliesHTML []string        // the same, as sent
+	ReplyIDs    []int           // the same replies' message ids
+	ReplyLinks  [][]string      // the same replies' text_link URLs, in order
+	ReplyKeys   [][][]Button    // the same replies' inline keyboards (nil: none)
 	IncidentID  string          // always "": Telegram messages carry no hidden data
 	From        int64           // the user who wrote it (UserMessage); 0 for the bot's
 }
@@ -235,6 +238,15 @@ func (s *Server) Messages(dest string) []Message {
 		for _, r := range m.replies {
 			msg.Replies = append(msg.Replies, r.shown)
 			msg.RepliesHTML = append(msg.RepliesHTML, r.html)
+			msg.ReplyIDs = append(msg.ReplyIDs, r.id)
+			var links []string
+			for _, e := range r.entities {
+				if e.Type == "text_link" {
+					links = append(links, e.URL)
+				}
+			}
+			msg.ReplyLinks = append(msg.ReplyLinks, links)
+			msg.ReplyKeys = append(msg.ReplyKeys, copyKeyboard(r.keyboard))
 		}
 		out = append(out, msg)
 	}
