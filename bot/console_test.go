@@ -17,6 +17,8 @@ import (
 	"github.com/klaxonbot/klaxon/bot"
 	"github.com/klaxonbot/klaxon/console"
 	"github.com/klaxonbot/klaxon/incidents"
+	"github.com/klaxonbot/klaxon/incidents/redisstore"
+	"github.com/klaxonbot/klaxon/incidents/storetest"
 )
 
 // consoleEnv is a server with chat (fakes), people, a team with
@@ -305,5 +307,85 @@ func TestConsoleConfigErrors(t *testing.T) {
 	cfg.People = []bot.PersonConfig{{Name: "a", Email: "a@example.com"}}
 	if err := cfg.Validate(); err != nil {
 		t.Errorf("valid console config: %v", err)
+	}
+}
+
+// Two replicas on one Redis: a session made on one opens pages on the
+// other, and a change made on one reaches a live page on the other.
+func TestConsoleAcrossReplicas(t *testing.T) {
+	rdb := storetest.Redis(t)
+	prefix := storetest.Prefix("console-replicas")
+	t.Cleanup(func() { storetest.DeleteKeys(rdb, prefix) })
+	var servers []*httptest.Server
+	var srvs []*bot.Server
+	for range 2 {
+		st := redisstore.New(rdb, redisstore.Options{Prefix: prefix, ReconcileEvery: -1})
+		t.Cleanup(func() { st.Close() })
+		cfg := bot.DefaultConfig()
+		cfg.Console.Secret = "a console secret shared by the replicas"
+		cfg.People = []bot.PersonConfig{{Name: "alice"}}
+		cfg.Teams = []bot.TeamConfig{{Name: "payments"}}
+		cfg.DefaultTeam = "payments"
+		srv, err := bot.New(cfg, bot.Deps{Store: st, Logger: discardLogger()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); srv.Run(ctx) }()
+		t.Cleanup(func() { cancel(); <-done })
+		hs := httptest.NewServer(srv.Handler())
+		t.Cleanup(hs.Close)
+		servers, srvs = append(servers, hs), append(srvs, srv)
+	}
+	a, b := servers[0], servers[1]
+	key := []byte("a console secret shared by the replicas")
+	link, _ := url.Parse(console.SignInLink(key, a.URL, "alice", time.Now()))
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := client.PostForm(a.URL+"/ui/signin/link", url.Values{"t": {link.Query().Get("t")}})
+	if err != nil || res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-in on the first replica: %v %v", err, res)
+	}
+	var cookie *http.Cookie
+	for _, c := range res.Cookies() {
+		if c.Name == console.SessionCookie {
+			cookie = c
+		}
+	}
+	// The link is spent for both.
+	res, _ = client.PostForm(b.URL+"/ui/signin/link", url.Values{"t": {link.Query().Get("t")}})
+	if res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("the link again, on the second replica: %s", res.Status)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", b.URL+"/ui/events", nil)
+	req.AddCookie(cookie)
+	stream, err := client.Do(req)
+	if err != nil || stream.StatusCode != 200 {
+		t.Fatalf("a stream on the second replica with the first's session: %v %v", err, stream)
+	}
+	defer stream.Body.Close()
+	events := make(chan string, 16)
+	go func() {
+		sc := bufio.NewScanner(stream.Body)
+		for sc.Scan() {
+			if l, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+				events <- l
+			}
+		}
+	}()
+	time.Sleep(200 * time.Millisecond) // the second replica's subscription is up
+	inc, err := srvs[0].Declare(context.Background(), bot.Declaration{Title: "disk full"}, bot.Actor{Name: "alice", Known: true, Via: bot.ViaWeb})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case id := <-events:
+		if id != inc.ID && id != "*" {
+			t.Errorf("the second replica's page heard of %q, want %s", id, inc.ID)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a change on the first replica did not reach a page on the second")
 	}
 }
