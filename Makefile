@@ -1,5 +1,5 @@
 # Everything here is a shortcut for a plain go command shown in README.md.
-.PHONY: run test build bench fuzz load check
+.PHONY: run test build bench fuzz load check console-screenshots
 
 run: ## run klaxon with the embedded store on 127.0.0.1:8080
 	go run ./cmd/klaxon serve
@@ -16,6 +16,9 @@ bench: ## the ingest benchmarks (minutes: includes 100,000 stored incidents)
 
 fuzz: ## fuzz the parsers of outside input, a minute each
 	bash .ci/fuzz 60
+
+console-screenshots: ## regenerate the README's screenshots in docs/console (needs Chromium)
+	KLAXON_SLOW_TESTS=1 KLAXON_SCREENSHOTS=$(CURDIR)/docs/console go test -count=1 -run TestConsoleBrowser ./cmd/klaxon/
 
 check: ## what CI runs
 	bash .ci/run
