@@ -189,9 +189,10 @@ func (e *escalator) step(ctx context.Context, id string) error {
 		}
 	}
 	text := ""
+	var pages []incidents.Page
 	if first {
 		e.s.metrics.escalationLateness.Observe(max(0, now.Sub(inc.Due()).Seconds()))
-		text = e.act(ctx, inc, st, now)
+		text, pages = e.act(ctx, inc, st, now)
 		e.s.metrics.escalationSteps.WithLabelValues(string(st.Kind)).Inc()
 	}
 	// Its own deadline: the step may have used the claim's.
@@ -203,6 +204,9 @@ func (e *escalator) step(ctx context.Context, id string) error {
 		}
 		if text != "" {
 			cur.AddEvent(now, incidents.EventEscalated, "klaxon", text)
+		}
+		for _, pg := range pages {
+			cur.RecordPage(pg.At, pg.Kind, pg.Person)
 		}
 		if !cur.AdvanceEscalation(p, now) {
 			cur.AddEvent(now, incidents.EventEscalated, "klaxon", "Escalation policy "+p.Name+" finished: nobody acknowledged")
@@ -231,33 +235,43 @@ func policyName(inc *incidents.Incident) string {
 	return inc.Escalation.Policy
 }
 
-// act runs one step and says what it did, for the timeline.
-func (e *escalator) act(ctx context.Context, inc *incidents.Incident, st incidents.Step, now time.Time) string {
+// act runs one step and says what it did, for the timeline, and whom it
+// reached (the pages the report counts).
+func (e *escalator) act(ctx context.Context, inc *incidents.Incident, st incidents.Step, now time.Time) (string, []incidents.Page) {
 	switch st.Kind {
 	case incidents.StepNotify:
-		return "Escalation: the team's channels are notified (the card)"
+		return "Escalation: the team's channels are notified (the card)", nil
 	case incidents.StepMention:
 		who := e.resolve(ctx, inc, st.Target, now)
 		if len(who) == 0 {
-			return "Escalation: nobody to warn (" + st.Target + " names no one now)"
+			return "Escalation: nobody to warn (" + st.Target + " names no one now)", nil
 		}
 		var parts []string
+		var pages []incidents.Page
 		for _, p := range who {
-			parts = append(parts, p+e.warn(ctx, inc, p, now))
+			how := e.warn(ctx, inc, p, now)
+			parts = append(parts, p+how)
+			if how != "" {
+				pages = append(pages, incidents.Page{At: now, Kind: "mention", Person: p})
+			}
 		}
-		return "Escalation: warning " + strings.Join(parts, ", ")
+		return "Escalation: warning " + strings.Join(parts, ", "), pages
 	case incidents.StepCall:
 		who := e.resolve(ctx, inc, st.Target, now)
 		if len(who) == 0 {
-			return "Escalation: nobody to call (" + st.Target + " names no one now)"
+			return "Escalation: nobody to call (" + st.Target + " names no one now)", nil
 		}
 		extra := ""
 		if st.Target == "oncall" {
 			extra = "&oncall=1" // no answer: the next person in the rotation is called
 		}
-		return e.call(ctx, inc, who[0], now, extra)
+		text, placed := e.call(ctx, inc, who[0], now, extra)
+		if !placed {
+			return text, nil
+		}
+		return text, []incidents.Page{{At: now, Kind: "call", Person: who[0]}}
 	}
-	return ""
+	return "", nil
 }
 
 // resolve names the people a target means now.
@@ -284,8 +298,8 @@ func (e *escalator) resolve(ctx context.Context, inc *incidents.Incident, target
 	return nil
 }
 
-// call phones person about inc.
-func (e *escalator) call(ctx context.Context, inc *incidents.Incident, person string, now time.Time, extra string) string {
+// call phones person about inc; placed says the provider took the call.
+func (e *escalator) call(ctx context.Context, inc *incidents.Incident, person string, now time.Time, extra string) (text string, placed bool) {
 	phone := ""
 	for _, p := range e.s.cfg.People {
 		if strings.EqualFold(p.Name, person) {
@@ -294,7 +308,7 @@ func (e *escalator) call(ctx context.Context, inc *incidents.Incident, person st
 	}
 	if phone == "" || e.phone == nil {
 		e.s.metrics.phoneCalls.WithLabelValues("not_placed").Inc()
-		return "Escalation: cannot call " + person + " (no phone number, or no phone provider configured)"
+		return "Escalation: cannot call " + person + " (no phone number, or no phone provider configured)", false
 	}
 	base := strings.TrimRight(e.s.cfg.Server.PublicURL, "/")
 	// Twilio signs its callbacks over the whole URL, query included: the
@@ -310,10 +324,10 @@ func (e *escalator) call(ctx context.Context, inc *incidents.Incident, person st
 	if _, err := e.phone.Call(ctx, phone, say, base+"/twilio/gather"+q, base+"/twilio/status"+q); err != nil {
 		e.s.metrics.phoneCalls.WithLabelValues("failed").Inc()
 		e.s.log.Warn("escalation call failed", "incident", inc.ID, "person", person, "err", err)
-		return "Escalation: calling " + person + " failed (" + clip(err.Error(), 120) + ")"
+		return "Escalation: calling " + person + " failed (" + clip(err.Error(), 120) + ")", false
 	}
 	e.s.metrics.phoneCalls.WithLabelValues("placed").Inc()
-	return "Escalation: calling " + person
+	return "Escalation: calling " + person, true
 }
 
 func orNone(s string) string {
@@ -324,19 +338,19 @@ func orNone(s string) string {
 }
 
 // noAnswer calls the next person in the rotation when an on-call call
-// found nobody, once per step.
-func (e *escalator) noAnswer(ctx context.Context, id, person, callSID string, now time.Time) string {
+// found nobody, once per step. called is who was called ("" when nobody).
+func (e *escalator) noAnswer(ctx context.Context, id, person, callSID string, now time.Time) (text, called string) {
 	inc, err := e.s.store.Get(ctx, id)
 	if err != nil || inc.State != incidents.Triggered || inc.Escalation == nil {
-		return ""
+		return "", ""
 	}
 	sc, err := e.s.schedule(ctx, e.s.teams[inc.Team].Schedule, now)
 	if err != nil || sc == nil {
-		return ""
+		return "", ""
 	}
 	next, ok := sc.After(person, now)
 	if !ok || strings.EqualFold(next, person) {
-		return ""
+		return "", ""
 	}
 	// Once per unanswered call (Twilio may post its callback again).
 	key := "noanswer-" + callSID
@@ -344,9 +358,14 @@ func (e *escalator) noAnswer(ctx context.Context, id, person, callSID string, no
 		key = "noanswer-" + strings.ToLower(person) + "-" + inc.Escalation.StepKey()
 	}
 	if first, err := e.box.StepOnce(ctx, id, key, 24*time.Hour); err != nil || !first {
-		return ""
+		return "", ""
 	}
-	return e.call(ctx, inc, next, now, "&fallback=1") + " (" + person + " did not answer; next in the rotation)"
+	text, placed := e.call(ctx, inc, next, now, "&fallback=1")
+	text += " (" + person + " did not answer; next in the rotation)"
+	if placed {
+		return text, next
+	}
+	return text, ""
 }
 
 // Mentioner is a Chat that can also notify one person: in the card's

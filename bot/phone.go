@@ -141,13 +141,17 @@ func (s *Server) callStatus(w http.ResponseWriter, r *http.Request, form url.Val
 		s.metrics.phoneCalls.WithLabelValues(outcome).Inc()
 		now := s.clock.Now()
 		text := "Escalation: " + person + " did not answer the call (" + status + ")"
+		called := ""
 		if q.Get("oncall") == "1" && q.Get("fallback") == "" && s.escalator != nil {
-			if next := s.escalator.noAnswer(r.Context(), id, person, form.Get("CallSid"), now); next != "" {
-				text = next
+			if next, who := s.escalator.noAnswer(r.Context(), id, person, form.Get("CallSid"), now); next != "" {
+				text, called = next, who
 			}
 		}
 		_, err := s.store.Update(r.Context(), id, func(inc *incidents.Incident) error {
 			inc.AddEvent(now, incidents.EventEscalated, "klaxon", text)
+			if called != "" {
+				inc.RecordPage(now, "call", called)
+			}
 			return nil
 		})
 		if err != nil {

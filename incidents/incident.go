@@ -128,6 +128,7 @@ const (
 	EventNote           EventKind = "note"      // a note; Tag says its kind
 	EventSnoozed        EventKind = "snoozed"   // escalation paused until a time
 	EventEscalated      EventKind = "escalated" // the next escalation step asked for
+	EventFeedback       EventKind = "feedback"  // someone said whether it was worth acting on
 )
 
 // Conversational reports whether an event is worth a line in the card's
@@ -187,7 +188,17 @@ type Incident struct {
 	// Escalation is where the incident is in its escalation policy; nil
 	// when it has none.
 	Escalation *Escalation `json:"escalation,omitempty"`
-	Timeline   []Event     `json:"timeline"`
+	// Rules are the alert rules that fired in the incident, with how
+	// often; Flaps counts alerts that fired again after resolving; Pages
+	// are the times klaxon reached a person about it (see stats.go).
+	Rules     []RuleCount `json:"rules,omitempty"`
+	Flaps     int         `json:"flaps,omitempty"`
+	Pages     []Page      `json:"pages,omitempty"`
+	PageCount int         `json:"pageCount,omitempty"`
+	// Feedback says whether the incident was worth acting on, and who
+	// said so (asked on the resolved card).
+	Feedback *Feedback `json:"feedback,omitempty"`
+	Timeline []Event   `json:"timeline"`
 	// Events is how many events the timeline holds. Stores set it on
 	// every incident they return, so that a summary (which has no
 	// timeline) still tells; code that adds events need not keep it.
@@ -207,6 +218,7 @@ func (inc *Incident) Outline() *Incident {
 		e := *inc.Escalation
 		c.Escalation = &e
 	}
+	c.cloneStats(inc)
 	if inc.Timeline != nil {
 		c.Events = len(inc.Timeline)
 	}
@@ -261,6 +273,7 @@ func (inc *Incident) Clone() *Incident {
 		c.Alerts[i] = a
 	}
 	c.Timeline = append([]Event(nil), inc.Timeline...)
+	c.cloneStats(inc)
 	return &c
 }
 

@@ -2,6 +2,8 @@ package incidents
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -342,5 +344,65 @@ func TestOutline(t *testing.T) {
 	o.Roles["scribe"], o.Escalation.Step = "eve", 2
 	if inc.Roles["scribe"] != "bob" || inc.Escalation.Step != 1 || len(inc.Alerts) != 1 {
 		t.Fatal("the outline shares the incident's maps or escalation")
+	}
+}
+
+// The report's raw material: which rules fired how often, flaps, pages
+// and feedback, kept as the incident changes and projected into its Stat.
+func TestStatsFields(t *testing.T) {
+	a := alert("a", AlertFiring, t0)
+	a.Labels = map[string]string{"alertname": "DiskFull", "instance": "db-1"}
+	b := alert("b", AlertFiring, t0)
+	b.Labels = map[string]string{"alertname": "DiskFull", "instance": "db-2"}
+	inc := NewIncident(1, &Batch{Source: "alertmanager", GroupKey: "g", Alerts: []Alert{a, b}}, t0)
+	if len(inc.Rules) != 1 || inc.Rules[0] != (RuleCount{Source: "alertmanager", Name: "DiskFull", Fired: 2}) {
+		t.Fatalf("rules %+v", inc.Rules)
+	}
+	// a resolves and fires again (a new occurrence): one more firing, a flap.
+	ra := a
+	ra.Status, ra.EndsAt = AlertResolved, t0.Add(time.Minute)
+	inc.ApplyBatch(&Batch{Source: "alertmanager", GroupKey: "g", Alerts: []Alert{ra}}, t0.Add(time.Minute))
+	fa := a
+	fa.StartsAt = t0.Add(2 * time.Minute)
+	inc.ApplyBatch(&Batch{Source: "alertmanager", GroupKey: "g", Alerts: []Alert{fa}}, t0.Add(2*time.Minute))
+	if inc.Flaps != 1 || inc.Rules[0].Fired != 3 {
+		t.Fatalf("flaps %d, rules %+v", inc.Flaps, inc.Rules)
+	}
+	// The same notification again counts nothing.
+	inc.ApplyBatch(&Batch{Source: "alertmanager", GroupKey: "g", Alerts: []Alert{fa}}, t0.Add(3*time.Minute))
+	if inc.Flaps != 1 || inc.Rules[0].Fired != 3 {
+		t.Fatalf("a repeat counted: flaps %d, rules %+v", inc.Flaps, inc.Rules)
+	}
+	// Many rules: the ones past MaxRules count under OtherRules.
+	var many []Alert
+	for i := range MaxRules + 5 {
+		x := alert(fmt.Sprintf("r%d", i), AlertFiring, t0)
+		x.Labels = map[string]string{"alertname": fmt.Sprintf("Rule%d", i)}
+		many = append(many, x)
+	}
+	inc.ApplyBatch(&Batch{Source: "alertmanager", GroupKey: "g", Alerts: many}, t0.Add(4*time.Minute))
+	if len(inc.Rules) != MaxRules || inc.Rules[MaxRules-1].Name != OtherRules || inc.Rules[MaxRules-1].Fired != 7 { // the 20th rule and the 6 past it
+		t.Fatalf("rules past the cap: %d, last %+v", len(inc.Rules), inc.Rules[len(inc.Rules)-1])
+	}
+	for i := range MaxPages + 3 {
+		inc.RecordPage(t0.Add(time.Duration(i)*time.Second), "call", "alice")
+	}
+	if len(inc.Pages) != MaxPages || inc.PageCount != MaxPages+3 {
+		t.Fatalf("%d pages kept, %d counted", len(inc.Pages), inc.PageCount)
+	}
+	if err := inc.SetFeedback(false, "it fixed itself", "alice", t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	st := inc.Stat()
+	if st.Number != 1 || st.Flaps != 1 || st.PageCount != MaxPages+3 || st.Feedback == nil || st.Feedback.Actionable || st.Alerts != 2+MaxRules+5 {
+		t.Fatalf("stat %+v", st)
+	}
+	c := inc.Clone()
+	c.Rules[0].Fired, c.Pages[0].Person, c.Feedback.By = 99, "bob", "bob"
+	if inc.Rules[0].Fired == 99 || inc.Pages[0].Person == "bob" || inc.Feedback.By == "bob" {
+		t.Fatal("Clone shares the report fields")
+	}
+	if last := inc.Timeline[len(inc.Timeline)-1]; last.Kind != EventFeedback || !strings.Contains(last.Text, "not actionable by alice: it fixed itself") {
+		t.Fatalf("feedback event %+v", last)
 	}
 }

@@ -227,6 +227,10 @@ func (inc *Incident) ApplyBatch(b *Batch, now time.Time) bool {
 			if in.Severity.Higher(raised) {
 				raised = in.Severity
 			}
+			inc.countRule(&in)
+			if known && old.Status == AlertResolved {
+				inc.Flaps++ // resolved, and firing again
+			}
 		case resolves:
 			resolved = append(resolved, in.Name())
 		}
