@@ -76,7 +76,7 @@ type Chart struct {
 
 // The chart's geometry, in pixels. The image is 720 px wide, twice the
 // width a phone shows it at (about 360 px), so that it is sharp on phone
-// screens and its 20 px text reads as 10 pt.
+// screens and its 22 px text reads as 11 px there.
 const (
 	width        = 720
 	pad          = 24
@@ -121,8 +121,8 @@ func (l *layout) yOf(v float64) float64 {
 	return l.bottom - (v-l.y.lo)/(l.y.hi-l.y.lo)*(l.bottom-l.top)
 }
 
-// PNG draws c as a PNG image to w: 720 pixels wide, 480 to 680 high with
-// the legend, under MaxPNGBytes. Whatever the data (none, NaN, one point,
+// PNG draws c as a PNG image to w: 720 pixels wide, 400 to 680 high (with a
+// title, the alert label and up to six legend rows), under MaxPNGBytes. Whatever the data (none, NaN, one point,
 // 10,000 points a series, equal names), it draws a chart, "No data" when no
 // point can be plotted; the only errors are w's.
 func PNG(w io.Writer, c Chart) error {
