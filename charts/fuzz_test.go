@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"image/png"
+	"io"
 	"math"
 	"testing"
 	"time"
@@ -79,4 +80,27 @@ func fuzzChart(data []byte, unit string, thr float64, op string, name string, ns
 		c.Theme = ThemeDark
 	}
 	return c
+}
+
+// FuzzSVG writes bar and line charts of arbitrary labels and values and
+// checks that each is well-formed XML with nothing that runs script or
+// carries style, whatever the labels hold.
+func FuzzSVG(f *testing.F) {
+	f.Add("Mon", "<script>alert(1)</script>", "\u202Eevil", 3.0, math.NaN(), "seconds")
+	f.Add("", "", "", 0.0, 0.0, "")
+	f.Add("\xff\xfe", "]]>", "&amp;", math.Inf(1), -1e308, `"><x`)
+	f.Fuzz(func(t *testing.T, a, b, title string, v, w float64, unit string) {
+		bars := Bars{Title: title, MarkLabel: b, Unit: Unit(unit), Bars: []Bar{{Label: a, Value: v, Tip: b}, {Label: b, Value: w, Mark: true}}}
+		lines := Lines{Title: title, Desc: a, Unit: Unit(unit), X: []string{a, b, title}, Series: []LineSeries{{Name: a, Values: []float64{v, w, v}}, {Name: b, Values: []float64{w}}}}
+		for _, draw := range []func(io.Writer) error{
+			func(out io.Writer) error { return BarsSVG(out, bars) },
+			func(out io.Writer) error { return LinesSVG(out, lines) },
+		} {
+			var buf bytes.Buffer
+			if err := draw(&buf); err != nil {
+				t.Fatal(err)
+			}
+			wellFormed(t, buf.Bytes())
+		}
+	})
 }

@@ -1,7 +1,7 @@
 package charts
 
 import (
-	"bufio"
+	"bytes"
 	"fmt"
 	"image"
 	"image/color"
@@ -47,7 +47,8 @@ type Chart struct {
 	Unit  Unit   // how the y axis and the threshold print values
 
 	// Series are the lines. The first five have legend entries and colours;
-	// the rest are drawn in grey, counted in the legend's "+N more".
+	// the next fifteen are drawn thin and grey, without their previous day;
+	// those and any more are counted in the legend's "+N more".
 	Series []Series
 	// Previous are the same series over the window PreviousOffset earlier,
 	// as the data source returned them: with their own times, a day before
@@ -75,7 +76,7 @@ type Chart struct {
 
 // The chart's geometry, in pixels. The image is 720 px wide, twice the
 // width a phone shows it at (about 360 px), so that it is sharp on phone
-// screens and its 20 px text reads as 10 pt.
+// screens and its 22 px text reads as 11 px there.
 const (
 	width        = 720
 	pad          = 24
@@ -84,7 +85,8 @@ const (
 	legendSize   = 22
 	legendRow    = 34
 	plotHeight   = 300
-	maxLegend    = 5 // series with a legend entry and a colour
+	maxLegend    = 5  // series with a legend entry and a colour
+	maxDrawn     = 20 // series drawn: the legend's and 15 grey ones; the rest are counted
 	lineWidth    = 3
 	prevWidth    = 2.5
 	otherWidth   = 1.5
@@ -119,23 +121,48 @@ func (l *layout) yOf(v float64) float64 {
 	return l.bottom - (v-l.y.lo)/(l.y.hi-l.y.lo)*(l.bottom-l.top)
 }
 
-// PNG draws c as a PNG image to w: 720 pixels wide, 450 to 640 high with
-// the legend. Whatever the data (none, NaN, one point, 10,000 points a
-// series, equal names), it draws a chart, "No data" when no point can be
-// plotted; the only errors are w's.
+// PNG draws c as a PNG image to w: 720 pixels wide, 400 to 680 high (with a
+// title, the alert label and up to six legend rows), under MaxPNGBytes. Whatever the data (none, NaN, one point,
+// 10,000 points a series, equal names), it draws a chart, "No data" when no
+// point can be plotted; the only errors are w's.
 func PNG(w io.Writer, c Chart) error {
-	img := Image(c)
-	bw := bufio.NewWriterSize(w, 32<<10)
-	// BestSpeed: a quarter less CPU than the default level for 8 % more
-	// bytes (85 KB against 78 KB for a busy 300-point line).
-	enc := png.Encoder{CompressionLevel: png.BestSpeed}
-	if err := enc.Encode(bw, img); err != nil {
-		return fmt.Errorf("charts: writing the PNG: %w", err)
-	}
-	if err := bw.Flush(); err != nil {
+	d := prepare(c)
+	img := d.draw(d.layout())
+	if _, err := w.Write(encodeWithin(img, d.pal, MaxPNGBytes)); err != nil {
 		return fmt.Errorf("charts: writing the PNG: %w", err)
 	}
 	return nil
+}
+
+// encodeWithin encodes img as a PNG of at most budget bytes if it can.
+// Lines of noise, thousands of zigzags, compress badly: uniform noise in five
+// series of 300 points is 200 KB at BestSpeed (17 ms), 174 KB at the default
+// level (83 ms; BestCompression saves 6 KB more in 570 ms), 23 KB in the
+// theme's 16 colours (4 bits a pixel, edges no longer smoothed), the last
+// resort.
+func encodeWithin(img *image.RGBA, pal palette, budget int) []byte {
+	data := encodePNG(img, png.BestSpeed)
+	if len(data) > budget {
+		data = encodePNG(img, png.DefaultCompression)
+		if len(data) > budget {
+			data = encodePNG(pal.quantize(img), png.DefaultCompression)
+		}
+	}
+	return data
+}
+
+// encodePNG encodes img at a compression level. BestSpeed, the first try,
+// takes a quarter less CPU than the default level for 8 % more bytes (85 KB
+// against 78 KB for a busy 300-point line).
+func encodePNG(img image.Image, level png.CompressionLevel) []byte {
+	var buf bytes.Buffer
+	enc := png.Encoder{CompressionLevel: level}
+	if err := enc.Encode(&buf, img); err != nil {
+		// Encoding an in-memory RGBA or paletted image into a buffer
+		// cannot fail.
+		panic("charts: encoding a PNG: " + err.Error())
+	}
+	return buf.Bytes()
 }
 
 // Image draws c as PNG does, as an image to encode in another format or to
@@ -184,12 +211,13 @@ func prepare(c Chart) *drawing {
 	}
 	d.title = clean(c.Title, 300)
 
-	names := make([]string, len(c.Series))
-	for i, s := range c.Series {
+	drawn := c.Series[:min(len(c.Series), maxDrawn)]
+	names := make([]string, len(drawn))
+	for i, s := range drawn {
 		names[i] = clean(s.Name, maxNameRune)
 	}
 	names = legendNames(names)
-	for i, s := range c.Series {
+	for i, s := range drawn {
 		ln := line{name: names[i], runs: runs(s.Points, 0)}
 		if i < maxLegend {
 			ln.color, ln.width = d.pal.series[i], lineWidth
@@ -214,7 +242,7 @@ func prepare(c Chart) *drawing {
 		} else if i < len(c.Series) && !taken[i] {
 			j = i
 		}
-		if j < 0 || taken[j] {
+		if j < 0 || taken[j] || j >= maxLegend { // the grey lines have no previous day
 			continue
 		}
 		taken[j] = true
@@ -421,20 +449,43 @@ type canvas struct {
 
 func (c canvas) pt(x, y float64) vg.Point { return vg.Point{X: vg.Length(x), Y: vg.Length(c.h - y)} }
 
-// stroke draws a polyline.
+// strokeChunk is the most points stroked at once. The rasterizer under gg
+// (github.com/golang/freetype/raster) keeps each pixel row's cells in a list
+// it searches for every new cell, so one stroke of a line that zigzags over
+// the whole plot (noise, thousands of points) takes time quadratic in its
+// length: 5 such lines of 2,000 points took 15 s in one stroke each.
+const strokeChunk = 32
+
+// stroke draws a polyline, in chunks of strokeChunk points that overlap by a
+// segment, so that every join is drawn; a dash pattern runs on across chunks.
 func (c canvas) stroke(col color.Color, w float64, dash []vg.Length, pts ...vg.Point) {
 	if len(pts) < 2 {
 		return
 	}
 	c.c.SetColor(col)
 	c.c.SetLineWidth(vg.Length(w))
-	c.c.SetLineDash(dash, 0)
-	var p vg.Path
-	p.Move(pts[0])
-	for _, q := range pts[1:] {
-		p.Line(q)
+	// Chunk k owns the segments from point a = k·strokeChunk and starts a
+	// segment earlier, for the join at a; its dashes start where the line
+	// has run that far.
+	run := 0.0 // the line's length up to pts[a-1]
+	for a := 0; a < len(pts)-1; a += strokeChunk {
+		from, to := max(a-1, 0), min(a+strokeChunk, len(pts)-1)
+		c.c.SetLineDash(dash, vg.Length(run))
+		var p vg.Path
+		p.Move(pts[from])
+		for i := from + 1; i <= to; i++ {
+			p.Line(pts[i])
+		}
+		c.c.Stroke(p)
+		for i := from + 1; i < to; i++ { // on to pts[to-1], the next chunk's start
+			run += dist(pts[i-1], pts[i])
+		}
 	}
-	c.c.Stroke(p)
+}
+
+// dist is the distance between two points.
+func dist(a, b vg.Point) float64 {
+	return math.Hypot(float64(b.X-a.X), float64(b.Y-a.Y))
 }
 
 // rect fills the rectangle from (x0, y0) to (x1, y1).

@@ -8,6 +8,9 @@ import (
 	"image/color"
 	"image/png"
 	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -52,7 +55,14 @@ func steady(n int, v float64, nan func(i int) bool) []Point {
 	return pts
 }
 
+// TestPNGDecodes draws the sample charts; with -samples it also writes them
+// to testdata/out/ to look at.
 func TestPNGDecodes(t *testing.T) {
+	if *samples {
+		if err := os.MkdirAll(filepath.Join("testdata", "out"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for name, c := range sampleCharts() {
 		var buf bytes.Buffer
 		if err := PNG(&buf, c); err != nil {
@@ -60,6 +70,11 @@ func TestPNGDecodes(t *testing.T) {
 		}
 		if buf.Len() > MaxPNGBytes {
 			t.Errorf("%s: %d bytes, over the %d budget", name, buf.Len(), MaxPNGBytes)
+		}
+		if *samples {
+			if err := os.WriteFile(filepath.Join("testdata", "out", name+".png"), buf.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
 		}
 		img, err := png.Decode(&buf)
 		if err != nil {
@@ -412,6 +427,98 @@ func TestEarlierLabel(t *testing.T) {
 	} {
 		if got := earlierLabel(d); got != want {
 			t.Errorf("earlierLabel(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+// noise is n series of pts uniformly random values over 3 hours, with the
+// previous day as noisy: the worst case for PNG compression.
+func noise(seed uint64, n, pts int) Chart {
+	r := rand.New(rand.NewPCG(seed, 2))
+	c := Chart{Title: "noise", MoreSeries: 3, Threshold: &Threshold{Value: 0.5, Op: ">"}, AlertStart: t0.Add(-time.Hour)}
+	for range n {
+		var s, p Series
+		for k := range pts {
+			t := t0.Add(time.Duration(k-pts) * 3 * time.Hour / time.Duration(pts))
+			s.Points = append(s.Points, Point{T: t, V: r.Float64()})
+			p.Points = append(p.Points, Point{T: t.Add(-24 * time.Hour), V: r.Float64()})
+		}
+		c.Series = append(c.Series, s)
+		c.Previous = append(c.Previous, p)
+	}
+	return c
+}
+
+func TestPNGNoiseWithinBudget(t *testing.T) {
+	for _, k := range []struct {
+		n, pts int
+		theme  Theme
+	}{{5, 300, ThemeLight}, {50, 600, ThemeDark}} {
+		{
+			c := noise(uint64(k.n), k.n, k.pts)
+			theme := k.theme
+			c.Theme = theme
+			var buf bytes.Buffer
+			if err := PNG(&buf, c); err != nil {
+				t.Fatal(err)
+			}
+			if buf.Len() > MaxPNGBytes {
+				t.Errorf("%d × %d points of noise (theme %d): %d bytes", k.n, k.pts, theme, buf.Len())
+			}
+			if _, err := png.Decode(&buf); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+func TestEncodeWithin(t *testing.T) {
+	c := noise(1, 1, 300)
+	d := prepare(c)
+	// A part of the chart, noise all over: compression is slow under -race.
+	img := d.draw(d.layout()).SubImage(image.Rect(100, 100, 340, 260)).(*image.RGBA)
+	fast := len(encodePNG(img, png.BestSpeed))
+	best := len(encodePNG(img, png.DefaultCompression))
+	if best >= fast {
+		t.Fatalf("DefaultCompression %d bytes, BestSpeed %d", best, fast)
+	}
+	for _, k := range []struct {
+		budget   int
+		paletted bool
+		size     int
+	}{{fast, false, fast}, {fast - 1, false, best}, {best - 1, true, 0}} {
+		data := encodeWithin(img, d.pal, k.budget)
+		got, err := png.Decode(bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, paletted := got.(*image.Paletted)
+		if paletted != k.paletted || k.size > 0 && len(data) != k.size || len(data) > k.budget {
+			t.Errorf("budget %d: %d bytes, paletted %v; want %d bytes, paletted %v", k.budget, len(data), paletted, k.size, k.paletted)
+		}
+		if paletted && len(p.Palette) > 16 {
+			t.Errorf("budget %d: %d colours", k.budget, len(p.Palette))
+		}
+	}
+}
+
+func TestQuantize(t *testing.T) {
+	for _, theme := range []Theme{ThemeLight, ThemeDark} {
+		c := sampleCharts()["memory-light"]
+		c.Theme = theme
+		img, _ := render(t, c)
+		q := theme.palette().quantize(img)
+		if len(q.Palette) > 16 {
+			t.Errorf("theme %d: %d colours", theme, len(q.Palette))
+		}
+		// The background stays the background, a series keeps its colour.
+		pal := theme.palette()
+		if !near(q.At(1, 1), pal.bg, 0) {
+			t.Errorf("theme %d: background %v", theme, q.At(1, 1))
+		}
+		var buf bytes.Buffer
+		if err := png.Encode(&buf, q); err != nil || buf.Len() > MaxPNGBytes/2 {
+			t.Errorf("theme %d: 16 colours: %d bytes, %v", theme, buf.Len(), err)
 		}
 	}
 }

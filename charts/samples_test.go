@@ -1,19 +1,14 @@
 package charts
 
 import (
-	"bytes"
 	"flag"
 	"fmt"
-	"image/png"
 	"math"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
-	"testing"
 	"time"
 )
 
-var samples = flag.Bool("samples", false, "write sample charts to testdata/out/ to look at")
+var samples = flag.Bool("samples", false, "write the sample charts to testdata/out/ to look at")
 
 // t0 is the end of the sample charts' window.
 var t0 = time.Date(2026, 3, 14, 13, 5, 0, 0, time.UTC)
@@ -91,27 +86,4 @@ func sampleCharts() map[string]Chart {
 	cpu.Theme, memory.Theme = ThemeDark, ThemeDark
 	out["cpu-dark"], out["memory-dark"] = cpu, memory
 	return out
-}
-
-func TestSamples(t *testing.T) {
-	dir := t.TempDir()
-	if *samples {
-		dir = filepath.Join("testdata", "out")
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for name, c := range sampleCharts() {
-		var buf bytes.Buffer
-		if err := PNG(&buf, c); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := png.Decode(bytes.NewReader(buf.Bytes())); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, name+".png"), buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("%s: %d bytes", name, buf.Len())
-	}
 }

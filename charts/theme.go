@@ -1,7 +1,10 @@
 package charts
 
 import (
+	"image"
 	"image/color"
+	"image/draw"
+	"slices"
 	"sync"
 
 	xfont "golang.org/x/image/font"
@@ -65,6 +68,29 @@ func (t Theme) palette() palette {
 		zone:      color.RGBA{0x1b, 0x0c, 0x00, 0x20}, // premultiplied #d55e00 at 12.5 %
 		marker:    rgb(0x1f2328),
 	}
+}
+
+// quantize maps img to at most 16 of the palette's colours, nearest first.
+func (p palette) quantize(img *image.RGBA) *image.Paletted {
+	cols := []color.RGBA{p.bg, p.text, p.muted, p.grid, p.axis, p.threshold, p.other}
+	cols = append(cols, p.series...)
+	zone := p.zone // the shade over the background
+	cols = append(cols, color.RGBA{
+		zone.R + uint8(uint32(p.bg.R)*uint32(255-zone.A)/255),
+		zone.G + uint8(uint32(p.bg.G)*uint32(255-zone.A)/255),
+		zone.B + uint8(uint32(p.bg.B)*uint32(255-zone.A)/255), 0xff})
+	for _, s := range p.series[:3] {
+		cols = append(cols, faded(s, p.bg, 0.6))
+	}
+	var pal color.Palette
+	for _, c := range cols {
+		if len(pal) < 16 && !slices.ContainsFunc(pal, func(x color.Color) bool { return x == color.Color(c) }) {
+			pal = append(pal, c)
+		}
+	}
+	out := image.NewPaletted(img.Bounds(), pal)
+	draw.Draw(out, out.Bounds(), img, img.Bounds().Min, draw.Src)
+	return out
 }
 
 // faded is c mixed with bg, weight w of c: the previous day's lines.
