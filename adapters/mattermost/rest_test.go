@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/klaxonbot/klaxon/adapters/mattermost/mattermostfake"
 )
@@ -273,11 +274,17 @@ func TestAPIRequestsAndAnswers(t *testing.T) {
 	if !errors.As(err, &ae) || ae.Id != "api.context.permissions.app_error" || ae.StatusCode != 403 || ae.RequestId != "r1" || r == nil || r.StatusCode != 403 {
 		t.Fatalf("%v %+v", err, r)
 	}
+	if e := wrap(ctx, "GetPost", r, err); e.Code != ae.Id || e.Status != 403 || e.Temp {
+		t.Errorf("wrapped: %+v", e)
+	}
 	// A body that is not the API's error: the status tells.
 	answer = func(w http.ResponseWriter) { w.WriteHeader(502); _, _ = io.WriteString(w, "<html>bad gateway</html>") }
 	_, r, err = a.GetPost(ctx, "p1")
 	if errors.As(err, &ae) || err == nil || !strings.Contains(err.Error(), "bad gateway") || r == nil || r.StatusCode != 502 {
 		t.Fatalf("%v %+v", err, r)
+	}
+	if e := wrap(ctx, "GetPost", r, err); e.Code != "http_502" || e.Status != 502 || !e.Temp {
+		t.Errorf("wrapped: %+v", e)
 	}
 	// 429: rate limited, with the wait.
 	answer = func(w http.ResponseWriter) {
@@ -286,14 +293,14 @@ func TestAPIRequestsAndAnswers(t *testing.T) {
 		_, _ = io.WriteString(w, "limit exceeded\n")
 	}
 	_, r, err = a.GetPost(ctx, "p1")
-	if err == nil || r == nil || r.StatusCode != 429 || r.Header.Get("X-Ratelimit-Reset") != "3" {
-		t.Errorf("%v %+v", err, r)
+	if e := wrap(ctx, "GetPost", r, err); err == nil || e.Code != CodeRateLimited || e.Wait != 3*time.Second || !e.Temp || e.Status != 429 {
+		t.Errorf("wrapped: %v %+v", err, e)
 	}
 	// A 2xx that is not the JSON asked for.
 	answer = func(w http.ResponseWriter) { _, _ = io.WriteString(w, `["not", "a", "post"]`) }
 	_, r, err = a.GetPost(ctx, "p1")
-	if err == nil || r == nil || r.StatusCode != 200 {
-		t.Errorf("%v %+v", err, r)
+	if e := wrap(ctx, "GetPost", r, err); err == nil || e.Code != CodeBadResponse || e.Status != 200 || e.Temp {
+		t.Errorf("wrapped: %v %+v", err, e)
 	}
 	// No answer at all.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -303,8 +310,7 @@ func TestAPIRequestsAndAnswers(t *testing.T) {
 	closed := "http://" + ln.Addr().String()
 	_ = ln.Close()
 	_, r, err = newAPI(closed, "tok-123", http.DefaultClient).GetMe(ctx)
-	var ne net.Error
-	if r != nil || !errors.As(err, &ne) || strings.Contains(err.Error(), "tok-123") {
-		t.Errorf("%v %+v", err, r)
+	if e := wrap(ctx, "GetMe", r, err); r != nil || e.Code != CodeNetwork || !e.Temp || strings.Contains(e.Error(), "tok-123") {
+		t.Errorf("wrapped: %v %+v", e, r)
 	}
 }

@@ -240,11 +240,6 @@ func (e *apiError) Error() string {
 	return s
 }
 
-// Mattermost's post limit (model.PostMessageMaxRunesV2): the most bytes a
-// post message may take in the database, counted as runes of up to 4
-// bytes.
-const postMessageMaxRunesV2 = 65535 / 4
-
 // validID reports whether s is a Mattermost id as the server checks one
 // (model.IsValidId): 26 bytes, each rune a letter or a digit. The ids the
 // server makes are 26 of [a-z0-9].

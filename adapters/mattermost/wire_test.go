@@ -9,6 +9,9 @@ import (
 	"testing"
 
 	"github.com/mattermost/mattermost/server/public/model"
+
+	"github.com/klaxonbot/klaxon/templates"
+	"github.com/klaxonbot/klaxon/templates/cardtest"
 )
 
 // Mattermost's own types are the reference for klaxon's wire types: every
@@ -73,6 +76,8 @@ func TestWireTypesMatchModel(t *testing.T) {
 			EnableBotAccountCreation: &yes, SiteURL: model.NewPointer("https://chat.example.com")}}, &model.Config{}, &config{}},
 		{"apiError", &model.AppError{Id: "api.context.permissions.app_error", Message: "You do not have the appropriate permissions.",
 			DetailedError: "userId=x", RequestId: "req1", StatusCode: 403}, &model.AppError{}, &apiError{}},
+		{"commandResponse", &model.CommandResponse{ResponseType: model.CommandResponseTypeEphemeral, Text: "which one?",
+			SkipSlackParsing: true, Attachments: []*model.SlackAttachment{att()}, Username: "x"}, &model.CommandResponse{}, &commandResponse{}},
 		{"actionResponse", &model.PostActionIntegrationResponse{EphemeralText: "done", SkipSlackParsing: true},
 			&model.PostActionIntegrationResponse{}, &actionResponse{}},
 	}
@@ -97,6 +102,33 @@ func TestWireTypesMatchModel(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The props klaxon sends are byte for byte what Mattermost's own types
+// encode for the same attachment.
+func TestAttachmentBytesAsModel(t *testing.T) {
+	p, _ := compile(fullCard(t), testKey, testActionURL)
+	ours := mustJSON(t, p.Props)
+	var m model.StringInterface
+	if err := json.Unmarshal(ours, &m); err != nil {
+		t.Fatal(err)
+	}
+	q := &model.Post{}
+	q.SetProps(m)
+	m[model.PostPropsAttachments] = q.Attachments() // as the server re-encodes them
+	if theirs := mustJSON(t, m); string(theirs) != string(ours) {
+		t.Fatalf("props differ from the model's encoding\nklaxon: %s\nmodel:  %s", ours, theirs)
+	}
+}
+
+// fullCard is a card with something in every part, buttons included.
+func fullCard(t testing.TB) *templates.Card {
+	t.Helper()
+	inc, ok := cardtest.Lifecycle()["triggered"]
+	if !ok {
+		t.Fatal("no triggered card in cardtest.Lifecycle")
+	}
+	return card(t, inc, cardtest.Now)
 }
 
 // The id, username and URL rules are the server's.
