@@ -17,7 +17,9 @@ func at(day, hour, minute int) time.Time {
 	return time.Date(2026, 3, day, hour, minute, 0, 0, time.UTC)
 }
 
-func page(t time.Time, kind string) incidents.Page { return incidents.Page{At: t, Kind: kind, Person: "alice"} }
+func page(t time.Time, kind string) incidents.Page {
+	return incidents.Page{At: t, Kind: kind, Person: "alice"}
+}
 
 func rule(source, name string, fired int) []incidents.RuleCount {
 	return []incidents.RuleCount{{Source: source, Name: name, Fired: fired}}
@@ -269,7 +271,7 @@ func TestPercentile(t *testing.T) {
 		{seq(100), 90, 90 * time.Minute},
 		{seq(100), 100, 100 * time.Minute},
 		{seq(100), 1, time.Minute},
-		{seq(3), 0, time.Minute}, // clamped to the first rank
+		{seq(3), 0, time.Minute},        // clamped to the first rank
 		{seq(20), 91, 19 * time.Minute}, // ⌈18.2⌉: up, never to the nearest
 		{seq(4), 30, 2 * time.Minute},   // ⌈1.2⌉
 	} {
