@@ -256,7 +256,7 @@ func (b *backend) Stats(ctx context.Context, team string, since, until time.Time
 	if b.statsErr != nil {
 		return nil, b.statsErr
 	}
-	var out []incidents.Stat
+	out := make([]incidents.Stat, 0, len(b.stats))
 	for _, st := range b.stats {
 		if (team == "" || st.Team == team) && !st.CreatedAt.Before(since) && st.CreatedAt.Before(until) {
 			out = append(out, st)

@@ -189,10 +189,8 @@ func (c *Console) scheduleView(r *http.Request, s *incidents.Session, sc Schedul
 			Active: !now.Before(o.From) && now.Before(o.Until)})
 	}
 	sv.CanChange, sv.Responders = c.mayChangeSchedule(s.Person, sc.Name)
+	// From now (this minute: a start in the past starts now) for 8 hours.
 	start := now.In(loc).Truncate(time.Minute)
-	if m := start.Minute() % 15; m != 0 {
-		start = start.Add(time.Duration(15-m) * time.Minute)
-	}
 	sv.FormFrom, sv.FormUntil = start.Format(localInput), start.Add(8*time.Hour).Format(localInput)
 	if c.o.Feeds != nil {
 		tok, err := c.o.Feeds.FeedToken(r.Context(), scheduleFeed(sc.Name))
@@ -433,8 +431,8 @@ const personColours = 8
 // The timeline's geometry, in the viewBox's units (it scales to the
 // page's width).
 const (
-	tlWidth  = 640
-	tlLabel  = 58 // the day's label
+	tlWidth  = 420 // a phone's width: the text is its size there
+	tlLabel  = 46  // the day's label
 	tlRight  = 6
 	tlHead   = 18 // the hours along the top
 	tlMain   = 22 // the on-call row
@@ -445,21 +443,16 @@ const (
 
 // timelineSVG draws days days of rota from from (a midnight in loc): a
 // row a day, each day as long as it is there (23 or 25 hours across a DST
-// change), who is on call in the person's colour, an override hatched;
-// above each day's main row, thin rows for each layer (when there are
-// several) and for the overrides (when there are any), so that what the
-// result is made of shows. Classes only (the stylesheet colours them),
+// change), who is on call in the person's colour, an override outlined;
+// above each day's main row, thin rows for the overrides (when there are
+// any) and each layer (when there are several), so that what the result
+// is made of shows. Classes only (the stylesheet colours them),
 // every name escaped.
 func timelineSVG(rota *oncall.Schedule, overrides []incidents.OnCallOverride, from time.Time, days int, loc *time.Location, now time.Time, colours map[string]int) template.HTML {
 	to := time.Date(from.Year(), from.Month(), from.Day()+days, 0, 0, 0, 0, loc)
-	var subs []string // the thin rows' names
-	var layerRotas []*oncall.Schedule
-	if len(rota.Layers) > 1 {
-		for i, l := range rota.Layers {
-			subs = append(subs, fmt.Sprintf("L%d", i+1))
-			layerRotas = append(layerRotas, &oncall.Schedule{Layers: []oncall.Rotation{l}})
-		}
-	}
+	// The thin rows, top to bottom: the overrides, then the layers from
+	// the top one down to the first, just above the result they make.
+	var subs []string
 	var ovs []incidents.OnCallOverride
 	for _, o := range overrides {
 		if o.Until.After(from) && o.From.Before(to) {
@@ -468,6 +461,14 @@ func timelineSVG(rota *oncall.Schedule, overrides []incidents.OnCallOverride, fr
 	}
 	if len(ovs) > 0 {
 		subs = append(subs, "ovr")
+	}
+	layerRotas := map[string]*oncall.Schedule{}
+	if len(rota.Layers) > 1 {
+		for i := len(rota.Layers) - 1; i >= 0; i-- {
+			name := fmt.Sprintf("L%d", i+1)
+			subs = append(subs, name)
+			layerRotas[name] = &oncall.Schedule{Layers: []oncall.Rotation{rota.Layers[i]}}
+		}
 	}
 	dayH := float64(len(subs)*(tlSub+tlSubGap) + tlMain)
 	height := tlHead + float64(days)*(dayH+tlDayGap)
@@ -514,7 +515,7 @@ func timelineSVG(rota *oncall.Schedule, overrides []incidents.OnCallOverride, fr
 		}
 		// The thin rows.
 		sy := y
-		for j, name := range subs {
+		for _, name := range subs {
 			fmt.Fprintf(&b, `<rect class="tl-bg" x="%s" y="%s" width="%s" height="%d"/>`, num(x0), num(sy), num(x1-x0), tlSub)
 			var segs []oncall.Shift
 			if name == "ovr" {
@@ -522,7 +523,7 @@ func timelineSVG(rota *oncall.Schedule, overrides []incidents.OnCallOverride, fr
 					segs = append(segs, oncall.Shift{Person: o.Person, From: maxTime(o.From, start), Until: minTime(o.Until, end), Override: true})
 				}
 			} else {
-				segs = layerRotas[j].Shifts(start, end)
+				segs = layerRotas[name].Shifts(start, end)
 			}
 			for _, sh := range segs {
 				if !sh.Until.After(sh.From) {

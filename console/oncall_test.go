@@ -104,7 +104,7 @@ func TestOncallPage(t *testing.T) {
 	must(t, !strings.Contains(primary, `action="/ui/oncall/overrides"`), "bob may set primary's overrides")
 	follow := section(t, page, "follow")
 	for _, want := range []string{"Layer 1: carol, bob, every 1d", "Layer 2 (on top): alice, every 1d", "09:00–17:00 on Mon, Tue, Wed, Thu, Fri",
-		"<strong>alice</strong>, until Thu Mar 5 17:00 CET", "layer 2", `action="/ui/oncall/overrides"`, "The thin rows above each day are the layers"} {
+		"<strong>alice</strong>, until Thu Mar 5 17:00 CET", "layer 2", `action="/ui/oncall/overrides"`, "the layers from the top one (which wins where it covers the time) down to layer 1"} {
 		must(t, strings.Contains(follow, want), "follow lacks %q:\n%s", want, follow)
 	}
 	must(t, strings.Contains(page, "Google Calendar refreshes a subscribed calendar only every 12 to 24 hours"), "no word on Google's delay")
