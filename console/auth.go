@@ -35,7 +35,10 @@ type handler func(w http.ResponseWriter, r *http.Request, s *incidents.Session)
 // authed serves h to a signed-in person: others are sent to sign in (a
 // page) or answered 401 (the event stream). A POST must carry the
 // session's CSRF token and come from this origin.
-func (c *Console) authed(h handler) http.Handler {
+func (c *Console) authed(h handler) http.Handler { return c.authedLimit(h, maxForm) }
+
+// authedLimit is authed with a POST's body bounded by limit bytes.
+func (c *Console) authedLimit(h handler, limit int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, err := c.session(r)
 		if err != nil {
@@ -58,7 +61,7 @@ func (c *Console) authed(h handler) http.Handler {
 			return
 		}
 		if r.Method == http.MethodPost {
-			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
 			if err := c.checkPost(r, s.CSRF); err != nil {
 				c.fail(w, r, &s, err)
 				return

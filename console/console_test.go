@@ -270,7 +270,9 @@ func TestSecurityHeadersEveryPage(t *testing.T) {
 		c    *http.Client
 		path string
 	}{{anon, "/ui/signin"}, {anon, "/ui/"}, {anon, "/ui/signin/link?t=x"}, {anon, "/ui/static/console.css"}, {c, "/ui/"}, {c, "/ui/incidents/" + inc.ID},
-		{c, "/ui/incidents/" + inc.ID + "/preview"}, {c, "/ui/declare"}, {c, "/ui/nowhere"}, {c, "/ui/incidents/INC-999"}, {c, "/ui/?state=bogus"}} {
+		{c, "/ui/incidents/" + inc.ID + "/preview"}, {c, "/ui/declare"}, {c, "/ui/nowhere"}, {c, "/ui/incidents/INC-999"}, {c, "/ui/?state=bogus"},
+		{c, "/ui/incidents/" + inc.ID + "/postmortem"}, {c, "/ui/incidents/" + inc.ID + "/postmortem.md"}, {c, "/ui/oncall"}, {c, "/ui/teams"},
+		{c, "/ui/insights"}, {anon, "/ical/nope.ics"}, {anon, "/ui/oncall"}} {
 		res, _ := e.do(tc.c, "GET", tc.path, nil)
 		h := res.Header
 		if h.Get("Content-Security-Policy") != console.CSP || h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Referrer-Policy") != "same-origin" {
