@@ -254,6 +254,10 @@ type Options struct {
 	// PublicURL is where people reach klaxon (links in messages, the
 	// OIDC redirect); https makes cookies Secure.
 	PublicURL string
+	// Local lets whoever reaches the console from this machine in as
+	// LocalPerson, without signing in: for a klaxon that listens on
+	// loopback and knows no people yet (a first try on a laptop).
+	Local bool
 	// SessionTTL is how long a sign-in lasts; 0: 12 hours.
 	SessionTTL time.Duration
 	// OIDC, when set, offers sign-in with an OpenID Connect provider.
