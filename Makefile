@@ -4,8 +4,8 @@
 run: ## run klaxon with the embedded store on 127.0.0.1:8080
 	go run ./cmd/klaxon serve
 
-test: ## the test suite (needs Redis at 127.0.0.1:6379, or KLAXON_TEST_REDIS_URL)
-	go test -race ./...
+test: ## the test suite (needs Redis at 127.0.0.1:6379, or KLAXON_TEST_REDIS_URL); KLAXON_SLOW_TESTS=1 adds the slow ones
+	go test ./...
 
 build:
 	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=$$(git describe --tags --always --dirty 2>/dev/null || echo dev)" -o bin/klaxon ./cmd/klaxon
