@@ -18,7 +18,18 @@ func newStore(t testing.TB) incidents.Store {
 	return s
 }
 
-func TestConformance(t *testing.T) { storetest.Run(t, newStore) }
+func newLimitedStore(t testing.TB, max int) incidents.Store {
+	s, err := boltstore.OpenWith(t.TempDir(), boltstore.Options{MaxStats: max})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, newStore, storetest.WithMaxStats(newLimitedStore))
+}
 
 func TestSurvivesRestart(t *testing.T) {
 	dir := t.TempDir()
