@@ -22,6 +22,16 @@ func WithMaxStats(f NewLimitedStore) Option {
 	return func(o *options) { o.maxStats = f }
 }
 
+// RunStats runs the part of the suite that tests incidents.Stats (Run
+// runs it too): for a store's own tests of its Stats with other settings.
+func RunStats(t *testing.T, newStore NewStore, opts ...Option) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	runStats(t, newStore, o)
+}
+
 // runStats runs the tests of incidents.Stats, each skipped when the store
 // lacks it.
 func runStats(t *testing.T, newStore NewStore, o options) {
