@@ -76,3 +76,8 @@ func TestLockedByAnotherProcess(t *testing.T) {
 //
 //	go test -v -run '^$' -bench BenchmarkList -benchtime 200x -timeout 60m ./incidents/boltstore/
 func BenchmarkList(b *testing.B) { storetest.BenchList(b, newStore) }
+
+// BenchmarkStats: see storetest.BenchStats.
+//
+//	go test -v -run '^$' -bench BenchmarkStats -benchtime 50x -timeout 60m ./incidents/boltstore/
+func BenchmarkStats(b *testing.B) { storetest.BenchStats(b, newStore) }

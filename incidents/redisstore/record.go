@@ -40,9 +40,12 @@ import (
 type record struct{ core, alerts, order, timeline, rank string }
 
 func (s *Store) record(id string) record {
-	k := s.prefix + ":inc:{" + id + "}"
+	k := s.coreKey(id)
 	return record{core: k, alerts: k + ":alerts", order: k + ":order", timeline: k + ":timeline", rank: k + ":rank"}
 }
+
+// coreKey is the incident's core hash: record(id).core alone.
+func (s *Store) coreKey(id string) string { return s.prefix + ":inc:{" + id + "}" }
 
 func (r record) keys() []string { return []string{r.core, r.alerts, r.order, r.timeline, r.rank} }
 
@@ -303,7 +306,7 @@ type summaryCmd struct {
 }
 
 func (s *Store) queueSummary(ctx context.Context, p redis.Pipeliner, id string) *summaryCmd {
-	return &summaryCmd{id: id, head: p.HMGet(ctx, s.record(id).core, "d", "e")}
+	return &summaryCmd{id: id, head: p.HMGet(ctx, s.coreKey(id), "d", "e")}
 }
 
 // summary decodes the read summary (nil when the incident does not

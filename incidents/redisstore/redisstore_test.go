@@ -148,3 +148,8 @@ func TestStatsFiledWithEveryChange(t *testing.T) {
 		t.Fatalf("Stats made Stats from summaries of incidents this klaxon stored:\n%s", logs.String())
 	}
 }
+
+// BenchmarkStats: see storetest.BenchStats.
+//
+//	go test -v -run '^$' -bench BenchmarkStats -benchtime 50x -timeout 60m ./incidents/redisstore/
+func BenchmarkStats(b *testing.B) { storetest.BenchStats(b, newStore) }

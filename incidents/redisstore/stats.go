@@ -121,7 +121,7 @@ func (s *Store) Stats(ctx context.Context, opts incidents.StatsOptions) ([]incid
 		var next *redis.StringSliceCmd
 		if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for i, id := range ids {
-				recs[i] = p.HMGet(ctx, s.record(id).core, "v", "sv", "s")
+				recs[i] = p.HMGet(ctx, s.coreKey(id), "v", "sv", "s")
 			}
 			if len(ids) == statsPage {
 				_, last, err := incidents.ParseID(ids[len(ids)-1])
@@ -185,7 +185,7 @@ func decodeStat(d *statrec.Decoder, vals []any, st *incidents.Stat) bool {
 	if v == "" || sv != v || rec == "" {
 		return false
 	}
-	return d.Decode([]byte(rec), st) == nil
+	return d.DecodeString(rec, st) == nil
 }
 
 // restat makes the Stats of ids from their summaries (an incident that
@@ -199,7 +199,7 @@ func (s *Store) restat(ctx context.Context, ids []string) (stats []incidents.Sta
 		heads := make([]*redis.SliceCmd, len(page))
 		if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for i, id := range page {
-				heads[i] = p.HMGet(ctx, s.record(id).core, "v", "d")
+				heads[i] = p.HMGet(ctx, s.coreKey(id), "v", "d")
 			}
 			return nil
 		}); err != nil {
@@ -222,7 +222,7 @@ func (s *Store) restat(ctx context.Context, ids []string) (stats []incidents.Sta
 				}
 				st := inc.Stat()
 				stats = append(stats, st)
-				files = append(files, fileStatScript.Eval(ctx, p, []string{s.record(page[i]).core}, v, statrec.Encode(&st)))
+				files = append(files, fileStatScript.Eval(ctx, p, []string{s.coreKey(page[i])}, v, statrec.Encode(&st)))
 			}
 			return nil
 		}); err != nil {
@@ -275,7 +275,7 @@ func (s *Store) BackfillStats(ctx context.Context) (int, error) {
 		if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for i, z := range page {
 				id, _ := z.Member.(string)
-				vers[i] = p.HMGet(ctx, s.record(id).core, "v", "sv")
+				vers[i] = p.HMGet(ctx, s.coreKey(id), "v", "sv")
 			}
 			return nil
 		}); err != nil {

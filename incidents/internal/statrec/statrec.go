@@ -34,6 +34,7 @@ import (
 	"fmt"
 	"slices"
 	"time"
+	"unsafe"
 
 	"github.com/klaxonbot/klaxon/incidents"
 )
@@ -166,6 +167,12 @@ func (d *Decoder) Decode(data []byte, st *incidents.Stat) error {
 		r.err = fmt.Errorf("stat record: %d bytes after its end", len(r.b))
 	}
 	return r.err
+}
+
+// DecodeString decodes the record data, as Redis answers it, into st
+// without copying it: Decode never keeps nor changes its input.
+func (d *Decoder) DecodeString(data string, st *incidents.Stat) error {
+	return d.Decode(unsafe.Slice(unsafe.StringData(data), len(data)), st)
 }
 
 // reader reads a record; the first error sticks, and every read after it

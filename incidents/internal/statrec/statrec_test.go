@@ -276,3 +276,19 @@ func BenchmarkDecode(b *testing.B) {
 		b.ReportMetric(float64(len(js)), "bytes")
 	})
 }
+
+func TestDecodeString(t *testing.T) {
+	s := sample()
+	data := string(Encode(&s))
+	var d Decoder
+	var got incidents.Stat
+	if err := d.DecodeString(data, &got); err != nil {
+		t.Fatal(err)
+	}
+	if g, w := mustJSON(t, got), mustJSON(t, s); g != w {
+		t.Fatalf("DecodeString:\n got %s\nwant %s", g, w)
+	}
+	if err := d.DecodeString(data[:10], &got); err == nil {
+		t.Fatal("DecodeString of a truncated record succeeded")
+	}
+}
