@@ -36,6 +36,13 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, newStore, storetest.WithReplicas(newReplicas), storetest.WithMaxStats(newLimitedStore))
 }
 
+// Stats reads IDs and records in pages; with pages of 3 the suite's
+// Stats tests cross many of them, and the limit is reached mid-way.
+func TestStatsInSmallPages(t *testing.T) {
+	defer redisstore.SetStatsPage(3)()
+	storetest.RunStats(t, newStore, storetest.WithMaxStats(newLimitedStore))
+}
+
 // A writer that dies between storing a change of state and indexing it
 // leaves a dirty mark; Reconcile files the incident under its real state.
 func TestReconcileRepairsIndex(t *testing.T) {

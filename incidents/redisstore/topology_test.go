@@ -73,6 +73,10 @@ func TestConformanceOnCluster(t *testing.T) {
 	began = time.Now()
 	storetest.Run(t, storesOn(rdb), storetest.WithReplicas(replicasOn(rdb)), storetest.WithMaxStats(limitedOn(rdb)))
 	t.Run("Reconcile", func(t *testing.T) { testReconcileOn(t, rdb) })
+	t.Run("StatsInSmallPages", func(t *testing.T) {
+		defer redisstore.SetStatsPage(3)()
+		storetest.RunStats(t, storesOn(rdb), storetest.WithMaxStats(limitedOn(rdb)))
+	})
 	t.Run("Backfill", func(t *testing.T) {
 		testBackfillOn(t, rdb, fmt.Sprintf("klaxontopo-%d-%d", os.Getpid(), topologyPrefixes.Add(1)))
 	})
@@ -132,6 +136,10 @@ func TestConformanceBehindSentinel(t *testing.T) {
 	began = time.Now()
 	storetest.Run(t, storesOn(rdb), storetest.WithReplicas(replicasOn(rdb)), storetest.WithMaxStats(limitedOn(rdb)))
 	t.Run("Reconcile", func(t *testing.T) { testReconcileOn(t, rdb) })
+	t.Run("StatsInSmallPages", func(t *testing.T) {
+		defer redisstore.SetStatsPage(3)()
+		storetest.RunStats(t, storesOn(rdb), storetest.WithMaxStats(limitedOn(rdb)))
+	})
 	t.Run("Backfill", func(t *testing.T) {
 		testBackfillOn(t, rdb, fmt.Sprintf("klaxontopo-%d-%d", os.Getpid(), topologyPrefixes.Add(1)))
 	})
