@@ -205,9 +205,9 @@ func legacy(v []byte) bool {
 }
 
 // migrateOne rewrites a whole-incident document as records, files its
-// Stat, and files it in the team and creation-time indexes (the state index has it already;
-// filing it again changes nothing). It is no change of the incident: no
-// new version, nothing for the outbox.
+// Stat, and files it in the team and creation-time indexes (the state
+// index has it already; filing it again changes nothing). It is no change
+// of the incident: no new version, nothing for the outbox.
 func migrateOne(tx *bolt.Tx, inc *incidents.Incident) error {
 	inc.Events = len(inc.Timeline)
 	if err := putAlerts(tx, nil, inc); err != nil {

@@ -57,11 +57,11 @@ const rankBase = 1 << 32
 // ARGV[1], its Stat with it. ARGV: prev version, new version, core JSON,
 // Stat record, then n and n triples (fingerprint, alert JSON, status: 0
 // firing, 1 resolved) to set, then m and m new fingerprints, then k and k
-// events to append. A new
-// incident (prev version 0) is ranked from the start; an incident stored
-// before ranking existed keeps no partial rank (rankAlerts builds it).
-// A ranked incident (r is its alert count) is ranked after the write too;
-// one whose rank is not kept is left for rankAlerts.
+// events to append. A new incident (prev version 0) is ranked from the
+// start; an incident stored before ranking existed keeps no partial rank
+// (rankAlerts builds it). A ranked incident (r is its alert count) is
+// ranked after the write too; one whose rank is not kept is left for
+// rankAlerts.
 var writeScript = redis.NewScript(`
 local v = redis.call('HGET', KEYS[1], 'v')
 if (v or '0') ~= ARGV[1] then return 0 end

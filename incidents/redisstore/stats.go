@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"time"
 
@@ -35,10 +36,23 @@ var (
 	// window, as listScript does: (lo, hi) from the creation-time index,
 	// widened by incidents.CreationSkew by the caller; then it counts the
 	// IDs of the number index in that range and reads the first page of
-	// them, lowest number first. KEYS: created, the number index. ARGV:
-	// since ms, until ms (exclusive), page size. Returns lo, hi (-1:
-	// none), the count, then the IDs.
+	// them, lowest number first. Before, it refuses a window that surely
+	// holds more than limit incidents: those numbered from the first
+	// created at or after since + CreationSkew to the last created before
+	// until - CreationSkew were all created within the window (the
+	// narrowed window, ARGV[4] and ARGV[5]). KEYS: created, the number
+	// index. ARGV: since ms, until ms (exclusive), page size, narrowed
+	// since and until ms, limit. Returns {-1} when it refuses; else lo, hi
+	// (-1: none), the count, then the IDs.
 	statsScript = redis.NewScript(`
+if tonumber(ARGV[4]) < tonumber(ARGV[5]) then
+  local a = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[4], '+inf', 'LIMIT', 0, 1)
+  local b = redis.call('ZREVRANGEBYSCORE', KEYS[1], '(' .. ARGV[5], '-inf', 'LIMIT', 0, 1)
+  if #a > 0 and #b > 0 then
+    local na, nb = tonumber(string.sub(a[1], 5)), tonumber(string.sub(b[1], 5))
+    if na <= nb and redis.call('ZCOUNT', KEYS[2], na, nb) > tonumber(ARGV[6]) then return {-1} end
+  end
+end
 local lo, hi = 0, nil
 local u = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[2], '+inf', 'LIMIT', 0, 1)
 if #u > 0 then hi = tonumber(string.sub(u[1], 5)) end
@@ -70,7 +84,8 @@ return 1`)
 // first (by creation time, then number). One script (in the {P} slot)
 // turns the window into a range of numbers through the creation-time
 // index, as List does (see incidents.CreationSkew), and reads the first
-// 10,000 IDs of the team's index (or of every incident's) in that range;
+// 10,000 IDs of the team's index (or of every incident's) in that range
+// (or refuses at once a window that surely holds more than MaxStats);
 // then each round trip reads, in one pipeline, the Stat records of a page
 // of IDs (HMGET of each incident's core hash, in its own slot: on
 // Cluster, the pipeline goes to every node at once) and the next page of
@@ -93,11 +108,16 @@ func (s *Store) Stats(ctx context.Context, opts incidents.StatsOptions) ([]incid
 	if opts.Team != "" {
 		index = s.teamKey(teamName(opts.Team), "")
 	}
-	since := opts.Since.Add(-incidents.CreationSkew).UnixMilli()
-	until := opts.Until.Add(incidents.CreationSkew).UnixMilli() + 1
-	res, err := statsScript.Run(ctx, s.rdb, []string{s.kCreated, index}, since, until, statsPage).Slice()
+	skew := incidents.CreationSkew
+	since, until := opts.Since.Add(-skew).UnixMilli(), opts.Until.Add(skew).UnixMilli()+1
+	// The narrowed window, rounded inwards to the millisecond.
+	surelySince, surelyUntil := opts.Since.Add(skew).Add(time.Millisecond-1).UnixMilli(), opts.Until.Add(-skew).UnixMilli()
+	res, err := statsScript.Run(ctx, s.rdb, []string{s.kCreated, index}, since, until, statsPage, surelySince, surelyUntil, s.maxStats).Slice()
 	if err != nil {
 		return nil, unavailable(op, err)
+	}
+	if len(res) == 1 && res[0] == int64(-1) {
+		return nil, statrec.TooMany(opts, s.maxStats)
 	}
 	if len(res) < 3 {
 		return nil, incidents.Errorf(incidents.Internal, "redisstore: stats script answered %v", res)
@@ -113,7 +133,12 @@ func (s *Store) Stats(ctx context.Context, opts incidents.StatsOptions) ([]incid
 		id, _ := v.(string)
 		ids = append(ids, id)
 	}
-	out := make([]incidents.Stat, 0, min(int(count), s.maxStats+1))
+	// Room for all, unless the count (which holds the widened window's
+	// edges) says the call may be refused after all.
+	out := make([]incidents.Stat, 0, min(int(count), s.maxStats, statsPage))
+	if int(count) <= s.maxStats {
+		out = slices.Grow(out, int(count))
+	}
 	var stale []string // IDs whose Stat is missing or older than the incident
 	var d statrec.Decoder
 	for len(ids) > 0 && len(out) <= s.maxStats {

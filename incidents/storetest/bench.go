@@ -200,7 +200,8 @@ type SeedOptions struct {
 	Bigs, BigAlerts int
 	// Report makes the incidents what a report reads: each paged when it
 	// opens (a mention; a call too for one in four), one in three
-	// acknowledged three minutes in, one in ten given feedback.
+	// acknowledged three minutes in, the resolved ones resolved twenty
+	// minutes in (else at once), one in ten given feedback.
 	Report bool
 }
 
@@ -276,7 +277,11 @@ func SeedWith(b testing.TB, s incidents.Store, o SeedOptions) string {
 				}
 				if i%7 != 0 { // one in seven stays open, in every team
 					bt.Alerts[0].Status = incidents.AlertResolved
-					if _, err := s.Ingest(ctx, bt, Opts(now.Add(20*time.Minute))); err != nil {
+					at := now
+					if o.Report {
+						at = now.Add(20 * time.Minute)
+					}
+					if _, err := s.Ingest(ctx, bt, Opts(at)); err != nil {
 						b.Error(err)
 						return
 					}

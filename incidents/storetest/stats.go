@@ -369,37 +369,50 @@ func testStatsConcurrent(t *testing.T, s incidents.Store, st incidents.Stats) {
 }
 
 // A call that would return more records than the limit is refused; one
-// that returns the limit is not, however many incidents lie around it.
+// that returns the limit is not, however many incidents lie around it. A
+// store may refuse without reading the records of a window that surely
+// holds too many, or count them: both are checked.
 func testStatsLimit(t *testing.T, s incidents.Store, st incidents.Stats) {
+	hour := func(h float64) time.Time { return T0.Add(time.Duration(h * float64(time.Hour))) }
 	var ids []string
-	for i := range 12 { // a minute apart; every other one payments
-		at := T0.Add(time.Duration(i) * time.Minute)
-		ids = append(ids, ingest(t, s, TeamBatch(fmt.Sprintf("g%d", i), []string{"payments", "search"}[i%2], Alert(fmt.Sprint("a", i), incidents.AlertFiring, at)), at).Incident.ID)
+	open := func(group, team string, at time.Time) {
+		ids = append(ids, ingest(t, s, TeamBatch(group, team, Alert(group, incidents.AlertFiring, at)), at).Incident.ID)
 	}
-	minute := func(m int) time.Time { return T0.Add(time.Duration(m) * time.Minute) }
+	for i := range 12 { // an hour apart; every other one payments
+		open(fmt.Sprintf("g%d", i), []string{"payments", "search"}[i%2], hour(float64(i)))
+	}
+	for i := range 7 { // a burst: a minute apart at T0+20h
+		open(fmt.Sprintf("burst%d", i), "burst", hour(20).Add(time.Duration(i)*time.Minute))
+	}
 	for _, c := range []struct {
 		opts incidents.StatsOptions
 		ok   bool
 	}{
-		{incidents.StatsOptions{Since: minute(0), Until: minute(5)}, true},
-		{incidents.StatsOptions{Since: minute(3), Until: minute(8)}, true},
-		{incidents.StatsOptions{Since: minute(0), Until: minute(6)}, false},
-		{incidents.StatsOptions{Since: minute(0), Until: minute(12)}, false},
-		{incidents.StatsOptions{Team: "payments", Since: minute(0), Until: minute(10)}, true},
-		{incidents.StatsOptions{Team: "payments", Since: minute(0), Until: minute(12)}, false},
-		{incidents.StatsOptions{Team: "search", Since: minute(1), Until: minute(11)}, true},
+		{incidents.StatsOptions{Since: hour(0), Until: hour(5)}, true},
+		{incidents.StatsOptions{Since: hour(-1), Until: hour(5)}, true},
+		{incidents.StatsOptions{Since: hour(3), Until: hour(8)}, true},
+		{incidents.StatsOptions{Since: hour(0), Until: hour(6)}, false},
+		{incidents.StatsOptions{Since: hour(0), Until: hour(12)}, false},
+		{incidents.StatsOptions{Since: hour(-100), Until: hour(100)}, false},
+		{incidents.StatsOptions{Team: "payments", Since: hour(0), Until: hour(10)}, true},
+		{incidents.StatsOptions{Team: "payments", Since: hour(0), Until: hour(12)}, false},
+		{incidents.StatsOptions{Team: "search", Since: hour(1), Until: hour(11)}, true},
+		{incidents.StatsOptions{Since: hour(20), Until: hour(20).Add(5 * time.Minute)}, true},
+		{incidents.StatsOptions{Since: hour(20), Until: hour(20).Add(6 * time.Minute)}, false},
+		{incidents.StatsOptions{Team: "burst", Since: hour(20), Until: hour(21)}, false},
+		{incidents.StatsOptions{Team: "burst", Since: hour(20).Add(2 * time.Minute), Until: hour(21)}, true},
 	} {
 		got, err := st.Stats(context.Background(), c.opts)
 		if !c.ok {
 			if incidents.ErrorKind(err) != incidents.Invalid {
-				t.Errorf("Stats(team %q, minutes %v … %v) = %d records, %v; want Invalid (more than 5)",
-					c.opts.Team, c.opts.Since.Sub(T0).Minutes(), c.opts.Until.Sub(T0).Minutes(), len(got), err)
+				t.Errorf("Stats(team %q, hours %v … %v) = %d records, %v; want Invalid (more than 5)",
+					c.opts.Team, c.opts.Since.Sub(T0).Hours(), c.opts.Until.Sub(T0).Hours(), len(got), err)
 			}
 			continue
 		}
 		if err != nil || len(got) != 5 {
-			t.Errorf("Stats(team %q, minutes %v … %v) = %d records, %v; want 5",
-				c.opts.Team, c.opts.Since.Sub(T0).Minutes(), c.opts.Until.Sub(T0).Minutes(), len(got), err)
+			t.Errorf("Stats(team %q, hours %v … %v) = %d records, %v; want 5",
+				c.opts.Team, c.opts.Since.Sub(T0).Hours(), c.opts.Until.Sub(T0).Hours(), len(got), err)
 			continue
 		}
 		checkStats(t, s, st, c.opts, ids)
