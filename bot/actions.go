@@ -51,11 +51,16 @@ func (a Actor) Label() string {
 	return a.Name + " (" + a.Via + ")"
 }
 
+// VerbFeedback answers "was it actionable?" for an incident
+// (Command.Actionable, and why in Command.Text): the noise report counts
+// the answers.
+const VerbFeedback Verb = "feedback"
+
 // changes are the verbs Act carries out: those that change an incident.
-var changes = []Verb{VerbAck, VerbUnack, VerbResolve, VerbReopen, VerbEscalate, VerbSnooze, VerbSev, VerbLead, VerbRole, VerbNote}
+var changes = []Verb{VerbAck, VerbUnack, VerbResolve, VerbReopen, VerbEscalate, VerbSnooze, VerbSev, VerbLead, VerbRole, VerbNote, VerbFeedback}
 
 // Act applies c, a verb that changes an incident (ack, unack, resolve,
-// reopen, escalate, snooze, sev, lead, role, note), to the incident id on
+// reopen, escalate, snooze, sev, lead, role, note, feedback), to the incident id on
 // behalf of who. It refuses people who may not change the incident
 // (Forbidden), records the change under who's label, and sets off what
 // follows: every card syncs, escalation moves, MTTA and MTTR are measured.
@@ -103,6 +108,8 @@ func (s *Server) Act(ctx context.Context, id string, c Command, who Actor) (inc 
 			return inc.SetLead(s.people.mention(who.Via, c.Person), label, now)
 		case VerbRole:
 			return inc.SetRole(c.Role, s.people.mention(who.Via, c.Person), label, now)
+		case VerbFeedback:
+			return inc.SetFeedback(c.Actionable, c.Text, label, now)
 		default: // VerbNote
 			hint = s.blameHint(c.Text)
 			return inc.AddNote(c.NoteKind, c.Text, label, now)

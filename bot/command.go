@@ -66,6 +66,8 @@ type Command struct {
 	Text     string             // note text, resolve summary, declare title
 	Team     string             // declare, oncall
 	Override bool               // oncall override
+	// Actionable is feedback's answer: was the incident worth acting on?
+	Actionable bool
 }
 
 // maxCommandLen bounds a command's text (bytes).

@@ -14,6 +14,7 @@ import (
 
 	"github.com/klaxonbot/klaxon/console"
 	"github.com/klaxonbot/klaxon/incidents"
+	"github.com/klaxonbot/klaxon/incidents/oncall"
 	"github.com/klaxonbot/klaxon/templates"
 )
 
@@ -139,15 +140,21 @@ func (s *Server) mountConsole(d Deps) error {
 		return nil
 	}
 	o := console.Options{
-		Backend: &consoleBackend{s: s, cardURL: d.Console.CardURL}, Secret: secret, PublicURL: s.cfg.Server.PublicURL,
+		Backend: newConsoleBackend(s, d.Console.CardURL), Secret: secret, PublicURL: s.cfg.Server.PublicURL,
 		SessionTTL: s.cfg.Console.Session.D(), Templates: s.tmpl, Previews: d.Console.Previews, Clock: s.clock, Logger: s.log,
 		ClientIP: s.gates.proxies.Client, Once: s.once,
+		// A first try on a laptop: nobody to sign in yet, nobody but
+		// this machine to reach klaxon.
+		Local: len(s.cfg.People) == 0 && listensOnLoopback(s.cfg.Server.Listen),
 	}
 	if st, ok := s.store.(incidents.Sessions); ok {
 		o.Sessions = st
 	}
 	if ch, ok := s.store.(incidents.Changes); ok {
 		o.Changes = ch
+	}
+	if f, ok := s.store.(incidents.Feeds); ok {
+		o.Feeds = f
 	}
 	if oc := s.cfg.Console.OIDC; oc != nil {
 		o.OIDC = &console.OIDCOptions{Issuer: oc.Issuer, ClientID: oc.ClientID, ClientSecret: oc.ClientSecret.Reveal()}
@@ -167,6 +174,7 @@ func (s *Server) mountConsole(d Deps) error {
 	}
 	h := http.MaxBytesHandler(c.Handler(), 1<<20)
 	s.mux.Handle("/ui/", h)
+	s.mux.Handle("GET /ical/", h) // calendar feeds: the token is the key, no session
 	s.mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/ui/", http.StatusFound)
 	})
@@ -271,6 +279,40 @@ func (f *changeFeed) run(ctx context.Context) {
 type consoleBackend struct {
 	s       *Server
 	cardURL func(platform, dest, ref string) string
+	// teams are the teams as the console shows them, made once: the
+	// config does not change while klaxon runs.
+	teams     []console.Team
+	locations map[string]*time.Location // schedule → time zone
+}
+
+func newConsoleBackend(s *Server, cardURL func(platform, dest, ref string) string) *consoleBackend {
+	b := &consoleBackend{s: s, cardURL: cardURL, locations: map[string]*time.Location{}}
+	for _, sc := range s.cfg.Schedules {
+		loc, err := time.LoadLocation(sc.Timezone) // "" is UTC; Validate checked the name
+		if err != nil {
+			loc = time.UTC
+		}
+		b.locations[sc.Name] = loc
+	}
+	dests := teamDests(s.cfg)
+	policies := map[string]*incidents.Policy{}
+	for _, p := range s.cfg.Policies {
+		policies[p.Name] = p.Policy()
+	}
+	for _, t := range s.cfg.Teams {
+		ct := console.Team{Name: t.Name, Responders: t.Responders, Policy: t.Policy, Schedule: t.Schedule, Steps: policies[t.Policy],
+			Default: s.cfg.DefaultTeam == t.Name, Location: b.locations[t.Schedule]}
+		for _, d := range dests[t.Name] {
+			ct.Destinations = append(ct.Destinations, d.key())
+		}
+		for i, r := range s.cfg.Routes {
+			if r.Team == t.Name {
+				ct.Routes = append(ct.Routes, console.Route{Index: i + 1, Match: r.Match, MatchRE: r.MatchRE})
+			}
+		}
+		b.teams = append(b.teams, ct)
+	}
+	return b
 }
 
 var _ console.Backend = (*consoleBackend)(nil)
@@ -307,18 +349,7 @@ func (b *consoleBackend) FindPerson(who string) (console.Person, bool) {
 	return console.Person{}, false
 }
 
-func (b *consoleBackend) Teams() []console.Team {
-	dests := teamDests(b.s.cfg)
-	out := make([]console.Team, 0, len(b.s.cfg.Teams))
-	for _, t := range b.s.cfg.Teams {
-		ct := console.Team{Name: t.Name, Responders: t.Responders, Policy: t.Policy, Schedule: t.Schedule}
-		for _, d := range dests[t.Name] {
-			ct.Destinations = append(ct.Destinations, d.key())
-		}
-		out = append(out, ct)
-	}
-	return out
-}
+func (b *consoleBackend) Teams() []console.Team { return b.teams }
 
 func (b *consoleBackend) List(ctx context.Context, opts incidents.ListOptions) ([]*incidents.Incident, error) {
 	return b.s.store.List(ctx, opts)
@@ -351,7 +382,7 @@ func (b *consoleBackend) actor(person string) Actor {
 var consoleVerbs = map[string]Verb{
 	console.VerbAck: VerbAck, console.VerbUnack: VerbUnack, console.VerbResolve: VerbResolve, console.VerbReopen: VerbReopen,
 	console.VerbEscalate: VerbEscalate, console.VerbSnooze: VerbSnooze, console.VerbSev: VerbSev, console.VerbLead: VerbLead,
-	console.VerbRole: VerbRole, console.VerbNote: VerbNote,
+	console.VerbRole: VerbRole, console.VerbNote: VerbNote, console.VerbFeedback: VerbFeedback,
 }
 
 func (b *consoleBackend) Act(ctx context.Context, id string, a console.Action, person string) (*incidents.Incident, string, error) {
@@ -365,7 +396,8 @@ func (b *consoleBackend) Act(ctx context.Context, id string, a console.Action, p
 	if (v == VerbLead || v == VerbRole) && a.Person == "" {
 		return nil, "", incidents.Errorf(incidents.Invalid, "name a person")
 	}
-	c := Command{Verb: v, ID: id, Severity: a.Severity, Duration: a.Duration, Person: a.Person, Role: a.Role, NoteKind: a.NoteKind, Text: a.Text}
+	c := Command{Verb: v, ID: id, Severity: a.Severity, Duration: a.Duration, Person: a.Person, Role: a.Role, NoteKind: a.NoteKind, Text: a.Text,
+		Actionable: a.Actionable}
 	inc, hint, err := b.s.Act(ctx, id, c, b.actor(person))
 	if incidents.ErrorKind(err) == incidents.Forbidden {
 		// Chat's words name a slash command; say it for the web.
@@ -505,4 +537,187 @@ func (b *consoleBackend) SendSignIn(ctx context.Context, p console.Person, text,
 		return errors.Join(errs...)
 	}
 	return nil
+}
+
+// --- postmortems ---
+
+// errNoPostmortems says the store keeps no edited postmortems.
+var errNoPostmortems = incidents.Errorf(incidents.Internal, "this store keeps no postmortem versions")
+
+// SavePostmortem stores a version on behalf of person, who must be allowed
+// to change the incident (a team's responders, as chat's rule).
+func (b *consoleBackend) SavePostmortem(ctx context.Context, id string, base int, text, person string) (incidents.PostmortemVersion, error) {
+	pm, ok := b.s.store.(incidents.Postmortems)
+	if !ok {
+		return incidents.PostmortemVersion{}, errNoPostmortems
+	}
+	inc, err := b.s.store.Summary(ctx, id)
+	if err != nil {
+		return incidents.PostmortemVersion{}, err
+	}
+	who := b.actor(person)
+	if err := b.s.mayChange(inc, who.Name, who.Known); err != nil {
+		return incidents.PostmortemVersion{}, b.webRefusal(inc)
+	}
+	v, err := pm.SavePostmortem(ctx, inc.ID, base, text, who.Name, b.s.clock.Now())
+	if err == nil {
+		b.s.log.Info("postmortem saved", "incident", inc.ID, "version", v.Version, "by", who.Label())
+	}
+	return v, err
+}
+
+// webRefusal is chat's refusal in the web's words.
+func (b *consoleBackend) webRefusal(inc *incidents.Incident) error {
+	t := b.s.teams[inc.Team]
+	return incidents.Errorf(incidents.Forbidden, "Only the %s team's responders (%s) can change %s. You can still look.", t.Name, strings.Join(t.Responders, ", "), inc.ID)
+}
+
+func (b *consoleBackend) Postmortem(ctx context.Context, id string, version int) (incidents.PostmortemVersion, error) {
+	pm, ok := b.s.store.(incidents.Postmortems)
+	if !ok {
+		return incidents.PostmortemVersion{}, incidents.Errorf(incidents.NotFound, "%s has no saved postmortem", id)
+	}
+	return pm.Postmortem(ctx, id, version)
+}
+
+func (b *consoleBackend) PostmortemVersions(ctx context.Context, id string) ([]incidents.PostmortemVersion, error) {
+	pm, ok := b.s.store.(incidents.Postmortems)
+	if !ok {
+		return nil, nil
+	}
+	return pm.PostmortemVersions(ctx, id)
+}
+
+// BlameHint is the hint a note gets in chat, with the configured blame
+// phrases found in text (each once, as written first).
+func (b *consoleBackend) BlameHint(text string) (string, []string) {
+	hint := b.s.blameHint(text)
+	if hint == "" {
+		return "", nil
+	}
+	var found []string
+	seen := map[string]bool{}
+	for _, m := range b.s.blame.FindAllString(text, 20) {
+		if k := strings.ToLower(m); !seen[k] {
+			seen[k] = true
+			found = append(found, m)
+		}
+	}
+	return hint, found
+}
+
+// --- on-call ---
+
+// Schedules lists the configured schedules with their stored overrides
+// that had not ended at since.
+func (b *consoleBackend) Schedules(ctx context.Context, since time.Time) ([]console.Schedule, error) {
+	ov, _ := b.s.store.(incidents.Overrides)
+	out := make([]console.Schedule, 0, len(b.s.cfg.Schedules))
+	for _, cfg := range b.s.cfg.Schedules {
+		base := b.s.schedules[cfg.Name]
+		sc := console.Schedule{Name: cfg.Name, Location: b.locations[cfg.Name], Rota: &oncall.Schedule{Name: cfg.Name, Layers: base.Layers}}
+		for _, t := range b.s.cfg.Teams {
+			if t.Schedule == cfg.Name {
+				sc.Teams = append(sc.Teams, t.Name)
+			}
+		}
+		if ov != nil {
+			list, err := ov.Overrides(ctx, cfg.Name, since)
+			if err != nil {
+				return nil, err
+			}
+			sc.Overrides = list
+			for _, o := range list {
+				sc.Rota.Overrides = append(sc.Rota.Overrides, oncall.Override{Person: o.Person, From: o.From, Until: o.Until, SetBy: o.SetBy, SetAt: o.SetAt})
+			}
+		}
+		out = append(out, sc)
+	}
+	return out, nil
+}
+
+// mayChangeSchedule is chat's rule for /incident oncall override: the
+// responders of a team whose schedule it is (anyone klaxon knows for a
+// team without responders, or a schedule no team has).
+func (b *consoleBackend) mayChangeSchedule(schedule string, who Actor) error {
+	var responders []string
+	for _, t := range b.s.cfg.Teams {
+		if t.Schedule != schedule {
+			continue
+		}
+		if b.s.mayChange(&incidents.Incident{Team: t.Name}, who.Name, who.Known) == nil {
+			return nil
+		}
+		responders = append(responders, t.Responders...)
+	}
+	if responders == nil {
+		return nil
+	}
+	slices.Sort(responders)
+	return incidents.Errorf(incidents.Forbidden, "Only the responders of the teams on %s (%s) can change who is on call.", schedule, strings.Join(slices.Compact(responders), ", "))
+}
+
+// AddOverride puts o.Person on call, as /incident oncall override does,
+// for any time within the bounds the console offers.
+func (b *consoleBackend) AddOverride(ctx context.Context, o incidents.OnCallOverride, person string) error {
+	if b.s.schedules[o.Schedule] == nil {
+		return incidents.Errorf(incidents.NotFound, "there is no schedule %q", clip(o.Schedule, 64))
+	}
+	who := b.actor(person)
+	if err := b.mayChangeSchedule(o.Schedule, who); err != nil {
+		return err
+	}
+	name, ok := b.s.people.byName[strings.ToLower(o.Person)]
+	if !ok {
+		return incidents.Errorf(incidents.Invalid, "%s is not in people: klaxon could not call or message them", clip(o.Person, 40))
+	}
+	now := b.s.clock.Now()
+	switch d := o.Until.Sub(o.From); {
+	case !o.Until.After(now):
+		return incidents.Errorf(incidents.Invalid, "the override's end has passed")
+	case d < time.Minute || d > 14*24*time.Hour:
+		return incidents.Errorf(incidents.Invalid, "override for 1m to 14d")
+	}
+	ov, ok := b.s.store.(incidents.Overrides)
+	if !ok {
+		return incidents.Errorf(incidents.Internal, "this store keeps no overrides")
+	}
+	o.Person, o.SetBy, o.SetAt = name, who.Label(), now.UTC()
+	if err := ov.AddOverride(ctx, o); err != nil {
+		return err
+	}
+	b.s.log.Info("on-call override", "schedule", o.Schedule, "person", o.Person, "from", o.From, "until", o.Until, "by", o.SetBy)
+	return nil
+}
+
+// RemoveOverride ends an override early, for whom AddOverride lets set one.
+func (b *consoleBackend) RemoveOverride(ctx context.Context, o incidents.OnCallOverride, person string) error {
+	if b.s.schedules[o.Schedule] == nil {
+		return incidents.Errorf(incidents.NotFound, "there is no schedule %q", clip(o.Schedule, 64))
+	}
+	who := b.actor(person)
+	if err := b.mayChangeSchedule(o.Schedule, who); err != nil {
+		return err
+	}
+	rm, ok := b.s.store.(incidents.OverrideRemover)
+	if !ok {
+		return incidents.Errorf(incidents.Internal, "this store cannot remove overrides")
+	}
+	if err := rm.RemoveOverride(ctx, o); err != nil {
+		return err
+	}
+	b.s.log.Info("on-call override removed", "schedule", o.Schedule, "person", o.Person, "from", o.From, "until", o.Until, "by", who.Label())
+	return nil
+}
+
+// --- insights ---
+
+// Stats reads the team's incidents' records through the store's index
+// (incidents.Stats); a store without one cannot report.
+func (b *consoleBackend) Stats(ctx context.Context, team string, since, until time.Time) ([]incidents.Stat, error) {
+	st, ok := b.s.store.(incidents.Stats)
+	if !ok {
+		return nil, incidents.Errorf(incidents.NotFound, "This klaxon's store cannot report yet: the insights need its statistics index (incidents.Stats), which this version's store does not keep.")
+	}
+	return st.Stats(ctx, incidents.StatsOptions{Team: team, Since: since, Until: until})
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/base32"
 	"encoding/base64"
 	"encoding/hex"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -35,9 +36,17 @@ type handler func(w http.ResponseWriter, r *http.Request, s *incidents.Session)
 // authed serves h to a signed-in person: others are sent to sign in (a
 // page) or answered 401 (the event stream). A POST must carry the
 // session's CSRF token and come from this origin.
-func (c *Console) authed(h handler) http.Handler {
+func (c *Console) authed(h handler) http.Handler { return c.authedLimit(h, maxForm) }
+
+// authedLimit is authed with a POST's body bounded by limit bytes.
+func (c *Console) authedLimit(h handler, limit int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, err := c.session(r)
+		if err != nil && incidents.ErrorKind(err) == incidents.NotFound {
+			if ls, ok := c.localSession(w, r); ok {
+				s, err = ls, nil
+			}
+		}
 		if err != nil {
 			if incidents.ErrorKind(err) != incidents.NotFound {
 				c.log.Warn("console: reading a session failed", "err", err)
@@ -51,14 +60,14 @@ func (c *Console) authed(h handler) http.Handler {
 			http.Redirect(w, r, "/ui/signin?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 			return
 		}
-		if _, ok := c.o.Backend.FindPerson(s.Person); !ok {
+		if _, ok := c.o.Backend.FindPerson(s.Person); !ok && !(c.o.Local && s.Method == "local") {
 			// Removed from people since: the session ends.
 			_ = c.sessions.DeleteSession(r.Context(), s.ID)
 			c.fail(w, r, nil, incidents.Errorf(incidents.Forbidden, "klaxon does not know %s any more.", s.Person))
 			return
 		}
 		if r.Method == http.MethodPost {
-			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
 			if err := c.checkPost(r, s.CSRF); err != nil {
 				c.fail(w, r, &s, err)
 				return
@@ -130,16 +139,55 @@ func (c *Console) sameOrigin(r *http.Request) bool {
 
 // newSession signs person in: a session in the store and its cookie.
 func (c *Console) newSession(ctx context.Context, w http.ResponseWriter, person, method string) error {
+	_, err := c.startSession(ctx, w, person, method)
+	return err
+}
+
+// startSession is newSession, returning the session.
+func (c *Console) startSession(ctx context.Context, w http.ResponseWriter, person, method string) (incidents.Session, error) {
 	now := c.clock.Now()
 	s := incidents.Session{ID: randomToken(32), Person: person, Method: method, CSRF: randomToken(32),
 		CreatedAt: now.UTC(), ExpiresAt: now.Add(c.o.SessionTTL).UTC()}
 	if err := c.sessions.PutSession(ctx, s); err != nil {
-		return err
+		return s, err
 	}
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: s.ID, Path: "/ui/", HttpOnly: true, Secure: c.secure,
 		SameSite: http.SameSiteLaxMode, MaxAge: int(c.o.SessionTTL / time.Second)})
 	c.log.Info("console: signed in", "person", person, "method", method)
-	return nil
+	return s, nil
+}
+
+// LocalPerson is who uses the console of a klaxon that listens on
+// loopback and knows no people yet (Options.Local).
+const LocalPerson = "local"
+
+// localSession signs in, as LocalPerson, a request that reached a Local
+// console from this machine (its Host is a loopback name: a page of
+// another site cannot pass for it by DNS rebinding). ok is false when the
+// request may not.
+func (c *Console) localSession(w http.ResponseWriter, r *http.Request) (incidents.Session, bool) {
+	if !c.o.Local || r.Method != http.MethodGet || !loopbackHost(r.Host) {
+		return incidents.Session{}, false
+	}
+	s, err := c.startSession(r.Context(), w, LocalPerson, "local")
+	if err != nil {
+		c.log.Warn("console: a local session could not be stored", "err", err)
+		return incidents.Session{}, false
+	}
+	return s, true
+}
+
+// loopbackHost reports whether a Host header names this machine.
+func loopbackHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func (c *Console) signOut(w http.ResponseWriter, r *http.Request, s *incidents.Session) {

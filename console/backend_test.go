@@ -19,6 +19,7 @@ import (
 	"github.com/klaxonbot/klaxon/console"
 	"github.com/klaxonbot/klaxon/incidents"
 	"github.com/klaxonbot/klaxon/incidents/boltstore"
+	"github.com/klaxonbot/klaxon/incidents/oncall"
 )
 
 // backend is a Backend over a real embedded store, with the bot's rule
@@ -28,6 +29,12 @@ type backend struct {
 	clock  *clock
 	people []console.Person
 	teams  []console.Team
+	// schedules are the configured ones (their Rota without overrides:
+	// Schedules adds the stored ones).
+	schedules []console.Schedule
+	// stats are what Stats reads; statsErr, when set, its error.
+	stats    []incidents.Stat
+	statsErr error
 
 	mu    sync.Mutex
 	sent  map[string][]string // person → links sent
@@ -109,6 +116,8 @@ func (b *backend) Act(ctx context.Context, id string, a console.Action, person s
 			return inc.Apply(incidents.Resolve, label, "", now)
 		case console.VerbNote:
 			return inc.AddNote(a.NoteKind, a.Text, label, now)
+		case console.VerbFeedback:
+			return inc.SetFeedback(a.Actionable, a.Text, label, now)
 		}
 		return incidents.Errorf(incidents.Invalid, "the fake does not %s", a.Verb)
 	})
@@ -142,6 +151,118 @@ func (b *backend) EscalationStatus(ctx context.Context, inc *incidents.Incident)
 
 func (b *backend) Cards(ctx context.Context, id string) ([]console.CardLink, error) {
 	return []console.CardLink{{Platform: "slack", Dest: "C1", URL: "https://slack.com/archives/C1/p1", Posted: true}}, nil
+}
+
+// mayChange is the bot's rule: a team's responders, where it has them.
+func (b *backend) mayChange(team, person string) error {
+	for _, t := range b.teams {
+		if t.Name == team && len(t.Responders) > 0 && !slices.Contains(t.Responders, person) {
+			return incidents.Errorf(incidents.Forbidden, "only %s may change %s's things", strings.Join(t.Responders, ", "), team)
+		}
+	}
+	return nil
+}
+
+func (b *backend) SavePostmortem(ctx context.Context, id string, base int, text, person string) (incidents.PostmortemVersion, error) {
+	inc, err := b.store.Summary(ctx, id)
+	if err != nil {
+		return incidents.PostmortemVersion{}, err
+	}
+	if err := b.mayChange(inc.Team, person); err != nil {
+		return incidents.PostmortemVersion{}, err
+	}
+	return b.store.(incidents.Postmortems).SavePostmortem(ctx, id, base, text, person, b.clock.Now())
+}
+
+func (b *backend) Postmortem(ctx context.Context, id string, version int) (incidents.PostmortemVersion, error) {
+	return b.store.(incidents.Postmortems).Postmortem(ctx, id, version)
+}
+
+func (b *backend) PostmortemVersions(ctx context.Context, id string) ([]incidents.PostmortemVersion, error) {
+	return b.store.(incidents.Postmortems).PostmortemVersions(ctx, id)
+}
+
+func (b *backend) BlameHint(text string) (string, []string) {
+	var found []string
+	for _, p := range []string{"fault", "human error"} {
+		if strings.Contains(strings.ToLower(text), p) {
+			found = append(found, p)
+		}
+	}
+	if found == nil {
+		return "", nil
+	}
+	return "Kept as written. Blameless notes help us learn.", found
+}
+
+func (b *backend) Schedules(ctx context.Context, since time.Time) ([]console.Schedule, error) {
+	var out []console.Schedule
+	for _, sc := range b.schedules {
+		list, err := b.store.(incidents.Overrides).Overrides(ctx, sc.Name, since)
+		if err != nil {
+			return nil, err
+		}
+		rota := &oncall.Schedule{Name: sc.Name, Layers: sc.Rota.Layers}
+		for _, o := range list {
+			rota.Overrides = append(rota.Overrides, oncall.Override{Person: o.Person, From: o.From, Until: o.Until, SetBy: o.SetBy, SetAt: o.SetAt})
+		}
+		sc.Rota, sc.Overrides = rota, list
+		for _, t := range b.teams {
+			if t.Schedule == sc.Name {
+				sc.Teams = append(sc.Teams, t.Name)
+			}
+		}
+		out = append(out, sc)
+	}
+	return out, nil
+}
+
+// maySchedule: a responder of any team on the schedule.
+func (b *backend) maySchedule(schedule, person string) error {
+	restricted := false
+	for _, t := range b.teams {
+		if t.Schedule == schedule {
+			if b.mayChange(t.Name, person) == nil {
+				return nil
+			}
+			restricted = true
+		}
+	}
+	if restricted {
+		return incidents.Errorf(incidents.Forbidden, "%s may not change %s", person, schedule)
+	}
+	return nil
+}
+
+func (b *backend) AddOverride(ctx context.Context, o incidents.OnCallOverride, person string) error {
+	if err := b.maySchedule(o.Schedule, person); err != nil {
+		return err
+	}
+	o.SetBy, o.SetAt = person, b.clock.Now()
+	b.mu.Lock()
+	b.acts = append(b.acts, "override "+o.Schedule+" "+o.Person+" "+person)
+	b.mu.Unlock()
+	return b.store.(incidents.Overrides).AddOverride(ctx, o)
+}
+
+func (b *backend) RemoveOverride(ctx context.Context, o incidents.OnCallOverride, person string) error {
+	if err := b.maySchedule(o.Schedule, person); err != nil {
+		return err
+	}
+	return b.store.(incidents.OverrideRemover).RemoveOverride(ctx, o)
+}
+
+func (b *backend) Stats(ctx context.Context, team string, since, until time.Time) ([]incidents.Stat, error) {
+	if b.statsErr != nil {
+		return nil, b.statsErr
+	}
+	out := make([]incidents.Stat, 0, len(b.stats))
+	for _, st := range b.stats {
+		if (team == "" || st.Team == team) && !st.CreatedAt.Before(since) && st.CreatedAt.Before(until) {
+			out = append(out, st)
+		}
+	}
+	return out, nil
 }
 
 func (b *backend) SendSignIn(ctx context.Context, p console.Person, text, link string) error {
@@ -220,6 +341,9 @@ func newEnvOn(t testing.TB, b *backend, opts ...envOpt) *env {
 	o := console.Options{Backend: e.b, Secret: secret, PublicURL: "https://klaxon.example.com", Clock: clk,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Changes: e.changes, Heartbeat: 50 * time.Millisecond,
 		ClientIP: func(r *http.Request) string { return r.Header.Get("X-Forwarded-For") }}
+	if f, ok := b.store.(incidents.Feeds); ok {
+		o.Feeds = f
+	}
 	for _, f := range opts {
 		f(&o)
 	}

@@ -21,7 +21,6 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
-	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -31,6 +30,7 @@ import (
 	"time"
 
 	"github.com/klaxonbot/klaxon/incidents"
+	"github.com/klaxonbot/klaxon/incidents/oncall"
 	"github.com/klaxonbot/klaxon/templates"
 )
 
@@ -59,6 +59,40 @@ type Team struct {
 	Destinations []string
 	Policy       string
 	Schedule     string
+	// Steps are the policy's, when it is configured (nil else).
+	Steps *incidents.Policy
+	// Routes are the routes that lead to the team, in the order they
+	// are tried; Default says that what no route takes comes here too
+	// (default_team).
+	Routes  []Route
+	Default bool
+	// Location is the team's time zone (its schedule's; nil: UTC): the
+	// insights count days and working hours there.
+	Location *time.Location
+}
+
+// Route sends the alerts whose labels equal every Match value and fully
+// match every MatchRE expression to a team (both empty: every alert).
+type Route struct {
+	Index   int // its position among the routes, from 1
+	Match   map[string]string
+	MatchRE map[string]string
+}
+
+// Schedule is an on-call schedule as configured, with the overrides
+// stored for it.
+type Schedule struct {
+	Name string
+	// Location is the schedule's time zone (nil: UTC).
+	Location *time.Location
+	// Teams are the teams whose schedule it is.
+	Teams []string
+	// Rota is the schedule: its layers and, as oncall.Overrides, the
+	// overrides in Overrides.
+	Rota *oncall.Schedule
+	// Overrides are the stored overrides that had not ended at the time
+	// asked.
+	Overrides []incidents.OnCallOverride
 }
 
 // Verbs of Action: the changes chat's /incident command makes.
@@ -73,6 +107,9 @@ const (
 	VerbLead     = "lead"
 	VerbRole     = "role"
 	VerbNote     = "note"
+	// VerbFeedback answers "was it actionable?" (Action.Actionable, and
+	// why in Action.Text).
+	VerbFeedback = "feedback"
 )
 
 // Action is one change to an incident, as a form asks for it.
@@ -84,6 +121,9 @@ type Action struct {
 	Person   string             // lead, role
 	Role     string             // role: incidents.RoleScribe or RoleComms
 	NoteKind string             // note: "" or one of incidents.NoteKinds
+	// Actionable is the answer of feedback: was the incident worth
+	// acting on?
+	Actionable bool
 }
 
 // Declaration is an incident declared in the console.
@@ -142,6 +182,40 @@ type Backend interface {
 	// accounts holding text and the link to follow. It fails when no
 	// message could be sent.
 	SendSignIn(ctx context.Context, person Person, text, link string) error
+
+	// SavePostmortem stores text as the next version of the incident's
+	// postmortem on behalf of person, who must be allowed to change the
+	// incident; base is the version the editor started from (0: the
+	// generated draft). Errors: Invalid, NotFound, Conflict (a version
+	// was saved since base: nothing is stored), Forbidden, Unavailable.
+	SavePostmortem(ctx context.Context, id string, base int, text, person string) (incidents.PostmortemVersion, error)
+	// Postmortem returns a saved version with its text (0: the latest).
+	// Errors: NotFound (never saved, or no such version), Unavailable.
+	Postmortem(ctx context.Context, id string, version int) (incidents.PostmortemVersion, error)
+	// PostmortemVersions lists the saved versions, newest first, without
+	// their text.
+	PostmortemVersions(ctx context.Context, id string) ([]incidents.PostmortemVersion, error)
+	// BlameHint is chat's gentle nudge toward blameless language for
+	// text, with the phrases in it that earned it; "" and nil when none.
+	BlameHint(text string) (hint string, phrases []string)
+
+	// Schedules lists the configured on-call schedules, each with the
+	// overrides stored for it that had not ended at since.
+	Schedules(ctx context.Context, since time.Time) ([]Schedule, error)
+	// AddOverride puts o.Person on call for o.Schedule from o.From until
+	// o.Until on behalf of person, who must be one of the responders of
+	// a team whose schedule it is (as chat's /incident oncall override).
+	// Errors: Invalid, NotFound (no such schedule), Forbidden, Unavailable.
+	AddOverride(ctx context.Context, o incidents.OnCallOverride, person string) error
+	// RemoveOverride removes the stored override o (its Schedule,
+	// Person, From and Until) on behalf of person, as AddOverride.
+	// Errors: NotFound, Forbidden, Unavailable.
+	RemoveOverride(ctx context.Context, o incidents.OnCallOverride, person string) error
+
+	// Stats reads the compact records of the team's incidents created in
+	// [since, until), for the insights. Errors: Invalid, Unavailable;
+	// NotFound when the store keeps no such records.
+	Stats(ctx context.Context, team string, since, until time.Time) ([]incidents.Stat, error)
 }
 
 // Preview is one chat platform's card for an incident, as klaxon sends it.
@@ -172,12 +246,18 @@ type Options struct {
 	// Changes tell live pages that incidents changed; nil: pages do not
 	// update by themselves.
 	Changes incidents.Changes
+	// Feeds keep the secret tokens of the calendar feeds; nil: no feeds.
+	Feeds incidents.Feeds
 	// Secret signs sign-in links and the OIDC state cookie; every replica
 	// needs the same (at least 32 bytes).
 	Secret []byte
 	// PublicURL is where people reach klaxon (links in messages, the
 	// OIDC redirect); https makes cookies Secure.
 	PublicURL string
+	// Local lets whoever reaches the console from this machine in as
+	// LocalPerson, without signing in: for a klaxon that listens on
+	// loopback and knows no people yet (a first try on a laptop).
+	Local bool
 	// SessionTTL is how long a sign-in lasts; 0: 12 hours.
 	SessionTTL time.Duration
 	// OIDC, when set, offers sign-in with an OpenID Connect provider.
@@ -216,9 +296,9 @@ type Console struct {
 	clock    incidents.Clock
 	mux      *http.ServeMux
 	pages    map[string]*template.Template
-	static   fs.FS
-	secure   bool   // cookies are Secure (public_url is https)
-	base     string // public URL without a trailing slash, or ""
+	static   map[string][]byte // the assets by name (console.css with charts.CSS)
+	secure   bool              // cookies are Secure (public_url is https)
+	base     string            // public URL without a trailing slash, or ""
 	sessions incidents.Sessions
 	once     incidents.Once
 	limiter  *limiter
@@ -290,7 +370,7 @@ func New(o Options) (*Console, error) {
 	if c.pages, err = parsePages(); err != nil {
 		return nil, err
 	}
-	if c.static, err = fs.Sub(staticFS, "static"); err != nil {
+	if c.static, err = loadStatic(); err != nil {
 		return nil, err
 	}
 	c.assetTag = assetTag(c.static)
@@ -317,6 +397,17 @@ func (c *Console) routes() {
 	c.mux.Handle("GET /ui/declare", c.authed(c.declarePage))
 	c.mux.Handle("POST /ui/declare", c.authed(c.declare))
 	c.mux.Handle("GET /ui/events", c.authed(c.events))
+	c.mux.Handle("GET /ui/incidents/{id}/postmortem", c.authed(c.postmortemPage))
+	c.mux.Handle("POST /ui/incidents/{id}/postmortem", c.authedLimit(c.postmortemPost, maxPostmortemForm))
+	c.mux.Handle("GET /ui/incidents/{id}/postmortem/{version}", c.authed(c.postmortemVersionPage))
+	c.mux.Handle("GET /ui/incidents/{id}/postmortem.md", c.authed(c.postmortemDownload))
+	c.mux.Handle("GET /ui/oncall", c.authed(c.oncallPage))
+	c.mux.Handle("POST /ui/oncall/overrides", c.authed(c.addOverride))
+	c.mux.Handle("POST /ui/oncall/overrides/remove", c.authed(c.removeOverride))
+	c.mux.Handle("POST /ui/oncall/feeds/rotate", c.authed(c.rotateFeed))
+	c.mux.Handle("GET /ui/teams", c.authed(c.teamsPage))
+	c.mux.Handle("GET /ui/insights", c.authed(c.insightsPage))
+	c.mux.HandleFunc("GET /ical/{file}", c.feed)
 	c.mux.Handle("/ui/", c.authed(func(w http.ResponseWriter, r *http.Request, s *incidents.Session) {
 		c.fail(w, r, s, incidents.Errorf(incidents.NotFound, "There is no page at %s.", r.URL.Path))
 	}))
@@ -326,9 +417,11 @@ func (c *Console) routes() {
 type navItem struct{ Name, Path string }
 
 // nav is the menu, in order.
-var nav = []navItem{{"Incidents", "/ui/"}, {"Declare", "/ui/declare"}}
+var nav = []navItem{{"Incidents", "/ui/"}, {"On-call", "/ui/oncall"}, {"Teams", "/ui/teams"}, {"Insights", "/ui/insights"}, {"Declare", "/ui/declare"}}
 
-// Handler serves /ui/... with the console's security headers.
+// Handler serves /ui/... with the console's security headers, and the
+// calendar feeds at /ical/<token>.ics (no session: a calendar app has no
+// cookie; the secret token in the URL is the key).
 func (c *Console) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()

@@ -270,7 +270,9 @@ func TestSecurityHeadersEveryPage(t *testing.T) {
 		c    *http.Client
 		path string
 	}{{anon, "/ui/signin"}, {anon, "/ui/"}, {anon, "/ui/signin/link?t=x"}, {anon, "/ui/static/console.css"}, {c, "/ui/"}, {c, "/ui/incidents/" + inc.ID},
-		{c, "/ui/incidents/" + inc.ID + "/preview"}, {c, "/ui/declare"}, {c, "/ui/nowhere"}, {c, "/ui/incidents/INC-999"}, {c, "/ui/?state=bogus"}} {
+		{c, "/ui/incidents/" + inc.ID + "/preview"}, {c, "/ui/declare"}, {c, "/ui/nowhere"}, {c, "/ui/incidents/INC-999"}, {c, "/ui/?state=bogus"},
+		{c, "/ui/incidents/" + inc.ID + "/postmortem"}, {c, "/ui/incidents/" + inc.ID + "/postmortem.md"}, {c, "/ui/oncall"}, {c, "/ui/teams"},
+		{c, "/ui/insights"}, {anon, "/ical/nope.ics"}, {anon, "/ui/oncall"}} {
 		res, _ := e.do(tc.c, "GET", tc.path, nil)
 		h := res.Header
 		if h.Get("Content-Security-Policy") != console.CSP || h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Referrer-Policy") != "same-origin" {
@@ -421,4 +423,42 @@ func TestPageWeight(t *testing.T) {
 	}
 	t.Logf("incident page with 100 alerts, CSS and JS: %d bytes", total)
 	must(t, total < 100_000, "the incident page with 100 alerts weighs %d bytes", total)
+}
+
+// On a klaxon that listens on loopback and knows no people (a first try),
+// the console lets this machine in as "local" — by the Host a browser on
+// this machine sends, never a page of another site (DNS rebinding) — and
+// its forms still need their CSRF token.
+func TestLocalConsole(t *testing.T) {
+	e := newEnv(t, func(o *console.Options) { o.Local = true })
+	c := e.client()
+	res, body := e.do(c, "GET", "/ui/", nil)
+	if res.StatusCode != 200 || !strings.Contains(body, console.LocalPerson) {
+		t.Fatalf("GET /ui/ from this machine: %d\n%.300s", res.StatusCode, body)
+	}
+	m := csrfRE.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("the local page has no CSRF token")
+	}
+	// A page of another site resolving to 127.0.0.1 sends its own Host.
+	other := e.client()
+	req, _ := http.NewRequest("GET", e.url("/ui/"), nil)
+	req.Host = "evil.example:8080"
+	r2, err := other.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2.Body.Close()
+	if r2.StatusCode != http.StatusSeeOther || !strings.HasPrefix(r2.Header.Get("Location"), "/ui/signin") {
+		t.Errorf("another Host got %d (Location %q), want the sign-in page", r2.StatusCode, r2.Header.Get("Location"))
+	}
+	// A form without its token is refused, local or not.
+	if res, _ := e.do(c, "POST", "/ui/declare", url.Values{"title": {"x"}}); res.StatusCode == 200 || res.StatusCode == http.StatusSeeOther {
+		t.Errorf("a local form without its CSRF token: %d", res.StatusCode)
+	}
+	// Without Local, the same request is sent to sign in.
+	closed := newEnv(t)
+	if res, _ := closed.do(closed.client(), "GET", "/ui/", nil); res.StatusCode != http.StatusSeeOther {
+		t.Errorf("a console that is not local let a stranger in: %d", res.StatusCode)
+	}
 }

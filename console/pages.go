@@ -241,6 +241,7 @@ var doneText = map[string]string{
 	VerbAck: "Acknowledged.", VerbUnack: "Acknowledgement taken back.", VerbResolve: "Resolved.", VerbReopen: "Reopened.",
 	VerbEscalate: "Escalated: the next step runs now.", VerbSnooze: "Escalation snoozed.", VerbSev: "Severity set.",
 	VerbLead: "Incident commander named.", VerbRole: "Role given.", VerbNote: "Note added.", "declare": "Declared.",
+	VerbFeedback: "Thank you: the answer counts in the insights.",
 }
 
 func (c *Console) showIncident(w http.ResponseWriter, r *http.Request, s *incidents.Session, status int, errMsg, hint, notice string) {
@@ -321,7 +322,7 @@ func verbsFor(st incidents.State) map[string]bool {
 	case incidents.Acknowledged:
 		m[VerbUnack], m[VerbResolve], m[VerbEscalate], m[VerbSnooze] = true, true, true, true
 	case incidents.Resolved:
-		m[VerbReopen] = true
+		m[VerbReopen], m[VerbFeedback] = true, true
 	}
 	return m
 }
@@ -355,6 +356,14 @@ func (c *Console) act(w http.ResponseWriter, r *http.Request, s *incidents.Sessi
 		}
 	case VerbSnooze:
 		a.Duration, err = parseDuration(f.Get("duration"))
+	case VerbFeedback:
+		switch f.Get("actionable") {
+		case "yes":
+			a.Actionable = true
+		case "no":
+		default:
+			err = incidents.Errorf(incidents.Invalid, "Answer yes or no: was it actionable?")
+		}
 	case VerbSev:
 		n, e := strconv.Atoi(f.Get("severity"))
 		if e != nil || !incidents.Severity(n).Valid() {

@@ -7,11 +7,14 @@ import (
 	"errors"
 	"html/template"
 	"io/fs"
+	"maps"
 	"net/http"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/klaxonbot/klaxon/charts"
 	"github.com/klaxonbot/klaxon/incidents"
 	"github.com/klaxonbot/klaxon/templates"
 )
@@ -28,10 +31,13 @@ type view struct {
 	Live     string
 	Incident string
 	Asset    string // the assets' version, for cache busting
-	Error    string // shown above the page
-	Notice   string
-	Now      time.Time
-	Data     any
+	// Pages links pages.css: the postmortem, on-call, teams and insights
+	// pages' styles, which the incidents pages do without.
+	Pages  bool
+	Error  string // shown above the page
+	Notice string
+	Now    time.Time
+	Data   any
 }
 
 // view builds the view of a page for the session s (nil: signed out).
@@ -140,12 +146,35 @@ func statusOf(err error) (int, string) {
 	return http.StatusInternalServerError, "Something went wrong inside klaxon; it is in klaxon's log."
 }
 
+// loadStatic reads the embedded assets; the stylesheet of the pages with
+// charts gets their colours (charts.CSS: the charts carry classes only).
+func loadStatic() (map[string][]byte, error) {
+	sub, err := fs.Sub(staticFS, "static")
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]byte{}
+	err = fs.WalkDir(sub, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(sub, p)
+		out[p] = b
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out["pages.css"] = append(append(out["pages.css"], '\n'), charts.CSS...)
+	return out, nil
+}
+
 // serveStatic serves the embedded CSS and JS, cached for a year under
 // the version the pages link (?v=).
 func (c *Console) serveStatic(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("file")
-	b, err := fs.ReadFile(c.static, name)
-	if err != nil || strings.HasPrefix(name, ".") {
+	b, ok := c.static[name]
+	if !ok || strings.HasPrefix(name, ".") {
 		http.NotFound(w, r)
 		return
 	}
@@ -168,16 +197,13 @@ func (c *Console) serveStatic(w http.ResponseWriter, r *http.Request) {
 }
 
 // assetTag is a short hash of the static files: it changes with them.
-func assetTag(fsys fs.FS) string {
+func assetTag(files map[string][]byte) string {
 	h := sha256.New()
-	fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			b, _ := fs.ReadFile(fsys, p)
-			h.Write([]byte(p))
-			h.Write(b)
-		}
-		return nil
-	})
+	names := slices.Sorted(maps.Keys(files))
+	for _, n := range names {
+		h.Write([]byte(n))
+		h.Write(files[n])
+	}
 	return hex.EncodeToString(h.Sum(nil)[:6])
 }
 

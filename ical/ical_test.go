@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/klaxonbot/klaxon/ical"
+	"github.com/klaxonbot/klaxon/ical/icaltest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -94,7 +95,7 @@ func checkFeed(t testing.TB, out []byte, c ical.Calendar) {
 }
 
 func checkFeedErr(out []byte, c ical.Calendar) error {
-	cal, err := parseFeed(out)
+	cal, err := icaltest.Parse(out)
 	if err != nil {
 		return err
 	}
@@ -114,8 +115,8 @@ func checkFeedErr(out []byte, c ical.Calendar) error {
 			return err
 		}
 	}
-	if p, _ := cal.one("REFRESH-INTERVAL"); p.params["VALUE"] != "DURATION" {
-		return fmt.Errorf("REFRESH-INTERVAL without VALUE=DURATION: %v", p.params)
+	if p, _ := cal.One("REFRESH-INTERVAL"); p.Params["VALUE"] != "DURATION" {
+		return fmt.Errorf("REFRESH-INTERVAL without VALUE=DURATION: %v", p.Params)
 	}
 	name := ical.Text(c.Name)
 	if err := textIs(cal, "NAME", name, name != ""); err != nil {
@@ -128,13 +129,13 @@ func checkFeedErr(out []byte, c ical.Calendar) error {
 	if err := textIs(cal, "X-WR-CALDESC", desc, desc != ""); err != nil {
 		return err
 	}
-	if len(cal.subs) != len(c.Events) {
-		return fmt.Errorf("%d components, want %d events", len(cal.subs), len(c.Events))
+	if len(cal.Subs) != len(c.Events) {
+		return fmt.Errorf("%d components, want %d events", len(cal.Subs), len(c.Events))
 	}
 	for i, e := range c.Events {
-		v := cal.subs[i]
-		if v.name != "VEVENT" || len(v.subs) != 0 {
-			return fmt.Errorf("component %d is %s with %d subcomponents", i, v.name, len(v.subs))
+		v := cal.Subs[i]
+		if v.Name != "VEVENT" || len(v.Subs) != 0 {
+			return fmt.Errorf("component %d is %s with %d subcomponents", i, v.Name, len(v.Subs))
 		}
 		for _, tc := range []struct {
 			name, want string
@@ -155,23 +156,23 @@ func checkFeedErr(out []byte, c ical.Calendar) error {
 			name string
 			want time.Time
 		}{{"DTSTAMP", e.Stamp}, {"DTSTART", e.Start}, {"DTEND", e.End}, {"LAST-MODIFIED", e.Modified}} {
-			ps := v.all(tc.name)
+			ps := v.All(tc.name)
 			if tc.want.IsZero() && len(ps) == 0 {
 				continue
 			}
-			if len(ps) != 1 || len(ps[0].params) != 0 {
+			if len(ps) != 1 || len(ps[0].Params) != 0 {
 				return fmt.Errorf("event %d: %d %s (%v), want 1 without parameters", i, len(ps), tc.name, ps)
 			}
-			got, err := time.Parse("20060102T150405Z", ps[0].value)
+			got, err := time.Parse("20060102T150405Z", ps[0].Value)
 			if err != nil || !got.Equal(tc.want.Truncate(time.Second)) {
-				return fmt.Errorf("event %d: %s:%s, want %v (%v)", i, tc.name, ps[0].value, tc.want.UTC(), err)
+				return fmt.Errorf("event %d: %s:%s, want %v (%v)", i, tc.name, ps[0].Value, tc.want.UTC(), err)
 			}
 		}
-		urls := v.all("URL")
+		urls := v.All("URL")
 		switch {
 		case e.URL == "" && len(urls) != 0:
 			return fmt.Errorf("event %d: URL %v, want none", i, urls)
-		case e.URL != "" && (len(urls) != 1 || urls[0].value != e.URL || len(urls[0].params) != 0):
+		case e.URL != "" && (len(urls) != 1 || urls[0].Value != e.URL || len(urls[0].Params) != 0):
 			return fmt.Errorf("event %d: URL %v, want %s", i, urls, e.URL)
 		}
 		var wantCats []string
@@ -180,20 +181,20 @@ func checkFeedErr(out []byte, c ical.Calendar) error {
 				wantCats = append(wantCats, ical.Text(cat))
 			}
 		}
-		cats := v.all("CATEGORIES")
+		cats := v.All("CATEGORIES")
 		if len(wantCats) == 0 && len(cats) != 0 || len(wantCats) > 0 && len(cats) != 1 {
 			return fmt.Errorf("event %d: CATEGORIES %v, want %q", i, cats, wantCats)
 		}
 		if len(cats) == 1 {
-			got, err := unescapeList(cats[0].value)
+			got, err := icaltest.UnescapeList(cats[0].Value)
 			if err != nil || !slices.Equal(got, wantCats) {
 				return fmt.Errorf("event %d: CATEGORIES %q (%v), want %q", i, got, err, wantCats)
 			}
 		}
 		known := []string{"UID", "SUMMARY", "DESCRIPTION", "LOCATION", "SEQUENCE", "TRANSP", "DTSTAMP", "DTSTART", "DTEND", "LAST-MODIFIED", "URL", "CATEGORIES"}
-		for _, p := range v.props {
-			if !slices.Contains(known, p.name) {
-				return fmt.Errorf("event %d: unexpected %s", i, p.name)
+		for _, p := range v.Props {
+			if !slices.Contains(known, p.Name) {
+				return fmt.Errorf("event %d: unexpected %s", i, p.Name)
 			}
 		}
 	}
@@ -202,19 +203,19 @@ func checkFeedErr(out []byte, c ical.Calendar) error {
 
 // textIs checks that c has one property name whose TEXT value is want, or
 // none when !present.
-func textIs(c *component, name, want string, present bool) error {
-	ps := c.all(name)
+func textIs(c *icaltest.Component, name, want string, present bool) error {
+	ps := c.All(name)
 	if !present {
 		if len(ps) != 0 {
-			return fmt.Errorf("%s: %d %s, want none", c.name, len(ps), name)
+			return fmt.Errorf("%s: %d %s, want none", c.Name, len(ps), name)
 		}
 		return nil
 	}
-	p, err := c.one(name)
+	p, err := c.One(name)
 	if err != nil {
 		return err
 	}
-	got, err := unescapeText(p.value)
+	got, err := icaltest.UnescapeText(p.Value)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}

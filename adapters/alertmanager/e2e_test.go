@@ -23,6 +23,7 @@ import (
 	"github.com/klaxonbot/klaxon/bot"
 	"github.com/klaxonbot/klaxon/incidents"
 	"github.com/klaxonbot/klaxon/incidents/boltstore"
+	"github.com/klaxonbot/klaxon/internal/slowtest"
 )
 
 // e2eToken is the bearer token Alertmanager must send (http_config.authorization).
@@ -183,6 +184,7 @@ func TestRealAlertmanager(t *testing.T) {
 // there is none, and fails it when CI=true.
 func e2eAlertmanagerBinary(t *testing.T) string {
 	t.Helper()
+	slowtest.Need(t) // a real Alertmanager: CI, or KLAXON_SLOW_TESTS=1
 	for _, name := range []string{"prometheus-alertmanager", "alertmanager"} {
 		if p, err := exec.LookPath(name); err == nil {
 			return p

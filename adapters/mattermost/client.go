@@ -1,11 +1,12 @@
 package mattermost
 
-// The sender: klaxon's cards as Mattermost posts through model.Client4.
+// The sender: klaxon's cards as Mattermost posts through the API v4
+// (rest.go).
 //
 // A card is one top-level post (its ref is the post id) tagged with
 // Props["klaxon_incident"] so that Find can locate it again; Update patches
 // that post in place (message and props); Reply posts a thread reply.
-// Client4 needs the channel for a reply (the server checks that a reply is
+// The API needs the channel for a reply (the server checks that a reply is
 // in its root's channel) and the ref holds only the post id, so Reply reads
 // the root post first (GET /api/v4/posts/{id}): two calls per reply, and a
 // card that was deleted is noticed there ("message_not_found").
@@ -22,8 +23,6 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
-
-	"github.com/mattermost/mattermost/server/public/model"
 
 	"github.com/klaxonbot/klaxon/incidents"
 	"github.com/klaxonbot/klaxon/templates"
@@ -70,7 +69,7 @@ type Options struct {
 // for concurrent use. It neither retries nor rate-limits: a failure is an
 // *Error that says whether and when to retry.
 type Client struct {
-	api       *model.Client4 // never modified after New
+	api       *api // never modified after New
 	actionURL string
 	sign      func(channel, incidentID string, a templates.Action) string
 	now       func() time.Time
@@ -116,9 +115,7 @@ func New(o Options) (*Client, error) {
 	if hc == nil {
 		hc = &http.Client{Timeout: 10 * time.Second}
 	}
-	api := model.NewAPIv4Client(strings.TrimRight(u.String(), "/"))
-	api.SetToken(o.Token)
-	api.HTTPClient = hc
+	api := newAPI(strings.TrimRight(u.String(), "/"), o.Token, hc)
 	now := o.Now
 	if now == nil {
 		now = time.Now
@@ -130,7 +127,7 @@ func New(o Options) (*Client, error) {
 // ValidDest checks a destination: a Mattermost channel ID (26 letters and
 // digits, as the channel's "View Info" shows it), not a channel name.
 func ValidDest(dest string) error {
-	if model.IsValidId(dest) {
+	if validID(dest) {
 		return nil
 	}
 	show := dest
@@ -157,7 +154,7 @@ func (c *Client) Post(ctx context.Context, dest string, card *templates.Card) (s
 	if err != nil {
 		return "", wrap(ctx, op, resp, err)
 	}
-	if created == nil || !model.IsValidId(created.Id) {
+	if created == nil || !validID(created.Id) {
 		return "", &Error{Op: op, Status: status(resp), Code: CodeBadResponse, Err: errors.New("no post id in the response")}
 	}
 	c.channels.put(created.Id, dest, time.Time{}, time.Time{})
@@ -184,8 +181,8 @@ func (c *Client) Update(ctx context.Context, ref string, card *templates.Card) e
 		return err
 	}
 	p := c.compile(card, channel)
-	props := p.GetProps()
-	patch := &model.PostPatch{Message: &p.Message, Props: &props}
+	props := p.Props
+	patch := &postPatch{Message: &p.Message, Props: &props}
 	_, resp, err := c.api.PatchPost(ctx, id, patch)
 	if err == nil {
 		return nil
@@ -229,7 +226,7 @@ func (c *Client) Reply(ctx context.Context, ref string, events []incidents.Event
 	if root.RootId != "" {
 		rootID = root.RootId // the ref is a reply: thread under its root
 	}
-	reply := &model.Post{ChannelId: root.ChannelId, RootId: rootID, Message: ReplyText(events)}
+	reply := &Post{ChannelId: root.ChannelId, RootId: rootID, Message: ReplyText(events)}
 	_, resp, err := c.api.CreatePost(ctx, reply)
 	if err != nil {
 		e := wrap(ctx, op, resp, err)
@@ -334,7 +331,7 @@ func (f *finder) find(ctx context.Context, since time.Time) (string, error) {
 		return f.found, err
 	}
 	for page := range findMaxPages {
-		list, resp, err := c.api.GetPostsAfter(ctx, dest, anchor, page, findPerPage, "", false, false)
+		list, resp, err := c.api.GetPostsAfter(ctx, dest, anchor, page, findPerPage)
 		if err != nil {
 			return "", wrap(ctx, "GetPostsAfter", resp, err)
 		}
@@ -367,13 +364,13 @@ type finder struct {
 }
 
 // check looks for the card among ps and reports whether it is there.
-func (f *finder) check(ps []*model.Post) bool {
+func (f *finder) check(ps []*Post) bool {
 	for _, p := range ps {
 		if p.RootId != "" || p.DeleteAt != 0 || p.ChannelId != f.dest && p.ChannelId != "" ||
-			p.CreateAt < f.from || p.CreateAt > f.until || !model.IsValidId(p.Id) {
+			p.CreateAt < f.from || p.CreateAt > f.until || !validID(p.Id) {
 			continue
 		}
-		if v, _ := p.GetProp(PropIncident).(string); v == f.incident {
+		if v, _ := p.Props[PropIncident].(string); v == f.incident {
 			if f.found == "" || p.CreateAt < f.foundAt || p.CreateAt == f.foundAt && p.Id < f.found {
 				f.found, f.foundAt = p.Id, p.CreateAt
 			}
@@ -383,8 +380,8 @@ func (f *finder) check(ps []*model.Post) bool {
 }
 
 // page reads page k of the channel's posts, newest first.
-func (f *finder) page(ctx context.Context, k int) ([]*model.Post, error) {
-	list, resp, err := f.c.api.GetPostsForChannel(ctx, f.dest, k, findPerPage, "", false, false)
+func (f *finder) page(ctx context.Context, k int) ([]*Post, error) {
+	list, resp, err := f.c.api.GetPostsForChannel(ctx, f.dest, k, findPerPage)
 	if err != nil {
 		return nil, wrap(ctx, "GetPostsForChannel", resp, err)
 	}
@@ -395,7 +392,7 @@ func (f *finder) page(ctx context.Context, k int) ([]*model.Post, error) {
 
 // reaches reports whether page ps reaches back before the window (or is
 // the channel's end).
-func (f *finder) reaches(ps []*model.Post) bool {
+func (f *finder) reaches(ps []*Post) bool {
 	return len(ps) < findPerPage || ps[len(ps)-1].CreateAt < f.from
 }
 
@@ -405,7 +402,7 @@ func (f *finder) reaches(ps []*model.Post) bool {
 // channel has no post at all.
 func (f *finder) start(ctx context.Context) (string, error) {
 	lo, hi := -1, 0 // pages ≤ lo end within the window or after it; page hi reaches back before it
-	var loPosts, hiPosts []*model.Post
+	var loPosts, hiPosts []*Post
 	for probes := 0; ; probes++ {
 		if probes == findMaxProbes {
 			return "", &Error{Op: "GetPostsForChannel", Code: CodeWindowTooBusy, Err: errors.New("no post before the window found")}
@@ -450,11 +447,11 @@ func (f *finder) start(ctx context.Context) (string, error) {
 
 // ordered returns the posts of list's order (the page's own posts, not the
 // roots of its replies that the list carries too), in that order.
-func ordered(list *model.PostList) []*model.Post {
+func ordered(list *postList) []*Post {
 	if list == nil {
 		return nil
 	}
-	ps := make([]*model.Post, 0, len(list.Order))
+	ps := make([]*Post, 0, len(list.Order))
 	for _, id := range list.Order {
 		if p := list.Posts[id]; p != nil {
 			ps = append(ps, p)
@@ -464,9 +461,9 @@ func ordered(list *model.PostList) []*model.Post {
 }
 
 // root reads the post id, mapping a post that is gone to "message_not_found".
-func (c *Client) root(ctx context.Context, id string) (*model.Post, error) {
+func (c *Client) root(ctx context.Context, id string) (*Post, error) {
 	const op = "GetPost"
-	p, resp, err := c.api.GetPost(ctx, id, "")
+	p, resp, err := c.api.GetPost(ctx, id)
 	if err != nil {
 		e := wrap(ctx, op, resp, err)
 		if e.Status == http.StatusNotFound {
@@ -474,7 +471,7 @@ func (c *Client) root(ctx context.Context, id string) (*model.Post, error) {
 		}
 		return nil, e
 	}
-	if p == nil || !model.IsValidId(p.ChannelId) {
+	if p == nil || !validID(p.ChannelId) {
 		return nil, &Error{Op: op, Status: status(resp), Code: CodeBadResponse, Err: errors.New("no channel id in the post")}
 	}
 	if p.DeleteAt != 0 {
@@ -488,7 +485,7 @@ func (c *Client) buttons() bool { return c.sign != nil && c.actionURL != "" }
 
 // compile is the post the Client makes for a card in channel: buttons
 // signed for that channel, tagged with its incident.
-func (c *Client) compile(card *templates.Card, channel string) *model.Post {
+func (c *Client) compile(card *templates.Card, channel string) *Post {
 	var key Key
 	if c.buttons() && card != nil {
 		id := card.IncidentID
@@ -496,7 +493,10 @@ func (c *Client) compile(card *templates.Card, channel string) *model.Post {
 	}
 	p := Compile(card, key, c.actionURL)
 	if card != nil && card.IncidentID != "" {
-		p.AddProp(PropIncident, card.IncidentID)
+		if p.Props == nil {
+			p.Props = map[string]any{}
+		}
+		p.Props[PropIncident] = card.IncidentID
 	}
 	return p
 }
@@ -530,14 +530,14 @@ func (c *Client) IsMember(ctx context.Context, channelID, userID string) (bool, 
 	if err := ValidDest(channelID); err != nil {
 		return false, &Error{Op: op, Code: CodeBadDest, Err: err}
 	}
-	if !model.IsValidId(userID) {
+	if !validID(userID) {
 		return false, nil
 	}
 	k, now := channelID+"/"+userID, c.now()
 	if _, ok := c.members.get(k, now); ok {
 		return true, nil
 	}
-	m, resp, err := c.api.GetChannelMember(ctx, channelID, userID, "")
+	m, resp, err := c.api.GetChannelMember(ctx, channelID, userID)
 	if err != nil {
 		e := wrap(ctx, op, resp, err)
 		if e.Status == http.StatusNotFound {
@@ -600,7 +600,7 @@ func (c *cache) put(k, v string, expires, now time.Time) {
 }
 
 func parseRef(op, ref string) (string, error) {
-	if !model.IsValidId(ref) {
+	if !validID(ref) {
 		return "", &Error{Op: op, Code: CodeBadRef, Err: errors.New("a ref is a 26-character Mattermost post id")}
 	}
 	return ref, nil
@@ -608,7 +608,7 @@ func parseRef(op, ref string) (string, error) {
 
 // Error is every failure a Client returns.
 type Error struct {
-	Op     string        // the Client4 call: "CreatePost", "PatchPost", "GetPost", "GetPostsForChannel", "GetPostsAfter", "GetChannelMember", "GetUser", "GetMe", "CreateDirectChannel"
+	Op     string        // the API call, as Mattermost's Go client names it: "CreatePost", "PatchPost", "GetPost", "GetPostsForChannel", "GetPostsAfter", "GetChannelMember", "GetUser", "GetMe", "CreateDirectChannel"
 	Status int           // HTTP status when known (0 otherwise)
 	Code   string        // Mattermost's AppError id, "http_<status>", or one of the Code constants
 	Wait   time.Duration // Retry-After (429) when given
@@ -642,8 +642,8 @@ func (e *Error) Retryable() bool { return e.Temp }
 // not say.
 func (e *Error) RetryAfter() time.Duration { return e.Wait }
 
-// wrap turns what a Client4 call returned into an *Error.
-func wrap(ctx context.Context, op string, resp *model.Response, err error) *Error {
+// wrap turns what an API call returned into an *Error.
+func wrap(ctx context.Context, op string, resp *response, err error) *Error {
 	if cerr := ctx.Err(); cerr != nil {
 		code := CodeCanceled
 		if errors.Is(cerr, context.DeadlineExceeded) {
@@ -662,7 +662,7 @@ func wrap(ctx context.Context, op string, resp *model.Response, err error) *Erro
 	}
 	e := &Error{Op: op, Status: st, Code: "http_" + strconv.Itoa(st), Err: err,
 		Temp: st == http.StatusTooManyRequests || st >= 500 || st == http.StatusRequestTimeout}
-	var ae *model.AppError
+	var ae *apiError
 	if errors.As(err, &ae) && ae.Id != "" {
 		e.Code = ae.Id
 	}
@@ -676,7 +676,7 @@ func wrap(ctx context.Context, op string, resp *model.Response, err error) *Erro
 	return e
 }
 
-func status(resp *model.Response) int {
+func status(resp *response) int {
 	if resp == nil {
 		return 0
 	}
@@ -733,7 +733,7 @@ func (c *Client) Mention(ctx context.Context, ref, userID, text string) error {
 		rootID = root.RootId
 	}
 	mention := "@" + name + " "
-	p := &model.Post{ChannelId: root.ChannelId, RootId: rootID, Message: mention + notice(text, MaxRunes-utf8.RuneCountInString(mention))}
+	p := &Post{ChannelId: root.ChannelId, RootId: rootID, Message: mention + notice(text, MaxRunes-utf8.RuneCountInString(mention))}
 	if _, resp, err := c.api.CreatePost(ctx, p); err != nil {
 		e := wrap(ctx, op, resp, err)
 		if e.Code == "api.post.create_post.root_id.app_error" {
@@ -748,7 +748,7 @@ func (c *Client) Mention(ctx context.Context, ref, userID, text string) error {
 // from the bot: it creates (or gets) the direct channel between the bot
 // (GetMe, once) and the user, then posts there.
 func (c *Client) Direct(ctx context.Context, userID, text string) error {
-	if !model.IsValidId(userID) {
+	if !validID(userID) {
 		return badUser("CreateDirectChannel", userID)
 	}
 	me, err := c.botID(ctx)
@@ -763,10 +763,10 @@ func (c *Client) Direct(ctx context.Context, userID, text string) error {
 		}
 		return e
 	}
-	if ch == nil || !model.IsValidId(ch.Id) {
+	if ch == nil || !validID(ch.Id) {
 		return &Error{Op: "CreateDirectChannel", Status: status(resp), Code: CodeBadResponse, Err: errors.New("no channel id in the response")}
 	}
-	p := &model.Post{ChannelId: ch.Id, Message: notice(text, MaxRunes)}
+	p := &Post{ChannelId: ch.Id, Message: notice(text, MaxRunes)}
 	if _, resp, err := c.api.CreatePost(ctx, p); err != nil {
 		return wrap(ctx, "CreatePost", resp, err)
 	}
@@ -794,10 +794,10 @@ func badUser(op, userID string) *Error {
 // username reads the username of userID (GetUser).
 func (c *Client) username(ctx context.Context, userID string) (string, error) {
 	const op = "GetUser"
-	if !model.IsValidId(userID) {
+	if !validID(userID) {
 		return "", badUser(op, userID)
 	}
-	u, resp, err := c.api.GetUser(ctx, userID, "")
+	u, resp, err := c.api.GetUser(ctx, userID)
 	if err != nil {
 		e := wrap(ctx, op, resp, err)
 		if e.Status == http.StatusNotFound || e.Code == "app.user.missing_account.const" {
@@ -805,7 +805,7 @@ func (c *Client) username(ctx context.Context, userID string) (string, error) {
 		}
 		return "", e
 	}
-	if u == nil || !model.IsValidUsername(u.Username) {
+	if u == nil || !validUsername(u.Username) {
 		return "", &Error{Op: op, Status: status(resp), Code: CodeBadResponse, Err: errors.New("no valid username in the user")}
 	}
 	return u.Username, nil
@@ -819,11 +819,11 @@ func (c *Client) botID(ctx context.Context) (string, error) {
 		return c.me.id, nil
 	}
 	const op = "GetMe"
-	u, resp, err := c.api.GetMe(ctx, "")
+	u, resp, err := c.api.GetMe(ctx)
 	if err != nil {
 		return "", wrap(ctx, op, resp, err)
 	}
-	if u == nil || !model.IsValidId(u.Id) {
+	if u == nil || !validID(u.Id) {
 		return "", &Error{Op: op, Status: status(resp), Code: CodeBadResponse, Err: errors.New("no user id in the answer")}
 	}
 	c.me.id = u.Id

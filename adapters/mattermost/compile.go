@@ -28,8 +28,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/mattermost/mattermost/server/public/model"
-
 	"github.com/klaxonbot/klaxon/incidents"
 	"github.com/klaxonbot/klaxon/templates"
 )
@@ -48,11 +46,12 @@ type Key func(a templates.Action) string
 const (
 	// MaxRunes bounds the post message plus every text of its attachment
 	// (title, fallback, text, field titles and values, button names)
-	// together: Mattermost's post limit (model.PostMessageMaxRunesV2).
-	// Versions differ in what they count, so the compiler counts it all.
-	MaxRunes = model.PostMessageMaxRunesV2
+	// together: Mattermost's post limit (model.PostMessageMaxRunesV2:
+	// 65535 bytes counted as runes of up to 4). Versions differ in what
+	// they count, so the compiler counts it all.
+	MaxRunes = 65535 / 4
 	// MaxPropsBytes bounds the post's props as JSON (encoding/json, the way
-	// model.Client4 sends them).
+	// the Client sends them).
 	MaxPropsBytes = 64 << 10
 	// MaxKeyBytes bounds a button's key (see Key).
 	MaxKeyBytes = 256
@@ -104,7 +103,7 @@ const (
 const wordJoiner = '\u2060'
 
 // Compile returns the post for a card: Message (markdown, may be short or
-// empty) and Props["attachments"] (a []*model.SlackAttachment with color,
+// empty) and Props["attachments"] (a []*MessageAttachment with color,
 // title, text, fields and actions). actionURL is where Mattermost posts
 // button clicks (klaxon's /mattermost/actions).
 //
@@ -116,7 +115,7 @@ const wordJoiner = '\u2060'
 // links (runbook first), the alerts ("+N more alerts"), the labels; the
 // facts are short fields; the card's actions are buttons. Links are
 // Markdown links in the text: Mattermost's buttons always call an
-// integration (model.PostAction.IsValid requires one), they cannot open a
+// integration (the server's PostAction.IsValid requires one), they cannot open a
 // URL.
 //
 // Each part has a cap; when the post's budget (MaxRunes, MaxPropsBytes)
@@ -127,7 +126,7 @@ const wordJoiner = '\u2060'
 // Buttons are left out when key is nil or actionURL is not an absolute
 // http(s) URL of at most MaxActionURLBytes: Mattermost would refuse them.
 // A nil card compiles as an empty one.
-func Compile(c *templates.Card, key Key, actionURL string) *model.Post {
+func Compile(c *templates.Card, key Key, actionURL string) *Post {
 	p, _ := compile(c, key, actionURL)
 	return p
 }
@@ -175,11 +174,11 @@ type stats struct {
 // Structure sizes as JSON, measured once.
 var (
 	attachmentSkeleton = func() int {
-		b, _ := json.Marshal(model.StringInterface{model.PostPropsAttachments: []*model.SlackAttachment{{}}})
+		b, _ := json.Marshal(map[string]any{PropAttachments: []*MessageAttachment{{}}})
 		return len(b)
 	}()
 	fieldSkeleton = func() int {
-		b, _ := json.Marshal(&model.SlackAttachmentField{Short: true})
+		b, _ := json.Marshal(&MessageAttachmentField{Short: true})
 		return len(b) + 1 // and a comma
 	}()
 )
@@ -192,7 +191,7 @@ const (
 // compile builds the post within the budget, checks the props' size and
 // rebuilds with a smaller byte budget in the (unexpected) case that the
 // estimate was short.
-func compile(c *templates.Card, key Key, actionURL string) (*model.Post, stats) {
+func compile(c *templates.Card, key Key, actionURL string) (*Post, stats) {
 	if c == nil {
 		c = &templates.Card{}
 	}
@@ -203,7 +202,7 @@ func compile(c *templates.Card, key Key, actionURL string) (*model.Post, stats) 
 		if estimate <= MaxPropsBytes/2 {
 			return p, st
 		}
-		b, err := json.Marshal(p.GetProps())
+		b, err := json.Marshal(p.Props)
 		if err == nil {
 			st.propsBytes = len(b)
 			if len(b) <= MaxPropsBytes {
@@ -223,7 +222,7 @@ func compile(c *templates.Card, key Key, actionURL string) (*model.Post, stats) 
 
 // build lays the card out within lim and returns the post, what it shows,
 // and the props' size as JSON by estimate.
-func build(c *templates.Card, key Key, actionURL string, lim limit) (*model.Post, stats, int) {
+func build(c *templates.Card, key Key, actionURL string, lim limit) (*Post, stats, int) {
 	var st stats
 	b := lim.minus(limit{0, attachmentSkeleton})
 
@@ -292,7 +291,7 @@ func build(c *templates.Card, key Key, actionURL string, lim limit) (*model.Post
 	b.spend(alertsReserve.plus(labelsReserve))
 
 	// Buttons.
-	var actions []*model.PostAction
+	var actions []*PostAction
 	if key != nil && validActionURL(actionURL) {
 		seen := map[string]bool{}
 		for i, a := range c.Actions {
@@ -455,7 +454,7 @@ func build(c *templates.Card, key Key, actionURL string, lim limit) (*model.Post
 		}
 	}
 
-	att := &model.SlackAttachment{
+	att := &MessageAttachment{
 		Fallback: fallback,
 		Color:    color(c),
 		Title:    title,
@@ -463,8 +462,7 @@ func build(c *templates.Card, key Key, actionURL string, lim limit) (*model.Post
 		Fields:   fields,
 		Actions:  actions,
 	}
-	p := &model.Post{Message: message}
-	p.AddProp(model.PostPropsAttachments, []*model.SlackAttachment{att})
+	p := &Post{Message: message, Props: map[string]any{PropAttachments: []*MessageAttachment{att}}}
 	spent := lim.minus(b) // the skeleton included
 	return p, st, spent.bytes + len(att.Color)
 }
@@ -589,7 +587,7 @@ func linkURL(u string) string {
 
 // buildFacts returns the card's facts as short fields, as many as fit, and
 // a last field "+N more facts" when some did not.
-func buildFacts(facts []templates.Fact, b *limit, st *stats) []*model.SlackAttachmentField {
+func buildFacts(facts []templates.Fact, b *limit, st *stats) []*MessageAttachmentField {
 	total := 0
 	for _, f := range facts {
 		if f.Name != "" || f.Value != "" {
@@ -599,8 +597,8 @@ func buildFacts(facts []templates.Fact, b *limit, st *stats) []*model.SlackAttac
 	if total == 0 {
 		return nil
 	}
-	moreField := func(n int) (*model.SlackAttachmentField, limit) {
-		f := &model.SlackAttachmentField{Title: "More", Value: moreText(n, "fact", "facts"), Short: true}
+	moreField := func(n int) (*MessageAttachmentField, limit) {
+		f := &MessageAttachmentField{Title: "More", Value: moreText(n, "fact", "facts"), Short: true}
 		return f, limit{utf8.RuneCountInString(f.Title) + utf8.RuneCountInString(f.Value.(string)),
 			fieldSkeleton + jsonLen(f.Title) + jsonLen(f.Value.(string))}
 	}
@@ -609,7 +607,7 @@ func buildFacts(facts []templates.Fact, b *limit, st *stats) []*model.SlackAttac
 		return nil
 	}
 	room := b.minus(reserve).atMost(maxFactsRunes)
-	var out []*model.SlackAttachmentField
+	var out []*MessageAttachmentField
 	for i, f := range facts {
 		if st.factsShown == maxFacts || i == maxScan {
 			break
@@ -628,7 +626,7 @@ func buildFacts(facts []templates.Fact, b *limit, st *stats) []*model.SlackAttac
 		}
 		room.spend(cost)
 		b.spend(cost)
-		out = append(out, &model.SlackAttachmentField{Title: name, Value: value, Short: true})
+		out = append(out, &MessageAttachmentField{Title: name, Value: value, Short: true})
 		st.factsShown++
 	}
 	st.factsMore = total - st.factsShown
@@ -643,7 +641,7 @@ func buildFacts(facts []templates.Fact, b *limit, st *stats) []*model.SlackAttac
 // action returns the button for a, or nil when it has no name or no usable
 // key. Its id is alphanumeric (Mattermost routes action calls by
 // /actions/{id:[A-Za-z0-9]+}) and unique among seen.
-func action(a templates.Action, i int, key Key, actionURL string, seen map[string]bool) *model.PostAction {
+func action(a templates.Action, i int, key Key, actionURL string, seen map[string]bool) *PostAction {
 	name, _, _ := escape(a.Label, 0, limit{maxButton, MaxPropsBytes})
 	if name == "" {
 		name, _, _ = escape(string(a.ID), 0, limit{maxButton, MaxPropsBytes})
@@ -656,12 +654,12 @@ func action(a templates.Action, i int, key Key, actionURL string, seen map[strin
 		return nil
 	}
 	id := actionID(a.ID, i, seen)
-	return &model.PostAction{
+	return &PostAction{
 		Id:    id,
-		Type:  model.PostActionTypeButton,
+		Type:  PostActionTypeButton,
 		Name:  name,
 		Style: buttonStyle(a.Style),
-		Integration: &model.PostActionIntegration{
+		Integration: &PostActionIntegration{
 			URL:     actionURL,
 			Context: map[string]any{"key": k, "action": id},
 		},
@@ -704,7 +702,7 @@ func buttonStyle(s string) string {
 }
 
 func validActionURL(u string) bool {
-	return len(u) <= MaxActionURLBytes && utf8.ValidString(u) && model.IsValidHTTPURL(u) &&
+	return len(u) <= MaxActionURLBytes && utf8.ValidString(u) && validHTTPURL(u) &&
 		!strings.ContainsFunc(u, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) })
 }
 

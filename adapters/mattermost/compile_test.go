@@ -43,7 +43,7 @@ func card(t testing.TB, inc *incidents.Incident, now time.Time) *templates.Card 
 	return c
 }
 
-func golden(t *testing.T, name string, p *model.Post) {
+func golden(t *testing.T, name string, p *Post) {
 	t.Helper()
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -99,13 +99,37 @@ func TestGoldenPosts(t *testing.T) {
 	}
 }
 
-func attachment(t testing.TB, p *model.Post) *model.SlackAttachment {
+// attachment returns the post's attachment as Mattermost reads it (see
+// asModel).
+func attachment(t testing.TB, p *Post) *model.SlackAttachment {
 	t.Helper()
-	atts, ok := p.GetProp(model.PostPropsAttachments).([]*model.SlackAttachment)
+	atts, ok := p.Props[PropAttachments].([]*MessageAttachment)
 	if !ok || len(atts) != 1 || atts[0] == nil {
-		t.Fatalf("props[attachments] = %#v, want one *model.SlackAttachment", p.GetProp(model.PostPropsAttachments))
+		t.Fatalf("props[attachments] = %#v, want one *MessageAttachment", p.Props[PropAttachments])
 	}
-	return atts[0]
+	m := asModel(t, p).Attachments()
+	if len(m) != 1 {
+		t.Fatalf("Mattermost reads %d attachments", len(m))
+	}
+	return m[0]
+}
+
+// asModel is p as Mattermost reads it: its JSON decoded into a model.Post,
+// the attachments typed as the server types them.
+func asModel(t testing.TB, p *Post) *model.Post {
+	t.Helper()
+	b, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var q model.Post
+	if err := json.Unmarshal(b, &q); err != nil {
+		t.Fatalf("Mattermost cannot decode the post: %v", err)
+	}
+	if q.GetProp(model.PostPropsAttachments) != nil {
+		q.AddProp(model.PostPropsAttachments, q.Attachments())
+	}
+	return &q
 }
 
 // ---- the checker ----
@@ -121,7 +145,7 @@ var (
 
 // check asserts every Mattermost limit and every escaping rule on a
 // compiled post, and that st tells the truth about it.
-func check(t testing.TB, p *model.Post, st stats, c *templates.Card) {
+func check(t testing.TB, p *Post, st stats, c *templates.Card) {
 	t.Helper()
 	if c == nil {
 		c = &templates.Card{}
@@ -144,7 +168,7 @@ func check(t testing.TB, p *model.Post, st stats, c *templates.Card) {
 	if runes > MaxRunes {
 		t.Fatalf("message and attachment hold %d runes, limit %d", runes, MaxRunes)
 	}
-	props, err := json.Marshal(p.GetProps())
+	props, err := json.Marshal(p.Props)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +189,7 @@ func check(t testing.TB, p *model.Post, st stats, c *templates.Card) {
 		t.Fatalf("attachment invalid: %v", err)
 	}
 	q := &model.Post{Id: model.NewId(), CreateAt: 1, UpdateAt: 1, UserId: model.NewId(), ChannelId: model.NewId(), Message: p.Message}
-	q.SetProps(p.GetProps())
+	q.SetProps(asModel(t, p).GetProps())
 	if err := q.IsValid(MaxRunes); err != nil {
 		t.Fatalf("post invalid: %v", err)
 	}
@@ -470,7 +494,7 @@ func renderMarkdown(s string, links bool) (string, error) {
 
 // ---- inputs ----
 
-func compileChecked(t testing.TB, c *templates.Card) (*model.Post, stats) {
+func compileChecked(t testing.TB, c *templates.Card) (*Post, stats) {
 	t.Helper()
 	p, st := compile(c, testKey, testActionURL)
 	check(t, p, st, c)

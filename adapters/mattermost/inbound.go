@@ -51,8 +51,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/mattermost/mattermost/server/public/model"
-
 	"github.com/klaxonbot/klaxon/chatops"
 	"github.com/klaxonbot/klaxon/templates"
 )
@@ -187,10 +185,10 @@ func (in *Inbound) Commands() http.Handler { return http.HandlerFunc(in.serveCom
 func (in *Inbound) Actions() http.Handler { return http.HandlerFunc(in.serveAction) }
 
 type commandResponse struct {
-	ResponseType     string                   `json:"response_type"`
-	Text             string                   `json:"text"`
-	SkipSlackParsing bool                     `json:"skip_slack_parsing"`
-	Attachments      []*model.SlackAttachment `json:"attachments,omitempty"`
+	ResponseType     string               `json:"response_type"`
+	Text             string               `json:"text"`
+	SkipSlackParsing bool                 `json:"skip_slack_parsing"`
+	Attachments      []*MessageAttachment `json:"attachments,omitempty"`
 }
 
 type actionResponse struct {
@@ -241,7 +239,7 @@ func (in *Inbound) serveCommand(w http.ResponseWriter, r *http.Request) {
 		Channel:  form.Get("channel_id"),
 		Text:     strings.TrimSpace(form.Get("text")),
 	}
-	if root := form.Get("root_id"); model.IsValidId(root) {
+	if root := form.Get("root_id"); validID(root) {
 		req.Thread = root
 	}
 	reply := in.handle(r.Context(), req)
@@ -250,7 +248,7 @@ func (in *Inbound) serveCommand(w http.ResponseWriter, r *http.Request) {
 		resp.ResponseType = "ephemeral"
 	}
 	if att := choiceAttachment(reply.Choices, in.actionURL); att != nil {
-		resp.Attachments = []*model.SlackAttachment{att}
+		resp.Attachments = []*MessageAttachment{att}
 	}
 	writeJSON(w, http.StatusOK, resp)
 }
@@ -260,7 +258,7 @@ func (in *Inbound) serveAction(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var call model.PostActionIntegrationRequest
+	var call actionRequest
 	if err := json.Unmarshal(body, &call); err != nil {
 		in.refuse(w, http.StatusBadRequest, "malformed request")
 		return
@@ -277,7 +275,7 @@ func (in *Inbound) serveAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The server always names the user, the channel and the post.
-	if !model.IsValidId(call.UserId) || !model.IsValidId(call.ChannelId) || !model.IsValidId(call.PostId) {
+	if !validID(call.UserId) || !validID(call.ChannelId) || !validID(call.PostId) {
 		in.refuse(w, http.StatusBadRequest, "malformed request")
 		return
 	}
@@ -291,7 +289,7 @@ func (in *Inbound) serveAction(w http.ResponseWriter, r *http.Request) {
 	}
 	if card, _ := call.Context["card"].(string); card != "" {
 		// A Choice, pressed on an ephemeral post: it stands for the card.
-		if !model.IsValidId(card) {
+		if !validID(card) {
 			in.refuse(w, http.StatusBadRequest, "malformed request")
 			return
 		}
@@ -478,28 +476,28 @@ const maxChoiceLabel = 70
 // choiceAttachment is the attachment of a Reply's choices: a button each
 // (those with a usable key and a card), calling actionURL with {"key",
 // "card"}; nil when there is none or no actionURL.
-func choiceAttachment(choices []chatops.Choice, actionURL string) *model.SlackAttachment {
+func choiceAttachment(choices []chatops.Choice, actionURL string) *MessageAttachment {
 	if actionURL == "" {
 		return nil
 	}
-	var actions []*model.PostAction
+	var actions []*PostAction
 	for i, c := range choices {
 		if len(actions) == chatops.MaxChoices {
 			break
 		}
-		if c.Key == "" || len(c.Key) > MaxKeyBytes || !utf8.ValidString(c.Key) || !model.IsValidId(c.Card) {
+		if c.Key == "" || len(c.Key) > MaxKeyBytes || !utf8.ValidString(c.Key) || !validID(c.Card) {
 			continue
 		}
 		name, _, _ := escape(c.Label, 0, limit{maxChoiceLabel, MaxPropsBytes})
 		if name == "" {
 			continue
 		}
-		actions = append(actions, &model.PostAction{
+		actions = append(actions, &PostAction{
 			Id:    "choice" + strconv.Itoa(i+1),
-			Type:  model.PostActionTypeButton,
+			Type:  PostActionTypeButton,
 			Name:  name,
 			Style: "default",
-			Integration: &model.PostActionIntegration{
+			Integration: &PostActionIntegration{
 				URL:     actionURL,
 				Context: map[string]any{"key": c.Key, "card": c.Card},
 			},
@@ -508,7 +506,7 @@ func choiceAttachment(choices []chatops.Choice, actionURL string) *model.SlackAt
 	if len(actions) == 0 {
 		return nil
 	}
-	return &model.SlackAttachment{Actions: actions}
+	return &MessageAttachment{Actions: actions}
 }
 
 // documentText renders a document as a Mattermost post text of at most

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mattermost/mattermost/server/public/model"
+
 	"github.com/klaxonbot/klaxon/chatops"
 )
 
@@ -109,7 +111,7 @@ func TestCommandChoices(t *testing.T) {
 		t.Fatal(err)
 	}
 	goldenText(t, "command-choices", append(pretty.Bytes(), '\n'))
-	var a commandResponse
+	var a model.CommandResponse // as Mattermost reads it
 	if err := json.Unmarshal(w.Body.Bytes(), &a); err != nil {
 		t.Fatal(err)
 	}

@@ -16,8 +16,6 @@ import (
 	"strings"
 	"time"
 	"unicode"
-
-	"github.com/mattermost/mattermost/server/public/model"
 )
 
 // Trigger is the slash command's trigger word.
@@ -127,9 +125,9 @@ func (e *SetupError) Unwrap() error { return e.Err }
 // setup is one run of Setup.
 type setup struct {
 	o   SetupOptions
-	api *model.Client4
+	api *api
 	res *SetupResult
-	cfg *model.Config
+	cfg *config
 }
 
 // Setup connects klaxon to a Mattermost server with an admin's token: it
@@ -171,10 +169,10 @@ func newSetup(o SetupOptions) (*setup, error) {
 	if o.Bot == "" {
 		o.Bot = "klaxon"
 	}
-	if !model.IsValidUsername(o.Bot) {
+	if !validUsername(o.Bot) {
 		return nil, &SetupError{Step: "check the options", Msg: fmt.Sprintf("%q is not a Mattermost username: 3-22 of a-z, 0-9, '.', '-' and '_', starting with a letter", o.Bot)}
 	}
-	if c, err := url.Parse(o.CommandURL); err != nil || !model.IsValidHTTPURL(o.CommandURL) || c.Hostname() == "" || len(o.CommandURL) > 1024 {
+	if c, err := url.Parse(o.CommandURL); err != nil || !validHTTPURL(o.CommandURL) || c.Hostname() == "" || len(o.CommandURL) > 1024 {
 		return nil, &SetupError{Step: "check the options", Msg: fmt.Sprintf("the command URL %q must be an absolute http(s) URL of at most 1024 bytes", o.CommandURL)}
 	}
 	if o.HTTPClient == nil {
@@ -191,16 +189,14 @@ func newSetup(o SetupOptions) (*setup, error) {
 	if o.Progress == nil {
 		o.Progress = func(string) {}
 	}
-	api := model.NewAPIv4Client(strings.TrimRight(u.String(), "/"))
-	api.SetToken(o.AdminToken)
-	api.HTTPClient = o.HTTPClient
-	return &setup{o: o, api: api, res: &SetupResult{BotUsername: model.NormalizeUsername(o.Bot)}}, nil
+	api := newAPI(strings.TrimRight(u.String(), "/"), o.AdminToken, o.HTTPClient)
+	return &setup{o: o, api: api, res: &SetupResult{BotUsername: strings.ToLower(o.Bot)}}, nil
 }
 
 func (s *setup) say(format string, args ...any) { s.o.Progress(fmt.Sprintf(format, args...)) }
 
 // fail turns an API error into a SetupError that says what to do.
-func (s *setup) fail(ctx context.Context, step, op string, resp *model.Response, err error) error {
+func (s *setup) fail(ctx context.Context, step, op string, resp *response, err error) error {
 	e := wrap(ctx, op, resp, err)
 	msg := fmt.Sprintf("could not %s: %s", step, e)
 	switch {
@@ -219,7 +215,7 @@ func (s *setup) fail(ctx context.Context, step, op string, resp *model.Response,
 // signIn checks the token: a person (not a bot) who is a system admin.
 func (s *setup) signIn(ctx context.Context) error {
 	const step = "sign in"
-	me, resp, err := s.api.GetMe(ctx, "")
+	me, resp, err := s.api.GetMe(ctx)
 	if err != nil {
 		return s.fail(ctx, step, "GetMe", resp, err)
 	}
@@ -227,7 +223,7 @@ func (s *setup) signIn(ctx context.Context) error {
 	switch {
 	case me.IsBot:
 		return &SetupError{Step: step, Msg: fmt.Sprintf("the admin token is bot @%s's: give a system admin's personal access token", me.Username)}
-	case !me.IsSystemAdmin():
+	case !me.isSystemAdmin():
 		return &SetupError{Step: step, Msg: fmt.Sprintf("@%s is not a system admin (roles: %s): klaxon setup creates a bot account and reads the server's config, which needs one", me.Username, me.Roles)}
 	}
 	s.say("Mattermost %s at %s: signed in as @%s (system admin)", s.res.ServerVersion, s.o.URL, me.Username)
@@ -237,16 +233,16 @@ func (s *setup) signIn(ctx context.Context) error {
 // team finds the team by name, or the only one.
 func (s *setup) team(ctx context.Context) error {
 	const step = "find the team"
-	var team *model.Team
+	var found *team
 	if s.o.Team != "" {
-		t, resp, err := s.api.GetTeamByName(ctx, strings.ToLower(s.o.Team), "")
+		t, resp, err := s.api.GetTeamByName(ctx, strings.ToLower(s.o.Team))
 		if err == nil && t.DeleteAt == 0 {
-			team = t
+			found = t
 		} else if err != nil && status(resp) != http.StatusNotFound {
 			return s.fail(ctx, step, "GetTeamByName", resp, err)
 		}
 	}
-	if team == nil {
+	if found == nil {
 		teams, err := s.allTeams(ctx)
 		if err != nil {
 			return err
@@ -267,18 +263,18 @@ func (s *setup) team(ctx context.Context) error {
 		case len(teams) > 1:
 			return &SetupError{Step: step, Msg: fmt.Sprintf("Mattermost at %s has %d teams: name one with --team (%s)", s.o.URL, len(teams), strings.Join(names, ", "))}
 		}
-		team = teams[0]
+		found = teams[0]
 	}
-	s.res.TeamID, s.res.TeamName = team.Id, team.Name
-	s.say("team %s (%s)", team.Name, team.DisplayName)
+	s.res.TeamID, s.res.TeamName = found.Id, found.Name
+	s.say("team %s (%s)", found.Name, found.DisplayName)
 	return nil
 }
 
-func (s *setup) allTeams(ctx context.Context) ([]*model.Team, error) {
+func (s *setup) allTeams(ctx context.Context) ([]*team, error) {
 	const perPage = 200
-	var out []*model.Team
+	var out []*team
 	for page := 0; page < 50; page++ {
-		teams, resp, err := s.api.GetAllTeams(ctx, "", page, perPage)
+		teams, resp, err := s.api.GetAllTeams(ctx, page, perPage)
 		if err != nil {
 			return nil, s.fail(ctx, "list the teams", "GetAllTeams", resp, err)
 		}
@@ -291,7 +287,7 @@ func (s *setup) allTeams(ctx context.Context) ([]*model.Team, error) {
 			break
 		}
 	}
-	slices.SortFunc(out, func(a, b *model.Team) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(out, func(a, b *team) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil
 }
 
@@ -312,12 +308,12 @@ func (s *setup) readConfig(ctx context.Context) error {
 // bot finds the bot account (enabling it if disabled) or creates it.
 func (s *setup) bot(ctx context.Context) error {
 	name := s.res.BotUsername
-	u, resp, err := s.api.GetUserByUsername(ctx, name, "")
+	u, resp, err := s.api.GetUserByUsername(ctx, name)
 	switch {
 	case err == nil && !u.IsBot:
 		return &SetupError{Step: "find the bot account", Msg: fmt.Sprintf("@%s is a person's account, not a bot: choose another name with --bot", name)}
 	case err == nil:
-		b, resp, err := s.api.GetBotIncludeDeleted(ctx, u.Id, "")
+		b, resp, err := s.api.GetBotIncludeDeleted(ctx, u.Id)
 		if err != nil {
 			return s.fail(ctx, "read bot @"+name, "GetBot", resp, err)
 		}
@@ -341,7 +337,7 @@ func (s *setup) bot(ctx context.Context) error {
 				"Bot Accounts → Enable Bot Account Creation (ServiceSettings.EnableBotAccountCreation), or run setup again with --enable-bot-creation"}
 		}
 		on := true
-		patch := &model.Config{ServiceSettings: model.ServiceSettings{EnableBotAccountCreation: &on}}
+		patch := &config{ServiceSettings: serviceSettings{EnableBotAccountCreation: &on}}
 		cfg, resp, err := s.api.PatchConfig(ctx, patch)
 		if err != nil {
 			return s.fail(ctx, "turn on bot account creation", "PatchConfig", resp, err)
@@ -354,7 +350,7 @@ func (s *setup) bot(ctx context.Context) error {
 		s.say("turned on bot account creation (ServiceSettings.EnableBotAccountCreation)")
 	}
 	display, desc := botDisplayName, botDescription
-	b, resp, err := s.api.CreateBot(ctx, &model.Bot{Username: name, DisplayName: display, Description: desc})
+	b, resp, err := s.api.CreateBot(ctx, &bot{Username: name, DisplayName: display, Description: desc})
 	if err != nil {
 		return s.fail(ctx, "create bot @"+name, "CreateBot", resp, err)
 	}
@@ -370,7 +366,7 @@ func (s *setup) memberships(ctx context.Context) error {
 	}
 	s.say("bot @%s is a member of team %s", s.res.BotUsername, s.res.TeamName)
 	for _, ch := range s.o.Channels {
-		if !model.IsValidId(ch) {
+		if !validID(ch) {
 			s.warn("channel %q is not a channel ID; add @%s to it by hand (/invite @%s)", ch, s.res.BotUsername, s.res.BotUsername)
 			continue
 		}
@@ -422,16 +418,16 @@ func (s *setup) token(ctx context.Context) error {
 // command creates the team's /incident command, or brings an existing one
 // up to date (its token stays).
 func (s *setup) command(ctx context.Context) error {
-	want := model.Command{
-		TeamId: s.res.TeamID, Trigger: Trigger, Method: model.CommandMethodPost, URL: s.o.CommandURL,
+	want := command{
+		TeamId: s.res.TeamID, Trigger: Trigger, Method: commandMethodPost, URL: s.o.CommandURL,
 		AutoComplete: true, AutoCompleteDesc: commandDesc, AutoCompleteHint: commandHint,
 		DisplayName: commandDisplayName, Description: commandDescription,
 	}
-	cmds, resp, err := s.api.ListCommands(ctx, s.res.TeamID, true)
+	cmds, resp, err := s.api.ListCommands(ctx, s.res.TeamID)
 	if err != nil {
 		return s.fail(ctx, "list team "+s.res.TeamName+"'s slash commands", "ListCommands", resp, err)
 	}
-	var have *model.Command
+	var have *command
 	for _, c := range cmds {
 		if c.DeleteAt == 0 && strings.EqualFold(c.Trigger, Trigger) {
 			have = c
@@ -543,7 +539,7 @@ func (s *setup) untrusted(ctx context.Context) error {
 		return nil
 	}
 	value := chk.Suggested
-	cfg, resp, err := s.api.PatchConfig(ctx, &model.Config{ServiceSettings: model.ServiceSettings{AllowedUntrustedInternalConnections: &value}})
+	cfg, resp, err := s.api.PatchConfig(ctx, &config{ServiceSettings: serviceSettings{AllowedUntrustedInternalConnections: &value}})
 	if err != nil {
 		return s.fail(ctx, "set "+untrustedSetting, "PatchConfig", resp, err)
 	}

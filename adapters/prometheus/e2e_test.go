@@ -19,6 +19,7 @@ import (
 	"time"
 
 	promds "github.com/klaxonbot/klaxon/adapters/prometheus"
+	"github.com/klaxonbot/klaxon/internal/slowtest"
 )
 
 // TestRealPrometheus runs Debian's Prometheus under a path prefix
@@ -230,6 +231,7 @@ func promfakeF(v float64) string {
 
 func prometheusBinary(t *testing.T) string {
 	t.Helper()
+	slowtest.Need(t) // a real Prometheus: CI, or KLAXON_SLOW_TESTS=1
 	if p, err := exec.LookPath("prometheus"); err == nil {
 		return p
 	}

@@ -6,6 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -140,6 +143,17 @@ func TestCLIWorksOnIncidents(t *testing.T) {
 	}
 	if out := must("postmortem", "INC-1"); !strings.HasPrefix(out, "# ") || !strings.Contains(out, "pool resized") {
 		t.Fatalf("postmortem: %q", out)
+	}
+	// The console: no config, no people, on loopback: this machine is let in.
+	jar, _ := cookiejar.New(nil)
+	res, err := (&http.Client{Jar: jar}).Get(base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.Contains(string(page), "INC-1") {
+		t.Fatalf("GET / on a fresh klaxon: %d\n%.300s", res.StatusCode, page)
 	}
 }
 

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/klaxonbot/klaxon/internal/slowtest"
 )
 
 // topologyBudget bounds a topology test from its servers' start to its
@@ -70,6 +72,7 @@ func requireBinaries(t testing.TB, names ...string) {
 // when topologyBudget (or the test binary's deadline) runs out.
 func newTopology(t testing.TB, binaries ...string) *topology {
 	t.Helper()
+	slowtest.Need(t) // Redis servers of the test's own (Cluster, Sentinel): CI, or KLAXON_SLOW_TESTS=1
 	requireBinaries(t, binaries...)
 	budget := topologyBudget
 	if d, ok := t.(interface{ Deadline() (time.Time, bool) }); ok {

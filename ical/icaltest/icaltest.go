@@ -1,44 +1,49 @@
-package ical_test
-
-// A strict reader of the feeds Encode writes, for the tests only: it
-// refuses anything a fussy client could trip on, unfolds, and unescapes.
+// Package icaltest reads the feeds package ical writes, strictly, for
+// tests: it refuses anything a fussy client (Google Calendar drops a feed
+// it cannot parse, whole and in silence) could trip on, unfolds lines and
+// unescapes text. Only tests import it.
+package icaltest
 
 import (
 	"bytes"
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
-type prop struct {
-	name   string
-	params map[string]string
-	value  string // as written: still escaped
+// Prop is one property: its name, its parameters, and its value as
+// written (still escaped; see UnescapeText).
+type Prop struct {
+	Name   string
+	Params map[string]string
+	Value  string
 }
 
-type component struct {
-	name  string
-	props []prop
-	subs  []*component
+// Component is a BEGIN…END block: its properties and the components in it.
+type Component struct {
+	Name  string
+	Props []Prop
+	Subs  []*Component
 }
 
-// all returns the props named name.
-func (c *component) all(name string) []prop {
-	var out []prop
-	for _, p := range c.props {
-		if p.name == name {
+// All returns the properties named name.
+func (c *Component) All(name string) []Prop {
+	var out []Prop
+	for _, p := range c.Props {
+		if p.Name == name {
 			out = append(out, p)
 		}
 	}
 	return out
 }
 
-// one returns the only prop named name, or an error.
-func (c *component) one(name string) (prop, error) {
-	ps := c.all(name)
+// One returns the only property named name, or an error.
+func (c *Component) One(name string) (Prop, error) {
+	ps := c.All(name)
 	if len(ps) != 1 {
-		return prop{}, fmt.Errorf("%s has %d %s, want 1", c.name, len(ps), name)
+		return Prop{}, fmt.Errorf("%s has %d %s, want 1", c.Name, len(ps), name)
 	}
 	return ps[0], nil
 }
@@ -91,21 +96,21 @@ func unfold(lines []string) ([]string, error) {
 }
 
 // parseLine splits name *(";" param) ":" value.
-func parseLine(l string) (prop, error) {
+func parseLine(l string) (Prop, error) {
 	i := strings.IndexAny(l, ";:")
 	if i <= 0 {
-		return prop{}, fmt.Errorf("no name in %q", l)
+		return Prop{}, fmt.Errorf("no name in %q", l)
 	}
-	p := prop{name: l[:i], params: map[string]string{}}
-	if !propName.MatchString(p.name) {
-		return prop{}, fmt.Errorf("bad property name %q", p.name)
+	p := Prop{Name: l[:i], Params: map[string]string{}}
+	if !propName.MatchString(p.Name) {
+		return Prop{}, fmt.Errorf("bad property name %q", p.Name)
 	}
 	rest := l[i:]
 	for rest[0] == ';' {
 		rest = rest[1:]
 		eq := strings.IndexByte(rest, '=')
 		if eq <= 0 || !propName.MatchString(rest[:eq]) {
-			return prop{}, fmt.Errorf("bad parameter in %q", l)
+			return Prop{}, fmt.Errorf("bad parameter in %q", l)
 		}
 		k := rest[:eq]
 		rest = rest[eq+1:]
@@ -113,30 +118,33 @@ func parseLine(l string) (prop, error) {
 		if strings.HasPrefix(rest, `"`) {
 			end := strings.IndexByte(rest[1:], '"')
 			if end < 0 {
-				return prop{}, fmt.Errorf("unclosed quote in %q", l)
+				return Prop{}, fmt.Errorf("unclosed quote in %q", l)
 			}
 			v, rest = rest[1:end+1], rest[end+2:]
 		} else {
 			end := strings.IndexAny(rest, ";:")
 			if end < 0 {
-				return prop{}, fmt.Errorf("no value in %q", l)
+				return Prop{}, fmt.Errorf("no value in %q", l)
 			}
 			v, rest = rest[:end], rest[end:]
 		}
-		p.params[k] = v
+		p.Params[k] = v
 		if rest == "" {
-			return prop{}, fmt.Errorf("no value in %q", l)
+			return Prop{}, fmt.Errorf("no value in %q", l)
 		}
 	}
 	if rest[0] != ':' {
-		return prop{}, fmt.Errorf("no colon in %q", l)
+		return Prop{}, fmt.Errorf("no colon in %q", l)
 	}
-	p.value = rest[1:]
+	p.Value = rest[1:]
 	return p, nil
 }
 
-// parseFeed reads a feed into its components.
-func parseFeed(b []byte) (*component, error) {
+// Parse reads a feed strictly and returns its VCALENDAR: CRLF after
+// every line and nowhere else, lines of at most 75 octets folded with one
+// space and never inside a UTF-8 sequence, no control characters, names
+// and parameters well formed, every block closed, one VCALENDAR.
+func Parse(b []byte) (*Component, error) {
 	lines, err := physicalLines(b)
 	if err != nil {
 		return nil, err
@@ -145,43 +153,43 @@ func parseFeed(b []byte) (*component, error) {
 	if err != nil {
 		return nil, err
 	}
-	root := &component{}
-	stack := []*component{root}
+	root := &Component{}
+	stack := []*Component{root}
 	for _, l := range logical {
 		p, err := parseLine(l)
 		if err != nil {
 			return nil, err
 		}
 		top := stack[len(stack)-1]
-		switch p.name {
+		switch p.Name {
 		case "BEGIN":
-			c := &component{name: p.value}
-			top.subs = append(top.subs, c)
+			c := &Component{Name: p.Value}
+			top.Subs = append(top.Subs, c)
 			stack = append(stack, c)
 		case "END":
-			if len(stack) == 1 || top.name != p.value {
-				return nil, fmt.Errorf("END:%s closes %q", p.value, top.name)
+			if len(stack) == 1 || top.Name != p.Value {
+				return nil, fmt.Errorf("END:%s closes %q", p.Value, top.Name)
 			}
 			stack = stack[:len(stack)-1]
 		default:
 			if len(stack) == 1 {
-				return nil, fmt.Errorf("%s outside any component", p.name)
+				return nil, fmt.Errorf("%s outside any component", p.Name)
 			}
-			top.props = append(top.props, p)
+			top.Props = append(top.Props, p)
 		}
 	}
 	if len(stack) != 1 {
-		return nil, fmt.Errorf("%s is not closed", stack[len(stack)-1].name)
+		return nil, fmt.Errorf("%s is not closed", stack[len(stack)-1].Name)
 	}
-	if len(root.subs) != 1 || root.subs[0].name != "VCALENDAR" {
-		return nil, fmt.Errorf("want one VCALENDAR, got %d components", len(root.subs))
+	if len(root.Subs) != 1 || root.Subs[0].Name != "VCALENDAR" {
+		return nil, fmt.Errorf("want one VCALENDAR, got %d components", len(root.Subs))
 	}
-	return root.subs[0], nil
+	return root.Subs[0], nil
 }
 
-// unescapeList reads a TEXT list: values split at unescaped commas, each
+// UnescapeList reads a TEXT list: values split at unescaped commas, each
 // unescaped. A bare ; or an unknown escape is an error.
-func unescapeList(v string) ([]string, error) {
+func UnescapeList(v string) ([]string, error) {
 	var out []string
 	var b strings.Builder
 	for i := 0; i < len(v); i++ {
@@ -211,9 +219,9 @@ func unescapeList(v string) ([]string, error) {
 	return append(out, b.String()), nil
 }
 
-// unescapeText reads one TEXT value: an unescaped comma is an error too.
-func unescapeText(v string) (string, error) {
-	l, err := unescapeList(v)
+// UnescapeText reads one TEXT value: an unescaped comma is an error too.
+func UnescapeText(v string) (string, error) {
+	l, err := UnescapeList(v)
 	if err != nil {
 		return "", err
 	}
@@ -221,4 +229,26 @@ func unescapeText(v string) (string, error) {
 		return "", fmt.Errorf("unescaped , in %q", v)
 	}
 	return l[0], nil
+}
+
+// Text returns the unescaped TEXT value of c's only property name.
+func (c *Component) Text(name string) (string, error) {
+	p, err := c.One(name)
+	if err != nil {
+		return "", err
+	}
+	return UnescapeText(p.Value)
+}
+
+// Time returns the UTC DATE-TIME of c's only property name
+// (20260105T020000Z, without parameters).
+func (c *Component) Time(name string) (time.Time, error) {
+	p, err := c.One(name)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if len(p.Params) != 0 {
+		return time.Time{}, fmt.Errorf("%s has parameters %v", name, p.Params)
+	}
+	return time.Parse("20060102T150405Z", p.Value)
 }
