@@ -9,7 +9,8 @@
 // writes what it changes, List decodes summaries only and a page of an
 // incident's alerts or timeline reads that page (see record.go). Indexes
 // by state, team and creation time are buckets written in the transaction
-// of the change (index.go).
+// of the change (index.go), and so is the incident's Stat, the compact
+// record reports read (stats.go).
 package boltstore
 
 import (
@@ -28,6 +29,7 @@ import (
 
 	"github.com/klaxonbot/klaxon/incidents"
 	"github.com/klaxonbot/klaxon/incidents/internal/consolestore"
+	"github.com/klaxonbot/klaxon/incidents/internal/statrec"
 )
 
 var (
@@ -48,6 +50,7 @@ var (
 	bktEsc       = []byte("esc")       // number → escalation due (ms; while claimed, its lease end)
 	bktSteps     = []byte("steps")     // number \x00 step key → expiry (ms)
 	bktOverrides = []byte("overrides") // schedule \x00 set-at ms person → on-call override JSON
+	bktStats     = []byte("stats")     // number → the incident's Stat (a record of internal/statrec)
 )
 
 // FileName is the database's name inside the data directory.
@@ -55,9 +58,10 @@ const FileName = "klaxon.db"
 
 // Store is an incidents.Store in a bbolt file.
 type Store struct {
-	db      *bolt.DB
-	log     *slog.Logger
-	changes consolestore.Hub // the console's live changes (console.go)
+	db       *bolt.DB
+	log      *slog.Logger
+	maxStats int              // the most records one Stats call returns
+	changes  consolestore.Hub // the console's live changes (console.go)
 }
 
 var _ incidents.Store = (*Store)(nil)
@@ -67,6 +71,9 @@ type Options struct {
 	// Logger receives the progress of a migration of the file's layout;
 	// default slog.Default().
 	Logger *slog.Logger
+	// MaxStats is the most records one Stats call returns (a report over
+	// more is refused); default, and at most, incidents.MaxStats.
+	MaxStats int
 }
 
 // Open opens (creating when needed) the store in dir, with default
@@ -95,7 +102,7 @@ func OpenWith(dir string, opts Options) (*Store, error) {
 	db.MaxBatchDelay = 2 * time.Millisecond
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bktIncidents, bktGroups, bktAlerts, bktOutbox, bktDelivery, bktRefs, bktEsc, bktSteps, bktOverrides,
-			bktIAlerts, bktIOrder, bktIRank, bktIEvents, bktCreated, bktTeams, bktMeta} {
+			bktIAlerts, bktIOrder, bktIRank, bktIEvents, bktCreated, bktTeams, bktMeta, bktStats} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -120,7 +127,7 @@ func OpenWith(dir string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, incidents.Wrap(incidents.Internal, "boltstore.Open", err)
 	}
-	s := &Store{db: db, log: opts.Logger}
+	s := &Store{db: db, log: opts.Logger, maxStats: statrec.Limit(opts.MaxStats)}
 	if _, err := s.Migrate(); err != nil {
 		db.Close()
 		return nil, err
@@ -144,7 +151,7 @@ func OpenReadOnly(dir string) (*Store, error) {
 		}
 		return nil, incidents.Wrap(incidents.Unavailable, "boltstore.OpenReadOnly", err)
 	}
-	return &Store{db: db}, nil
+	return &Store{db: db, log: slog.Default(), maxStats: incidents.MaxStats}, nil
 }
 
 // Close ends the subscriptions to changes and closes the database file.

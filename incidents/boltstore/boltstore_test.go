@@ -18,7 +18,18 @@ func newStore(t testing.TB) incidents.Store {
 	return s
 }
 
-func TestConformance(t *testing.T) { storetest.Run(t, newStore) }
+func newLimitedStore(t testing.TB, max int) incidents.Store {
+	s, err := boltstore.OpenWith(t.TempDir(), boltstore.Options{MaxStats: max})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, newStore, storetest.WithMaxStats(newLimitedStore))
+}
 
 func TestSurvivesRestart(t *testing.T) {
 	dir := t.TempDir()
@@ -65,3 +76,8 @@ func TestLockedByAnotherProcess(t *testing.T) {
 //
 //	go test -v -run '^$' -bench BenchmarkList -benchtime 200x -timeout 60m ./incidents/boltstore/
 func BenchmarkList(b *testing.B) { storetest.BenchList(b, newStore) }
+
+// BenchmarkStats: see storetest.BenchStats.
+//
+//	go test -v -run '^$' -bench BenchmarkStats -benchtime 50x -timeout 60m ./incidents/boltstore/
+func BenchmarkStats(b *testing.B) { storetest.BenchStats(b, newStore) }

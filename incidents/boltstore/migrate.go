@@ -12,37 +12,60 @@ import (
 	"github.com/klaxonbot/klaxon/incidents"
 )
 
-// schemaVersion is the layout this package writes: 2 is summaries plus
-// one record per alert and event, and the team and creation-time indexes.
-// A file without it holds, in the incidents bucket, documents with every
-// alert and event (version 1).
-var schemaKey, schemaVersion = []byte("schema"), []byte("2")
+// The file's layout versions: 2 is summaries plus one record per alert
+// and event, and the team and creation-time indexes; 3 adds the stats
+// bucket. A file without a version holds, in the incidents bucket,
+// documents with every alert and event (version 1).
+var (
+	schemaKey     = []byte("schema")
+	schemaRecords = []byte("2")
+	schemaVersion = []byte("3")
+)
 
 // migrateBytes bounds how many bytes of old documents one migration
 // transaction rewrites (and holds in memory); a single bigger document
-// goes alone.
-var migrateBytes = 16 << 20
+// goes alone. migrateStats bounds how many Stats one transaction files.
+var (
+	migrateBytes = 16 << 20
+	migrateStats = 10000
+)
 
-// Migrate rewrites a file that an older klaxon wrote in the current
-// layout, and returns how many incidents it rewrote: each whole-incident
+// Migrate brings a file that an older klaxon wrote to the current layout,
+// and returns how many incidents it rewrote or filed: each whole-incident
 // document becomes a summary, one record per alert and per event, and
-// entries in the team and creation-time indexes. It works in
-// transactions of up to 16 MiB of documents, so memory stays bounded, and
-// logs its progress. A crash midway loses nothing: each incident is
-// rewritten in one transaction, and the next Migrate (OpenWith calls it)
-// skips the ones already done. Once every incident is done it marks the
-// file, and later calls return at once.
+// entries in the team and creation-time indexes; each incident without a
+// Stat gets one, made from its summary. It works in transactions of
+// bounded size (16 MiB of documents, 10,000 Stats), so memory stays
+// bounded, and logs its progress. A crash midway loses nothing: each
+// incident is done in one transaction, and the next Migrate (OpenWith
+// calls it) skips the ones already done. Once every incident is done it
+// marks the file, and later calls return at once.
 func (s *Store) Migrate() (int, error) {
-	done := false
+	var schema []byte
 	if err := s.db.View(func(tx *bolt.Tx) error {
-		done = bytes.Equal(tx.Bucket(bktMeta).Get(schemaKey), schemaVersion)
+		schema = bytes.Clone(tx.Bucket(bktMeta).Get(schemaKey))
 		return nil
 	}); err != nil {
 		return 0, s.wrap("boltstore.Migrate", err)
 	}
-	if done {
+	if bytes.Equal(schema, schemaVersion) {
 		return 0, nil
 	}
+	migrated := 0
+	if !bytes.Equal(schema, schemaRecords) {
+		n, err := s.migrateDocuments()
+		if err != nil {
+			return n, err
+		}
+		migrated += n
+	}
+	n, err := s.fileStats()
+	return migrated + n, err
+}
+
+// migrateDocuments rewrites whole-incident documents (version 1) as
+// records (version 2), and marks the file when done.
+func (s *Store) migrateDocuments() (int, error) {
 	began, logged := time.Now(), time.Now()
 	migrated := 0
 	var after []byte
@@ -86,7 +109,7 @@ func (s *Store) Migrate() (int, error) {
 			}
 			migrated += len(docs)
 			if finished {
-				return tx.Bucket(bktMeta).Put(schemaKey, schemaVersion)
+				return tx.Bucket(bktMeta).Put(schemaKey, schemaRecords)
 			}
 			return nil
 		})
@@ -107,6 +130,68 @@ func (s *Store) Migrate() (int, error) {
 	return migrated, nil
 }
 
+// fileStats files the Stat of every incident that has none (stored before
+// the stats bucket existed), made from its summary, and marks the file
+// when done. It is no change of the incident: no new version, nothing for
+// the outbox.
+func (s *Store) fileStats() (int, error) {
+	began, logged := time.Now(), time.Now()
+	filed := 0
+	var after []byte
+	for {
+		var finished bool
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			stats := tx.Bucket(bktStats)
+			var todo []int64
+			c := tx.Bucket(bktIncidents).Cursor()
+			var k []byte
+			if after == nil {
+				k, _ = c.First()
+			} else if k, _ = c.Seek(after); bytes.Equal(k, after) {
+				k, _ = c.Next()
+			}
+			for ; k != nil && len(todo) < migrateStats; k, _ = c.Next() {
+				if len(k) != 8 {
+					continue
+				}
+				after = append(after[:0], k...)
+				if stats.Get(k) == nil {
+					todo = append(todo, int64(binary.BigEndian.Uint64(k)))
+				}
+			}
+			finished = k == nil
+			for _, n := range todo {
+				inc, err := loadCore(tx, n)
+				if err != nil {
+					return err
+				}
+				if err := putStat(tx, inc); err != nil {
+					return fmt.Errorf("file the stat of incident %d: %w", n, err)
+				}
+			}
+			filed += len(todo)
+			if finished {
+				return tx.Bucket(bktMeta).Put(schemaKey, schemaVersion)
+			}
+			return nil
+		})
+		if err != nil {
+			return filed, s.wrap("boltstore.Migrate", err)
+		}
+		if finished {
+			break
+		}
+		if time.Since(logged) > 5*time.Second {
+			s.log.Info("embedded store: filing the stats of incidents stored before them", "done", filed, "took", time.Since(began).Round(time.Second))
+			logged = time.Now()
+		}
+	}
+	if filed > 0 {
+		s.log.Info("embedded store: stats filed for incidents stored before them", "incidents", filed, "took", time.Since(began).Round(time.Millisecond))
+	}
+	return filed, nil
+}
+
 // legacy reports whether v is a whole-incident document (version 1): it
 // has a timeline, where a summary's is null.
 func legacy(v []byte) bool {
@@ -119,10 +204,10 @@ func legacy(v []byte) bool {
 	return len(probe.Timeline) > 0 && string(probe.Timeline) != "null"
 }
 
-// migrateOne rewrites a whole-incident document as records and files it
-// in the team and creation-time indexes (the state index has it already;
-// filing it again changes nothing). It is no change of the incident: no
-// new version, nothing for the outbox.
+// migrateOne rewrites a whole-incident document as records, files its
+// Stat, and files it in the team and creation-time indexes (the state
+// index has it already; filing it again changes nothing). It is no change
+// of the incident: no new version, nothing for the outbox.
 func migrateOne(tx *bolt.Tx, inc *incidents.Incident) error {
 	inc.Events = len(inc.Timeline)
 	if err := putAlerts(tx, nil, inc); err != nil {
@@ -138,6 +223,9 @@ func migrateOne(tx *bolt.Tx, inc *incidents.Incident) error {
 		return err
 	}
 	if err := tx.Bucket(bktIncidents).Put(key(inc.Number), data); err != nil {
+		return err
+	}
+	if err := putStat(tx, inc); err != nil {
 		return err
 	}
 	return index(tx, nil, inc)

@@ -158,6 +158,7 @@ func TestMigrateFromWholeDocuments(t *testing.T) {
 	if n, err := s.Migrate(); err != nil || n != 0 {
 		t.Fatalf("Migrate again = %d, %v; want 0", n, err)
 	}
+	checkStatsOf(t, s, 7)
 }
 
 // A migration cut short (a crash) leaves some incidents migrated and the
@@ -173,7 +174,7 @@ func TestMigrateResumes(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bktIAlerts, bktIOrder, bktIRank, bktIEvents, bktCreated, bktTeams, bktMeta} {
+		for _, b := range [][]byte{bktIAlerts, bktIOrder, bktIRank, bktIEvents, bktCreated, bktTeams, bktMeta, bktStats} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -241,4 +242,135 @@ func fingerprints(alerts []incidents.Alert) []string {
 		out = append(out, a.Fingerprint)
 	}
 	return out
+}
+
+// stored opens a store in dir, stores incidents in it the way a klaxon
+// before the stats bucket did (changes included), and closes it: then it
+// takes the file back to version 2, without Stats.
+func storedWithoutStats(t *testing.T, dir string, n int) {
+	t.Helper()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for i := range n {
+		at := storetest.T0.Add(time.Duration(i) * time.Minute)
+		b := storetest.TeamBatch(fmt.Sprintf("g%d", i), []string{"payments", "search", ""}[i%3], storetest.Alert(fmt.Sprintf("a%d", i), incidents.AlertFiring, at))
+		if _, err := s.Ingest(ctx, b, storetest.Opts(at)); err != nil {
+			t.Fatal(err)
+		}
+		if i%4 == 1 {
+			if _, err := s.Update(ctx, incidents.FormatID(int64(i+1)), func(inc *incidents.Incident) error {
+				inc.RecordPage(at.Add(time.Minute), "call", "alice")
+				if err := inc.Apply(incidents.Acknowledge, "alice", "", at.Add(2*time.Minute)); err != nil {
+					return err
+				}
+				return inc.SetFeedback(true, "real", "alice", at.Add(3*time.Minute))
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		if err := tx.DeleteBucket(bktStats); err != nil {
+			return err
+		}
+		return tx.Bucket(bktMeta).Put(schemaKey, []byte("2"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+}
+
+// checkStatsOf fails unless Stats of every team over the whole of time
+// is, for each of the n incidents, the Stat of its summary.
+func checkStatsOf(t *testing.T, s *Store, n int) {
+	t.Helper()
+	ctx := context.Background()
+	got, err := s.Stats(ctx, incidents.StatsOptions{Since: storetest.T0.Add(-time.Hour), Until: storetest.T0.Add(1000 * time.Hour)})
+	if err != nil || len(got) != n {
+		t.Fatalf("Stats = %d records, %v; want %d", len(got), err, n)
+	}
+	for _, st := range got {
+		inc, err := s.Get(ctx, incidents.FormatID(st.Number))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g, w := mustJSON(t, st), mustJSON(t, inc.Outline().Stat()); g != w {
+			t.Fatalf("Stat of INC-%d:\n got %s\nwant %s", st.Number, g, w)
+		}
+	}
+}
+
+// A file that a klaxon before the stats bucket wrote gets the Stat of
+// every incident at Open, from its summary, once, logged; a crash midway
+// resumes; Stats reads the same before and after.
+func TestMigrateFilesStats(t *testing.T) {
+	dir := t.TempDir()
+	storedWithoutStats(t, dir, 25)
+	// Read only, before the migration: Stats reads the summaries.
+	ro, err := OpenReadOnly(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkStatsOf(t, ro, 25)
+	ro.Close()
+	// A migration cut short: the first ten filed, the file unmarked.
+	db, err := bolt.Open(filepath.Join(dir, FileName), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		if _, err := tx.CreateBucket(bktStats); err != nil {
+			return err
+		}
+		for n := int64(1); n <= 10; n++ {
+			inc, err := loadCore(tx, n)
+			if err != nil {
+				return err
+			}
+			if err := putStat(tx, inc); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func(n int) { migrateStats = n }(migrateStats)
+	migrateStats = 4 // several transactions
+	var logs bytes.Buffer
+	s, err := OpenWith(dir, Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if !strings.Contains(logs.String(), "stats filed") || !strings.Contains(logs.String(), "incidents=15") {
+		t.Fatalf("the resumed filing of stats did not file the 15 left, or was not logged:\n%s", logs.String())
+	}
+	checkStatsOf(t, s, 25)
+	if n, err := s.Migrate(); err != nil || n != 0 {
+		t.Fatalf("Migrate again = %d, %v; want 0", n, err)
+	}
+	// Without the mark, it finds every Stat filed.
+	if err := s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bktMeta).Put(schemaKey, schemaRecords) }); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.Migrate(); err != nil || n != 0 {
+		t.Fatalf("Migrate of a file with every Stat = %d, %v; want 0", n, err)
+	}
+	// A Stat record lost (or one a later klaxon wrote): the summary tells.
+	if err := s.db.Update(func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bktStats).Delete(key(3)); err != nil {
+			return err
+		}
+		return tx.Bucket(bktStats).Put(key(4), []byte{99, 1, 2})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	checkStatsOf(t, s, 25)
 }

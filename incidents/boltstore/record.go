@@ -11,6 +11,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/klaxonbot/klaxon/incidents"
+	"github.com/klaxonbot/klaxon/incidents/internal/statrec"
 )
 
 // An incident is stored as records that share its number (8 bytes,
@@ -23,9 +24,10 @@ import (
 //	incrank    number status position → fingerprint (status 0 firing,
 //	                                    1 resolved): the card's order
 //	incevents  number index (4)       → event JSON, oldest first
+//	stats      number                 → the incident's Stat (statrec)
 //
-// put writes what a change changed: the summary, the alerts whose
-// encoding changed, the events added. Alerts are never removed.
+// put writes what a change changed: the summary and the Stat, the alerts
+// whose encoding changed, the events added. Alerts are never removed.
 
 const (
 	rankFiring   = 0
@@ -147,9 +149,9 @@ func loadFull(tx *bolt.Tx, n int64) (*incidents.Incident, error) {
 
 // put stores inc (its Version already advanced) over prev, what was loaded
 // (nil for a new incident; it may hold only some alerts and none of the
-// timeline): its summary, the alerts whose encoding changed, the events
-// beyond prev's. It files it in the indexes and marks it pending in the
-// outbox, all in tx.
+// timeline): its summary and its Stat, the alerts whose encoding changed,
+// the events beyond prev's. It files it in the indexes and marks it
+// pending in the outbox, all in tx.
 func put(tx *bolt.Tx, prev, inc *incidents.Incident) error {
 	n := inc.Number
 	inc.Events = len(inc.Timeline)
@@ -172,6 +174,9 @@ func put(tx *bolt.Tx, prev, inc *incidents.Incident) error {
 	if err := tx.Bucket(bktIncidents).Put(k, data); err != nil {
 		return err
 	}
+	if err := putStat(tx, inc); err != nil {
+		return err
+	}
 	if err := enqueue(tx, k, time.Now()); err != nil {
 		return err
 	}
@@ -179,6 +184,12 @@ func put(tx *bolt.Tx, prev, inc *incidents.Incident) error {
 		return err
 	}
 	return index(tx, prev, inc)
+}
+
+// putStat files the Stat of inc (a summary is enough).
+func putStat(tx *bolt.Tx, inc *incidents.Incident) error {
+	st := inc.Stat()
+	return tx.Bucket(bktStats).Put(key(inc.Number), statrec.Encode(&st))
 }
 
 // putAlerts writes the alerts of inc whose encoding differs from prev's.

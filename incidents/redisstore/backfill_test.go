@@ -3,16 +3,19 @@ package redisstore_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/klaxonbot/klaxon/incidents"
+	"github.com/klaxonbot/klaxon/incidents/internal/statrec"
 	"github.com/klaxonbot/klaxon/incidents/redisstore"
 	"github.com/klaxonbot/klaxon/incidents/storetest"
 )
@@ -25,13 +28,13 @@ func TestBackfillAfterUpgrade(t *testing.T) {
 }
 
 // downgrade removes what a klaxon before the team and creation-time
-// indexes, the event count and the alert rank did not write, so that the
-// data under prefix reads as that klaxon left it.
+// indexes, the event count, the alert rank and the Stats did not write, so
+// that the data under prefix reads as that klaxon left it.
 func downgrade(t *testing.T, rdb redis.UniversalClient, prefix string, ids, teams []string) {
 	t.Helper()
 	ctx := context.Background()
 	tag := "{" + prefix + "}"
-	keys := []string{tag + ":idx:created", tag + ":idx:teamof", tag + ":idx:schema"}
+	keys := []string{tag + ":idx:created", tag + ":idx:teamof", tag + ":idx:schema", tag + ":idx:stats"}
 	for _, team := range teams {
 		keys = append(keys, tag+":idx:team:"+team)
 		for _, st := range incidents.States {
@@ -45,7 +48,7 @@ func downgrade(t *testing.T, rdb redis.UniversalClient, prefix string, ids, team
 	}
 	for _, id := range ids {
 		core := prefix + ":inc:{" + id + "}"
-		if err := rdb.HDel(ctx, core, "e", "r").Err(); err != nil {
+		if err := rdb.HDel(ctx, core, "e", "r", "s", "sv").Err(); err != nil {
 			t.Fatal(err)
 		}
 		if err := rdb.Del(ctx, core+":rank").Err(); err != nil {
@@ -83,7 +86,7 @@ func testBackfillOn(t *testing.T, rdb redis.UniversalClient, prefix string) {
 	old.Close()
 	downgrade(t, rdb, prefix, ids, []string{"payments", "search"})
 
-	var logs bytes.Buffer
+	var logs syncBuffer
 	s := redisstore.New(rdb, redisstore.Options{Prefix: prefix, ReconcileEvery: -1, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	defer s.Close()
 	// List by team waits for the backfill the store started.
@@ -161,6 +164,123 @@ func testBackfillOn(t *testing.T, rdb redis.UniversalClient, prefix string) {
 	if n, err := s.Backfill(ctx); err != nil || n != 0 {
 		t.Fatalf("Backfill without the mark = %d, %v; want 0 (all filed)", n, err)
 	}
+	testStatsBackfill(t, ctx, rdb, prefix, s, &logs, ids)
+}
+
+// testStatsBackfill checks, on a store started on data without Stats
+// (downgrade), that BackfillStats filed every incident's Stat from its
+// summary (in the background, logged), that Stats reads them, and that a
+// change an older replica makes (a rolling upgrade) is in the next Stats.
+func testStatsBackfill(t *testing.T, ctx context.Context, rdb redis.UniversalClient, prefix string, s *redisstore.Store, logs *syncBuffer, ids []string) {
+	t.Helper()
+	mark := "{" + prefix + "}:idx:stats"
+	for rdb.Get(ctx, mark).Val() != "1" {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the stats backfill is not done: %v\n%s", ctx.Err(), logs.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	if !strings.Contains(logs.String(), "redis stats backfilled") || !strings.Contains(logs.String(), "incidents=12") {
+		t.Fatalf("the stats backfill was not logged with its count:\n%s", logs.String())
+	}
+	window := incidents.StatsOptions{Since: storetest.T0.Add(-time.Hour), Until: storetest.T0.Add(24 * time.Hour)}
+	checkStored := func(what string) {
+		t.Helper()
+		got, err := s.Stats(ctx, window)
+		if err != nil || len(got) != len(ids) {
+			t.Fatalf("%s: Stats = %d records, %v; want %d", what, len(got), err, len(ids))
+		}
+		for _, st := range got {
+			sum, err := s.Summary(ctx, incidents.FormatID(st.Number))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if g, w := mustJSON(t, st), mustJSON(t, sum.Stat()); string(g) != string(w) {
+				t.Fatalf("%s: Stat of INC-%d:\n got %s\nwant %s", what, st.Number, g, w)
+			}
+		}
+	}
+	checkStored("after the backfill")
+	if strings.Contains(logs.String(), "made from summaries") {
+		t.Fatalf("Stats read summaries after the backfill:\n%s", logs.String())
+	}
+	storedStats(t, ctx, rdb, prefix, ids)
+	if n, err := s.BackfillStats(ctx); err != nil || n != 0 {
+		t.Fatalf("BackfillStats again = %d, %v; want 0", n, err)
+	}
+	if err := rdb.Del(ctx, mark).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.BackfillStats(ctx); err != nil || n != 0 {
+		t.Fatalf("BackfillStats without the mark = %d, %v; want 0 (all filed)", n, err)
+	}
+	// An older replica acknowledges INC-2: it writes the summary and the
+	// version, not the Stat. Stats reads the summary for it, and files it.
+	core := prefix + ":inc:{INC-2}"
+	inc, err := s.Get(ctx, "INC-2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := inc.Apply(incidents.Acknowledge, "old-replica", "", storetest.T0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	inc.Version++
+	sum := inc.Outline()
+	if err := rdb.HSet(ctx, core, "v", inc.Version, "d", mustJSON(t, sum)).Err(); err != nil {
+		t.Fatal(err)
+	}
+	checkStored("after an older replica's change")
+	if !strings.Contains(logs.String(), "made from summaries") {
+		t.Fatalf("Stats did not file the Stat it made from a summary:\n%s", logs.String())
+	}
+	storedStats(t, ctx, rdb, prefix, ids)
+}
+
+// storedStats fails unless every incident of ids holds its latest Stat: sv
+// is its version and s decodes to the Stat of its summary.
+func storedStats(t *testing.T, ctx context.Context, rdb redis.UniversalClient, prefix string, ids []string) {
+	t.Helper()
+	for _, id := range ids {
+		vals, err := rdb.HMGet(ctx, prefix+":inc:{"+id+"}", "v", "sv", "s", "d").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if vals[0] == nil || vals[1] != vals[0] || vals[2] == nil {
+			t.Fatalf("%s holds version %v, a Stat of version %v", id, vals[0], vals[1])
+		}
+		var st incidents.Stat
+		var d statrec.Decoder
+		if err := d.Decode([]byte(vals[2].(string)), &st); err != nil {
+			t.Fatalf("%s: %v", id, err)
+		}
+		var sum incidents.Incident
+		if err := json.Unmarshal([]byte(vals[3].(string)), &sum); err != nil {
+			t.Fatal(err)
+		}
+		if g, w := mustJSON(t, st), mustJSON(t, sum.Stat()); string(g) != string(w) {
+			t.Fatalf("%s stores the Stat\n %s\nits summary's is\n %s", id, g, w)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer that a store's goroutines may log to
+// while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
 
 func storetestIDs(l []*incidents.Incident) []string {

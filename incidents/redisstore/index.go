@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -119,7 +118,7 @@ func (s *Store) List(ctx context.Context, opts incidents.ListOptions) ([]*incide
 		return nil, err
 	}
 	if opts.Team != "" || opts.Timed() {
-		if err := s.waitBackfill(ctx); err != nil {
+		if err := s.waitBackfill(ctx, op); err != nil {
 			return nil, err
 		}
 	}
@@ -329,8 +328,8 @@ func (s *Store) Backfill(ctx context.Context) (int, error) {
 	return filed, nil
 }
 
-// backfillLoop runs Backfill once at start, retrying until it succeeds or
-// the store closes.
+// backfillLoop runs Backfill once at start, then BackfillStats, each
+// retried until it succeeds or the store closes.
 func (s *Store) backfillLoop() {
 	defer s.wg.Done()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -342,33 +341,16 @@ func (s *Store) backfillLoop() {
 		case <-ctx.Done():
 		}
 	}()
-	wait := time.Second
-	for {
-		began := time.Now()
-		n, err := s.Backfill(ctx)
-		if err == nil {
-			if n > 0 {
-				s.opts.Logger.Info("redis team and creation-time indexes backfilled", "incidents", n, "took", time.Since(began).Round(time.Millisecond))
-			}
-			close(s.backfilled)
-			return
-		}
-		if ctx.Err() != nil {
-			return
-		}
-		s.opts.Logger.Warn("redis index backfill failed; retrying", "filed", n, "err", err, "retry_in", wait)
-		select {
-		case <-s.stop:
-			return
-		case <-time.After(wait):
-		}
-		wait = min(2*wait, 5*time.Second)
+	if !s.runOnce(ctx, "team and creation-time indexes", s.Backfill) {
+		return
 	}
+	close(s.backfilled)
+	s.runOnce(ctx, "stats", s.BackfillStats)
 }
 
 // waitBackfill returns once Backfill has run, or Unavailable when ctx
 // ends first.
-func (s *Store) waitBackfill(ctx context.Context) error {
+func (s *Store) waitBackfill(ctx context.Context, op string) error {
 	select {
 	case <-s.backfilled:
 		return nil
@@ -378,7 +360,7 @@ func (s *Store) waitBackfill(ctx context.Context) error {
 	case <-s.backfilled:
 		return nil
 	case <-s.stop:
-		return incidents.Wrap(incidents.Unavailable, "redisstore.List", errClosed)
+		return incidents.Wrap(incidents.Unavailable, op, errClosed)
 	case <-ctx.Done():
 		return incidents.Errorf(incidents.Unavailable, "incidents are still being filed by team and time after an upgrade; try again in a minute")
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/klaxonbot/klaxon/incidents"
+	"github.com/klaxonbot/klaxon/incidents/internal/statrec"
 )
 
 // An incident is five keys sharing the {INC-n} hash tag, so that one
@@ -16,7 +17,9 @@ import (
 //	P:inc:{INC-n}           hash {v: version, d: the incident without its
 //	                        alerts and timeline (its summary), e: how many
 //	                        events the timeline holds, r: how many alerts
-//	                        :rank held when it was last kept}
+//	                        :rank held when it was last kept, s: its Stat
+//	                        (a record of internal/statrec), sv: the
+//	                        version s was made from}
 //	P:inc:{INC-n}:alerts    hash fingerprint → alert
 //	P:inc:{INC-n}:order     list of fingerprints, first seen first
 //	P:inc:{INC-n}:rank      zset fingerprint → status × 2^32 + position in
@@ -32,12 +35,17 @@ import (
 // (readers count the timeline meanwhile) and :rank the first time their
 // alerts are paged (rankAlerts). So does an incident that a replica of an
 // older klaxon changed during a rolling upgrade: its alerts outnumber r.
+// Likewise s: Stats makes it from the summary when it is missing or older
+// than v, and files it (see stats.go).
 type record struct{ core, alerts, order, timeline, rank string }
 
 func (s *Store) record(id string) record {
-	k := s.prefix + ":inc:{" + id + "}"
+	k := s.coreKey(id)
 	return record{core: k, alerts: k + ":alerts", order: k + ":order", timeline: k + ":timeline", rank: k + ":rank"}
 }
+
+// coreKey is the incident's core hash: record(id).core alone.
+func (s *Store) coreKey(id string) string { return s.prefix + ":inc:{" + id + "}" }
 
 func (r record) keys() []string { return []string{r.core, r.alerts, r.order, r.timeline, r.rank} }
 
@@ -46,13 +54,14 @@ func (r record) keys() []string { return []string{r.core, r.alerts, r.order, r.t
 const rankBase = 1 << 32
 
 // writeScript stores a new version of an incident if its version is still
-// ARGV[1]. ARGV: prev version, new version, core JSON, then n and n
-// triples (fingerprint, alert JSON, status: 0 firing, 1 resolved) to set,
-// then m and m new fingerprints, then k and k events to append. A new
-// incident (prev version 0) is ranked from the start; an incident stored
-// before ranking existed keeps no partial rank (rankAlerts builds it).
-// A ranked incident (r is its alert count) is ranked after the write too;
-// one whose rank is not kept is left for rankAlerts.
+// ARGV[1], its Stat with it. ARGV: prev version, new version, core JSON,
+// Stat record, then n and n triples (fingerprint, alert JSON, status: 0
+// firing, 1 resolved) to set, then m and m new fingerprints, then k and k
+// events to append. A new incident (prev version 0) is ranked from the
+// start; an incident stored before ranking existed keeps no partial rank
+// (rankAlerts builds it). A ranked incident (r is its alert count) is
+// ranked after the write too; one whose rank is not kept is left for
+// rankAlerts.
 var writeScript = redis.NewScript(`
 local v = redis.call('HGET', KEYS[1], 'v')
 if (v or '0') ~= ARGV[1] then return 0 end
@@ -61,25 +70,25 @@ if not ranked then
   local r = redis.call('HGET', KEYS[1], 'r')
   ranked = r and tonumber(r) == redis.call('HLEN', KEYS[2])
 end
-redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', ARGV[3])
+redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', ARGV[3], 's', ARGV[4], 'sv', ARGV[2])
 local base = 4294967296
-local n = tonumber(ARGV[4])
-local m0 = 4 + 3*n + 1
+local n = tonumber(ARGV[5])
+local m0 = 5 + 3*n + 1
 local m = tonumber(ARGV[m0])
 local pos = {}
 for j = 1, m do
   pos[ARGV[m0 + j]] = redis.call('RPUSH', KEYS[3], ARGV[m0 + j])
 end
 for j = 1, n do
-  local fp = ARGV[4 + 3*j - 2]
-  redis.call('HSET', KEYS[2], fp, ARGV[4 + 3*j - 1])
+  local fp = ARGV[5 + 3*j - 2]
+  redis.call('HSET', KEYS[2], fp, ARGV[5 + 3*j - 1])
   if ranked then
     local p = pos[fp]
     if not p then
       local sc = redis.call('ZSCORE', KEYS[5], fp)
       if sc then p = tonumber(sc) % base end
     end
-    if p then redis.call('ZADD', KEYS[5], tonumber(ARGV[4 + 3*j]) * base + p, fp) end
+    if p then redis.call('ZADD', KEYS[5], tonumber(ARGV[5 + 3*j]) * base + p, fp) end
   end
 end
 local k0 = m0 + m + 1
@@ -161,8 +170,9 @@ func (s *Store) prepareWrite(prev, next *incidents.Incident) (*write, error) {
 		}
 		events = append(events, b)
 	}
-	args := make([]any, 0, 6+len(set)+len(added)+len(events))
-	args = append(args, strconv.FormatInt(prevVersion, 10), strconv.FormatInt(next.Version, 10), data, len(set)/3)
+	st := next.Stat()
+	args := make([]any, 0, 7+len(set)+len(added)+len(events))
+	args = append(args, strconv.FormatInt(prevVersion, 10), strconv.FormatInt(next.Version, 10), data, statrec.Encode(&st), len(set)/3)
 	args = append(args, set...)
 	args = append(args, len(added))
 	args = append(args, added...)
@@ -296,7 +306,7 @@ type summaryCmd struct {
 }
 
 func (s *Store) queueSummary(ctx context.Context, p redis.Pipeliner, id string) *summaryCmd {
-	return &summaryCmd{id: id, head: p.HMGet(ctx, s.record(id).core, "d", "e")}
+	return &summaryCmd{id: id, head: p.HMGet(ctx, s.coreKey(id), "d", "e")}
 }
 
 // summary decodes the read summary (nil when the incident does not

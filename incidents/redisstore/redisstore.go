@@ -4,9 +4,10 @@
 //
 // Layout (P is the key prefix, "klaxon" by default):
 //
-//	P:inc:{INC-42}...     the incident (see record.go): its summary, alerts,
-//	                      their order and rank, timeline; changed only by a
-//	                      compare-and-set script on its version
+//	P:inc:{INC-42}...     the incident (see record.go): its summary and its
+//	                      Stat, alerts, their order and rank, timeline;
+//	                      changed only by a compare-and-set script on its
+//	                      version
 //	P:grp:{<hash>}        the incident a (source, group key) belongs to
 //	P:grp:{<hash>}:lock   lease held while a group's incident is being opened
 //	P:fp:{<hash>}         the incident a (source, fingerprint) belongs to
@@ -21,6 +22,8 @@
 //	{P}:idx:created       zset id → ms: when each incident was created
 //	{P}:idx:schema        "2" once every incident is filed by team and
 //	                      creation time (Backfill)
+//	{P}:idx:stats         "1" once every incident stored before Stats has
+//	                      its Stat (BackfillStats; see stats.go)
 //	{P}:idx:ver           hash id → version last indexed
 //	{P}:idx:dirty         zset id → ms: changes not yet indexed (latest mark)
 //	{P}:idx:pend          hash id → the highest version marked dirty
@@ -56,7 +59,8 @@
 // reads the number-scored indexes (a team's per state, when it asks for a
 // team and states) and the incidents' summaries, never their alerts or
 // timelines; a window of creation times becomes a range of numbers through
-// {P}:idx:created (see incidents.CreationSkew).
+// {P}:idx:created (see incidents.CreationSkew). Stats reads the same
+// indexes and the incidents' Stat records (stats.go).
 package redisstore
 
 import (
@@ -74,6 +78,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/klaxonbot/klaxon/incidents"
+	"github.com/klaxonbot/klaxon/incidents/internal/statrec"
 )
 
 // Options tune a Store. The zero value is usable.
@@ -93,6 +98,9 @@ type Options struct {
 	Pipelines int
 	// Timeout bounds one exchange with Redis; default 5s.
 	Timeout time.Duration
+	// MaxStats is the most records one Stats call returns (a report over
+	// more is refused); default, and at most, incidents.MaxStats.
+	MaxStats int
 }
 
 // Store is an incidents.Store on Redis.
@@ -115,6 +123,8 @@ type Store struct {
 
 	kOutbox, kOutSeq, kOutSince, kOutClaim string
 	kEsc                                   string
+
+	maxStats int // Options.MaxStats, within 1..incidents.MaxStats
 
 	// cluster: a pipeline's batches for different nodes run concurrently,
 	// so a dirty mark is sent in a round trip of its own, before the write.
@@ -245,6 +255,7 @@ func New(rdb redis.UniversalClient, opts Options) *Store {
 		kOutbox: tag + ":outbox", kOutSeq: tag + ":outbox:seq", kOutSince: tag + ":outbox:since", kOutClaim: tag + ":outbox:claim", kEsc: tag + ":esc",
 		kCreated: tag + ":idx:created", kTeamOf: tag + ":idx:teamof", kTeam: tag + ":idx:team:", kSchema: tag + ":idx:schema",
 		backfilled: make(chan struct{}),
+		maxStats:   statrec.Limit(opts.MaxStats),
 		stop:       make(chan struct{}),
 		pipe:       newPipeliner(rdb, opts.Pipelines, 64, opts.Timeout),
 	}

@@ -3,6 +3,9 @@ package redisstore_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,10 +17,14 @@ import (
 )
 
 // newStore returns a store under a fresh key prefix, deleted after the test.
-func newStore(t testing.TB) incidents.Store {
+func newStore(t testing.TB) incidents.Store { return newLimitedStore(t, 0) }
+
+// newLimitedStore returns a store under a fresh key prefix whose Stats
+// returns at most max records (0: incidents.MaxStats).
+func newLimitedStore(t testing.TB, max int) incidents.Store {
 	rdb := storetest.Redis(t)
 	prefix := storetest.Prefix("store")
-	s := redisstore.New(rdb, redisstore.Options{Prefix: prefix, ReconcileEvery: -1})
+	s := redisstore.New(rdb, redisstore.Options{Prefix: prefix, ReconcileEvery: -1, MaxStats: max})
 	t.Cleanup(func() {
 		s.Close()
 		storetest.DeleteKeys(rdb, prefix)
@@ -25,7 +32,16 @@ func newStore(t testing.TB) incidents.Store {
 	return s
 }
 
-func TestConformance(t *testing.T) { storetest.Run(t, newStore, storetest.WithReplicas(newReplicas)) }
+func TestConformance(t *testing.T) {
+	storetest.Run(t, newStore, storetest.WithReplicas(newReplicas), storetest.WithMaxStats(newLimitedStore))
+}
+
+// Stats reads IDs and records in pages; with pages of 3 the suite's
+// Stats tests cross many of them, and the limit is reached mid-way.
+func TestStatsInSmallPages(t *testing.T) {
+	defer redisstore.SetStatsPage(3)()
+	storetest.RunStats(t, newStore, storetest.WithMaxStats(newLimitedStore))
+}
 
 // A writer that dies between storing a change of state and indexing it
 // leaves a dirty mark; Reconcile files the incident under its real state.
@@ -100,3 +116,47 @@ func mustJSON(t testing.TB, v any) []byte {
 //
 //	go test -v -run '^$' -bench BenchmarkList -benchtime 200x -timeout 60m ./incidents/redisstore/
 func BenchmarkList(b *testing.B) { storetest.BenchList(b, newStore) }
+
+// Every change files the incident's Stat with it, so Stats never reads a
+// summary (which it would do, and log, for a missing or stale Stat).
+func TestStatsFiledWithEveryChange(t *testing.T) {
+	rdb := storetest.Redis(t)
+	prefix := storetest.Prefix("stats")
+	var logs syncBuffer
+	s := redisstore.New(rdb, redisstore.Options{Prefix: prefix, ReconcileEvery: -1, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	defer s.Close()
+	defer storetest.DeleteKeys(rdb, prefix)
+	ctx := context.Background()
+	var ids []string
+	for i := range 5 {
+		at := storetest.T0.Add(time.Duration(i) * time.Minute)
+		r, err := s.Ingest(ctx, storetest.TeamBatch(fmt.Sprintf("g%d", i), "payments", storetest.Alert(fmt.Sprint("a", i), incidents.AlertFiring, at)), storetest.Opts(at))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, r.Incident.ID)
+	}
+	later := storetest.T0.Add(time.Hour)
+	if _, err := s.Ingest(ctx, storetest.TeamBatch("g0", "payments", storetest.Alert("a0", incidents.AlertResolved, storetest.T0)), storetest.Opts(later)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Update(ctx, "INC-2", func(inc *incidents.Incident) error {
+		inc.RecordPage(later, "call", "alice")
+		return inc.Apply(incidents.Acknowledge, "alice", "", later)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	storedStats(t, ctx, rdb, prefix, ids)
+	got, err := s.Stats(ctx, incidents.StatsOptions{Team: "payments", Since: storetest.T0, Until: later})
+	if err != nil || len(got) != 5 || got[1].PageCount != 1 || got[0].ResolvedAt.IsZero() {
+		t.Fatalf("Stats = %+v, %v", got, err)
+	}
+	if strings.Contains(logs.String(), "made from summaries") {
+		t.Fatalf("Stats made Stats from summaries of incidents this klaxon stored:\n%s", logs.String())
+	}
+}
+
+// BenchmarkStats: see storetest.BenchStats.
+//
+//	go test -v -run '^$' -bench BenchmarkStats -benchtime 50x -timeout 60m ./incidents/redisstore/
+func BenchmarkStats(b *testing.B) { storetest.BenchStats(b, newStore) }

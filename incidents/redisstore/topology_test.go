@@ -26,9 +26,16 @@ var topologyPrefixes atomic.Int64
 // storesOn returns a storetest.NewStore making stores on rdb under fresh
 // prefixes. Keys are left behind: the servers die with the test.
 func storesOn(rdb redis.UniversalClient) storetest.NewStore {
-	return func(t testing.TB) incidents.Store {
+	limited := limitedOn(rdb)
+	return func(t testing.TB) incidents.Store { return limited(t, 0) }
+}
+
+// limitedOn is storesOn for stores whose Stats returns at most max
+// records (0: incidents.MaxStats).
+func limitedOn(rdb redis.UniversalClient) storetest.NewLimitedStore {
+	return func(t testing.TB, max int) incidents.Store {
 		prefix := fmt.Sprintf("klaxontopo-%d-%d", os.Getpid(), topologyPrefixes.Add(1))
-		s := redisstore.New(rdb, redisstore.Options{Prefix: prefix, ReconcileEvery: -1})
+		s := redisstore.New(rdb, redisstore.Options{Prefix: prefix, ReconcileEvery: -1, MaxStats: max})
 		t.Cleanup(func() { s.Close() })
 		return s
 	}
@@ -64,8 +71,12 @@ func TestConformanceOnCluster(t *testing.T) {
 	t.Run("ChangesReachEveryNode", func(t *testing.T) { testChangesEveryNode(t, rdb, addrs) })
 
 	began = time.Now()
-	storetest.Run(t, storesOn(rdb), storetest.WithReplicas(replicasOn(rdb)))
+	storetest.Run(t, storesOn(rdb), storetest.WithReplicas(replicasOn(rdb)), storetest.WithMaxStats(limitedOn(rdb)))
 	t.Run("Reconcile", func(t *testing.T) { testReconcileOn(t, rdb) })
+	t.Run("StatsInSmallPages", func(t *testing.T) {
+		defer redisstore.SetStatsPage(3)()
+		storetest.RunStats(t, storesOn(rdb), storetest.WithMaxStats(limitedOn(rdb)))
+	})
 	t.Run("Backfill", func(t *testing.T) {
 		testBackfillOn(t, rdb, fmt.Sprintf("klaxontopo-%d-%d", os.Getpid(), topologyPrefixes.Add(1)))
 	})
@@ -123,8 +134,12 @@ func TestConformanceBehindSentinel(t *testing.T) {
 	}
 
 	began = time.Now()
-	storetest.Run(t, storesOn(rdb), storetest.WithReplicas(replicasOn(rdb)))
+	storetest.Run(t, storesOn(rdb), storetest.WithReplicas(replicasOn(rdb)), storetest.WithMaxStats(limitedOn(rdb)))
 	t.Run("Reconcile", func(t *testing.T) { testReconcileOn(t, rdb) })
+	t.Run("StatsInSmallPages", func(t *testing.T) {
+		defer redisstore.SetStatsPage(3)()
+		storetest.RunStats(t, storesOn(rdb), storetest.WithMaxStats(limitedOn(rdb)))
+	})
 	t.Run("Backfill", func(t *testing.T) {
 		testBackfillOn(t, rdb, fmt.Sprintf("klaxontopo-%d-%d", os.Getpid(), topologyPrefixes.Add(1)))
 	})

@@ -183,15 +183,52 @@ func timed(b *testing.B, fn func()) {
 // the last big one. Benchmarks of what reads many incidents (a console,
 // a report) share it.
 func Seed(b testing.TB, s incidents.Store, n, bigs, bigAlerts int) string {
+	return SeedWith(b, s, SeedOptions{N: n, Bigs: bigs, BigAlerts: bigAlerts})
+}
+
+// SeedOptions say what SeedWith stores.
+type SeedOptions struct {
+	// N incidents open over Span before BenchEnd (default 90 days), 16
+	// at a time (each round at one instant, so numbers follow creation
+	// times); six in seven are resolved.
+	N    int
+	Span time.Duration
+	// Teams weighs the teams team-0, team-1, …: of every sum(Teams)
+	// incidents, Teams[k] are team-k's. Default: ten teams alike.
+	Teams []int
+	// Bigs of them, among the newest and of team-3, hold BigAlerts alerts.
+	Bigs, BigAlerts int
+	// Report makes the incidents what a report reads: each paged when it
+	// opens (a mention; a call too for one in four), one in three
+	// acknowledged three minutes in, the resolved ones resolved twenty
+	// minutes in (else at once), one in ten given feedback.
+	Report bool
+}
+
+// SeedWith stores what o says (see SeedOptions), and returns the ID of
+// the last big incident.
+func SeedWith(b testing.TB, s incidents.Store, o SeedOptions) string {
 	const width = 16
-	step := 90 * 24 * time.Hour / time.Duration(max(n, 1))
-	start := BenchEnd.Add(-90 * 24 * time.Hour)
+	n := o.N
+	if o.Span <= 0 {
+		o.Span = 90 * 24 * time.Hour
+	}
+	if len(o.Teams) == 0 {
+		o.Teams = slices.Repeat([]int{1}, benchTeams)
+	}
+	var teamOf []int // incident i's team is teamOf[i % len(teamOf)]
+	for k, w := range o.Teams {
+		teamOf = append(teamOf, slices.Repeat([]int{k}, w)...)
+	}
+	step := o.Span / time.Duration(max(n, 1))
+	start := BenchEnd.Add(-o.Span)
 	isBig := map[int]bool{}
-	for k := range bigs {
+	for k := range o.Bigs {
 		isBig[n-1-k*37] = true
 	}
 	var big string
 	var mu sync.Mutex
+	ctx := context.Background()
 	for r := 0; r < n; r += width {
 		now := start.Add(time.Duration(r) * step)
 		var wg sync.WaitGroup
@@ -202,13 +239,23 @@ func Seed(b testing.TB, s incidents.Store, n, bigs, bigAlerts int) string {
 				fp := "b" + strconv.Itoa(i)
 				alerts := []incidents.Alert{Alert(fp, incidents.AlertFiring, now)}
 				if isBig[i] {
-					alerts = ManyAlerts(fp+"-", bigAlerts, now)
+					alerts = ManyAlerts(fp+"-", o.BigAlerts, now)
 				}
-				bt := TeamBatch("bench/"+fp, fmt.Sprintf("team-%d", i%benchTeams), alerts...)
+				bt := TeamBatch("bench/"+fp, fmt.Sprintf("team-%d", teamOf[i%len(teamOf)]), alerts...)
 				if isBig[i] {
 					bt.Team = "team-3"
 				}
-				res, err := s.Ingest(context.Background(), bt, Opts(now))
+				person := fmt.Sprintf("person-%d", i%12)
+				opts := Opts(now)
+				if o.Report {
+					opts.Start = func(inc *incidents.Incident, now time.Time) {
+						inc.RecordPage(now, "mention", person)
+						if i%4 == 0 {
+							inc.RecordPage(now.Add(5*time.Minute), "call", person)
+						}
+					}
+				}
+				res, err := s.Ingest(ctx, bt, opts)
 				if err != nil {
 					b.Error(err)
 					return
@@ -219,9 +266,30 @@ func Seed(b testing.TB, s incidents.Store, n, bigs, bigAlerts int) string {
 					mu.Unlock()
 					return
 				}
+				id := res.Incident.ID
+				if o.Report && i%3 == 0 {
+					if _, err := s.Update(ctx, id, func(inc *incidents.Incident) error {
+						return inc.Apply(incidents.Acknowledge, person, "", now.Add(3*time.Minute))
+					}); err != nil {
+						b.Error(err)
+						return
+					}
+				}
 				if i%7 != 0 { // one in seven stays open, in every team
 					bt.Alerts[0].Status = incidents.AlertResolved
-					if _, err := s.Ingest(context.Background(), bt, Opts(now)); err != nil {
+					at := now
+					if o.Report {
+						at = now.Add(20 * time.Minute)
+					}
+					if _, err := s.Ingest(ctx, bt, Opts(at)); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+				if o.Report && i%10 == 0 {
+					if _, err := s.Update(ctx, id, func(inc *incidents.Incident) error {
+						return inc.SetFeedback(i%20 == 0, "flapping threshold", person, now.Add(time.Hour))
+					}); err != nil {
 						b.Error(err)
 					}
 				}
@@ -233,4 +301,70 @@ func Seed(b testing.TB, s incidents.Store, n, bigs, bigAlerts int) string {
 		}
 	}
 	return big
+}
+
+// BenchStats measures what the console's insights and the noise report
+// ask of a store: Stats of a team over 7, 30 and 90 days, with p50 and
+// p99 latency, on two stores of KLAXON_BENCH_INCIDENTS incidents (default
+// 100,000) made as a report reads them (SeedOptions.Report):
+//
+//   - year: opened over the year before BenchEnd across five teams
+//     (weights 8, 5, 3, 2, 2), so that team-0's 90 days hold about 10,000
+//     of them; also its 180 days (the insights page's 90 days read with
+//     the 90 before, to compare) and every team over 90 days (about
+//     25,000);
+//   - one-team: opened over 90 days, all of team-0: its 90 days hold all.
+//
+// Storing them takes a few minutes; each store's own benchmark calls this:
+//
+//	go test -v -run '^$' -bench BenchmarkStats -benchtime 50x -timeout 60m ./incidents/boltstore/ ./incidents/redisstore/
+func BenchStats(b *testing.B, newStore NewStore) {
+	n := envInt("KLAXON_BENCH_INCIDENTS", 100000)
+	day := 24 * time.Hour
+	type report struct {
+		name string
+		team string
+		days int
+	}
+	for _, c := range []struct {
+		name    string
+		seed    SeedOptions
+		reports []report
+	}{
+		{"year", SeedOptions{N: n, Span: 365 * day, Teams: []int{8, 5, 3, 2, 2}, Report: true}, []report{
+			{"team-7d", "team-0", 7}, {"team-30d", "team-0", 30}, {"team-90d", "team-0", 90},
+			{"team-180d", "team-0", 180}, {"every-team-90d", "", 90},
+		}},
+		{"one-team", SeedOptions{N: n, Span: 90 * day, Teams: []int{1}, Report: true}, []report{
+			{"team-7d", "team-0", 7}, {"team-30d", "team-0", 30}, {"team-90d", "team-0", 90},
+		}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			s := newStore(b)
+			st, ok := s.(incidents.Stats)
+			if !ok {
+				b.Skip("store has no Stats")
+			}
+			began := time.Now()
+			SeedWith(b, s, c.seed)
+			b.Logf("stored %d incidents in %v", n, time.Since(began).Round(time.Millisecond))
+			for _, r := range c.reports {
+				b.Run(r.name, func(b *testing.B) {
+					opts := incidents.StatsOptions{Team: r.team, Since: BenchEnd.Add(-time.Duration(r.days) * day), Until: BenchEnd}
+					count := 0
+					timed(b, func() {
+						got, err := st.Stats(context.Background(), opts)
+						if err != nil {
+							b.Fatal(err)
+						}
+						if len(got) == 0 {
+							b.Fatalf("Stats(%+v) is empty", opts)
+						}
+						count = len(got)
+					})
+					b.ReportMetric(float64(count), "incidents")
+				})
+			}
+		})
+	}
 }

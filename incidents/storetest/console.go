@@ -22,6 +22,7 @@ type Option func(*options)
 
 type options struct {
 	replicas NewReplicas
+	maxStats NewLimitedStore
 }
 
 // NewReplicas returns n empty stores on one shared backend, as n klaxon

@@ -47,7 +47,7 @@ func Batch(group string, alerts ...incidents.Alert) *incidents.Batch {
 }
 
 // Run runs the conformance suite against stores made by newStore; opts add
-// to what it checks (WithReplicas).
+// to what it checks (WithReplicas, WithMaxStats).
 func Run(t *testing.T, newStore NewStore, opts ...Option) {
 	tests := []struct {
 		name string
@@ -139,6 +139,7 @@ func Run(t *testing.T, newStore NewStore, opts ...Option) {
 		opt(&o)
 	}
 	runConsole(t, newStore, o)
+	runStats(t, newStore, o)
 }
 
 func ingest(t testing.TB, s incidents.Store, b *incidents.Batch, now time.Time) *incidents.IngestResult {
