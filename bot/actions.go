@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/klaxonbot/klaxon/incidents"
 	"github.com/klaxonbot/klaxon/internal/suggest"
@@ -186,25 +187,27 @@ func (s *Server) Declare(ctx context.Context, d Declaration, who Actor) (*incide
 			Annotations: annotations,
 		}},
 	}
-	opts := incidents.IngestOptions{Now: now}
-	if s.escalator != nil {
-		opts.Start = s.escalator.start
-	}
-	res, err := s.store.Ingest(ctx, b, opts)
-	if err != nil {
-		return nil, err
-	}
 	from := ""
 	switch who.Via {
 	case Slack, Mattermost, Telegram:
 		from = " from " + platformTitle(who.Via)
 	}
-	inc, err := s.store.Update(ctx, res.Incident.ID, func(inc *incidents.Incident) error {
+	// Who declared it is on the timeline from the one write that opens
+	// it: no window where the incident exists (and escalates) without it,
+	// no second write to fail after the first succeeded.
+	opts := incidents.IngestOptions{Now: now, Start: func(inc *incidents.Incident, now time.Time) {
 		inc.AddEvent(now, incidents.EventTriggered, label, "Declared by "+label+from)
-		return nil
-	})
+		if s.escalator != nil {
+			s.escalator.start(inc, now)
+		}
+	}}
+	res, err := s.store.Ingest(ctx, b, opts)
 	if err != nil {
 		return nil, err
+	}
+	inc := res.Incident
+	if inc == nil || !res.Created {
+		return nil, incidents.Errorf(incidents.Internal, "declaring %q opened no incident", title)
 	}
 	s.metrics.incidentsOpened.WithLabelValues("declared", team).Inc()
 	s.changed(inc.ID)

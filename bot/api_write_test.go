@@ -1,11 +1,13 @@
 package bot_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/klaxonbot/klaxon/bot"
+	"github.com/klaxonbot/klaxon/incidents"
 )
 
 const (
@@ -172,17 +174,64 @@ func TestAPIActions(t *testing.T) {
 	}
 }
 
-// On loopback with no token configured, the CLI on the same machine may
-// act: it names its user, who is someone klaxon knows or not.
+// On loopback with no token configured, this machine may read, and the
+// CLI on it acts with the local token klaxon serve keeps for its user,
+// naming who they are. Reaching 127.0.0.1 is not enough: not through a
+// proxy on this host, not from a page of another site (a form, DNS
+// rebinding), not without the token.
 func TestAPIOpenOnLoopback(t *testing.T) {
 	e := newEnv(t, boltStore(t), func(c *bot.Config) { c.People = []bot.PersonConfig{{Name: "alice"}} })
 	id := e.do("POST", "/hooks/alertmanager", amPayload("g1")).json(t)["incident"].(string)
-	got := e.do("POST", "/api/v1/incidents/"+id+"/ack", "", "X-Klaxon-Via", "cli", "X-Klaxon-As", "alice")
+	local := []string{"Authorization", "Bearer " + testLocalToken}
+	got := e.do("POST", "/api/v1/incidents/"+id+"/ack", "", append(local, "X-Klaxon-Via", "cli", "X-Klaxon-As", "alice")...)
 	if got.code != 200 || !strings.Contains(got.body, "Acknowledged by alice (cli)") {
-		t.Fatalf("ack on loopback: %d %s", got.code, got.body)
+		t.Fatalf("ack with the local token: %d %s", got.code, got.body)
 	}
-	if got := e.do("POST", "/api/v1/incidents/"+id+"/note", `{"text": "x"}`); got.code != 404 && got.code != 405 {
+	if got := e.do("POST", "/api/v1/incidents/"+id+"/note", `{"text": "x"}`, local...); got.code != 404 && got.code != 405 {
 		t.Errorf("a misspelt action: %d %s", got.code, got.body)
+	}
+	if got := e.do("GET", "/api/v1/incidents/"+id, ""); got.code != 200 {
+		t.Errorf("a read from this machine: %d %s", got.code, got.body)
+	}
+	for _, c := range []struct {
+		what string
+		hdr  []string
+	}{
+		{"no token", nil},
+		{"a token in another header", []string{"X-Klaxon-As", "alice"}},
+		{"a wrong token", []string{"Authorization", "Bearer " + strings.Repeat("0", 64)}},
+	} {
+		if got := e.do("POST", "/api/v1/incidents/"+id+"/unack", "", c.hdr...); got.code != 401 {
+			t.Errorf("a change with %s: %d %s", c.what, got.code, got.body)
+		}
+	}
+	for _, c := range []struct {
+		what string
+		hdr  []string
+	}{
+		{"another machine", []string{"RemoteAddr", "192.0.2.7:5000"}},
+		{"a proxy on this host", []string{"X-Forwarded-For", "203.0.113.7"}},
+		{"DNS rebinding", []string{"Host", "evil.example:8080"}},
+		{"a page of another site", []string{"Origin", "https://evil.example", "Content-Type", "text/plain"}},
+	} {
+		if got := e.do("GET", "/api/v1/incidents", "", c.hdr...); got.code != 401 {
+			t.Errorf("a read from %s: %d %.200s", c.what, got.code, got.body)
+		}
+		if got := e.do("POST", "/hooks/alertmanager", amPayload("g-"+c.what), c.hdr...); got.code != 401 || !strings.Contains(got.body, "this machine only") {
+			t.Errorf("an alert from %s: %d %.200s", c.what, got.code, got.body)
+		}
+	}
+	// A public URL says something forwards requests from elsewhere:
+	// nothing local is trusted.
+	p := newEnv(t, boltStore(t), func(c *bot.Config) { c.Server.PublicURL = "https://klaxon.example.com" })
+	if got := p.do("GET", "/api/v1/incidents", ""); got.code != 401 {
+		t.Errorf("a read with server.public_url set: %d", got.code)
+	}
+	if got := p.do("POST", "/api/v1/incidents", `{"title": "x"}`, local...); got.code != 401 {
+		t.Errorf("the local token with server.public_url set: %d", got.code)
+	}
+	if got := p.do("POST", "/hooks/alertmanager", amPayload("g1")); got.code != 401 {
+		t.Errorf("an alert without credentials with server.public_url set: %d", got.code)
 	}
 	// Beyond loopback, server.api_open opens reading only.
 	o := newEnv(t, boltStore(t), func(c *bot.Config) {
@@ -214,5 +263,32 @@ func TestAPIOncall(t *testing.T) {
 	}
 	if r := e.do("GET", "/api/v1/oncall?team=paymnts", ""); r.code != 404 || !strings.Contains(r.body, "did you mean") {
 		t.Errorf("misspelt team: %d %s", r.code, r.body)
+	}
+}
+
+// noUpdateStore fails every Update, as Redis blinking after a write would.
+type noUpdateStore struct{ incidents.Store }
+
+func (noUpdateStore) Update(context.Context, string, func(*incidents.Incident) error) (*incidents.Incident, error) {
+	return nil, incidents.Errorf(incidents.Unavailable, "the store blinked")
+}
+
+// Declaring is one write: the incident and who declared it are stored
+// together, so a failure after it cannot answer 5xx for an incident that
+// exists (and pages), and the timeline always says who declared it.
+func TestDeclareIsOneWrite(t *testing.T) {
+	st := boltStore(t)
+	e := newEnv(t, noUpdateStore{st}, nil)
+	r := e.do("POST", "/api/v1/incidents", `{"title": "Payments down", "severity": 1}`, "Authorization", "Bearer "+testLocalToken, "X-Klaxon-As", "alice")
+	if r.code != 201 {
+		t.Fatalf("declare with Update failing: %d %s", r.code, r.body)
+	}
+	id := r.json(t)["incident"].(map[string]any)["id"].(string)
+	inc, err := st.Get(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := inc.Timeline[len(inc.Timeline)-1]; last.Text != "Declared by alice (api)" {
+		t.Errorf("the timeline ends with %q", last.Text)
 	}
 }
