@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/klaxonbot/klaxon/incidents"
+	"github.com/klaxonbot/klaxon/internal/localtrust"
 	"github.com/klaxonbot/klaxon/internal/suggest"
 )
 
@@ -25,19 +26,26 @@ type apiAuth struct {
 	// tokens by the SHA-256 of the token: a lookup that tells a timing
 	// attacker nothing about the tokens.
 	tokens map[[32]byte]apiToken
-	// open without a token: read (server.api_open, or loopback) and write
-	// (loopback, when no token is configured at all).
-	openRead, openWrite bool
-	people              *directory
+	// openRead: reading needs no token (server.api_open).
+	openRead bool
+	// local: no token is configured and klaxon is reachable from this
+	// machine only (Config.LocalOnly): requests from this machine may read
+	// without a token (internal/localtrust), and the local token, kept
+	// where only this machine's user can read it, may act.
+	local  bool
+	people *directory
 }
 
 type apiToken struct {
 	name  string
 	as    string // a person of people, or ""
 	write bool
+	// local: the local token, whose holder (this machine's user) names
+	// who they are with X-Klaxon-As.
+	local bool
 }
 
-func newAPIAuth(cfg *Config, people *directory) *apiAuth {
+func newAPIAuth(cfg *Config, people *directory, localToken string) *apiAuth {
 	a := &apiAuth{tokens: map[[32]byte]apiToken{}, people: people}
 	if t := cfg.Server.APIToken; t != "" {
 		a.tokens[sha256.Sum256([]byte(t.Reveal()))] = apiToken{name: "api"}
@@ -46,9 +54,11 @@ func newAPIAuth(cfg *Config, people *directory) *apiAuth {
 		a.tokens[sha256.Sum256([]byte(t.Token.Reveal()))] = apiToken{name: t.Name, as: t.As, write: t.Scope == ScopeWrite}
 	}
 	if len(a.tokens) == 0 {
-		loopback := listensOnLoopback(cfg.Server.Listen)
-		a.openRead = loopback || cfg.Server.APIOpen
-		a.openWrite = loopback
+		a.openRead = cfg.Server.APIOpen
+		a.local = cfg.LocalOnly()
+		if a.local && localToken != "" {
+			a.tokens[sha256.Sum256([]byte(localToken))] = apiToken{name: "local", write: true, local: true}
+		}
 	}
 	return a
 }
@@ -73,23 +83,18 @@ func (a *apiAuth) authenticate(r *http.Request, write bool) (Actor, error) {
 	scheme, token, ok := strings.Cut(h, " ")
 	if h == "" {
 		switch {
-		case write && a.openWrite:
-			// klaxon listens on loopback with no token configured: whoever
-			// can reach it is on this machine. The CLI names its user.
-			name := clip(strings.TrimSpace(r.Header.Get("X-Klaxon-As")), 48)
-			if !personRE.MatchString(name) {
-				name = "local"
-			}
-			if n, known := a.people.byName[strings.ToLower(name)]; known {
-				return Actor{Name: n, Known: true, Via: via}, nil
-			}
-			return Actor{Name: name, Via: via}, nil
 		case !write && a.openRead:
 			return Actor{Name: "anonymous", Via: via}, nil
+		case !write && a.local && localtrust.Request(r):
+			return Actor{Name: "local", Via: via}, nil
+		case a.local && localtrust.Request(r):
+			return Actor{}, incidents.Errorf(incidents.Unauthorized, "changes need a token: the klaxon command on this machine sends the local token klaxon serve keeps for its user (or configure api_tokens)")
+		case a.local:
+			return Actor{}, incidents.Errorf(incidents.Unauthorized, "klaxon has no API token configured and lets in requests from this machine only, not through a proxy or from a web page (configure api_tokens)")
 		case write && a.openRead:
 			return Actor{}, incidents.Errorf(incidents.Unauthorized, "changes need a token with scope write (api_tokens in klaxon's config)")
 		case len(a.tokens) == 0:
-			return Actor{}, incidents.Errorf(incidents.Unauthorized, "the API needs a token: klaxon listens beyond loopback and none is configured (set api_tokens or server.api_token, or server.api_open: true to let anyone who can reach it read)")
+			return Actor{}, incidents.Errorf(incidents.Unauthorized, "the API needs a token: klaxon is reachable beyond this machine and none is configured (set api_tokens or server.api_token, or server.api_open: true to let anyone who can reach it read)")
 		}
 		return Actor{}, incidents.Errorf(incidents.Unauthorized, "the API needs a token: send Authorization: Bearer <token> (klaxon CLI: --token or $KLAXON_TOKEN)")
 	}
@@ -102,6 +107,17 @@ func (a *apiAuth) authenticate(r *http.Request, write bool) (Actor, error) {
 	}
 	if write && !t.write {
 		return Actor{}, incidents.Errorf(incidents.Forbidden, "token %s may only read (scope: read); changes need a token with scope write", t.name)
+	}
+	if t.local {
+		// This machine's user, who started klaxon: the CLI names them.
+		name := clip(strings.TrimSpace(r.Header.Get("X-Klaxon-As")), 48)
+		if !personRE.MatchString(name) {
+			name = "local"
+		}
+		if n, known := a.people.byName[strings.ToLower(name)]; known {
+			return Actor{Name: n, Known: true, Via: via}, nil
+		}
+		return Actor{Name: name, Via: via}, nil
 	}
 	if t.as != "" {
 		if n, known := a.people.byName[strings.ToLower(t.as)]; known {

@@ -143,9 +143,11 @@ func (s *Server) mountConsole(d Deps) error {
 		Backend: newConsoleBackend(s, d.Console.CardURL), Secret: secret, PublicURL: s.cfg.Server.PublicURL,
 		SessionTTL: s.cfg.Console.Session.D(), Templates: s.tmpl, Previews: d.Console.Previews, Clock: s.clock, Logger: s.log,
 		ClientIP: s.gates.proxies.Client, Once: s.once,
-		// A first try on a laptop: nobody to sign in yet, nobody but
-		// this machine to reach klaxon.
-		Local: len(s.cfg.People) == 0 && listensOnLoopback(s.cfg.Server.Listen),
+	}
+	if len(s.cfg.People) == 0 && s.cfg.LocalOnly() {
+		// A first try on a laptop: nobody to sign in yet, nobody but this
+		// machine to reach klaxon; its user has the local token.
+		o.LocalToken = d.LocalToken
 	}
 	if st, ok := s.store.(incidents.Sessions); ok {
 		o.Sessions = st

@@ -44,6 +44,10 @@ var t0 = time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
 
 func escalationConfig(c *bot.Config) {
 	c.Server.PublicURL = "https://klaxon.example.com"
+	// Reachable from elsewhere (a public URL): nothing is open by
+	// accident, so the tests open what they use.
+	c.Sources.Alertmanager = &bot.HookAuth{AllowUnauthenticated: true}
+	c.Server.APIOpen = true
 	c.People = []bot.PersonConfig{{Name: "alice", Slack: "UALICE", Phone: "+15551230001"}, {Name: "bob", Phone: "+15551230002"}}
 	c.Schedules = []bot.ScheduleConfig{{Name: "primary", Timezone: "Europe/Berlin",
 		Rotation: &bot.RotationConfig{Every: bot.Duration(24 * time.Hour), Start: "2026-03-02T09:00:00+01:00", People: []string{"alice", "bob"}}}}

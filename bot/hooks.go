@@ -12,6 +12,7 @@ import (
 
 	"github.com/klaxonbot/klaxon/admission"
 	"github.com/klaxonbot/klaxon/incidents"
+	"github.com/klaxonbot/klaxon/internal/localtrust"
 )
 
 // auth returns the credentials configured for a source, or nil.
@@ -65,6 +66,23 @@ func (s *Server) closedHook(source, why string) http.Handler {
 		s.metrics.authFailures.WithLabelValues(source).Inc()
 		w.Header().Set("WWW-Authenticate", `Bearer realm="klaxon"`)
 		writeError(w, incidents.Errorf(incidents.Unauthorized, "%s %s", HookPath(source), why))
+	})
+}
+
+// localHook serves h, a hook without credentials open because klaxon is
+// reachable from this machine only, to requests from this machine: not
+// through a proxy on this host, not from a web page (internal/localtrust).
+func (s *Server) localHook(source string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !localtrust.Request(r) {
+			closeAfter(w)
+			s.metrics.authFailures.WithLabelValues(source).Inc()
+			w.Header().Set("WWW-Authenticate", `Bearer realm="klaxon"`)
+			writeError(w, incidents.Errorf(incidents.Unauthorized,
+				"%s has no credentials: it takes alerts from this machine only (not through a proxy, not from a web page); give the source a token, basic or hmac", HookPath(source)))
+			return
+		}
+		h.ServeHTTP(w, r)
 	})
 }
 

@@ -54,6 +54,12 @@ type Deps struct {
 	VerifyPhone func(r *http.Request, body []byte) (url.Values, error)
 	// Console is what the web console needs of the adapters.
 	Console ConsoleDeps
+	// LocalToken is the local token (internal/localtrust) of a klaxon
+	// reachable from this machine only (no API token configured, listening
+	// on loopback, no public URL or trusted proxy): the klaxon command's
+	// credential on this machine and the console's local sign-in. Empty:
+	// nothing acts without a configured token.
+	LocalToken string
 }
 
 // Server serves klaxon's HTTP interface.
@@ -160,13 +166,15 @@ func New(cfg *Config, d Deps) (*Server, error) {
 		if !auth.hasCredentials() {
 			// A source without credentials is served only when that is
 			// no accident (see SourcesConfig.Open); otherwise 401.
-			if open, why := cfg.Sources.Open(name, listensOnLoopback(cfg.Server.Listen)); !open {
+			if open, why := cfg.Sources.Open(name, cfg.LocalOnly()); !open {
 				h = s.closedHook(name, why)
+			} else if !cfg.Sources.allows(name) {
+				h = s.localHook(name, h)
 			}
 		}
 		s.route("POST", "/hooks/"+name, h)
 	}
-	s.api = newAPIAuth(cfg, s.people)
+	s.api = newAPIAuth(cfg, s.people, d.LocalToken)
 	s.route("GET", "/api/v1/incidents", s.apiRead(s.listIncidents))
 	s.route("GET", "/api/v1/incidents/{id}", s.apiRead(s.getIncident))
 	s.routeIncidentPages() // GET /api/v1/incidents/{id}/alerts and /timeline (api.go)

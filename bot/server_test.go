@@ -97,12 +97,19 @@ func newEnvSources(t testing.TB, store incidents.Store, cfg *bot.Config, sources
 		Clock:   clock,
 		Logger:  discardLogger(),
 		Version: "test",
+		// What klaxon serve keeps for this machine's user when no API
+		// token is configured and klaxon listens on loopback.
+		LocalToken: testLocalToken,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return &env{t: t, h: srv.Handler(), clock: clock, store: store}
 }
+
+// testLocalToken is the local token (internal/localtrust) of the test
+// servers.
+const testLocalToken = "5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e"
 
 type response struct {
 	code   int
@@ -119,11 +126,22 @@ func (r response) json(t testing.TB) map[string]any {
 	return m
 }
 
+// do sends a request from this machine (a loopback peer, to
+// 127.0.0.1:8080); the pseudo-headers "RemoteAddr" and "Host" in hdr say
+// otherwise.
 func (e *env) do(method, path, body string, hdr ...string) response {
 	e.t.Helper()
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	req.RemoteAddr, req.Host = "127.0.0.1:40000", "127.0.0.1:8080"
 	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
+		switch hdr[i] {
+		case "RemoteAddr":
+			req.RemoteAddr = hdr[i+1]
+		case "Host":
+			req.Host = hdr[i+1]
+		default:
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
 	}
 	rec := httptest.NewRecorder()
 	e.h.ServeHTTP(rec, req)

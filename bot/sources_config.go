@@ -169,9 +169,28 @@ func (c SourcesConfig) Open(name string, loopback bool) (open bool, why string) 
 	case len(withCredentials) > 0:
 		return false, fmt.Sprintf("has no credentials while %s has: %s", withCredentials[0], fix)
 	case !loopback:
-		return false, "has no credentials and klaxon listens beyond loopback: " + fix
+		return false, "has no credentials and klaxon is reachable beyond this machine (server.listen beyond loopback, or server.public_url or trusted_proxies set): " + fix
 	}
-	return true, "no source has credentials and klaxon listens on loopback only"
+	return true, "no source has credentials and klaxon listens on loopback only: requests from this machine only (not through a proxy, not from a web page)"
+}
+
+// allows reports whether the source name says allow_unauthenticated.
+func (c SourcesConfig) allows(name string) bool {
+	for _, h := range c.hooks() {
+		if h.name == name {
+			return h.allow
+		}
+	}
+	return false
+}
+
+// LocalOnly reports whether klaxon is reachable from this machine only:
+// it listens on loopback, and no public URL or trusted proxy says that
+// something forwards requests to it from elsewhere. Only then does it let
+// in, without credentials, what comes from this machine (see
+// internal/localtrust).
+func (c *Config) LocalOnly() bool {
+	return listensOnLoopback(c.Server.Listen) && c.Server.PublicURL == "" && len(c.Server.TrustedProxies) == 0
 }
 
 // listensOnLoopback reports whether the listen address is on loopback
@@ -193,7 +212,7 @@ func listensOnLoopback(listen string) bool {
 // everyone is an error, saying why. (Alertmanager's and Grafana's
 // sections need credentials or allow_unauthenticated: hookAuth.)
 func (v *configValidator) unauthenticated(c *Config) {
-	loopback := listensOnLoopback(c.Server.Listen)
+	loopback := c.LocalOnly()
 	for _, h := range c.Sources.hooks()[2:] {
 		if h.auth.hasCredentials() || v.given(h.path+".token") || v.given(h.path+".basic") || v.given(h.path+".hmac") {
 			continue // checked by hookAuth, or an empty credential (webhooks)
@@ -208,9 +227,10 @@ func (v *configValidator) unauthenticated(c *Config) {
 // takes requests without credentials, and each that answers 401 to
 // everyone although the config leaves it out (Alertmanager's or Grafana's,
 // while another source has credentials or klaxon listens beyond
-// loopback). Loopback is judged by server.listen.
+// loopback). Loopback is judged by server.listen, server.public_url and
+// server.trusted_proxies (LocalOnly).
 func (c *Config) Notes() ConfigErrors {
-	loopback := listensOnLoopback(c.Server.Listen)
+	loopback := c.LocalOnly()
 	var notes ConfigErrors
 	for _, h := range c.Sources.hooks() {
 		if h.auth.hasCredentials() {

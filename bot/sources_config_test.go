@@ -33,8 +33,8 @@ func TestSourcesOpen(t *testing.T) {
 		open     bool
 		why      string
 	}{
-		{"nothing configured, on loopback", SourcesConfig{}, "grafana", true, true, "no source has credentials and klaxon listens on loopback only"},
-		{"nothing configured, beyond loopback", SourcesConfig{}, "alertmanager", false, false, "has no credentials and klaxon listens beyond loopback: " + fix},
+		{"nothing configured, on loopback", SourcesConfig{}, "grafana", true, true, "no source has credentials and klaxon listens on loopback only: requests from this machine only (not through a proxy, not from a web page)"},
+		{"nothing configured, beyond loopback", SourcesConfig{}, "alertmanager", false, false, "has no credentials and klaxon is reachable beyond this machine (server.listen beyond loopback, or server.public_url or trusted_proxies set): " + fix},
 		{"the source with the token", SourcesConfig{Alertmanager: token}, "alertmanager", false, false, ""},
 		// The issue: only Alertmanager's token set left Grafana's hook open.
 		{"another source has a token", SourcesConfig{Alertmanager: token}, "grafana", true, false, "has no credentials while sources.alertmanager has: " + fix},
@@ -69,12 +69,15 @@ func TestListensOnLoopback(t *testing.T) {
 func TestConfigNotes(t *testing.T) {
 	for _, tt := range []struct{ yaml, want string }{
 		{"server: {listen: 127.0.0.1:8080}\n", `
-sources.alertmanager: /hooks/alertmanager takes requests without credentials: no source has credentials and klaxon listens on loopback only
-sources.grafana: /hooks/grafana takes requests without credentials: no source has credentials and klaxon listens on loopback only`},
+sources.alertmanager: /hooks/alertmanager takes requests without credentials: no source has credentials and klaxon listens on loopback only: requests from this machine only (not through a proxy, not from a web page)
+sources.grafana: /hooks/grafana takes requests without credentials: no source has credentials and klaxon listens on loopback only: requests from this machine only (not through a proxy, not from a web page)`},
+		{"server: {listen: 127.0.0.1:8080, public_url: https://klaxon.example.com}\n", `
+sources.alertmanager: /hooks/alertmanager answers 401 to everyone: has no credentials and klaxon is reachable beyond this machine (server.listen beyond loopback, or server.public_url or trusted_proxies set): set a token, basic or hmac, or allow_unauthenticated: true
+sources.grafana: /hooks/grafana answers 401 to everyone: has no credentials and klaxon is reachable beyond this machine (server.listen beyond loopback, or server.public_url or trusted_proxies set): set a token, basic or hmac, or allow_unauthenticated: true`},
 		{"sources:\n  alertmanager: {token: am-token-0123456789ab}\n", `
 sources.grafana: /hooks/grafana answers 401 to everyone: has no credentials while sources.alertmanager has: set a token, basic or hmac, or allow_unauthenticated: true`},
 		{"server: {listen: 0.0.0.0:8080}\nsources:\n  grafana: {allow_unauthenticated: true}\n  webhook: [{name: cron, allow_unauthenticated: true, fields: {title: t}}]\n", `
-sources.alertmanager: /hooks/alertmanager answers 401 to everyone: has no credentials and klaxon listens beyond loopback: set a token, basic or hmac, or allow_unauthenticated: true
+sources.alertmanager: /hooks/alertmanager answers 401 to everyone: has no credentials and klaxon is reachable beyond this machine (server.listen beyond loopback, or server.public_url or trusted_proxies set): set a token, basic or hmac, or allow_unauthenticated: true
 sources.grafana (line 3): /hooks/grafana takes requests without credentials: allow_unauthenticated is true: anyone who reaches klaxon may send alerts here
 sources.webhook[0] (line 4): /hooks/webhook/cron takes requests without credentials: allow_unauthenticated is true: anyone who reaches klaxon may send alerts here`},
 		{"sources:\n  alertmanager: {token: am-token-0123456789ab}\n  grafana: {token: gf-token-0123456789ab}\n", ""},

@@ -9,7 +9,6 @@ import (
 	"encoding/base32"
 	"encoding/base64"
 	"encoding/hex"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/klaxonbot/klaxon/incidents"
+	"github.com/klaxonbot/klaxon/internal/localtrust"
 )
 
 // Sign-in without a password store: a one-time link sent by direct
@@ -43,8 +43,15 @@ func (c *Console) authedLimit(h handler, limit int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, err := c.session(r)
 		if err != nil && incidents.ErrorKind(err) == incidents.NotFound {
-			if ls, ok := c.localSession(w, r); ok {
-				s, err = ls, nil
+			if _, ok := c.localSession(w, r); ok {
+				// Signed in: the same page again, without the token in
+				// its address.
+				u := *r.URL
+				q := u.Query()
+				q.Del("local")
+				u.RawQuery = q.Encode()
+				http.Redirect(w, r, safeNext(u.RequestURI()), http.StatusSeeOther)
+				return
 			}
 		}
 		if err != nil {
@@ -60,7 +67,7 @@ func (c *Console) authedLimit(h handler, limit int64) http.Handler {
 			http.Redirect(w, r, "/ui/signin?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 			return
 		}
-		if _, ok := c.o.Backend.FindPerson(s.Person); !ok && !(c.o.Local && s.Method == "local") {
+		if _, ok := c.o.Backend.FindPerson(s.Person); !ok && !(c.o.LocalToken != "" && s.Method == "local") {
 			// Removed from people since: the session ends.
 			_ = c.sessions.DeleteSession(r.Context(), s.ID)
 			c.fail(w, r, nil, incidents.Errorf(incidents.Forbidden, "klaxon does not know %s any more.", s.Person))
@@ -161,12 +168,12 @@ func (c *Console) startSession(ctx context.Context, w http.ResponseWriter, perso
 // loopback and knows no people yet (Options.Local).
 const LocalPerson = "local"
 
-// localSession signs in, as LocalPerson, a request that reached a Local
-// console from this machine (its Host is a loopback name: a page of
-// another site cannot pass for it by DNS rebinding). ok is false when the
+// localSession signs in, as LocalPerson, a GET from this machine that
+// carries the local token (Options.LocalToken). ok is false when the
 // request may not.
 func (c *Console) localSession(w http.ResponseWriter, r *http.Request) (incidents.Session, bool) {
-	if !c.o.Local || r.Method != http.MethodGet || !loopbackHost(r.Host) {
+	if c.o.LocalToken == "" || r.Method != http.MethodGet || !localtrust.Request(r) ||
+		!localtrust.Equal(r.URL.Query().Get("local"), c.o.LocalToken) {
 		return incidents.Session{}, false
 	}
 	s, err := c.startSession(r.Context(), w, LocalPerson, "local")
@@ -175,19 +182,6 @@ func (c *Console) localSession(w http.ResponseWriter, r *http.Request) (incident
 		return incidents.Session{}, false
 	}
 	return s, true
-}
-
-// loopbackHost reports whether a Host header names this machine.
-func loopbackHost(host string) bool {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	host = strings.Trim(host, "[]")
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 func (c *Console) signOut(w http.ResponseWriter, r *http.Request, s *incidents.Session) {
@@ -271,6 +265,7 @@ type signInView struct {
 	Sent      bool
 	SignedOut bool
 	OIDC      bool
+	Local     bool   // this machine's user may come in with serve's link
 	Token     string // the link's token, on the confirmation page
 	Person    string
 	Request   string // the sealed request a code is typed against
@@ -283,7 +278,7 @@ func (c *Console) signInPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.render(w, r, http.StatusOK, "signin", c.view(r, nil, "Sign in", signInView{Next: safeNext(r.URL.Query().Get("next")),
-		SignedOut: r.URL.Query().Get("out") != "", OIDC: c.oidc != nil}))
+		SignedOut: r.URL.Query().Get("out") != "", OIDC: c.oidc != nil, Local: c.o.LocalToken != ""}))
 }
 
 // signInRequest sends a link and a code to whoever the name names, and

@@ -254,10 +254,14 @@ type Options struct {
 	// PublicURL is where people reach klaxon (links in messages, the
 	// OIDC redirect); https makes cookies Secure.
 	PublicURL string
-	// Local lets whoever reaches the console from this machine in as
-	// LocalPerson, without signing in: for a klaxon that listens on
-	// loopback and knows no people yet (a first try on a laptop).
-	Local bool
+	// LocalToken, when set, lets this machine's user in as LocalPerson
+	// without signing in: a GET from this machine (internal/localtrust)
+	// that carries ?local=LocalToken starts a session, so the link
+	// `klaxon serve` prints opens the console. For a klaxon reachable from
+	// this machine only that knows no people yet (a first try on a
+	// laptop); reaching 127.0.0.1 alone proves nothing (a proxy on the
+	// same host, a page of another site).
+	LocalToken string
 	// SessionTTL is how long a sign-in lasts; 0: 12 hours.
 	SessionTTL time.Duration
 	// OIDC, when set, offers sign-in with an OpenID Connect provider.

@@ -425,40 +425,70 @@ func TestPageWeight(t *testing.T) {
 	must(t, total < 100_000, "the incident page with 100 alerts weighs %d bytes", total)
 }
 
-// On a klaxon that listens on loopback and knows no people (a first try),
-// the console lets this machine in as "local" — by the Host a browser on
-// this machine sends, never a page of another site (DNS rebinding) — and
-// its forms still need their CSRF token.
+// On a klaxon reachable from this machine only that knows no people (a
+// first try), the console lets this machine's user in as "local" with the
+// link klaxon serve prints (the local token) — never a request without
+// it, never one through a proxy on this host, never a page of another site
+// (DNS rebinding, a cross-site link) — and its forms still need their CSRF
+// token.
 func TestLocalConsole(t *testing.T) {
-	e := newEnv(t, func(o *console.Options) { o.Local = true })
+	const token = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	e := newEnv(t, func(o *console.Options) { o.LocalToken = token })
+	getOn := func(e *env, c *http.Client, path string, header ...string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest("GET", e.url(path), nil)
+		for i := 0; i+1 < len(header); i += 2 {
+			if header[i] == "Host" {
+				req.Host = header[i+1]
+				continue
+			}
+			req.Header.Set(header[i], header[i+1])
+		}
+		res, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res
+	}
+	get := func(c *http.Client, path string, header ...string) *http.Response {
+		t.Helper()
+		return getOn(e, c, path, header...)
+	}
+	toSignIn := func(what string, res *http.Response) {
+		t.Helper()
+		if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), "/ui/signin") {
+			t.Errorf("%s: %d (Location %q), want the sign-in page", what, res.StatusCode, res.Header.Get("Location"))
+		}
+	}
+	// Reaching 127.0.0.1 is not enough: the sign-in page says what is.
+	toSignIn("no token", get(e.client(), "/ui/"))
+	if _, body := e.do(e.client(), "GET", "/ui/signin", nil); !strings.Contains(body, "klaxon serve</code> printed") {
+		t.Errorf("the sign-in page of a local console does not point at serve's link:\n%.500s", body)
+	}
+	toSignIn("a wrong token", get(e.client(), "/ui/?local=x"+token[1:]))
+	toSignIn("a proxy on this host", get(e.client(), "/ui/?local="+token, "X-Forwarded-For", "203.0.113.7"))
+	toSignIn("DNS rebinding", get(e.client(), "/ui/?local="+token, "Host", "evil.example:8080"))
+	toSignIn("a link on another site", get(e.client(), "/ui/?local="+token, "Sec-Fetch-Site", "cross-site"))
+
+	// serve's link: signed in, and sent to the page without the token.
 	c := e.client()
+	res := get(c, "/ui/incidents?state=open&local="+token, "Sec-Fetch-Site", "none")
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/ui/incidents?state=open" {
+		t.Fatalf("serve's link: %d, Location %q", res.StatusCode, res.Header.Get("Location"))
+	}
 	res, body := e.do(c, "GET", "/ui/", nil)
 	if res.StatusCode != 200 || !strings.Contains(body, console.LocalPerson) {
-		t.Fatalf("GET /ui/ from this machine: %d\n%.300s", res.StatusCode, body)
+		t.Fatalf("GET /ui/ after serve's link: %d\n%.300s", res.StatusCode, body)
 	}
-	m := csrfRE.FindStringSubmatch(body)
-	if m == nil {
+	if m := csrfRE.FindStringSubmatch(body); m == nil {
 		t.Fatalf("the local page has no CSRF token")
-	}
-	// A page of another site resolving to 127.0.0.1 sends its own Host.
-	other := e.client()
-	req, _ := http.NewRequest("GET", e.url("/ui/"), nil)
-	req.Host = "evil.example:8080"
-	r2, err := other.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r2.Body.Close()
-	if r2.StatusCode != http.StatusSeeOther || !strings.HasPrefix(r2.Header.Get("Location"), "/ui/signin") {
-		t.Errorf("another Host got %d (Location %q), want the sign-in page", r2.StatusCode, r2.Header.Get("Location"))
 	}
 	// A form without its token is refused, local or not.
 	if res, _ := e.do(c, "POST", "/ui/declare", url.Values{"title": {"x"}}); res.StatusCode == 200 || res.StatusCode == http.StatusSeeOther {
 		t.Errorf("a local form without its CSRF token: %d", res.StatusCode)
 	}
-	// Without Local, the same request is sent to sign in.
+	// Without a local token, the same link is sent to sign in.
 	closed := newEnv(t)
-	if res, _ := closed.do(closed.client(), "GET", "/ui/", nil); res.StatusCode != http.StatusSeeOther {
-		t.Errorf("a console that is not local let a stranger in: %d", res.StatusCode)
-	}
+	toSignIn("a console that is not local", getOn(closed, closed.client(), "/ui/?local="+token))
 }

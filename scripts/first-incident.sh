@@ -11,6 +11,7 @@ git clone -q "$repo" "$work/klaxon"
 cd "$work/klaxon"
 go mod download                                  # "modules downloaded": not part of the minute
 export GOCACHE="$work/gocache"                   # an empty build cache
+export XDG_CONFIG_HOME="$work/config"            # serve's local token, not in your ~/.config
 port=$(( 20000 + RANDOM % 20000 ))
 url="http://127.0.0.1:$port"
 start=$(date +%s.%N)

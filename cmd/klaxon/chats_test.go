@@ -69,9 +69,17 @@ func startFakes(t testing.TB) *fakes {
 	return f
 }
 
+// config is a klaxon on the fakes with store, its Alertmanager hook open
+// (klaxon has a public URL, so nothing is open by accident) and its API
+// open for reading.
 func (f *fakes) config(store string) string {
+	return f.configOwnSources(store) + "sources: {alertmanager: {allow_unauthenticated: true}}\n"
+}
+
+// configOwnSources is config without sources: the caller adds them.
+func (f *fakes) configOwnSources(store string) string {
 	return fmt.Sprintf(`
-server: {listen: "127.0.0.1:0", shutdown_timeout: 5s, public_url: "https://klaxon.example.com"}
+server: {listen: "127.0.0.1:0", shutdown_timeout: 5s, public_url: "https://klaxon.example.com", api_open: true}
 %s
 slack: {bot_token: %q, api_url: %q}
 mattermost: {url: %q, bot_token: %q}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -84,7 +85,7 @@ func TestVersionFromBuildInfo(t *testing.T) {
 // fire, then work on the incident from the terminal.
 func TestCLIWorksOnIncidents(t *testing.T) {
 	dir := t.TempDir()
-	base, _, stop := startServeArgs(t, "serve", "--listen", "127.0.0.1:0", "--data-dir", dir)
+	base, logs, stop := startServeArgs(t, "serve", "--listen", "127.0.0.1:0", "--data-dir", dir)
 	defer stop()
 	if _, err := os.Stat(filepath.Join(dir, "klaxon.db")); err != nil {
 		t.Fatalf("--data-dir: %v", err)
@@ -144,16 +145,31 @@ func TestCLIWorksOnIncidents(t *testing.T) {
 	if out := must("postmortem", "INC-1"); !strings.HasPrefix(out, "# ") || !strings.Contains(out, "pool resized") {
 		t.Fatalf("postmortem: %q", out)
 	}
-	// The console: no config, no people, on loopback: this machine is let in.
+	// The console: no config, no people, on loopback: this machine's user
+	// comes in with the link serve printed; the address alone is not
+	// enough.
 	jar, _ := cookiejar.New(nil)
-	res, err := (&http.Client{Jar: jar}).Get(base + "/")
+	hc := &http.Client{Jar: jar}
+	res, err := hc.Get(base + "/")
 	if err != nil {
 		t.Fatal(err)
 	}
 	page, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	if res.StatusCode != 200 || !strings.Contains(string(page), "INC-1") {
-		t.Fatalf("GET / on a fresh klaxon: %d\n%.300s", res.StatusCode, page)
+	if res.StatusCode != 200 || strings.Contains(string(page), "INC-1") || !strings.Contains(string(page), "klaxon serve</code> printed") {
+		t.Fatalf("GET / without serve's link: %d\n%.300s", res.StatusCode, page)
+	}
+	link := regexp.MustCompile(`console \(this machine's user\): (http://\S+/ui/\?local=[0-9a-f]{64})`).FindStringSubmatch(logs.String())
+	if link == nil {
+		t.Fatalf("serve printed no console link:\n%s", logs.String())
+	}
+	if res, err = hc.Get(link[1]); err != nil {
+		t.Fatal(err)
+	}
+	page, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.Contains(string(page), "INC-1") || strings.Contains(res.Request.URL.String(), "local=") {
+		t.Fatalf("serve's console link: %d at %s\n%.300s", res.StatusCode, res.Request.URL, page)
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 
 	"github.com/klaxonbot/klaxon/bot"
 	"github.com/klaxonbot/klaxon/incidents"
+	"github.com/klaxonbot/klaxon/internal/localtrust"
 	"github.com/klaxonbot/klaxon/templates"
 )
 
@@ -45,6 +46,7 @@ func addClientFlags(fs *flag.FlagSet) *clientOpts {
 // apiClient talks to a running klaxon.
 type apiClient struct {
 	base, token string
+	local       bool // token is the local token (internal/localtrust)
 	json        bool
 	hc          *http.Client
 	stdout      io.Writer
@@ -76,8 +78,33 @@ func (o *clientOpts) client(stdout io.Writer) (*apiClient, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, usageError{fmt.Sprintf("--url %q: want http(s)://host[:port]", base)}
 	}
-	return &apiClient{base: strings.TrimRight(base, "/"), token: token, json: *o.output == "json",
-		hc: &http.Client{Timeout: 15 * time.Second}, stdout: stdout}, nil
+	c := &apiClient{base: strings.TrimRight(base, "/"), token: token, json: *o.output == "json",
+		hc: &http.Client{Timeout: 15 * time.Second}, stdout: stdout}
+	if token == "" {
+		c.token, c.local = localTokenFor(u)
+	}
+	return c, nil
+}
+
+// localTokenFor returns the local token that a klaxon on this machine at
+// u keeps for this user (internal/localtrust), if there is one.
+func localTokenFor(u *url.URL) (string, bool) {
+	if !localtrust.LoopbackHost(u.Host) {
+		return "", false
+	}
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	path, err := localtrust.TokenPath(port)
+	if err != nil {
+		return "", false
+	}
+	t, err := localtrust.Read(path)
+	if err != nil {
+		return "", false
+	}
+	return t, true
 }
 
 // listenURL is the URL of a klaxon listening on addr, from this machine.
@@ -113,8 +140,9 @@ func (c *apiClient) do(ctx context.Context, method, path string, body any, out a
 	req.Header.Set("X-Klaxon-Via", bot.ViaCLI)
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
-	} else if u, err := user.Current(); err == nil {
-		// Counts only where klaxon runs on this machine with no token.
+	}
+	if u, err := user.Current(); err == nil && c.local {
+		// The local token's holder names who they are.
 		req.Header.Set("X-Klaxon-As", u.Username)
 	}
 	req.Header.Set("User-Agent", "klaxon-cli/"+versionString())

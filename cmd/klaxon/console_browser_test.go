@@ -108,8 +108,8 @@ func TestConsoleBrowser(t *testing.T) {
 	f := startFakes(t)
 	addr := freeAddr(t)
 	cfg := strings.Replace(f.config(fmt.Sprintf("store: {data_dir: %q}", filepath.Join(t.TempDir(), "data"))),
-		`server: {listen: "127.0.0.1:0", shutdown_timeout: 5s, public_url: "https://klaxon.example.com"}`,
-		fmt.Sprintf(`server: {listen: %q, shutdown_timeout: 5s, public_url: "http://%s"}`, addr, addr), 1)
+		`server: {listen: "127.0.0.1:0", shutdown_timeout: 5s, public_url: "https://klaxon.example.com", api_open: true}`,
+		fmt.Sprintf(`server: {listen: %q, shutdown_timeout: 5s, public_url: "http://%s", api_open: true}`, addr, addr), 1)
 	cfg += `
 people:
   - {name: alice, slack: UALICE, email: alice@example.com}

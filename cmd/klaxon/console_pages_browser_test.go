@@ -37,8 +37,8 @@ func TestConsoleBrowserPages(t *testing.T) {
 	l := time.Now().In(berlin)
 	monday := time.Date(l.Year(), l.Month(), l.Day()-int(l.Weekday()+6)%7-7, 9, 0, 0, 0, berlin)
 	cfg := strings.Replace(f.config(fmt.Sprintf("store: {data_dir: %q}", filepath.Join(t.TempDir(), "data"))),
-		`server: {listen: "127.0.0.1:0", shutdown_timeout: 5s, public_url: "https://klaxon.example.com"}`,
-		fmt.Sprintf(`server: {listen: %q, shutdown_timeout: 5s, public_url: "http://%s"}`, addr, addr), 1)
+		`server: {listen: "127.0.0.1:0", shutdown_timeout: 5s, public_url: "https://klaxon.example.com", api_open: true}`,
+		fmt.Sprintf(`server: {listen: %q, shutdown_timeout: 5s, public_url: "http://%s", api_open: true}`, addr, addr), 1)
 	cfg = strings.Replace(cfg, "    telegram: {chat: ", "    responders: [alice]\n    schedule: payments-primary\n    policy: default\n    telegram: {chat: ", 1)
 	cfg += fmt.Sprintf(`
 people:

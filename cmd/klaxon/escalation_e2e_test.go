@@ -27,7 +27,8 @@ func TestEscalationCallEndToEnd(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	cfg := writeFile(t, "klaxon.yaml", fmt.Sprintf(`
-server: {listen: %q, public_url: "http://%s", shutdown_timeout: 5s}
+server: {listen: %q, public_url: "http://%s", shutdown_timeout: 5s, api_open: true}
+sources: {alertmanager: {allow_unauthenticated: true}}
 store: {data_dir: %q}
 people:
   - {name: alice, phone: "+15551230001"}

@@ -13,7 +13,7 @@ import (
 // come from Grafana's fields.
 func TestGrafanaAlertMakesACard(t *testing.T) {
 	f := startFakes(t)
-	cfg := f.config(fmt.Sprintf("store: {data_dir: %q}", filepath.Join(t.TempDir(), "data"))) + "sources: {grafana: {token: grafana-token-0123456789}}\n"
+	cfg := f.configOwnSources(fmt.Sprintf("store: {data_dir: %q}", filepath.Join(t.TempDir(), "data"))) + "sources: {grafana: {token: grafana-token-0123456789}}\n"
 	base, _, stop := startServe(t, writeFile(t, "klaxon.yaml", cfg))
 	defer stop()
 	body, err := os.ReadFile("../../adapters/grafana/testdata/firing.json")

@@ -51,9 +51,8 @@ func TestTwoReplicasBehaveAsOne(t *testing.T) {
 	})
 	time.Sleep(1500 * time.Millisecond) // anything extra would show by now
 	var list incidentList
-	getJSON(t, bases[0]+"/api/v1/incidents", &list)
-	if len(list.Incidents) != 1 {
-		t.Fatalf("%d incidents, want 1", len(list.Incidents))
+	if code := getJSON(t, bases[0]+"/api/v1/incidents", &list); code != 200 || len(list.Incidents) != 1 {
+		t.Fatalf("%d: %d incidents, want 1", code, len(list.Incidents))
 	}
 	if s, m, g := len(f.slack.Messages(e2eSlack)), len(f.mm.Messages(e2eMM)), len(f.tg.Messages(e2eTG)); s != 1 || m != 1 || g != 1 {
 		t.Fatalf("cards: slack %d, mattermost %d, telegram %d; want one each", s, m, g)

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/klaxonbot/klaxon/incidents"
 	"github.com/klaxonbot/klaxon/incidents/boltstore"
 	"github.com/klaxonbot/klaxon/incidents/redisstore"
+	"github.com/klaxonbot/klaxon/internal/localtrust"
 	"github.com/klaxonbot/klaxon/templates"
 )
 
@@ -81,6 +83,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if cdeps.Secret, err = consoleSecret(cfg); err != nil {
 		log.Warn("the web console is off", "err", err)
 	}
+	ln, err := net.Listen("tcp", cfg.Server.Listen)
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s (choose another with --listen, or server.listen): %w", cfg.Server.Listen, err)
+	}
+	defer ln.Close()
+	localToken, localPath := localToken(cfg, ln.Addr(), log)
 	srv, err := bot.New(cfg, bot.Deps{
 		Store:      store,
 		Sources:    sources,
@@ -92,6 +100,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Phone:       phone,
 		VerifyPhone: verifyPhone,
 		Console:     cdeps,
+		LocalToken:  localToken,
 	})
 	if err != nil {
 		return err
@@ -100,10 +109,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	in, err := mountInbound(srv, cfg, signer, once, log)
 	if err != nil {
 		return fmt.Errorf("config %s: %w", *path, err)
-	}
-	ln, err := net.Listen("tcp", cfg.Server.Listen)
-	if err != nil {
-		return fmt.Errorf("cannot listen on %s (choose another with --listen, or server.listen): %w", cfg.Server.Listen, err)
 	}
 	hs := srv.HTTPServer()
 	base := "http://" + ln.Addr().String()
@@ -118,6 +123,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	switch {
 	case cfg.Server.APIToken != "" || len(cfg.APITokens) > 0:
+	case localToken != "":
+		log.Info("the API takes requests from this machine only (no token configured); the klaxon command here acts with the local token in " + localPath)
+		if len(cfg.People) == 0 && cdeps.Secret != nil {
+			log.Info("console (this machine's user): " + base + "/ui/?local=" + localToken)
+		}
 	case cfg.Server.APIOpen:
 		log.Warn("server.api_open: the API serves incident data to anyone who can reach " + ln.Addr().String())
 	case !isLoopback(ln.Addr()):
@@ -180,6 +190,29 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// localToken returns the local token (internal/localtrust) of a klaxon
+// reachable from this machine only with no API token configured, and
+// where it is kept; "" otherwise, or when it cannot be kept (logged: the
+// klaxon command then needs api_tokens to act).
+func localToken(cfg *bot.Config, addr net.Addr, log *slog.Logger) (token, path string) {
+	if !cfg.LocalOnly() || cfg.Server.APIToken != "" || len(cfg.APITokens) > 0 {
+		return "", ""
+	}
+	t, ok := addr.(*net.TCPAddr)
+	if !ok {
+		return "", ""
+	}
+	path, err := localtrust.TokenPath(strconv.Itoa(t.Port))
+	if err == nil {
+		token, err = localtrust.Ensure(path)
+	}
+	if err != nil {
+		log.Warn("no local token: the klaxon command cannot act on this klaxon without api_tokens", "err", err)
+		return "", ""
+	}
+	return token, path
 }
 
 func isLoopback(a net.Addr) bool {

@@ -352,6 +352,7 @@ default_team: payments
 	// Run klaxon with the printed lines.
 	data := fmt.Sprintf(`
 server: {listen: "127.0.0.1:0", shutdown_timeout: 5s, public_url: %q}
+sources: {alertmanager: {allow_unauthenticated: true}}
 store: {data_dir: %q}
 %s
 teams:

@@ -157,7 +157,7 @@ func indent(s, prefix string) string {
 // A curl to a generic hook makes a card, and its resolution updates it.
 func TestGenericWebhookMakesACard(t *testing.T) {
 	f := startFakes(t)
-	cfg := f.config(fmt.Sprintf("store: {data_dir: %q}", filepath.Join(t.TempDir(), "data"))) + `
+	cfg := f.configOwnSources(fmt.Sprintf("store: {data_dir: %q}", filepath.Join(t.TempDir(), "data"))) + `
 sources:
   webhook:
     - name: cron
