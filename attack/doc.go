@@ -34,7 +34,11 @@
 //  12. An unknown start shown as 106751d: incidents
 //     TestUnknownStartIsTheFirstArrival, templates TestCardAlertWithoutStart.
 //
-// Also: big and deep payloads (TestBigAndDeepPayloads).
+// Also: big and deep payloads (TestBigAndDeepPayloads); and, found in
+// review since, loopback taken for "this machine" — a page of another
+// site, DNS rebinding or a proxy on the same host acting on a klaxon with
+// no config: TestThisMachineIsMoreThanLoopback; internal/localtrust
+// TestRequest, bot TestAPIOpenOnLoopback, console TestLocalConsole.
 //
 // The suite is slow (a few minutes): it runs in CI and with
 // KLAXON_SLOW_TESTS=1 (go test ./attack/). Each test logs its figures

@@ -55,6 +55,9 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	klaxonBin = filepath.Join(dir, "klaxon")
+	// serve keeps its local token in the config directory: the suite's
+	// own, never the user's.
+	os.Setenv("XDG_CONFIG_HOME", filepath.Join(dir, "config"))
 	build := exec.Command("go", "build", "-o", klaxonBin, "github.com/klaxonbot/klaxon/cmd/klaxon")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
