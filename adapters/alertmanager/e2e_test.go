@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -394,30 +395,45 @@ func e2eWaitIncidents(ctx context.Context, t *testing.T, client *http.Client, kl
 	}
 }
 
+// e2eListIncidents lists the incidents and reads each in full: the list
+// holds summaries (counts, not alerts), GET /api/v1/incidents/{id} the
+// alerts.
 func e2eListIncidents(ctx context.Context, client *http.Client, klaxon string) ([]incidents.Incident, error) {
-	req, err := http.NewRequestWithContext(ctx, "GET", klaxon+"/api/v1/incidents", nil)
-	if err != nil {
+	var out struct {
+		Incidents []incidents.Incident `json:"incidents"`
+	}
+	if err := e2eGetJSON(ctx, client, klaxon+"/api/v1/incidents", &out); err != nil {
 		return nil, err
+	}
+	for i, sum := range out.Incidents {
+		if err := e2eGetJSON(ctx, client, klaxon+"/api/v1/incidents/"+url.PathEscape(sum.ID), &out.Incidents[i]); err != nil {
+			return nil, err
+		}
+	}
+	return out.Incidents, nil
+}
+
+func e2eGetJSON(ctx context.Context, client *http.Client, u string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, "GET", u, nil)
+	if err != nil {
+		return err
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET /api/v1/incidents: %s: %s", resp.Status, b)
+		return fmt.Errorf("GET %s: %s: %s", u, resp.Status, b)
 	}
-	var out struct {
-		Incidents []incidents.Incident `json:"incidents"`
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("GET %s: %v: %s", u, err, b)
 	}
-	if err := json.Unmarshal(b, &out); err != nil {
-		return nil, fmt.Errorf("GET /api/v1/incidents: %v: %s", err, b)
-	}
-	return out.Incidents, nil
+	return nil
 }
 
 // e2eHookRecorder passes requests on to klaxon and records every webhook
