@@ -157,3 +157,11 @@ func TestPostImageRateLimited(t *testing.T) {
 		t.Errorf("op %q, retry after %v, %d 429s", e.Op, e.RetryAfter(), s.RateLimited())
 	}
 }
+
+// imagePoster is the method bot/ declares for graphs on cards: the three
+// chat clients implement it alike.
+type imagePoster interface {
+	PostImage(ctx context.Context, ref, name string, png []byte, caption string) error
+}
+
+var _ imagePoster = (*mattermost.Client)(nil)

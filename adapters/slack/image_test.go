@@ -167,3 +167,11 @@ func TestPostImageForeignUploadURL(t *testing.T) {
 		t.Errorf("%d other calls", uploads)
 	}
 }
+
+// imagePoster is the method bot/ declares for graphs on cards: the three
+// chat clients implement it alike.
+type imagePoster interface {
+	PostImage(ctx context.Context, ref, name string, png []byte, caption string) error
+}
+
+var _ imagePoster = (*Client)(nil)

@@ -161,3 +161,11 @@ func TestPostImageRateLimited(t *testing.T) {
 		t.Errorf("rate limited %d, photos %d", s.RateLimited(), len(s.Photos(chat)))
 	}
 }
+
+// imagePoster is the method bot/ declares for graphs on cards: the three
+// chat clients implement it alike.
+type imagePoster interface {
+	PostImage(ctx context.Context, ref, name string, png []byte, caption string) error
+}
+
+var _ imagePoster = (*Client)(nil)
