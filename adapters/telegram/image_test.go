@@ -169,3 +169,12 @@ type imagePoster interface {
 }
 
 var _ imagePoster = (*Client)(nil)
+
+// BenchmarkCaptionHTML: the worst case, a caption far over the limit
+// and full of escapes, where the budget is searched for.
+func BenchmarkCaptionHTML(b *testing.B) {
+	long := strings.Repeat("p99 <latency> & @oncall 😀 ", 200)
+	for b.Loop() {
+		CaptionHTML(long)
+	}
+}
