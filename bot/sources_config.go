@@ -147,7 +147,23 @@ func HookPath(source string) string { return "/hooks/" + source }
 // otherwise its hook must answer 401 to everyone, and why says what to set.
 // An unknown name is not open.
 func (c SourcesConfig) Open(name string, loopback bool) (open bool, why string) {
-	hs := c.hooks()
+	return openAmong(c.hooks(), name, loopback)
+}
+
+// hooks returns every hook klaxon serves: the sources' (SourcesConfig.hooks)
+// and the heartbeats'.
+func (c *Config) hooks() []hookSource {
+	return append(c.Sources.hooks(), c.heartbeatHooks()...)
+}
+
+// HookOpen is SourcesConfig.Open over every hook klaxon serves, the
+// heartbeats' (heartbeat/<name>) too: a credential on any of them closes
+// the others that have none.
+func (c *Config) HookOpen(name string, loopback bool) (open bool, why string) {
+	return openAmong(c.hooks(), name, loopback)
+}
+
+func openAmong(hs []hookSource, name string, loopback bool) (open bool, why string) {
 	var h *hookSource
 	var withCredentials []string
 	for i := range hs {
@@ -174,8 +190,8 @@ func (c SourcesConfig) Open(name string, loopback bool) (open bool, why string) 
 	return true, "no source has credentials and klaxon listens on loopback only: requests from this machine only (not through a proxy, not from a web page)"
 }
 
-// allows reports whether the source name says allow_unauthenticated.
-func (c SourcesConfig) allows(name string) bool {
+// allows reports whether the hook name says allow_unauthenticated.
+func (c *Config) allows(name string) bool {
 	for _, h := range c.hooks() {
 		if h.name == name {
 			return h.allow
@@ -213,11 +229,11 @@ func listensOnLoopback(listen string) bool {
 // sections need credentials or allow_unauthenticated: hookAuth.)
 func (v *configValidator) unauthenticated(c *Config) {
 	loopback := c.LocalOnly()
-	for _, h := range c.Sources.hooks()[2:] {
+	for _, h := range c.hooks()[2:] {
 		if h.auth.hasCredentials() || v.given(h.path+".token") || v.given(h.path+".basic") || v.given(h.path+".hmac") {
 			continue // checked by hookAuth, or an empty credential (webhooks)
 		}
-		if open, why := c.Sources.Open(h.name, loopback); !open {
+		if open, why := c.HookOpen(h.name, loopback); !open {
 			v.errorf(h.path, "%s", why)
 		}
 	}
@@ -232,11 +248,11 @@ func (v *configValidator) unauthenticated(c *Config) {
 func (c *Config) Notes() ConfigErrors {
 	loopback := c.LocalOnly()
 	var notes ConfigErrors
-	for _, h := range c.Sources.hooks() {
+	for _, h := range c.hooks() {
 		if h.auth.hasCredentials() {
 			continue
 		}
-		open, why := c.Sources.Open(h.name, loopback)
+		open, why := c.HookOpen(h.name, loopback)
 		if !open && h.given {
 			continue // an error already
 		}
