@@ -2,7 +2,9 @@ package bot_test
 
 import (
 	"context"
-	"net/http"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"strconv"
 	"strings"
 	"sync"
@@ -373,5 +375,32 @@ func TestHeartbeatTwoReplicas(t *testing.T) {
 	if got := envs[0].open(); len(got) != 0 {
 		t.Errorf("%d open after the beat", len(got))
 	}
-	_ = http.MethodGet
+}
+
+// A signed heartbeat: the signature covers the timestamp and the (empty)
+// body, and a replay is not a second beat.
+func TestHeartbeatSigned(t *testing.T) {
+	const secret = "hb-hmac-secret-0123456789"
+	e := newHBEnv(t, boltStore(t), t0, func(c *bot.Config) {
+		c.Heartbeats = []bot.HeartbeatConfig{{Name: "backup-cron", Team: "payments", Interval: bot.Duration(time.Hour),
+			HMAC: &bot.HMACAuth{Secret: secret, Header: "X-Signature", Prefix: "sha256=", TimestampHeader: "X-Timestamp"}}}
+	})
+	e.tick()
+	ts := strconv.FormatInt(t0.Unix(), 10)
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(ts + ":"))
+	sig := "sha256=" + hex.EncodeToString(mac.Sum(nil))
+	path := "/hooks/heartbeat/backup-cron"
+	if r := e.do("GET", path, "", "X-Timestamp", ts); r.code != 401 {
+		t.Errorf("unsigned: %d %s", r.code, r.body)
+	}
+	if r := e.do("GET", path, "", "X-Timestamp", ts, "X-Signature", sig); r.code != 200 || r.json(t)["status"] != "beat" {
+		t.Errorf("signed: %d %s", r.code, r.body)
+	}
+	if r := e.do("GET", path, "", "X-Timestamp", ts, "X-Signature", sig); r.code != 200 || r.json(t)["status"] != "duplicate" {
+		t.Errorf("replayed: %d %s", r.code, r.body)
+	}
+	if got := e.metric(`klaxon_heartbeat_beats_total{heartbeat="backup-cron"}`); got != "1" {
+		t.Errorf("beats_total = %s", got)
+	}
 }
