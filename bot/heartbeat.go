@@ -82,7 +82,7 @@ func newHeartbeats(s *Server, d Deps) (*heartbeats, error) {
 			return nil, err
 		}
 	}
-	loopback := s.cfg.LocalOnly()
+	loopback, hs := s.cfg.LocalOnly(), s.cfg.hooks()
 	for i := range s.cfg.Heartbeats {
 		h := &s.cfg.Heartbeats[i]
 		hb.byName[h.Name] = h
@@ -96,7 +96,7 @@ func newHeartbeats(s *Server, d Deps) (*heartbeats, error) {
 			// As every hook: open without credentials only on purpose
 			// (SourcesConfig.Open); from this machine only unless
 			// allow_unauthenticated.
-			if open, why := s.cfg.HookOpen(h.Source(), loopback); !open {
+			if open, why := openAmong(hs, h.Source(), loopback); !open {
 				handler = s.closedHook(h.Source(), why)
 			} else if !h.AllowUnauthenticated {
 				handler = s.localHook(h.Source(), handler)

@@ -14,6 +14,7 @@ import (
 	"github.com/klaxonbot/klaxon/adapters/alertmanager"
 	"github.com/klaxonbot/klaxon/bot"
 	"github.com/klaxonbot/klaxon/incidents"
+	"github.com/klaxonbot/klaxon/incidents/boltstore"
 	"github.com/klaxonbot/klaxon/incidents/redisstore"
 	"github.com/klaxonbot/klaxon/incidents/storetest"
 )
@@ -325,14 +326,14 @@ func TestHeartbeatDowntime(t *testing.T) {
 	})
 }
 
-// Two replicas on one Redis: the missed deadline opens one incident,
-// however often both check; a beat at either resolves it.
-func TestHeartbeatTwoReplicas(t *testing.T) {
+// Three replicas on one Redis: the missed deadline opens one incident,
+// however often each checks; a beat at another resolves it.
+func TestHeartbeatReplicas(t *testing.T) {
 	rdb := storetest.Redis(t)
 	prefix := storetest.Prefix("hb2")
 	t.Cleanup(func() { storetest.DeleteKeys(rdb, prefix) })
 	var envs []*hbEnv
-	for range 2 {
+	for range 3 {
 		s := redisstore.New(rdb, redisstore.Options{Prefix: prefix, ReconcileEvery: -1})
 		t.Cleanup(func() { s.Close() })
 		envs = append(envs, newHBEnv(t, s, t0))
@@ -358,7 +359,7 @@ func TestHeartbeatTwoReplicas(t *testing.T) {
 	}
 	wg.Wait()
 	if got := envs[0].incidents(); len(got) != 1 {
-		t.Fatalf("%d incidents across two replicas, want 1", len(got))
+		t.Fatalf("%d incidents across three replicas, want 1", len(got))
 	}
 	missed := 0
 	for _, e := range envs {
@@ -369,7 +370,7 @@ func TestHeartbeatTwoReplicas(t *testing.T) {
 	if missed != 1 {
 		t.Errorf("%d replicas counted the miss, want 1", missed)
 	}
-	if r := envs[1].beat("GET", ""); r.json(t)["resolved"] == nil {
+	if r := envs[2].beat("GET", ""); r.json(t)["resolved"] == nil {
 		t.Errorf("the beat at the other replica: %s", r.body)
 	}
 	if got := envs[0].open(); len(got) != 0 {
@@ -402,5 +403,55 @@ func TestHeartbeatSigned(t *testing.T) {
 	}
 	if got := e.metric(`klaxon_heartbeat_beats_total{heartbeat="backup-cron"}`); got != "1" {
 		t.Errorf("beats_total = %s", got)
+	}
+}
+
+// raceStore lets a test act between a scheduler's claim of a deadline and
+// its MissHeartbeat.
+type raceStore struct {
+	*boltstore.Store
+	before func()
+}
+
+func (s *raceStore) MissHeartbeat(ctx context.Context, name string, due time.Time) (bool, error) {
+	if f := s.before; f != nil {
+		s.before = nil
+		f()
+	}
+	return s.Store.MissHeartbeat(ctx, name, due)
+}
+
+// A beat that lands after the scheduler opened the incident but before it
+// marked the deadline missed: the beat resolves the incident, the miss is
+// refused, and the heartbeat runs on from the beat.
+func TestHeartbeatBeatDuringMiss(t *testing.T) {
+	bs, err := boltstore.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bs.Close() })
+	s := &raceStore{Store: bs}
+	e := newHBEnv(t, s, t0)
+	e.tick()
+	e.clock.Add(71 * time.Minute)
+	var answer map[string]any
+	s.before = func() { answer = e.beat("GET", "").json(t) }
+	e.tick()
+	list := e.incidents()
+	if len(list) != 1 || list[0].State != incidents.Resolved || answer["resolved"] != list[0].ID {
+		t.Fatalf("incidents %d, beat answered %v", len(list), answer)
+	}
+	if got := e.metric(`klaxon_heartbeat_missed_total{heartbeat="backup-cron"}`); got != "0" {
+		t.Errorf("missed_total = %s after a beat won", got)
+	}
+	hb, err := s.Heartbeat(context.Background(), "backup-cron")
+	if err != nil || hb.Missed() || !hb.DueAt.Equal(t0.Add(71*time.Minute+70*time.Minute)) {
+		t.Fatalf("heartbeat = %+v, %v", hb, err)
+	}
+	// Its next deadline fires as usual.
+	e.clock.Add(70 * time.Minute)
+	e.tick()
+	if got := e.open(); len(got) != 1 {
+		t.Fatalf("%d open at the next deadline, want 1", len(got))
 	}
 }
