@@ -248,7 +248,10 @@ func (hb *heartbeats) resolve(ctx context.Context, h *HeartbeatConfig, was *inci
 		return "", nil
 	}
 	id := res.Incident.ID
-	text := fmt.Sprintf("Heartbeat from %s received at %s, after %s of silence: resolved", h.Name, now.UTC().Format("2006-01-02 15:04 UTC"), silence(now.Sub(was.Since())))
+	text := fmt.Sprintf("Heartbeat from %s received at %s, after %s of silence", h.Name, now.UTC().Format("2006-01-02 15:04 UTC"), silence(now.Sub(was.Since())))
+	if inc := res.Incident; inc.State == incidents.Resolved && inc.ResolvedBy == HeartbeatAlertSource && inc.ResolvedAt.Equal(now.UTC()) {
+		text += ": resolved"
+	}
 	if _, err := s.store.Update(ctx, id, func(inc *incidents.Incident) error {
 		inc.AddEvent(now, incidents.EventNote, h.Source(), text)
 		return nil
@@ -391,6 +394,9 @@ func (hb *heartbeats) fire(ctx context.Context, rec *incidents.Heartbeat, now ti
 	h := hb.byName[rec.Name]
 	if h == nil {
 		return nil // another replica's config (a rolling update): its claim lapses
+	}
+	if rec.DueAt.IsZero() || rec.DueAt.After(now) {
+		return nil // not due (a store's claim should not return it)
 	}
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), heartbeatLease/2)
 	defer cancel()

@@ -455,3 +455,34 @@ func TestHeartbeatBeatDuringMiss(t *testing.T) {
 		t.Fatalf("%d open at the next deadline, want 1", len(got))
 	}
 }
+
+// Resolved by hand while the job stays silent: no other incident opens
+// (the heartbeat waits for its next beat), and that beat is noted on the
+// incident's timeline without resolving anything again.
+func TestHeartbeatResolvedByHand(t *testing.T) {
+	e := newHBEnv(t, boltStore(t), t0)
+	e.tick()
+	e.clock.Add(70 * time.Minute)
+	e.tick()
+	open := e.open()
+	if len(open) != 1 {
+		t.Fatalf("%d open, want 1", len(open))
+	}
+	id := open[0].ID
+	if _, err := e.store.Update(context.Background(), id, func(inc *incidents.Incident) error {
+		return inc.Apply(incidents.Resolve, "alice", "", e.clock.Now())
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Add(24 * time.Hour)
+	e.tick()
+	if got := e.incidents(); len(got) != 1 || got[0].State != incidents.Resolved {
+		t.Fatalf("after a day of silence: %d incidents", len(got))
+	}
+	e.beat("GET", "")
+	inc, _ := e.store.Get(context.Background(), id)
+	last := inc.Timeline[len(inc.Timeline)-1]
+	if want := "Heartbeat from backup-cron received at 2026-03-03 13:10 UTC, after 1 d 1 h of silence"; last.Text != want || inc.ResolvedBy != "alice" {
+		t.Errorf("last event %q (resolved by %s), want %q", last.Text, inc.ResolvedBy, want)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strconv"
 	"time"
 
@@ -86,6 +87,7 @@ func (s *Store) SyncHeartbeats(ctx context.Context, specs []incidents.HeartbeatS
 		if err != nil {
 			return nil, unavailable("redisstore.SyncHeartbeats", err)
 		}
+		slices.Sort(known)
 		keys := []string{kn, kw}
 		for _, n := range known {
 			keys = append(keys, s.beatKey(n))
@@ -99,7 +101,8 @@ func (s *Store) SyncHeartbeats(ctx context.Context, specs []incidents.HeartbeatS
 			if err != nil {
 				return err
 			}
-			if len(now2) != len(known) {
+			slices.Sort(now2)
+			if !slices.Equal(now2, known) {
 				return redis.TxFailedErr // a heartbeat came or went: watch it too
 			}
 			w, err := tx.Get(ctx, kw).Int64()
@@ -230,8 +233,14 @@ func (s *Store) ClaimHeartbeats(ctx context.Context, now time.Time, n int, lease
 		if err != nil {
 			return nil, err
 		}
-		if h.DueAt.IsZero() { // not pending: a stale entry
+		switch {
+		case h.DueAt.IsZero(): // not pending: a stale entry
 			s.rdb.ZRem(ctx, kd, h.Name)
+			continue
+		case h.DueAt.After(now):
+			// A beat came between the claim and the read: not due. Its
+			// deadline goes back in place of the claim's lease.
+			s.rdb.ZAdd(ctx, kd, redis.Z{Score: float64(h.DueAt.UnixMilli()), Member: h.Name})
 			continue
 		}
 		out = append(out, *h)
