@@ -48,8 +48,9 @@ type heartbeats struct {
 	deferred *prometheus.CounterVec
 	last     *prometheus.GaugeVec
 
-	syncMu sync.Mutex
-	synced bool
+	syncMu  sync.Mutex
+	synced  bool
+	watched time.Time // this replica's last sync or claim that worked
 }
 
 func newHeartbeats(s *Server, d Deps) (*heartbeats, error) {
@@ -300,28 +301,36 @@ func silence(d time.Duration) string {
 	return fmt.Sprintf("%d d %d h", days, h)
 }
 
-// sync brings the store's heartbeats in line with the config (once per
-// process): a heartbeat never seen gets its first deadline from now, and
-// after an outage of klaxon the deadlines that passed unseen get a fresh
-// window (incidents.Heartbeat.Resume).
+// sync brings the store's heartbeats in line with the config at start: a
+// heartbeat never seen gets its first deadline from now, and after an
+// outage of klaxon the deadlines that passed unseen get a fresh window
+// (incidents.Heartbeat.Resume). A running replica that could not watch
+// for longer than heartbeatGap (its store unreachable, the process
+// stalled) syncs again: when no other replica watched meanwhile, the
+// beats of that time could not be stored either.
 func (hb *heartbeats) sync(ctx context.Context) error {
 	hb.syncMu.Lock()
 	defer hb.syncMu.Unlock()
-	if hb.synced {
+	now := hb.s.clock.Now()
+	if hb.synced && now.Sub(hb.watched) <= heartbeatGap {
 		return nil
 	}
+	again := hb.synced
 	specs := make([]incidents.HeartbeatSpec, 0, len(hb.s.cfg.Heartbeats))
 	for i := range hb.s.cfg.Heartbeats {
 		h := &hb.s.cfg.Heartbeats[i]
 		specs = append(specs, incidents.HeartbeatSpec{Name: h.Name, Window: h.Window()})
 	}
-	now := hb.s.clock.Now()
 	out, err := hb.box.SyncHeartbeats(ctx, specs, now, heartbeatGap)
 	if err != nil {
 		return err
 	}
-	hb.synced = true
 	log := hb.s.log
+	if again {
+		log.Warn("heartbeats were not watched for a while (store unreachable?): their deadlines are checked again",
+			"since", hb.watched.UTC().Format(time.RFC3339), "others_watched", !out.Down)
+	}
+	hb.synced, hb.watched = true, now
 	if len(out.Added) > 0 {
 		log.Info("watching new heartbeats: the first deadline counts from now", "heartbeats", strings.Join(out.Added, ", "))
 	}
@@ -341,8 +350,8 @@ func (hb *heartbeats) sync(ctx context.Context) error {
 				due = rec.DueAt
 			}
 		}
-		log.Warn("heartbeat deadline passed while klaxon was down, when a beat could not reach it: a fresh window starts now instead of an incident",
-			"heartbeat", name, "down_since", out.Watched.UTC().Format(time.RFC3339), "next_deadline", due.Format(time.RFC3339))
+		log.Warn("heartbeat deadline passed while no klaxon watched (down, or its store unreachable), when a beat could not be stored: a fresh window starts now instead of an incident",
+			"heartbeat", name, "unwatched_since", out.Watched.UTC().Format(time.RFC3339), "next_deadline", due.Format(time.RFC3339))
 	}
 	return nil
 }
@@ -363,8 +372,9 @@ func (hb *heartbeats) run(ctx context.Context) {
 	}
 }
 
-// tick syncs if that has not succeeded yet, then opens an incident for
-// each heartbeat whose deadline passed (as many as are due, in batches).
+// tick syncs if that has not succeeded yet (or this replica could not
+// watch for a while), then opens an incident for each heartbeat whose
+// deadline passed (as many as are due, in batches).
 func (hb *heartbeats) tick(ctx context.Context) error {
 	if err := hb.sync(ctx); err != nil {
 		return err
@@ -375,6 +385,9 @@ func (hb *heartbeats) tick(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		hb.syncMu.Lock()
+		hb.watched = now
+		hb.syncMu.Unlock()
 		for i := range due {
 			if err := hb.fire(ctx, &due[i], now); err != nil {
 				hb.s.log.Warn("missed heartbeat not acted on; it is tried again when its claim ends", "heartbeat", due[i].Name, "err", err)

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -59,6 +60,20 @@ func (e *hbEnv) tick() {
 	}
 }
 
+// advance moves the clock by d, the scheduler checking along the way as
+// a running klaxon does (every 50 s here; klaxon checks every second):
+// a replica that stops checking for over a minute takes the time it did
+// not watch for an outage.
+func (e *hbEnv) advance(d time.Duration) {
+	e.t.Helper()
+	for d > 0 {
+		step := min(d, 50*time.Second)
+		e.clock.Add(step)
+		d -= step
+		e.tick()
+	}
+}
+
 func (e *hbEnv) beat(method, body string) response {
 	e.t.Helper()
 	r := e.do(method, "/hooks/heartbeat/backup-cron", body, "Authorization", "Bearer "+hbToken)
@@ -106,7 +121,7 @@ func TestHeartbeatMissAndResolve(t *testing.T) {
 	eachStore(t, func(t *testing.T, store func(testing.TB) incidents.Store) {
 		e := newHBEnv(t, store(t), t0)
 		e.tick()
-		e.clock.Add(5 * time.Minute)
+		e.advance(5 * time.Minute)
 		r := e.beat("GET", "")
 		if got := r.json(t); got["status"] != "beat" || got["deadline"] != "2026-03-02T13:15:00Z" {
 			t.Fatalf("beat answered %s", r.body)
@@ -114,13 +129,11 @@ func TestHeartbeatMissAndResolve(t *testing.T) {
 		if got, _ := strconv.ParseFloat(e.metric(`klaxon_heartbeat_last_beat_timestamp_seconds{heartbeat="backup-cron"}`), 64); got != float64(t0.Add(5*time.Minute).Unix()) {
 			t.Errorf("last beat gauge = %v", got)
 		}
-		e.clock.Add(70*time.Minute - time.Second) // a second before the deadline
-		e.tick()
+		e.advance(70*time.Minute - time.Second) // a second before the deadline
 		if got := e.incidents(); len(got) != 0 {
 			t.Fatalf("an incident before the deadline: %+v", got[0])
 		}
-		e.clock.Add(16*time.Minute + time.Second) // 13:31, 16 min past the deadline
-		e.tick()
+		e.advance(16*time.Minute + time.Second) // to 13:31, 16 min past the deadline
 		open := e.open()
 		if len(open) != 1 {
 			t.Fatalf("%d open incidents after the deadline, want 1", len(open))
@@ -129,7 +142,8 @@ func TestHeartbeatMissAndResolve(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := "No heartbeat from backup-cron for 1 h 26 min; last seen 2026-03-02 12:05 UTC"; inc.Title != want {
+		// Opened at the first check past the deadline (13:15:49 here).
+		if want := "No heartbeat from backup-cron for 1 h 10 min; last seen 2026-03-02 12:05 UTC"; inc.Title != want {
 			t.Errorf("title = %q, want %q", inc.Title, want)
 		}
 		if inc.Team != "payments" || inc.Source != "heartbeat" || inc.Severity != incidents.Sev2 || inc.State != incidents.Triggered {
@@ -143,8 +157,7 @@ func TestHeartbeatMissAndResolve(t *testing.T) {
 		}
 		// Checked again and again: still one incident.
 		for range 3 {
-			e.clock.Add(2 * time.Minute)
-			e.tick()
+			e.advance(2 * time.Minute)
 		}
 		if got := e.incidents(); len(got) != 1 {
 			t.Fatalf("%d incidents after more checks, want 1", len(got))
@@ -173,8 +186,7 @@ func TestHeartbeatMissAndResolve(t *testing.T) {
 			t.Errorf("a second beat resolved %v", got["resolved"])
 		}
 		// The next silence opens the next incident.
-		e.clock.Add(71 * time.Minute)
-		e.tick()
+		e.advance(71 * time.Minute)
 		if got := e.open(); len(got) != 1 {
 			t.Fatalf("%d open incidents after the second silence, want 1", len(got))
 		}
@@ -186,13 +198,11 @@ func TestHeartbeatMissAndResolve(t *testing.T) {
 func TestHeartbeatNeverSeen(t *testing.T) {
 	e := newHBEnv(t, boltStore(t), t0)
 	e.tick()
-	e.clock.Add(70*time.Minute - time.Second)
-	e.tick()
+	e.advance(70*time.Minute - time.Second)
 	if got := e.incidents(); len(got) != 0 {
 		t.Fatalf("an incident before the first deadline: %q", got[0].Title)
 	}
-	e.clock.Add(time.Second)
-	e.tick()
+	e.advance(time.Second)
 	open := e.open()
 	if len(open) != 1 {
 		t.Fatalf("%d incidents at the first deadline, want 1", len(open))
@@ -297,8 +307,7 @@ func TestHeartbeatDowntime(t *testing.T) {
 		// Restarted (kill -9) at 12:30, mid-interval: the deadline stands.
 		b := newHBEnv(t, s, t0.Add(30*time.Minute))
 		b.tick()
-		b.clock.Add(40*time.Minute - time.Second)
-		b.tick()
+		b.advance(40*time.Minute - time.Second)
 		if got := b.incidents(); len(got) != 0 {
 			t.Fatalf("an incident before the deadline kept across the restart: %q", got[0].Title)
 		}
@@ -312,13 +321,11 @@ func TestHeartbeatDowntime(t *testing.T) {
 		if got := c.metric(`klaxon_heartbeat_deferred_total{heartbeat="backup-cron"}`); got != "1" {
 			t.Errorf("deferred_total = %s", got)
 		}
-		c.clock.Add(70*time.Minute - time.Second)
-		c.tick()
+		c.advance(70*time.Minute - time.Second)
 		if got := c.incidents(); len(got) != 0 {
 			t.Fatalf("an incident before the fresh window ended: %q", got[0].Title)
 		}
-		c.clock.Add(time.Second)
-		c.tick()
+		c.advance(time.Second)
 		open := c.open()
 		if len(open) != 1 || !strings.HasPrefix(open[0].Title, "No heartbeat from backup-cron for 7 h 19 min; last seen 2026-03-02 12:00 UTC") {
 			t.Fatalf("after the fresh window: %d open, %q", len(open), open[0].Title)
@@ -342,8 +349,16 @@ func TestHeartbeatReplicas(t *testing.T) {
 		e.tick()
 	}
 	envs[0].beat("GET", "")
+	// The replicas check in turn up to a second before the deadline, then
+	// all at once 30 s past it.
+	for i := range 84 { // 84 × 50 s = 70 min
+		for _, e := range envs {
+			e.clock.Add(50 * time.Second)
+		}
+		envs[i%3].tick()
+	}
 	for _, e := range envs {
-		e.clock.Add(71 * time.Minute)
+		e.clock.Add(30 * time.Second)
 	}
 	var wg sync.WaitGroup
 	for _, e := range envs {
@@ -433,7 +448,9 @@ func TestHeartbeatBeatDuringMiss(t *testing.T) {
 	s := &raceStore{Store: bs}
 	e := newHBEnv(t, s, t0)
 	e.tick()
-	e.clock.Add(71 * time.Minute)
+	e.advance(70*time.Minute - time.Second)
+	e.clock.Add(30 * time.Second)
+	beatAt := e.clock.Now()
 	var answer map[string]any
 	s.before = func() { answer = e.beat("GET", "").json(t) }
 	e.tick()
@@ -445,12 +462,11 @@ func TestHeartbeatBeatDuringMiss(t *testing.T) {
 		t.Errorf("missed_total = %s after a beat won", got)
 	}
 	hb, err := s.Heartbeat(context.Background(), "backup-cron")
-	if err != nil || hb.Missed() || !hb.DueAt.Equal(t0.Add(71*time.Minute+70*time.Minute)) {
+	if err != nil || hb.Missed() || !hb.DueAt.Equal(beatAt.Add(70*time.Minute)) {
 		t.Fatalf("heartbeat = %+v, %v", hb, err)
 	}
 	// Its next deadline fires as usual.
-	e.clock.Add(70 * time.Minute)
-	e.tick()
+	e.advance(70 * time.Minute)
 	if got := e.open(); len(got) != 1 {
 		t.Fatalf("%d open at the next deadline, want 1", len(got))
 	}
@@ -462,8 +478,7 @@ func TestHeartbeatBeatDuringMiss(t *testing.T) {
 func TestHeartbeatResolvedByHand(t *testing.T) {
 	e := newHBEnv(t, boltStore(t), t0)
 	e.tick()
-	e.clock.Add(70 * time.Minute)
-	e.tick()
+	e.advance(70 * time.Minute)
 	open := e.open()
 	if len(open) != 1 {
 		t.Fatalf("%d open, want 1", len(open))
@@ -474,15 +489,83 @@ func TestHeartbeatResolvedByHand(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	e.clock.Add(24 * time.Hour)
-	e.tick()
+	e.advance(3 * time.Hour)
 	if got := e.incidents(); len(got) != 1 || got[0].State != incidents.Resolved {
-		t.Fatalf("after a day of silence: %d incidents", len(got))
+		t.Fatalf("after 3 more hours of silence: %d incidents", len(got))
 	}
 	e.beat("GET", "")
 	inc, _ := e.store.Get(context.Background(), id)
 	last := inc.Timeline[len(inc.Timeline)-1]
-	if want := "Heartbeat from backup-cron received at 2026-03-03 13:10 UTC, after 1 d 1 h of silence"; last.Text != want || inc.ResolvedBy != "alice" {
+	if want := "Heartbeat from backup-cron received at 2026-03-02 16:10 UTC, after 4 h 10 min of silence"; last.Text != want || inc.ResolvedBy != "alice" {
 		t.Errorf("last event %q (resolved by %s), want %q", last.Text, inc.ResolvedBy, want)
+	}
+}
+
+// flakyStore's heartbeat calls fail while down is set: an unreachable store.
+type flakyStore struct {
+	*boltstore.Store
+	down atomic.Bool
+}
+
+func (s *flakyStore) ClaimHeartbeats(ctx context.Context, now time.Time, n int, lease time.Duration) ([]incidents.Heartbeat, error) {
+	if s.down.Load() {
+		return nil, incidents.Errorf(incidents.Unavailable, "store unreachable")
+	}
+	return s.Store.ClaimHeartbeats(ctx, now, n, lease)
+}
+
+func (s *flakyStore) SyncHeartbeats(ctx context.Context, specs []incidents.HeartbeatSpec, now time.Time, gap time.Duration) (*incidents.HeartbeatSync, error) {
+	if s.down.Load() {
+		return nil, incidents.Errorf(incidents.Unavailable, "store unreachable")
+	}
+	return s.Store.SyncHeartbeats(ctx, specs, now, gap)
+}
+
+func (s *flakyStore) Heartbeat(ctx context.Context, name string) (*incidents.Heartbeat, error) {
+	if s.down.Load() {
+		return nil, incidents.Errorf(incidents.Unavailable, "store unreachable")
+	}
+	return s.Store.Heartbeat(ctx, name)
+}
+
+// A store that klaxon cannot reach for 20 minutes while it runs: the beat
+// sent then is answered 503 and not stored, so the deadline that passed
+// meanwhile gets a fresh window, as after an outage of klaxon itself.
+func TestHeartbeatStoreOutage(t *testing.T) {
+	bs, err := boltstore.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bs.Close() })
+	s := &flakyStore{Store: bs}
+	e := newHBEnv(t, s, t0)
+	e.tick()
+	e.beat("GET", "") // due at 13:10
+	e.advance(time.Hour)
+	s.down.Store(true)
+	for range 24 { // 20 minutes of failing checks
+		e.clock.Add(50 * time.Second)
+		if err := bot.CheckHeartbeats(context.Background(), e.srv); err == nil {
+			t.Fatal("a check worked with the store down")
+		}
+	}
+	if r := e.do("GET", "/hooks/heartbeat/backup-cron", "", "Authorization", "Bearer "+hbToken); r.code != 503 {
+		t.Fatalf("a beat with the store down: %d %s", r.code, r.body)
+	}
+	s.down.Store(false)
+	e.tick() // 13:20
+	if got := e.incidents(); len(got) != 0 {
+		t.Fatalf("an incident for the deadline that passed while the store was down: %q", got[0].Title)
+	}
+	if got := e.metric(`klaxon_heartbeat_deferred_total{heartbeat="backup-cron"}`); got != "1" {
+		t.Errorf("deferred_total = %s", got)
+	}
+	e.advance(70*time.Minute - time.Second)
+	if got := e.incidents(); len(got) != 0 {
+		t.Fatalf("an incident before the fresh window ended: %q", got[0].Title)
+	}
+	e.advance(time.Second)
+	if got := e.open(); len(got) != 1 {
+		t.Fatalf("%d open after the fresh window, want 1", len(got))
 	}
 }
