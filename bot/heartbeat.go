@@ -211,6 +211,7 @@ func (hb *heartbeats) batch(h *HeartbeatConfig, status incidents.AlertStatus, ti
 		Annotations: map[string]string{
 			"summary":     title,
 			"description": fmt.Sprintf("klaxon expects a call to %s at least every %s (grace %s).", HookPath(h.Source()), shortDuration(h.Interval.D()), shortDuration(h.GraceOrDefault())),
+			"what_to_do":  fmt.Sprintf("Check that %s still runs and can reach klaxon (its last run may have failed before calling). Its next call resolves this incident.", h.Name),
 		},
 		StartsAt: startsAt.UTC(), EndsAt: endsAt.UTC(),
 	}
