@@ -157,8 +157,9 @@ func (hb *heartbeats) beat(h *HeartbeatConfig) hookHandler {
 		}
 		// Resolve before recording: should that fail, the sender's retry
 		// finds the heartbeat still overdue and resolves again.
-		resolved := ""
+		resolved, tried := "", false
 		if cur != nil && cur.Overdue(now) {
+			tried = true
 			if resolved, err = hb.resolve(ctx, h, cur, now); err != nil {
 				s.log.Error("heartbeat not recorded: its incident could not be resolved", "heartbeat", h.Name, "err", err)
 				writeError(w, err)
@@ -174,7 +175,7 @@ func (hb *heartbeats) beat(h *HeartbeatConfig) hookHandler {
 		accepted()
 		hb.beats.WithLabelValues(h.Name).Inc()
 		hb.last.WithLabelValues(h.Name).Set(float64(now.UnixMilli()) / 1000)
-		if resolved == "" && prev != nil && prev.Overdue(now) {
+		if !tried && prev != nil && prev.Overdue(now) {
 			// The deadline passed between the look and the beat: a
 			// scheduler may have opened an incident meanwhile.
 			rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
