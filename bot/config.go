@@ -59,6 +59,8 @@ type Config struct {
 	Outbox     OutboxConfig      `yaml:"outbox"`
 	// Console is the web UI at /ui/: sign-in and sessions.
 	Console ConsoleConfig `yaml:"console"`
+	// Heartbeats are dead man's switches, each at /hooks/heartbeat/<name>.
+	Heartbeats []HeartbeatConfig `yaml:"heartbeats"`
 
 	lines *lineIndex // dotted path → line in the loaded file; nil if built in Go
 }
@@ -1039,6 +1041,7 @@ func (c *Config) validate() *configValidator {
 		v.hookAuth("sources.grafana", h)
 	}
 	v.webhooks(c.Sources.Webhook)
+	v.heartbeats(c)
 	v.unauthenticated(c)
 	v.inboundSecret("server.button_secret", s.ButtonSecret)
 

@@ -99,6 +99,18 @@ func (s *Server) localHook(source string, h http.Handler) http.Handler {
 // take a slot. A caller without credentials never holds what
 // authenticated senders need.
 func (s *Server) hook(source string, parse Parser, auth *HookAuth) http.Handler {
+	return s.hookWith(source, auth, s.ingestBody(source, parse))
+}
+
+// hookHandler acts on the body of an authenticated webhook before
+// deadline and answers it; it calls accepted just before answering 2xx
+// (a signed request's signature is then spent).
+type hookHandler func(w http.ResponseWriter, r *http.Request, body []byte, deadline time.Time, accepted func())
+
+// hookWith serves a webhook as hook describes, handing the body of an
+// authenticated request to handle: hook's parse and ingest, or a
+// heartbeat's beat.
+func (s *Server) hookWith(source string, auth *HookAuth, handle hookHandler) http.Handler {
 	signed := auth != nil && auth.HMAC != nil
 	refuse := func(w http.ResponseWriter, r *http.Request, err error) {
 		closeAfter(w) // the body of a stranger is not read
@@ -231,6 +243,13 @@ func (s *Server) hook(source string, parse Parser, auth *HookAuth) http.Handler 
 				}
 			}
 		}()
+		handle(w, r, body, deadline, accepted)
+	})
+}
+
+// ingestBody parses a webhook's body and ingests the batch.
+func (s *Server) ingestBody(source string, parse Parser) hookHandler {
+	return func(w http.ResponseWriter, r *http.Request, body []byte, deadline time.Time, accepted func()) {
 		b, err := parse(body)
 		if err != nil {
 			if incidents.ErrorKind(err) == incidents.Internal {
@@ -302,7 +321,7 @@ func (s *Server) hook(source string, parse Parser, auth *HookAuth) http.Handler 
 			}
 		}
 		writeJSON(w, http.StatusOK, out)
-	})
+	}
 }
 
 // minIngestTime is the least time left before a webhook's deadline in

@@ -81,6 +81,7 @@ type Server struct {
 	once      incidents.Once // signed webhooks' signatures, spent on acceptance
 	outbox    *syncer        // nil when the store has no outbox
 	escalator *escalator     // nil without policies
+	beats     *heartbeats    // nil without heartbeats
 
 	tmpl        *templates.Set
 	signer      *ButtonSigner
@@ -151,6 +152,9 @@ func New(cfg *Config, d Deps) (*Server, error) {
 		s.schedules[sc.Name] = sc.Schedule() // time zones loaded once
 	}
 	s.escalator = newEscalator(s, d)
+	if s.beats, err = newHeartbeats(s, d); err != nil {
+		return nil, err
+	}
 	if d.VerifyPhone != nil {
 		s.route("POST", "/twilio/gather", s.unauthenticated(s.phoneCallback(d.VerifyPhone, s.gather), maxPhoneBody))
 		s.route("POST", "/twilio/status", s.unauthenticated(s.phoneCallback(d.VerifyPhone, s.callStatus), maxPhoneBody))
@@ -166,14 +170,21 @@ func New(cfg *Config, d Deps) (*Server, error) {
 		if !auth.hasCredentials() {
 			// A source without credentials is served only when that is
 			// no accident (see SourcesConfig.Open); otherwise 401.
-			if open, why := cfg.Sources.Open(name, cfg.LocalOnly()); !open {
+			if open, why := cfg.HookOpen(name, cfg.LocalOnly()); !open {
 				h = s.closedHook(name, why)
-			} else if !cfg.Sources.allows(name) {
+			} else if !cfg.allows(name) {
 				h = s.localHook(name, h)
 			}
 		}
 		s.route("POST", "/hooks/"+name, h)
 	}
+	// Heartbeats: GET too, for cron's curl.
+	beat := http.HandlerFunc(heartbeatsNotFound)
+	if s.beats != nil {
+		beat = s.beats.serve
+	}
+	s.route("GET", "/hooks/heartbeat/{name}", beat)
+	s.route("POST", "/hooks/heartbeat/{name}", beat)
 	s.api = newAPIAuth(cfg, s.people, d.LocalToken)
 	s.route("GET", "/api/v1/incidents", s.apiRead(s.listIncidents))
 	s.route("GET", "/api/v1/incidents/{id}", s.apiRead(s.getIncident))
@@ -220,6 +231,10 @@ func (s *Server) Run(ctx context.Context) {
 	if s.escalator != nil {
 		wg.Add(1)
 		go func() { defer wg.Done(); s.escalator.run(ctx) }()
+	}
+	if s.beats != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.beats.run(ctx) }()
 	}
 	wg.Add(1)
 	go func() { defer wg.Done(); s.runConsole(ctx) }()

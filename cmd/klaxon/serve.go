@@ -139,6 +139,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			log.Warn(fmt.Sprintf("the webhook %q is signed without a timestamp: a captured request can be replayed at any time (set sources.webhook[%d].hmac.timestamp_header if the sender sends one)", w.Name, i))
 		}
 	}
+	for i, h := range cfg.Heartbeats {
+		log.Info("heartbeat at "+base+"/hooks/heartbeat/"+h.Name+" (GET or POST)", "heartbeat", h.Name, "window", h.Window().String())
+		if h.HMAC != nil && h.HMAC.TimestampHeader == "" {
+			log.Warn(fmt.Sprintf("the heartbeat %q is signed without a timestamp: a captured beat can be replayed at any time and keeps it alive (set heartbeats[%d].hmac.timestamp_header)", h.Name, i))
+		}
+	}
 
 	for name := range chats {
 		log.Info("chat platform configured; cards are kept in sync", "platform", name)

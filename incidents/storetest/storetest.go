@@ -116,6 +116,7 @@ func Run(t *testing.T, newStore NewStore, opts ...Option) {
 			tc.fn(t, s, e)
 		})
 	}
+	runHeartbeats(t, newStore)
 	t.Run("OnceAcrossReplicas", func(t *testing.T) {
 		s := newStore(t)
 		o, ok := s.(incidents.Once)
