@@ -34,6 +34,17 @@ type Set struct {
 	card       *template.Template
 	postmortem *template.Template
 	phone      *template.Template
+	// silences are the incident sources whose open incidents get a
+	// Silence button (WithSilences).
+	silences []string
+}
+
+// WithSilences returns a copy of s whose cards offer a Silence button on
+// the open incidents of these sources (those klaxon can silence at).
+func (s *Set) WithSilences(sources ...string) *Set {
+	c := *s
+	c.silences = append([]string(nil), sources...)
+	return &c
 }
 
 // Load parses the built-in templates and then, when dir is not empty, the
