@@ -52,6 +52,10 @@ type Deps struct {
 	// (the form they carry, or an error). Both nil when none is set up.
 	Phone       Phone
 	VerifyPhone func(r *http.Request, body []byte) (url.Values, error)
+	// Silencers maps an incident source ("alertmanager", "grafana") to
+	// what silences alerts there: its open incidents' cards get a Silence
+	// button, and /incident silence works on them.
+	Silencers map[string]Silencer
 	// Console is what the web console needs of the adapters.
 	Console ConsoleDeps
 	// LocalToken is the local token (internal/localtrust) of a klaxon
@@ -81,6 +85,7 @@ type Server struct {
 	once      incidents.Once // signed webhooks' signatures, spent on acceptance
 	outbox    *syncer        // nil when the store has no outbox
 	escalator *escalator     // nil without policies
+	silencers map[string]Silencer
 
 	tmpl        *templates.Set
 	signer      *ButtonSigner
@@ -131,6 +136,15 @@ func New(cfg *Config, d Deps) (*Server, error) {
 	}
 	if d.Templates == nil {
 		d.Templates = templates.MustBuiltin()
+	}
+	s.silencers = map[string]Silencer{}
+	for name, sil := range d.Silencers {
+		if sil != nil {
+			s.silencers[name] = sil
+		}
+	}
+	if len(s.silencers) > 0 {
+		d.Templates = d.Templates.WithSilences(s.silenceSources()...)
 	}
 	s.tmpl = d.Templates
 	s.signer = NewButtonSigner(cfg.ButtonKeySecret())
