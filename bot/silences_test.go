@@ -141,23 +141,16 @@ func TestSilenceFromButtons(t *testing.T) {
 	e, sil := newSilenceEnv(t, boltStore(t))
 	inc := e.open("g1")
 	card, err := templates.MustBuiltin().WithSilences("alertmanager").Card(inc, e.clock.Now())
-	if err != nil || !slices.ContainsFunc(card.Actions, func(a templates.Action) bool { return a.ID == templates.ActSilence }) {
-		t.Fatalf("card actions %+v, %v; want Silence…", card.Actions, err)
-	}
-
-	// Silence… asks how long, with a button each for 1h, 4h and 24h.
-	r := e.press("UALICE", inc.ID, templates.Action{ID: templates.ActSilence})
-	wantReply(t, r, "Silence "+inc.ID+"'s alerts at alertmanager for how long?")
-	if len(r.Choices) != 3 || r.Choices[1].Label != "Silence 4h" {
-		t.Fatalf("choices %+v", r.Choices)
-	}
-	if len(sil.active()) != 0 {
-		t.Fatal("asking how long made a silence")
+	if err != nil || !slices.Contains(card.Actions, templates.Action{ID: templates.ActSilence, Label: "Silence 4h", Arg: "4h"}) {
+		t.Fatalf("card actions %+v, %v; want Silence 4h", card.Actions, err)
 	}
 	// Someone not among the responders may not.
 	wantReply(t, e.press("UZED", inc.ID, templates.Action{ID: templates.ActSilence, Arg: "4h"}), "only the payments team's responders")
+	if len(sil.active()) != 0 {
+		t.Fatal("zed made a silence")
+	}
 
-	r = e.srv.Handle(context.Background(), chatops.Request{Platform: "slack", UserID: "UALICE", Channel: slackC, Button: r.Choices[1].Key})
+	r := e.press("UALICE", inc.ID, templates.Action{ID: templates.ActSilence, Arg: "4h"})
 	wantReply(t, r, inc.ID+": Silenced for 4h by alice (silence 00000001…): {alertname=\"HighLatency-g1-a\"")
 	active := sil.active()
 	if len(active) != 1 || !active[0].EndsAt.Equal(e.clock.Now().Add(4*time.Hour)) || active[0].CreatedBy != "alice" ||
@@ -186,6 +179,16 @@ func TestSilenceFromButtons(t *testing.T) {
 func TestSilenceCommand(t *testing.T) {
 	e, sil := newSilenceEnv(t, boltStore(t))
 	inc := e.open("g1")
+	// Without a duration: how long? A button each for 1h, 4h and 24h.
+	r := e.say("UALICE", "silence")
+	wantReply(t, r, "Silence "+inc.ID+"'s alerts at alertmanager for how long?")
+	if len(r.Choices) != 3 || r.Choices[1].Label != "Silence 4h" || len(sil.active()) != 0 {
+		t.Fatalf("choices %+v, silences %+v", r.Choices, sil.active())
+	}
+	r = e.srv.Handle(context.Background(), chatops.Request{Platform: "slack", UserID: "UALICE", Channel: slackC, Button: r.Choices[0].Key})
+	wantReply(t, r, "Silenced for 1h by alice")
+	wantReply(t, e.say("UALICE", "unsilence"), "expired by alice")
+	sil.seq, sil.silences, sil.expired, sil.made = 0, map[string]*bot.SilenceInfo{}, map[string]bool{}, nil
 	wantReply(t, e.say("UBOB", "silence 90m instance=db-1"), "Silenced for 1h30m by bob")
 	if len(sil.made) != 1 || sil.made[0].Extra["instance"] != "db-1" || !strings.Contains(sil.active()[0].Matchers, `instance="db-1"`) {
 		t.Fatalf("made %+v", sil.made)

@@ -70,10 +70,9 @@ const (
 	ActReopen   ActionID = "reopen"
 	ActEscalate ActionID = "escalate"
 	ActSnooze   ActionID = "snooze"
-	// ActSilence asks how long to silence the incident's alerts at their
-	// source (Arg empty: klaxon offers 1h, 4h and 24h), or silences them
-	// for Arg ("4h"). Cards show it when the Set has WithSilences for the
-	// incident's source.
+	// ActSilence silences the incident's alerts at their source for Arg
+	// ("4h"; empty: klaxon asks how long). Open cards show Silence 1h, 4h
+	// and 24h when the Set has WithSilences for the incident's source.
 	ActSilence ActionID = "silence"
 	// ActUnsilence expires the silences klaxon made for the incident.
 	ActUnsilence ActionID = "unsilence"
@@ -199,7 +198,9 @@ func (s *Set) render(inc *incidents.Incident, now time.Time) (*Card, error) {
 	case silenced:
 		c.Actions = append(c.Actions, Action{ID: ActUnsilence, Label: "Unsilence"})
 	case inc.State.Open() && slices.Contains(s.silences, inc.Source):
-		c.Actions = append(c.Actions, Action{ID: ActSilence, Label: "Silence…"})
+		for _, d := range []string{"1h", "4h", "24h"} {
+			c.Actions = append(c.Actions, Action{ID: ActSilence, Label: "Silence " + d, Arg: d})
+		}
 	}
 	return c, nil
 }

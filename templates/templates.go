@@ -39,8 +39,9 @@ type Set struct {
 	silences []string
 }
 
-// WithSilences returns a copy of s whose cards offer a Silence button on
-// the open incidents of these sources (those klaxon can silence at).
+// WithSilences returns a copy of s whose cards offer Silence buttons (1h,
+// 4h, 24h) on the open incidents of these sources (those klaxon can
+// silence at).
 func (s *Set) WithSilences(sources ...string) *Set {
 	c := *s
 	c.silences = append([]string(nil), sources...)

@@ -415,7 +415,7 @@ func TestCardAlertWithoutStart(t *testing.T) {
 	}
 }
 
-// A Set WithSilences offers Silence… on the open incidents of those
+// A Set WithSilences offers Silence 1h, 4h, 24h on the open incidents of those
 // sources; a silenced incident says so on its owner line and offers
 // Unsilence instead, resolved or not.
 func TestSilenceActions(t *testing.T) {
@@ -432,7 +432,7 @@ func TestSilenceActions(t *testing.T) {
 	for _, tc := range []struct {
 		set  *Set
 		want string
-	}{{plain, "ack,resolve,escalate,snooze"}, {with, "ack,resolve,escalate,snooze,silence"}, {MustBuiltin().WithSilences("grafana"), "ack,resolve,escalate,snooze"}} {
+	}{{plain, "ack,resolve,escalate,snooze"}, {with, "ack,resolve,escalate,snooze,silence,silence,silence"}, {MustBuiltin().WithSilences("grafana"), "ack,resolve,escalate,snooze"}} {
 		c, err := tc.set.Card(inc, now)
 		if err != nil {
 			t.Fatal(err)
