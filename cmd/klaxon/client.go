@@ -238,6 +238,10 @@ func clientVerb(ctx context.Context, name string, args []string, stdout, stderr 
 		min, max = 0, 1
 	case "snooze", "sev", "lead":
 		min, max = 2, 2
+	case "silence":
+		min, max = 2, -1
+	case "unsilence":
+		min, max = 1, 2
 	case "note", "declare":
 		min, max = 1, -1
 	}
@@ -287,6 +291,25 @@ func clientVerb(ctx context.Context, name string, args []string, stdout, stderr 
 		}
 	case "snooze":
 		path, body = path+"snooze", map[string]any{"duration": pos[1]}
+	case "silence":
+		body = map[string]any{"duration": pos[1]}
+		labels := map[string]string{}
+		for _, kv := range pos[2:] {
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok || k == "" || v == "" {
+				return usageError{fmt.Sprintf("%q is not LABEL=VALUE; usage: klaxon silence ID DURATION [LABEL=VALUE...]", kv)}
+			}
+			labels[k] = v
+		}
+		if len(labels) > 0 {
+			body["labels"] = labels
+		}
+		path += "silence"
+	case "unsilence":
+		path += "unsilence"
+		if len(pos) == 2 {
+			body = map[string]any{"silence": pos[1]}
+		}
 	case "sev":
 		path, body = path+"severity", map[string]any{"severity": pos[1]}
 	case "lead":

@@ -75,6 +75,8 @@ var verbs = []verb{
 	{"reopen", "ID", "reopen a resolved incident", groupWork},
 	{"escalate", "ID", "run the next escalation step now", groupWork},
 	{"snooze", "ID DURATION", "pause escalation (30m, 2h, 1d)", groupWork},
+	{"silence", "ID DURATION [LABEL=VALUE...]", "silence the incident's alerts at their source, Alertmanager or Grafana (1h, 4h, 24h)", groupWork},
+	{"unsilence", "ID [SILENCE-ID]", "expire the silences klaxon made for the incident", groupWork},
 	{"sev", "ID 1-4", "set the severity (1 is worst)", groupWork},
 	{"lead", "ID PERSON", "name the incident commander", groupWork},
 	{"note", "ID TEXT [--kind factor|action|went-well|went-wrong|lucky]", "add a note to the timeline (and the postmortem)", groupWork},

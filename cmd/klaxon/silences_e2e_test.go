@@ -48,6 +48,7 @@ func TestSilencesRealAlertmanager(t *testing.T) {
 	store := fmt.Sprintf("store: {data_dir: %q}", filepath.Join(t.TempDir(), "data"))
 	cfg := strings.Replace(chatConfigYAML(f, store), "sources: {alertmanager: {allow_unauthenticated: true}}",
 		fmt.Sprintf("sources: {alertmanager: {allow_unauthenticated: true, api_url: %q}}", am), 1)
+	cfg += "api_tokens: [{name: ci, token: " + cliToken + ", as: alice, scope: write}]\n"
 	if !strings.Contains(cfg, "api_url") {
 		t.Fatalf("no api_url in the config:\n%s", cfg)
 	}
@@ -95,7 +96,7 @@ func TestSilencesRealAlertmanager(t *testing.T) {
 		Silences []struct{ ID, By string }
 	}
 	waitUntil(t, 10*time.Second, noisy+" silenced", func() bool {
-		json.Unmarshal(getBody(t, base+"/api/v1/incidents/"+noisy), &inc)
+		json.Unmarshal(apiGet(t, base+"/api/v1/incidents/"+noisy), &inc)
 		return len(inc.Silences) == 1
 	})
 	id := inc.Silences[0].ID
@@ -188,7 +189,7 @@ func TestSilencesRealAlertmanager(t *testing.T) {
 		t.Fatalf("Telegram press: %d %s", code, body)
 	}
 	waitUntil(t, 10*time.Second, noisy+" silenced from Telegram", func() bool {
-		json.Unmarshal(getBody(t, base+"/api/v1/incidents/"+noisy), &inc)
+		json.Unmarshal(apiGet(t, base+"/api/v1/incidents/"+noisy), &inc)
 		return len(inc.Silences) == 1
 	})
 	id2 := inc.Silences[0].ID
@@ -201,15 +202,31 @@ func TestSilencesRealAlertmanager(t *testing.T) {
 		t.Fatalf("/incident unsilence: %d %s", code, body)
 	}
 
+	// The command line, through the API.
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"silence", noisy, "2h", "service=db", "--url", base, "--token", cliToken}, &out, &out); err != nil ||
+		!strings.Contains(out.String(), "Silenced for 2h by alice (cli)") {
+		t.Fatalf("klaxon silence: %v\n%s", err, out.String())
+	}
+	json.Unmarshal(apiGet(t, base+"/api/v1/incidents/"+noisy), &inc)
+	if len(inc.Silences) != 1 || amSilence(t, am, inc.Silences[0].ID).CreatedBy != "alice (cli)" {
+		t.Fatalf("the CLI's silence: %+v", inc.Silences)
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"unsilence", noisy, inc.Silences[0].ID[:8], "--url", base, "--token", cliToken}, &out, &out); err != nil ||
+		!strings.Contains(out.String(), "expired by alice (cli)") || amSilence(t, am, inc.Silences[0].ID).Status.State != "expired" {
+		t.Fatalf("klaxon unsilence: %v\n%s", err, out.String())
+	}
+
 	// 4. Alertmanager down: the person is told, nothing changes.
 	stopAM()
-	before := getBody(t, base+"/api/v1/incidents/"+noisy)
+	before := apiGet(t, base+"/api/v1/incidents/"+noisy)
 	code, body = slackSigned(t, base+"/slack/commands", url.Values{"text": {"silence " + noisy + " 1h"}, "user_id": {"UBOB"}, "channel_id": {e2eSlack},
 		"command": {"/incident"}, "response_url": {f.slack.ResponseURL()}}, e2eSigning, time.Now())
 	if code != 200 || !strings.Contains(body, "is unreachable") || !strings.Contains(body, "nothing changed") {
 		t.Fatalf("silence with Alertmanager down: %d %s", code, body)
 	}
-	if after := getBody(t, base+"/api/v1/incidents/"+noisy); !bytes.Equal(before, after) {
+	if after := apiGet(t, base+"/api/v1/incidents/"+noisy); !bytes.Equal(before, after) {
 		t.Fatalf("a failed silence changed %s", noisy)
 	}
 	if v := f.violations(); len(v) > 0 {
@@ -218,14 +235,35 @@ func TestSilencesRealAlertmanager(t *testing.T) {
 	t.Logf("done in %v; Alertmanager down: %s", time.Since(began).Round(time.Millisecond), body)
 }
 
+const cliToken = "cli-token-silences-0123456789"
+
+// apiGet reads klaxon's API with the CLI's token.
+func apiGet(t *testing.T, u string) []byte {
+	t.Helper()
+	req, _ := http.NewRequest("GET", u, nil)
+	req.Header.Set("Authorization", "Bearer "+cliToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %d %s", u, resp.StatusCode, b)
+	}
+	return b
+}
+
 // incidentOf is the ID of the incident whose alert is alertname.
 func incidentOf(t *testing.T, base, alertname string) string {
 	t.Helper()
 	var list struct{ Incidents []struct{ ID string } }
-	json.Unmarshal(getBody(t, base+"/api/v1/incidents"), &list)
+	json.Unmarshal(apiGet(t, base+"/api/v1/incidents"), &list)
 	for _, sum := range list.Incidents {
-		var inc struct{ Alerts []struct{ Labels map[string]string } }
-		json.Unmarshal(getBody(t, base+"/api/v1/incidents/"+sum.ID), &inc)
+		var inc struct {
+			Alerts []struct{ Labels map[string]string }
+		}
+		json.Unmarshal(apiGet(t, base+"/api/v1/incidents/"+sum.ID), &inc)
 		if len(inc.Alerts) > 0 && inc.Alerts[0].Labels["alertname"] == alertname {
 			return sum.ID
 		}
