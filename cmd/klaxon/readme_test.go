@@ -36,7 +36,17 @@ type readmeBlock struct {
 
 func readmeBlocks(t *testing.T) []readmeBlock {
 	t.Helper()
-	b, err := os.ReadFile("../../README.md")
+	out := markdownBlocks(t, "../../README.md")
+	if len(out) < 20 {
+		t.Fatalf("README has %d code blocks: is it the README?", len(out))
+	}
+	return out
+}
+
+// markdownBlocks are the fenced code blocks of a Markdown file.
+func markdownBlocks(t *testing.T, path string) []readmeBlock {
+	t.Helper()
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,9 +65,6 @@ func readmeBlocks(t *testing.T) []readmeBlock {
 		}
 		blk.text = strings.Join(body, "\n") + "\n"
 		out = append(out, blk)
-	}
-	if len(out) < 20 {
-		t.Fatalf("README has %d code blocks: is it the README?", len(out))
 	}
 	return out
 }
@@ -94,11 +101,34 @@ func configKeys() map[string]bool {
 }
 
 func TestREADMESnippets(t *testing.T) {
+	kinds := checkSnippets(t, "README.md", readmeBlocks(t))
+	t.Logf("README snippets checked: %v", kinds)
+	if kinds["config"] < 10 || kinds["sh"] < 10 {
+		t.Errorf("too few snippets checked (%v): did the README's format change?", kinds)
+	}
+}
+
+// TestREADMEPartSnippets checks the README sections waiting to be merged
+// into README.md (README-<name>.md at the top of the repository) as the
+// README's own.
+func TestREADMEPartSnippets(t *testing.T) {
+	parts, _ := filepath.Glob("../../README-*.md")
+	if len(parts) == 0 {
+		t.Skip("no README-<name>.md waits to be merged")
+	}
+	for _, p := range parts {
+		kinds := checkSnippets(t, filepath.Base(p), markdownBlocks(t, p))
+		t.Logf("%s: snippets checked: %v", filepath.Base(p), kinds)
+	}
+}
+
+// checkSnippets checks each block of file and counts them by kind.
+func checkSnippets(t *testing.T, file string, blocks []readmeBlock) map[string]int {
 	keys := configKeys()
 	srv := readmeServer(t)
 	kinds := map[string]int{}
-	for _, b := range readmeBlocks(t) {
-		where := fmt.Sprintf("README.md:%d (```%s)", b.line, b.lang)
+	for _, b := range blocks {
+		where := fmt.Sprintf("%s:%d (```%s)", file, b.line, b.lang)
 		switch b.lang {
 		case "yaml":
 			var doc map[string]any
@@ -145,10 +175,7 @@ func TestREADMESnippets(t *testing.T) {
 			t.Errorf("%s: a code block without a language the README test checks (yaml, sh, json, js, text)", where)
 		}
 	}
-	t.Logf("README snippets checked: %v", kinds)
-	if kinds["config"] < 10 || kinds["sh"] < 10 {
-		t.Errorf("too few snippets checked (%v): did the README's format change?", kinds)
-	}
+	return kinds
 }
 
 func anyKey(doc map[string]any, keys map[string]bool) bool {
