@@ -84,14 +84,15 @@ func (e *sourceError) Error() string { return e.err.Error() }
 func (e *sourceError) Unwrap() error { return e.err }
 
 // fromSource wraps an error of a Silencer. A refusal of klaxon's own
-// credentials is no fault of the person's: it becomes Unavailable (its
+// credentials, or a 404 from a wrong api_url, is no fault of the
+// person's and says nothing of the incident: it becomes Unavailable (its
 // message says what to check).
 func fromSource(err error) error {
 	if err == nil {
 		return nil
 	}
 	switch incidents.ErrorKind(err) {
-	case incidents.Unauthorized, incidents.Forbidden, incidents.Internal:
+	case incidents.Unauthorized, incidents.Forbidden, incidents.NotFound, incidents.Internal:
 		return &sourceError{&incidents.Error{Kind: incidents.Unavailable, Message: incidents.ErrorMessage(err), Err: err}}
 	}
 	return &sourceError{err}

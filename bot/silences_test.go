@@ -261,3 +261,51 @@ func TestSilenceSourceFailures(t *testing.T) {
 		t.Fatalf("API silence forever: %d %s", resp.code, resp.body)
 	}
 }
+
+// updateFails is a store whose Update fails while fail is set.
+type updateFails struct {
+	incidents.Store
+	fail bool
+}
+
+func (s *updateFails) Update(ctx context.Context, id string, fn func(*incidents.Incident) error) (*incidents.Incident, error) {
+	if s.fail {
+		return nil, incidents.Errorf(incidents.Unavailable, "the store is down")
+	}
+	return s.Store.Update(ctx, id, fn)
+}
+
+// A silence made at the source that the incident cannot record is
+// expired again: nothing stays muted that no card shows.
+func TestSilenceNotRecordedIsExpired(t *testing.T) {
+	base := boltStore(t)
+	store := &updateFails{Store: base}
+	cfg := bot.DefaultConfig()
+	clock := &fakeClock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	sil := newFakeSilencer(clock)
+	srv, err := bot.New(cfg, bot.Deps{Store: store, Clock: clock, Logger: discardLogger(), Version: "test",
+		Silencers: map[string]bot.Silencer{"alertmanager": sil}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &chatEnv{env: &env{t: t, clock: clock, store: base}}
+	inc := e.open("g1")
+	store.fail = true
+	_, _, err = srv.Act(context.Background(), inc.ID, bot.Command{Verb: bot.VerbSilence, Duration: time.Hour}, bot.Actor{Name: "alice", Known: true, Via: bot.Slack})
+	if incidents.ErrorKind(err) != incidents.Unavailable {
+		t.Fatalf("Act with the store down: %v, want Unavailable", err)
+	}
+	if len(sil.made) != 1 || len(sil.active()) != 0 {
+		t.Fatalf("made %d silences, %d still active; want 1 made and expired again", len(sil.made), len(sil.active()))
+	}
+	store.fail = false
+	if got := e.get(inc.ID); len(got.Silences) != 0 {
+		t.Fatalf("recorded %+v", got.Silences)
+	}
+	// A wrong api_url (404) is klaxon's problem, not the incident's: 503.
+	sil.setFail(&incidents.Error{Kind: incidents.NotFound, Message: "Alertmanager at http://am:9093/x answered 404 Not Found: is http://am:9093/x its base URL?"})
+	_, _, err = srv.Act(context.Background(), inc.ID, bot.Command{Verb: bot.VerbSilence, Duration: time.Hour}, bot.Actor{Name: "alice", Known: true, Via: bot.Slack})
+	if incidents.ErrorKind(err) != incidents.Unavailable || !strings.Contains(incidents.ErrorMessage(err), "is http://am:9093/x its base URL?") {
+		t.Fatalf("with a wrong api_url: %v", err)
+	}
+}
