@@ -66,6 +66,8 @@ const (
 var silenceChoices = []time.Duration{time.Hour, 4 * time.Hour, 24 * time.Hour}
 
 const (
+	// MinSilence and MaxSilence bound how long a silence klaxon makes
+	// lasts: a week at most, so that none is forgotten for good.
 	MinSilence = time.Minute
 	MaxSilence = 7 * 24 * time.Hour
 	// maxSilenceLabels bounds the label=value a command adds.
@@ -384,7 +386,7 @@ func (s *Server) offerSilence(ctx context.Context, r chatops.Request, id string,
 	return chatops.Reply{Text: text, Ephemeral: true, Choices: choices}, nil
 }
 
-// silenceUsable reports whether err came from a silence source.
+// silenceFailure reports whether err came from a silence source.
 func silenceFailure(err error) bool {
 	var se *sourceError
 	return errors.As(err, &se)
