@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"regexp"
 	"slices"
 	"sort"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/klaxonbot/klaxon/chatops"
 	"github.com/klaxonbot/klaxon/incidents"
+	"github.com/klaxonbot/klaxon/internal/suggest"
 	"github.com/klaxonbot/klaxon/templates"
 )
 
@@ -390,4 +392,46 @@ func (s *Server) offerSilence(ctx context.Context, r chatops.Request, id string,
 func silenceFailure(err error) bool {
 	var se *sourceError
 	return errors.As(err, &se)
+}
+
+// silenceAnswer is one silence of GET /api/v1/silences.
+type silenceAnswer struct {
+	ID        string    `json:"id"`
+	Incident  string    `json:"incident"`
+	Team      string    `json:"team"`
+	Source    string    `json:"source"`
+	Matchers  string    `json:"matchers"`
+	StartsAt  time.Time `json:"startsAt"`
+	EndsAt    time.Time `json:"endsAt"`
+	CreatedBy string    `json:"createdBy"`
+	Comment   string    `json:"comment"`
+}
+
+// getSilences serves GET /api/v1/silences[?team=T]: the active silences
+// klaxon made, of one team or of all, soonest to end first.
+func (s *Server) getSilences(w http.ResponseWriter, r *http.Request) {
+	team := r.URL.Query().Get("team")
+	if team != "" {
+		if _, ok := s.teams[team]; !ok {
+			writeError(w, incidents.Errorf(incidents.NotFound, "there is no team %q%s", clip(team, 40), suggest.Hint(team, s.teamNames())))
+			return
+		}
+	}
+	if len(s.silencers) == 0 {
+		writeError(w, incidents.Errorf(incidents.NotFound,
+			"klaxon cannot silence alerts: give it the API of their source (sources.alertmanager.api_url or sources.grafana.api_url)"))
+		return
+	}
+	list, err := s.Silences(r.Context(), []string{team}, team == "")
+	if err != nil {
+		s.log.Warn("listing silences failed", "err", err)
+		writeError(w, err)
+		return
+	}
+	out := make([]silenceAnswer, 0, len(list))
+	for _, l := range list {
+		out = append(out, silenceAnswer{ID: l.ID, Incident: l.Incident, Team: l.Team, Source: l.Source, Matchers: l.Matchers,
+			StartsAt: l.StartsAt.UTC(), EndsAt: l.EndsAt.UTC(), CreatedBy: l.CreatedBy, Comment: l.Comment})
+	}
+	writeJSONIndented(w, http.StatusOK, map[string]any{"silences": out})
 }

@@ -252,6 +252,17 @@ func TestSilenceSourceFailures(t *testing.T) {
 	if resp.code != 200 || json.Unmarshal([]byte(resp.body), &out) != nil || !strings.HasPrefix(out.Message, inc.ID+": Silenced for 4h by ") {
 		t.Fatalf("API silence: %d %s", resp.code, resp.body)
 	}
+	resp = e.do("GET", "/api/v1/silences?team=payments", "", "Authorization", "Bearer "+apiToken)
+	var list struct {
+		Silences []struct{ ID, Incident, Team, Matchers, CreatedBy string }
+	}
+	if resp.code != 200 || json.Unmarshal([]byte(resp.body), &list) != nil || len(list.Silences) != 1 || list.Silences[0].Incident != inc.ID ||
+		list.Silences[0].Team != "payments" || list.Silences[0].CreatedBy != "alice (api)" || !strings.Contains(list.Silences[0].Matchers, `instance="db-1"`) {
+		t.Fatalf("GET /api/v1/silences: %d %s", resp.code, resp.body)
+	}
+	if resp = e.do("GET", "/api/v1/silences?team=paymnts", "", "Authorization", "Bearer "+apiToken); resp.code != 404 || !strings.Contains(resp.body, `did you mean`) {
+		t.Fatalf("GET /api/v1/silences?team=paymnts: %d %s", resp.code, resp.body)
+	}
 	resp = e.do("POST", "/api/v1/incidents/"+inc.ID+"/unsilence", `{}`, "Authorization", "Bearer "+apiToken)
 	if resp.code != 200 || len(sil.active()) != 0 {
 		t.Fatalf("API unsilence: %d %s; active %+v", resp.code, resp.body, sil.active())

@@ -77,6 +77,7 @@ var verbs = []verb{
 	{"snooze", "ID DURATION", "pause escalation (30m, 2h, 1d)", groupWork},
 	{"silence", "ID DURATION [LABEL=VALUE...]", "silence the incident's alerts at their source, Alertmanager or Grafana (1h, 4h, 24h)", groupWork},
 	{"unsilence", "ID [SILENCE-ID]", "expire the silences klaxon made for the incident", groupWork},
+	{"silences", "[TEAM]", "the active silences klaxon made (of one team)", groupWork},
 	{"sev", "ID 1-4", "set the severity (1 is worst)", groupWork},
 	{"lead", "ID PERSON", "name the incident commander", groupWork},
 	{"note", "ID TEXT [--kind factor|action|went-well|went-wrong|lucky]", "add a note to the timeline (and the postmortem)", groupWork},

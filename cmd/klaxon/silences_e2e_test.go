@@ -213,6 +213,11 @@ func TestSilencesRealAlertmanager(t *testing.T) {
 		t.Fatalf("the CLI's silence: %+v", inc.Silences)
 	}
 	out.Reset()
+	if err := run(context.Background(), []string{"silences", "payments", "--url", base, "--token", cliToken}, &out, &out); err != nil ||
+		!strings.Contains(out.String(), inc.Silences[0].ID+"  "+noisy+"  payments  until ") || !strings.Contains(out.String(), `service="db"`) {
+		t.Fatalf("klaxon silences: %v\n%s", err, out.String())
+	}
+	out.Reset()
 	if err := run(context.Background(), []string{"unsilence", noisy, inc.Silences[0].ID[:8], "--url", base, "--token", cliToken}, &out, &out); err != nil ||
 		!strings.Contains(out.String(), "expired by alice (cli)") || amSilence(t, am, inc.Silences[0].ID).Status.State != "expired" {
 		t.Fatalf("klaxon unsilence: %v\n%s", err, out.String())
