@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/url"
@@ -239,21 +240,55 @@ func (s *Server) routeIncidentPages() {
 	s.route("GET", "/api/v1/incidents/{id}/timeline", s.apiRead(s.getTimeline))
 }
 
+// savedPostmortem returns the latest postmortem version saved for the
+// incident, if the store keeps them and one was saved.
+func (s *Server) savedPostmortem(ctx context.Context, id string) (incidents.PostmortemVersion, bool, error) {
+	pm, ok := s.store.(incidents.Postmortems)
+	if !ok {
+		return incidents.PostmortemVersion{}, false, nil
+	}
+	v, err := pm.Postmortem(ctx, id, 0)
+	if incidents.ErrorKind(err) == incidents.NotFound {
+		return v, false, nil
+	}
+	return v, err == nil, err
+}
+
 func (s *Server) logStoreError(r *http.Request, err error) {
 	if k := incidents.ErrorKind(err); k == incidents.Unavailable || k == incidents.Internal {
 		s.log.Error("store error", "path", r.URL.Path, "err", err)
 	}
 }
 
-// getPostmortem serves the incident's postmortem draft as Markdown. It
-// reads the whole incident: the draft tells its whole story.
+// getPostmortem serves the incident's postmortem as Markdown: the latest
+// version the team saved (in the console), or, when none was saved or
+// with ?draft=1, the draft made from the incident, which reads the whole
+// incident: the draft tells its whole story. X-Klaxon-Postmortem-Version
+// says which (0: the draft).
 func (s *Server) getPostmortem(w http.ResponseWriter, r *http.Request) {
-	inc, err := s.store.Get(r.Context(), r.PathValue("id"))
+	ctx, id := r.Context(), r.PathValue("id")
+	if r.URL.Query().Get("draft") == "" {
+		v, ok, err := s.savedPostmortem(ctx, id)
+		if err != nil {
+			s.logStoreError(r, err)
+			writeError(w, err)
+			return
+		}
+		if ok {
+			w.Header().Set("Content-Type", "text/markdown; charset=utf-8")
+			w.Header().Set("Content-Disposition", `inline; filename="`+v.Incident+`-postmortem.md"`)
+			w.Header().Set("X-Klaxon-Postmortem-Version", strconv.Itoa(v.Version))
+			io.WriteString(w, v.Text)
+			return
+		}
+	}
+	inc, err := s.store.Get(ctx, id)
 	if err != nil {
 		s.logStoreError(r, err)
 		writeError(w, err)
 		return
 	}
+	w.Header().Set("X-Klaxon-Postmortem-Version", "0")
 	md, err := s.tmpl.Postmortem(inc, s.clock.Now())
 	if err != nil {
 		s.log.Error("postmortem template failed", "incident", inc.ID, "err", err)

@@ -291,19 +291,26 @@ func (s *Server) act(ctx context.Context, r chatops.Request, actor string, known
 		case VerbTimeline:
 			return ephemeral(timelineText(inc, 30)), nil
 		}
-		md, err := s.tmpl.Postmortem(inc, s.clock.Now())
-		if err != nil {
+		text := "Postmortem draft of " + inc.ID + ": edit it, review it together, keep it blameless."
+		var md string
+		if v, ok, err := s.savedPostmortem(ctx, inc.ID); err != nil {
+			return chatops.Reply{}, err
+		} else if ok {
+			// The team's own text, saved in the console, beats the draft.
+			md = v.Text
+			text = fmt.Sprintf("Postmortem of %s, version %d saved by %s on %s.", inc.ID, v.Version, v.By, v.At.UTC().Format("2006-01-02 15:04 UTC"))
+		} else if md, err = s.tmpl.Postmortem(inc, s.clock.Now()); err != nil {
 			s.log.Error("postmortem template failed", "incident", id, "err", err)
 			return chatops.Reply{}, incidents.Wrap(incidents.Internal, "postmortem", err)
 		}
 		reply := chatops.Reply{
-			Text: "Postmortem draft of " + inc.ID + ": edit it, review it together, keep it blameless.", Ephemeral: true,
+			Text: text, Ephemeral: true,
 			Document: &chatops.Document{Name: inc.ID + "-postmortem.md", Title: "Postmortem: " + inc.ID + " " + clip(inc.Title, 80), Content: md},
 		}
 		if base := s.cfg.Server.PublicURL; base != "" {
 			// klaxon's own link: a real link on every platform, unlike
 			// the URLs in incident text.
-			reply.Links = []chatops.Link{{Text: inc.ID + "-postmortem.md (the latest draft)",
+			reply.Links = []chatops.Link{{Text: inc.ID + "-postmortem.md (the latest version)",
 				URL: strings.TrimRight(base, "/") + "/api/v1/incidents/" + inc.ID + "/postmortem.md"}}
 		}
 		return reply, nil

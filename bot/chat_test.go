@@ -81,8 +81,25 @@ func TestChatRunsAnIncident(t *testing.T) {
 			t.Fatalf("postmortem reply %+v", pm)
 		}
 		r2 := e.do("GET", "/api/v1/incidents/"+inc.ID+"/postmortem.md", "")
-		if r2.code != 200 || r2.header.Get("Content-Type") != "text/markdown; charset=utf-8" || r2.body != pm.Document.Content {
+		if r2.code != 200 || r2.header.Get("Content-Type") != "text/markdown; charset=utf-8" || r2.body != pm.Document.Content ||
+			r2.header.Get("X-Klaxon-Postmortem-Version") != "0" {
 			t.Fatalf("GET postmortem.md: %d %s", r2.code, r2.header)
+		}
+		// Once the team saves its own text (in the console), chat and the
+		// API hand out that, not the draft; ?draft=1 still makes the draft.
+		saved := "# INC: the pool\n\nThe pool was sized for last year's traffic.\n"
+		if _, err := e.store.(incidents.Postmortems).SavePostmortem(context.Background(), inc.ID, 0, saved, "alice", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		pm = e.say("UALICE", "postmortem "+inc.ID)
+		if pm.Document == nil || pm.Document.Content != saved || !strings.Contains(pm.Text, "version 1 saved by alice") {
+			t.Fatalf("postmortem reply after a save: %+v", pm)
+		}
+		if r3 := e.do("GET", "/api/v1/incidents/"+inc.ID+"/postmortem.md", ""); r3.code != 200 || r3.body != saved || r3.header.Get("X-Klaxon-Postmortem-Version") != "1" {
+			t.Fatalf("GET postmortem.md after a save: %d %s %q", r3.code, r3.header, r3.body)
+		}
+		if r4 := e.do("GET", "/api/v1/incidents/"+inc.ID+"/postmortem.md?draft=1", ""); r4.code != 200 || r4.body != r2.body {
+			t.Fatalf("GET postmortem.md?draft=1: %d %q", r4.code, r4.body)
 		}
 	})
 }

@@ -15,7 +15,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime"
+	"mime/multipart"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"strconv"
 	"strings"
@@ -59,15 +62,21 @@ func apiPath(segments ...string) string {
 // call makes one request: body (when not nil) as JSON, the answer decoded
 // into a T.
 func call[T any](ctx context.Context, a *api, method, p string, query url.Values, body any) (T, *response, error) {
-	var out T
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return out, nil, err
-		}
-		rd = bytes.NewReader(b)
+	if body == nil {
+		return send[T](ctx, a, method, p, query, nil, "")
 	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		var out T
+		return out, nil, err
+	}
+	return send[T](ctx, a, method, p, query, bytes.NewReader(b), "application/json")
+}
+
+// send makes one request with body (nil: none) of content type ct, the
+// answer decoded into a T.
+func send[T any](ctx context.Context, a *api, method, p string, query url.Values, rd io.Reader, ct string) (T, *response, error) {
+	var out T
 	u := a.base + p
 	if len(query) > 0 {
 		u += "?" + query.Encode()
@@ -78,8 +87,8 @@ func call[T any](ctx context.Context, a *api, method, p string, query url.Values
 	}
 	req.Header.Set("Authorization", "Bearer "+a.token)
 	req.Header.Set("Accept", "application/json")
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+	if rd != nil {
+		req.Header.Set("Content-Type", ct)
 	}
 	hr, err := a.hc.Do(req)
 	if err != nil {
@@ -118,6 +127,31 @@ func readError(hr *http.Response) error {
 
 func (a *api) CreatePost(ctx context.Context, p *Post) (*Post, *response, error) {
 	return call[*Post](ctx, a, http.MethodPost, apiPath("posts"), nil, p)
+}
+
+// UploadFile uploads data as a file named name to channel (POST
+// /api/v4/files, multipart: channel_id first, as the server reads the
+// parts in order, then the file as part "files"), as Client4.UploadFile.
+func (a *api) UploadFile(ctx context.Context, channelID, name string, data []byte) (*fileUploadResponse, *response, error) {
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	if err := w.WriteField("channel_id", channelID); err != nil {
+		return nil, nil, err
+	}
+	h := textproto.MIMEHeader{}
+	h.Set("Content-Disposition", mime.FormatMediaType("form-data", map[string]string{"name": "files", "filename": name}))
+	h.Set("Content-Type", http.DetectContentType(data))
+	part, err := w.CreatePart(h)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := part.Write(data); err != nil {
+		return nil, nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, nil, err
+	}
+	return send[*fileUploadResponse](ctx, a, http.MethodPost, apiPath("files"), nil, &body, w.FormDataContentType())
 }
 
 func (a *api) PatchPost(ctx context.Context, id string, patch *postPatch) (*Post, *response, error) {

@@ -33,6 +33,23 @@ type Post struct {
 	// as the compiler makes them; as decoded JSON in a post read back) and
 	// PropIncident (string).
 	Props map[string]any `json:"props"`
+	// FileIds are the files attached (PostImage), at most 10.
+	FileIds []string `json:"file_ids,omitempty"`
+}
+
+// fileUploadResponse is UploadFile's answer (model.FileUploadResponse).
+type fileUploadResponse struct {
+	FileInfos []*fileInfo `json:"file_infos"`
+	ClientIds []string    `json:"client_ids"`
+}
+
+// fileInfo is an uploaded file (model.FileInfo), the fields klaxon reads.
+type fileInfo struct {
+	Id        string `json:"id"`
+	ChannelId string `json:"channel_id"`
+	Name      string `json:"name"`
+	Size      int64  `json:"size"`
+	MimeType  string `json:"mime_type"`
 }
 
 // PropAttachments is the post prop that holds its message attachments.

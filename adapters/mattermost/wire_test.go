@@ -38,7 +38,8 @@ func TestWireTypesMatchModel(t *testing.T) {
 		return &model.Post{Id: id1, CreateAt: 1700000000123, UpdateAt: 1700000000456, EditAt: 1700000000457,
 			DeleteAt: 1700000000789, UserId: id4, ChannelId: id2, RootId: id3, Message: "🔴 **INC\\-42** · Triggered",
 			Type: "custom_x", Hashtags: "#x", ReplyCount: 2, LastReplyAt: 1700000000999,
-			Props: model.StringInterface{model.PostPropsAttachments: []*model.SlackAttachment{att()}, PropIncident: "INC-42"}}
+			Props:   model.StringInterface{model.PostPropsAttachments: []*model.SlackAttachment{att()}, PropIncident: "INC-42"},
+			FileIds: model.StringArray{id4}}
 	}
 	msg, props := "edited", model.StringInterface{PropIncident: "INC-42", model.PostPropsAttachments: []*model.SlackAttachment{att()}}
 	yes, host := true, "klaxon.internal 10.0.0.0/8"
@@ -48,6 +49,9 @@ func TestWireTypesMatchModel(t *testing.T) {
 		ours        any // a pointer to klaxon's type
 	}{
 		{"Post", post(), &model.Post{}, &Post{}},
+		{"fileUploadResponse", &model.FileUploadResponse{FileInfos: []*model.FileInfo{{Id: id1, CreatorId: id4, ChannelId: id2,
+			Name: "INC-42.png", Extension: "png", Size: 1234, MimeType: "image/png", Width: 800, Height: 400}}, ClientIds: []string{"c1"}},
+			&model.FileUploadResponse{}, &fileUploadResponse{}},
 		{"MessageAttachment", att(), &model.SlackAttachment{}, &MessageAttachment{}},
 		{"postList", &model.PostList{Order: []string{id1}, Posts: map[string]*model.Post{id1: post()}, NextPostId: id2, PrevPostId: id3},
 			&model.PostList{}, &postList{}},

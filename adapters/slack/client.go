@@ -73,9 +73,10 @@ type Options struct {
 // concurrent use. It neither retries nor rate-limits: every failure is
 // returned as an *Error saying whether and when a retry is worth it.
 type Client struct {
-	api   *slack.Client
-	sign  func(incidentID string, a templates.Action) string
-	token string // only to scrub it from error causes
+	api    *slack.Client
+	apiURL *url.URL // the API base URL: upload URLs on its host are trusted
+	sign   func(incidentID string, a templates.Action) string
+	token  string // only to scrub it from error causes
 }
 
 // New returns a Client for o. It validates o and does not call the network.
@@ -102,9 +103,10 @@ func New(o Options) (*Client, error) {
 		hc = &http.Client{Timeout: 10 * time.Second}
 	}
 	return &Client{
-		api:   slack.New(o.Token, slack.OptionAPIURL(api), slack.OptionHTTPClient(hc)),
-		sign:  o.Sign,
-		token: o.Token,
+		api:    slack.New(o.Token, slack.OptionAPIURL(api), slack.OptionHTTPClient(hc)),
+		apiURL: u,
+		sign:   o.Sign,
+		token:  o.Token,
 	}, nil
 }
 
@@ -367,9 +369,9 @@ func (c *Client) compile(card *templates.Card) Message {
 
 // Error is every failure a Client returns.
 type Error struct {
-	Op     string        // Slack method: "chat.postMessage", "chat.update", "conversations.history"
+	Op     string        // Slack method: "chat.postMessage", "chat.update", "conversations.history", "files.getUploadURLExternal", "files.completeUploadExternal", or "upload_url" (PostImage's POST of the bytes)
 	Status int           // HTTP status when known (0 otherwise)
-	Code   string        // Slack's error ("channel_not_found", "invalid_blocks"…), or "rate_limited", "http_<status>", "network", "timeout", "canceled", "bad_ref", "bad_dest", "bad_user", "user_not_found", "bad_response", "message_not_found", "window_too_busy"
+	Code   string        // Slack's error ("channel_not_found", "invalid_blocks"…), or "rate_limited", "http_<status>", "network", "timeout", "canceled", "bad_ref", "bad_dest", "bad_user", "user_not_found", "bad_response", "message_not_found", "window_too_busy", "bad_image"
 	Wait   time.Duration // Retry-After, when Slack gave one
 	Temp   bool          // worth retrying: rate limits, 5xx, network errors, timeouts
 	Err    error         // cause
@@ -383,7 +385,7 @@ func (e *Error) Error() string {
 		s += " (retry after " + e.Wait.String() + ")"
 	}
 	switch e.Code {
-	case "network", "timeout", "bad_ref", "bad_dest", "bad_user", "bad_response", "message_not_found", "window_too_busy":
+	case "network", "timeout", "bad_ref", "bad_dest", "bad_user", "bad_response", "message_not_found", "window_too_busy", "bad_image":
 		if e.Err != nil {
 			s += ": " + e.Err.Error()
 		}

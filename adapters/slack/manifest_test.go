@@ -220,15 +220,17 @@ func TestManifestRefuses(t *testing.T) {
 func TestManifestScopesCoverCalls(t *testing.T) {
 	// The scopes each Web API method needs (https://api.slack.com/methods).
 	methodScopes := map[string][]string{
-		"chat.postMessage":      {"chat:write"},
-		"chat.update":           {"chat:write"},
-		"conversations.history": {"channels:history", "groups:history"},
+		"chat.postMessage":             {"chat:write"},
+		"chat.update":                  {"chat:write"},
+		"conversations.history":        {"channels:history", "groups:history"},
+		"files.getUploadURLExternal":   {"files:write"},
+		"files.completeUploadExternal": {"files:write"},
+		"upload_url":                   nil, // not a Web API method: the URL is the permission
 	}
 	// Scopes of what is not a Client call.
 	other := map[string]string{
-		"commands":    "the slash command (Inbound)",
-		"im:write":    "Direct: chat.postMessage to a user ID opens the direct conversation",
-		"files:write": "graphs on cards, next",
+		"commands": "the slash command (Inbound)",
+		"im:write": "Direct: chat.postMessage to a user ID opens the direct conversation",
 	}
 
 	s := newFake(t, slackfake.Options{Channels: []string{ch}, Users: []string{"U0ONCALL"}})
@@ -253,6 +255,9 @@ func TestManifestScopesCoverCalls(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := c.Direct(ctx, "U0ONCALL", "on call"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.PostImage(ctx, ref, "INC-42.png", testPNG(t, 20, 10), "graph"); err != nil {
 		t.Fatal(err)
 	}
 

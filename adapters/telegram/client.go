@@ -409,6 +409,8 @@ func apiError(op string, h *callClient, te *tgbotapi.Error) *Error {
 		e.Code = "forbidden"
 	case code == http.StatusNotFound:
 		e.Code = "not_found"
+	case code == http.StatusRequestEntityTooLarge:
+		e.Code = "too_large"
 	case code != http.StatusBadRequest:
 	case strings.Contains(desc, "message is not modified"):
 		e.Code = "not_modified"
@@ -423,6 +425,12 @@ func apiError(op string, h *callClient, te *tgbotapi.Error) *Error {
 		e.Code = "bad_html"
 	case strings.Contains(desc, "message is too long"):
 		e.Code = "message_too_long"
+	case strings.Contains(desc, "message caption is too long"):
+		e.Code = "caption_too_long"
+	case strings.Contains(desc, "photo_invalid_dimensions"), strings.Contains(desc, "image_process_failed"),
+		strings.Contains(desc, "photo_save_file_invalid"), strings.Contains(desc, "there is no photo"),
+		strings.Contains(desc, "file must be non-empty"):
+		e.Code = "bad_image"
 	case strings.Contains(desc, "button_data_invalid"):
 		e.Code = "button_data_invalid"
 	}
@@ -439,7 +447,7 @@ func (c *Client) redact(err error) error {
 
 // Error is a failed Bot API call. It never holds the token.
 type Error struct {
-	Op     string        // the Bot API method: "sendMessage", "editMessageText"
+	Op     string        // the Bot API method: "sendMessage", "editMessageText", "sendPhoto"
 	Status int           // HTTP status when known (0 otherwise)
 	Code   string        // see below
 	Wait   time.Duration // retry_after of a 429, when given
@@ -452,7 +460,9 @@ type Error struct {
 // not in the chat or blocked), "dm_not_started" (403: a direct message to a
 // user who never started the bot), "not_found" (404), "chat_not_found",
 // "chat_migrated", "message_not_found" (the card to edit is gone: repost),
-// "bad_html", "message_too_long", "button_data_invalid", "http_400" (other
+// "bad_html", "message_too_long", "button_data_invalid", "caption_too_long",
+// "bad_image" (PostImage: a picture Telegram refuses), "too_large" (413),
+// "http_400" (other
 // 400s), "bad_response", "user_not_found" (Direct: a user Telegram does not
 // know), and "bad_dest" / "bad_ref" / "bad_user" for arguments that do not
 // parse. Only rate_limited, http_5xx, network, timeout and canceled are

@@ -107,7 +107,7 @@ func TestConsoleBrowser(t *testing.T) {
 	ctx := browser(t)
 	f := startFakes(t)
 	addr := freeAddr(t)
-	cfg := strings.Replace(f.config(fmt.Sprintf("store: {data_dir: %q}", filepath.Join(t.TempDir(), "data"))),
+	cfg := mustReplace(t, f.config(fmt.Sprintf("store: {data_dir: %q}", filepath.Join(t.TempDir(), "data"))),
 		`server: {listen: "127.0.0.1:0", shutdown_timeout: 5s, public_url: "https://klaxon.example.com", api_open: true}`,
 		fmt.Sprintf(`server: {listen: %q, shutdown_timeout: 5s, public_url: "http://%s", api_open: true}`, addr, addr), 1)
 	cfg += `
@@ -115,7 +115,7 @@ people:
   - {name: alice, slack: UALICE, email: alice@example.com}
   - {name: bob, telegram: "4242"}
 `
-	cfg = strings.Replace(cfg, "    telegram: {chat: ", "    responders: [alice]\n    telegram: {chat: ", 1)
+	cfg = mustReplace(t, cfg, "    telegram: {chat: ", "    responders: [alice]\n    telegram: {chat: ", 1)
 	base, logs, _ := startServe(t, writeFile(t, "klaxon.yaml", cfg))
 	defer func() {
 		if t.Failed() {
@@ -242,4 +242,14 @@ func runCLI(t *testing.T, args ...string) error {
 		return fmt.Errorf("klaxon %s: %v\n%s", strings.Join(args, " "), err, errb.String())
 	}
 	return nil
+}
+
+// mustReplace is strings.Replace that fails the test when old is not in s:
+// a fixture that changed under a test must not make its edit a silent no-op.
+func mustReplace(t testing.TB, s, old, new string, n int) string {
+	t.Helper()
+	if !strings.Contains(s, old) {
+		t.Fatalf("%q is not in:\n%s", old, s)
+	}
+	return strings.Replace(s, old, new, n)
 }

@@ -36,10 +36,10 @@ func TestConsoleBrowserPages(t *testing.T) {
 	// Berlin; carol covers weekdays 09:00–17:00 on top.
 	l := time.Now().In(berlin)
 	monday := time.Date(l.Year(), l.Month(), l.Day()-int(l.Weekday()+6)%7-7, 9, 0, 0, 0, berlin)
-	cfg := strings.Replace(f.config(fmt.Sprintf("store: {data_dir: %q}", filepath.Join(t.TempDir(), "data"))),
+	cfg := mustReplace(t, f.config(fmt.Sprintf("store: {data_dir: %q}", filepath.Join(t.TempDir(), "data"))),
 		`server: {listen: "127.0.0.1:0", shutdown_timeout: 5s, public_url: "https://klaxon.example.com", api_open: true}`,
 		fmt.Sprintf(`server: {listen: %q, shutdown_timeout: 5s, public_url: "http://%s", api_open: true}`, addr, addr), 1)
-	cfg = strings.Replace(cfg, "    telegram: {chat: ", "    responders: [alice]\n    schedule: payments-primary\n    policy: default\n    telegram: {chat: ", 1)
+	cfg = mustReplace(t, cfg, "    telegram: {chat: ", "    responders: [alice]\n    schedule: payments-primary\n    policy: default\n    telegram: {chat: ", 1)
 	cfg += fmt.Sprintf(`
 people:
   - {name: alice, slack: UALICE, email: alice@example.com}
@@ -163,7 +163,7 @@ routes:
 	run("on call", chromedp.Navigate(base+"/ui/oncall"), chromedp.WaitVisible(chromedp.ID("s-payments-primary")))
 	screenshot(t, ctx, "oncall")
 	feedURL := get("the feed URL", chromedp.Value(chromedp.ID("feed-s-payments-primary")))
-	feedURL = strings.Replace(feedURL, "http://"+addr, base, 1)
+	feedURL = mustReplace(t, feedURL, "http://"+addr, base, 1)
 	if body := feed(feedURL); strings.Contains(body, "(override)") {
 		t.Fatalf("an override in the feed before any")
 	}

@@ -68,6 +68,17 @@ func postmortem(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		defer closeStore()
 		store = s
 	}
+	if pm, ok := store.(incidents.Postmortems); ok {
+		// The team's saved text, as the API hands out.
+		v, err := pm.Postmortem(ctx, id, 0)
+		if err == nil {
+			_, err = io.WriteString(stdout, v.Text)
+			return err
+		}
+		if incidents.ErrorKind(err) != incidents.NotFound {
+			return errors.New(incidents.ErrorMessage(err))
+		}
+	}
 	inc, err := store.Get(ctx, id)
 	if err != nil {
 		return errors.New(incidents.ErrorMessage(err))

@@ -25,18 +25,21 @@ telegram: {bot_token: %q, api_endpoint: %q, webhook_secret: %q}
 `, filepath.Join(t.TempDir(), "data"), tg.Token(), tg.URL(), e2eTGSecret))
 	}
 	_, logs, stop := startServe(t, cfg(tg))
-	waitUntil(t, 10*time.Second, "the command menu", func() bool {
-		got, ok := tg.MyCommands(telegramfake.CommandScope{}, "")
-		return ok && len(got) == len(telegram.Commands())
+	// The fake holds the menu as soon as it reads the call, before klaxon
+	// has its answer: wait for klaxon's log line, which follows the answer
+	// (stopping earlier cancels the call in flight and logs a failure).
+	waitUntil(t, 10*time.Second, "the command menu logged", func() bool {
+		return strings.Contains(logs.String(), "Telegram command menu set")
 	})
-	if _, ok := tg.CurrentWebhook(); !ok {
-		t.Error("no webhook set")
+	if got, ok := tg.MyCommands(telegramfake.CommandScope{}, ""); !ok || len(got) != len(telegram.Commands()) {
+		t.Errorf("the fake's menu: %d commands (set: %v), want %d", len(got), ok, len(telegram.Commands()))
 	}
+	waitUntil(t, 10*time.Second, "the webhook set", func() bool {
+		_, ok := tg.CurrentWebhook()
+		return ok
+	})
 	if err := stop(); err != nil {
 		t.Fatal(err)
-	}
-	if !strings.Contains(logs.String(), "Telegram command menu set") {
-		t.Errorf("start did not log the menu:\n%s", logs)
 	}
 
 	// setMyCommands failing is logged; klaxon serves on.

@@ -9,7 +9,9 @@
 // (GetPostsForChannel), GET /api/v4/channels/{id}/members/{user}
 // (GetChannelMember), GET
 // /api/v4/users/me (GetMe), GET /api/v4/users/{id} (GetUser), POST
-// /api/v4/channels/direct (CreateDirectChannel), and the calls an admin's
+// /api/v4/channels/direct (CreateDirectChannel), POST /api/v4/files
+// (UploadFile, see files.go: uploads are listed by Images once a post
+// attaches them), and the calls an admin's
 // setup makes (see setup.go: bots, access tokens, teams, memberships, slash
 // commands, the server config). Errors are AppError JSON, as model.Client4
 // decodes them; a rate-limited call gets what Mattermost's limiter
@@ -99,6 +101,7 @@ const (
 	MaxRunes      = model.PostMessageMaxRunesV2 // 16383
 	MaxPropsBytes = 64 << 10
 	maxBody       = 4 << 20
+	maxUpload     = 1 << 30 // what a latency's early read takes of an upload
 )
 
 // DefaultToken is the token the fake accepts when Options.Token is empty.
@@ -197,6 +200,8 @@ type Server struct {
 	rootIDs    bool                       // Options.CommandRootID
 	actionTo   [2]string                  // action and command URLs starting with [0] are sent to [1] instead
 	signKey    *ecdsa.PrivateKey          // signs trigger ids, as the server's key does
+	files      map[string]*file           // uploaded files by id
+	attached   []string                   // file ids attached to posts, in order
 }
 
 // ephemeral is a post shown to one user only (the server keeps none: the
@@ -228,6 +233,7 @@ func New(opts Options) *Server {
 		ephByID:   map[string]*ephemeral{},
 		left:      map[string]bool{},
 		rootIDs:   opts.CommandRootID,
+		files:     map[string]*file{},
 	}
 	for id, name := range opts.Users {
 		s.users[id] = name
@@ -793,6 +799,8 @@ func route(r *http.Request) (method, param string) {
 		return "GetUser", seg[1]
 	case r.Method == http.MethodPost && len(seg) == 2 && seg[0] == "channels" && seg[1] == "direct":
 		return "CreateDirectChannel", ""
+	case r.Method == http.MethodPost && len(seg) == 1 && seg[0] == "files":
+		return "UploadFile", ""
 	}
 	return setupRoute(r.Method, seg)
 }
@@ -802,7 +810,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if latency := s.Count(method); latency > 0 {
 		// Read the body first: only then does the server notice a client
 		// that gives up.
-		body, _ := io.ReadAll(io.LimitReader(r.Body, maxBody))
+		limit := int64(maxBody)
+		if method == "UploadFile" {
+			limit = maxUpload
+		}
+		body, _ := io.ReadAll(io.LimitReader(r.Body, limit))
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		if !fakechat.Wait(r.Context(), latency, nil) {
 			return
@@ -858,6 +870,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.getChannelMember(w, param)
 	case "CreateDirectChannel":
 		s.createDirectChannel(w, r, uid)
+	case "UploadFile":
+		s.uploadFile(w, r, uid)
 	default:
 		if !s.serveSetup(w, r, method, param, uid) {
 			writeErr(w, model.NewAppError("Handle404", "api.context.404.app_error", nil, r.Method+" "+r.URL.Path, http.StatusNotFound))
@@ -921,6 +935,7 @@ func (s *Server) createPost(w http.ResponseWriter, r *http.Request, uid string) 
 		s.rejectLocked(w, aerr.Where, aerr)
 		return
 	}
+	s.attachFiles(&p)
 	stored := clone(&p)
 	s.posts[p.Id] = &post{p: stored}
 	if p.RootId == "" {

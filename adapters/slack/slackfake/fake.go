@@ -7,7 +7,9 @@
 // message channel with that user, DirectChannel(user), as Slack does.
 //
 // It serves chat.postMessage, chat.update, chat.delete,
-// conversations.history and auth.test under URL(), reading form-encoded
+// conversations.history, auth.test and the file upload flow
+// (files.getUploadURLExternal, the upload URL, files.completeUploadExternal;
+// files.upload answers method_deprecated: see files.go) under URL(), reading form-encoded
 // bodies (as slack-go sends them) and JSON bodies. Errors are answered as
 // Slack does: HTTP 200 with {"ok":false,"error":"<code>"}, and HTTP 429
 // with a Retry-After header for rate limits.
@@ -79,6 +81,19 @@ type Options struct {
 	// UpdateBurst is its bucket size (0 means UpdatesPerMinute).
 	UpdatesPerMinute int
 	UpdateBurst      int
+	// FilesPerMinute limits files.getUploadURLExternal and
+	// files.completeUploadExternal, each over the whole workspace (Slack
+	// puts both in Tier 4: 100+ a minute); FilesBurst is the bucket size
+	// (0 means FilesPerMinute). Sharing into a channel also counts in
+	// PerChannel, as a post there.
+	FilesPerMinute int
+	FilesBurst     int
+	// Scopes are the token's scopes; empty means every scope. The files
+	// methods answer missing_scope without FilesScope.
+	Scopes []string
+	// NotIn are channels that exist but the bot is not a member of:
+	// files.completeUploadExternal there answers not_in_channel.
+	NotIn []string
 }
 
 // Message is a top-level message as it stands now.
@@ -137,6 +152,13 @@ type Server struct {
 	last      map[string]params // method → the last request's arguments
 	urlUses   map[string]int    // response URL path → posts
 	nextURL   int
+
+	uploads    map[string]*upload // file id → upload
+	uploadKeys map[string]*upload // upload URL key → upload, until completed
+	nextFile   int
+	images     []Image
+	fileLim    map[string]*rate.Limiter
+	notIn      map[string]bool
 }
 
 // New starts a fake configured by opts; Close stops it.
@@ -150,6 +172,14 @@ func New(opts Options) *Server {
 		postLim: map[string]*rate.Limiter{},
 		urlUses: map[string]int{},
 		last:    map[string]params{},
+
+		uploads:    map[string]*upload{},
+		uploadKeys: map[string]*upload{},
+		fileLim:    map[string]*rate.Limiter{},
+		notIn:      map[string]bool{},
+	}
+	for _, ch := range opts.NotIn {
+		s.notIn[ch] = true
 	}
 	if s.token == "" {
 		s.token = DefaultToken
@@ -349,6 +379,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.respond(w, r)
 		return
 	}
+	if strings.HasPrefix(r.URL.Path, uploadPath) {
+		s.uploadBytes(w, r)
+		return
+	}
 	method, ok := strings.CutPrefix(r.URL.Path, "/api/")
 	if !ok || method == "" {
 		http.NotFound(w, r)
@@ -403,6 +437,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.chatDelete(w, p)
 	case "conversations.history":
 		s.history(w, p)
+	case "files.getUploadURLExternal":
+		s.getUploadURL(w, p)
+	case "files.completeUploadExternal":
+		s.completeUpload(w, p)
+	case "files.upload":
+		// Retired in November 2025 for the external upload flow.
+		s.violate(method, "", "files.upload is retired: use files.getUploadURLExternal and files.completeUploadExternal")
+		fail(w, "method_deprecated")
 	case "auth.test":
 		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "url": "https://klaxon-fake.slack.com/",
 			"team": "Klaxon Fake", "user": "klaxon", "team_id": "T0FAKE", "user_id": "U0FAKE", "bot_id": "B0FAKE"})
@@ -465,6 +507,20 @@ func (s *Server) limited(w http.ResponseWriter, lim *rate.Limiter) bool {
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
 	writeJSON(w, http.StatusTooManyRequests, map[string]any{"ok": false, "error": "ratelimited"})
 	return true
+}
+
+// postLimited takes a token of channel ch's PerChannel limiter, or
+// answers 429; s.mu is held.
+func (s *Server) postLimited(w http.ResponseWriter, ch string) bool {
+	if s.opts.PerChannel <= 0 {
+		return false
+	}
+	lim := s.postLim[ch]
+	if lim == nil {
+		lim = rate.NewLimiter(s.opts.PerChannel, max(s.opts.Burst, 1))
+		s.postLim[ch] = lim
+	}
+	return s.limited(w, lim)
 }
 
 func (s *Server) nextTS() string {
@@ -555,15 +611,8 @@ func (s *Server) postMessage(w http.ResponseWriter, p params) {
 		fail(w, "channel_not_found")
 		return
 	}
-	if s.opts.PerChannel > 0 {
-		lim := s.postLim[ch]
-		if lim == nil {
-			lim = rate.NewLimiter(s.opts.PerChannel, max(s.opts.Burst, 1))
-			s.postLim[ch] = lim
-		}
-		if s.limited(w, lim) {
-			return
-		}
+	if s.postLimited(w, ch) {
+		return
 	}
 	c, ok := s.checkContent(w, method, ch, p)
 	if !ok {

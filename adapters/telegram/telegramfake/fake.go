@@ -9,6 +9,7 @@
 // It serves POST or GET /bot<token>/<method> with form, multipart or JSON
 // bodies, for sendMessage, editMessageText, getMe, answerCallbackQuery
 // (recorded: CallbackAnswers), sendDocument (recorded: Documents),
+// sendPhoto (recorded: Photos; a photo counts in the chat's rate limits),
 // getUpdates (a queue tests fill with UserMessage, Press and PushUpdate),
 // setWebhook and deleteWebhook (Webhook), setMyCommands, getMyCommands and
 // deleteMyCommands (MyCommands). It is safe for concurrent use.
@@ -142,6 +143,7 @@ type Server struct {
 	answered  map[string]bool
 	cbAnswers []CallbackAnswer
 	documents []Document
+	photos    []Photo
 	commands  map[commandKey][]BotCommand
 }
 
@@ -321,6 +323,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		result, err = s.answerCallbackQuery(params)
 	case "sendDocument":
 		result, err = s.sendDocument(params, files)
+	case "sendPhoto":
+		result, err = s.sendPhoto(params, files)
 	case "getUpdates":
 		result, err = s.getUpdates(r.Context(), params)
 	case "setWebhook":
@@ -395,9 +399,12 @@ func readParams(r *http.Request) (map[string]string, map[string]upload, *apiErro
 	if r.Method != http.MethodPost {
 		return params, files, nil
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, 10<<20))
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxMultipartBytes+1))
 	if err != nil {
 		return nil, nil, badRequest("can't read the request body", true)
+	}
+	if len(body) > MaxMultipartBytes {
+		return nil, nil, &apiError{status: 413, desc: "Request Entity Too Large", violation: true}
 	}
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch ct {
