@@ -1,6 +1,8 @@
 package bot
 
 import (
+	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -52,6 +54,9 @@ var verbAliases = map[string]Verb{
 	"timeline":   VerbTimeline,
 	"postmortem": VerbPostmortem, "pm": VerbPostmortem,
 	"oncall": VerbOncall, "who": VerbOncall,
+	"silence": VerbSilence, "mute": VerbSilence,
+	"unsilence": VerbUnsilence, "unmute": VerbUnsilence,
+	"silences": VerbSilences,
 }
 
 // Command is a parsed chat command, the same from every platform.
@@ -68,6 +73,10 @@ type Command struct {
 	Override bool               // oncall override
 	// Actionable is feedback's answer: was the incident worth acting on?
 	Actionable bool
+	// Labels are the label=value a silence adds to its matchers.
+	Labels map[string]string
+	// SilenceID names one silence to unsilence (its start will do).
+	SilenceID string
 }
 
 // maxCommandLen bounds a command's text (bytes).
@@ -88,7 +97,10 @@ const usage = `/incident <verb> [INC-ID] ...  (the ID may be left out in a card'
   note [ID] [factor:|action:|went-well:|went-wrong:|lucky:] <text>
   timeline [ID] · postmortem [ID] · help
   oncall [team]                 who is on call now, and next
-  oncall override @person <duration> [team]   put someone on call for a while`
+  oncall override @person <duration> [team]   put someone on call for a while
+  silence [ID] <duration> [label=value …]   silence the alerts at their source (1h, 4h, 24h)
+  unsilence [ID] [silence-id]   expire the incident's silences
+  silences [team]               the team's active silences made from klaxon`
 
 // usageFor returns the usage line of one verb.
 func usageFor(v Verb) string {
@@ -207,6 +219,31 @@ func ParseCommand(text string) (Command, error) {
 		return c, nil
 	case VerbDeclare:
 		return parseDeclare(strings.TrimSpace(rest), bad)
+	case VerbSilence:
+		return parseSilence(rest, bad)
+	case VerbUnsilence:
+		c.ID, rest = takeID(rest, true)
+		words := strings.Fields(rest)
+		switch {
+		case len(words) > 1:
+			return bad("too many words")
+		case len(words) == 1:
+			if !silenceIDRE.MatchString(words[0]) {
+				return bad(fmt.Sprintf("%q is not a silence ID (4 to 36 of 0-9 a-f and -)", clip(words[0], 40)))
+			}
+			c.SilenceID = strings.ToLower(words[0])
+		}
+		return c, nil
+	case VerbSilences:
+		words := strings.Fields(rest)
+		switch len(words) {
+		case 0:
+		case 1:
+			c.Team = words[0]
+		default:
+			return bad("")
+		}
+		return c, nil
 	case VerbOncall:
 		words := strings.Fields(rest)
 		if len(words) > 0 && strings.EqualFold(words[0], "override") {
@@ -230,6 +267,54 @@ func ParseCommand(text string) (Command, error) {
 		return c, nil
 	}
 	return bad("")
+}
+
+var (
+	silenceIDRE = regexp.MustCompile(`^[0-9a-fA-F][0-9a-fA-F-]{3,35}$`)
+	labelNameRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
+)
+
+// parseSilence reads "[ID] [duration] [label=value …]": no duration asks
+// how long (a choice of buttons).
+func parseSilence(s string, bad func(string) (Command, error)) (Command, error) {
+	c := Command{Verb: VerbSilence}
+	c.ID, s = takeID(s, false)
+	words := strings.Fields(s)
+	if len(words) > 0 && !strings.Contains(words[0], "=") {
+		d, err := parseDuration(words[0])
+		if err != nil {
+			return bad(err.Error())
+		}
+		if d < MinSilence || d > MaxSilence {
+			return bad("silence for 1m to 7d")
+		}
+		c.Duration, words = d, words[1:]
+	}
+	if len(words) > maxSilenceLabels {
+		return bad(fmt.Sprintf("at most %d labels", maxSilenceLabels))
+	}
+	for _, w := range words {
+		name, value, ok := strings.Cut(w, "=")
+		if len(value) >= 2 && value[0] == '"' && value[len(value)-1] == '"' {
+			value = value[1 : len(value)-1]
+		}
+		switch {
+		case !ok || value == "":
+			return bad(fmt.Sprintf("%q is not label=value", clip(w, 40)))
+		case !labelNameRE.MatchString(name):
+			return bad(fmt.Sprintf("label name %q is not valid (letters, digits and _)", clip(name, 40)))
+		case c.Labels[name] != "":
+			return bad(fmt.Sprintf("label %s is given twice", name))
+		}
+		if c.Labels == nil {
+			c.Labels = map[string]string{}
+		}
+		c.Labels[name] = value
+	}
+	if c.Duration == 0 && len(c.Labels) > 0 {
+		return bad("say for how long, e.g. 4h")
+	}
+	return c, nil
 }
 
 // parseDeclare reads "<title> [sev N] [team T]" (the options at the end,

@@ -151,7 +151,9 @@ type SourcesConfig struct {
 }
 
 // HookAuth is how a webhook caller proves itself: a bearer Token, Basic
-// auth or an HMAC signature of the body; one of them.
+// auth or an HMAC signature of the body; one of them. For Alertmanager
+// and Grafana it also says how klaxon reaches their API, to silence
+// alerts at the source: APIURL with APIToken or APIBasic.
 type HookAuth struct {
 	Token Secret     `yaml:"token"`
 	Basic *BasicAuth `yaml:"basic"`
@@ -161,6 +163,17 @@ type HookAuth struct {
 	// and without it, a hook is served only when no source has
 	// credentials and klaxon listens on loopback (see SourcesConfig.Open).
 	AllowUnauthenticated bool `yaml:"allow_unauthenticated"`
+
+	// APIURL is the base URL of the source's API klaxon calls to create
+	// and expire silences: Alertmanager's (http://alertmanager:9093, the
+	// URL of its web UI), or Grafana's own (https://grafana.example.com),
+	// whose built-in Alertmanager klaxon then uses. Empty: no silences.
+	APIURL string `yaml:"api_url"`
+	// APIToken is sent as a bearer token to APIURL (a proxy's, or a
+	// Grafana service account's with the Editor role); APIBasic is basic
+	// auth instead (Alertmanager's web.config.file basic_auth_users).
+	APIToken Secret     `yaml:"api_token"`
+	APIBasic *BasicAuth `yaml:"api_basic"`
 }
 
 // BasicAuth is HTTP basic authentication.
@@ -1035,10 +1048,16 @@ func (c *Config) validate() *configValidator {
 		v.errorf("store.data_dir", "must not be empty when store.redis is not set")
 	}
 	if h := c.Sources.Alertmanager; h != nil {
-		v.hookAuth("sources.alertmanager", h)
+		if v.inboundGiven("sources.alertmanager", h) {
+			v.hookAuth("sources.alertmanager", h)
+		}
+		v.sourceAPI("sources.alertmanager", h)
 	}
 	if h := c.Sources.Grafana; h != nil {
-		v.hookAuth("sources.grafana", h)
+		if v.inboundGiven("sources.grafana", h) {
+			v.hookAuth("sources.grafana", h)
+		}
+		v.sourceAPI("sources.grafana", h)
 	}
 	v.webhooks(c.Sources.Webhook)
 	v.heartbeats(c)

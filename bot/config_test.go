@@ -220,6 +220,31 @@ func TestLoadConfigSecretFile(t *testing.T) {
 	}
 }
 
+// The APIs for silences: api_url with basic auth from a file, and a
+// Grafana section that gives only its API, which leaves its webhook as if
+// the section were not there.
+func TestLoadConfigSilenceAPIs(t *testing.T) {
+	cfg := loadFixture(t, "silence_api.yaml", map[string]string{"GRAFANA_SA_TOKEN": "glsa_0123456789abcdef"})
+	got := cfg.Sources.SilenceAPIs()
+	want := map[string]SilenceAPI{
+		"alertmanager": {URL: "http://alertmanager:9093", Username: "klaxon", Password: "am-basic-password-0123"},
+		"grafana":      {URL: "https://grafana.example.com", Token: "glsa_0123456789abcdef"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("SilenceAPIs = %+v\nwant %+v", got, want)
+	}
+	if cfg.Sources.auth("grafana") != nil || cfg.Sources.auth("alertmanager") == nil {
+		t.Fatalf("the webhooks' credentials: %v, %v", cfg.Sources.auth("grafana"), cfg.Sources.auth("alertmanager"))
+	}
+	if s := fmt.Sprintf("%v %+v %s", cfg.Sources.Alertmanager, cfg.Sources.Grafana, cfg.Sources.Grafana); strings.Contains(s, "am-basic-password") || strings.Contains(s, "glsa_") {
+		t.Fatalf("a secret printed: %s", s)
+	}
+	// Grafana's webhook answers 401 (another source has credentials), as without the section.
+	if open, _ := cfg.Sources.Open("grafana", false); open {
+		t.Fatal("grafana's webhook is open")
+	}
+}
+
 func TestLoadConfigErrors(t *testing.T) {
 	for _, tt := range []struct {
 		file string
@@ -274,6 +299,18 @@ sources.alertmanager.basic.password (line 3): must not be empty`},
 sources.alertmanager (line 2): give one of token, basic and hmac, not more`},
 		{file: "hook_scalar.yaml", want: `
 sources.alertmanager (line 2): want a mapping, got a string`},
+		{file: "silence_api_bad.yaml", want: `
+sources.alertmanager.api_url (line 4): want an absolute http or https URL such as http://alertmanager:9093, got "alertmanager:9093"
+sources.alertmanager.api_tokn (line 5): unknown key (did you mean "api_token"?)
+sources.grafana (line 6): give api_token or api_basic, not both
+sources.grafana.api_url (line 7): holds credentials: give them as api_basic (or api_token), which are kept secret`},
+		{file: "silence_api_bad2.yaml", want: `
+sources.alertmanager.api_token (line 3): needs api_url: the API it is for
+sources.grafana.api_token (line 6): is empty: give the token, or leave api_token out`},
+		{file: "silence_api_bad3.yaml", want: `
+sources.alertmanager.api_url (line 3): has a query or #fragment: give the base URL only, such as http://alertmanager:9093
+sources.alertmanager.api_basic.password (line 4): must not be empty
+sources.alertmanager.api_basic.username (line 4): must not hold a colon`},
 		{file: "hook_empty_token.yaml", want: `
 sources.alertmanager (line 2): give token, basic or hmac, or allow_unauthenticated: true (an empty token is not allowed)`},
 		{file: "severity_range.yaml", want: `

@@ -19,9 +19,9 @@ import (
 func (c SourcesConfig) auth(name string) *HookAuth {
 	switch name {
 	case "alertmanager":
-		return c.Alertmanager
+		return c.Alertmanager.inbound()
 	case "grafana":
-		return c.Grafana
+		return c.Grafana.inbound()
 	}
 	for i := range c.Webhook {
 		if w := &c.Webhook[i]; WebhookSourcePrefix+w.Name == name {

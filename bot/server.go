@@ -52,6 +52,10 @@ type Deps struct {
 	// (the form they carry, or an error). Both nil when none is set up.
 	Phone       Phone
 	VerifyPhone func(r *http.Request, body []byte) (url.Values, error)
+	// Silencers maps an incident source ("alertmanager", "grafana") to
+	// what silences alerts there: its open incidents' cards get a Silence
+	// button, and /incident silence works on them.
+	Silencers map[string]Silencer
 	// Console is what the web console needs of the adapters.
 	Console ConsoleDeps
 	// LocalToken is the local token (internal/localtrust) of a klaxon
@@ -82,6 +86,7 @@ type Server struct {
 	outbox    *syncer        // nil when the store has no outbox
 	escalator *escalator     // nil without policies
 	beats     *heartbeats    // nil without heartbeats
+	silencers map[string]Silencer
 
 	tmpl        *templates.Set
 	signer      *ButtonSigner
@@ -132,6 +137,15 @@ func New(cfg *Config, d Deps) (*Server, error) {
 	}
 	if d.Templates == nil {
 		d.Templates = templates.MustBuiltin()
+	}
+	s.silencers = map[string]Silencer{}
+	for name, sil := range d.Silencers {
+		if sil != nil {
+			s.silencers[name] = sil
+		}
+	}
+	if len(s.silencers) > 0 {
+		d.Templates = d.Templates.WithSilences(s.silenceSources()...)
 	}
 	s.tmpl = d.Templates
 	s.signer = NewButtonSigner(cfg.ButtonKeySecret())
@@ -191,6 +205,7 @@ func New(cfg *Config, d Deps) (*Server, error) {
 	s.routeIncidentPages() // GET /api/v1/incidents/{id}/alerts and /timeline (api.go)
 	s.route("GET", "/api/v1/incidents/{id}/postmortem.md", s.apiRead(s.getPostmortem))
 	s.route("GET", "/api/v1/oncall", s.apiRead(s.getOncall))
+	s.route("GET", "/api/v1/silences", s.apiRead(s.getSilences))
 	s.route("POST", "/api/v1/incidents", s.apiWrite(s.declareIncident))
 	for _, a := range apiActions {
 		s.route("POST", "/api/v1/incidents/{id}/"+a.path, s.apiWrite(s.actOn(a)))

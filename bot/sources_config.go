@@ -118,8 +118,8 @@ type hookSource struct {
 // (always served, configured or not) and the generic ones.
 func (c SourcesConfig) hooks() []hookSource {
 	hs := []hookSource{
-		{name: "alertmanager", path: "sources.alertmanager", auth: c.Alertmanager, given: c.Alertmanager != nil},
-		{name: "grafana", path: "sources.grafana", auth: c.Grafana, given: c.Grafana != nil},
+		{name: "alertmanager", path: "sources.alertmanager", auth: c.Alertmanager.inbound(), given: c.Alertmanager.inbound() != nil},
+		{name: "grafana", path: "sources.grafana", auth: c.Grafana.inbound(), given: c.Grafana.inbound() != nil},
 	}
 	for i := range 2 {
 		if hs[i].auth != nil {

@@ -123,12 +123,14 @@ const (
 	// EventDeliveryFailed records a card that a chat platform refused for
 	// good (a missing channel, a revoked token): people see why it is missing.
 	EventDeliveryFailed EventKind = "delivery_failed"
-	EventLead           EventKind = "lead"      // an incident commander named
-	EventRole           EventKind = "role"      // a scribe or comms person named
-	EventNote           EventKind = "note"      // a note; Tag says its kind
-	EventSnoozed        EventKind = "snoozed"   // escalation paused until a time
-	EventEscalated      EventKind = "escalated" // the next escalation step asked for
-	EventFeedback       EventKind = "feedback"  // someone said whether it was worth acting on
+	EventLead           EventKind = "lead"       // an incident commander named
+	EventRole           EventKind = "role"       // a scribe or comms person named
+	EventNote           EventKind = "note"       // a note; Tag says its kind
+	EventSnoozed        EventKind = "snoozed"    // escalation paused until a time
+	EventEscalated      EventKind = "escalated"  // the next escalation step asked for
+	EventFeedback       EventKind = "feedback"   // someone said whether it was worth acting on
+	EventSilenced       EventKind = "silenced"   // a silence made at the source
+	EventUnsilenced     EventKind = "unsilenced" // a silence of klaxon's expired
 )
 
 // Conversational reports whether an event is worth a line in the card's
@@ -198,6 +200,9 @@ type Incident struct {
 	// Feedback says whether the incident was worth acting on, and who
 	// said so (asked on the resolved card).
 	Feedback *Feedback `json:"feedback,omitempty"`
+	// Silences are the silences klaxon made at the incident's source for
+	// it and has not expired (see AddSilence); some may have ended.
+	Silences []Silence `json:"silences,omitempty"`
 	Timeline []Event   `json:"timeline"`
 	// Events is how many events the timeline holds. Stores set it on
 	// every incident they return, so that a summary (which has no

@@ -1,6 +1,7 @@
 package templates
 
 import (
+	"fmt"
 	"net/url"
 	"slices"
 	"strings"
@@ -69,6 +70,12 @@ const (
 	ActReopen   ActionID = "reopen"
 	ActEscalate ActionID = "escalate"
 	ActSnooze   ActionID = "snooze"
+	// ActSilence silences the incident's alerts at their source for Arg
+	// ("4h"; empty: klaxon asks how long). Open cards show Silence 1h, 4h
+	// and 24h when the Set has WithSilences for the incident's source.
+	ActSilence ActionID = "silence"
+	// ActUnsilence expires the silences klaxon made for the incident.
+	ActUnsilence ActionID = "unsilence"
 )
 
 // Action is a button on a card.
@@ -117,6 +124,9 @@ type cardData struct {
 	Alert            incidents.Alert
 	Annotations      map[string]string
 	Labels           map[string]string
+	// Silenced says what silences the incident's alerts at their source:
+	// "Silenced for 4h by alice (silence 1a2b3c4d…)", or "".
+	Silenced string
 }
 
 // alertData is what the "alert" template sees.
@@ -139,7 +149,7 @@ func (s *Set) render(inc *incidents.Incident, now time.Time) (*Card, error) {
 	rep := representative(inc)
 	firing, resolved := inc.Counts()
 	data := &cardData{Incident: inc, Now: now, Firing: firing, Resolved: resolved,
-		Alert: rep, Annotations: rep.Annotations, Labels: rep.Labels}
+		Alert: rep, Annotations: rep.Annotations, Labels: rep.Labels, Silenced: SilencedText(inc, now)}
 	c := &Card{IncidentID: inc.ID, Version: inc.Version, Severity: inc.Severity, State: inc.State}
 	for _, p := range []struct {
 		name string
@@ -183,7 +193,40 @@ func (s *Set) render(inc *incidents.Incident, now time.Time) (*Card, error) {
 	c.Links = links(inc, rep)
 	c.Labels, c.MoreLabels = labels(rep.Labels)
 	c.Actions = actions(inc.State)
+	silenced := len(inc.ActiveSilences(now)) > 0
+	switch {
+	case silenced:
+		c.Actions = append(c.Actions, Action{ID: ActUnsilence, Label: "Unsilence"})
+	case inc.State.Open() && slices.Contains(s.silences, inc.Source):
+		for _, d := range []string{"1h", "4h", "24h"} {
+			c.Actions = append(c.Actions, Action{ID: ActSilence, Label: "Silence " + d, Arg: d})
+		}
+	}
 	return c, nil
+}
+
+// SilencedText says what silences inc's alerts at their source as of now:
+// "Silenced for 4h by alice (silence 1a2b3c4d…)" (the one that lasts
+// longest, "+1 more" for others), or "" when none is active.
+func SilencedText(inc *incidents.Incident, now time.Time) string {
+	active := inc.ActiveSilences(now)
+	if len(active) == 0 {
+		return ""
+	}
+	last := active[0]
+	for _, s := range active[1:] {
+		if s.Until.After(last.Until) {
+			last = s
+		}
+	}
+	text := "Silenced for " + Duration(last.Until.Sub(last.At)) + " by " + last.By + " (silence " + incidents.ShortSilenceID(last.ID) + ")"
+	if last.At.IsZero() || !last.At.Before(last.Until) {
+		text = "Silenced until " + last.Until.UTC().Format("15:04 UTC") + " by " + last.By + " (silence " + incidents.ShortSilenceID(last.ID) + ")"
+	}
+	if len(active) > 1 {
+		text += fmt.Sprintf(" +%d more", len(active)-1)
+	}
+	return text
 }
 
 // representative is the alert a card describes: the first firing one,

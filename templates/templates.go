@@ -34,6 +34,18 @@ type Set struct {
 	card       *template.Template
 	postmortem *template.Template
 	phone      *template.Template
+	// silences are the incident sources whose open incidents get a
+	// Silence button (WithSilences).
+	silences []string
+}
+
+// WithSilences returns a copy of s whose cards offer Silence buttons (1h,
+// 4h, 24h) on the open incidents of these sources (those klaxon can
+// silence at).
+func (s *Set) WithSilences(sources ...string) *Set {
+	c := *s
+	c.silences = append([]string(nil), sources...)
+	return &c
 }
 
 // Load parses the built-in templates and then, when dir is not empty, the

@@ -414,3 +414,56 @@ func TestCardAlertWithoutStart(t *testing.T) {
 		t.Fatalf("first line %q: want no duration for an alert without a start", c.Alerts[0])
 	}
 }
+
+// A Set WithSilences offers Silence 1h, 4h, 24h on the open incidents of those
+// sources; a silenced incident says so on its owner line and offers
+// Unsilence instead, resolved or not.
+func TestSilenceActions(t *testing.T) {
+	ids := func(c *Card) string {
+		var s []string
+		for _, a := range c.Actions {
+			s = append(s, string(a.ID))
+		}
+		return strings.Join(s, ",")
+	}
+	inc := cardtest.Payments() // from Alertmanager
+	now := inc.CreatedAt.Add(time.Minute)
+	plain, with := MustBuiltin(), MustBuiltin().WithSilences("alertmanager")
+	for _, tc := range []struct {
+		set  *Set
+		want string
+	}{{plain, "ack,resolve,escalate,snooze"}, {with, "ack,resolve,escalate,snooze,silence,silence,silence"}, {MustBuiltin().WithSilences("grafana"), "ack,resolve,escalate,snooze"}} {
+		c, err := tc.set.Card(inc, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := ids(c); got != tc.want {
+			t.Errorf("actions %s, want %s", got, tc.want)
+		}
+	}
+	if err := inc.AddSilence(incidents.Silence{ID: "1a2b3c4d-5e6f-4000-8000-000000000001", Source: "alertmanager", By: "alice", Until: now.Add(4 * time.Hour)}, now); err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range []incidents.State{incidents.Triggered, incidents.Resolved} {
+		if st == incidents.Resolved {
+			if err := inc.Apply(incidents.Resolve, "bob", "", now); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c, err := with.Card(inc, now.Add(time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "Silenced for 4h by alice (silence 1a2b3c4d…)"
+		if st == incidents.Resolved {
+			want = "Resolved by bob 1m ago · " + want
+		}
+		if c.Owner != want || !strings.HasSuffix(ids(c), ",unsilence") || strings.Contains(ids(c), "silence,") {
+			t.Errorf("%s: owner %q, actions %s; want %q and Unsilence", st, c.Owner, ids(c), want)
+		}
+	}
+	// Once it ended, the card forgets it.
+	if c, _ := with.Card(inc, now.Add(5*time.Hour)); strings.Contains(c.Owner, "Silenced") || strings.Contains(ids(c), "silence") {
+		t.Errorf("after the silence ended: owner %q, actions %s", c.Owner, ids(c))
+	}
+}

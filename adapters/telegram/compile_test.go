@@ -493,7 +493,7 @@ func TestHugeCard(t *testing.T) {
 	c, key = hugeCard(64)
 	m = Compile(c, key)
 	check(t, m)
-	if rows := m.Keyboard.InlineKeyboard; len(rows) != 6 || *rows[0][0].CallbackData != strings.Repeat("k", 64) {
+	if rows := m.Keyboard.InlineKeyboard; len(rows) != (MaxActionButtons+MaxLinkButtons)/ButtonsPerRow || *rows[0][0].CallbackData != strings.Repeat("k", 64) {
 		t.Fatalf("64-byte keys: %s", keyboardJSON(t, m))
 	}
 

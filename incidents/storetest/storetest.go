@@ -80,6 +80,7 @@ func Run(t *testing.T, newStore NewStore, opts ...Option) {
 		{"ListByTeam", testListByTeam},
 		{"ListByCreationTime", testListByTime},
 		{"ListFollowsTeamChanges", testListFollowsTeam},
+		{"Silences", testSilences},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
