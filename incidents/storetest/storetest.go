@@ -116,6 +116,14 @@ func Run(t *testing.T, newStore NewStore, opts ...Option) {
 			tc.fn(t, s, e)
 		})
 	}
+	t.Run("MaintenanceWindows", func(t *testing.T) {
+		s := newStore(t)
+		m, ok := s.(incidents.Maintenances)
+		if !ok {
+			t.Skip("store keeps no maintenance windows")
+		}
+		testMaintenances(t, m)
+	})
 	t.Run("OnceAcrossReplicas", func(t *testing.T) {
 		s := newStore(t)
 		o, ok := s.(incidents.Once)
