@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -31,6 +32,8 @@ const (
 	VerbTimeline   Verb = "timeline"
 	VerbPostmortem Verb = "postmortem"
 	VerbOncall     Verb = "oncall"
+	// VerbMaintenance lists, opens and ends maintenance windows.
+	VerbMaintenance Verb = "maintenance"
 )
 
 // verbAliases maps what people type to a verb.
@@ -52,6 +55,7 @@ var verbAliases = map[string]Verb{
 	"timeline":   VerbTimeline,
 	"postmortem": VerbPostmortem, "pm": VerbPostmortem,
 	"oncall": VerbOncall, "who": VerbOncall,
+	"maintenance": VerbMaintenance, "maint": VerbMaintenance,
 }
 
 // Command is a parsed chat command, the same from every platform.
@@ -68,7 +72,23 @@ type Command struct {
 	Override bool               // oncall override
 	// Actionable is feedback's answer: was the incident worth acting on?
 	Actionable bool
+	// Maintenance: what to do (MaintList, MaintOpen, MaintEnd), the
+	// labels a new window matches, and the window to end ("" when left
+	// to the context). Team is then a team only if one is named so (else
+	// it starts the reason, in Text).
+	Maint  MaintAction
+	Labels map[string]string
+	Window string
 }
+
+// MaintAction is what a maintenance command does.
+type MaintAction string
+
+const (
+	MaintList MaintAction = "list"
+	MaintOpen MaintAction = "open"
+	MaintEnd  MaintAction = "end"
+)
 
 // maxCommandLen bounds a command's text (bytes).
 const maxCommandLen = 8000
@@ -88,7 +108,9 @@ const usage = `/incident <verb> [INC-ID] ...  (the ID may be left out in a card'
   note [ID] [factor:|action:|went-well:|went-wrong:|lucky:] <text>
   timeline [ID] · postmortem [ID] · help
   oncall [team]                 who is on call now, and next
-  oncall override @person <duration> [team]   put someone on call for a while`
+  oncall override @person <duration> [team]   put someone on call for a while
+  maintenance [<duration> [team] [label=value ...] [reason]]   list or open a maintenance window (no escalation)
+  maintenance end [window]      end a maintenance window early`
 
 // usageFor returns the usage line of one verb.
 func usageFor(v Verb) string {
@@ -207,6 +229,8 @@ func ParseCommand(text string) (Command, error) {
 		return c, nil
 	case VerbDeclare:
 		return parseDeclare(strings.TrimSpace(rest), bad)
+	case VerbMaintenance:
+		return parseMaintenance(rest, bad)
 	case VerbOncall:
 		words := strings.Fields(rest)
 		if len(words) > 0 && strings.EqualFold(words[0], "override") {
@@ -230,6 +254,58 @@ func ParseCommand(text string) (Command, error) {
 		return c, nil
 	}
 	return bad("")
+}
+
+// parseMaintenance reads "", "end [window]" or "<duration> [team]
+// [label=value ...] [reason]".
+func parseMaintenance(rest string, bad func(string) (Command, error)) (Command, error) {
+	c := Command{Verb: VerbMaintenance, Maint: MaintList}
+	w, r := nextWord(rest)
+	switch {
+	case w == "" || strings.EqualFold(w, "list"):
+		if strings.TrimSpace(r) != "" {
+			return bad("too many words")
+		}
+		return c, nil
+	case strings.EqualFold(w, "end") || strings.EqualFold(w, "stop"):
+		c.Maint = MaintEnd
+		id, r2 := nextWord(r)
+		if strings.TrimSpace(r2) != "" || len(id) > 64 {
+			return bad("name one window, such as mw-1a2b3c4d")
+		}
+		c.Window = id
+		return c, nil
+	}
+	d, err := parseDuration(w)
+	if err != nil {
+		return bad(err.Error())
+	}
+	c.Maint, c.Duration = MaintOpen, d
+	rest = r
+	if w, r := nextWord(rest); w != "" && !strings.Contains(w, "=") {
+		c.Team, rest = w, r // a team, if one is named so (see Command)
+	}
+	for {
+		w, r := nextWord(rest)
+		k, v, ok := strings.Cut(w, "=")
+		if !ok {
+			break
+		}
+		k, v = strings.TrimSpace(k), strings.Trim(v, `"'`)
+		if k == "" || v == "" || strings.ContainsAny(k, "\"{}") {
+			return bad(fmt.Sprintf("%q is not label=value", clip(w, 40)))
+		}
+		if c.Labels == nil {
+			c.Labels = map[string]string{}
+		}
+		if len(c.Labels) == 20 {
+			return bad("at most 20 labels")
+		}
+		c.Labels[k] = v
+		rest = r
+	}
+	c.Text = strings.TrimSpace(rest)
+	return c, nil
 }
 
 // parseDeclare reads "<title> [sev N] [team T]" (the options at the end,

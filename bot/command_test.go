@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -51,9 +52,20 @@ func TestParseCommand(t *testing.T) {
 		"who payments":                                 {Verb: VerbOncall, Team: "payments"},
 		"oncall override @bob 4h":                      {Verb: VerbOncall, Override: true, Person: "@bob", Duration: 4 * time.Hour},
 		"oncall override @bob 30m ops":                 {Verb: VerbOncall, Override: true, Person: "@bob", Duration: 30 * time.Minute, Team: "ops"},
+		"maintenance":                                  {Verb: VerbMaintenance, Maint: MaintList},
+		"maint list":                                   {Verb: VerbMaintenance, Maint: MaintList},
+		"maintenance end":                              {Verb: VerbMaintenance, Maint: MaintEnd},
+		"maintenance end mw-1a2b3c4d":                  {Verb: VerbMaintenance, Maint: MaintEnd, Window: "mw-1a2b3c4d"},
+		"maintenance 2h":                               {Verb: VerbMaintenance, Maint: MaintOpen, Duration: 2 * time.Hour},
+		"maintenance 2h payments service=db env=prod db upgrade": {Verb: VerbMaintenance, Maint: MaintOpen, Duration: 2 * time.Hour,
+			Team: "payments", Labels: map[string]string{"service": "db", "env": "prod"}, Text: "db upgrade"},
+		"maintenance 90m service=\"db\" patching": {Verb: VerbMaintenance, Maint: MaintOpen, Duration: 90 * time.Minute,
+			Labels: map[string]string{"service": "db"}, Text: "patching"},
+		"maintenance 1d kernel upgrades on the fleet": {Verb: VerbMaintenance, Maint: MaintOpen, Duration: 24 * time.Hour,
+			Team: "kernel", Text: "upgrades on the fleet"},
 	} {
 		got, err := ParseCommand(text)
-		if err != nil || got != want {
+		if err != nil || !reflect.DeepEqual(got, want) {
 			t.Errorf("ParseCommand(%q) = %+v, %v; want %+v", text, got, err, want)
 		}
 	}
@@ -68,6 +80,10 @@ func TestParseCommandErrors(t *testing.T) {
 		"sev":                     "usage: sev [ID] <1-4>",
 		"snooze":                  "usage: snooze [ID] <duration>",
 		"snooze forever":          `"forever" is not a duration such as 30m, 2h or 1d`,
+		"maintenance soon":        `"soon" is not a duration such as 30m, 2h or 1d; usage: maintenance [<duration>`,
+		"maintenance end a b":     "name one window, such as mw-1a2b3c4d; usage:",
+		"maintenance list all":    "too many words; usage:",
+		"maintenance 2h =db":      `"=db" is not label=value`,
 		"lead":                    "name one person; usage: lead [ID] @person",
 		"lead @a @b":              "name one person",
 		"role boss @x":            "usage: role [ID] <scribe|comms> @person",
@@ -89,7 +105,8 @@ func TestParseCommandErrors(t *testing.T) {
 // what parses is well-formed.
 func FuzzParseCommand(f *testing.F) {
 	for _, s := range []string{"", "ack", "resolve INC-3 done", "sev 42 1", "note factor: x", "declare a b sev 1 team t",
-		"snooze 1h30m", "role scribe @x", "lead <@U1|a>", "INC-9", "\xff\xfe", "note \u202e:", "sev sev1", "snooze 8d"} {
+		"snooze 1h30m", "role scribe @x", "lead <@U1|a>", "INC-9", "\xff\xfe", "note \u202e:", "sev sev1", "snooze 8d",
+		"maintenance 2h payments service=db x", "maint end mw-1", "maintenance 1d a=b=c \"q\""} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, text string) {

@@ -59,6 +59,8 @@ type Config struct {
 	Outbox     OutboxConfig      `yaml:"outbox"`
 	// Console is the web UI at /ui/: sign-in and sessions.
 	Console ConsoleConfig `yaml:"console"`
+	// Maintenance are weekly maintenance windows (maintenance.go).
+	Maintenance []MaintenanceConfig `yaml:"maintenance"`
 
 	lines *lineIndex // dotted path → line in the loaded file; nil if built in Go
 }
@@ -174,6 +176,8 @@ type IncidentsConfig struct {
 	// BlamePhrases in a note earn its author a gentle hint toward systems
 	// language (the note is kept). A given list replaces the default one.
 	BlamePhrases []string `yaml:"blame_phrases"`
+	// Flapping says when an incident is flapping (maintenance.go).
+	Flapping FlappingConfig `yaml:"flapping"`
 }
 
 // SeverityConfig maps the value of an alert label to a severity.
@@ -474,6 +478,7 @@ func DefaultConfig() *Config {
 			BlamePhrases: []string{"fault", "human error", "careless", "should have known", "should have checked",
 				"blame", "screwed up", "messed up", "negligent", "incompetent", "stupid", "his mistake", "her mistake", "their mistake"},
 			Severity: SeverityConfig{Label: "severity", Default: incidents.Sev3, Map: m},
+			Flapping: FlappingConfig{Count: 4, Within: Duration(30 * time.Minute)},
 		},
 	}
 }
@@ -1063,6 +1068,7 @@ func (c *Config) validate() *configValidator {
 	v.apiTokens(c)
 	v.escalation(c)
 	v.console(c)
+	v.maintenance(c)
 	return v
 }
 

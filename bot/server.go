@@ -90,6 +90,9 @@ type Server struct {
 	schedules   map[string]*oncall.Schedule
 	blame       *regexp.Regexp // blame phrases as whole words; nil when none
 
+	weekly []weeklyWindow         // the config's maintenance windows
+	maint  incidents.Maintenances // ad-hoc windows; nil when the store keeps none
+
 	console *console.Console // nil when off
 	changes *changeFeed
 }
@@ -151,6 +154,8 @@ func New(cfg *Config, d Deps) (*Server, error) {
 		s.schedules[sc.Name] = sc.Schedule() // time zones loaded once
 	}
 	s.escalator = newEscalator(s, d)
+	s.weekly = compileWeekly(cfg)
+	s.maint, _ = d.Store.(incidents.Maintenances)
 	if d.VerifyPhone != nil {
 		s.route("POST", "/twilio/gather", s.unauthenticated(s.phoneCallback(d.VerifyPhone, s.gather), maxPhoneBody))
 		s.route("POST", "/twilio/status", s.unauthenticated(s.phoneCallback(d.VerifyPhone, s.callStatus), maxPhoneBody))

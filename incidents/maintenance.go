@@ -120,20 +120,20 @@ func Covering(ws []Maintenance, inc *Incident, now time.Time) *Maintenance {
 	return best
 }
 
-// HoldFor holds the incident's escalation until w ends: the policy's
-// first step becomes due then, and the timeline says so. It does
-// nothing to an incident without an escalation or one held as long.
+// HoldFor holds the incident's escalation until w ends: its next step
+// becomes due then, and the timeline says so (once a window). It does
+// nothing to an incident without an escalation.
 func (inc *Incident) HoldFor(w *Maintenance, now time.Time) {
 	e := inc.Escalation
 	if e == nil || w == nil {
 		return
 	}
-	if h := inc.Maintenance; h != nil && h.Window == w.ID && !h.Until.Before(w.End) {
-		return
-	}
 	end := w.End.UTC()
 	if e.DueAt.Before(end) {
 		e.DueAt = end
+	}
+	if h := inc.Maintenance; h != nil && h.Window == w.ID && h.Until.Equal(end) {
+		return
 	}
 	inc.Maintenance = &MaintenanceHold{Window: w.ID, Reason: w.Reason, Since: now.UTC(), Until: end}
 	text := "In maintenance (" + w.ID

@@ -35,6 +35,7 @@ var commands = []BotCommand{
 	{"postmortem", "The postmortem draft as a document: /postmortem [INC-42]"},
 	{"declare", "Open an incident by hand: /declare title [sev N] [team T]"},
 	{"oncall", "Who is on call now, and who is next: /oncall [team]"},
+	{"maintenance", "Maintenance windows: /maintenance [2h [team] [label=value] [reason] | end [id]]"},
 	{"help", "What klaxon understands"},
 	{"incident", "Any of the above as a verb: /incident ack INC-42"},
 }
