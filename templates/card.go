@@ -22,7 +22,7 @@ type Card struct {
 	State      incidents.State    `json:"state"`
 	Title      string             `json:"title"`              // what is happening, in a line
 	Status     string             `json:"status"`             // state, severity, how long, alert counts
-	Owner      string             `json:"owner,omitempty"`    // who acknowledged or resolved it, when
+	Owner      string             `json:"owner,omitempty"`    // who acknowledged or resolved it, when; what holds it (maintenance, flapping)
 	Summary    string             `json:"summary,omitempty"`  // the description
 	WhatToDo   string             `json:"whatToDo,omitempty"` // from a what_to_do or action annotation
 	Facts      []Fact             `json:"facts,omitempty"`    // the data monitored: value, threshold, service...
@@ -32,7 +32,15 @@ type Card struct {
 	Labels     []Fact             `json:"labels,omitempty"` // the first alert's labels, by name
 	MoreLabels int                `json:"moreLabels,omitempty"`
 	Actions    []Action           `json:"actions"` // the buttons, for the incident's state
+	// Compact says the card is the short "in maintenance" variant: no
+	// description, what to do, facts or labels, at most MaxCompactAlerts
+	// alerts and only the runbook link (the incident is held by a
+	// maintenance window; everything is in the API and the console).
+	Compact bool `json:"compact,omitempty"`
 }
+
+// MaxCompactAlerts is how many alerts a compact card lists.
+const MaxCompactAlerts = 3
 
 // Fact is a name and a value.
 type Fact struct {
@@ -140,13 +148,15 @@ func (s *Set) render(inc *incidents.Incident, now time.Time) (*Card, error) {
 	firing, resolved := inc.Counts()
 	data := &cardData{Incident: inc, Now: now, Firing: firing, Resolved: resolved,
 		Alert: rep, Annotations: rep.Annotations, Labels: rep.Labels}
-	c := &Card{IncidentID: inc.ID, Version: inc.Version, Severity: inc.Severity, State: inc.State}
+	c := &Card{IncidentID: inc.ID, Version: inc.Version, Severity: inc.Severity, State: inc.State,
+		Compact: inc.Maintenance != nil && inc.State.Open()}
+	notice := ""
 	for _, p := range []struct {
 		name string
 		dst  *string
 		max  int
 	}{
-		{"title", &c.Title, MaxTitle}, {"status", &c.Status, MaxLine}, {"owner", &c.Owner, MaxLine},
+		{"title", &c.Title, MaxTitle}, {"status", &c.Status, MaxLine}, {"owner", &c.Owner, MaxLine}, {"notice", &notice, MaxLine},
 		{"summary", &c.Summary, MaxSummary}, {"what_to_do", &c.WhatToDo, MaxWhatToDo},
 	} {
 		out, err := exec(t, p.name, data)
@@ -157,6 +167,15 @@ func (s *Set) render(inc *incidents.Incident, now time.Time) (*Card, error) {
 	}
 	if c.Title == "" {
 		c.Title = inc.ID
+	}
+	if notice != "" {
+		// Every platform shows the owner line: what holds the incident
+		// goes there.
+		c.Owner = Clean(strings.TrimPrefix(c.Owner+" · "+notice, " · "), MaxLine, false)
+	}
+	maxAlerts := MaxAlerts
+	if c.Compact {
+		c.Summary, c.WhatToDo, maxAlerts = "", "", MaxCompactAlerts
 	}
 	// Firing alerts first, each group in the incident's order.
 	order := make([]int, 0, len(inc.Alerts))
@@ -169,8 +188,8 @@ func (s *Set) render(inc *incidents.Incident, now time.Time) (*Card, error) {
 	}
 	c.Alerts = []string{}
 	for _, i := range order {
-		if len(c.Alerts) == MaxAlerts {
-			c.MoreAlerts = len(order) - MaxAlerts
+		if len(c.Alerts) == maxAlerts {
+			c.MoreAlerts = len(order) - maxAlerts
 			break
 		}
 		out, err := exec(t, "alert", alertData{A: inc.Alerts[i], Now: now})
@@ -183,6 +202,13 @@ func (s *Set) render(inc *incidents.Incident, now time.Time) (*Card, error) {
 	c.Links = links(inc, rep)
 	c.Labels, c.MoreLabels = labels(rep.Labels)
 	c.Actions = actions(inc.State)
+	if c.Compact {
+		c.Facts, c.Labels, c.MoreLabels = nil, []Fact{}, 0
+		c.Links = slices.DeleteFunc(c.Links, func(l Link) bool { return l.Kind != LinkRunbook })
+		// Snoozing means nothing while the window holds the escalation;
+		// Escalate overrides the window.
+		c.Actions = slices.DeleteFunc(c.Actions, func(a Action) bool { return a.ID == ActSnooze })
+	}
 	return c, nil
 }
 
