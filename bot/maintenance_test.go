@@ -286,3 +286,101 @@ func TestMaintenanceEndAcrossARestart(t *testing.T) {
 		t.Fatalf("timeline %q", ev)
 	}
 }
+
+// An alert that resolves and fires again every two minutes: the first
+// three flaps reopen the incident as usual (the policy starts again, the
+// thread hears of it); the fourth within 30 minutes marks it flapping —
+// the card says so, and from then on a flap neither restarts the policy
+// nor posts to the thread, while the timeline records each one.
+func TestFlappingStopsRenotifying(t *testing.T) {
+	eachStore(t, func(t *testing.T, store func(testing.TB) incidents.Store) {
+		e, _ := startEsc(t, store(t), &fakeClock{now: t0}, nil)
+		notified := func(id string) int {
+			n := 0
+			for _, ev := range e.events(id, incidents.EventEscalated) {
+				if strings.Contains(ev, "the team's channels are notified") {
+					n++
+				}
+			}
+			return n
+		}
+		starts := t0
+		inc := e.hook(amAlert("Blip", "firing", starts, nil))
+		waitFor(t, 5*time.Second, "the first notify step", func() bool { return notified(inc.ID) == 1 })
+		for i := 1; i <= 6; i++ {
+			e.clock.Add(time.Minute)
+			e.hook(amAlert("Blip", "resolved", starts, nil))
+			e.clock.Add(time.Minute)
+			starts = e.clock.Now()
+			got := e.hook(amAlert("Blip", "firing", starts, nil))
+			if got.State != incidents.Triggered || got.ID != inc.ID {
+				t.Fatalf("flap %d: %s %s", i, got.ID, got.State)
+			}
+			if i < 4 {
+				waitFor(t, 5*time.Second, fmt.Sprintf("the policy restarting at flap %d", i), func() bool { return notified(inc.ID) == i+1 })
+				continue
+			}
+			if !got.Flapping {
+				t.Fatalf("flap %d: not flapping", i)
+			}
+			time.Sleep(400 * time.Millisecond)
+			if n := notified(inc.ID); n != 4 {
+				t.Fatalf("flap %d restarted the policy: %d notify steps, want 4", i, n)
+			}
+		}
+		cur, _ := e.store.Get(context.Background(), inc.ID)
+		if cur.Flaps != 6 || len(e.events(inc.ID, incidents.EventReopened)) != 6 || len(e.events(inc.ID, incidents.EventFlapping)) != 1 {
+			t.Fatalf("timeline: %d flaps, %d reopened, flapping %q", cur.Flaps, len(e.events(inc.ID, incidents.EventReopened)), e.events(inc.ID, incidents.EventFlapping))
+		}
+		// The card says so; the thread heard the first three flaps and
+		// the flapping notice, not the flaps after.
+		var m fakeMsg
+		waitFor(t, 5*time.Second, "the flapping card", func() bool {
+			m = synced(t, e.slack, slackC, cur)
+			return strings.Contains(m.owner, "Flapping") && len(m.replies) > 0
+		})
+		waitFor(t, 5*time.Second, "the thread", func() bool {
+			m = synced(t, e.slack, slackC, cur)
+			n := 0
+			for _, r := range m.replies {
+				for _, ev := range r {
+					if ev.Kind == incidents.EventFlapping {
+						n++
+					}
+				}
+			}
+			return n == 1
+		})
+		reopened := 0
+		for _, r := range m.replies {
+			for _, ev := range r {
+				if ev.Kind == incidents.EventReopened {
+					reopened++
+				}
+				if ev.Tag == incidents.TagFlap {
+					t.Fatalf("a flap was posted to the thread: %+v", ev)
+				}
+			}
+		}
+		if reopened != 3 {
+			t.Fatalf("%d reopenings in the thread, want 3 (before it was flapping)", reopened)
+		}
+	})
+}
+
+// The compact card goes to the channel while a window holds the
+// incident, and the full card replaces it when the window ends.
+func TestMaintenanceCompactCard(t *testing.T) {
+	e, _ := startEsc(t, boltStore(t), &fakeClock{now: t0}, nil)
+	e.say("UALICE", "maintenance 1h payments")
+	inc := e.hook(amAlert("DBDown", "firing", t0, nil))
+	m := synced(t, e.slack, slackC, inc)
+	if !m.compact || !strings.Contains(m.owner, "🔧 In maintenance (mw-") {
+		t.Fatalf("card %+v", m)
+	}
+	e.clock.Add(time.Hour)
+	waitFor(t, 5*time.Second, "the full card", func() bool {
+		cs := e.slack.cards(slackC, inc.ID)
+		return len(cs) == 1 && !cs[0].compact && cs[0].owner == ""
+	})
+}

@@ -290,10 +290,26 @@ func (inc *Incident) ApplyBatch(b *Batch, now time.Time) bool {
 	}
 	switch {
 	case len(fired) > 0 && inc.State == Resolved:
+		ackedAt, ackedBy := inc.AckedAt, inc.AckedBy
 		_ = inc.Apply(Reopen, actor, "Reopened: "+listText(fired, "alert fires again", "alerts fire again"), now)
+		if kept != nil && ackedBy != "" {
+			// Acknowledged before it resolved: a flap does not take
+			// that back (whoever acknowledged it knows).
+			inc.State, inc.AckedAt, inc.AckedBy = Acknowledged, ackedAt, ackedBy
+			kept.DueAt = time.Time{}
+		}
 		inc.tagFlap(kept)
 	case firing == 0 && inc.State.Open() && !b.FiringBeyond:
+		var due time.Time
+		if inc.Escalation != nil {
+			due = inc.Escalation.DueAt
+		}
 		_ = inc.Apply(Resolve, actor, "Resolved: all "+plural(inc.AlertsResolved, "alert", "alerts")+" resolved", now)
+		if b.Flapping.Count > 0 && inc.Escalation != nil && inc.State == Resolved {
+			// Kept (Due is zero while resolved) so that, should this turn
+			// out to be a flap, the policy resumes on its own clock.
+			inc.Escalation.DueAt = due
+		}
 		inc.tagFlap(kept)
 	}
 	inc.settleFlaps(b.Flapping, now)
@@ -325,7 +341,7 @@ func (inc *Incident) tagFlap(kept *Escalation) {
 	if kept == nil {
 		return
 	}
-	if inc.State.Open() && kept.DueAt.IsZero() {
+	if inc.State == Triggered && kept.DueAt.IsZero() {
 		// Resolved before it was flapping: the step it was at resumes
 		// now, as after an unacknowledge (a finished policy's scheduler
 		// takes it out of the index).

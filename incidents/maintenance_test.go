@@ -269,6 +269,18 @@ func TestFlapping(t *testing.T) {
 	if tagged != 5 || flapping != 1 {
 		t.Fatalf("tagged %d (want 5), flapping events %d (want 1)", tagged, flapping)
 	}
+	// Acknowledged, a flap does not take that back, nor restart anything.
+	if err := inc.Apply(Acknowledge, "alice", "", now); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(time.Minute)
+	inc.ApplyBatch(batch(AlertResolved), now)
+	now = now.Add(time.Minute)
+	starts = now
+	inc.ApplyBatch(batch(AlertFiring), now)
+	if inc.State != Acknowledged || inc.AckedBy != "alice" || !inc.Due().IsZero() || inc.Escalation.Run != 6 {
+		t.Fatalf("acknowledged flap: %s by %q, due %s, %+v", inc.State, inc.AckedBy, inc.Due(), inc.Escalation)
+	}
 	// Quiet for 30 minutes: the next change ends flapping.
 	now = now.Add(31 * time.Minute)
 	inc.ApplyBatch(batch(AlertResolved), now)
