@@ -712,6 +712,13 @@ func (b *consoleBackend) RemoveOverride(ctx context.Context, o incidents.OnCallO
 	return nil
 }
 
+// --- maintenance ---
+
+// Maintenances lists the windows as /incident maintenance does.
+func (b *consoleBackend) Maintenances(ctx context.Context, now time.Time) ([]incidents.Maintenance, error) {
+	return b.s.listWindows(ctx, now, "")
+}
+
 // --- insights ---
 
 // Stats reads the team's incidents' records through the store's index
