@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"maps"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -461,4 +462,109 @@ func (s *Server) maintenanceHere(ctx context.Context, r chatops.Request, actor s
 		lines = append(lines, "• "+state+": "+windowText(w, now))
 	}
 	return ephemeral(strings.Join(lines, "\n")), nil
+}
+
+// maintenanceBody is POST /api/v1/maintenance: open a window for
+// duration ("2h"), or end one (end: its ID).
+type maintenanceBody struct {
+	Duration string            `json:"duration"`
+	Team     string            `json:"team"`
+	Match    map[string]string `json:"match"`
+	Reason   string            `json:"reason"`
+	End      string            `json:"end"`
+}
+
+// getMaintenance is GET /api/v1/maintenance[?team=]: the windows as
+// /incident maintenance lists them.
+func (s *Server) getMaintenance(w http.ResponseWriter, r *http.Request) {
+	team := r.URL.Query().Get("team")
+	if team != "" {
+		if _, ok := s.teams[team]; !ok {
+			writeError(w, incidents.Errorf(incidents.NotFound, "there is no team %q", clip(team, 40)))
+			return
+		}
+	}
+	now := s.clock.Now()
+	ws, err := s.listWindows(r.Context(), now, team)
+	if err != nil {
+		s.logStoreError(r, err)
+		writeError(w, err)
+		return
+	}
+	type window struct {
+		incidents.Maintenance
+		Active bool `json:"active"`
+	}
+	out := make([]window, 0, len(ws))
+	for _, m := range ws {
+		out = append(out, window{Maintenance: m, Active: m.Active(now)})
+	}
+	writeJSONIndented(w, http.StatusOK, map[string]any{"windows": out})
+}
+
+// postMaintenance is POST /api/v1/maintenance: {duration, team, match,
+// reason} opens a window (201), {end: ID} ends one early (200).
+func (s *Server) postMaintenance(w http.ResponseWriter, r *http.Request) {
+	var b maintenanceBody
+	if err := readJSON(w, r, &b); err != nil {
+		writeError(w, err)
+		return
+	}
+	who := caller(r)
+	if b.End != "" {
+		if b.Duration != "" || b.Team != "" || len(b.Match) > 0 || b.Reason != "" {
+			writeError(w, incidents.Errorf(incidents.Invalid, "end takes a window's ID alone"))
+			return
+		}
+		if s.maint != nil {
+			if ws, err := s.maint.Maintenances(r.Context(), s.clock.Now()); err == nil {
+				for _, m := range ws {
+					if m.ID == b.End && m.Team != "" {
+						if err := s.mayChange(&incidents.Incident{Team: m.Team, ID: "the " + m.Team + " team's maintenance"}, who.Name, who.Known); err != nil {
+							writeError(w, err)
+							return
+						}
+					}
+				}
+			}
+		}
+		m, n, err := s.endMaintenance(r.Context(), who.Name, b.End)
+		if err != nil {
+			s.logStoreError(r, err)
+			writeError(w, err)
+			return
+		}
+		writeJSONIndented(w, http.StatusOK, map[string]any{"window": m, "released": n,
+			"message": fmt.Sprintf("Maintenance window %s ended early by %s; %d held incident(s) start their escalation now.", m.ID, orSomeone(who.Name), n)})
+		return
+	}
+	d, err := parseDuration(b.Duration)
+	if err != nil {
+		writeError(w, incidents.Errorf(incidents.Invalid, "duration: %s", incidents.ErrorMessage(err)))
+		return
+	}
+	if len(b.Match) > 20 {
+		writeError(w, incidents.Errorf(incidents.Invalid, "match: at most 20 labels"))
+		return
+	}
+	for k, v := range b.Match {
+		if strings.TrimSpace(k) == "" || v == "" {
+			writeError(w, incidents.Errorf(incidents.Invalid, "match: label names and values must not be empty"))
+			return
+		}
+	}
+	if b.Team != "" {
+		if err := s.mayChange(&incidents.Incident{Team: b.Team, ID: "the " + b.Team + " team's maintenance"}, who.Name, who.Known); err != nil {
+			writeError(w, err)
+			return
+		}
+	}
+	m, err := s.openMaintenance(r.Context(), who.Name, b.Team, b.Match, b.Reason, d)
+	if err != nil {
+		s.logStoreError(r, err)
+		writeError(w, err)
+		return
+	}
+	w.Header().Set("Location", "/api/v1/maintenance")
+	writeJSONIndented(w, http.StatusCreated, map[string]any{"window": m, "message": "Maintenance window opened: " + windowText(m, s.clock.Now())})
 }

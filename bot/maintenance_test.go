@@ -384,3 +384,50 @@ func TestMaintenanceCompactCard(t *testing.T) {
 		return len(cs) == 1 && !cs[0].compact && cs[0].owner == ""
 	})
 }
+
+// GET and POST /api/v1/maintenance: open (responders only for their
+// team), list, end early; bad bodies are 400 with a reason.
+func TestMaintenanceAPI(t *testing.T) {
+	e := apiEnv(t)
+	for _, c := range []struct {
+		body, want string
+		code       int
+		auth       []string
+	}{
+		{`{"duration": "2h", "team": "payments"}`, "may only read", 403, bearer(readToken)},
+		{`{"duration": "2h", "team": "payments"}`, "only the payments team's responders (alice)", 403, bearer(bobToken)},
+		{`{"duration": "soon", "team": "payments"}`, `duration: \"soon\" is not a duration`, 400, bearer(aliceToken)},
+		{`{"duration": "30d", "team": "payments"}`, "not a duration", 400, bearer(aliceToken)},
+		{`{"duration": "2h"}`, "say which team or labels", 400, bearer(aliceToken)},
+		{`{"duration": "2h", "team": "nope"}`, `no team \"nope\"`, 400, bearer(aliceToken)},
+		{`{"duration": "2h", "match": {"": "x"}}`, "must not be empty", 400, bearer(aliceToken)},
+		{`{"end": "mw-x", "team": "payments"}`, "end takes a window's ID alone", 400, bearer(aliceToken)},
+		{`{"end": "mw-nope"}`, "no maintenance window mw-nope", 404, bearer(aliceToken)},
+	} {
+		r := e.do("POST", "/api/v1/maintenance", c.body, c.auth...)
+		if r.code != c.code || !strings.Contains(r.body, c.want) {
+			t.Errorf("POST %s: %d %s; want %d with %q", c.body, r.code, r.body, c.code, c.want)
+		}
+	}
+	r := e.do("POST", "/api/v1/maintenance", `{"duration": "90m", "team": "payments", "match": {"service": "db"}, "reason": "db upgrade"}`, bearer(aliceToken)...)
+	if r.code != 201 || !strings.Contains(r.body, `"message": "Maintenance window opened: mw-`) {
+		t.Fatalf("open: %d %s", r.code, r.body)
+	}
+	id := r.json(t)["window"].(map[string]any)["id"].(string)
+	r = e.do("GET", "/api/v1/maintenance?team=payments", "", bearer(readToken)...)
+	if r.code != 200 || !strings.Contains(r.body, `"id": "`+id+`"`) || !strings.Contains(r.body, `"active": true`) || !strings.Contains(r.body, `"reason": "db upgrade"`) {
+		t.Fatalf("list: %d %s", r.code, r.body)
+	}
+	if r := e.do("GET", "/api/v1/maintenance?team=web", "", bearer(readToken)...); !strings.Contains(r.body, `"windows": []`) {
+		t.Fatalf("list for web: %s", r.body)
+	}
+	if r := e.do("POST", "/api/v1/maintenance", `{"end": "`+id+`"}`, bearer(bobToken)...); r.code != 403 {
+		t.Fatalf("bob ended alice's team's window: %d %s", r.code, r.body)
+	}
+	if r := e.do("POST", "/api/v1/maintenance", `{"end": "`+id+`"}`, bearer(aliceToken)...); r.code != 200 || !strings.Contains(r.body, "ended early by alice; 0 held incident(s)") {
+		t.Fatalf("end: %d %s", r.code, r.body)
+	}
+	if r := e.do("GET", "/api/v1/maintenance", "", bearer(readToken)...); !strings.Contains(r.body, `"windows": []`) {
+		t.Fatalf("list after the end: %s", r.body)
+	}
+}

@@ -185,6 +185,8 @@ func New(cfg *Config, d Deps) (*Server, error) {
 	s.routeIncidentPages() // GET /api/v1/incidents/{id}/alerts and /timeline (api.go)
 	s.route("GET", "/api/v1/incidents/{id}/postmortem.md", s.apiRead(s.getPostmortem))
 	s.route("GET", "/api/v1/oncall", s.apiRead(s.getOncall))
+	s.route("GET", "/api/v1/maintenance", s.apiRead(s.getMaintenance))
+	s.route("POST", "/api/v1/maintenance", s.apiWrite(s.postMaintenance))
 	s.route("POST", "/api/v1/incidents", s.apiWrite(s.declareIncident))
 	for _, a := range apiActions {
 		s.route("POST", "/api/v1/incidents/{id}/"+a.path, s.apiWrite(s.actOn(a)))
