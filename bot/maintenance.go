@@ -204,6 +204,8 @@ func (s *Server) startFunc(ctx context.Context, now time.Time) func(*incidents.I
 		if w := incidents.Covering(ws, inc, at); w != nil {
 			inc.HoldFor(w, at)
 			s.metrics.maintenanceHeld.Inc()
+		} else {
+			inc.Maintenance = nil // an earlier window's, reopened after it
 		}
 	}
 }

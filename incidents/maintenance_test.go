@@ -171,6 +171,14 @@ func TestMaintenanceMatchesAndHolds(t *testing.T) {
 	if last := inc.Timeline[n-1]; last.Kind != EventMaintenance || !strings.Contains(last.Text, "db upgrade") {
 		t.Fatalf("event %+v", last)
 	}
+	// Acknowledged: the window no longer holds it.
+	acked := inc.Clone()
+	if err := acked.Apply(Acknowledge, "alice", "", t0.Add(time.Minute)); err != nil || acked.Maintenance != nil {
+		t.Fatalf("acknowledged: %v, hold %+v", err, acked.Maintenance)
+	}
+	if last := acked.Timeline[len(acked.Timeline)-2]; last.Kind != EventMaintenance || last.Text != "Maintenance window mw-1 no longer holds it: acknowledged by alice" {
+		t.Fatalf("ack event %+v", last)
+	}
 	// Ended early: due now.
 	c := inc.Clone()
 	if !c.ReleaseHold(t0.Add(10*time.Minute), "ended early by alice") || c.Maintenance != nil || !c.Due().Equal(t0.Add(10*time.Minute)) {

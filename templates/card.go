@@ -120,7 +120,9 @@ const (
 // cardData is what the card templates see.
 type cardData struct {
 	*incidents.Incident
-	Now              time.Time
+	Now time.Time
+	// Held says a maintenance window holds the incident now.
+	Held             bool
 	Firing, Resolved int
 	Alert            incidents.Alert
 	Annotations      map[string]string
@@ -146,10 +148,10 @@ func (s *Set) render(inc *incidents.Incident, now time.Time) (*Card, error) {
 	t.Funcs(funcs(now))
 	rep := representative(inc)
 	firing, resolved := inc.Counts()
-	data := &cardData{Incident: inc, Now: now, Firing: firing, Resolved: resolved,
+	data := &cardData{Incident: inc, Now: now, Held: held(inc, now), Firing: firing, Resolved: resolved,
 		Alert: rep, Annotations: rep.Annotations, Labels: rep.Labels}
 	c := &Card{IncidentID: inc.ID, Version: inc.Version, Severity: inc.Severity, State: inc.State,
-		Compact: inc.Maintenance != nil && inc.State.Open()}
+		Compact: held(inc, now)}
 	notice := ""
 	for _, p := range []struct {
 		name string
@@ -210,6 +212,11 @@ func (s *Set) render(inc *incidents.Incident, now time.Time) (*Card, error) {
 		c.Actions = slices.DeleteFunc(c.Actions, func(a Action) bool { return a.ID == ActSnooze })
 	}
 	return c, nil
+}
+
+// held reports whether a maintenance window holds inc at now.
+func held(inc *incidents.Incident, now time.Time) bool {
+	return inc.Maintenance != nil && inc.State.Open() && now.Before(inc.Maintenance.Until)
 }
 
 // representative is the alert a card describes: the first firing one,
