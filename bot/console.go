@@ -475,6 +475,12 @@ func (b *consoleBackend) EscalationStatus(ctx context.Context, inc *incidents.In
 	if inc.SnoozedUntil.After(now) {
 		out += "; snoozed until " + inc.SnoozedUntil.UTC().Format("15:04 UTC")
 	}
+	if h := inc.Maintenance; h != nil && h.Until.After(now) {
+		out += "; held by maintenance window " + h.Window + " until " + h.Until.UTC().Format("15:04 UTC")
+	}
+	if inc.Flapping {
+		out += "; flapping: flaps do not restart it"
+	}
 	return out
 }
 
