@@ -431,3 +431,29 @@ func TestMaintenanceAPI(t *testing.T) {
 		t.Fatalf("list after the end: %s", r.body)
 	}
 }
+
+// The console, through bot's backend: the teams page lists the window,
+// and a held incident's page says the window holds its escalation.
+func TestMaintenanceOnTheConsole(t *testing.T) {
+	e := newConsoleEnv(t, boltStore(t))
+	r := e.srv.Handle(context.Background(), chatops.Request{Platform: "slack", UserID: "UALICE", UserName: "alice", Channel: slackC, Text: "maintenance 1h payments db work"})
+	if !strings.Contains(r.Text, "opened by alice") {
+		t.Fatalf("opening: %q", r.Text)
+	}
+	inc, err := e.srv.Declare(context.Background(), bot.Declaration{Title: "disk full", Team: "payments"}, bot.Actor{Name: "alice", Known: true, Via: bot.ViaCLI})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inc.Maintenance == nil {
+		t.Fatal("a declared incident in the window is not held")
+	}
+	alice, _ := e.signIn("alice", e.slack.dms)
+	_, page := e.get(alice, "/ui/incidents/"+inc.ID)
+	if !strings.Contains(page, "in 1h (default, step 1 of 3); held by maintenance window "+inc.Maintenance.Window+" until "+inc.Maintenance.Until.Format("15:04 UTC")) {
+		t.Errorf("the incident page does not say it is held:\n%.3000s", page)
+	}
+	_, page = e.get(alice, "/ui/teams")
+	if !strings.Contains(page, inc.Maintenance.Window+" <strong>now</strong>") || !strings.Contains(page, "db work") {
+		t.Errorf("the teams page does not list the window:\n%.3000s", page)
+	}
+}
