@@ -156,7 +156,11 @@ func TestMaintenanceHoldsUntilTheWindowEnds(t *testing.T) {
 // Ending a window early starts the policy of what it held, at once;
 // responders only; a config window cannot be ended from chat.
 func TestMaintenanceEndedEarly(t *testing.T) {
-	e, _ := startEsc(t, boltStore(t), &fakeClock{now: t0}, func(c *bot.Config) {
+	eachStore(t, func(t *testing.T, store func(testing.TB) incidents.Store) { testEndedEarly(t, store(t)) })
+}
+
+func testEndedEarly(t *testing.T, store incidents.Store) {
+	e, _ := startEsc(t, store, &fakeClock{now: t0}, func(c *bot.Config) {
 		c.Teams[0].Responders = []string{"alice"}
 		c.Maintenance = []bot.MaintenanceConfig{{Name: "nightly", Team: "payments", Match: map[string]string{"service": "batch"}, Weekly: "Mon 23:00-01:00"}}
 	})
