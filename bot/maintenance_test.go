@@ -461,3 +461,31 @@ func TestMaintenanceOnTheConsole(t *testing.T) {
 		t.Errorf("the teams page does not list the window:\n%.3000s", page)
 	}
 }
+
+// Windows one after another: at the first one's end the scheduler finds
+// the second still holding the incident and waits for its end instead.
+func TestMaintenanceWindowsInARow(t *testing.T) {
+	e, _ := startEsc(t, boltStore(t), &fakeClock{now: t0}, nil)
+	e.say("UALICE", "maintenance 30m payments first")
+	held := e.hook(amAlert("DBDown", "firing", t0, nil))
+	if !held.Due().Equal(t0.Add(30 * time.Minute)) {
+		t.Fatalf("due %s", held.Due())
+	}
+	e.clock.Add(20 * time.Minute)
+	second := e.say("UALICE", "maintenance 1h payments second")
+	id := strings.Fields(strings.TrimPrefix(second, "Maintenance window opened by alice: "))[0]
+	e.clock.Add(10 * time.Minute) // the first ends
+	waitFor(t, 5*time.Second, "the hold moving to the second window", func() bool {
+		got, _ := e.store.Get(context.Background(), held.ID)
+		return got.Maintenance != nil && got.Maintenance.Window == id
+	})
+	got, _ := e.store.Get(context.Background(), held.ID)
+	if !got.Due().Equal(t0.Add(80*time.Minute)) || len(e.events(held.ID, incidents.EventEscalated)) != 0 {
+		t.Fatalf("due %s, steps %q", got.Due(), e.events(held.ID, incidents.EventEscalated))
+	}
+	e.clock.Add(50 * time.Minute)
+	waitFor(t, 5*time.Second, "the policy at the second window's end", func() bool { return len(e.events(held.ID, incidents.EventEscalated)) == 1 })
+	if ev := e.events(held.ID, incidents.EventMaintenance); len(ev) != 3 || !strings.Contains(ev[1], "In maintenance ("+id+": second)") {
+		t.Fatalf("timeline %q", ev)
+	}
+}
