@@ -212,10 +212,11 @@ func (s *Server) Declare(ctx context.Context, d Declaration, who Actor) (*incide
 	// Who declared it is on the timeline from the one write that opens
 	// it: no window where the incident exists (and escalates) without it,
 	// no second write to fail after the first succeeded.
+	start := s.startFunc(ctx, now)
 	opts := incidents.IngestOptions{Now: now, Start: func(inc *incidents.Incident, now time.Time) {
 		inc.AddEvent(now, incidents.EventTriggered, label, "Declared by "+label+from)
-		if s.escalator != nil {
-			s.escalator.start(inc, now)
+		if start != nil {
+			start(inc, now)
 		}
 	}}
 	res, err := s.store.Ingest(ctx, b, opts)

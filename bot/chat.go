@@ -269,6 +269,8 @@ func (s *Server) act(ctx context.Context, r chatops.Request, actor string, known
 		return s.oncallHere(ctx, r, actor, known, c)
 	case VerbSilences:
 		return s.silencesHere(ctx, r, known, c)
+	case VerbMaintenance:
+		return s.maintenanceHere(ctx, r, actor, known, c)
 	}
 	id, err := s.incidentHere(ctx, r, c.ID, c.Verb)
 	if amb := (*ambiguous)(nil); errors.As(err, &amb) {

@@ -33,6 +33,8 @@ const (
 	VerbTimeline   Verb = "timeline"
 	VerbPostmortem Verb = "postmortem"
 	VerbOncall     Verb = "oncall"
+	// VerbMaintenance lists, opens and ends maintenance windows.
+	VerbMaintenance Verb = "maintenance"
 )
 
 // verbAliases maps what people type to a verb.
@@ -56,7 +58,8 @@ var verbAliases = map[string]Verb{
 	"oncall": VerbOncall, "who": VerbOncall,
 	"silence": VerbSilence, "mute": VerbSilence,
 	"unsilence": VerbUnsilence, "unmute": VerbUnsilence,
-	"silences": VerbSilences,
+	"silences":    VerbSilences,
+	"maintenance": VerbMaintenance, "maint": VerbMaintenance,
 }
 
 // Command is a parsed chat command, the same from every platform.
@@ -73,11 +76,26 @@ type Command struct {
 	Override bool               // oncall override
 	// Actionable is feedback's answer: was the incident worth acting on?
 	Actionable bool
-	// Labels are the label=value a silence adds to its matchers.
+	// Labels are the label=value a silence adds to its matchers, or a
+	// new maintenance window matches.
 	Labels map[string]string
 	// SilenceID names one silence to unsilence (its start will do).
 	SilenceID string
+	// Maintenance: what to do (MaintList, MaintOpen, MaintEnd) and the
+	// window to end ("" when left to the context). Team is then a team
+	// only if one is named so (else it starts the reason, in Text).
+	Maint  MaintAction
+	Window string
 }
+
+// MaintAction is what a maintenance command does.
+type MaintAction string
+
+const (
+	MaintList MaintAction = "list"
+	MaintOpen MaintAction = "open"
+	MaintEnd  MaintAction = "end"
+)
 
 // maxCommandLen bounds a command's text (bytes).
 const maxCommandLen = 8000
@@ -100,7 +118,9 @@ const usage = `/incident <verb> [INC-ID] ...  (the ID may be left out in a card'
   oncall override @person <duration> [team]   put someone on call for a while
   silence [ID] <duration> [label=value …]   silence the alerts at their source (1h, 4h, 24h)
   unsilence [ID] [silence-id]   expire the incident's silences
-  silences [team]               the team's active silences made from klaxon`
+  silences [team]               the team's active silences made from klaxon
+  maintenance [<duration> [team] [label=value ...] [reason]]   list or open a maintenance window (no escalation)
+  maintenance end [window]      end a maintenance window early`
 
 // usageFor returns the usage line of one verb.
 func usageFor(v Verb) string {
@@ -221,6 +241,8 @@ func ParseCommand(text string) (Command, error) {
 		return parseDeclare(strings.TrimSpace(rest), bad)
 	case VerbSilence:
 		return parseSilence(rest, bad)
+	case VerbMaintenance:
+		return parseMaintenance(rest, bad)
 	case VerbUnsilence:
 		c.ID, rest = takeID(rest, true)
 		words := strings.Fields(rest)
@@ -273,6 +295,58 @@ var (
 	silenceIDRE = regexp.MustCompile(`^[0-9a-fA-F][0-9a-fA-F-]{3,35}$`)
 	labelNameRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
 )
+
+// parseMaintenance reads "", "end [window]" or "<duration> [team]
+// [label=value ...] [reason]".
+func parseMaintenance(rest string, bad func(string) (Command, error)) (Command, error) {
+	c := Command{Verb: VerbMaintenance, Maint: MaintList}
+	w, r := nextWord(rest)
+	switch {
+	case w == "" || strings.EqualFold(w, "list"):
+		if strings.TrimSpace(r) != "" {
+			return bad("too many words")
+		}
+		return c, nil
+	case strings.EqualFold(w, "end") || strings.EqualFold(w, "stop"):
+		c.Maint = MaintEnd
+		id, r2 := nextWord(r)
+		if strings.TrimSpace(r2) != "" || len(id) > 64 {
+			return bad("name one window, such as mw-1a2b3c4d")
+		}
+		c.Window = id
+		return c, nil
+	}
+	d, err := parseDuration(w)
+	if err != nil {
+		return bad(err.Error())
+	}
+	c.Maint, c.Duration = MaintOpen, d
+	rest = r
+	if w, r := nextWord(rest); w != "" && !strings.Contains(w, "=") {
+		c.Team, rest = w, r // a team, if one is named so (see Command)
+	}
+	for {
+		w, r := nextWord(rest)
+		k, v, ok := strings.Cut(w, "=")
+		if !ok {
+			break
+		}
+		k, v = strings.TrimSpace(k), strings.Trim(v, `"'`)
+		if k == "" || v == "" || strings.ContainsAny(k, "\"{}") {
+			return bad(fmt.Sprintf("%q is not label=value", clip(w, 40)))
+		}
+		if c.Labels == nil {
+			c.Labels = map[string]string{}
+		}
+		if len(c.Labels) == 20 {
+			return bad("at most 20 labels")
+		}
+		c.Labels[k] = v
+		rest = r
+	}
+	c.Text = strings.TrimSpace(rest)
+	return c, nil
+}
 
 // parseSilence reads "[ID] [duration] [label=value …]": no duration asks
 // how long (a choice of buttons).

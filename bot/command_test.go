@@ -63,6 +63,17 @@ func TestParseCommand(t *testing.T) {
 		"unmute 8f3c2a10-5d1e-4c7b-9a0e-2b6f1d4e8c3a":  {Verb: VerbUnsilence, SilenceID: "8f3c2a10-5d1e-4c7b-9a0e-2b6f1d4e8c3a"},
 		"silences":                                     {Verb: VerbSilences},
 		"silences payments":                            {Verb: VerbSilences, Team: "payments"},
+		"maintenance":                                  {Verb: VerbMaintenance, Maint: MaintList},
+		"maint list":                                   {Verb: VerbMaintenance, Maint: MaintList},
+		"maintenance end":                              {Verb: VerbMaintenance, Maint: MaintEnd},
+		"maintenance end mw-1a2b3c4d":                  {Verb: VerbMaintenance, Maint: MaintEnd, Window: "mw-1a2b3c4d"},
+		"maintenance 2h":                               {Verb: VerbMaintenance, Maint: MaintOpen, Duration: 2 * time.Hour},
+		"maintenance 2h payments service=db env=prod db upgrade": {Verb: VerbMaintenance, Maint: MaintOpen, Duration: 2 * time.Hour,
+			Team: "payments", Labels: map[string]string{"service": "db", "env": "prod"}, Text: "db upgrade"},
+		"maintenance 90m service=\"db\" patching": {Verb: VerbMaintenance, Maint: MaintOpen, Duration: 90 * time.Minute,
+			Labels: map[string]string{"service": "db"}, Text: "patching"},
+		"maintenance 1d kernel upgrades on the fleet": {Verb: VerbMaintenance, Maint: MaintOpen, Duration: 24 * time.Hour,
+			Team: "kernel", Text: "upgrades on the fleet"},
 	} {
 		got, err := ParseCommand(text)
 		if err != nil || !reflect.DeepEqual(got, want) {
@@ -80,6 +91,10 @@ func TestParseCommandErrors(t *testing.T) {
 		"sev":                     "usage: sev [ID] <1-4>",
 		"snooze":                  "usage: snooze [ID] <duration>",
 		"snooze forever":          `"forever" is not a duration such as 30m, 2h or 1d`,
+		"maintenance soon":        `"soon" is not a duration such as 30m, 2h or 1d; usage: maintenance [<duration>`,
+		"maintenance end a b":     "name one window, such as mw-1a2b3c4d; usage:",
+		"maintenance list all":    "too many words; usage:",
+		"maintenance 2h =db":      `"=db" is not label=value`,
 		"lead":                    "name one person; usage: lead [ID] @person",
 		"lead @a @b":              "name one person",
 		"role boss @x":            "usage: role [ID] <scribe|comms> @person",
@@ -115,7 +130,8 @@ func TestParseCommandErrors(t *testing.T) {
 func FuzzParseCommand(f *testing.F) {
 	for _, s := range []string{"", "ack", "resolve INC-3 done", "sev 42 1", "note factor: x", "declare a b sev 1 team t",
 		"snooze 1h30m", "role scribe @x", "lead <@U1|a>", "INC-9", "\xff\xfe", "note \u202e:", "sev sev1", "snooze 8d",
-		"silence INC-4 4h instance=db-1", "silence", "unsilence 4 1a2b3c4d", "silences payments", "silence 1h a=\"\"", "mute 1h =x"} {
+		"silence INC-4 4h instance=db-1", "silence", "unsilence 4 1a2b3c4d", "silences payments", "silence 1h a=\"\"", "mute 1h =x",
+		"maintenance 2h payments service=db x", "maint end mw-1", "maintenance 1d a=b=c \"q\""} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, text string) {

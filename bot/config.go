@@ -61,6 +61,8 @@ type Config struct {
 	Console ConsoleConfig `yaml:"console"`
 	// Heartbeats are dead man's switches, each at /hooks/heartbeat/<name>.
 	Heartbeats []HeartbeatConfig `yaml:"heartbeats"`
+	// Maintenance are weekly maintenance windows (maintenance.go).
+	Maintenance []MaintenanceConfig `yaml:"maintenance"`
 
 	lines *lineIndex // dotted path → line in the loaded file; nil if built in Go
 }
@@ -189,6 +191,8 @@ type IncidentsConfig struct {
 	// BlamePhrases in a note earn its author a gentle hint toward systems
 	// language (the note is kept). A given list replaces the default one.
 	BlamePhrases []string `yaml:"blame_phrases"`
+	// Flapping says when an incident is flapping (maintenance.go).
+	Flapping FlappingConfig `yaml:"flapping"`
 }
 
 // SeverityConfig maps the value of an alert label to a severity.
@@ -489,6 +493,7 @@ func DefaultConfig() *Config {
 			BlamePhrases: []string{"fault", "human error", "careless", "should have known", "should have checked",
 				"blame", "screwed up", "messed up", "negligent", "incompetent", "stupid", "his mistake", "her mistake", "their mistake"},
 			Severity: SeverityConfig{Label: "severity", Default: incidents.Sev3, Map: m},
+			Flapping: FlappingConfig{Count: 4, Within: Duration(30 * time.Minute)},
 		},
 	}
 }
@@ -1085,6 +1090,7 @@ func (c *Config) validate() *configValidator {
 	v.apiTokens(c)
 	v.escalation(c)
 	v.console(c)
+	v.maintenance(c)
 	return v
 }
 

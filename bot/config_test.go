@@ -121,6 +121,7 @@ func TestLoadConfigValid(t *testing.T) {
 				Map:     map[string]incidents.Severity{"critical": 1, "warning": 3, "p5": 4}, // replaces the defaults
 			},
 			BlamePhrases: DefaultConfig().Incidents.BlamePhrases,
+			Flapping:     DefaultConfig().Incidents.Flapping,
 		},
 		Outbox: DefaultConfig().Outbox,
 	}
@@ -255,7 +256,7 @@ func TestLoadConfigErrors(t *testing.T) {
 server.listn (line 3): unknown key (did you mean "listen"?)
 store.redis.sentinal (line 7): unknown key (did you mean "sentinel"?)`},
 		{file: "unknown_top.yaml", want: `
-pagerduty (line 3): unknown key (known keys: server, store, sources, incidents, templates_dir, teams, routes, default_team, people, api_tokens, policies, schedules, twilio, slack, mattermost, telegram, outbox, console, heartbeats)
+pagerduty (line 3): unknown key (known keys: server, store, sources, incidents, templates_dir, teams, routes, default_team, people, api_tokens, policies, schedules, twilio, slack, mattermost, telegram, outbox, console, heartbeats, maintenance)
 sever (line 5): unknown key (did you mean "server"?)`},
 		{file: "api_tokens.yaml", want: `
 api_tokens[1].name (line 5): "ci" is defined twice
@@ -317,6 +318,19 @@ sources.alertmanager (line 2): give token, basic or hmac, or allow_unauthenticat
 incidents.severity.default (line 3): must be between 1 and 4, got 0
 incidents.severity.map.bogus (line 6): must be between 1 and 4, got 5
 incidents.severity.map.worse (line 7): want a severity 1..4, got "sev1"`},
+		{file: "maintenance_bad.yaml", want: `
+incidents.flapping.count (line 3): must be 0 (off) or between 2 and 1000, got 1
+maintenance[0].weekly (line 9): unknown day "Sonntag" (want Mon, Tue, Wed, Thu, Fri, Sat or Sun)
+maintenance[0].timezone (line 10): unknown time zone "Europe/Berlni" (an IANA name such as Europe/Berlin)
+maintenance[1].name (line 11): maintenance window "nightly" is defined twice
+maintenance[1].team (line 12): no team "paymnets" (did you mean "payments"?)
+maintenance[1].weekly (line 13): want a time of day such as 02:00, got "25:00"
+maintenance[2] (line 14): give team, match or both: a window for every alert of every team is too easy to leave on
+maintenance[2].name (line 14): names starting with mw- are for windows opened from chat, got "mw-1"
+maintenance[2].weekly (line 14): must say when, such as "Sun 02:00-04:00"
+maintenance[3].name (line 16): maintenance window "nightly" is defined twice
+maintenance[4].weekly (line 18): must say when, such as "Sun 02:00-04:00"
+maintenance[4].matchx (line 19): unknown key (did you mean "match"?)`},
 		{file: "severity_case_conflict.yaml", want: `
 incidents.severity.map.critical (line 4): maps to 1, but a key that differs only in case maps to 2`},
 		{file: "multiple.yaml", want: `

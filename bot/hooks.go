@@ -287,9 +287,10 @@ func (s *Server) ingestBody(source string, parse Parser) hookHandler {
 		// is dropped when the deadline passes (see redisstore's pipeliner).
 		ctx, cancel := context.WithDeadline(r.Context(), deadline)
 		defer cancel()
+		b.Flapping = s.cfg.Incidents.Flapping.Rule()
 		opts := incidents.IngestOptions{Now: now, ReopenWindow: s.cfg.Incidents.ReopenWindow.D()}
-		if s.escalator != nil {
-			opts.Start = s.escalator.start
+		if b.Firing() { // only firing alerts open or reopen an incident
+			opts.Start = s.startFunc(ctx, now)
 		}
 		res, err := s.store.Ingest(ctx, b, opts)
 		if err != nil {

@@ -96,6 +96,9 @@ type Server struct {
 	schedules   map[string]*oncall.Schedule
 	blame       *regexp.Regexp // blame phrases as whole words; nil when none
 
+	weekly []weeklyWindow         // the config's maintenance windows
+	maint  incidents.Maintenances // ad-hoc windows; nil when the store keeps none
+
 	console *console.Console // nil when off
 	changes *changeFeed
 }
@@ -169,6 +172,8 @@ func New(cfg *Config, d Deps) (*Server, error) {
 	if s.beats, err = newHeartbeats(s, d); err != nil {
 		return nil, err
 	}
+	s.weekly = compileWeekly(cfg)
+	s.maint, _ = d.Store.(incidents.Maintenances)
 	if d.VerifyPhone != nil {
 		s.route("POST", "/twilio/gather", s.unauthenticated(s.phoneCallback(d.VerifyPhone, s.gather), maxPhoneBody))
 		s.route("POST", "/twilio/status", s.unauthenticated(s.phoneCallback(d.VerifyPhone, s.callStatus), maxPhoneBody))
@@ -206,6 +211,8 @@ func New(cfg *Config, d Deps) (*Server, error) {
 	s.route("GET", "/api/v1/incidents/{id}/postmortem.md", s.apiRead(s.getPostmortem))
 	s.route("GET", "/api/v1/oncall", s.apiRead(s.getOncall))
 	s.route("GET", "/api/v1/silences", s.apiRead(s.getSilences))
+	s.route("GET", "/api/v1/maintenance", s.apiRead(s.getMaintenance))
+	s.route("POST", "/api/v1/maintenance", s.apiWrite(s.postMaintenance))
 	s.route("POST", "/api/v1/incidents", s.apiWrite(s.declareIncident))
 	for _, a := range apiActions {
 		s.route("POST", "/api/v1/incidents/{id}/"+a.path, s.apiWrite(s.actOn(a)))

@@ -8,6 +8,7 @@ package incidents
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -131,7 +132,16 @@ const (
 	EventFeedback       EventKind = "feedback"   // someone said whether it was worth acting on
 	EventSilenced       EventKind = "silenced"   // a silence made at the source
 	EventUnsilenced     EventKind = "unsilenced" // a silence of klaxon's expired
+	// EventMaintenance records a maintenance window holding the
+	// incident's escalation, and its end.
+	EventMaintenance EventKind = "maintenance"
+	// EventFlapping records that the incident began (or stopped) flapping.
+	EventFlapping EventKind = "flapping"
 )
+
+// TagFlap marks the resolved and reopened events of a flapping incident:
+// the timeline records them, the card's thread does not hear of each.
+const TagFlap = "flap"
 
 // Conversational reports whether an event is worth a line in the card's
 // thread: what people did and what the incident became, not each alert
@@ -150,7 +160,8 @@ type Event struct {
 	Kind  EventKind `json:"kind"`
 	Actor string    `json:"actor,omitempty"`
 	Text  string    `json:"text"`
-	// Tag is a note's kind (see NoteKinds); empty for other events.
+	// Tag is a note's kind (see NoteKinds), TagFlap on a flap's resolved
+	// and reopened events; empty for other events.
 	Tag string `json:"tag,omitempty"`
 }
 
@@ -190,6 +201,16 @@ type Incident struct {
 	// Escalation is where the incident is in its escalation policy; nil
 	// when it has none.
 	Escalation *Escalation `json:"escalation,omitempty"`
+	// Maintenance, when set, holds the escalation until a maintenance
+	// window ends (Escalation.DueAt is then): the incident opened or
+	// reopened in the window. See HoldFor and ReleaseHold.
+	Maintenance *MaintenanceHold `json:"maintenance,omitempty"`
+	// Flapping says the incident's alerts resolved and fired again
+	// FlapRule.Count times within FlapRule.Within (FlapTimes are the
+	// recent flaps): a flap then neither restarts the escalation nor
+	// posts to the card's thread, and the card says so.
+	Flapping  bool        `json:"flapping,omitempty"`
+	FlapTimes []time.Time `json:"flapTimes,omitempty"`
 	// Rules are the alert rules that fired in the incident, with how
 	// often; Flaps counts alerts that fired again after resolving; Pages
 	// are the times klaxon reached a person about it (see stats.go).
@@ -224,6 +245,7 @@ func (inc *Incident) Outline() *Incident {
 		c.Escalation = &e
 	}
 	c.cloneStats(inc)
+	c.cloneHolds(inc)
 	if inc.Timeline != nil {
 		c.Events = len(inc.Timeline)
 	}
@@ -279,6 +301,7 @@ func (inc *Incident) Clone() *Incident {
 	}
 	c.Timeline = append([]Event(nil), inc.Timeline...)
 	c.cloneStats(inc)
+	c.cloneHolds(inc)
 	return &c
 }
 
@@ -330,4 +353,12 @@ func plural(n int, one, many string) string {
 		return fmt.Sprintf("%d %s", n, one)
 	}
 	return fmt.Sprintf("%d %s", n, many)
+}
+
+func (c *Incident) cloneHolds(inc *Incident) {
+	if inc.Maintenance != nil {
+		h := *inc.Maintenance
+		c.Maintenance = &h
+	}
+	c.FlapTimes = slices.Clone(inc.FlapTimes)
 }

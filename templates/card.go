@@ -23,7 +23,7 @@ type Card struct {
 	State      incidents.State    `json:"state"`
 	Title      string             `json:"title"`              // what is happening, in a line
 	Status     string             `json:"status"`             // state, severity, how long, alert counts
-	Owner      string             `json:"owner,omitempty"`    // who acknowledged or resolved it, when
+	Owner      string             `json:"owner,omitempty"`    // who acknowledged or resolved it, when; what holds it (maintenance, flapping)
 	Summary    string             `json:"summary,omitempty"`  // the description
 	WhatToDo   string             `json:"whatToDo,omitempty"` // from a what_to_do or action annotation
 	Facts      []Fact             `json:"facts,omitempty"`    // the data monitored: value, threshold, service...
@@ -33,7 +33,15 @@ type Card struct {
 	Labels     []Fact             `json:"labels,omitempty"` // the first alert's labels, by name
 	MoreLabels int                `json:"moreLabels,omitempty"`
 	Actions    []Action           `json:"actions"` // the buttons, for the incident's state
+	// Compact says the card is the short "in maintenance" variant: no
+	// description, what to do, facts or labels, at most MaxCompactAlerts
+	// alerts and only the runbook link (the incident is held by a
+	// maintenance window; everything is in the API and the console).
+	Compact bool `json:"compact,omitempty"`
 }
+
+// MaxCompactAlerts is how many alerts a compact card lists.
+const MaxCompactAlerts = 3
 
 // Fact is a name and a value.
 type Fact struct {
@@ -119,7 +127,9 @@ const (
 // cardData is what the card templates see.
 type cardData struct {
 	*incidents.Incident
-	Now              time.Time
+	Now time.Time
+	// Held says a maintenance window holds the incident now.
+	Held             bool
 	Firing, Resolved int
 	Alert            incidents.Alert
 	Annotations      map[string]string
@@ -148,15 +158,17 @@ func (s *Set) render(inc *incidents.Incident, now time.Time) (*Card, error) {
 	t.Funcs(funcs(now))
 	rep := representative(inc)
 	firing, resolved := inc.Counts()
-	data := &cardData{Incident: inc, Now: now, Firing: firing, Resolved: resolved,
+	data := &cardData{Incident: inc, Now: now, Held: held(inc, now), Firing: firing, Resolved: resolved,
 		Alert: rep, Annotations: rep.Annotations, Labels: rep.Labels, Silenced: SilencedText(inc, now)}
-	c := &Card{IncidentID: inc.ID, Version: inc.Version, Severity: inc.Severity, State: inc.State}
+	c := &Card{IncidentID: inc.ID, Version: inc.Version, Severity: inc.Severity, State: inc.State,
+		Compact: held(inc, now)}
+	notice := ""
 	for _, p := range []struct {
 		name string
 		dst  *string
 		max  int
 	}{
-		{"title", &c.Title, MaxTitle}, {"status", &c.Status, MaxLine}, {"owner", &c.Owner, MaxLine},
+		{"title", &c.Title, MaxTitle}, {"status", &c.Status, MaxLine}, {"owner", &c.Owner, MaxLine}, {"notice", &notice, MaxLine},
 		{"summary", &c.Summary, MaxSummary}, {"what_to_do", &c.WhatToDo, MaxWhatToDo},
 	} {
 		out, err := exec(t, p.name, data)
@@ -167,6 +179,15 @@ func (s *Set) render(inc *incidents.Incident, now time.Time) (*Card, error) {
 	}
 	if c.Title == "" {
 		c.Title = inc.ID
+	}
+	if notice != "" {
+		// Every platform shows the owner line: what holds the incident
+		// goes there.
+		c.Owner = Clean(strings.TrimPrefix(c.Owner+" · "+notice, " · "), MaxLine, false)
+	}
+	maxAlerts := MaxAlerts
+	if c.Compact {
+		c.Summary, c.WhatToDo, maxAlerts = "", "", MaxCompactAlerts
 	}
 	// Firing alerts first, each group in the incident's order.
 	order := make([]int, 0, len(inc.Alerts))
@@ -179,8 +200,8 @@ func (s *Set) render(inc *incidents.Incident, now time.Time) (*Card, error) {
 	}
 	c.Alerts = []string{}
 	for _, i := range order {
-		if len(c.Alerts) == MaxAlerts {
-			c.MoreAlerts = len(order) - MaxAlerts
+		if len(c.Alerts) == maxAlerts {
+			c.MoreAlerts = len(order) - maxAlerts
 			break
 		}
 		out, err := exec(t, "alert", alertData{A: inc.Alerts[i], Now: now})
@@ -201,6 +222,13 @@ func (s *Set) render(inc *incidents.Incident, now time.Time) (*Card, error) {
 		for _, d := range []string{"1h", "4h", "24h"} {
 			c.Actions = append(c.Actions, Action{ID: ActSilence, Label: "Silence " + d, Arg: d})
 		}
+	}
+	if c.Compact {
+		c.Facts, c.Labels, c.MoreLabels = nil, []Fact{}, 0
+		c.Links = slices.DeleteFunc(c.Links, func(l Link) bool { return l.Kind != LinkRunbook })
+		// Snoozing means nothing while the window holds the escalation;
+		// Escalate overrides the window.
+		c.Actions = slices.DeleteFunc(c.Actions, func(a Action) bool { return a.ID == ActSnooze })
 	}
 	return c, nil
 }
@@ -227,6 +255,11 @@ func SilencedText(inc *incidents.Incident, now time.Time) string {
 		text += fmt.Sprintf(" +%d more", len(active)-1)
 	}
 	return text
+}
+
+// held reports whether a maintenance window holds inc at now.
+func held(inc *incidents.Incident, now time.Time) bool {
+	return inc.Maintenance != nil && inc.State.Open() && now.Before(inc.Maintenance.Until)
 }
 
 // representative is the alert a card describes: the first firing one,

@@ -27,7 +27,7 @@ var builtin embed.FS
 var Files = []string{"card.tmpl", "postmortem.md.tmpl", "phone.tmpl"}
 
 // parts are the named templates a card needs.
-var parts = []string{"title", "status", "owner", "summary", "what_to_do", "alert"}
+var parts = []string{"title", "status", "owner", "notice", "summary", "what_to_do", "alert"}
 
 // Set is a loaded, checked set of templates. It is safe for concurrent use.
 type Set struct {
@@ -157,6 +157,7 @@ func funcs(now time.Time) template.FuncMap {
 		"ago":       func(t time.Time) string { return Duration(now.Sub(t)) + " ago" },
 		"duration":  func(from, to time.Time) string { return Duration(to.Sub(from)) },
 		"stateWord": StateWord,
+		"clock":     func(t time.Time) string { return t.UTC().Format("Mon 15:04 UTC") },
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -50,6 +51,39 @@ func TestGoldenCards(t *testing.T) {
 			t.Fatal(err)
 		}
 		golden(t, "card-"+name, c)
+	}
+}
+
+// TestGoldenHolds: the compact "in maintenance" card (no description,
+// facts or labels, three alerts, the runbook only, no snooze) and the
+// flapping card, each saying so on the owner line.
+func TestGoldenHolds(t *testing.T) {
+	s := MustBuiltin()
+	holds := cardtest.Holds()
+	for name, inc := range holds {
+		c, err := s.Card(inc, cardtest.Now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		golden(t, "card-"+name, c)
+	}
+	c, _ := s.Card(holds["maintenance"], cardtest.Now)
+	if !c.Compact || c.Summary != "" || c.WhatToDo != "" || len(c.Facts) != 0 || len(c.Labels) != 0 || len(c.Links) != 1 || c.Links[0].Kind != LinkRunbook ||
+		slices.ContainsFunc(c.Actions, func(a Action) bool { return a.ID == ActSnooze }) ||
+		c.Owner != "🔧 In maintenance (mw-1a2b3c4d: pay-db failover drill <@channel>) until Sun 14:00 UTC: escalation waits for its end" {
+		t.Fatalf("compact card %+v", c)
+	}
+	c, _ = s.Card(holds["flapping"], cardtest.Now)
+	if c.Compact || !strings.HasSuffix(c.Owner, " · 〰️ Flapping: resolves and fires again; flaps do not re-notify") || c.Summary == "" {
+		t.Fatalf("flapping card %+v", c)
+	}
+	// Resolved, a window's hold no longer shows.
+	done := holds["maintenance"].Clone()
+	if err := done.Apply(incidents.Resolve, "bob", "", cardtest.Now); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := s.Card(done, cardtest.Now); c.Compact || strings.Contains(c.Owner, "maintenance") {
+		t.Fatalf("resolved card %+v", c)
 	}
 }
 

@@ -38,6 +38,7 @@ var commands = []BotCommand{
 	{"silence", "Silence the alerts at their source: /silence [INC-42] 1h|4h|24h [label=value ...]"},
 	{"unsilence", "Expire the incident's silences: /unsilence [INC-42] [silence-id]"},
 	{"silences", "The team's active silences made from klaxon: /silences [team]"},
+	{"maintenance", "Maintenance windows: /maintenance [2h [team] [label=value] [reason] | end [id]]"},
 	{"help", "What klaxon understands"},
 	{"incident", "Any of the above as a verb: /incident ack INC-42"},
 }

@@ -118,6 +118,14 @@ func Run(t *testing.T, newStore NewStore, opts ...Option) {
 		})
 	}
 	runHeartbeats(t, newStore)
+	t.Run("MaintenanceWindows", func(t *testing.T) {
+		s := newStore(t)
+		m, ok := s.(incidents.Maintenances)
+		if !ok {
+			t.Skip("store keeps no maintenance windows")
+		}
+		testMaintenances(t, m)
+	})
 	t.Run("OnceAcrossReplicas", func(t *testing.T) {
 		s := newStore(t)
 		o, ok := s.(incidents.Once)
