@@ -188,6 +188,9 @@ type Incident struct {
 	// Escalation is where the incident is in its escalation policy; nil
 	// when it has none.
 	Escalation *Escalation `json:"escalation,omitempty"`
+	// Paging are the page attempts of page steps (see paging.go): due,
+	// or done and not yet forgotten.
+	Paging []PageAttempt `json:"paging,omitempty"`
 	// Rules are the alert rules that fired in the incident, with how
 	// often; Flaps counts alerts that fired again after resolving; Pages
 	// are the times klaxon reached a person about it (see stats.go).
@@ -218,6 +221,7 @@ func (inc *Incident) Outline() *Incident {
 		e := *inc.Escalation
 		c.Escalation = &e
 	}
+	c.Paging = append([]PageAttempt(nil), inc.Paging...)
 	c.cloneStats(inc)
 	if inc.Timeline != nil {
 		c.Events = len(inc.Timeline)
@@ -266,6 +270,7 @@ func (inc *Incident) Clone() *Incident {
 		e := *inc.Escalation
 		c.Escalation = &e
 	}
+	c.Paging = append([]PageAttempt(nil), inc.Paging...)
 	c.Alerts = make([]Alert, len(inc.Alerts))
 	for i, a := range inc.Alerts {
 		a.Labels = cloneMap(a.Labels)
