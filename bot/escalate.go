@@ -142,9 +142,18 @@ func (e *escalator) step(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	// Page attempts first: they are due on their own times.
+	ran := len(inc.DuePages(now)) > 0 && inc.State == incidents.Triggered
+	if ran {
+		if inc, err = e.runPages(ctx, inc, now); err != nil {
+			return err
+		}
+	}
 	p := e.policies[policyName(inc)]
 	st, ok := inc.CurrentStep(p)
 	switch {
+	case ran && (inc.StepDue().IsZero() || inc.StepDue().After(now)):
+		return nil // the attempts' record filed the incident's next due time
 	case !ok && inc.Escalation != nil && !inc.Escalation.DueAt.IsZero():
 		// The policy finished, was removed or shortened: nothing more is
 		// due (this takes the incident out of the index).
@@ -157,7 +166,7 @@ func (e *escalator) step(ctx context.Context, id string) error {
 		return err
 	case !ok || inc.Due().IsZero():
 		return nil // out of the index already (acked, resolved)
-	case inc.Due().After(now):
+	case inc.StepDue().IsZero() || inc.StepDue().After(now):
 		// Due later (snoozed meanwhile): file the real due time again in
 		// place of the claim's.
 		_, err := e.s.store.Update(ctx, id, func(*incidents.Incident) error { return nil })
@@ -190,9 +199,10 @@ func (e *escalator) step(ctx context.Context, id string) error {
 	}
 	text := ""
 	var pages []incidents.Page
+	var attempts []incidents.PageAttempt
 	if first {
-		e.s.metrics.escalationLateness.Observe(max(0, now.Sub(inc.Due()).Seconds()))
-		text, pages = e.act(ctx, inc, st, now)
+		e.s.metrics.escalationLateness.Observe(max(0, now.Sub(inc.StepDue()).Seconds()))
+		text, pages, attempts = e.act(ctx, inc, st, now)
 		e.s.metrics.escalationSteps.WithLabelValues(string(st.Kind)).Inc()
 	}
 	// Its own deadline: the step may have used the claim's.
@@ -207,6 +217,9 @@ func (e *escalator) step(ctx context.Context, id string) error {
 		}
 		for _, pg := range pages {
 			cur.RecordPage(pg.At, pg.Kind, pg.Person)
+		}
+		if len(attempts) > 0 {
+			cur.AddPages(attempts...)
 		}
 		if !cur.AdvanceEscalation(p, now) {
 			cur.AddEvent(now, incidents.EventEscalated, "klaxon", "Escalation policy "+p.Name+" finished: nobody acknowledged")
@@ -224,6 +237,9 @@ func (e *escalator) step(ctx context.Context, id string) error {
 	}
 	if err == nil {
 		e.s.changed(id)
+		if len(attempts) > 0 {
+			e.notify() // the attempts due now
+		}
 	}
 	return err
 }
@@ -237,14 +253,17 @@ func policyName(inc *incidents.Incident) string {
 
 // act runs one step and says what it did, for the timeline, and whom it
 // reached (the pages the report counts).
-func (e *escalator) act(ctx context.Context, inc *incidents.Incident, st incidents.Step, now time.Time) (string, []incidents.Page) {
+func (e *escalator) act(ctx context.Context, inc *incidents.Incident, st incidents.Step, now time.Time) (string, []incidents.Page, []incidents.PageAttempt) {
 	switch st.Kind {
 	case incidents.StepNotify:
-		return "Escalation: the team's channels are notified (the card)", nil
+		return "Escalation: the team's channels are notified (the card)", nil, nil
+	case incidents.StepPage:
+		text, attempts := e.planPages(ctx, inc, st.Target, now)
+		return text, nil, attempts
 	case incidents.StepMention:
 		who := e.resolve(ctx, inc, st.Target, now)
 		if len(who) == 0 {
-			return "Escalation: nobody to warn (" + st.Target + " names no one now)", nil
+			return "Escalation: nobody to warn (" + st.Target + " names no one now)", nil, nil
 		}
 		var parts []string
 		var pages []incidents.Page
@@ -255,11 +274,11 @@ func (e *escalator) act(ctx context.Context, inc *incidents.Incident, st inciden
 				pages = append(pages, incidents.Page{At: now, Kind: "mention", Person: p})
 			}
 		}
-		return "Escalation: warning " + strings.Join(parts, ", "), pages
+		return "Escalation: warning " + strings.Join(parts, ", "), pages, nil
 	case incidents.StepCall:
 		who := e.resolve(ctx, inc, st.Target, now)
 		if len(who) == 0 {
-			return "Escalation: nobody to call (" + st.Target + " names no one now)", nil
+			return "Escalation: nobody to call (" + st.Target + " names no one now)", nil, nil
 		}
 		extra := ""
 		if st.Target == "oncall" {
@@ -267,11 +286,11 @@ func (e *escalator) act(ctx context.Context, inc *incidents.Incident, st inciden
 		}
 		text, placed := e.call(ctx, inc, who[0], now, extra)
 		if !placed {
-			return text, nil
+			return text, nil, nil
 		}
-		return text, []incidents.Page{{At: now, Kind: "call", Person: who[0]}}
+		return text, []incidents.Page{{At: now, Kind: "call", Person: who[0]}}, nil
 	}
-	return "", nil
+	return "", nil, nil
 }
 
 // resolve names the people a target means now.
@@ -300,6 +319,20 @@ func (e *escalator) resolve(ctx context.Context, inc *incidents.Incident, target
 
 // call phones person about inc; placed says the provider took the call.
 func (e *escalator) call(ctx context.Context, inc *incidents.Incident, person string, now time.Time, extra string) (text string, placed bool) {
+	err := e.placeCall(ctx, inc, person, now, extra)
+	switch {
+	case errors.Is(err, errNoPhone):
+		return "Escalation: cannot call " + person + " (no phone number, or no phone provider configured)", false
+	case err != nil:
+		return "Escalation: calling " + person + " failed (" + clip(err.Error(), 120) + ")", false
+	}
+	return "Escalation: calling " + person, true
+}
+
+var errNoPhone = errors.New("no phone number, or no phone provider configured")
+
+// placeCall phones person about inc.
+func (e *escalator) placeCall(ctx context.Context, inc *incidents.Incident, person string, now time.Time, extra string) error {
 	phone := ""
 	for _, p := range e.s.cfg.People {
 		if strings.EqualFold(p.Name, person) {
@@ -308,7 +341,7 @@ func (e *escalator) call(ctx context.Context, inc *incidents.Incident, person st
 	}
 	if phone == "" || e.phone == nil {
 		e.s.metrics.phoneCalls.WithLabelValues("not_placed").Inc()
-		return "Escalation: cannot call " + person + " (no phone number, or no phone provider configured)", false
+		return errNoPhone
 	}
 	base := strings.TrimRight(e.s.cfg.Server.PublicURL, "/")
 	// Twilio signs its callbacks over the whole URL, query included: the
@@ -324,10 +357,10 @@ func (e *escalator) call(ctx context.Context, inc *incidents.Incident, person st
 	if _, err := e.phone.Call(ctx, phone, say, base+"/twilio/gather"+q, base+"/twilio/status"+q); err != nil {
 		e.s.metrics.phoneCalls.WithLabelValues("failed").Inc()
 		e.s.log.Warn("escalation call failed", "incident", inc.ID, "person", person, "err", err)
-		return "Escalation: calling " + person + " failed (" + clip(err.Error(), 120) + ")", false
+		return err
 	}
 	e.s.metrics.phoneCalls.WithLabelValues("placed").Inc()
-	return "Escalation: calling " + person, true
+	return nil
 }
 
 func orNone(s string) string {

@@ -52,6 +52,11 @@ type Deps struct {
 	// (the form they carry, or an error). Both nil when none is set up.
 	Phone       Phone
 	VerifyPhone func(r *http.Request, body []byte) (url.Values, error)
+	// SMS, Mailer and Pusher send the pages of page steps (nil: none of
+	// that method is sent; the attempt fails on the timeline).
+	SMS    SMSSender
+	Mailer Mailer
+	Pusher Pusher
 	// Console is what the web console needs of the adapters.
 	Console ConsoleDeps
 	// LocalToken is the local token (internal/localtrust) of a klaxon
@@ -81,6 +86,9 @@ type Server struct {
 	once      incidents.Once // signed webhooks' signatures, spent on acceptance
 	outbox    *syncer        // nil when the store has no outbox
 	escalator *escalator     // nil without policies
+	sms       SMSSender
+	mailer    Mailer
+	pusher    Pusher
 
 	tmpl        *templates.Set
 	signer      *ButtonSigner
@@ -150,6 +158,7 @@ func New(cfg *Config, d Deps) (*Server, error) {
 	for _, sc := range cfg.Schedules {
 		s.schedules[sc.Name] = sc.Schedule() // time zones loaded once
 	}
+	s.sms, s.mailer, s.pusher = d.SMS, d.Mailer, d.Pusher
 	s.escalator = newEscalator(s, d)
 	if d.VerifyPhone != nil {
 		s.route("POST", "/twilio/gather", s.unauthenticated(s.phoneCallback(d.VerifyPhone, s.gather), maxPhoneBody))
