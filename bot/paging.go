@@ -374,9 +374,3 @@ func (s *Server) incidentURL(id string) string {
 	}
 	return strings.TrimRight(s.cfg.Server.PublicURL, "/") + "/ui/incidents/" + id
 }
-
-// ackURL is the signed acknowledge link of a page to person by via, or
-// "" when klaxon has no public URL.
-func (s *Server) ackURL(id, person, via string, now time.Time) string {
-	return ""
-}

@@ -289,3 +289,47 @@ func TestPagingThreeReplicas(t *testing.T) {
 		}
 	}
 }
+
+// The push's acknowledge link: GET only shows a confirmation page (a
+// mail scanner's prefetch acknowledges nothing); POST acknowledges as the
+// person paged, once; a forged or expired link does nothing.
+func TestPagingAckLink(t *testing.T) {
+	e := newPageEnv(t, boltStore(t), nil)
+	inc := e.openAt("g4")
+	waitFor(t, 5*time.Second, "the push", func() bool { return len(e.senders.list("push")) == 1 })
+	_, link, ok := strings.Cut(e.senders.list("push")[0], " ack=")
+	if !ok || !strings.HasPrefix(link, "https://klaxon.example.com/page/ack/"+inc.ID+".alice.push.") {
+		t.Fatalf("push %q", e.senders.list("push"))
+	}
+	path := strings.TrimPrefix(link, "https://klaxon.example.com")
+	r := e.do("GET", path, "")
+	if r.code != 200 || !strings.Contains(r.body, `<form method="post" action="`+path+`"><button type="submit">Acknowledge as alice</button></form>`) {
+		t.Fatalf("GET: %d %s", r.code, r.body)
+	}
+	if got, _ := e.store.Get(context.Background(), inc.ID); got.State != incidents.Triggered {
+		t.Fatal("a GET acknowledged")
+	}
+	forged := path[:len(path)-3] + "xyz"
+	if r := e.do("POST", forged, ""); r.code != 404 || !strings.Contains(r.body, "This acknowledge link is not valid.") {
+		t.Fatalf("forged: %d %s", r.code, r.body)
+	}
+	other := strings.Replace(path, ".alice.", ".bob.", 1)
+	if r := e.do("POST", other, ""); r.code != 404 {
+		t.Fatalf("another person's: %d", r.code)
+	}
+	r = e.do("POST", path, "")
+	if r.code != 200 || !strings.Contains(r.body, "is acknowledged by alice (push)") {
+		t.Fatalf("POST: %d %s", r.code, r.body)
+	}
+	got, _ := e.store.Get(context.Background(), inc.ID)
+	if got.State != incidents.Acknowledged || got.AckedBy != "alice (push)" {
+		t.Fatalf("%s by %q", got.State, got.AckedBy)
+	}
+	if r := e.do("POST", path, ""); r.code != 410 || !strings.Contains(r.body, "used already") {
+		t.Fatalf("again: %d %s", r.code, r.body)
+	}
+	e.clock.Add(bot.PageAckTTL + time.Second)
+	if r := e.do("GET", path, ""); r.code != 409 || !strings.Contains(r.body, "has expired") {
+		t.Fatalf("expired: %d %s", r.code, r.body)
+	}
+}

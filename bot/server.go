@@ -89,6 +89,7 @@ type Server struct {
 	sms       SMSSender
 	mailer    Mailer
 	pusher    Pusher
+	ackKey    []byte // signs page acknowledge links; nil: none
 
 	tmpl        *templates.Set
 	signer      *ButtonSigner
@@ -159,6 +160,9 @@ func New(cfg *Config, d Deps) (*Server, error) {
 		s.schedules[sc.Name] = sc.Schedule() // time zones loaded once
 	}
 	s.sms, s.mailer, s.pusher = d.SMS, d.Mailer, d.Pusher
+	s.ackKey = pageAckKey(cfg, d)
+	s.route("GET", "/page/ack/{token}", s.unauthenticated(http.HandlerFunc(s.pageAck), 4<<10))
+	s.route("POST", "/page/ack/{token}", s.unauthenticated(http.HandlerFunc(s.pageAck), 4<<10))
 	s.escalator = newEscalator(s, d)
 	if d.VerifyPhone != nil {
 		s.route("POST", "/twilio/gather", s.unauthenticated(s.phoneCallback(d.VerifyPhone, s.gather), maxPhoneBody))
