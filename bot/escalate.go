@@ -208,7 +208,7 @@ func (e *escalator) step(ctx context.Context, id string) error {
 	// Its own deadline: the step may have used the claim's.
 	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	_, err = e.s.store.Update(uctx, id, func(cur *incidents.Incident) error {
+	after, err := e.s.store.Update(uctx, id, func(cur *incidents.Incident) error {
 		if cur.Escalation == nil || cur.Escalation.StepKey() != key {
 			return errMovedOn
 		}
@@ -238,7 +238,12 @@ func (e *escalator) step(ctx context.Context, id string) error {
 	if err == nil {
 		e.s.changed(id)
 		if len(attempts) > 0 {
-			e.notify() // the attempts due now
+			// The attempts due now, at once: no wait for the next claim
+			// (another scheduler that claims the incident meanwhile
+			// sends none of them twice: each try is once-only).
+			pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.lease/2)
+			defer cancel()
+			_, err = e.runPages(pctx, after, now)
 		}
 	}
 	return err
