@@ -222,7 +222,11 @@ func (e *escalator) step(ctx context.Context, id string) error {
 			cur.AddPages(attempts...)
 		}
 		if !cur.AdvanceEscalation(p, now) {
-			cur.AddEvent(now, incidents.EventEscalated, "klaxon", "Escalation policy "+p.Name+" finished: nobody acknowledged")
+			if cur.NextPage().IsZero() {
+				cur.AddEvent(now, incidents.EventEscalated, "klaxon", "Escalation policy "+p.Name+" finished: nobody acknowledged")
+			} else {
+				cur.AddEvent(now, incidents.EventEscalated, "klaxon", "Escalation policy "+p.Name+": every step run; the pages go on through each person's rules")
+			}
 		}
 		// Acknowledged or snoozed while the step ran: that stands.
 		if cur.State != incidents.Triggered {

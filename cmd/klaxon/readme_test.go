@@ -36,7 +36,17 @@ type readmeBlock struct {
 
 func readmeBlocks(t *testing.T) []readmeBlock {
 	t.Helper()
-	b, err := os.ReadFile("../../README.md")
+	out := readmeBlocksOf(t, "../../README.md")
+	if len(out) < 20 {
+		t.Fatalf("README has %d code blocks: is it the README?", len(out))
+	}
+	return out
+}
+
+// readmeBlocksOf returns the fenced code blocks of a Markdown file.
+func readmeBlocksOf(t *testing.T, path string) []readmeBlock {
+	t.Helper()
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,10 +66,31 @@ func readmeBlocks(t *testing.T) []readmeBlock {
 		blk.text = strings.Join(body, "\n") + "\n"
 		out = append(out, blk)
 	}
-	if len(out) < 20 {
-		t.Fatalf("README has %d code blocks: is it the README?", len(out))
-	}
 	return out
+}
+
+// The README sections branches leave for the lead to merge
+// (README-<branch>.md): their klaxon configs load too.
+func TestREADMEDraftSnippets(t *testing.T) {
+	drafts, _ := filepath.Glob("../../README-*.md")
+	keys := configKeys()
+	checked := 0
+	defer func() { t.Logf("%d configs checked in %d drafts", checked, len(drafts)) }()
+	for _, path := range drafts {
+		for _, b := range readmeBlocksOf(t, path) {
+			if b.lang != "yaml" {
+				continue
+			}
+			where := fmt.Sprintf("%s:%d", filepath.Base(path), b.line)
+			var doc map[string]any
+			if err := yaml.Unmarshal([]byte(b.text), &doc); err != nil {
+				t.Errorf("%s: not YAML: %v", where, err)
+			} else if anyKey(doc, keys) {
+				checked++
+				checkREADMEConfig(t, where, b.text)
+			}
+		}
+	}
 }
 
 // readmeEnv gives the README's ${VARS} realistic values.
@@ -87,7 +118,7 @@ func configKeys() map[string]bool {
 		keys[k] = true
 	}
 	for _, k := range []string{"people", "api_tokens", "teams", "routes", "default_team", "policies", "schedules",
-		"twilio", "slack", "mattermost", "telegram", "console", "templates_dir"} {
+		"twilio", "smtp", "ntfy", "slack", "mattermost", "telegram", "console", "templates_dir"} {
 		keys[k] = true
 	}
 	return keys
