@@ -333,3 +333,57 @@ func TestPagingAckLink(t *testing.T) {
 		t.Fatalf("expired: %d %s", r.code, r.body)
 	}
 }
+
+// blockingPusher holds every push until released: an ntfy server that
+// hangs.
+type blockingPusher struct {
+	release chan struct{}
+	started chan struct{}
+	once    sync.Once
+}
+
+func (p *blockingPusher) Push(ctx context.Context, _ bot.PushTarget, _ bot.PushPage) error {
+	p.once.Do(func() { close(p.started) })
+	select {
+	case <-p.release:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// A push that hangs holds back neither the card nor the other methods.
+func TestPagingNeverBlocksCards(t *testing.T) {
+	cfg := bot.DefaultConfig()
+	pagingConfig(cfg)
+	clock := &fakeClock{now: t0}
+	slack, senders := newFakeChat(), newFakeSenders()
+	push := &blockingPusher{release: make(chan struct{}), started: make(chan struct{})}
+	store := boltStore(t)
+	srv, err := bot.New(cfg, bot.Deps{Store: store, Clock: clock, Logger: discardLogger(), Phone: &fakePhone{}, Chats: map[string]bot.Chat{bot.Slack: slack},
+		Sources: map[string]bot.Parser{"alertmanager": alertmanager.Parse}, SMS: senders, Mailer: senders, Pusher: push})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); srv.Run(ctx) }()
+	defer func() { close(push.release); cancel(); <-done }()
+	e := &escEnv{env: &env{t: t, h: srv.Handler(), clock: clock, store: store}, srv: srv, slack: slack}
+	inc := e.openAt("g5")
+	<-push.started
+	waitFor(t, 5*time.Second, "the card and the DM while the push hangs", func() bool {
+		slack.mu.Lock()
+		defer slack.mu.Unlock()
+		return len(slack.msgs) == 1 && len(slack.directs) == 1
+	})
+	// The incident changes while the push hangs: the card follows.
+	if _, _, err := srv.Act(context.Background(), inc.ID, bot.Command{Verb: bot.VerbAck}, bot.Actor{Name: "alice", Known: true, Via: bot.ViaAPI}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "the card edited while the push hangs", func() bool {
+		slack.mu.Lock()
+		defer slack.mu.Unlock()
+		return slack.msgs[0].state == incidents.Acknowledged
+	})
+}

@@ -144,6 +144,10 @@ ntfy: {token: tk_e2e_token_0123}
 `, addr, addr, filepath.Join(t.TempDir(), "data"), nf.TopicURL("alice-pager"), tw.AccountSID(), tw.AuthToken(), tw.URL(), sink.port))
 	base, _, stop := startServe(t, cfg)
 	defer stop()
+	// ntfy is rate limited and Twilio unavailable at first: both are
+	// retried after their Retry-After.
+	nf.Fail(1, 429, time.Second)
+	tw.Fail(1, 503, 0)
 	if err := run(context.Background(), []string{"fire", "--url", base}, &bytes.Buffer{}, &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
 	}
@@ -155,6 +159,24 @@ ntfy: {token: tk_e2e_token_0123}
 	}
 	if v := tw.Violations(); len(v) != 0 {
 		t.Fatalf("twilio violations %+v", v)
+	}
+	if nf.Requests() != 2 {
+		t.Errorf("%d requests to ntfy, want 2 (a 429, then the push)", nf.Requests())
+	}
+	var paged []string
+	waitUntil(t, 10*time.Second, "three pages on the timeline", func() bool {
+		var timeline struct{ Timeline []struct{ Text string } }
+		getJSON(t, base+"/api/v1/incidents/INC-1", &timeline)
+		paged = nil
+		for _, ev := range timeline.Timeline {
+			if strings.Contains(ev.Text, "alice") && !strings.HasPrefix(ev.Text, "Escalation") {
+				paged = append(paged, ev.Text)
+			}
+		}
+		return len(paged) >= 3
+	})
+	if len(paged) != 3 || strings.Contains(strings.Join(paged, "\n"), "failed") {
+		t.Errorf("timeline: %q", paged)
 	}
 	sms := tw.Messages()[0]
 	if sms.To != "+15551230001" || !strings.HasPrefix(sms.Body, "klaxon SEV") || !strings.Contains(sms.Body, "INC-1") || sms.Segments > 3 {
