@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"html/template"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -57,7 +58,7 @@ func (s *Server) ackURL(id, person, via string, now time.Time) string {
 		return ""
 	}
 	payload := id + "." + person + "." + via + "." + strconv.FormatInt(now.Add(PageAckTTL).Unix(), 36)
-	return strings.TrimRight(s.cfg.Server.PublicURL, "/") + "/page/ack/" + payload + "." + s.pageAckMAC(payload)
+	return strings.TrimRight(s.cfg.Server.PublicURL, "/") + "/page/ack/" + url.PathEscape(payload+"."+s.pageAckMAC(payload))
 }
 
 // pageAckToken is a verified token.

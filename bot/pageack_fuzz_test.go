@@ -15,6 +15,7 @@ func FuzzPageAckToken(f *testing.F) {
 	cfg.Server.PublicURL = "https://k.example.com"
 	s := &Server{cfg: cfg, ackKey: []byte("fuzz-key-0123456789abcdef0123456789")}
 	good := strings.TrimPrefix(s.ackURL("INC-42", "alice", "email", now), "https://k.example.com/page/ack/")
+	f.Add(strings.TrimPrefix(s.ackURL("INC-7", "zoë", "push", now), "https://k.example.com/page/ack/"))
 	f.Add(good)
 	f.Add("INC-42.alice.email.zz.AAAA")
 	f.Add("....")
