@@ -164,9 +164,12 @@ func (e *escalator) step(ctx context.Context, id string) error {
 			return nil
 		})
 		return err
-	case !ok || inc.Due().IsZero():
+	case inc.Due().IsZero():
 		return nil // out of the index already (acked, resolved)
-	case inc.StepDue().IsZero() || inc.StepDue().After(now):
+	case !ok || inc.StepDue().IsZero() || inc.StepDue().After(now):
+		if !inc.Due().After(now) {
+			return nil // page attempts due that did not run (the store failed): again when the claim ends
+		}
 		// Due later (snoozed meanwhile): file the real due time again in
 		// place of the claim's.
 		_, err := e.s.store.Update(ctx, id, func(*incidents.Incident) error { return nil })

@@ -387,3 +387,20 @@ func TestPagingNeverBlocksCards(t *testing.T) {
 		return slack.msgs[0].state == incidents.Acknowledged
 	})
 }
+
+// A snooze holds the rules' next attempts until it ends.
+func TestPagingSnooze(t *testing.T) {
+	e := newPageEnv(t, boltStore(t), nil)
+	inc := e.openAt("g6")
+	waitFor(t, 5*time.Second, "the DM and the push", func() bool { return len(e.paged(inc.ID)) == 2 })
+	if _, _, err := e.srv.Act(context.Background(), inc.ID, bot.Command{Verb: bot.VerbSnooze, Duration: 10 * time.Minute}, bot.Actor{Name: "alice", Known: true, Via: bot.ViaAPI}); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Add(5 * time.Minute) // the SMS and the call were due by now
+	settle()
+	if n := len(e.senders.list("sms")) + len(e.phone.list()); n != 0 {
+		t.Fatalf("%d SMS and calls while snoozed", n)
+	}
+	e.clock.Add(5 * time.Minute)
+	waitFor(t, 5*time.Second, "the SMS and the call after the snooze", func() bool { return len(e.paged(inc.ID)) == 4 })
+}
