@@ -404,3 +404,46 @@ func TestPagingSnooze(t *testing.T) {
 	e.clock.Add(5 * time.Minute)
 	waitFor(t, 5*time.Second, "the SMS and the call after the snooze", func() bool { return len(e.paged(inc.ID)) == 4 })
 }
+
+// A scheduler that claims an attempt, marks it sent and dies (it may or
+// may not have sent it): the others wait a lease for it, then say so on
+// the timeline, never sending it a second time.
+func TestPagingKilledScheduler(t *testing.T) {
+	store := redisStore(t)
+	e := newPageEnv(t, store, nil)
+	inc := e.openAt("g7")
+	waitFor(t, 5*time.Second, "the DM and the push", func() bool { return len(e.paged(inc.ID)) == 2 })
+	box := store.(incidents.Escalations)
+	ids, err := box.ClaimDue(context.Background(), t0.Add(2*time.Minute), 10, time.Minute)
+	if err != nil || len(ids) != 1 {
+		t.Fatalf("the dead scheduler claimed %v, %v", ids, err)
+	}
+	got, _ := store.Get(context.Background(), inc.ID)
+	var sms incidents.PageAttempt
+	for _, a := range got.Paging {
+		if a.Method == incidents.PageSMS {
+			sms = a
+		}
+	}
+	if first, _ := box.StepOnce(context.Background(), inc.ID, "page:"+sms.Key+"#0", time.Hour); !first || sms.Key == "" {
+		t.Fatalf("the SMS attempt %+v ran before the dead scheduler", sms)
+	}
+	e.clock.Add(2*time.Minute + 30*time.Second) // inside its lease
+	settle()
+	e.clock.Add(time.Minute) // after it: one more lease for a send still running
+	waitFor(t, 5*time.Second, "the attempt's second lease", func() bool {
+		got, _ := store.Get(context.Background(), inc.ID)
+		a := got.PageAttempt(sms.Key)
+		return a != nil && a.DueAt.After(t0.Add(3*time.Minute+30*time.Second))
+	})
+	e.clock.Add(time.Minute + time.Second)
+	waitFor(t, 5*time.Second, "the attempt given up", func() bool { return len(e.paged(inc.ID)) == 3 })
+	if got := e.paged(inc.ID); got[2] != "Paging alice by SMS: not confirmed (the replica sending it stopped)" {
+		t.Fatalf("timeline %q", got)
+	}
+	e.clock.Add(time.Minute)
+	waitFor(t, 5*time.Second, "the call", func() bool { return len(e.phone.list()) == 1 })
+	if n := len(e.senders.list("sms")); n != 0 {
+		t.Fatalf("%d SMS sent again", n)
+	}
+}
