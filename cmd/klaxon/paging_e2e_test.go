@@ -226,3 +226,37 @@ ntfy: {token: tk_e2e_token_0123}
 		t.Fatalf("reused link: %d", code)
 	}
 }
+
+// check-config names each paging mistake by its path and line, and never
+// prints a secret.
+func TestCheckConfigPaging(t *testing.T) {
+	cfg := writeFile(t, "klaxon.yaml", `people:
+  - name: alice
+    sms: "555-1234"
+    push: https://ntfy.example.com/a/b
+    push_token: tk_secret_value_0123
+    rules: [{email: 0m}, {sms: 2m, call: 5m}]
+smtp: {host: mail.example.com, from: klaxon@example.com, tls: none, username: k, password: smtp-secret-0123}
+`)
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"check-config", "-c", cfg}, &out, &bytes.Buffer{})
+	if err == nil {
+		t.Fatal("check-config passed")
+	}
+	for _, want := range []string{
+		`people[0].sms (line 3): want an E.164 number such as +15551230001, got "555-1234"`,
+		`people[0].push (line 4): want one topic after the server`,
+		`people[0].rules[0].email (line 6): alice has no email`,
+		`people[0].rules[1] (line 6): give exactly one of dm, push, email, sms, call`,
+		`smtp.tls (line 7): none sends mail and password in plain text: only to a relay on loopback`,
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("check-config output lacks %q:\n%s", want, out.String())
+		}
+	}
+	for _, secret := range []string{"tk_secret_value_0123", "smtp-secret-0123"} {
+		if strings.Contains(out.String(), secret) {
+			t.Errorf("check-config printed %q", secret)
+		}
+	}
+}
