@@ -114,6 +114,8 @@ func (v *configValidator) paging(c *Config) {
 				v.errorf(rp, "%s has no %s", p.Name, why)
 			} else if why := c.lacksProvider(rule.Method); why != "" {
 				v.errorf(rp, "%s", why)
+			} else if rule.Method == incidents.PageDM && !c.canDM(p) {
+				v.errorf(rp, "dm needs the chat platform of one of %s's accounts configured (slack, mattermost or telegram)", p.Name)
 			}
 		}
 	}
@@ -241,6 +243,11 @@ func (c *Config) lacksProvider(m incidents.PageMethod) string {
 	return ""
 }
 
+// canDM reports whether klaxon has a chat platform p has an account on.
+func (c *Config) canDM(p PersonConfig) bool {
+	return (p.Slack != "" && c.Slack != nil) || (p.Mattermost != "" && c.Mattermost != nil) || (p.Telegram != "" && c.Telegram != nil)
+}
+
 // defaultRules are the rules of a person with none, in a team with none:
 // the chat and push at once, e-mail too, a text after 2 minutes, a call
 // after 5, each where the person has the contact and klaxon the provider.
@@ -267,7 +274,7 @@ func (c *Config) rulesFor(p PersonConfig, team TeamConfig) (rules []Rule, skippe
 		all = defaultRules
 	}
 	for _, r := range all {
-		if p.lacks(r.Method) != "" || c.lacksProvider(r.Method) != "" {
+		if p.lacks(r.Method) != "" || c.lacksProvider(r.Method) != "" || (r.Method == incidents.PageDM && !c.canDM(p)) {
 			if cfg != nil {
 				skipped = append(skipped, string(r.Method))
 			}
