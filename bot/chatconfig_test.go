@@ -164,7 +164,7 @@ default_team: a
 func TestEscalationConfigErrors(t *testing.T) {
 	base := "people: [{name: alice, phone: '+15551230001'}, {name: bob}]\nteams: [{name: t}]\ndefault_team: t\n"
 	for yaml, want := range map[string]string{
-		"policies: [{name: p, steps: [{notify: channel, wait: 1m}]}]\n":                                                         "policies[0].steps[0] (line 4): give exactly one of notify, mention, call, wait",
+		"policies: [{name: p, steps: [{notify: channel, wait: 1m}]}]\n":                                                         "policies[0].steps[0] (line 4): give exactly one of notify, mention, call, page, wait",
 		"policies: [{name: p, steps: [{notify: everyone}]}]\n":                                                                  `policies[0].steps[0].notify (line 4): the only target is channel (the team's cards), got "everyone"`,
 		"policies: [{name: p, steps: [{call: zed}]}]\n":                                                                         `policies[0].steps[0].call (line 4): want oncall or a person, got "zed" (choose from oncall, alice, bob)`,
 		"policies: [{name: p, steps: [{call: oncal}]}]\n":                                                                       `policies[0].steps[0].call (line 4): want oncall or a person, got "oncal" (did you mean "oncall"?)`,
@@ -192,7 +192,7 @@ func TestEscalationConfigErrors(t *testing.T) {
 		"policies: [{name: default, steps: [{notify: channel}]}]\nteams: [{name: t, policy: defualt}]\ndefault_team: t\n": `teams[0].policy (line 2): no policy "defualt" (did you mean "default"?)`,
 		"teams: [{name: t, schedule: nope}]\ndefault_team: t\n":                                                           `teams[0].schedule (line 1): no schedule "nope" (there are no schedules)`,
 		"schedules: [{name: payments-primary, rotation: {every: 24h, start: '2026-01-01T00:00:00Z', people: []}}]\nteams: [{name: t, schedule: payments-primary2}]\ndefault_team: t\n": `teams[0].schedule (line 2): no schedule "payments-primary2" (did you mean "payments-primary"?)`,
-		"policies: [{name: p, steps: [{mention: oncall}]}]\nteams: [{name: t, policy: p}]\ndefault_team: t\n":                                                                          "teams[0].schedule (line 2): policy p warns or calls oncall: the team needs a schedule",
+		"policies: [{name: p, steps: [{mention: oncall}]}]\nteams: [{name: t, policy: p}]\ndefault_team: t\n":                                                                          "teams[0].schedule (line 2): policy p warns, calls or pages oncall: the team needs a schedule",
 		"policies: [{name: p, steps: [{wait: 1m}, {notify: channel}], start_at: {'1': 1}}]\n":                                                                                          "policies[0].start_at.1 (line 1): step 1 is a wait",
 	} {
 		_, err := loadYAML(t, yaml, nil)

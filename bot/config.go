@@ -52,6 +52,9 @@ type Config struct {
 	Policies  []PolicyConfig   `yaml:"policies"`
 	Schedules []ScheduleConfig `yaml:"schedules"`
 	Twilio    *TwilioConfig    `yaml:"twilio"`
+	// Paging by e-mail and push (people[].email, people[].push).
+	SMTP *SMTPConfig `yaml:"smtp"`
+	Ntfy *NtfyConfig `yaml:"ntfy"`
 	// Chat platforms (each optional) and the outbox that syncs their cards.
 	Slack      *SlackConfig      `yaml:"slack"`
 	Mattermost *MattermostConfig `yaml:"mattermost"`
@@ -1089,6 +1092,7 @@ func (c *Config) validate() *configValidator {
 	v.people(c)
 	v.apiTokens(c)
 	v.escalation(c)
+	v.paging(c)
 	v.console(c)
 	v.maintenance(c)
 	return v

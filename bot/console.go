@@ -439,19 +439,26 @@ func (b *consoleBackend) EscalationStatus(ctx context.Context, inc *incidents.In
 		return "stopped: acknowledged (unacknowledge to resume " + p.Name + ")"
 	}
 	st, ok := inc.CurrentStep(p)
-	if !ok || inc.Due().IsZero() {
+	now := b.s.clock.Now()
+	pages := pendingPages(inc, now)
+	if !ok || inc.StepDue().IsZero() {
+		if pages != "" {
+			return "policy " + p.Name + ": every step run; pages pending: " + pages
+		}
 		return "policy " + p.Name + " finished: nobody acknowledged"
 	}
-	now := b.s.clock.Now()
-	due := inc.Due()
+	due := inc.StepDue()
 	what := ""
 	switch st.Kind {
 	case incidents.StepNotify:
 		what = "notify the team's channels"
-	case incidents.StepMention, incidents.StepCall:
+	case incidents.StepMention, incidents.StepCall, incidents.StepPage:
 		verb := "warn"
-		if st.Kind == incidents.StepCall {
+		switch st.Kind {
+		case incidents.StepCall:
 			verb = "call"
+		case incidents.StepPage:
+			verb = "page"
 		}
 		who := b.s.escalator.resolve(ctx, inc, st.Target, now)
 		switch {
@@ -472,6 +479,9 @@ func (b *consoleBackend) EscalationStatus(ctx context.Context, inc *incidents.In
 		out += fmt.Sprintf(", round %d of %d", e.Round+1, p.Repeat+1)
 	}
 	out += ")"
+	if pages != "" {
+		out += "; pages pending: " + pages
+	}
 	if inc.SnoozedUntil.After(now) {
 		out += "; snoozed until " + inc.SnoozedUntil.UTC().Format("15:04 UTC")
 	}
@@ -482,6 +492,26 @@ func (b *consoleBackend) EscalationStatus(ctx context.Context, inc *incidents.In
 		out += "; flapping: flaps do not restart it"
 	}
 	return out
+}
+
+// pendingPages lists the page attempts not yet sent: "alice by SMS in 2m,
+// alice by phone call in 5m".
+func pendingPages(inc *incidents.Incident, now time.Time) string {
+	var parts []string
+	for _, a := range inc.Paging {
+		if a.Done {
+			continue
+		}
+		when := "now"
+		if d := a.DueAt.Sub(now); d > 0 {
+			when = "in " + templates.Duration(d)
+		}
+		parts = append(parts, a.Person+" by "+methodTitle(a.Method)+" "+when)
+	}
+	if len(parts) > 5 {
+		parts = append(parts[:5], fmt.Sprintf("%d more", len(parts)-5))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // Cards lists the incident's cards, one per destination of its team.

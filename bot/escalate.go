@@ -142,7 +142,7 @@ func (e *escalator) step(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	if inc.Maintenance != nil && inc.State == incidents.Triggered && !inc.Due().After(now) {
+	if inc.Maintenance != nil && inc.State == incidents.Triggered && !inc.StepDue().IsZero() && !inc.StepDue().After(now) {
 		// Held by a maintenance window that should have ended: held
 		// longer if another covers it, else its policy starts now.
 		cur, held, err := e.s.releaseDue(ctx, inc, now)
@@ -151,9 +151,18 @@ func (e *escalator) step(ctx context.Context, id string) error {
 		}
 		inc = cur
 	}
+	// Page attempts first: they are due on their own times.
+	ran := len(inc.DuePages(now)) > 0 && inc.State == incidents.Triggered
+	if ran {
+		if inc, err = e.runPages(ctx, inc, now); err != nil {
+			return err
+		}
+	}
 	p := e.policies[policyName(inc)]
 	st, ok := inc.CurrentStep(p)
 	switch {
+	case ran && (inc.StepDue().IsZero() || inc.StepDue().After(now)):
+		return nil // the attempts' record filed the incident's next due time
 	case !ok && inc.Escalation != nil && !inc.Escalation.DueAt.IsZero():
 		// The policy finished, was removed or shortened: nothing more is
 		// due (this takes the incident out of the index).
@@ -164,9 +173,12 @@ func (e *escalator) step(ctx context.Context, id string) error {
 			return nil
 		})
 		return err
-	case !ok || inc.Due().IsZero():
+	case inc.Due().IsZero():
 		return nil // out of the index already (acked, resolved)
-	case inc.Due().After(now):
+	case !ok || inc.StepDue().IsZero() || inc.StepDue().After(now):
+		if !inc.Due().After(now) {
+			return nil // page attempts due that did not run (the store failed): again when the claim ends
+		}
 		// Due later (snoozed meanwhile): file the real due time again in
 		// place of the claim's.
 		_, err := e.s.store.Update(ctx, id, func(*incidents.Incident) error { return nil })
@@ -199,15 +211,16 @@ func (e *escalator) step(ctx context.Context, id string) error {
 	}
 	text := ""
 	var pages []incidents.Page
+	var attempts []incidents.PageAttempt
 	if first {
-		e.s.metrics.escalationLateness.Observe(max(0, now.Sub(inc.Due()).Seconds()))
-		text, pages = e.act(ctx, inc, st, now)
+		e.s.metrics.escalationLateness.Observe(max(0, now.Sub(inc.StepDue()).Seconds()))
+		text, pages, attempts = e.act(ctx, inc, st, now)
 		e.s.metrics.escalationSteps.WithLabelValues(string(st.Kind)).Inc()
 	}
 	// Its own deadline: the step may have used the claim's.
 	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	_, err = e.s.store.Update(uctx, id, func(cur *incidents.Incident) error {
+	after, err := e.s.store.Update(uctx, id, func(cur *incidents.Incident) error {
 		if cur.Escalation == nil || cur.Escalation.StepKey() != key {
 			return errMovedOn
 		}
@@ -217,8 +230,15 @@ func (e *escalator) step(ctx context.Context, id string) error {
 		for _, pg := range pages {
 			cur.RecordPage(pg.At, pg.Kind, pg.Person)
 		}
+		if len(attempts) > 0 {
+			cur.AddPages(attempts...)
+		}
 		if !cur.AdvanceEscalation(p, now) {
-			cur.AddEvent(now, incidents.EventEscalated, "klaxon", "Escalation policy "+p.Name+" finished: nobody acknowledged")
+			if cur.NextPage().IsZero() {
+				cur.AddEvent(now, incidents.EventEscalated, "klaxon", "Escalation policy "+p.Name+" finished: nobody acknowledged")
+			} else {
+				cur.AddEvent(now, incidents.EventEscalated, "klaxon", "Escalation policy "+p.Name+": every step run; the pages go on through each person's rules")
+			}
 		}
 		// Acknowledged or snoozed while the step ran: that stands.
 		if cur.State != incidents.Triggered {
@@ -233,6 +253,14 @@ func (e *escalator) step(ctx context.Context, id string) error {
 	}
 	if err == nil {
 		e.s.changed(id)
+		if len(attempts) > 0 {
+			// The attempts due now, at once: no wait for the next claim
+			// (another scheduler that claims the incident meanwhile
+			// sends none of them twice: each try is once-only).
+			pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.lease/2)
+			defer cancel()
+			_, err = e.runPages(pctx, after, now)
+		}
 	}
 	return err
 }
@@ -246,14 +274,17 @@ func policyName(inc *incidents.Incident) string {
 
 // act runs one step and says what it did, for the timeline, and whom it
 // reached (the pages the report counts).
-func (e *escalator) act(ctx context.Context, inc *incidents.Incident, st incidents.Step, now time.Time) (string, []incidents.Page) {
+func (e *escalator) act(ctx context.Context, inc *incidents.Incident, st incidents.Step, now time.Time) (string, []incidents.Page, []incidents.PageAttempt) {
 	switch st.Kind {
 	case incidents.StepNotify:
-		return "Escalation: the team's channels are notified (the card)", nil
+		return "Escalation: the team's channels are notified (the card)", nil, nil
+	case incidents.StepPage:
+		text, attempts := e.planPages(ctx, inc, st.Target, now)
+		return text, nil, attempts
 	case incidents.StepMention:
 		who := e.resolve(ctx, inc, st.Target, now)
 		if len(who) == 0 {
-			return "Escalation: nobody to warn (" + st.Target + " names no one now)", nil
+			return "Escalation: nobody to warn (" + st.Target + " names no one now)", nil, nil
 		}
 		var parts []string
 		var pages []incidents.Page
@@ -264,11 +295,11 @@ func (e *escalator) act(ctx context.Context, inc *incidents.Incident, st inciden
 				pages = append(pages, incidents.Page{At: now, Kind: "mention", Person: p})
 			}
 		}
-		return "Escalation: warning " + strings.Join(parts, ", "), pages
+		return "Escalation: warning " + strings.Join(parts, ", "), pages, nil
 	case incidents.StepCall:
 		who := e.resolve(ctx, inc, st.Target, now)
 		if len(who) == 0 {
-			return "Escalation: nobody to call (" + st.Target + " names no one now)", nil
+			return "Escalation: nobody to call (" + st.Target + " names no one now)", nil, nil
 		}
 		extra := ""
 		if st.Target == "oncall" {
@@ -276,11 +307,11 @@ func (e *escalator) act(ctx context.Context, inc *incidents.Incident, st inciden
 		}
 		text, placed := e.call(ctx, inc, who[0], now, extra)
 		if !placed {
-			return text, nil
+			return text, nil, nil
 		}
-		return text, []incidents.Page{{At: now, Kind: "call", Person: who[0]}}
+		return text, []incidents.Page{{At: now, Kind: "call", Person: who[0]}}, nil
 	}
-	return "", nil
+	return "", nil, nil
 }
 
 // resolve names the people a target means now.
@@ -309,6 +340,20 @@ func (e *escalator) resolve(ctx context.Context, inc *incidents.Incident, target
 
 // call phones person about inc; placed says the provider took the call.
 func (e *escalator) call(ctx context.Context, inc *incidents.Incident, person string, now time.Time, extra string) (text string, placed bool) {
+	err := e.placeCall(ctx, inc, person, now, extra)
+	switch {
+	case errors.Is(err, errNoPhone):
+		return "Escalation: cannot call " + person + " (no phone number, or no phone provider configured)", false
+	case err != nil:
+		return "Escalation: calling " + person + " failed (" + clip(err.Error(), 120) + ")", false
+	}
+	return "Escalation: calling " + person, true
+}
+
+var errNoPhone = errors.New("no phone number, or no phone provider configured")
+
+// placeCall phones person about inc.
+func (e *escalator) placeCall(ctx context.Context, inc *incidents.Incident, person string, now time.Time, extra string) error {
 	phone := ""
 	for _, p := range e.s.cfg.People {
 		if strings.EqualFold(p.Name, person) {
@@ -317,7 +362,7 @@ func (e *escalator) call(ctx context.Context, inc *incidents.Incident, person st
 	}
 	if phone == "" || e.phone == nil {
 		e.s.metrics.phoneCalls.WithLabelValues("not_placed").Inc()
-		return "Escalation: cannot call " + person + " (no phone number, or no phone provider configured)", false
+		return errNoPhone
 	}
 	base := strings.TrimRight(e.s.cfg.Server.PublicURL, "/")
 	// Twilio signs its callbacks over the whole URL, query included: the
@@ -333,10 +378,10 @@ func (e *escalator) call(ctx context.Context, inc *incidents.Incident, person st
 	if _, err := e.phone.Call(ctx, phone, say, base+"/twilio/gather"+q, base+"/twilio/status"+q); err != nil {
 		e.s.metrics.phoneCalls.WithLabelValues("failed").Inc()
 		e.s.log.Warn("escalation call failed", "incident", inc.ID, "person", person, "err", err)
-		return "Escalation: calling " + person + " failed (" + clip(err.Error(), 120) + ")", false
+		return err
 	}
 	e.s.metrics.phoneCalls.WithLabelValues("placed").Inc()
-	return "Escalation: calling " + person, true
+	return nil
 }
 
 func orNone(s string) string {

@@ -31,6 +31,7 @@ type StepConfig struct {
 	Notify  string   `yaml:"notify"`  // "channel"
 	Mention string   `yaml:"mention"` // "oncall", a person or a team
 	Call    string   `yaml:"call"`    // "oncall" or a person
+	Page    string   `yaml:"page"`    // "oncall", a person or a team: through their rules
 	Wait    Duration `yaml:"wait"`
 }
 
@@ -76,11 +77,14 @@ func (s StepConfig) step() (incidents.Step, error) {
 	if s.Call != "" {
 		out = append(out, incidents.Step{Kind: incidents.StepCall, Target: s.Call})
 	}
+	if s.Page != "" {
+		out = append(out, incidents.Step{Kind: incidents.StepPage, Target: s.Page})
+	}
 	if s.Wait != 0 {
 		out = append(out, incidents.Step{Kind: incidents.StepWait, Wait: s.Wait.D()})
 	}
 	if len(out) != 1 {
-		return incidents.Step{}, fmt.Errorf("give exactly one of notify, mention, call, wait")
+		return incidents.Step{}, fmt.Errorf("give exactly one of notify, mention, call, page, wait")
 	}
 	return out[0], nil
 }
@@ -151,12 +155,12 @@ func (v *configValidator) escalation(c *Config) {
 				if st.Target != "channel" {
 					v.errorf(sp+".notify", "the only target is channel (the team's cards), got %q%s", clipValue(st.Target), suggest.Hint(st.Target, []string{"channel"}))
 				}
-			case incidents.StepMention, incidents.StepCall:
+			case incidents.StepMention, incidents.StepCall, incidents.StepPage:
 				t := st.Target
 				_, person := people[strings.ToLower(t)]
-				if t != "oncall" && !person && !(st.Kind == incidents.StepMention && teams[t]) {
+				if t != "oncall" && !person && !(st.Kind != incidents.StepCall && teams[t]) {
 					want, names := "want oncall or a person", append([]string{"oncall"}, personNames...)
-					if st.Kind == incidents.StepMention {
+					if st.Kind != incidents.StepCall {
 						want, names = "want oncall, a person or a team", append(names, teamNames...)
 					}
 					v.refs[len(v.errs)] = "people"
@@ -236,7 +240,7 @@ func (v *configValidator) escalation(c *Config) {
 	usesOncall := map[string]bool{}
 	for _, p := range c.Policies {
 		for _, s := range p.Steps {
-			if s.Mention == "oncall" || s.Call == "oncall" {
+			if s.Mention == "oncall" || s.Call == "oncall" || s.Page == "oncall" {
 				usesOncall[p.Name] = true
 			}
 		}
@@ -250,7 +254,7 @@ func (v *configValidator) escalation(c *Config) {
 			v.unknownRef(fmt.Sprintf("teams[%d].policy", i), "policy", "policies", t.Policy, policyNames)
 		}
 		if usesOncall[t.Policy] && t.Schedule == "" {
-			v.errorf(fmt.Sprintf("teams[%d].schedule", i), "policy %s warns or calls oncall: the team needs a schedule", t.Policy)
+			v.errorf(fmt.Sprintf("teams[%d].schedule", i), "policy %s warns, calls or pages oncall: the team needs a schedule", t.Policy)
 		}
 		if t.Schedule != "" && !schedules[t.Schedule] {
 			v.unknownRef(fmt.Sprintf("teams[%d].schedule", i), "schedule", "schedules", t.Schedule, scheduleNames)

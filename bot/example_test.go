@@ -16,6 +16,8 @@ var exampleSecrets = map[string]string{
 	"KLAXON_CI_TOKEN":         "ci_Wm4Rz8Tq2Xv6Nb1Lk9Pd3Hs7",
 	"TWILIO_ACCOUNT_SID":      "AC3f9a1c2e4b6d8f0a1c3e5b7d9f1a2c4e",
 	"TWILIO_AUTH_TOKEN":       "9b2e7f4a1c8d3e6b0a5f2c9d7e4b1a38",
+	"SMTP_PASSWORD":           "Hs8vQ2mXk5RtW9nLp3Zc",
+	"NTFY_TOKEN":              "tk_7n2kq9xw4rzt8mvb3lpd6hsa1cfy0",
 	"SLACK_BOT_TOKEN":         "xoxb-2718281828-3141592653589-Zk8q3VbN7yXw2LpR5tMa9HcD",
 	"SLACK_SIGNING_SECRET":    "3c5f1e9a7b2d4f6081a3c5e7f9b1d3e5",
 	"MM_BOT_TOKEN":            "ghc4x7k8qbfzjpe3nw1y5rmt9a",

@@ -16,6 +16,12 @@ type PersonConfig struct {
 	Telegram   string `yaml:"telegram"`   // Telegram user id (numeric)
 	Phone      string `yaml:"phone"`      // E.164, for escalation calls
 	Email      string `yaml:"email"`      // e-mail address: console single sign-on, e-mail pages
+	SMS        string `yaml:"sms"`        // E.164, for text messages; default phone
+	Push       string `yaml:"push"`       // ntfy topic URL, for pushes
+	PushToken  Secret `yaml:"push_token"` // ntfy access token of the topic; default ntfy.token
+	// Rules are how a page step reaches them, e.g. [{dm: 0m}, {sms: 2m}];
+	// default the team's rules (see rulesFor).
+	Rules []RuleConfig `yaml:"rules"`
 }
 
 var (

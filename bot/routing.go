@@ -21,6 +21,9 @@ type TeamConfig struct {
 	// who "oncall" is.
 	Policy   string `yaml:"policy"`
 	Schedule string `yaml:"schedule"`
+	// Rules are how page steps reach the team's people who have no rules
+	// of their own.
+	Rules []RuleConfig `yaml:"rules"`
 }
 
 // RouteConfig sends the alerts whose labels equal every Match value and

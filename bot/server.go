@@ -56,6 +56,11 @@ type Deps struct {
 	// what silences alerts there: its open incidents' cards get a Silence
 	// button, and /incident silence works on them.
 	Silencers map[string]Silencer
+	// SMS, Mailer and Pusher send the pages of page steps (nil: none of
+	// that method is sent; the attempt fails on the timeline).
+	SMS    SMSSender
+	Mailer Mailer
+	Pusher Pusher
 	// Console is what the web console needs of the adapters.
 	Console ConsoleDeps
 	// LocalToken is the local token (internal/localtrust) of a klaxon
@@ -87,6 +92,10 @@ type Server struct {
 	escalator *escalator     // nil without policies
 	beats     *heartbeats    // nil without heartbeats
 	silencers map[string]Silencer
+	sms       SMSSender
+	mailer    Mailer
+	pusher    Pusher
+	ackKey    []byte // signs page acknowledge links; nil: none
 
 	tmpl        *templates.Set
 	signer      *ButtonSigner
@@ -168,6 +177,10 @@ func New(cfg *Config, d Deps) (*Server, error) {
 	for _, sc := range cfg.Schedules {
 		s.schedules[sc.Name] = sc.Schedule() // time zones loaded once
 	}
+	s.sms, s.mailer, s.pusher = d.SMS, d.Mailer, d.Pusher
+	s.ackKey = pageAckKey(cfg, d)
+	s.route("GET", "/page/ack/{token}", s.unauthenticated(http.HandlerFunc(s.pageAck), 4<<10))
+	s.route("POST", "/page/ack/{token}", s.unauthenticated(http.HandlerFunc(s.pageAck), 4<<10))
 	s.escalator = newEscalator(s, d)
 	if s.beats, err = newHeartbeats(s, d); err != nil {
 		return nil, err

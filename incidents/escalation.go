@@ -16,9 +16,23 @@ type Escalation struct {
 	DueAt  time.Time `json:"dueAt,omitzero"`  // when the next step runs; zero: nothing due
 }
 
-// Due returns when the incident's next escalation step is due: zero when
-// none is (no policy, no due time, or the incident is resolved).
+// Due returns when the incident's next escalation step or page attempt
+// is due, whichever is first: zero when none is (no policy, no due time,
+// or the incident is acknowledged or resolved).
 func (inc *Incident) Due() time.Time {
+	if inc.Escalation == nil || inc.State != Triggered {
+		return time.Time{}
+	}
+	due := inc.Escalation.DueAt
+	if p := inc.NextPage(); !p.IsZero() && (due.IsZero() || p.Before(due)) {
+		due = p
+	}
+	return due
+}
+
+// StepDue returns when the incident's next escalation step is due (page
+// attempts aside): zero when none is.
+func (inc *Incident) StepDue() time.Time {
 	if inc.Escalation == nil || inc.State != Triggered {
 		return time.Time{}
 	}
@@ -85,17 +99,17 @@ func (p *Policy) Validate() error {
 			if s.Wait <= 0 {
 				return Errorf(Invalid, "step %d: wait must be positive", i+1)
 			}
-		case StepNotify, StepMention, StepCall:
+		case StepNotify, StepMention, StepCall, StepPage:
 			acts++
 			if s.Target == "" {
 				return Errorf(Invalid, "step %d: %s whom?", i+1, s.Kind)
 			}
 		default:
-			return Errorf(Invalid, "step %d: unknown kind %q (notify, mention, call, wait)", i+1, s.Kind)
+			return Errorf(Invalid, "step %d: unknown kind %q (notify, mention, call, page, wait)", i+1, s.Kind)
 		}
 	}
 	if acts == 0 {
-		return Errorf(Invalid, "a policy needs at least one notify, mention or call step")
+		return Errorf(Invalid, "a policy needs at least one notify, mention, call or page step")
 	}
 	if p.Repeat < 0 || p.Repeat > 100 {
 		return Errorf(Invalid, "repeat must be between 0 and 100")
@@ -119,6 +133,7 @@ func (inc *Incident) BeginEscalation(p *Policy, now time.Time) {
 		run = inc.Escalation.Run + 1
 	}
 	inc.Escalation = &Escalation{Policy: p.Name, Run: run, Step: p.StartAt[inc.Severity], DueAt: now.UTC()}
+	inc.Paging = nil // a reopened incident pages afresh
 	inc.holdForMinFiring(p)
 }
 

@@ -96,7 +96,8 @@ func TestPolicyValidate(t *testing.T) {
 		"needs at least one":         {Steps: []Step{{Kind: StepWait, Wait: time.Minute}}},
 		"wait must be positive":      {Steps: []Step{{Kind: StepWait}}},
 		"call whom?":                 {Steps: []Step{{Kind: StepCall}}},
-		`unknown kind "page"`:        {Steps: []Step{{Kind: "page", Target: "x"}}},
+		`unknown kind "shout"`:       {Steps: []Step{{Kind: "shout", Target: "x"}}},
+		"page whom?":                 {Steps: []Step{{Kind: StepPage}}},
 		"repeat must be":             {Steps: []Step{{Kind: StepNotify, Target: "channel"}}, Repeat: -1},
 		"start_at SEV1: step 3 does": {Steps: []Step{{Kind: StepNotify, Target: "channel"}}, StartAt: map[Severity]int{Sev1: 2}},
 	} {
@@ -106,5 +107,48 @@ func TestPolicyValidate(t *testing.T) {
 	}
 	if err := defaultPolicy().Validate(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestPagingDue(t *testing.T) {
+	now := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
+	inc := &Incident{ID: "INC-1", State: Triggered, CreatedAt: now}
+	inc.BeginEscalation(&Policy{Name: "p", Steps: []Step{{Kind: StepPage, Target: "oncall"}}}, now)
+	inc.Escalation.DueAt = time.Time{} // the policy finished
+	inc.AddPages(PageAttempt{Key: "a", Person: "alice", Method: PageSMS, DueAt: now.Add(2 * time.Minute)},
+		PageAttempt{Key: "b", Person: "alice", Method: PageDM, DueAt: now})
+	if d := inc.Due(); !d.Equal(now) {
+		t.Fatalf("Due = %v, want the DM's %v", d, now)
+	}
+	if got := inc.DuePages(now); len(got) != 1 || got[0].Key != "b" {
+		t.Fatalf("DuePages = %+v", got)
+	}
+	inc.PageAttempt("b").Done = true
+	if d := inc.Due(); !d.Equal(now.Add(2 * time.Minute)) {
+		t.Fatalf("Due = %v, want the SMS's", d)
+	}
+	c := inc.Clone()
+	c.PageAttempt("a").Done = true
+	if inc.PageAttempt("a").Done {
+		t.Fatal("Clone shares the attempts")
+	}
+	if err := inc.Snooze(10*time.Minute, "bob", now); err != nil {
+		t.Fatal(err)
+	}
+	if d := inc.Due(); !d.Equal(now.Add(10 * time.Minute)) {
+		t.Fatalf("snoozed: Due = %v", d)
+	}
+	inc.AddPages(PageAttempt{Key: "c", Person: "bob", Method: PageCall, DueAt: now})
+	if len(inc.Paging) != 2 {
+		t.Fatalf("AddPages kept done attempts: %+v", inc.Paging)
+	}
+	inc.State = Acknowledged
+	if !inc.Due().IsZero() {
+		t.Fatal("an acknowledged incident pages on")
+	}
+	inc.State = Triggered
+	inc.BeginEscalation(&Policy{Name: "p", Steps: []Step{{Kind: StepPage, Target: "oncall"}}}, now)
+	if len(inc.Paging) != 0 {
+		t.Fatal("a reopened incident keeps the old walk")
 	}
 }

@@ -211,6 +211,9 @@ type Incident struct {
 	// posts to the card's thread, and the card says so.
 	Flapping  bool        `json:"flapping,omitempty"`
 	FlapTimes []time.Time `json:"flapTimes,omitempty"`
+	// Paging are the page attempts of page steps (see paging.go): due,
+	// or done and not yet forgotten.
+	Paging []PageAttempt `json:"paging,omitempty"`
 	// Rules are the alert rules that fired in the incident, with how
 	// often; Flaps counts alerts that fired again after resolving; Pages
 	// are the times klaxon reached a person about it (see stats.go).
@@ -244,6 +247,7 @@ func (inc *Incident) Outline() *Incident {
 		e := *inc.Escalation
 		c.Escalation = &e
 	}
+	c.Paging = append([]PageAttempt(nil), inc.Paging...)
 	c.cloneStats(inc)
 	c.cloneHolds(inc)
 	if inc.Timeline != nil {
@@ -293,6 +297,7 @@ func (inc *Incident) Clone() *Incident {
 		e := *inc.Escalation
 		c.Escalation = &e
 	}
+	c.Paging = append([]PageAttempt(nil), inc.Paging...)
 	c.Alerts = make([]Alert, len(inc.Alerts))
 	for i, a := range inc.Alerts {
 		a.Labels = cloneMap(a.Labels)

@@ -113,6 +113,11 @@ func (inc *Incident) Snooze(d time.Duration, actor string, now time.Time) error 
 	if e := inc.Escalation; e != nil && !e.DueAt.IsZero() && e.DueAt.Before(inc.SnoozedUntil) {
 		e.DueAt = inc.SnoozedUntil // paused until the snooze ends
 	}
+	for i := range inc.Paging {
+		if a := &inc.Paging[i]; !a.Done && a.DueAt.Before(inc.SnoozedUntil) {
+			a.DueAt = inc.SnoozedUntil // page attempts pause too
+		}
+	}
 	inc.addEvent(now, EventSnoozed, actor, "Escalation snoozed for "+shortDuration(d)+", until "+humanTime(inc.SnoozedUntil)+" (by "+orSomeone(actor)+")")
 	return nil
 }

@@ -106,6 +106,11 @@ func laterChecks(cfg *bot.Config, earlier bot.ConfigErrors) bot.ConfigErrors {
 			add(e)
 		}
 	}
+	if _, err := newPagers(cfg); err != nil {
+		if path, msg, _ := strings.Cut(err.Error(), ": "); path != "twilio" { // newPhone said so
+			add(cfg.ErrorAt(path, "%s", msg))
+		}
+	}
 	if _, err := newSources(cfg); err != nil {
 		var es bot.ConfigErrors
 		if !errors.As(err, &es) {

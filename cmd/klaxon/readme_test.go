@@ -44,6 +44,7 @@ func readmeBlocks(t *testing.T) []readmeBlock {
 	return out
 }
 
+// readmeBlocksOf returns the fenced code blocks of a Markdown file.
 func readmeBlocksOf(t *testing.T, path string) []readmeBlock {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -94,7 +95,7 @@ func configKeys() map[string]bool {
 		keys[k] = true
 	}
 	for _, k := range []string{"people", "api_tokens", "teams", "routes", "default_team", "policies", "schedules",
-		"twilio", "slack", "mattermost", "telegram", "console", "templates_dir", "heartbeats"} {
+		"twilio", "smtp", "ntfy", "slack", "mattermost", "telegram", "console", "templates_dir", "heartbeats", "maintenance"} {
 		keys[k] = true
 	}
 	return keys

@@ -67,6 +67,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("config %s: twilio: %w", *path, err)
 	}
+	pg, err := newPagers(cfg)
+	if err != nil {
+		return fmt.Errorf("config %s: %w", *path, err)
+	}
 	sources, err := newSources(cfg)
 	if err != nil {
 		return fmt.Errorf("config %s:\n%w", *path, err)
@@ -103,6 +107,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Templates:   tmpl,
 		Phone:       phone,
 		VerifyPhone: verifyPhone,
+		SMS:         pg.sms,
+		Mailer:      pg.mailer,
+		Pusher:      pg.pusher,
 		Console:     cdeps,
 		LocalToken:  localToken,
 		Silencers:   silencers,

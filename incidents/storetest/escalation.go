@@ -160,3 +160,42 @@ func testOverrides(t *testing.T, s incidents.Store, e incidents.Escalations) {
 		t.Fatalf("after all ended: %+v", got)
 	}
 }
+
+// testPagingDue: a page attempt due before the escalation's next step
+// makes the incident due then; done, it no longer does; acknowledged,
+// nothing is due.
+func testPagingDue(t *testing.T, s incidents.Store, e incidents.Escalations) {
+	r := ingest(t, s, Batch("g1", Alert("a", incidents.AlertFiring, T0)), T0)
+	id := r.Incident.ID
+	update := func(fn func(*incidents.Incident)) {
+		t.Helper()
+		if _, err := s.Update(context.Background(), id, func(inc *incidents.Incident) error { fn(inc); return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	update(func(inc *incidents.Incident) {
+		inc.Escalation = &incidents.Escalation{Policy: "default", Step: 1, DueAt: T0.Add(time.Hour)}
+		inc.AddPages(incidents.PageAttempt{Key: "n0r0s0/alice/0", Person: "alice", Method: incidents.PageSMS, DueAt: T0.Add(2 * time.Minute)})
+	})
+	if got := claimDue(t, e, T0.Add(time.Minute), 10); len(got) != 0 {
+		t.Fatalf("claimed %v before the attempt was due", got)
+	}
+	if got := claimDue(t, e, T0.Add(2*time.Minute), 10); len(got) != 1 || got[0] != id {
+		t.Fatalf("claimed %v when the attempt was due, want %s", got, id)
+	}
+	got, err := s.Get(context.Background(), id)
+	if err != nil || len(got.Paging) != 1 || got.Paging[0].Method != incidents.PageSMS || !got.Paging[0].DueAt.Equal(T0.Add(2*time.Minute)) {
+		t.Fatalf("stored attempts %+v, %v", got.Paging, err)
+	}
+	update(func(inc *incidents.Incident) { inc.PageAttempt("n0r0s0/alice/0").Done = true })
+	if got := claimDue(t, e, T0.Add(59*time.Minute), 10); len(got) != 0 {
+		t.Fatalf("claimed %v with the attempt done", got)
+	}
+	update(func(inc *incidents.Incident) {
+		inc.AddPages(incidents.PageAttempt{Key: "n0r0s0/alice/1", Person: "alice", Method: incidents.PageCall, DueAt: T0.Add(10 * time.Minute)})
+		_ = inc.Apply(incidents.Acknowledge, "alice", "", T0.Add(3*time.Minute))
+	})
+	if got := claimDue(t, e, T0.Add(24*time.Hour), 10); len(got) != 0 {
+		t.Fatalf("an acknowledged incident is due: %v", got)
+	}
+}

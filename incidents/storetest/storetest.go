@@ -104,6 +104,7 @@ func Run(t *testing.T, newStore NewStore, opts ...Option) {
 	}{
 		{"EscalationDueIndex", testEscalationDue},
 		{"EscalationConcurrentClaimers", testEscalationConcurrent},
+		{"PagingDueIndex", testPagingDue},
 		{"EscalationStepOnce", testStepOnce},
 		{"OnCallOverrides", testOverrides},
 	}
