@@ -135,6 +135,14 @@ func Run(t *testing.T, newStore NewStore, opts ...Option) {
 		}
 		testOnce(t, o)
 	})
+	t.Run("Throttles", func(t *testing.T) {
+		s := newStore(t)
+		th, ok := s.(incidents.Throttles)
+		if !ok {
+			t.Skip("store keeps no throttles")
+		}
+		testThrottles(t, th)
+	})
 	for _, tc := range outbox {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newStore(t)

@@ -1,0 +1,80 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/klaxonbot/klaxon/incidents"
+)
+
+// testThrottles checks incidents.Throttles: a sliding window of Count
+// admissions per Per, the incidents held back returned (and forgotten)
+// with the next admission, keys apart, and concurrent callers admitted
+// no more than the limit.
+func testThrottles(t *testing.T, th incidents.Throttles) {
+	ctx := context.Background()
+	key := "alice/sms-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	limit := incidents.Limit{Count: 2, Per: time.Minute}
+	ask := func(k, id string, at time.Time) incidents.ThrottleResult {
+		t.Helper()
+		r, err := th.Throttle(ctx, k, id, at, limit)
+		if err != nil {
+			t.Fatalf("Throttle(%s, %s, %s): %v", k, id, at, err)
+		}
+		return r
+	}
+	want := func(r incidents.ThrottleResult, admitted bool, held string, next time.Time) {
+		t.Helper()
+		if r.Admitted != admitted || fmt.Sprint(r.Held) != held || !r.Next.Equal(next) {
+			t.Fatalf("result = %+v, want admitted %v, held %s, next %s", r, admitted, held, next)
+		}
+	}
+	want(ask(key, "INC-1", T0), true, "[]", time.Time{})
+	want(ask(key, "INC-2", T0.Add(10*time.Second)), true, "[]", time.Time{})
+	// The window is full until T0+1m: held back, in the order held.
+	want(ask(key, "INC-3", T0.Add(20*time.Second)), false, "[]", T0.Add(time.Minute))
+	want(ask(key, "INC-4", T0.Add(30*time.Second)), false, "[]", T0.Add(time.Minute))
+	want(ask(key, "INC-3", T0.Add(40*time.Second)), false, "[]", T0.Add(time.Minute)) // held once
+	// Another key has its own window.
+	want(ask(key+"x", "INC-3", T0.Add(40*time.Second)), true, "[]", time.Time{})
+	// At T0+1m the first send leaves the window: admitted, with the
+	// incidents held back (but the asking one), which are forgotten.
+	want(ask(key, "INC-4", T0.Add(time.Minute)), true, "[INC-3]", time.Time{})
+	want(ask(key, "INC-5", T0.Add(time.Minute+time.Second)), false, "[]", T0.Add(70*time.Second))
+	want(ask(key, "INC-5", T0.Add(70*time.Second)), true, "[]", time.Time{})
+
+	if _, err := th.Throttle(ctx, key, "INC-1", T0, incidents.Limit{}); incidents.ErrorKind(err) != incidents.Invalid {
+		t.Fatalf("a zero limit: err = %v, want Invalid", err)
+	}
+
+	// Many callers at once (replicas): no more than Count admitted.
+	race := key + "-race"
+	var wg sync.WaitGroup
+	var admitted atomic.Int32
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := th.Throttle(ctx, race, "INC-"+strconv.Itoa(i+1), T0, incidents.Limit{Count: 3, Per: 15 * time.Minute})
+			if err != nil {
+				t.Error(err)
+			}
+			if r.Admitted {
+				admitted.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := admitted.Load(); n != 3 {
+		t.Fatalf("%d of 20 concurrent callers admitted, want 3", n)
+	}
+	r := ask(race, "INC-99", T0.Add(15*time.Minute))
+	if !r.Admitted || len(r.Held) != 17 {
+		t.Fatalf("after the window: %+v, want admitted with the 17 held back", r)
+	}
+}

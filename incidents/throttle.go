@@ -1,0 +1,60 @@
+package incidents
+
+import (
+	"context"
+	"time"
+)
+
+// Limit is a throttle: at most Count messages in any window of Per.
+type Limit struct {
+	Count int
+	Per   time.Duration
+}
+
+// On reports whether the limit throttles at all (a Count of 0 does not).
+func (l Limit) On() bool { return l.Count > 0 && l.Per > 0 }
+
+// ThrottleResult is what Throttles.Throttle decided.
+type ThrottleResult struct {
+	// Admitted: the message may be sent now; it counts in the window.
+	Admitted bool
+	// Held, when admitted, are the incidents held back under the key
+	// since its last admitted message (oldest first, without the asking
+	// incident): the message folds them in. Throttle forgets them as it
+	// returns them; the held-back attempts themselves are on the
+	// incidents, so one that is not folded (the send failed) is held
+	// again when it comes due.
+	Held []string
+	// Next, when not admitted, is when the window has room again.
+	Next time.Time
+}
+
+// Throttles keep sliding windows of the messages sent under a key (a
+// person and a method: "alice/sms") and the incidents held back under
+// it, shared by every replica; each call is one atomic step.
+// Errors: Invalid (an empty key or id, a limit that throttles nothing),
+// Unavailable, Internal.
+type Throttles interface {
+	// Throttle asks to send a message about incident id under key at now.
+	// When fewer than limit.Count messages were admitted in (now-limit.Per,
+	// now], it admits this one (counting it), and returns and forgets the
+	// incidents held back under key (id removed from them). Otherwise it
+	// adds id to the held incidents and says when the window has room.
+	Throttle(ctx context.Context, key, id string, now time.Time, limit Limit) (ThrottleResult, error)
+}
+
+// ThrottleHold is how long held incidents are kept under a key that
+// admits nothing more (nobody was paged again by that method): beyond
+// it they are forgotten. Their attempts stay on the incidents.
+const ThrottleHold = 24 * time.Hour
+
+// CheckThrottle checks Throttle's arguments.
+func CheckThrottle(key, id string, limit Limit) error {
+	if key == "" || id == "" {
+		return Errorf(Invalid, "a throttle needs a key and an incident")
+	}
+	if !limit.On() {
+		return Errorf(Invalid, "limit %d per %s throttles nothing", limit.Count, limit.Per)
+	}
+	return nil
+}
