@@ -55,6 +55,8 @@ type Config struct {
 	// Paging by e-mail and push (people[].email, people[].push).
 	SMTP *SMTPConfig `yaml:"smtp"`
 	Ntfy *NtfyConfig `yaml:"ntfy"`
+	// Paging tunes the page step: its throttles per person and method.
+	Paging PagingConfig `yaml:"paging"`
 	// Chat platforms (each optional) and the outbox that syncs their cards.
 	Slack      *SlackConfig      `yaml:"slack"`
 	Mattermost *MattermostConfig `yaml:"mattermost"`
@@ -491,6 +493,7 @@ func DefaultConfig() *Config {
 		},
 		Store:  StoreConfig{DataDir: "./data"},
 		Outbox: OutboxConfig{Workers: 8, Lease: Duration(time.Minute), MaxBackoff: Duration(5 * time.Minute)},
+		Paging: PagingConfig{Throttle: defaultThrottles()},
 		Incidents: IncidentsConfig{
 			ReopenWindow: Duration(time.Hour),
 			BlamePhrases: []string{"fault", "human error", "careless", "should have known", "should have checked",
@@ -1093,6 +1096,7 @@ func (c *Config) validate() *configValidator {
 	v.apiTokens(c)
 	v.escalation(c)
 	v.paging(c)
+	v.throttles(c)
 	v.console(c)
 	v.maintenance(c)
 	return v

@@ -30,8 +30,10 @@ type escalator struct {
 	box      incidents.Escalations
 	policies map[string]*incidents.Policy
 	phone    Phone
-	lease    time.Duration
-	poke     chan struct{}
+	// throttles keeps the page throttles; nil when the store has none.
+	throttles incidents.Throttles
+	lease     time.Duration
+	poke      chan struct{}
 }
 
 func newEscalator(s *Server, d Deps) *escalator {
@@ -44,6 +46,7 @@ func newEscalator(s *Server, d Deps) *escalator {
 	for _, p := range s.cfg.Policies {
 		e.policies[p.Name] = p.Policy()
 	}
+	e.throttles, _ = d.Store.(incidents.Throttles)
 	return e
 }
 
@@ -340,7 +343,7 @@ func (e *escalator) resolve(ctx context.Context, inc *incidents.Incident, target
 
 // call phones person about inc; placed says the provider took the call.
 func (e *escalator) call(ctx context.Context, inc *incidents.Incident, person string, now time.Time, extra string) (text string, placed bool) {
-	err := e.placeCall(ctx, inc, person, now, extra)
+	err := e.placeCall(ctx, inc, person, now, extra, "")
 	switch {
 	case errors.Is(err, errNoPhone):
 		return "Escalation: cannot call " + person + " (no phone number, or no phone provider configured)", false
@@ -353,7 +356,8 @@ func (e *escalator) call(ctx context.Context, inc *incidents.Incident, person st
 var errNoPhone = errors.New("no phone number, or no phone provider configured")
 
 // placeCall phones person about inc.
-func (e *escalator) placeCall(ctx context.Context, inc *incidents.Incident, person string, now time.Time, extra string) error {
+// more is spoken after the call's text (incidents folded into the call).
+func (e *escalator) placeCall(ctx context.Context, inc *incidents.Incident, person string, now time.Time, extra, more string) error {
 	phone := ""
 	for _, p := range e.s.cfg.People {
 		if strings.EqualFold(p.Name, person) {
@@ -375,6 +379,7 @@ func (e *escalator) placeCall(ctx context.Context, inc *incidents.Incident, pers
 		e.s.log.Error("phone.tmpl failed; using the plain call text", "err", err)
 		say = fmt.Sprintf("This is klaxon. %s incident %s: %s. Press 1 to acknowledge. Press 2 to escalate.", inc.Severity, inc.ID, inc.Title)
 	}
+	say += more
 	if _, err := e.phone.Call(ctx, phone, say, base+"/twilio/gather"+q, base+"/twilio/status"+q); err != nil {
 		e.s.metrics.phoneCalls.WithLabelValues("failed").Inc()
 		e.s.log.Warn("escalation call failed", "incident", inc.ID, "person", person, "err", err)

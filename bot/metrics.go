@@ -35,6 +35,7 @@ type metrics struct {
 	escalationSteps    *prometheus.CounterVec
 	phoneCalls         *prometheus.CounterVec
 	pages              *prometheus.CounterVec
+	pagesThrottled     *prometheus.CounterVec
 	timeToAck          *prometheus.HistogramVec
 	timeToResolve      *prometheus.HistogramVec
 	escalationLateness prometheus.Histogram
@@ -114,8 +115,11 @@ func newMetrics(reg prometheus.Registerer, store incidents.Store, version string
 	m.phoneCalls = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "klaxon_phone_calls_total", Help: "Escalation phone calls by outcome (placed, failed, not_placed, acknowledged, escalated, no_answer, busy, call_failed, completed).",
 	}, []string{"outcome"})
+	m.pagesThrottled = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "klaxon_pages_throttled_total", Help: "Page attempts a person's throttle held back, by method; each is folded into the person's next message by the method.",
+	}, []string{"method"})
 	m.pages = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "klaxon_pages_total", Help: "Page attempts of page steps by method (dm, push, email, sms, call) and outcome (sent, retried, failed).",
+		Name: "klaxon_pages_total", Help: "Page attempts of page steps by method (dm, push, email, sms, call) and outcome (sent, retried, failed, folded: told of in a later message after a throttle held it back).",
 	}, []string{"method", "outcome"})
 	ttBuckets := []float64{30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 43200, 86400}
 	m.timeToAck = prometheus.NewHistogramVec(prometheus.HistogramOpts{
@@ -148,7 +152,7 @@ func newMetrics(reg prometheus.Registerer, store incidents.Store, version string
 	for _, c := range []prometheus.Collector{m.requests, m.duration, m.errors, m.authFailures, m.alertsReceived,
 		m.alertsIgnored, m.incidentsOpened, m.incidentsReopened, m.maintenanceHeld, m.hooksInFlight, m.hooksBusy, m.parseWarnings, m.hookReplays, m.alertsUnrouted, build, &openCollector{store: store},
 		m.deliveries, m.deliveryLatency, m.chatRequests, m.chatDuration, m.chatRejected,
-		m.escalationSteps, m.phoneCalls, m.pages, m.timeToAck, m.timeToResolve, m.escalationLateness, g.shed, webhookMem, unauthInFlight} {
+		m.escalationSteps, m.phoneCalls, m.pages, m.pagesThrottled, m.timeToAck, m.timeToResolve, m.escalationLateness, g.shed, webhookMem, unauthInFlight} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

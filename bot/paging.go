@@ -66,6 +66,9 @@ type PushPage struct {
 	Team        string
 	IncidentURL string
 	AckURL      string // the Acknowledge action POSTs here, or ""
+	// More tells of the incidents a throttle held back, folded into this
+	// push ("klaxon: 4 more incidents for you: INC-43 …"), or "".
+	More string
 }
 
 // maxPageTries bounds the sends of one attempt that fail in a way worth
@@ -151,6 +154,8 @@ func itoa(n int) string { return strconv.Itoa(n) }
 type pageResult struct {
 	key     string
 	tries   int       // the attempt's tries when it was run
+	holds   int       // and its holds
+	held    bool      // a throttle held it back: due again at retryAt
 	retried bool      // failed in a way worth retrying: one more try
 	text    string    // for the timeline, "" for none
 	page    bool      // a person was reached (the report counts it)
@@ -192,7 +197,7 @@ func (e *escalator) runPages(ctx context.Context, inc *incidents.Incident, now t
 	out, err := e.s.store.Update(uctx, inc.ID, func(cur *incidents.Incident) error {
 		for _, r := range results {
 			a := cur.PageAttempt(r.key)
-			if r.skip || a == nil || a.Done || a.Tries != r.tries {
+			if r.skip || a == nil || a.Done || a.Tries != r.tries || a.Holds != r.holds {
 				continue // forgotten (reopened), or recorded by another replica
 			}
 			if r.text != "" {
@@ -211,6 +216,9 @@ func (e *escalator) runPages(ctx context.Context, inc *incidents.Incident, now t
 			if r.retried {
 				a.Tries++
 			}
+			if r.held {
+				a.Holds++
+			}
 		}
 		return nil
 	})
@@ -223,8 +231,11 @@ func (e *escalator) runPages(ctx context.Context, inc *incidents.Incident, now t
 
 // attempt sends one page attempt, once across replicas.
 func (e *escalator) attempt(ctx context.Context, inc *incidents.Incident, card *templates.Card, a incidents.PageAttempt, now time.Time) pageResult {
-	r := pageResult{key: a.Key, tries: a.Tries}
+	r := pageResult{key: a.Key, tries: a.Tries, holds: a.Holds}
 	once := "page:" + a.Key + "#" + itoa(a.Tries)
+	if a.Holds > 0 {
+		once += "h" + itoa(a.Holds)
+	}
 	first, err := e.box.StepOnce(ctx, inc.ID, once, 24*time.Hour)
 	if err != nil {
 		e.s.log.Warn("page attempt not claimed; it runs when the incident's claim ends", "incident", inc.ID, "err", err)
@@ -246,10 +257,23 @@ func (e *escalator) attempt(ctx context.Context, inc *incidents.Incident, card *
 		}
 		return r
 	}
-	err = e.send(ctx, inc, card, a, now)
+	held, next, more := e.throttle(ctx, inc, a, now)
+	if held {
+		r.held, r.retryAt = true, next
+		if a.Holds == 0 {
+			e.s.metrics.pagesThrottled.WithLabelValues(string(a.Method)).Inc()
+			r.text = heldText(a, e.s.cfg.Paging.Throttle.For(a.Method))
+		}
+		return r
+	}
+	err = e.send(ctx, inc, card, a, now, more)
 	if err == nil {
 		e.s.metrics.pages.WithLabelValues(string(a.Method), "sent").Inc()
 		r.done, r.page, r.text = true, true, "Paged "+a.Person+" by "+title
+		if len(more) > 0 {
+			r.text += fmt.Sprintf(", with %d more held back", len(more))
+			e.fold(ctx, inc, a, more, now)
+		}
 		return r
 	}
 	code, retryable, after := classify(err)
@@ -281,8 +305,9 @@ func pageError(err error) string {
 	return err.Error()
 }
 
-// send makes one attempt's message and sends it.
-func (e *escalator) send(ctx context.Context, inc *incidents.Incident, card *templates.Card, a incidents.PageAttempt, now time.Time) error {
+// send makes one attempt's message and sends it; more are the incidents
+// held back that it tells of too.
+func (e *escalator) send(ctx context.Context, inc *incidents.Incident, card *templates.Card, a incidents.PageAttempt, now time.Time, more []*incidents.Incident) error {
 	pc, ok := e.s.person(a.Person)
 	if !ok {
 		return incidents.Errorf(incidents.Invalid, "%s is no longer in people", a.Person)
@@ -291,7 +316,7 @@ func (e *escalator) send(ctx context.Context, inc *incidents.Incident, card *tem
 	incURL := s.incidentURL(inc.ID)
 	switch a.Method {
 	case incidents.PageDM:
-		return e.direct(ctx, inc, pc, now)
+		return e.direct(ctx, inc, pc, now, digest(more, 10, 1000))
 	case incidents.PageSMS:
 		if s.sms == nil {
 			return errNoSender
@@ -301,6 +326,9 @@ func (e *escalator) send(ctx context.Context, inc *incidents.Incident, card *tem
 			body += "\nAck: " + u
 		} else if incURL != "" {
 			body += "\n" + incURL
+		}
+		if d := digest(more, smsDigestItems, smsDigestBytes); d != "" {
+			body += "\n" + d
 		}
 		_, err := s.sms.SendSMS(ctx, pc.SMSNumber(), body, "")
 		return err
@@ -314,7 +342,7 @@ func (e *escalator) send(ctx context.Context, inc *incidents.Incident, card *tem
 		}
 		return s.mailer.Mail(ctx, MailPage{To: pc.Email, Name: pc.Name, Card: card, Team: inc.Team, IncidentURL: incURL,
 			AckURL: s.ackURL(inc.ID, pc.Name, "email", now), Update: update, Key: a.Key,
-			Reason: "You are paged for " + orNone(inc.Team) + " (" + inc.ID + " is not acknowledged)."})
+			Reason: mailReason(inc, more)})
 	case incidents.PagePush:
 		if s.pusher == nil {
 			return errNoSender
@@ -324,23 +352,26 @@ func (e *escalator) send(ctx context.Context, inc *incidents.Incident, card *tem
 			token = s.cfg.Ntfy.Token
 		}
 		return s.pusher.Push(ctx, PushTarget{URL: pc.Push, Token: token}, PushPage{Card: card, Team: inc.Team, IncidentURL: incURL,
-			AckURL: s.ackURL(inc.ID, pc.Name, "push", now)})
+			AckURL: s.ackURL(inc.ID, pc.Name, "push", now), More: digest(more, 10, 1000)})
 	case incidents.PageCall:
 		if e.phone == nil {
 			return errNoSender
 		}
-		return e.placeCall(ctx, inc, pc.Name, now, "")
+		return e.placeCall(ctx, inc, pc.Name, now, "", spokenDigest(more))
 	}
 	return incidents.Errorf(incidents.Invalid, "unknown method %q", a.Method)
 }
 
 // direct messages the person on every chat platform they have an account
 // on; it fails when none took the message.
-func (e *escalator) direct(ctx context.Context, inc *incidents.Incident, pc PersonConfig, now time.Time) error {
+func (e *escalator) direct(ctx context.Context, inc *incidents.Incident, pc PersonConfig, now time.Time, more string) error {
 	text := fmt.Sprintf("You are paged: %s (%s, team %s) is not acknowledged, open for %s: %s", inc.ID, inc.Severity, orNone(inc.Team),
 		templates.Duration(now.Sub(inc.CreatedAt)), clip(inc.Title, 200))
 	if u := e.s.incidentURL(inc.ID); u != "" {
 		text += " " + u
+	}
+	if more != "" {
+		text += "\n" + more
 	}
 	var firstErr error
 	sent := false

@@ -2,6 +2,7 @@ package incidents
 
 import (
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -37,8 +38,39 @@ type PageAttempt struct {
 	DueAt  time.Time  `json:"dueAt"`
 	// Tries counts failed sends worth retrying so far.
 	Tries int `json:"tries,omitempty"`
-	// Done: sent, failed for good, or given up on.
+	// Done: sent, failed for good, given up on, or folded.
 	Done bool `json:"done,omitempty"`
+	// Holds counts the times a throttle held the attempt back (each time
+	// it is due again when the throttle has room).
+	Holds int `json:"holds,omitempty"`
+	// FoldedInto, when set, is the incident whose message to the person
+	// by the same method told of this one in its stead.
+	FoldedInto string `json:"foldedInto,omitempty"`
+}
+
+// HeldBack reports whether the incident has a pending attempt to person
+// by method that a throttle held back.
+func (inc *Incident) HeldBack(person string, m PageMethod) bool {
+	for _, a := range inc.Paging {
+		if !a.Done && a.Holds > 0 && a.Method == m && strings.EqualFold(a.Person, person) {
+			return true
+		}
+	}
+	return false
+}
+
+// FoldPages marks the incident's held-back attempts to person by method
+// folded into the message about incident into; it reports how many.
+func (inc *Incident) FoldPages(person string, m PageMethod, into string) int {
+	n := 0
+	for i := range inc.Paging {
+		a := &inc.Paging[i]
+		if !a.Done && a.Holds > 0 && a.Method == m && strings.EqualFold(a.Person, person) {
+			a.Done, a.FoldedInto = true, into
+			n++
+		}
+	}
+	return n
 }
 
 // NextPage is when the incident's first pending page attempt is due;

@@ -113,6 +113,10 @@ type Push struct {
 	// POSTs to; http(s), may be "". The button is shown only while the
 	// incident is triggered.
 	AckURL string
+	// More, if set, is a line on other incidents for the same person
+	// (held back by a throttle and folded into this push); it comes
+	// first in the body, under the title, so a long card cannot cut it.
+	More string
 }
 
 // Message is a compiled push: what is sent.
@@ -194,6 +198,9 @@ func Compile(p Push) (Message, error) {
 			b.WriteString(s)
 			b.WriteString("\n")
 		}
+	}
+	if p.More != "" {
+		line(templates.Clean(p.More, 1000, false))
 	}
 	line(c.Status)
 	line(c.Owner)

@@ -376,3 +376,21 @@ func FuzzCompile(f *testing.F) {
 		}
 	})
 }
+
+// A push that folds in incidents a throttle held back says so first,
+// however long the card.
+func TestMoreFirst(t *testing.T) {
+	card, err := templates.MustBuiltin().Card(cardtest.Storm(500), cardtest.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	card.Summary = strings.Repeat("long ", 2000)
+	more := "klaxon: 2 more incidents for you: INC-43 payments SEV1 Disk full, INC-44 db SEV2 Lag\nforged line"
+	m, err := ntfy.Compile(ntfy.Push{Card: card, More: more})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(m.Body, "klaxon: 2 more incidents for you: INC-43 payments SEV1 Disk full, INC-44 db SEV2 Lag forged line\n") || len(m.Body) > ntfy.MaxBody {
+		t.Errorf("body starts %q", m.Body[:min(len(m.Body), 120)])
+	}
+}

@@ -37,7 +37,7 @@ type ntfyPusher struct{ c *ntfy.Client }
 
 func (n ntfyPusher) Push(ctx context.Context, t bot.PushTarget, p bot.PushPage) error {
 	_, err := n.c.Send(ctx, ntfy.Target{URL: t.URL, Token: t.Token.Reveal()},
-		ntfy.Push{Card: p.Card, Team: p.Team, IncidentURL: p.IncidentURL, AckURL: p.AckURL})
+		ntfy.Push{Card: p.Card, Team: p.Team, IncidentURL: p.IncidentURL, AckURL: p.AckURL, More: p.More})
 	return err
 }
 
