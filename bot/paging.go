@@ -232,10 +232,7 @@ func (e *escalator) runPages(ctx context.Context, inc *incidents.Incident, now t
 // attempt sends one page attempt, once across replicas.
 func (e *escalator) attempt(ctx context.Context, inc *incidents.Incident, card *templates.Card, a incidents.PageAttempt, now time.Time) pageResult {
 	r := pageResult{key: a.Key, tries: a.Tries, holds: a.Holds}
-	once := "page:" + a.Key + "#" + itoa(a.Tries)
-	if a.Holds > 0 {
-		once += "h" + itoa(a.Holds)
-	}
+	once := pageOnce(a)
 	first, err := e.box.StepOnce(ctx, inc.ID, once, 24*time.Hour)
 	if err != nil {
 		e.s.log.Warn("page attempt not claimed; it runs when the incident's claim ends", "incident", inc.ID, "err", err)
@@ -266,15 +263,18 @@ func (e *escalator) attempt(ctx context.Context, inc *incidents.Incident, card *
 		}
 		return r
 	}
-	err = e.send(ctx, inc, card, a, now, more)
+	err = e.send(ctx, inc, card, a, now, incidentsOf(more))
 	if err == nil {
 		e.s.metrics.pages.WithLabelValues(string(a.Method), "sent").Inc()
 		r.done, r.page, r.text = true, true, "Paged "+a.Person+" by "+title
 		if len(more) > 0 {
 			r.text += fmt.Sprintf(", with %d more held back", len(more))
-			e.fold(ctx, inc, a, more, now)
+			e.fold(ctx, inc, a, more, true, now, time.Time{})
 		}
 		return r
+	}
+	if len(more) > 0 {
+		defer func() { e.fold(ctx, inc, a, more, false, now, r.retryAt) }()
 	}
 	code, retryable, after := classify(err)
 	if errors.Is(err, errNoSender) {

@@ -69,7 +69,11 @@ func (f *fakeSenders) Mail(ctx context.Context, m bot.MailPage) error {
 }
 
 func (f *fakeSenders) Push(ctx context.Context, to bot.PushTarget, p bot.PushPage) error {
-	return f.record("push", fmt.Sprintf("%s token=%s ack=%s", to.URL, to.Token.Reveal(), p.AckURL))
+	line := fmt.Sprintf("%s token=%s ack=%s", to.URL, to.Token.Reveal(), p.AckURL)
+	if p.More != "" {
+		line += " more=" + p.More
+	}
+	return f.record("push", line)
 }
 
 func pagingConfig(c *bot.Config) {
@@ -94,8 +98,16 @@ type pageEnv struct {
 }
 
 func newPageEnv(t *testing.T, store incidents.Store, clock *fakeClock) *pageEnv {
+	return newPageEnvWith(t, store, clock, nil)
+}
+
+// newPageEnvWith is newPageEnv with the config changed by change.
+func newPageEnvWith(t *testing.T, store incidents.Store, clock *fakeClock, change func(*bot.Config)) *pageEnv {
 	cfg := bot.DefaultConfig()
 	pagingConfig(cfg)
+	if change != nil {
+		change(cfg)
+	}
 	if clock == nil {
 		clock = &fakeClock{now: t0}
 	}
@@ -256,7 +268,8 @@ func TestPagingThreeReplicas(t *testing.T) {
 	for range 3 {
 		s := redisstore.New(rdb, redisstore.Options{Prefix: prefix, ReconcileEvery: -1})
 		t.Cleanup(func() { s.Close() })
-		envs = append(envs, newPageEnv(t, s, clock))
+		// Without throttles: every incident's push and SMS is sent.
+		envs = append(envs, newPageEnvWith(t, s, clock, noThrottles))
 	}
 	const n = 60
 	ids := make([]string, n)

@@ -28,11 +28,33 @@ func throttleKey(person string, m incidents.PageMethod) string {
 	return strings.ToLower(person) + "/" + string(m)
 }
 
+// heldPage is an incident whose held-back attempts a message folds in:
+// the attempts' keys, tries and holds as claimed.
+type heldPage struct {
+	inc      *incidents.Incident
+	attempts []incidents.PageAttempt
+}
+
+// pageOnce is the once-only key of an attempt's current try: a retry
+// and a hold each make a new one.
+func pageOnce(a incidents.PageAttempt) string {
+	once := "page:" + a.Key + "#" + itoa(a.Tries)
+	if a.Holds > 0 {
+		once += "h" + itoa(a.Holds)
+	}
+	return once
+}
+
 // throttle asks the store whether a can be sent now. held: the attempt
 // waits for the window (until next); otherwise more are the incidents
 // its message folds in. A store that cannot answer lets the page go: a
 // page that reaches someone matters more than the throttle.
-func (e *escalator) throttle(ctx context.Context, inc *incidents.Incident, a incidents.PageAttempt, now time.Time) (held bool, next time.Time, more []*incidents.Incident) {
+//
+// A held-back attempt is folded in only when its current try's once-only
+// key is claimed here: an attempt its own incident's scheduler is
+// running at the same moment (and may send) is left to it, so no
+// incident is both sent alone and told of in another's message.
+func (e *escalator) throttle(ctx context.Context, inc *incidents.Incident, a incidents.PageAttempt, now time.Time) (held bool, next time.Time, more []heldPage) {
 	limit := e.s.cfg.Paging.Throttle.For(a.Method).Limit()
 	if e.throttles == nil || !limit.On() {
 		return false, time.Time{}, nil
@@ -43,6 +65,12 @@ func (e *escalator) throttle(ctx context.Context, inc *incidents.Incident, a inc
 		return false, time.Time{}, nil
 	}
 	if !res.Admitted {
+		if !res.First {
+			// The first held back asks at Next and folds this one in;
+			// this one asks a little later, in case it does not (its
+			// incident was acknowledged, say), rather than all at once.
+			return true, res.Next.Add(followerLag(limit.Per)), nil
+		}
 		return true, res.Next, nil
 	}
 	for _, id := range res.Held {
@@ -55,35 +83,83 @@ func (e *escalator) throttle(ctx context.Context, inc *incidents.Incident, a inc
 			e.s.log.Warn("held-back incident not read; not folded", "incident", id, "err", err)
 			continue
 		}
-		if o.State == incidents.Triggered && o.HeldBack(a.Person, a.Method) {
-			more = append(more, o)
+		if o.State != incidents.Triggered {
+			continue // acknowledged or resolved meanwhile: nothing to tell
+		}
+		hp := heldPage{inc: o}
+		for _, b := range o.Paging {
+			if b.Done || b.Holds == 0 || b.Method != a.Method || !strings.EqualFold(b.Person, a.Person) {
+				continue
+			}
+			if first, err := e.box.StepOnce(ctx, o.ID, pageOnce(b), 24*time.Hour); err == nil && first {
+				hp.attempts = append(hp.attempts, b)
+			}
+		}
+		if len(hp.attempts) > 0 {
+			more = append(more, hp)
 		}
 	}
 	return false, time.Time{}, more
 }
 
-// fold marks the held-back attempts of more folded into the message
-// about inc that was just sent.
-func (e *escalator) fold(ctx context.Context, inc *incidents.Incident, a incidents.PageAttempt, more []*incidents.Incident, now time.Time) {
+// followerLag is how long after the first held-back attempt the others
+// ask again: long enough for its message and folding, short next to the
+// window.
+func followerLag(per time.Duration) time.Duration { return min(per/2, 30*time.Second) }
+
+// incidentsOf are the incidents of held pages.
+func incidentsOf(more []heldPage) []*incidents.Incident {
+	out := make([]*incidents.Incident, len(more))
+	for i, h := range more {
+		out[i] = h.inc
+	}
+	return out
+}
+
+// fold records what came of the held-back attempts of more, whose
+// once-only keys this replica holds: with sent, they were told of in the
+// message about inc and are done; without, the message did not go out,
+// and each is held once more (a new try, due at retryAt) so that it is
+// sent or folded later.
+func (e *escalator) fold(ctx context.Context, inc *incidents.Incident, a incidents.PageAttempt, more []heldPage, sent bool, now, retryAt time.Time) {
 	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	title := methodTitle(a.Method)
-	for _, o := range more {
+	for _, h := range more {
 		n := 0
-		_, err := e.s.store.Update(uctx, o.ID, func(cur *incidents.Incident) error {
-			n = cur.FoldPages(a.Person, a.Method, inc.ID)
+		_, err := e.s.store.Update(uctx, h.inc.ID, func(cur *incidents.Incident) error {
+			n = 0
+			for _, was := range h.attempts {
+				b := cur.PageAttempt(was.Key)
+				if b == nil || b.Done || b.Tries != was.Tries || b.Holds != was.Holds {
+					continue
+				}
+				n++
+				if sent {
+					b.Done, b.FoldedInto = true, inc.ID
+				} else {
+					b.Holds++
+					if retryAt.After(b.DueAt) {
+						b.DueAt = retryAt.UTC()
+					}
+				}
+			}
 			if n == 0 {
 				return errNothingToFold
 			}
-			cur.AddEvent(now, incidents.EventEscalated, "klaxon", upperFirst(title)+" to "+a.Person+" folded into the one about "+inc.ID)
+			if sent {
+				cur.AddEvent(now, incidents.EventEscalated, "klaxon", upperFirst(title)+" to "+a.Person+" folded into the one about "+inc.ID)
+			}
 			return nil
 		})
 		switch {
 		case err == nil:
-			e.s.metrics.pages.WithLabelValues(string(a.Method), "folded").Add(float64(n))
-			e.s.changed(o.ID)
+			if sent {
+				e.s.metrics.pages.WithLabelValues(string(a.Method), "folded").Add(float64(n))
+			}
+			e.s.changed(h.inc.ID)
 		case err != errNothingToFold:
-			e.s.log.Warn("folded attempt not recorded; it may be sent again", "incident", o.ID, "into", inc.ID, "err", err)
+			e.s.log.Warn("folded attempt not recorded", "incident", h.inc.ID, "into", inc.ID, "sent", sent, "err", err)
 		}
 	}
 }

@@ -27,6 +27,11 @@ type ThrottleResult struct {
 	Held []string
 	// Next, when not admitted, is when the window has room again.
 	Next time.Time
+	// First, when not admitted: the asking incident is the first of
+	// those held back under the key, whose message will fold in the
+	// others (callers ask for it at Next, and for the others later, so
+	// that they are not all asking at once).
+	First bool
 }
 
 // Throttles keep sliding windows of the messages sent under a key (a
@@ -39,7 +44,9 @@ type Throttles interface {
 	// When fewer than limit.Count messages were admitted in (now-limit.Per,
 	// now], it admits this one (counting it), and returns and forgets the
 	// incidents held back under key (id removed from them). Otherwise it
-	// adds id to the held incidents and says when the window has room.
+	// adds id to the held incidents (where it keeps its place when it was
+	// there), says when the window has room, and whether id is the first
+	// of them.
 	Throttle(ctx context.Context, key, id string, now time.Time, limit Limit) (ThrottleResult, error)
 }
 

@@ -65,6 +65,7 @@ func (s *Store) Throttle(ctx context.Context, key, id string, now time.Time, lim
 			if !slices.ContainsFunc(r.Held, func(h heldItem) bool { return h.ID == id }) {
 				r.Held = append(r.Held, heldItem{ID: id, At: at})
 			}
+			res.First = r.Held[0].ID == id
 		}
 		v, err := json.Marshal(r)
 		if err != nil {

@@ -37,7 +37,7 @@ end
 local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 redis.call('ZADD', KEYS[2], 'NX', now, ARGV[4])
 redis.call('PEXPIRE', KEYS[2], ARGV[6])
-return {0, tonumber(oldest[2]) + per, {}}
+return {0, tonumber(oldest[2]) + per, {}, redis.call('ZRANK', KEYS[2], ARGV[4])}
 `)
 
 // Throttle implements incidents.Throttles.
@@ -53,7 +53,7 @@ func (s *Store) Throttle(ctx context.Context, key, id string, now time.Time, lim
 	if err != nil {
 		return res, unavailable("redisstore.Throttle", err)
 	}
-	if len(v) != 3 {
+	if len(v) < 3 {
 		return res, incidents.Errorf(incidents.Internal, "redisstore.Throttle: unexpected reply %v", v)
 	}
 	if n, _ := v[0].(int64); n == 1 {
@@ -68,5 +68,9 @@ func (s *Store) Throttle(ctx context.Context, key, id string, now time.Time, lim
 	}
 	next, _ := v[1].(int64)
 	res.Next = time.UnixMilli(next).UTC()
+	if len(v) == 4 {
+		rank, ok := v[3].(int64)
+		res.First = ok && rank == 0
+	}
 	return res, nil
 }

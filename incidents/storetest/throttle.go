@@ -28,24 +28,25 @@ func testThrottles(t *testing.T, th incidents.Throttles) {
 		}
 		return r
 	}
-	want := func(r incidents.ThrottleResult, admitted bool, held string, next time.Time) {
+	want := func(r incidents.ThrottleResult, admitted bool, held string, next time.Time, first ...bool) {
 		t.Helper()
-		if r.Admitted != admitted || fmt.Sprint(r.Held) != held || !r.Next.Equal(next) {
-			t.Fatalf("result = %+v, want admitted %v, held %s, next %s", r, admitted, held, next)
+		if r.Admitted != admitted || fmt.Sprint(r.Held) != held || !r.Next.Equal(next) || r.First != (len(first) > 0 && first[0]) {
+			t.Fatalf("result = %+v, want admitted %v, held %s, next %s, first %v", r, admitted, held, next, first)
 		}
 	}
 	want(ask(key, "INC-1", T0), true, "[]", time.Time{})
 	want(ask(key, "INC-2", T0.Add(10*time.Second)), true, "[]", time.Time{})
 	// The window is full until T0+1m: held back, in the order held.
-	want(ask(key, "INC-3", T0.Add(20*time.Second)), false, "[]", T0.Add(time.Minute))
-	want(ask(key, "INC-4", T0.Add(30*time.Second)), false, "[]", T0.Add(time.Minute))
-	want(ask(key, "INC-3", T0.Add(40*time.Second)), false, "[]", T0.Add(time.Minute)) // held once
+	want(ask(key, "INC-3", T0.Add(20*time.Second)), false, "[]", T0.Add(time.Minute), true)
+	want(ask(key, "INC-4", T0.Add(30*time.Second)), false, "[]", T0.Add(time.Minute), false)
+	want(ask(key, "INC-4", T0.Add(35*time.Second)), false, "[]", T0.Add(time.Minute), false) // keeps its place
+	want(ask(key, "INC-3", T0.Add(40*time.Second)), false, "[]", T0.Add(time.Minute), true)  // held once
 	// Another key has its own window.
 	want(ask(key+"x", "INC-3", T0.Add(40*time.Second)), true, "[]", time.Time{})
 	// At T0+1m the first send leaves the window: admitted, with the
 	// incidents held back (but the asking one), which are forgotten.
 	want(ask(key, "INC-4", T0.Add(time.Minute)), true, "[INC-3]", time.Time{})
-	want(ask(key, "INC-5", T0.Add(time.Minute+time.Second)), false, "[]", T0.Add(70*time.Second))
+	want(ask(key, "INC-5", T0.Add(time.Minute+time.Second)), false, "[]", T0.Add(70*time.Second), true)
 	want(ask(key, "INC-5", T0.Add(70*time.Second)), true, "[]", time.Time{})
 
 	if _, err := th.Throttle(ctx, key, "INC-1", T0, incidents.Limit{}); incidents.ErrorKind(err) != incidents.Invalid {
