@@ -81,3 +81,5 @@ func BenchmarkList(b *testing.B) { storetest.BenchList(b, newStore) }
 //
 //	go test -v -run '^$' -bench BenchmarkStats -benchtime 50x -timeout 60m ./incidents/boltstore/
 func BenchmarkStats(b *testing.B) { storetest.BenchStats(b, newStore) }
+
+func BenchmarkThrottle(b *testing.B) { storetest.BenchThrottle(b, newStore) }

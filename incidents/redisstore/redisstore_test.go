@@ -160,3 +160,5 @@ func TestStatsFiledWithEveryChange(t *testing.T) {
 //
 //	go test -v -run '^$' -bench BenchmarkStats -benchtime 50x -timeout 60m ./incidents/redisstore/
 func BenchmarkStats(b *testing.B) { storetest.BenchStats(b, newStore) }
+
+func BenchmarkThrottle(b *testing.B) { storetest.BenchThrottle(b, newStore) }

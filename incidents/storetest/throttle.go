@@ -79,3 +79,49 @@ func testThrottles(t *testing.T, th incidents.Throttles) {
 		t.Fatalf("after the window: %+v, want admitted with the 17 held back", r)
 	}
 }
+
+// BenchThrottle measures the throttle check a page makes before it is
+// sent, in a storm: 1,000 people, each paged about 50 incidents by SMS
+// (1 a minute) and calls (3 in 15 minutes) as fast as the store answers,
+// from 8 goroutines per CPU (the replicas' page workers); the fake clock
+// moves 10ms per check, so each person's window slides, most checks hold
+// an incident back and some admit a message and take the held ones. It
+// reports the cost of one check and how many were admitted.
+func BenchThrottle(b *testing.B, newStore NewStore) {
+	th, ok := newStore(b).(incidents.Throttles)
+	if !ok {
+		b.Skip("store keeps no throttles")
+	}
+	const people, storm = 1000, 50
+	run := strconv.FormatInt(time.Now().UnixNano(), 36)
+	limits := []struct {
+		method string
+		limit  incidents.Limit
+	}{{"sms", incidents.Limit{Count: 1, Per: time.Minute}}, {"call", incidents.Limit{Count: 3, Per: 15 * time.Minute}}}
+	var seq, admitted, held atomic.Int64
+	ctx := context.Background()
+	b.SetParallelism(8)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			n := seq.Add(1)
+			l := limits[n%2]
+			person := (n / 2) % people
+			id := "INC-" + strconv.FormatInt(1+(n/(2*people))%storm, 10)
+			r, err := th.Throttle(ctx, run+"/p"+strconv.FormatInt(person, 10)+"/"+l.method, id, T0.Add(time.Duration(n)*10*time.Millisecond), l.limit)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			if r.Admitted {
+				admitted.Add(1)
+				held.Add(int64(len(r.Held)))
+			}
+		}
+	})
+	b.StopTimer()
+	if n := seq.Load(); n > 0 {
+		b.ReportMetric(float64(admitted.Load())/float64(n)*100, "%admitted")
+		b.ReportMetric(float64(held.Load())/float64(max(admitted.Load(), 1)), "folded/admitted")
+	}
+}
