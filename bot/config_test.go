@@ -124,6 +124,7 @@ func TestLoadConfigValid(t *testing.T) {
 			Flapping:     DefaultConfig().Incidents.Flapping,
 		},
 		Outbox: DefaultConfig().Outbox,
+		Paging: DefaultConfig().Paging,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got  %s\nwant %s", dumpConfig(t, got), dumpConfig(t, want))
@@ -256,7 +257,7 @@ func TestLoadConfigErrors(t *testing.T) {
 server.listn (line 3): unknown key (did you mean "listen"?)
 store.redis.sentinal (line 7): unknown key (did you mean "sentinel"?)`},
 		{file: "unknown_top.yaml", want: `
-pagerduty (line 3): unknown key (known keys: server, store, sources, incidents, templates_dir, teams, routes, default_team, people, api_tokens, policies, schedules, twilio, smtp, ntfy, slack, mattermost, telegram, outbox, console, heartbeats, maintenance)
+pagerduty (line 3): unknown key (known keys: server, store, sources, incidents, templates_dir, teams, routes, default_team, people, api_tokens, policies, schedules, twilio, smtp, ntfy, paging, slack, mattermost, telegram, outbox, console, heartbeats, maintenance)
 sever (line 5): unknown key (did you mean "server"?)`},
 		{file: "api_tokens.yaml", want: `
 api_tokens[1].name (line 5): "ci" is defined twice

@@ -308,3 +308,56 @@ func TestThrottleDigestSMS(t *testing.T) {
 		t.Fatalf("SMS sent after folding: %q", got)
 	}
 }
+
+// The message that carries a fold fails (worth retrying): the pages it
+// would have told of are held again, and every incident's SMS is still
+// sent or folded into a later one, within the throttle.
+func TestThrottleFoldSendFails(t *testing.T) {
+	clock := &fakeClock{now: t0}
+	e := newPageEnvWith(t, boltStore(t), clock, func(c *bot.Config) {
+		c.People[0].Rules = []bot.RuleConfig{{SMS: dur(0)}}
+	})
+	ids := openStorm(t, []*pageEnv{e}, 4)
+	settled(t, e, ids)
+	e.senders.failNext("sms", &chatErr{code: "twilio_20429", retry: true})
+	var perMinute []int
+	for m := range 5 {
+		clock.Add(time.Minute)
+		settled(t, e, ids)
+		perMinute = append(perMinute, len(e.senders.list("sms"))-1-sum(perMinute))
+		if m == 0 && perMinute[0] != 0 {
+			t.Fatalf("the failed digest counted as sent: %q", e.senders.list("sms"))
+		}
+	}
+	for i, k := range perMinute {
+		if k > 1 {
+			t.Fatalf("%d SMS in minute %d: %v", k, i+1, perMinute)
+		}
+	}
+	msgs := e.senders.list("sms")
+	sent, fold := 0, 0
+	for _, id := range ids {
+		for _, s := range e.paged(id) {
+			switch {
+			case strings.HasPrefix(s, "Paged alice by SMS"):
+				sent++
+			case strings.HasPrefix(s, "SMS to alice folded into"):
+				fold++
+			}
+		}
+	}
+	if sent != len(msgs) || sent+fold != len(ids) || folded(msgs) != fold {
+		t.Fatalf("%d SMS (telling of %d more), timelines: %d sent, %d folded, of %d:\n%s", len(msgs), folded(msgs), sent, fold, len(ids), strings.Join(msgs, "\n"))
+	}
+	if !strings.Contains(e.do("GET", "/metrics", "").body, `klaxon_pages_total{method="sms",outcome="retried"} 1`) {
+		t.Fatal("the failed send was not counted as retried")
+	}
+}
+
+func sum(xs []int) int {
+	n := 0
+	for _, x := range xs {
+		n += x
+	}
+	return n
+}
