@@ -129,6 +129,11 @@ const (
 	EventSnoozed        EventKind = "snoozed"   // escalation paused until a time
 	EventEscalated      EventKind = "escalated" // the next escalation step asked for
 	EventFeedback       EventKind = "feedback"  // someone said whether it was worth acting on
+	// EventGraph records a graph drawn, or one that could not be drawn (the
+	// data source failed): the image itself goes to the cards' threads,
+	// so only a failure is a line there.
+	EventGraph       EventKind = "graph"
+	EventGraphFailed EventKind = "graph_failed"
 )
 
 // Conversational reports whether an event is worth a line in the card's
@@ -136,7 +141,7 @@ const (
 // joining (the card itself shows those).
 func (k EventKind) Conversational() bool {
 	switch k {
-	case EventTriggered, EventAlertsFiring, EventAlertsResolved:
+	case EventTriggered, EventAlertsFiring, EventAlertsResolved, EventGraph:
 		return false
 	}
 	return true

@@ -51,6 +51,7 @@ var (
 	bktSteps     = []byte("steps")     // number \x00 step key → expiry (ms)
 	bktOverrides = []byte("overrides") // schedule \x00 set-at ms person → on-call override JSON
 	bktStats     = []byte("stats")     // number → the incident's Stat (a record of internal/statrec)
+	bktGraphs    = []byte("graphs")    // number part (1) → the incident's graph: state, PNG, data (graph.go)
 )
 
 // FileName is the database's name inside the data directory.
@@ -102,7 +103,7 @@ func OpenWith(dir string, opts Options) (*Store, error) {
 	db.MaxBatchDelay = 2 * time.Millisecond
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bktIncidents, bktGroups, bktAlerts, bktOutbox, bktDelivery, bktRefs, bktEsc, bktSteps, bktOverrides,
-			bktIAlerts, bktIOrder, bktIRank, bktIEvents, bktCreated, bktTeams, bktMeta, bktStats} {
+			bktIAlerts, bktIOrder, bktIRank, bktIEvents, bktCreated, bktTeams, bktMeta, bktStats, bktGraphs} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
