@@ -59,6 +59,9 @@ type Config struct {
 	Outbox     OutboxConfig      `yaml:"outbox"`
 	// Console is the web UI at /ui/: sign-in and sessions.
 	Console ConsoleConfig `yaml:"console"`
+	// Datasources are asked for the series an alert monitors, drawn as a
+	// graph on the incident's cards.
+	Datasources []DatasourceConfig `yaml:"datasources"`
 
 	lines *lineIndex // dotted path → line in the loaded file; nil if built in Go
 }
@@ -1063,6 +1066,7 @@ func (c *Config) validate() *configValidator {
 	v.apiTokens(c)
 	v.escalation(c)
 	v.console(c)
+	v.datasources(c)
 	return v
 }
 

@@ -21,6 +21,9 @@ type TeamConfig struct {
 	// who "oncall" is.
 	Policy   string `yaml:"policy"`
 	Schedule string `yaml:"schedule"`
+	// Datasource draws the graphs of the team's alerts that no data
+	// source matches; "none" draws no graphs for the team at all.
+	Datasource string `yaml:"datasource"`
 }
 
 // RouteConfig sends the alerts whose labels equal every Match value and
