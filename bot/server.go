@@ -54,6 +54,9 @@ type Deps struct {
 	VerifyPhone func(r *http.Request, body []byte) (url.Values, error)
 	// Console is what the web console needs of the adapters.
 	Console ConsoleDeps
+	// Datasources are the data sources of graphs, by their config name
+	// (datasources[].name); none means no graphs.
+	Datasources map[string]Datasource
 	// LocalToken is the local token (internal/localtrust) of a klaxon
 	// reachable from this machine only (no API token configured, listening
 	// on loopback, no public URL or trusted proxy): the klaxon command's
@@ -81,6 +84,7 @@ type Server struct {
 	once      incidents.Once // signed webhooks' signatures, spent on acceptance
 	outbox    *syncer        // nil when the store has no outbox
 	escalator *escalator     // nil without policies
+	grapher   *grapher       // nil without data sources
 
 	tmpl        *templates.Set
 	signer      *ButtonSigner
@@ -155,6 +159,7 @@ func New(cfg *Config, d Deps) (*Server, error) {
 		s.route("POST", "/twilio/gather", s.unauthenticated(s.phoneCallback(d.VerifyPhone, s.gather), maxPhoneBody))
 		s.route("POST", "/twilio/status", s.unauthenticated(s.phoneCallback(d.VerifyPhone, s.callStatus), maxPhoneBody))
 	}
+	s.grapher = newGrapher(s, d)
 	if _, ok := d.Store.(incidents.Outbox); ok {
 		s.outbox = newSyncer(s, d)
 	} else if len(d.Chats) > 0 {
@@ -179,6 +184,8 @@ func New(cfg *Config, d Deps) (*Server, error) {
 	s.route("GET", "/api/v1/incidents/{id}", s.apiRead(s.getIncident))
 	s.routeIncidentPages() // GET /api/v1/incidents/{id}/alerts and /timeline (api.go)
 	s.route("GET", "/api/v1/incidents/{id}/postmortem.md", s.apiRead(s.getPostmortem))
+	s.route("GET", "/api/v1/incidents/{id}/graph.png", s.apiRead(s.serveGraph(false)))
+	s.route("GET", "/api/v1/incidents/{id}/graph.json", s.apiRead(s.serveGraph(true)))
 	s.route("GET", "/api/v1/oncall", s.apiRead(s.getOncall))
 	s.route("POST", "/api/v1/incidents", s.apiWrite(s.declareIncident))
 	for _, a := range apiActions {
@@ -220,6 +227,10 @@ func (s *Server) Run(ctx context.Context) {
 	if s.escalator != nil {
 		wg.Add(1)
 		go func() { defer wg.Done(); s.escalator.run(ctx) }()
+	}
+	if s.grapher != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.grapher.run(ctx) }()
 	}
 	wg.Add(1)
 	go func() { defer wg.Done(); s.runConsole(ctx) }()
