@@ -226,12 +226,19 @@ func (g *grapher) check(ctx context.Context, inc *incidents.Incident) (st incide
 		return st, min(wait, graphRecheck), nil // at most one graph a minute
 	}
 	// Every replica that looks now names the job alike: one runs it.
-	key := "graph:" + inc.ID + ":" + phase + ":" + strconv.FormatInt(st.TriedAt.UnixMilli(), 10)
+	var last int64
+	if !st.TriedAt.IsZero() {
+		last = st.TriedAt.UnixMilli()
+	}
+	key := "graph:" + inc.ID + ":" + phase + ":" + strconv.FormatInt(last, 10)
 	select {
 	case g.jobs <- graphJob{id: inc.ID, key: key}:
 		// The job ends with a change to the incident, which brings the
-		// outbox back at once; this is in case it dies first.
-		return st, g.hold(), nil
+		// outbox back at once. Until then the outbox looks again every
+		// graphRecheck, in case the job's replica stops first: the job
+		// is then taken up again (its key held by a replica that died
+		// frees itself after hold).
+		return st, graphRecheck, nil
 	default:
 		return st, graphRecheck, nil // every worker busy: soon again
 	}
@@ -243,7 +250,7 @@ func (g *grapher) hold() time.Duration {
 	for _, c := range g.cfgs {
 		most = max(most, c.QueryTimeout())
 	}
-	return 2*most + 10*time.Second
+	return 2*most + 2*time.Second
 }
 
 // run works graph jobs until ctx ends.
