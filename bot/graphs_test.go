@@ -533,3 +533,37 @@ func TestGraphOnceAcrossReplicas(t *testing.T) {
 		}
 	}
 }
+
+// The console's incident page shows the graph through its own route,
+// under the session, as a same-origin <img> the CSP lets in.
+func TestGraphOnConsolePage(t *testing.T) {
+	e, _ := newConsolePagesEnv(t, boltStore(t))
+	inc := e.open("g1")
+	alice, _ := e.signIn("alice", e.slack.dms)
+	res, page := e.get(alice, "/ui/incidents/"+inc.ID)
+	if res.StatusCode != 200 || strings.Contains(page, "graph.png") {
+		t.Fatalf("page without a graph: %s, shows one: %v", res.Status, strings.Contains(page, "graph.png"))
+	}
+	png := append([]byte("\x89PNG\r\n\x1a\n"), make([]byte, 100)...)
+	if _, err := e.store.(incidents.Graphs).SaveGraph(context.Background(), inc.ID, incidents.Graph{
+		GraphState: incidents.GraphState{Phase: "open", DrawnAt: e.clock.Now()}, PNG: png}); err != nil {
+		t.Fatal(err)
+	}
+	res, page = e.get(alice, "/ui/incidents/"+inc.ID)
+	src := "/ui/incidents/" + inc.ID + "/graph.png?v=1"
+	if res.StatusCode != 200 || !strings.Contains(page, `<img src="`+src+`" width="720" alt="Graph of what `+inc.ID) {
+		t.Fatalf("page: %s\n%.4000s", res.Status, page)
+	}
+	res, body := e.get(alice, src)
+	if res.StatusCode != 200 || body != string(png) || res.Header.Get("Content-Type") != "image/png" || !strings.Contains(res.Header.Get("Content-Security-Policy"), "img-src 'self'") {
+		t.Errorf("graph: %s %v", res.Status, res.Header)
+	}
+	res, _ = e.get(e.browser(), src)
+	if res.StatusCode == 200 {
+		t.Errorf("graph without a session: %s", res.Status)
+	}
+	other := e.open("g2")
+	if res, _ := e.get(alice, "/ui/incidents/"+other.ID+"/graph.png"); res.StatusCode != 404 {
+		t.Errorf("graph of an incident without one: %s", res.Status)
+	}
+}
