@@ -15,7 +15,6 @@ import (
 	promds "github.com/klaxonbot/klaxon/adapters/prometheus"
 	"github.com/klaxonbot/klaxon/adapters/prometheus/promfake"
 	"github.com/klaxonbot/klaxon/bot"
-	"github.com/klaxonbot/klaxon/charts"
 	"github.com/klaxonbot/klaxon/incidents"
 	"github.com/klaxonbot/klaxon/incidents/redisstore"
 	"github.com/klaxonbot/klaxon/incidents/storetest"
@@ -56,43 +55,6 @@ func (c *imageChat) posted() []postedImage {
 	return append([]postedImage(nil), c.images...)
 }
 
-// promSource is the data source cmd/klaxon wires (graphs.go there), for
-// bot's own tests: adapters/prometheus against promfake.
-type promSource struct{ c *promds.Client }
-
-func (p promSource) Expr(a incidents.Alert) (string, bool) {
-	return promds.ExprFromGeneratorURL(a.GeneratorURL)
-}
-
-func (p promSource) Plot(ctx context.Context, expr string, start, end time.Time, max int) (*bot.Plot, error) {
-	r, err := p.c.Plot(ctx, expr, start, end, max)
-	if err != nil {
-		return nil, err
-	}
-	out := &bot.Plot{Query: r.Query, Unit: charts.Unit(r.Unit), Step: r.Step, More: r.More}
-	if r.Threshold != nil {
-		out.Threshold = &charts.Threshold{Op: r.Threshold.Op, Value: r.Threshold.Value}
-	}
-	for i, s := range r.Series {
-		ps := bot.PlotSeries{Name: r.Names[i], Labels: s.Labels}
-		for _, pt := range s.Points {
-			ps.Points = append(ps.Points, charts.Point{T: pt.T, V: pt.V})
-		}
-		out.Series = append(out.Series, ps)
-	}
-	for i, s := range r.Previous {
-		ps := bot.PlotSeries{Name: r.PreviousNames[i], Labels: s.Labels}
-		for _, pt := range s.Points {
-			ps.Points = append(ps.Points, charts.Point{T: pt.T, V: pt.V})
-		}
-		out.Previous = append(out.Previous, ps)
-	}
-	if r.PreviousErr != nil {
-		out.PreviousError = r.PreviousErr.Error()
-	}
-	return out, nil
-}
-
 // seriesValue is what the fake Prometheus answers for instance i at t.
 func seriesValue(i int, t time.Time) string {
 	return strconv.FormatFloat(float64(i)+float64(t.Unix()%600)/100, 'f', -1, 64)
@@ -105,7 +67,7 @@ type fakeProm struct {
 	answer atomic.Pointer[promfake.Response] // when set, every query gets it
 }
 
-func newFakeProm(t *testing.T, n int) *fakeProm {
+func newFakeProm(t testing.TB, n int) *fakeProm {
 	f := &fakeProm{n: n}
 	f.Server = promfake.New(promfake.Options{Token: "prom-token-0123456789", Answer: func(q promfake.Query) promfake.Response {
 		if r := f.answer.Load(); r != nil {
@@ -144,7 +106,7 @@ func graphConfig(prom *fakeProm) func(*bot.Config) {
 	}
 }
 
-func newGraphEnv(t *testing.T, store incidents.Store, prom *fakeProm, clock *fakeClock, mutate func(*bot.Config)) *graphEnv {
+func newGraphEnv(t testing.TB, store incidents.Store, prom *fakeProm, clock *fakeClock, mutate func(*bot.Config)) *graphEnv {
 	t.Helper()
 	cfg := bot.DefaultConfig()
 	graphConfig(prom)(cfg)
@@ -168,7 +130,7 @@ func (e *graphEnv) build() {
 		if err != nil {
 			e.t.Fatal(err)
 		}
-		srcs[d.Name] = promSource{c}
+		srcs[d.Name] = bot.PromSource{C: c}
 	}
 	srv, err := bot.New(e.cfg, bot.Deps{
 		Store: e.store, Clock: e.clock, Logger: discardLogger(), Version: "test",
