@@ -244,13 +244,25 @@ func (g *grapher) check(ctx context.Context, inc *incidents.Incident) (st incide
 	}
 }
 
-// hold is how long a job holds its key: both queries and the drawing.
+// hold is how long a job holds its key: longer than both queries and
+// the drawing take even on a loaded machine, since another replica takes
+// the job over once it ends. It only delays a job whose replica died.
 func (g *grapher) hold() time.Duration {
 	var most time.Duration
 	for _, c := range g.cfgs {
 		most = max(most, c.QueryTimeout())
 	}
-	return 2*most + 2*time.Second
+	return 2*most + 30*time.Second
+}
+
+// queryBudget bounds a job's queries (the client bounds each by its
+// timeout; this is a backstop).
+func (g *grapher) queryBudget() time.Duration {
+	var most time.Duration
+	for _, c := range g.cfgs {
+		most = max(most, c.QueryTimeout())
+	}
+	return 2*most + time.Second
 }
 
 // run works graph jobs until ctx ends.
@@ -321,7 +333,7 @@ func (g *grapher) work(ctx context.Context, j graphJob) {
 func (g *grapher) draw(ctx context.Context, inc *incidents.Incident, t graphTarget, phase string, now time.Time) bool {
 	log := g.s.log.With("incident", inc.ID, "datasource", t.name)
 	start := now.Add(-graphWindow)
-	qctx, cancel := context.WithTimeout(ctx, g.hold())
+	qctx, cancel := context.WithTimeout(ctx, g.queryBudget())
 	began := time.Now()
 	p, err := t.source.Plot(qctx, t.expr, start, now, graphMaxSeries)
 	cancel()
