@@ -36,7 +36,17 @@ type readmeBlock struct {
 
 func readmeBlocks(t *testing.T) []readmeBlock {
 	t.Helper()
-	b, err := os.ReadFile("../../README.md")
+	out := readmeBlocksOf(t, "../../README.md")
+	if len(out) < 20 {
+		t.Fatalf("README has %d code blocks: is it the README?", len(out))
+	}
+	return out
+}
+
+// readmeBlocksOf reads the fenced code blocks of a Markdown file.
+func readmeBlocksOf(t *testing.T, path string) []readmeBlock {
+	t.Helper()
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,9 +65,6 @@ func readmeBlocks(t *testing.T) []readmeBlock {
 		}
 		blk.text = strings.Join(body, "\n") + "\n"
 		out = append(out, blk)
-	}
-	if len(out) < 20 {
-		t.Fatalf("README has %d code blocks: is it the README?", len(out))
 	}
 	return out
 }
@@ -148,6 +155,34 @@ func TestREADMESnippets(t *testing.T) {
 	t.Logf("README snippets checked: %v", kinds)
 	if kinds["config"] < 10 || kinds["sh"] < 10 {
 		t.Errorf("too few snippets checked (%v): did the README's format change?", kinds)
+	}
+}
+
+// README-graphs.md is the "Graphs on cards" section the README takes in:
+// its config loads, its curls reach klaxon's endpoints.
+func TestREADMEGraphsSnippets(t *testing.T) {
+	srv := readmeServer(t)
+	keys := configKeys()
+	n := 0
+	for _, b := range readmeBlocksOf(t, "../../README-graphs.md") {
+		where := fmt.Sprintf("README-graphs.md:%d (```%s)", b.line, b.lang)
+		switch b.lang {
+		case "yaml":
+			var doc map[string]any
+			if err := yaml.Unmarshal([]byte(b.text), &doc); err != nil || !anyKey(doc, keys) {
+				t.Errorf("%s: not a klaxon config: %v", where, err)
+				continue
+			}
+			checkREADMEConfig(t, where, b.text)
+		case "sh":
+			checkShell(t, where, b.text, srv)
+		default:
+			t.Errorf("%s: an unchecked block", where)
+		}
+		n++
+	}
+	if n < 3 {
+		t.Errorf("%d snippets checked", n)
 	}
 }
 
