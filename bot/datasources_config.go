@@ -32,6 +32,10 @@ type DatasourceConfig struct {
 	Match DatasourceMatch `yaml:"match"`
 	// Timeout bounds each query; default 2s.
 	Timeout Duration `yaml:"timeout"`
+	// Window is how much of the past a graph shows, ending when it is
+	// drawn; default 1h. The step is chosen for about 300 points (15s
+	// for an hour).
+	Window Duration `yaml:"window"`
 }
 
 // DatasourceMatch says which alerts a data source draws.
@@ -60,6 +64,14 @@ func (c DatasourceConfig) QueryTimeout() time.Duration {
 }
 
 var labelName = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
+
+// GraphWindow is the data source's window, its default filled in.
+func (c DatasourceConfig) GraphWindow() time.Duration {
+	if c.Window == 0 {
+		return time.Hour
+	}
+	return c.Window.D()
+}
 
 // noDatasource is what a team's datasource says to draw no graphs.
 const noDatasource = "none"
@@ -115,6 +127,11 @@ func (v *configValidator) datasources(c *Config) {
 		}
 		if t := d.Timeout.D(); t < 0 || t > maxDatasourceTimeout || (t > 0 && t < 100*time.Millisecond) {
 			v.errorf(p+".timeout", "must be between 100ms and %s, got %s", shortDuration(maxDatasourceTimeout), d.Timeout)
+		}
+	}
+	for i, d := range c.Datasources {
+		if w := d.Window.D(); w != 0 && (w < time.Minute || w > 7*24*time.Hour) {
+			v.errorf(fmt.Sprintf("datasources[%d].window", i), "must be between 1m and 168h (a week), got %s", d.Window)
 		}
 	}
 	for i, t := range c.Teams {

@@ -72,8 +72,6 @@ const (
 )
 
 const (
-	// graphWindow is how much of the past a graph shows.
-	graphWindow = time.Hour
 	// graphMaxSeries is how many series a graph draws; the rest are
 	// counted in its legend ("+N more").
 	graphMaxSeries = 5
@@ -125,6 +123,7 @@ func newGrapher(s *Server, d Deps) *grapher {
 type graphTarget struct {
 	source     Datasource
 	name       string // the data source's
+	window     time.Duration
 	expr       string
 	alert      incidents.Alert // the first alert with an expression
 	alertStart time.Time
@@ -147,7 +146,12 @@ func (g *grapher) target(inc *incidents.Incident) (graphTarget, bool) {
 		if !ok {
 			continue
 		}
-		t := graphTarget{source: src, name: name, expr: expr, alert: a, alertStart: a.StartsAt}
+		t := graphTarget{source: src, name: name, expr: expr, alert: a, alertStart: a.StartsAt, window: time.Hour}
+		for _, c := range g.cfgs {
+			if c.Name == name {
+				t.window = c.GraphWindow()
+			}
+		}
 		for _, b := range inc.Alerts { // the earliest start of the alerts of that expression
 			if e, ok := src.Expr(b); ok && e == expr && !b.StartsAt.IsZero() && (t.alertStart.IsZero() || b.StartsAt.Before(t.alertStart)) {
 				t.alertStart = b.StartsAt
@@ -332,7 +336,7 @@ func (g *grapher) work(ctx context.Context, j graphJob) {
 // good); false leaves it to be tried again.
 func (g *grapher) draw(ctx context.Context, inc *incidents.Incident, t graphTarget, phase string, now time.Time) bool {
 	log := g.s.log.With("incident", inc.ID, "datasource", t.name)
-	start := now.Add(-graphWindow)
+	start := now.Add(-t.window)
 	qctx, cancel := context.WithTimeout(ctx, g.queryBudget())
 	began := time.Now()
 	p, err := t.source.Plot(qctx, t.expr, start, now, graphMaxSeries)
@@ -374,7 +378,7 @@ func (g *grapher) draw(ctx context.Context, inc *incidents.Incident, t graphTarg
 		return false
 	}
 	g.s.metrics.graphs.WithLabelValues("drawn", phase).Inc()
-	text := fmt.Sprintf("Graph %d drawn from %s: %s over the last hour", st.Version, t.name, clip(p.Query, 200))
+	text := fmt.Sprintf("Graph %d drawn from %s: %s over the last %s", st.Version, t.name, clip(p.Query, 200), windowWords(t.window))
 	if n := len(p.Series) + p.More; n != 1 {
 		text += fmt.Sprintf(" (%d series", n)
 		if p.More > 0 {
@@ -498,13 +502,28 @@ func newGraphData(t graphTarget, p *Plot, start, end time.Time) graphData {
 	return d
 }
 
+// windowWords says a window as people do: "hour", "6 hours", "30 minutes".
+func windowWords(d time.Duration) string {
+	switch {
+	case d == time.Hour:
+		return "hour"
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%d hours", d/time.Hour)
+	case d == time.Minute:
+		return "minute"
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%d minutes", d/time.Minute)
+	}
+	return shortDuration(d)
+}
+
 // graphCaption is the text under a graph posted in a card's thread.
 func graphCaption(inc *incidents.Incident, st incidents.GraphState) string {
 	when := "as it opened"
 	if st.Phase == phaseResolved {
 		when = "as it resolved"
 	}
-	return fmt.Sprintf("%s %s: the last hour %s (dashed: the day before)", inc.ID, clip(inc.Title, 120), when)
+	return fmt.Sprintf("%s %s: %s (dashed: the day before)", inc.ID, clip(inc.Title, 120), when)
 }
 
 // graphOf reads the incident's graph for the API and the console:
