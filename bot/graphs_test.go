@@ -529,3 +529,37 @@ func TestGraphOnConsolePage(t *testing.T) {
 		t.Errorf("graph of an incident without one: %s", res.Status)
 	}
 }
+
+// An image a platform refuses for good is said once on the timeline and
+// not tried again (the card itself is fine); one that failed for a while
+// is retried and posted once.
+func TestGraphImageFailures(t *testing.T) {
+	prom := newFakeProm(t, 1)
+	e := newGraphEnv(t, boltStore(t), prom, nil, nil)
+	e.slack.failNext("image", &chatErr{code: "missing_scope"})
+	e.tg.failNext("image", &chatErr{code: "internal_error", retry: true})
+	e.start()
+	inc := e.openGraphed("g1")
+	waitFor(t, 10*time.Second, "the image in Telegram, retried", func() bool { return len(e.tg.posted()) == 1 })
+	var failed []incidents.Event
+	waitFor(t, 5*time.Second, "Slack's refusal on the timeline", func() bool {
+		failed = e.events(inc.ID, incidents.EventDeliveryFailed)
+		return len(failed) == 1
+	})
+	if want := "Slack card in " + slackC + " could not be given its graph: missing_scope"; failed[0].Text != want {
+		t.Errorf("event %q, want %q", failed[0].Text, want)
+	}
+	inc, _ = e.store.Get(context.Background(), inc.ID)
+	synced(t, e.tg.fakeChat, tgChat, inc)
+	// Slack's card stays as it was until the incident changes (as after
+	// any refusal): there, and not posted twice.
+	if cards := e.slack.cards(slackC, inc.ID); len(cards) != 1 || cards[0].state != incidents.Triggered {
+		t.Errorf("Slack cards %+v", cards)
+	}
+	if n, m := len(e.slack.posted()), e.slack.count("image"); n != 0 || m != 1 {
+		t.Errorf("Slack: %d images posted in %d tries, want 0 in 1", n, m)
+	}
+	if n := e.tg.count("image"); n != 2 {
+		t.Errorf("Telegram: %d tries, want 2", n)
+	}
+}
