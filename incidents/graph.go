@@ -39,6 +39,11 @@ const (
 	MaxGraphData = 512 << 10
 )
 
+// GraphRetention is how long a store must keep an incident's graph after
+// it was last drawn or tried; a store may forget it after that (Redis
+// does, to bound its memory: a graph is 50 to 300 KB).
+const GraphRetention = 30 * 24 * time.Hour
+
 // Graphs stores each incident's latest graph. It is optional: a store
 // without it draws no graphs. Only the worker holding an incident's graph
 // job writes its graph.

@@ -13,13 +13,15 @@ import (
 var _ incidents.Graphs = (*Store)(nil)
 
 // graphKey is the hash of an incident's graph: version, phase, drawnAt,
-// tried, triedAt (ms), png, data. It shares the incident's hash tag.
+// tried, triedAt (ms), png, data. It shares the incident's hash tag, and
+// expires incidents.GraphRetention after its last write.
 func (s *Store) graphKey(id string) string { return s.prefix + ":graph:{" + id + "}" }
 
 // saveGraphScript numbers the new graph and stores it in one step.
 var saveGraphScript = redis.NewScript(`
 local v = redis.call('HINCRBY', KEYS[1], 'version', 1)
 redis.call('HSET', KEYS[1], 'phase', ARGV[1], 'drawnAt', ARGV[2], 'tried', ARGV[1], 'triedAt', ARGV[2], 'png', ARGV[3], 'data', ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
 return v
 `)
 
@@ -33,7 +35,8 @@ func (s *Store) SaveGraph(ctx context.Context, id string, g incidents.Graph) (in
 		return incidents.GraphState{}, err
 	}
 	at := g.DrawnAt.UTC()
-	v, err := saveGraphScript.Run(ctx, s.rdb, []string{s.graphKey(id)}, g.Phase, at.UnixMilli(), g.PNG, g.Data).Int64()
+	v, err := saveGraphScript.Run(ctx, s.rdb, []string{s.graphKey(id)}, g.Phase, at.UnixMilli(), g.PNG, g.Data,
+		incidents.GraphRetention.Milliseconds()).Int64()
 	if err != nil {
 		return incidents.GraphState{}, unavailable("redisstore.SaveGraph", err)
 	}
@@ -47,7 +50,13 @@ func (s *Store) GraphTried(ctx context.Context, id, phase string, at time.Time) 
 	if err != nil {
 		return err
 	}
-	return unavailable("redisstore.GraphTried", s.rdb.HSet(ctx, s.graphKey(id), "tried", phase, "triedAt", at.UnixMilli()).Err())
+	key := s.graphKey(id)
+	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, key, "tried", phase, "triedAt", at.UnixMilli())
+		p.PExpire(ctx, key, incidents.GraphRetention)
+		return nil
+	})
+	return unavailable("redisstore.GraphTried", err)
 }
 
 var graphStateFields = []string{"version", "phase", "drawnAt", "tried", "triedAt"}
