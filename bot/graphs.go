@@ -142,7 +142,7 @@ func (g *grapher) target(inc *incidents.Incident) (graphTarget, bool) {
 		if src == nil {
 			continue
 		}
-		expr, ok := src.Expr(a)
+		expr, ok := alertExpr(src, a)
 		if !ok {
 			continue
 		}
@@ -153,13 +153,32 @@ func (g *grapher) target(inc *incidents.Incident) (graphTarget, bool) {
 			}
 		}
 		for _, b := range inc.Alerts { // the earliest start of the alerts of that expression
-			if e, ok := src.Expr(b); ok && e == expr && !b.StartsAt.IsZero() && (t.alertStart.IsZero() || b.StartsAt.Before(t.alertStart)) {
+			if e, ok := alertExpr(src, b); ok && e == expr && !b.StartsAt.IsZero() && (t.alertStart.IsZero() || b.StartsAt.Before(t.alertStart)) {
 				t.alertStart = b.StartsAt
 			}
 		}
 		return t, true
 	}
 	return graphTarget{}, false
+}
+
+// QueryAnnotation is the annotation a generic webhook's mapping sets to
+// the query its alert monitors (annotations: {query: ...}), for graphs:
+// those alerts have no generator URL to read it from.
+const QueryAnnotation = "query"
+
+// alertExpr is the query alert a monitors: what the data source reads in
+// it, else a generic webhook's query annotation.
+func alertExpr(src Datasource, a incidents.Alert) (string, bool) {
+	if e, ok := src.Expr(a); ok {
+		return e, true
+	}
+	if strings.HasPrefix(a.Source, WebhookSourcePrefix) {
+		if q := strings.TrimSpace(a.Annotations[QueryAnnotation]); q != "" && len(q) <= 64<<10 {
+			return q, true
+		}
+	}
+	return "", false
 }
 
 // datasourceFor names the data source of an alert: the first whose match

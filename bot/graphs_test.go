@@ -563,3 +563,33 @@ func TestGraphImageFailures(t *testing.T) {
 		t.Errorf("Telegram: %d tries, want 2", n)
 	}
 }
+
+// A generic webhook's alert has no generator URL: its mapping's query
+// annotation is what is drawn. Other sources' "query" annotations are not.
+func TestGraphWebhookQuery(t *testing.T) {
+	prom := newFakeProm(t, 2)
+	e := newGraphEnv(t, boltStore(t), prom, nil, nil)
+	e.start()
+	open := func(group, source string) *incidents.Incident {
+		a := storetest.Alert(group+"-a", incidents.AlertFiring, e.clock.Now())
+		a.Source, a.GeneratorURL = source, ""
+		a.Annotations = map[string]string{"query": "latency_seconds >= 0.5"}
+		b := storetest.Batch(group, a)
+		b.Source, b.Team = source, "payments"
+		r, err := e.store.Ingest(context.Background(), b, storetest.Opts(e.clock.Now()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Incident
+	}
+	hooked := open("g1", bot.WebhookSourcePrefix+"uptime")
+	waitFor(t, 5*time.Second, "the webhook alert's graph", func() bool { return len(e.slack.posted()) == 1 })
+	if p := e.plotted(hooked.ID); p.Query != "latency_seconds" || p.Threshold == nil || p.Threshold.Op != ">=" || len(p.Series) != 2 {
+		t.Errorf("plotted %q, threshold %+v, %d series", p.Query, p.Threshold, len(p.Series))
+	}
+	other := open("g2", "alertmanager")
+	synced(t, e.slack.fakeChat, slackC, other)
+	if r := e.do("GET", "/api/v1/incidents/"+other.ID+"/graph.png", ""); r.code != 404 {
+		t.Errorf("an Alertmanager alert's query annotation was drawn: %d", r.code)
+	}
+}

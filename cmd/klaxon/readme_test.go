@@ -174,6 +174,15 @@ func TestREADMEGraphsSnippets(t *testing.T) {
 				continue
 			}
 			checkREADMEConfig(t, where, b.text)
+			// And check-config's later checks: webhook mappings compile,
+			// data source clients build.
+			path := filepath.Join(t.TempDir(), "klaxon.yaml")
+			os.WriteFile(path, []byte(b.text), 0o600)
+			if cfg, err := bot.LoadConfig(path, readmeEnv); err == nil {
+				if es := laterChecks(cfg, nil); len(es) > 0 {
+					t.Errorf("%s: %v", where, es)
+				}
+			}
 		case "sh":
 			checkShell(t, where, b.text, srv)
 		default:
