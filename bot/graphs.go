@@ -91,8 +91,9 @@ const (
 // interval, gets a job. The job runs here, off the outbox's workers, so
 // that a slow data source never holds a card back, and at most once across
 // replicas (its key is claimed through incidents.Once). It stores the PNG
-// and the data plotted, then adds a timeline event: that change brings the
-// outbox back, which posts the new graph under each card.
+// and the data plotted; the outbox, which looks at the incident again
+// every graphRecheck while the job runs, then posts the new graph under
+// each card. A graph that cannot be drawn is said on the timeline.
 type grapher struct {
 	s        *Server
 	graphs   incidents.Graphs
@@ -397,20 +398,13 @@ func (g *grapher) draw(ctx context.Context, inc *incidents.Incident, t graphTarg
 		return false
 	}
 	g.s.metrics.graphs.WithLabelValues("drawn", phase).Inc()
-	text := fmt.Sprintf("Graph %d drawn from %s: %s over the last %s", st.Version, t.name, clip(p.Query, 200), windowWords(t.window))
-	if n := len(p.Series) + p.More; n != 1 {
-		text += fmt.Sprintf(" (%d series", n)
-		if p.More > 0 {
-			text += fmt.Sprintf(", the %d that matter most drawn", len(p.Series))
-		}
-		text += ")"
-	}
-	if p.PreviousError != "" {
-		text += "; the day before is missing"
-	}
-	if err := g.event(sctx, inc.ID, incidents.EventGraph, text+"."); err != nil {
-		log.Warn("graph stored, but its timeline event failed (the outbox posts it when it next looks)", "err", err)
-	}
+	log.Info("graph drawn", "version", st.Version, "phase", phase, "query", clip(p.Query, 200), "series", len(p.Series)+p.More,
+		"drawn", len(p.Series), "day_before", p.PreviousError == "")
+	// No timeline event: it would move every card (an edit each, on
+	// every platform, for a change no card shows). The outbox looks
+	// again within graphRecheck of starting the job and posts the graph;
+	// the console's live pages hear of it now.
+	g.s.changed(inc.ID)
 	return true
 }
 
@@ -537,12 +531,20 @@ func windowWords(d time.Duration) string {
 }
 
 // graphCaption is the text under a graph posted in a card's thread.
-func graphCaption(inc *incidents.Incident, st incidents.GraphState) string {
+func graphCaption(inc *incidents.Incident, st incidents.GraphState, window time.Duration) string {
 	when := "as it opened"
 	if st.Phase == phaseResolved {
 		when = "as it resolved"
 	}
-	return fmt.Sprintf("%s %s: %s (dashed: the day before)", inc.ID, clip(inc.Title, 120), when)
+	return fmt.Sprintf("%s %s: the last %s %s (dashed: the day before)", inc.ID, clip(inc.Title, 120), windowWords(window), when)
+}
+
+// captionWindow is the window of the incident's graphs, for captions.
+func (g *grapher) captionWindow(inc *incidents.Incident) time.Duration {
+	if t, ok := g.target(inc); ok {
+		return t.window
+	}
+	return time.Hour
 }
 
 // graphOf reads the incident's graph for the API and the console:

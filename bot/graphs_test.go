@@ -277,7 +277,7 @@ func TestGraphDrawnOnOpenAndResolve(t *testing.T) {
 	})
 	img := e.slack.posted()[0]
 	card := e.slack.cards(slackC, inc.ID)
-	if len(card) != 1 || img.ref != card[0].ref || img.name != inc.ID+"-graph-1.png" || !strings.Contains(img.caption, "as it opened") ||
+	if len(card) != 1 || img.ref != card[0].ref || img.name != inc.ID+"-graph-1.png" || !strings.Contains(img.caption, "the last hour as it opened") ||
 		string(img.png[:8]) != "\x89PNG\r\n\x1a\n" || len(img.png) > incidents.MaxGraphPNG {
 		t.Fatalf("image %q %q under %q (%d bytes); cards %+v", img.name, img.caption, img.ref, len(img.png), card)
 	}
@@ -292,8 +292,9 @@ func TestGraphDrawnOnOpenAndResolve(t *testing.T) {
 	if len(qs) != 2 || qs[0].Auth != "Bearer prom-token-0123456789" {
 		t.Fatalf("queries %+v", qs)
 	}
-	if ev := e.events(inc.ID, incidents.EventGraph); len(ev) != 1 || !strings.Contains(ev[0].Text, "latency_seconds over the last hour (8 series, the 5 that matter most drawn)") {
-		t.Errorf("graph events %+v", ev)
+	// A graph drawn moves no card: no timeline event, no edit.
+	if inc, _ := e.store.Get(context.Background(), inc.ID); inc.Version != card[0].version || card[0].edits != 0 {
+		t.Errorf("incident v%d, card v%d after %d edits", inc.Version, card[0].version, card[0].edits)
 	}
 	r := e.do("GET", "/api/v1/incidents/"+inc.ID+"/graph.png", "")
 	if r.code != 200 || r.header.Get("Content-Type") != "image/png" || r.body != string(img.png) {
@@ -490,8 +491,8 @@ func TestGraphOnceAcrossReplicas(t *testing.T) {
 		t.Errorf("%d queries for %d graphs, want %d", q, n, 2*n)
 	}
 	for _, inc := range incs {
-		if ev := envs[0].events(inc.ID, incidents.EventGraph); len(ev) != 1 {
-			t.Errorf("%s: %d graph events", inc.ID, len(ev))
+		if st := envs[0].graphState(inc.ID); st.Version != 1 {
+			t.Errorf("%s: graph version %d, want 1", inc.ID, st.Version)
 		}
 	}
 }

@@ -509,7 +509,8 @@ func (cs *cardSync) image(ctx context.Context) error {
 	}
 	g := cs.graph
 	name := fmt.Sprintf("%s-graph-%d.png", cs.inc.ID, g.Version)
-	if err := cs.images.PostImage(ctx, cs.dl.Ref, name, g.PNG, graphCaption(cs.inc, g.GraphState)); err != nil {
+	caption := graphCaption(cs.inc, g.GraphState, cs.o.graphs.captionWindow(cs.inc))
+	if err := cs.images.PostImage(ctx, cs.dl.Ref, name, g.PNG, caption); err != nil {
 		return err
 	}
 	cs.dl.Graph = g.Version

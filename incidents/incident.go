@@ -129,10 +129,9 @@ const (
 	EventSnoozed        EventKind = "snoozed"   // escalation paused until a time
 	EventEscalated      EventKind = "escalated" // the next escalation step asked for
 	EventFeedback       EventKind = "feedback"  // someone said whether it was worth acting on
-	// EventGraph records a graph drawn, or one that could not be drawn (the
-	// data source failed): the image itself goes to the cards' threads,
-	// so only a failure is a line there.
-	EventGraph       EventKind = "graph"
+	// EventGraphFailed records a graph of the incident's alert that could
+	// not be drawn (its data source failed). A graph drawn is no event:
+	// it goes to the cards' threads itself (see Graphs).
 	EventGraphFailed EventKind = "graph_failed"
 )
 
@@ -141,7 +140,7 @@ const (
 // joining (the card itself shows those).
 func (k EventKind) Conversational() bool {
 	switch k {
-	case EventTriggered, EventAlertsFiring, EventAlertsResolved, EventGraph:
+	case EventTriggered, EventAlertsFiring, EventAlertsResolved:
 		return false
 	}
 	return true
