@@ -16,6 +16,7 @@ import (
 	"github.com/klaxonbot/klaxon/adapters/prometheus/promfake"
 	"github.com/klaxonbot/klaxon/bot"
 	"github.com/klaxonbot/klaxon/incidents"
+	"github.com/klaxonbot/klaxon/incidents/boltstore"
 	"github.com/klaxonbot/klaxon/incidents/redisstore"
 	"github.com/klaxonbot/klaxon/incidents/storetest"
 )
@@ -320,6 +321,13 @@ func TestGraphDrawnOnOpenAndResolve(t *testing.T) {
 	if n := len(prom.Queries()); n != 4 {
 		t.Errorf("%d queries, want 4 (two graphs)", n)
 	}
+	metrics := e.do("GET", "/metrics", "").body
+	for _, want := range []string{`klaxon_graphs_total{reason="open",result="drawn"} 1`, `klaxon_graphs_total{reason="resolved",result="drawn"} 1`,
+		`klaxon_graph_query_duration_seconds_count{datasource="prom"} 2`, `klaxon_deliveries_total{code="",kind="image",platform="slack",result="ok"} 2`} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
 }
 
 // An incident that resolves within a minute of its first graph waits for
@@ -394,6 +402,10 @@ func TestGraphFailingQuery(t *testing.T) {
 			}
 			if st := e.graphState(inc.ID); st.Tried != "open" || st.Version != 0 {
 				t.Errorf("graph state %+v", st)
+			}
+			reason := map[string]string{"error": "unavailable", "refused": "refused", "timeout": "timeout"}[name]
+			if m := e.do("GET", "/metrics", "").body; !strings.Contains(m, `klaxon_graphs_total{reason="`+reason+`",result="failed"} 1`) {
+				t.Errorf("metrics lack the failure (%s)", reason)
 			}
 		})
 	}
@@ -592,5 +604,31 @@ func TestGraphWebhookQuery(t *testing.T) {
 	synced(t, e.slack.fakeChat, slackC, other)
 	if r := e.do("GET", "/api/v1/incidents/"+other.ID+"/graph.png", ""); r.code != 404 {
 		t.Errorf("an Alertmanager alert's query annotation was drawn: %d", r.code)
+	}
+}
+
+// graphlessStore is a store whose graphs cannot be read.
+type graphlessStore struct{ *boltstore.Store }
+
+func (graphlessStore) GraphState(ctx context.Context, id string) (incidents.GraphState, error) {
+	return incidents.GraphState{}, incidents.Errorf(incidents.Unavailable, "graphs are down")
+}
+
+// A store that cannot read graphs holds no card back.
+func TestGraphStoreTroubleLeavesCards(t *testing.T) {
+	s, err := boltstore.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	e := newGraphEnv(t, graphlessStore{s}, newFakeProm(t, 1), nil, nil)
+	e.start()
+	inc := e.openGraphed("g1")
+	synced(t, e.slack.fakeChat, slackC, inc)
+	synced(t, e.tg.fakeChat, tgChat, inc)
+	inc = e.act(inc.ID, incidents.Acknowledge)
+	synced(t, e.slack.fakeChat, slackC, inc)
+	if n := len(e.slack.posted()); n != 0 {
+		t.Errorf("%d images", n)
 	}
 }

@@ -233,9 +233,11 @@ func (o *syncer) syncIncident(ctx, stopping context.Context, c incidents.Claim) 
 	var graphAt time.Time
 	var gst incidents.GraphState
 	if o.graphs != nil {
+		// A graph's trouble never holds the cards back: look again soon.
 		st, again, err := o.graphs.check(ctx, inc)
 		if err != nil {
-			return time.Time{}, err
+			o.log.Warn("reading the incident's graph failed; its cards go on", "incident", inc.ID, "err", err)
+			again = graphRecheck
 		}
 		if again > 0 {
 			graphAt = o.now().Add(again)
@@ -256,7 +258,8 @@ func (o *syncer) syncIncident(ctx, stopping context.Context, c incidents.Claim) 
 	}
 	graph, err := o.graphToPost(ctx, inc, gst, ds, dlv)
 	if err != nil {
-		return time.Time{}, err
+		o.log.Warn("loading the incident's graph failed; its cards go on", "incident", inc.ID, "err", err)
+		graphAt = o.now().Add(graphRecheck)
 	}
 	// Destinations are independent: one waiting for its rate limit does
 	// not hold the others back.
