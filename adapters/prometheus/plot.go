@@ -2,8 +2,11 @@ package prometheus
 
 import (
 	"context"
+	"errors"
 	"maps"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -39,7 +42,9 @@ type Plot struct {
 // window) and, at the same time, over the window a Day earlier, and keeps
 // the max series that matter most. Each query takes at most the client's
 // timeout. An error of the first query is Plot's error; one of the day
-// before only leaves it out (PreviousErr).
+// before only leaves it out (PreviousErr). An answer over the size cap
+// (thousands of series) is asked for again as topk(max, query) (bottomk
+// for a "<" threshold), and More counts the series count(query) finds.
 func (c *Client) Plot(ctx context.Context, expr string, start, end time.Time, max int) (Plot, error) {
 	p := Plot{Analysis: Analyze(expr), Start: start, End: end, Step: Step(end.Sub(start))}
 	var prev Result
@@ -51,6 +56,24 @@ func (c *Client) Plot(ctx context.Context, expr string, start, end time.Time, ma
 	}()
 	now, err := c.QueryRange(ctx, p.Query, start, end, p.Step)
 	wg.Wait()
+	total := -1 // the series the answer would have had, when it was too large to read
+	if errors.Is(err, ErrTooLarge) {
+		// More series than the size cap holds (an expression over 10,000
+		// series): ask for the ones that matter most at each step, the
+		// same way a day earlier, and count them all.
+		sel := p.selector(max)
+		if now, err = c.QueryRange(ctx, sel, start, end, p.Step); err != nil {
+			return Plot{}, err
+		}
+		prev, p.PreviousErr = c.QueryRange(ctx, sel, start.Add(-Day), end.Add(-Day), p.Step)
+		if n, cerr := c.QueryRange(ctx, "count("+p.Query+")", start, end, p.Step); cerr == nil && len(n.Series) == 1 {
+			for _, pt := range n.Series[0].Points {
+				if !math.IsNaN(pt.V) && int(pt.V) > total {
+					total = int(pt.V)
+				}
+			}
+		}
+	}
 	if err != nil {
 		return Plot{}, err
 	}
@@ -61,6 +84,9 @@ func (c *Client) Plot(ctx context.Context, expr string, start, end time.Time, ma
 		nameOf[labelKey(s.Labels)] = names[i]
 	}
 	p.Series, p.More = Top(now.Series, max, p.Threshold)
+	if total > len(p.Series) {
+		p.More = total - len(p.Series)
+	}
 	p.Names = make([]string, len(p.Series))
 	kept := make(map[string]bool, len(p.Series))
 	for i, s := range p.Series {
@@ -74,6 +100,17 @@ func (c *Client) Plot(ctx context.Context, expr string, start, end time.Time, ma
 		}
 	}
 	return p, nil
+}
+
+// selector asks for the n series that matter most to the alert at each
+// step (as Top orders them): the lowest for a "<" threshold, else the
+// highest.
+func (p Plot) selector(n int) string {
+	fn := "topk"
+	if th := p.Threshold; th != nil && (th.Op == "<" || th.Op == "<=") {
+		fn = "bottomk"
+	}
+	return fn + "(" + strconv.Itoa(n) + ", " + p.Query + ")"
 }
 
 // labelKey identifies a series by its labels.

@@ -83,3 +83,49 @@ func TestPlotErrors(t *testing.T) {
 		t.Fatalf("Plot of a bad expression: %v, want Invalid", err)
 	}
 }
+
+// TestPlotTooManySeries: an answer over the size cap is asked for again
+// as the top series, and the rest are counted.
+func TestPlotTooManySeries(t *testing.T) {
+	const n = 300
+	fake := promfake.New(promfake.Options{Answer: func(q promfake.Query) promfake.Response {
+		series := func(from, to int) []promfake.Series {
+			var ss []promfake.Series
+			for i := from; i < to; i++ {
+				s := promfake.Series{Metric: map[string]string{"__name__": "free_bytes", "volume": strconv.Itoa(i)}}
+				for _, ts := range q.Times() {
+					s.Points = append(s.Points, promfake.Point{T: ts, V: strconv.Itoa(i)})
+				}
+				ss = append(ss, s)
+			}
+			return ss
+		}
+		switch q.Expr {
+		case "bottomk(5, free_bytes)":
+			return promfake.Response{Series: series(0, 5)}
+		case "count(free_bytes)":
+			s := promfake.Series{Metric: map[string]string{}}
+			for _, ts := range q.Times() {
+				s.Points = append(s.Points, promfake.Point{T: ts, V: strconv.Itoa(n)})
+			}
+			return promfake.Response{Series: []promfake.Series{s}}
+		}
+		return promfake.Response{Series: series(0, n)}
+	}})
+	defer fake.Close()
+	c := newClient(t, promds.Options{URL: fake.URL(), MaxBytes: 64 << 10, Timeout: 10 * time.Second})
+	p, err := c.Plot(context.Background(), `free_bytes < 10`, t0.Add(-time.Hour), t0, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Series) != 5 || p.More != n-5 || p.Series[0].Labels["volume"] != "0" || len(p.Previous) != 5 || p.PreviousErr != nil {
+		t.Fatalf("kept %d (first %v), more %d, previous %d (%v)", len(p.Series), p.Series[0].Labels, p.More, len(p.Previous), p.PreviousErr)
+	}
+	var exprs []string
+	for _, q := range fake.Queries() {
+		exprs = append(exprs, q.Expr)
+	}
+	if want := 5; len(exprs) != want {
+		t.Errorf("queries %q, want %d (the window and the day before, both again as bottomk, and the count)", exprs, want)
+	}
+}
