@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -292,5 +293,42 @@ func startE2EProcess(ctx context.Context, t *testing.T, bin, name string, args f
 			}
 		})
 		return base
+	}
+}
+
+// check-config reports the data sources' problems with the rest, each
+// once, and names a team's unknown data source; secrets stay out.
+func TestCheckConfigDatasources(t *testing.T) {
+	cfg := writeFile(t, "klaxon.yaml", `datasources:
+  - name: prom
+    url: http://admin:hunter2@prometheus:9090
+  - name: thanos
+    url: https://thanos.example.com
+    token: hunter3-token
+    basic: {username: k, password: hunter4}
+    match: {host: "https://thanos.example.com"}
+teams:
+  - {name: ops, datasource: thanso}
+default_team: ops
+`)
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"check-config", "-c", cfg}, &out, &bytes.Buffer{})
+	want := []string{
+		`datasources[0].url (line 3): must not hold credentials: give token or basic`,
+		`datasources[1] (line 4): give token or basic, not both`,
+		`datasources[1].match.host (line 8): want a host or host:port as in the alerts' generator URL (prometheus:9090), got "https://thanos.example.com"`,
+		`teams[0].datasource (line 10): no datasource "thanso" (did you mean "thanos"?)`,
+	}
+	var got []string
+	for _, l := range strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n") {
+		if !strings.Contains(l, ": note: ") {
+			got = append(got, strings.TrimPrefix(l, cfg+": "))
+		}
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("check-config:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if err == nil || strings.Contains(out.String(), "hunter") {
+		t.Errorf("err %v; output shows a secret: %v", err, strings.Contains(out.String(), "hunter"))
 	}
 }
