@@ -154,7 +154,12 @@ func (g *grapher) target(inc *incidents.Incident) (graphTarget, bool) {
 			}
 		}
 		for _, b := range inc.Alerts { // the earliest start of the alerts of that expression
-			if e, ok := alertExpr(src, b); ok && e == expr && !b.StartsAt.IsZero() && (t.alertStart.IsZero() || b.StartsAt.Before(t.alertStart)) {
+			if b.StartsAt.IsZero() || (!t.alertStart.IsZero() && !b.StartsAt.Before(t.alertStart)) {
+				continue
+			}
+			if b.GeneratorURL == a.GeneratorURL && b.Source == a.Source && b.Annotations[QueryAnnotation] == a.Annotations[QueryAnnotation] {
+				t.alertStart = b.StartsAt
+			} else if e, ok := alertExpr(src, b); ok && e == expr {
 				t.alertStart = b.StartsAt
 			}
 		}
@@ -257,10 +262,9 @@ func (g *grapher) check(ctx context.Context, inc *incidents.Incident) (st incide
 	key := "graph:" + inc.ID + ":" + phase + ":" + strconv.FormatInt(last, 10)
 	select {
 	case g.jobs <- graphJob{id: inc.ID, key: key}:
-		// The job ends with a change to the incident, which brings the
-		// outbox back at once. Until then the outbox looks again every
-		// graphRecheck, in case the job's replica stops first: the job
-		// is then taken up again (its key held by a replica that died
+		// The outbox looks again every graphRecheck until the job is
+		// done (then it posts the graph), and so takes the job up again
+		// if its replica stops first (a key held by a replica that died
 		// frees itself after hold).
 		return st, graphRecheck, nil
 	default:
@@ -276,17 +280,19 @@ func (g *grapher) hold() time.Duration {
 	for _, c := range g.cfgs {
 		most = max(most, c.QueryTimeout())
 	}
-	return 2*most + 30*time.Second
+	return 4*most + 30*time.Second
 }
 
-// queryBudget bounds a job's queries (the client bounds each by its
-// timeout; this is a backstop).
+// queryBudget bounds a job's queries: the client bounds each by its
+// timeout, and a Plot makes at most four in a row (the window and the day
+// before at once; again as topk when the answer was too large; the
+// count). This is a backstop.
 func (g *grapher) queryBudget() time.Duration {
 	var most time.Duration
 	for _, c := range g.cfgs {
 		most = max(most, c.QueryTimeout())
 	}
-	return 2*most + time.Second
+	return 4*most + time.Second
 }
 
 // run works graph jobs until ctx ends.
