@@ -357,9 +357,9 @@ func (g *grapher) work(ctx context.Context, j graphJob) {
 	done = g.draw(ctx, inc, t, phase, now)
 }
 
-// draw asks the data source, draws and stores the graph, and says so on
-// the timeline. It reports whether the job is over (drawn, or failed for
-// good); false leaves it to be tried again.
+// draw asks the data source, draws the graph and stores it; a failure is
+// said on the timeline. It reports whether the job is over (drawn, or
+// failed for good); false leaves it to be tried again.
 func (g *grapher) draw(ctx context.Context, inc *incidents.Incident, t graphTarget, phase string, now time.Time) bool {
 	log := g.s.log.With("incident", inc.ID, "datasource", t.name)
 	start := now.Add(-t.window)
