@@ -374,7 +374,7 @@ func (g *grapher) draw(ctx context.Context, inc *incidents.Incident, t graphTarg
 	if err != nil {
 		reason := graphFailure(err)
 		log.Warn("graph not drawn: the data source failed", "reason", reason, "err", err)
-		return g.failed(ctx, inc, phase, now, reason, fmt.Sprintf("Graph not drawn: data source %s %s.", t.name, graphFailureText(reason, err)))
+		return g.failed(ctx, inc, phase, now, reason, "Graph not drawn: "+graphFailureText(t.name, reason, err)+".")
 	}
 	chart := charts.Chart{
 		Title: t.alert.Name() + ": " + p.Query, Unit: p.Unit, Threshold: p.Threshold, AlertStart: t.alertStart,
@@ -456,16 +456,18 @@ func graphFailure(err error) string {
 	return "unavailable"
 }
 
-func graphFailureText(reason string, err error) string {
+func graphFailureText(source, reason string, err error) string {
 	switch reason {
 	case "timeout":
-		return "did not answer in time"
+		return "data source " + source + " did not answer in time"
 	case "unauthorized":
-		return "refused klaxon's credentials"
-	case "refused":
-		return "refused the query: " + clip(incidents.ErrorMessage(err), 300)
+		return "data source " + source + " refused klaxon's credentials"
 	}
-	return "is unavailable: " + clip(incidents.ErrorMessage(err), 300)
+	msg := strings.TrimSuffix(clip(incidents.ErrorMessage(err), 300), ".")
+	if !strings.HasPrefix(msg, "data source ") {
+		msg = "data source " + source + ": " + msg
+	}
+	return msg
 }
 
 // graphData is the data a graph plotted, stored beside its PNG and served

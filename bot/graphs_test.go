@@ -374,8 +374,13 @@ func TestGraphFailingQuery(t *testing.T) {
 			if !strings.Contains(failed[0].Text, "Graph not drawn: data source prom") {
 				t.Errorf("event %q", failed[0].Text)
 			}
-			if name == "timeout" && !strings.Contains(failed[0].Text, "did not answer in time") {
-				t.Errorf("event %q", failed[0].Text)
+			want := map[string]string{
+				"timeout": "Graph not drawn: data source prom did not answer in time.",
+				"error":   "Graph not drawn: data source prom: Prometheus refused the query (unavailable, HTTP 503): overloaded.",
+				"refused": "Graph not drawn: data source prom: Prometheus refused the query (bad_data, HTTP 400): parse error at char 3.",
+			}[name]
+			if failed[0].Text != want {
+				t.Errorf("event %q, want %q", failed[0].Text, want)
 			}
 			inc, _ = e.store.Get(context.Background(), inc.ID)
 			m := synced(t, e.slack.fakeChat, slackC, inc)
