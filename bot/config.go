@@ -66,6 +66,9 @@ type Config struct {
 	Heartbeats []HeartbeatConfig `yaml:"heartbeats"`
 	// Maintenance are weekly maintenance windows (maintenance.go).
 	Maintenance []MaintenanceConfig `yaml:"maintenance"`
+	// Datasources are asked for the series an alert monitors, drawn as a
+	// graph on the incident's cards.
+	Datasources []DatasourceConfig `yaml:"datasources"`
 
 	lines *lineIndex // dotted path → line in the loaded file; nil if built in Go
 }
@@ -1095,6 +1098,7 @@ func (c *Config) validate() *configValidator {
 	v.paging(c)
 	v.console(c)
 	v.maintenance(c)
+	v.datasources(c)
 	return v
 }
 

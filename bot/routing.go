@@ -24,6 +24,9 @@ type TeamConfig struct {
 	// Rules are how page steps reach the team's people who have no rules
 	// of their own.
 	Rules []RuleConfig `yaml:"rules"`
+	// Datasource draws the graphs of the team's alerts that no data
+	// source matches; "none" draws no graphs for the team at all.
+	Datasource string `yaml:"datasource"`
 }
 
 // RouteConfig sends the alerts whose labels equal every Match value and
