@@ -69,16 +69,15 @@ scrape_configs:
 			"--web.external-url=http://" + listen + "/prom"}, "/prom"
 	})
 	promHost := strings.TrimPrefix(strings.TrimSuffix(prom, "/prom"), "http://")
-	cfg := writeFile(t, "klaxon.yaml", fmt.Sprintf(`
-server: {listen: %q, shutdown_timeout: 5s, api_open: true}
-sources: {alertmanager: {allow_unauthenticated: true}}
-store: {data_dir: %q}
-teams: [{name: ops}]
-default_team: ops
+	// klaxon on the three chat fakes, which accept uploads only as the
+	// platforms do: the picture must reach each card's thread.
+	f := startFakes(t)
+	cfg := writeFile(t, "klaxon.yaml", mustReplace(t, f.config(fmt.Sprintf("store: {data_dir: %q}", filepath.Join(t.TempDir(), "data"))),
+		`server: {listen: "127.0.0.1:0",`, fmt.Sprintf(`server: {listen: %q,`, addr), 1)+fmt.Sprintf(`
 datasources:
   - {name: other, url: "http://127.0.0.1:1", match: {host: "prometheus.example:9090"}}
   - {name: local, url: %q, match: {host: %q}, window: 1m}
-`, addr, filepath.Join(t.TempDir(), "data"), prom, promHost))
+`, prom, promHost))
 	base, logs, stop := startServe(t, cfg)
 	defer stop()
 	t.Cleanup(func() {
@@ -164,7 +163,25 @@ datasources:
 	png, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != 200 || !strings.HasPrefix(string(png), "\x89PNG\r\n\x1a\n") {
-		t.Errorf("graph.png: %s, %d bytes", resp.Status, len(png))
+		t.Fatalf("graph.png: %s, %d bytes", resp.Status, len(png))
+	}
+
+	// The same picture in each card's thread, on every platform.
+	waitUntil(t, 20*time.Second, "the graph on Slack, Mattermost and Telegram", func() bool {
+		return len(f.slack.Images(e2eSlack)) > 0 && len(f.mm.Images(e2eMM)) > 0 && len(f.tg.Photos(e2eTG)) > 0
+	})
+	si, mi, tp := f.slack.Images(e2eSlack)[0], f.mm.Images(e2eMM)[0], f.tg.Photos(e2eTG)[0]
+	if !bytes.Equal(si.Bytes, png) || si.ThreadTS == "" {
+		t.Errorf("Slack: %d bytes in thread %q; want graph.png's %d bytes under the card", len(si.Bytes), si.ThreadTS, len(png))
+	}
+	if !bytes.Equal(mi.Bytes, png) || mi.RootID == "" {
+		t.Errorf("Mattermost: %d bytes under root %q; want graph.png's %d bytes under the card", len(mi.Bytes), mi.RootID, len(png))
+	}
+	if !bytes.Equal(tp.Bytes, png) || tp.ReplyTo == 0 {
+		t.Errorf("Telegram: %d bytes replying to %d; want graph.png's %d bytes replying to the card", len(tp.Bytes), tp.ReplyTo, len(png))
+	}
+	if v := f.violations(); len(v) > 0 {
+		t.Errorf("platform limit violations: %v", v)
 	}
 }
 

@@ -181,43 +181,6 @@ func checkREADME(t *testing.T, name string, blocks []readmeBlock) map[string]int
 	return kinds
 }
 
-// README-graphs.md is the "Graphs on cards" section the README takes in:
-// its config loads, its curls reach klaxon's endpoints.
-func TestREADMEGraphsSnippets(t *testing.T) {
-	srv := readmeServer(t)
-	keys := configKeys()
-	n := 0
-	for _, b := range readmeBlocksOf(t, "../../README-graphs.md") {
-		where := fmt.Sprintf("README-graphs.md:%d (```%s)", b.line, b.lang)
-		switch b.lang {
-		case "yaml":
-			var doc map[string]any
-			if err := yaml.Unmarshal([]byte(b.text), &doc); err != nil || !anyKey(doc, keys) {
-				t.Errorf("%s: not a klaxon config: %v", where, err)
-				continue
-			}
-			checkREADMEConfig(t, where, b.text)
-			// And check-config's later checks: webhook mappings compile,
-			// data source clients build.
-			path := filepath.Join(t.TempDir(), "klaxon.yaml")
-			os.WriteFile(path, []byte(b.text), 0o600)
-			if cfg, err := bot.LoadConfig(path, readmeEnv); err == nil {
-				if es := laterChecks(cfg, nil); len(es) > 0 {
-					t.Errorf("%s: %v", where, es)
-				}
-			}
-		case "sh":
-			checkShell(t, where, b.text, srv)
-		default:
-			t.Errorf("%s: an unchecked block", where)
-		}
-		n++
-	}
-	if n < 3 {
-		t.Errorf("%d snippets checked", n)
-	}
-}
-
 func anyKey(doc map[string]any, keys map[string]bool) bool {
 	for k := range doc {
 		if keys[k] {
@@ -233,8 +196,15 @@ func checkREADMEConfig(t *testing.T, where, text string) {
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := bot.LoadConfig(path, readmeEnv); err != nil {
+	cfg, err := bot.LoadConfig(path, readmeEnv)
+	if err != nil {
 		t.Errorf("%s: the config does not load:\n%v\n%s", where, err, text)
+		return
+	}
+	// And check-config's later checks: templates, the platforms' and
+	// Twilio's clients, webhook mappings, data sources, senders.
+	if es := laterChecks(cfg, nil); len(es) > 0 {
+		t.Errorf("%s: check-config: %v\n%s", where, es, text)
 	}
 }
 
