@@ -182,6 +182,9 @@ type actionBody struct {
 	Role     string `json:"role,omitempty"`     // role: scribe or comms
 	Text     string `json:"text,omitempty"`     // notes
 	Kind     string `json:"kind,omitempty"`     // notes: factor, action, went-well, went-wrong, lucky
+	// feedback: was it actionable, and why (optional)
+	Actionable *bool  `json:"actionable,omitempty"`
+	Why        string `json:"why,omitempty"`
 }
 
 // apiAction is one POST /api/v1/incidents/{id}/<path>.
@@ -202,13 +205,15 @@ var apiActions = []apiAction{
 	{"lead", VerbLead, []string{"person"}},
 	{"role", VerbRole, []string{"role", "person"}},
 	{"notes", VerbNote, []string{"text", "kind"}},
+	{"feedback", VerbFeedback, []string{"actionable", "why"}},
 }
 
 // command turns an action's body into the Command Act carries out.
 func (a apiAction) command(b actionBody) (Command, error) {
 	c := Command{Verb: a.verb}
 	given := map[string]bool{"summary": b.Summary != "", "duration": b.Duration != "", "severity": b.Severity != nil,
-		"person": b.Person != "", "role": b.Role != "", "text": b.Text != "", "kind": b.Kind != ""}
+		"person": b.Person != "", "role": b.Role != "", "text": b.Text != "", "kind": b.Kind != "",
+		"actionable": b.Actionable != nil, "why": b.Why != ""}
 	for f, set := range given {
 		if set && !slices.Contains(a.fields, f) {
 			return c, incidents.Errorf(incidents.Invalid, "%s takes %s, not %q", a.path, fieldList(a.fields), f)
@@ -241,6 +246,11 @@ func (a apiAction) command(b actionBody) (Command, error) {
 			return c, incidents.Errorf(incidents.Invalid, `%s takes {"person": "alice"%s}`, a.path, map[bool]string{true: `, "role": "scribe"`}[a.verb == VerbRole])
 		}
 		c.Person, c.Role = b.Person, strings.ToLower(strings.TrimSpace(b.Role))
+	case VerbFeedback:
+		if b.Actionable == nil {
+			return c, incidents.Errorf(incidents.Invalid, `feedback takes {"actionable": true, "why": "..."} (why optional)`)
+		}
+		c.Actionable, c.Text = *b.Actionable, strings.TrimSpace(b.Why)
 	case VerbNote:
 		c.Text, c.NoteKind = strings.TrimSpace(b.Text), strings.ToLower(strings.TrimSpace(b.Kind))
 		if c.Text == "" {

@@ -102,6 +102,15 @@ func buttonCommand(id string, a templates.Action) (Command, bool) {
 			return c, false
 		}
 		c.Verb, c.Severity = VerbSev, incidents.Severity(n)
+	case templates.ActFeedback:
+		switch a.Arg {
+		case "yes":
+			c.Actionable = true
+		case "no":
+		default:
+			return c, false
+		}
+		c.Verb, c.Once = VerbFeedback, true
 	case actShow, actTimeline, actPostmortem:
 		c.Verb = Verb(a.ID)
 	default:
@@ -139,6 +148,12 @@ func choiceAction(c Command) (a templates.Action, ok bool) {
 		return templates.Action{ID: templates.ActSnooze, Arg: arg}, arg != ""
 	case VerbSev:
 		return templates.Action{ID: actSev, Arg: strconv.Itoa(int(c.Severity))}, c.Severity.Valid()
+	case VerbFeedback:
+		arg := "no"
+		if c.Actionable {
+			arg = "yes"
+		}
+		return templates.Action{ID: templates.ActFeedback, Arg: arg}, c.Text == ""
 	case VerbShow:
 		return templates.Action{ID: actShow}, true
 	case VerbTimeline:

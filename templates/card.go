@@ -69,6 +69,10 @@ const (
 	ActReopen   ActionID = "reopen"
 	ActEscalate ActionID = "escalate"
 	ActSnooze   ActionID = "snooze"
+	// ActFeedback answers "was it actionable?" on a resolved card, Arg
+	// "yes" or "no"; asked once: a card whose incident has an answer shows
+	// it (in Owner) instead of the buttons.
+	ActFeedback ActionID = "feedback"
 )
 
 // Action is a button on a card.
@@ -183,6 +187,12 @@ func (s *Set) render(inc *incidents.Incident, now time.Time) (*Card, error) {
 	c.Links = links(inc, rep)
 	c.Labels, c.MoreLabels = labels(rep.Labels)
 	c.Actions = actions(inc.State)
+	if inc.State == incidents.Resolved && inc.Feedback == nil {
+		// The question first: two buttons side by side (one row on
+		// Telegram), Reopen after them.
+		c.Actions = append([]Action{{ID: ActFeedback, Label: "Actionable", Arg: "yes"},
+			{ID: ActFeedback, Label: "Not actionable", Arg: "no"}}, c.Actions...)
+	}
 	return c, nil
 }
 
