@@ -102,7 +102,7 @@ func OpenWith(dir string, opts Options) (*Store, error) {
 	db.MaxBatchDelay = 2 * time.Millisecond
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bktIncidents, bktGroups, bktAlerts, bktOutbox, bktDelivery, bktRefs, bktEsc, bktSteps, bktOverrides,
-			bktIAlerts, bktIOrder, bktIRank, bktIEvents, bktCreated, bktTeams, bktMeta, bktStats} {
+			bktIAlerts, bktIOrder, bktIRank, bktIEvents, bktCreated, bktTeams, bktMeta, bktStats, bktOnce, bktOnceExp} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
