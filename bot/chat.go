@@ -260,6 +260,8 @@ func (s *Server) act(ctx context.Context, r chatops.Request, actor string, known
 		return s.declare(ctx, r, actor, known, c)
 	case VerbOncall:
 		return s.oncallHere(ctx, r, actor, known, c)
+	case VerbReport:
+		return s.reportHere(ctx, r, c)
 	}
 	id, err := s.incidentHere(ctx, r, c.ID, c.Verb)
 	if amb := (*ambiguous)(nil); errors.As(err, &amb) {

@@ -131,3 +131,32 @@ func FuzzParseCommand(f *testing.F) {
 		}
 	})
 }
+
+func TestParseWeekly(t *testing.T) {
+	for in, want := range map[string]int{"Mon 09:00": 1*10000 + 540, "sunday 0:00": 0, "SAT 23:59": 6*10000 + 1439, "fri 17:30": 5*10000 + 1050} {
+		d, m, err := parseWeekly(in)
+		if err != nil || int(d)*10000+m != want {
+			t.Errorf("parseWeekly(%q) = %v %d %v", in, d, m, err)
+		}
+	}
+	for _, in := range []string{"", "Mon", "09:00", "Mon 9", "Mon 24:00", "Mon 09:60", "Mon 09:00 UTC", "Mo 09:00", "Mon 9:5", "Mon -1:00"} {
+		if _, _, err := parseWeekly(in); err == nil {
+			t.Errorf("parseWeekly(%q): no error", in)
+		}
+	}
+}
+
+func TestLastSlot(t *testing.T) {
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	for _, c := range []struct{ now, want time.Time }{
+		{time.Date(2026, 3, 9, 9, 0, 0, 0, berlin), time.Date(2026, 3, 9, 9, 0, 0, 0, berlin)},       // on the dot
+		{time.Date(2026, 3, 9, 8, 59, 59, 0, berlin), time.Date(2026, 3, 2, 9, 0, 0, 0, berlin)},     // a second before: last week's
+		{time.Date(2026, 3, 15, 23, 0, 0, 0, berlin), time.Date(2026, 3, 9, 9, 0, 0, 0, berlin)},     // Sunday
+		{time.Date(2026, 3, 30, 7, 0, 0, 0, time.UTC), time.Date(2026, 3, 30, 9, 0, 0, 0, berlin)},   // summer time
+		{time.Date(2026, 3, 29, 23, 30, 0, 0, time.UTC), time.Date(2026, 3, 23, 9, 0, 0, 0, berlin)}, // Monday 01:30 in Berlin
+	} {
+		if got := lastSlot(c.now, time.Monday, 540, berlin); !got.Equal(c.want) {
+			t.Errorf("lastSlot(%v) = %v, want %v", c.now, got, c.want)
+		}
+	}
+}

@@ -180,6 +180,7 @@ func New(cfg *Config, d Deps) (*Server, error) {
 	s.routeIncidentPages() // GET /api/v1/incidents/{id}/alerts and /timeline (api.go)
 	s.route("GET", "/api/v1/incidents/{id}/postmortem.md", s.apiRead(s.getPostmortem))
 	s.route("GET", "/api/v1/oncall", s.apiRead(s.getOncall))
+	s.route("GET", "/api/v1/report", s.apiRead(s.getReport))
 	s.route("POST", "/api/v1/incidents", s.apiWrite(s.declareIncident))
 	for _, a := range apiActions {
 		s.route("POST", "/api/v1/incidents/{id}/"+a.path, s.apiWrite(s.actOn(a)))
@@ -223,6 +224,10 @@ func (s *Server) Run(ctx context.Context) {
 	}
 	wg.Add(1)
 	go func() { defer wg.Done(); s.runConsole(ctx) }()
+	if s.weeklyTeams() {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.runReports(ctx) }()
+	}
 	if s.outbox != nil {
 		// With no chat platform configured the workers still drain the
 		// outbox (each item is done at once), so it never grows.
