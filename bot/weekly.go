@@ -89,14 +89,19 @@ func lastSlot(now time.Time, day time.Weekday, minute int, loc *time.Location) t
 	return slot
 }
 
-// runReports looks for due weekly reports until ctx ends.
+// runReports looks for due weekly reports until ctx ends: every
+// reportEvery, or sooner when a platform asked to retry after a while.
 func (s *Server) runReports(ctx context.Context) {
-	t := time.NewTicker(reportEvery)
-	defer t.Stop()
 	for {
-		s.PostReports(ctx)
+		_, retry := s.postReports(ctx)
+		wait := reportEvery
+		if retry > 0 {
+			wait = min(max(retry, time.Second), reportEvery)
+		}
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return
 		case <-t.C:
 		}
@@ -118,11 +123,17 @@ func (s *Server) weeklyTeams() bool {
 // replica's reporter calls it every reportEvery; tests call it after
 // moving the clock.
 func (s *Server) PostReports(ctx context.Context) int {
+	n, _ := s.postReports(ctx)
+	return n
+}
+
+// postReports is PostReports, saying also how soon a report that was
+// rate limited may be tried again (0: none was).
+func (s *Server) postReports(ctx context.Context) (posted int, retry time.Duration) {
 	if s.outbox == nil || s.once == nil {
-		return 0
+		return 0, 0
 	}
 	now := s.clock.Now()
-	posted := 0
 	dests := teamDests(s.cfg)
 	for _, t := range s.cfg.Teams {
 		if t.Report == nil || t.Report.Weekly == "" {
@@ -138,29 +149,33 @@ func (s *Server) PostReports(ctx context.Context) int {
 		}
 		var digest string
 		for _, d := range dests[t.Name] {
-			ok, err := s.postReport(ctx, t.Name, slot, d, &digest)
+			ok, after, err := s.postReport(ctx, t.Name, slot, d, &digest)
 			if err != nil {
 				s.log.Warn("weekly noise report", "team", t.Name, "dest", d.key(), "err", err)
 			}
 			if ok {
 				posted++
 			}
+			if after > 0 && (retry == 0 || after < retry) {
+				retry = after
+			}
 		}
 	}
-	return posted
+	return posted, retry
 }
 
 // postReport posts team's report of the week to slot to d unless a
 // replica did; digest is the text, made the first time it is needed.
-func (s *Server) postReport(ctx context.Context, team string, slot time.Time, d dest, digest *string) (bool, error) {
+// retry, when not 0, is how soon it may be tried again (a rate limit).
+func (s *Server) postReport(ctx context.Context, team string, slot time.Time, d dest, digest *string) (ok bool, retry time.Duration, err error) {
 	chat, _ := s.outbox.chats[d.platform].(Announcer)
 	if chat == nil {
-		return false, nil
+		return false, 0, nil
 	}
 	key := "report:" + team + ":" + slot.UTC().Format(time.RFC3339) + ":" + d.key()
 	st, err := s.once.ClaimOnce(ctx, key, reportHold)
 	if err != nil || st != incidents.OnceNew {
-		return false, err
+		return false, 0, err
 	}
 	spend := func() {
 		if err := s.once.SpendOnce(context.WithoutCancel(ctx), key, reportSpent); err != nil {
@@ -172,20 +187,20 @@ func (s *Server) postReport(ctx context.Context, team string, slot time.Time, d 
 		n, err := s.NoiseReport(ctx, team, 7, slot)
 		if err != nil {
 			release() // the store: try again at the next tick
-			return false, err
+			return false, 0, err
 		}
 		*digest = n.Digest()
 	}
-	if _, ok := s.outbox.limits.take(d, callPost, s.outbox.now(), 0); !ok {
+	if until, ok := s.outbox.limits.take(d, callPost, s.outbox.now(), 0); !ok {
 		release()
-		return false, nil
+		return false, max(until.Sub(s.outbox.now()), time.Second), nil
 	}
 	_, err = chat.Announce(ctx, d.id, *digest)
 	if err == nil {
 		spend()
 		s.metrics.reports.WithLabelValues(d.platform, "posted").Inc()
 		s.log.Info("weekly noise report posted", "team", team, "dest", d.key(), "week_to", slot)
-		return true, nil
+		return true, 0, nil
 	}
 	code, retryable, after := classify(err)
 	if after > 0 {
@@ -194,10 +209,10 @@ func (s *Server) postReport(ctx context.Context, team string, slot time.Time, d 
 	if definite(err) && retryable && !errors.Is(err, context.Canceled) {
 		release()
 		s.metrics.reports.WithLabelValues(d.platform, "retry").Inc()
-		return false, err
+		return false, max(after, time.Second), err
 	}
 	// Refused, or perhaps posted (a timeout, a 5xx): never twice.
 	spend()
 	s.metrics.reports.WithLabelValues(d.platform, "failed").Inc()
-	return false, fmt.Errorf("not posted (%s), not retried: %w", code, err)
+	return false, 0, fmt.Errorf("not posted (%s), not retried: %w", code, err)
 }
