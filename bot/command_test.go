@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -89,7 +90,8 @@ func TestParseCommandErrors(t *testing.T) {
 // what parses is well-formed.
 func FuzzParseCommand(f *testing.F) {
 	for _, s := range []string{"", "ack", "resolve INC-3 done", "sev 42 1", "note factor: x", "declare a b sev 1 team t",
-		"snooze 1h30m", "role scribe @x", "lead <@U1|a>", "INC-9", "\xff\xfe", "note \u202e:", "sev sev1", "snooze 8d"} {
+		"snooze 1h30m", "role scribe @x", "lead <@U1|a>", "INC-9", "\xff\xfe", "note \u202e:", "sev sev1", "snooze 8d",
+		"feedback 4 no it fixed itself", "actionable INC-2 not actionable", "feedback yes", "report 30d", "report week"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, text string) {
@@ -159,4 +161,28 @@ func TestLastSlot(t *testing.T) {
 			t.Errorf("lastSlot(%v) = %v, want %v", c.now, got, c.want)
 		}
 	}
+}
+
+// FuzzParseWeekly: any text is a valid day and minute or an error that
+// quotes it safely; what parses, prints back and parses the same.
+func FuzzParseWeekly(f *testing.F) {
+	for _, s := range []string{"Mon 09:00", "sunday 0:00", "SAT 23:59", "Mon 24:00", "", "\xff 1:00", "Tue  07:05"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, m, err := parseWeekly(s)
+		if err != nil {
+			if !utf8.ValidString(err.Error()) {
+				t.Fatalf("error %q", err)
+			}
+			return
+		}
+		if d < time.Sunday || d > time.Saturday || m < 0 || m >= 1440 {
+			t.Fatalf("parseWeekly(%q) = %v %d", s, d, m)
+		}
+		back := fmt.Sprintf("%s %02d:%02d", d.String()[:3], m/60, m%60)
+		if d2, m2, err := parseWeekly(back); err != nil || d2 != d || m2 != m {
+			t.Fatalf("%q → %q → %v %d %v", s, back, d2, m2, err)
+		}
+	})
 }
