@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/klaxonbot/klaxon/bot"
 	"github.com/klaxonbot/klaxon/chatops"
@@ -122,5 +123,28 @@ func TestFeedbackAPI(t *testing.T) {
 	inc, err := e.store.Get(context.Background(), id)
 	if err != nil || inc.Feedback == nil || inc.Feedback.Actionable || inc.Feedback.By != "alice (api)" {
 		t.Fatalf("stored: %+v %v", inc, err)
+	}
+}
+
+// The feedback buttons' keys fit every platform (Telegram's 64 bytes) for
+// the largest incident numbers, bound (Mattermost) or not, and read back.
+func TestFeedbackButtonKeys(t *testing.T) {
+	s := bot.NewButtonSigner([]byte("0123456789abcdef0123456789abcdef"))
+	for _, id := range []string{"INC-1", "INC-99999999"} {
+		for _, arg := range []string{"yes", "no"} {
+			a := templates.Action{ID: templates.ActFeedback, Arg: arg}
+			for _, p := range []string{bot.Slack, bot.Telegram} {
+				k := s.Sign(p, id, a)
+				gotID, gotA, err := s.Verify(p, k)
+				if k == "" || len(k) > bot.MaxButtonKey || err != nil || gotID != id || gotA != a {
+					t.Errorf("%s %s %s: key %q (%d bytes) → %s %+v %v", p, id, arg, k, len(k), gotID, gotA, err)
+				}
+			}
+			exp := time.Now().Add(bot.ButtonKeyTTL)
+			k := s.SignBound(bot.Mattermost, "paymentschannel0000000000a", id, a, exp)
+			if _, gotA, err := s.VerifyBound(bot.Mattermost, "paymentschannel0000000000a", k, time.Now()); k == "" || len(k) > bot.MaxButtonKey || err != nil || gotA != a {
+				t.Errorf("mattermost %s %s: key %q → %+v %v", id, arg, k, gotA, err)
+			}
+		}
 	}
 }
