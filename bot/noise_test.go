@@ -15,6 +15,8 @@ import (
 	"github.com/klaxonbot/klaxon/incidents"
 	"github.com/klaxonbot/klaxon/incidents/redisstore"
 	"github.com/klaxonbot/klaxon/incidents/storetest"
+	"github.com/klaxonbot/klaxon/report"
+	rsuggest "github.com/klaxonbot/klaxon/report/suggest"
 )
 
 // Announce records klaxon's own messages (the weekly report).
@@ -348,4 +350,50 @@ func TestWeeklyReportRetries(t *testing.T) {
 	if len(e.slack.announcements()) != 1 || len(e.tg.announcements()) != 0 {
 		t.Fatalf("slack %d, telegram %d", len(e.slack.announcements()), len(e.tg.announcements()))
 	}
+}
+
+// FuzzDigest: whatever the rules are called and whatever the figures, the
+// digest is valid UTF-8 within MaxDigest runes, without control (but
+// newline) or bidi characters, and names the team.
+func FuzzDigest(f *testing.F) {
+	f.Add("DiskFull", "alertmanager", 10, 9, 2, "\u202e<!channel>")
+	f.Add(strings.Repeat("Ж", 400), "\x00\xff", 1000000, 0, 99, "@here\n\r\t")
+	f.Fuzz(func(t *testing.T, name, source string, fired, unacked, flaps int, other string) {
+		to := reportNow
+		var stats []incidents.Stat
+		for i, n := range []string{name, other, name + other, other + "x", "y" + name, "z"} {
+			st := incidents.Stat{Number: int64(i + 1), Team: "payments", CreatedAt: to.Add(-time.Duration(i+1) * time.Hour),
+				Rules: []incidents.RuleCount{{Source: source, Name: n, Fired: 1 + abs(fired)%1000}}, Flaps: abs(flaps) % 100}
+			if i%2 == 0 || abs(unacked)%2 == 1 {
+				st.ResolvedAt = st.CreatedAt.Add(time.Minute)
+			}
+			stats = append(stats, st)
+		}
+		rep := report.Build(stats, report.Options{From: to.Add(-7 * 24 * time.Hour), To: to, Location: berlin, Rules: 5})
+		n := &bot.Noise{Team: "payments", Days: 7, Report: rep, Suggestions: make([]*rsuggest.Suggestion, len(rep.Rules))}
+		for i, r := range rep.Rules {
+			if sg, ok := rsuggest.For(r.Now); ok {
+				n.Suggestions[i] = &sg
+			}
+		}
+		d := n.Digest()
+		if !utf8.ValidString(d) || utf8.RuneCountInString(d) > bot.MaxDigest || !strings.Contains(d, "team payments") {
+			t.Fatalf("digest of %d runes:\n%q", utf8.RuneCountInString(d), d)
+		}
+		for _, r := range d {
+			if (r < 0x20 && r != '\n') || r == 0x7f || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) {
+				t.Fatalf("character %U in the digest:\n%q", r, d)
+			}
+		}
+	})
+}
+
+func abs(n int) int {
+	if n < 0 {
+		if n == -n { // the smallest int
+			return 0
+		}
+		return -n
+	}
+	return n
 }
