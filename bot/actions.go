@@ -58,19 +58,36 @@ func (a Actor) Label() string {
 const VerbFeedback Verb = "feedback"
 
 // changes are the verbs Act carries out: those that change an incident.
-var changes = []Verb{VerbAck, VerbUnack, VerbResolve, VerbReopen, VerbEscalate, VerbSnooze, VerbSev, VerbLead, VerbRole, VerbNote, VerbFeedback}
+var changes = []Verb{VerbAck, VerbUnack, VerbResolve, VerbReopen, VerbEscalate, VerbSnooze, VerbSev, VerbLead, VerbRole, VerbNote, VerbFeedback,
+	VerbSilence, VerbUnsilence}
 
 // Act applies c, a verb that changes an incident (ack, unack, resolve,
-// reopen, escalate, snooze, sev, lead, role, note, feedback), to the incident id on
+// reopen, escalate, snooze, sev, lead, role, note, feedback, silence,
+// unsilence), to the incident id on
 // behalf of who. It refuses people who may not change the incident
 // (Forbidden), records the change under who's label, and sets off what
 // follows: every card syncs, escalation moves, MTTA and MTTR are measured.
 // hint, for a note, is a gentle word about blameless language.
+// Silence and unsilence also call the incident's source (a Silencer): its
+// refusals and failures come back as errors whose message says what the
+// source said.
 // Errors: Invalid, NotFound, Conflict (not in this state), Forbidden,
 // Unavailable, Internal.
 func (s *Server) Act(ctx context.Context, id string, c Command, who Actor) (inc *incidents.Incident, hint string, err error) {
 	if !slices.Contains(changes, c.Verb) {
 		return nil, "", incidents.Errorf(incidents.Invalid, "%s does not change an incident", c.Verb)
+	}
+	switch c.Verb {
+	case VerbSilence, VerbUnsilence:
+		if c.Verb == VerbSilence {
+			inc, err = s.silence(ctx, id, c, who)
+		} else {
+			inc, err = s.unsilence(ctx, id, c, who)
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		return inc, "", nil
 	}
 	now := s.clock.Now()
 	label := who.Label()
@@ -203,10 +220,11 @@ func (s *Server) Declare(ctx context.Context, d Declaration, who Actor) (*incide
 	// Who declared it is on the timeline from the one write that opens
 	// it: no window where the incident exists (and escalates) without it,
 	// no second write to fail after the first succeeded.
+	start := s.startFunc(ctx, now)
 	opts := incidents.IngestOptions{Now: now, Start: func(inc *incidents.Incident, now time.Time) {
 		inc.AddEvent(now, incidents.EventTriggered, label, "Declared by "+label+from)
-		if s.escalator != nil {
-			s.escalator.start(inc, now)
+		if start != nil {
+			start(inc, now)
 		}
 	}}
 	res, err := s.store.Ingest(ctx, b, opts)

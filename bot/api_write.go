@@ -182,6 +182,9 @@ type actionBody struct {
 	Role     string `json:"role,omitempty"`     // role: scribe or comms
 	Text     string `json:"text,omitempty"`     // notes
 	Kind     string `json:"kind,omitempty"`     // notes: factor, action, went-well, went-wrong, lucky
+	// silence: label=value added to its matchers
+	Labels  map[string]string `json:"labels,omitempty"`
+	Silence string            `json:"silence,omitempty"` // unsilence: one silence's ID
 	// feedback: was it actionable, and why (optional)
 	Actionable *bool  `json:"actionable,omitempty"`
 	Why        string `json:"why,omitempty"`
@@ -205,6 +208,8 @@ var apiActions = []apiAction{
 	{"lead", VerbLead, []string{"person"}},
 	{"role", VerbRole, []string{"role", "person"}},
 	{"notes", VerbNote, []string{"text", "kind"}},
+	{"silence", VerbSilence, []string{"duration", "labels"}},
+	{"unsilence", VerbUnsilence, []string{"silence"}},
 	{"feedback", VerbFeedback, []string{"actionable", "why"}},
 }
 
@@ -213,6 +218,7 @@ func (a apiAction) command(b actionBody) (Command, error) {
 	c := Command{Verb: a.verb}
 	given := map[string]bool{"summary": b.Summary != "", "duration": b.Duration != "", "severity": b.Severity != nil,
 		"person": b.Person != "", "role": b.Role != "", "text": b.Text != "", "kind": b.Kind != "",
+		"labels": len(b.Labels) > 0, "silence": b.Silence != "",
 		"actionable": b.Actionable != nil, "why": b.Why != ""}
 	for f, set := range given {
 		if set && !slices.Contains(a.fields, f) {
@@ -246,6 +252,25 @@ func (a apiAction) command(b actionBody) (Command, error) {
 			return c, incidents.Errorf(incidents.Invalid, `%s takes {"person": "alice"%s}`, a.path, map[bool]string{true: `, "role": "scribe"`}[a.verb == VerbRole])
 		}
 		c.Person, c.Role = b.Person, strings.ToLower(strings.TrimSpace(b.Role))
+	case VerbSilence:
+		d, err := parseDuration(b.Duration)
+		if err != nil || d < MinSilence || d > MaxSilence {
+			return c, incidents.Errorf(incidents.Invalid, `silence takes {"duration": "4h"} (1m to 7d) and optionally {"labels": {"instance": "db-1"}}`)
+		}
+		if len(b.Labels) > maxSilenceLabels {
+			return c, incidents.Errorf(incidents.Invalid, "silence takes at most %d labels", maxSilenceLabels)
+		}
+		for name, v := range b.Labels {
+			if !labelNameRE.MatchString(name) || v == "" {
+				return c, incidents.Errorf(incidents.Invalid, "labels: %q=%q is not a label name with a value", clip(name, 40), clip(v, 40))
+			}
+		}
+		c.Duration, c.Labels = d, b.Labels
+	case VerbUnsilence:
+		if b.Silence != "" && !silenceIDRE.MatchString(b.Silence) {
+			return c, incidents.Errorf(incidents.Invalid, `unsilence takes {"silence": "<id>"} (optional: all the incident's silences without it)`)
+		}
+		c.SilenceID = strings.ToLower(b.Silence)
 	case VerbFeedback:
 		if b.Actionable == nil {
 			return c, incidents.Errorf(incidents.Invalid, `feedback takes {"actionable": true, "why": "..."} (why optional)`)

@@ -102,6 +102,17 @@ func buttonCommand(id string, a templates.Action) (Command, bool) {
 			return c, false
 		}
 		c.Verb, c.Severity = VerbSev, incidents.Severity(n)
+	case templates.ActSilence:
+		c.Verb = VerbSilence
+		if a.Arg != "" { // "" asks how long
+			d, err := parseDuration(a.Arg)
+			if err != nil || d < MinSilence || d > MaxSilence {
+				return c, false
+			}
+			c.Duration = d
+		}
+	case templates.ActUnsilence:
+		c.Verb = VerbUnsilence
 	case templates.ActFeedback:
 		switch a.Arg {
 		case "yes":
@@ -148,6 +159,14 @@ func choiceAction(c Command) (a templates.Action, ok bool) {
 		return templates.Action{ID: templates.ActSnooze, Arg: arg}, arg != ""
 	case VerbSev:
 		return templates.Action{ID: actSev, Arg: strconv.Itoa(int(c.Severity))}, c.Severity.Valid()
+	case VerbSilence:
+		arg := ""
+		if c.Duration != 0 {
+			arg = durationArg(c.Duration)
+		}
+		return templates.Action{ID: templates.ActSilence, Arg: arg}, len(c.Labels) == 0 && (c.Duration == 0 || arg != "")
+	case VerbUnsilence:
+		return templates.Action{ID: templates.ActUnsilence}, c.SilenceID == ""
 	case VerbFeedback:
 		arg := "no"
 		if c.Actionable {
@@ -226,6 +245,9 @@ func ephemeral(text string) chatops.Reply { return chatops.Reply{Text: text, Eph
 
 // chatError is what a person is told when their request failed.
 func chatError(err error) string {
+	if silenceFailure(err) {
+		return incidents.ErrorMessage(err) // the source's words, not the store's
+	}
 	switch incidents.ErrorKind(err) {
 	case incidents.Unavailable:
 		return "klaxon cannot reach its store right now, so nothing changed. Try again in a moment."
@@ -260,6 +282,10 @@ func (s *Server) act(ctx context.Context, r chatops.Request, actor string, known
 		return s.declare(ctx, r, actor, known, c)
 	case VerbOncall:
 		return s.oncallHere(ctx, r, actor, known, c)
+	case VerbSilences:
+		return s.silencesHere(ctx, r, known, c)
+	case VerbMaintenance:
+		return s.maintenanceHere(ctx, r, actor, known, c)
 	case VerbReport:
 		return s.reportHere(ctx, r, c)
 	}
@@ -307,6 +333,9 @@ func (s *Server) act(ctx context.Context, r chatops.Request, actor string, known
 				URL: strings.TrimRight(base, "/") + "/api/v1/incidents/" + inc.ID + "/postmortem.md"}}
 		}
 		return reply, nil
+	}
+	if c.Verb == VerbSilence && c.Duration == 0 {
+		return s.offerSilence(ctx, r, id, Actor{Name: actor, Known: known, Via: r.Platform})
 	}
 	inc, hint, err := s.Act(ctx, id, c, Actor{Name: actor, Known: known, Via: r.Platform})
 	if err != nil {

@@ -1,6 +1,8 @@
 package bot
 
 import (
+	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -31,7 +33,9 @@ const (
 	VerbTimeline   Verb = "timeline"
 	VerbPostmortem Verb = "postmortem"
 	VerbOncall     Verb = "oncall"
-	VerbReport     Verb = "report"
+	// VerbMaintenance lists, opens and ends maintenance windows.
+	VerbMaintenance Verb = "maintenance"
+	VerbReport      Verb = "report"
 )
 
 // verbAliases maps what people type to a verb.
@@ -53,6 +57,10 @@ var verbAliases = map[string]Verb{
 	"timeline":   VerbTimeline,
 	"postmortem": VerbPostmortem, "pm": VerbPostmortem,
 	"oncall": VerbOncall, "who": VerbOncall,
+	"silence": VerbSilence, "mute": VerbSilence,
+	"unsilence": VerbUnsilence, "unmute": VerbUnsilence,
+	"silences":    VerbSilences,
+	"maintenance": VerbMaintenance, "maint": VerbMaintenance,
 	"feedback": VerbFeedback, "actionable": VerbFeedback,
 	"report": VerbReport, "noise": VerbReport,
 }
@@ -71,6 +79,16 @@ type Command struct {
 	Override bool               // oncall override
 	// Actionable is feedback's answer: was the incident worth acting on?
 	Actionable bool
+	// Labels are the label=value a silence adds to its matchers, or a
+	// new maintenance window matches.
+	Labels map[string]string
+	// SilenceID names one silence to unsilence (its start will do).
+	SilenceID string
+	// Maintenance: what to do (MaintList, MaintOpen, MaintEnd) and the
+	// window to end ("" when left to the context). Team is then a team
+	// only if one is named so (else it starts the reason, in Text).
+	Maint  MaintAction
+	Window string
 	// Once is set on feedback from a card's buttons, which ask once: it is
 	// refused (Conflict) when the incident has an answer already, so a
 	// second press on a card not yet updated does not overwrite the
@@ -79,6 +97,15 @@ type Command struct {
 	// Days is report's period: 7 or 30 (0: 7).
 	Days int
 }
+
+// MaintAction is what a maintenance command does.
+type MaintAction string
+
+const (
+	MaintList MaintAction = "list"
+	MaintOpen MaintAction = "open"
+	MaintEnd  MaintAction = "end"
+)
 
 // maxCommandLen bounds a command's text (bytes).
 const maxCommandLen = 8000
@@ -100,7 +127,12 @@ const usage = `/incident <verb> [INC-ID] ...  (the ID may be left out in a card'
   feedback [ID] <yes|no> [why]  was it actionable? (a new answer replaces the last)
   report [7d|30d]               the noise report of this channel's team
   oncall [team]                 who is on call now, and next
-  oncall override @person <duration> [team]   put someone on call for a while`
+  oncall override @person <duration> [team]   put someone on call for a while
+  silence [ID] <duration> [label=value …]   silence the alerts at their source (1h, 4h, 24h)
+  unsilence [ID] [silence-id]   expire the incident's silences
+  silences [team]               the team's active silences made from klaxon
+  maintenance [<duration> [team] [label=value ...] [reason]]   list or open a maintenance window (no escalation)
+  maintenance end [window]      end a maintenance window early`
 
 // usageFor returns the usage line of one verb.
 func usageFor(v Verb) string {
@@ -249,6 +281,33 @@ func ParseCommand(text string) (Command, error) {
 			return bad("the period is 7d or 30d")
 		}
 		return c, nil
+	case VerbSilence:
+		return parseSilence(rest, bad)
+	case VerbMaintenance:
+		return parseMaintenance(rest, bad)
+	case VerbUnsilence:
+		c.ID, rest = takeID(rest, true)
+		words := strings.Fields(rest)
+		switch {
+		case len(words) > 1:
+			return bad("too many words")
+		case len(words) == 1:
+			if !silenceIDRE.MatchString(words[0]) {
+				return bad(fmt.Sprintf("%q is not a silence ID (4 to 36 of 0-9 a-f and -)", clip(words[0], 40)))
+			}
+			c.SilenceID = strings.ToLower(words[0])
+		}
+		return c, nil
+	case VerbSilences:
+		words := strings.Fields(rest)
+		switch len(words) {
+		case 0:
+		case 1:
+			c.Team = words[0]
+		default:
+			return bad("")
+		}
+		return c, nil
 	case VerbOncall:
 		words := strings.Fields(rest)
 		if len(words) > 0 && strings.EqualFold(words[0], "override") {
@@ -272,6 +331,106 @@ func ParseCommand(text string) (Command, error) {
 		return c, nil
 	}
 	return bad("")
+}
+
+var (
+	silenceIDRE = regexp.MustCompile(`^[0-9a-fA-F][0-9a-fA-F-]{3,35}$`)
+	labelNameRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
+)
+
+// parseMaintenance reads "", "end [window]" or "<duration> [team]
+// [label=value ...] [reason]".
+func parseMaintenance(rest string, bad func(string) (Command, error)) (Command, error) {
+	c := Command{Verb: VerbMaintenance, Maint: MaintList}
+	w, r := nextWord(rest)
+	switch {
+	case w == "" || strings.EqualFold(w, "list"):
+		if strings.TrimSpace(r) != "" {
+			return bad("too many words")
+		}
+		return c, nil
+	case strings.EqualFold(w, "end") || strings.EqualFold(w, "stop"):
+		c.Maint = MaintEnd
+		id, r2 := nextWord(r)
+		if strings.TrimSpace(r2) != "" || len(id) > 64 {
+			return bad("name one window, such as mw-1a2b3c4d")
+		}
+		c.Window = id
+		return c, nil
+	}
+	d, err := parseDuration(w)
+	if err != nil {
+		return bad(err.Error())
+	}
+	c.Maint, c.Duration = MaintOpen, d
+	rest = r
+	if w, r := nextWord(rest); w != "" && !strings.Contains(w, "=") {
+		c.Team, rest = w, r // a team, if one is named so (see Command)
+	}
+	for {
+		w, r := nextWord(rest)
+		k, v, ok := strings.Cut(w, "=")
+		if !ok {
+			break
+		}
+		k, v = strings.TrimSpace(k), strings.Trim(v, `"'`)
+		if k == "" || v == "" || strings.ContainsAny(k, "\"{}") {
+			return bad(fmt.Sprintf("%q is not label=value", clip(w, 40)))
+		}
+		if c.Labels == nil {
+			c.Labels = map[string]string{}
+		}
+		if len(c.Labels) == 20 {
+			return bad("at most 20 labels")
+		}
+		c.Labels[k] = v
+		rest = r
+	}
+	c.Text = strings.TrimSpace(rest)
+	return c, nil
+}
+
+// parseSilence reads "[ID] [duration] [label=value …]": no duration asks
+// how long (a choice of buttons).
+func parseSilence(s string, bad func(string) (Command, error)) (Command, error) {
+	c := Command{Verb: VerbSilence}
+	c.ID, s = takeID(s, false)
+	words := strings.Fields(s)
+	if len(words) > 0 && !strings.Contains(words[0], "=") {
+		d, err := parseDuration(words[0])
+		if err != nil {
+			return bad(err.Error())
+		}
+		if d < MinSilence || d > MaxSilence {
+			return bad("silence for 1m to 7d")
+		}
+		c.Duration, words = d, words[1:]
+	}
+	if len(words) > maxSilenceLabels {
+		return bad(fmt.Sprintf("at most %d labels", maxSilenceLabels))
+	}
+	for _, w := range words {
+		name, value, ok := strings.Cut(w, "=")
+		if len(value) >= 2 && value[0] == '"' && value[len(value)-1] == '"' {
+			value = value[1 : len(value)-1]
+		}
+		switch {
+		case !ok || value == "":
+			return bad(fmt.Sprintf("%q is not label=value", clip(w, 40)))
+		case !labelNameRE.MatchString(name):
+			return bad(fmt.Sprintf("label name %q is not valid (letters, digits and _)", clip(name, 40)))
+		case c.Labels[name] != "":
+			return bad(fmt.Sprintf("label %s is given twice", name))
+		}
+		if c.Labels == nil {
+			c.Labels = map[string]string{}
+		}
+		c.Labels[name] = value
+	}
+	if c.Duration == 0 && len(c.Labels) > 0 {
+		return bad("say for how long, e.g. 4h")
+	}
+	return c, nil
 }
 
 // parseDeclare reads "<title> [sev N] [team T]" (the options at the end,

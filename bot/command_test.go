@@ -2,6 +2,7 @@ package bot
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -52,9 +53,31 @@ func TestParseCommand(t *testing.T) {
 		"who payments":                                 {Verb: VerbOncall, Team: "payments"},
 		"oncall override @bob 4h":                      {Verb: VerbOncall, Override: true, Person: "@bob", Duration: 4 * time.Hour},
 		"oncall override @bob 30m ops":                 {Verb: VerbOncall, Override: true, Person: "@bob", Duration: 30 * time.Minute, Team: "ops"},
+		"silence 4h":                                   {Verb: VerbSilence, Duration: 4 * time.Hour},
+		"silence":                                      {Verb: VerbSilence},
+		"silence INC-42":                               {Verb: VerbSilence, ID: "INC-42"},
+		"mute INC-42 1d instance=db-1 job=\"node\"":    {Verb: VerbSilence, ID: "INC-42", Duration: 24 * time.Hour, Labels: map[string]string{"instance": "db-1", "job": "node"}},
+		"silence 30m path=/a=b":                        {Verb: VerbSilence, Duration: 30 * time.Minute, Labels: map[string]string{"path": "/a=b"}},
+		"unsilence":                                    {Verb: VerbUnsilence},
+		"unsilence 42":                                 {Verb: VerbUnsilence, ID: "INC-42"},
+		"unsilence INC-42 1A2B3C4D":                    {Verb: VerbUnsilence, ID: "INC-42", SilenceID: "1a2b3c4d"},
+		"unmute 8f3c2a10-5d1e-4c7b-9a0e-2b6f1d4e8c3a":  {Verb: VerbUnsilence, SilenceID: "8f3c2a10-5d1e-4c7b-9a0e-2b6f1d4e8c3a"},
+		"silences":                                     {Verb: VerbSilences},
+		"silences payments":                            {Verb: VerbSilences, Team: "payments"},
+		"maintenance":                                  {Verb: VerbMaintenance, Maint: MaintList},
+		"maint list":                                   {Verb: VerbMaintenance, Maint: MaintList},
+		"maintenance end":                              {Verb: VerbMaintenance, Maint: MaintEnd},
+		"maintenance end mw-1a2b3c4d":                  {Verb: VerbMaintenance, Maint: MaintEnd, Window: "mw-1a2b3c4d"},
+		"maintenance 2h":                               {Verb: VerbMaintenance, Maint: MaintOpen, Duration: 2 * time.Hour},
+		"maintenance 2h payments service=db env=prod db upgrade": {Verb: VerbMaintenance, Maint: MaintOpen, Duration: 2 * time.Hour,
+			Team: "payments", Labels: map[string]string{"service": "db", "env": "prod"}, Text: "db upgrade"},
+		"maintenance 90m service=\"db\" patching": {Verb: VerbMaintenance, Maint: MaintOpen, Duration: 90 * time.Minute,
+			Labels: map[string]string{"service": "db"}, Text: "patching"},
+		"maintenance 1d kernel upgrades on the fleet": {Verb: VerbMaintenance, Maint: MaintOpen, Duration: 24 * time.Hour,
+			Team: "kernel", Text: "upgrades on the fleet"},
 	} {
 		got, err := ParseCommand(text)
-		if err != nil || got != want {
+		if err != nil || !reflect.DeepEqual(got, want) {
 			t.Errorf("ParseCommand(%q) = %+v, %v; want %+v", text, got, err, want)
 		}
 	}
@@ -69,6 +92,10 @@ func TestParseCommandErrors(t *testing.T) {
 		"sev":                     "usage: sev [ID] <1-4>",
 		"snooze":                  "usage: snooze [ID] <duration>",
 		"snooze forever":          `"forever" is not a duration such as 30m, 2h or 1d`,
+		"maintenance soon":        `"soon" is not a duration such as 30m, 2h or 1d; usage: maintenance [<duration>`,
+		"maintenance end a b":     "name one window, such as mw-1a2b3c4d; usage:",
+		"maintenance list all":    "too many words; usage:",
+		"maintenance 2h =db":      `"=db" is not label=value`,
 		"lead":                    "name one person; usage: lead [ID] @person",
 		"lead @a @b":              "name one person",
 		"role boss @x":            "usage: role [ID] <scribe|comms> @person",
@@ -78,6 +105,19 @@ func TestParseCommandErrors(t *testing.T) {
 		"declare sev 1":           "give the incident a title",
 		"declare x sev 9":         `severity "9" is not 1 to 4`,
 		strings.Repeat("x", 9000): "keep it under 8000",
+		"silence forever":         `"forever" is not a duration such as 30m, 2h or 1d; usage: silence [ID] <duration> [label=value …]`,
+		"silence 30s":             "silence for 1m to 7d",
+		"silence 8d":              `"8d" is not a duration`,
+		"silence 200h":            "silence for 1m to 7d",
+		"silence 1h instance":     `"instance" is not label=value`,
+		"silence 1h instance=":    `"instance=" is not label=value`,
+		"silence 1h 9x=y":         `label name "9x" is not valid`,
+		"silence 1h a=1 a=2":      "label a is given twice",
+		"silence instance=db-1":   "say for how long, e.g. 4h",
+		"silence 1h a=1 b=1 c=1 d=1 e=1 f=1 g=1 h=1 i=1 j=1 k=1": "at most 10 labels",
+		"unsilence INC-1 zzzz":    `"zzzz" is not a silence ID`,
+		"unsilence INC-1 abcd ef": "too many words",
+		"silences a b":            "usage: silences [team]",
 	} {
 		_, err := ParseCommand(text)
 		if incidents.ErrorKind(err) != incidents.Invalid || !strings.Contains(incidents.ErrorMessage(err), want) {
@@ -91,6 +131,8 @@ func TestParseCommandErrors(t *testing.T) {
 func FuzzParseCommand(f *testing.F) {
 	for _, s := range []string{"", "ack", "resolve INC-3 done", "sev 42 1", "note factor: x", "declare a b sev 1 team t",
 		"snooze 1h30m", "role scribe @x", "lead <@U1|a>", "INC-9", "\xff\xfe", "note \u202e:", "sev sev1", "snooze 8d",
+		"silence INC-4 4h instance=db-1", "silence", "unsilence 4 1a2b3c4d", "silences payments", "silence 1h a=\"\"", "mute 1h =x",
+		"maintenance 2h payments service=db x", "maint end mw-1", "maintenance 1d a=b=c \"q\"",
 		"feedback 4 no it fixed itself", "actionable INC-2 not actionable", "feedback yes", "report 30d", "report week"} {
 		f.Add(s)
 	}
@@ -118,6 +160,19 @@ func FuzzParseCommand(f *testing.F) {
 		case VerbSnooze:
 			if c.Duration <= 0 {
 				t.Fatalf("duration %v", c.Duration)
+			}
+		case VerbSilence:
+			if (c.Duration != 0 && (c.Duration < MinSilence || c.Duration > MaxSilence)) || (c.Duration == 0 && len(c.Labels) > 0) || len(c.Labels) > maxSilenceLabels {
+				t.Fatalf("silence %+v", c)
+			}
+			for name, v := range c.Labels {
+				if !labelNameRE.MatchString(name) || v == "" || !utf8.ValidString(v) {
+					t.Fatalf("label %q=%q", name, v)
+				}
+			}
+		case VerbUnsilence:
+			if c.SilenceID != "" && !silenceIDRE.MatchString(c.SilenceID) {
+				t.Fatalf("silence ID %q", c.SilenceID)
 			}
 		case VerbNote, VerbDeclare:
 			if strings.TrimSpace(c.Text) == "" {

@@ -59,6 +59,10 @@ type Config struct {
 	Outbox     OutboxConfig      `yaml:"outbox"`
 	// Console is the web UI at /ui/: sign-in and sessions.
 	Console ConsoleConfig `yaml:"console"`
+	// Heartbeats are dead man's switches, each at /hooks/heartbeat/<name>.
+	Heartbeats []HeartbeatConfig `yaml:"heartbeats"`
+	// Maintenance are weekly maintenance windows (maintenance.go).
+	Maintenance []MaintenanceConfig `yaml:"maintenance"`
 
 	lines *lineIndex // dotted path → line in the loaded file; nil if built in Go
 }
@@ -149,7 +153,9 @@ type SourcesConfig struct {
 }
 
 // HookAuth is how a webhook caller proves itself: a bearer Token, Basic
-// auth or an HMAC signature of the body; one of them.
+// auth or an HMAC signature of the body; one of them. For Alertmanager
+// and Grafana it also says how klaxon reaches their API, to silence
+// alerts at the source: APIURL with APIToken or APIBasic.
 type HookAuth struct {
 	Token Secret     `yaml:"token"`
 	Basic *BasicAuth `yaml:"basic"`
@@ -159,6 +165,17 @@ type HookAuth struct {
 	// and without it, a hook is served only when no source has
 	// credentials and klaxon listens on loopback (see SourcesConfig.Open).
 	AllowUnauthenticated bool `yaml:"allow_unauthenticated"`
+
+	// APIURL is the base URL of the source's API klaxon calls to create
+	// and expire silences: Alertmanager's (http://alertmanager:9093, the
+	// URL of its web UI), or Grafana's own (https://grafana.example.com),
+	// whose built-in Alertmanager klaxon then uses. Empty: no silences.
+	APIURL string `yaml:"api_url"`
+	// APIToken is sent as a bearer token to APIURL (a proxy's, or a
+	// Grafana service account's with the Editor role); APIBasic is basic
+	// auth instead (Alertmanager's web.config.file basic_auth_users).
+	APIToken Secret     `yaml:"api_token"`
+	APIBasic *BasicAuth `yaml:"api_basic"`
 }
 
 // BasicAuth is HTTP basic authentication.
@@ -174,6 +191,8 @@ type IncidentsConfig struct {
 	// BlamePhrases in a note earn its author a gentle hint toward systems
 	// language (the note is kept). A given list replaces the default one.
 	BlamePhrases []string `yaml:"blame_phrases"`
+	// Flapping says when an incident is flapping (maintenance.go).
+	Flapping FlappingConfig `yaml:"flapping"`
 }
 
 // SeverityConfig maps the value of an alert label to a severity.
@@ -474,6 +493,7 @@ func DefaultConfig() *Config {
 			BlamePhrases: []string{"fault", "human error", "careless", "should have known", "should have checked",
 				"blame", "screwed up", "messed up", "negligent", "incompetent", "stupid", "his mistake", "her mistake", "their mistake"},
 			Severity: SeverityConfig{Label: "severity", Default: incidents.Sev3, Map: m},
+			Flapping: FlappingConfig{Count: 4, Within: Duration(30 * time.Minute)},
 		},
 	}
 }
@@ -1033,12 +1053,19 @@ func (c *Config) validate() *configValidator {
 		v.errorf("store.data_dir", "must not be empty when store.redis is not set")
 	}
 	if h := c.Sources.Alertmanager; h != nil {
-		v.hookAuth("sources.alertmanager", h)
+		if v.inboundGiven("sources.alertmanager", h) {
+			v.hookAuth("sources.alertmanager", h)
+		}
+		v.sourceAPI("sources.alertmanager", h)
 	}
 	if h := c.Sources.Grafana; h != nil {
-		v.hookAuth("sources.grafana", h)
+		if v.inboundGiven("sources.grafana", h) {
+			v.hookAuth("sources.grafana", h)
+		}
+		v.sourceAPI("sources.grafana", h)
 	}
 	v.webhooks(c.Sources.Webhook)
+	v.heartbeats(c)
 	v.unauthenticated(c)
 	v.inboundSecret("server.button_secret", s.ButtonSecret)
 
@@ -1063,6 +1090,7 @@ func (c *Config) validate() *configValidator {
 	v.apiTokens(c)
 	v.escalation(c)
 	v.console(c)
+	v.maintenance(c)
 	return v
 }
 

@@ -121,6 +121,7 @@ func TestLoadConfigValid(t *testing.T) {
 				Map:     map[string]incidents.Severity{"critical": 1, "warning": 3, "p5": 4}, // replaces the defaults
 			},
 			BlamePhrases: DefaultConfig().Incidents.BlamePhrases,
+			Flapping:     DefaultConfig().Incidents.Flapping,
 		},
 		Outbox: DefaultConfig().Outbox,
 	}
@@ -220,6 +221,31 @@ func TestLoadConfigSecretFile(t *testing.T) {
 	}
 }
 
+// The APIs for silences: api_url with basic auth from a file, and a
+// Grafana section that gives only its API, which leaves its webhook as if
+// the section were not there.
+func TestLoadConfigSilenceAPIs(t *testing.T) {
+	cfg := loadFixture(t, "silence_api.yaml", map[string]string{"GRAFANA_SA_TOKEN": "glsa_0123456789abcdef"})
+	got := cfg.Sources.SilenceAPIs()
+	want := map[string]SilenceAPI{
+		"alertmanager": {URL: "http://alertmanager:9093", Username: "klaxon", Password: "am-basic-password-0123"},
+		"grafana":      {URL: "https://grafana.example.com", Token: "glsa_0123456789abcdef"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("SilenceAPIs = %+v\nwant %+v", got, want)
+	}
+	if cfg.Sources.auth("grafana") != nil || cfg.Sources.auth("alertmanager") == nil {
+		t.Fatalf("the webhooks' credentials: %v, %v", cfg.Sources.auth("grafana"), cfg.Sources.auth("alertmanager"))
+	}
+	if s := fmt.Sprintf("%v %+v %s", cfg.Sources.Alertmanager, cfg.Sources.Grafana, cfg.Sources.Grafana); strings.Contains(s, "am-basic-password") || strings.Contains(s, "glsa_") {
+		t.Fatalf("a secret printed: %s", s)
+	}
+	// Grafana's webhook answers 401 (another source has credentials), as without the section.
+	if open, _ := cfg.Sources.Open("grafana", false); open {
+		t.Fatal("grafana's webhook is open")
+	}
+}
+
 func TestLoadConfigErrors(t *testing.T) {
 	for _, tt := range []struct {
 		file string
@@ -230,7 +256,7 @@ func TestLoadConfigErrors(t *testing.T) {
 server.listn (line 3): unknown key (did you mean "listen"?)
 store.redis.sentinal (line 7): unknown key (did you mean "sentinel"?)`},
 		{file: "unknown_top.yaml", want: `
-pagerduty (line 3): unknown key (known keys: server, store, sources, incidents, templates_dir, teams, routes, default_team, people, api_tokens, policies, schedules, twilio, slack, mattermost, telegram, outbox, console)
+pagerduty (line 3): unknown key (known keys: server, store, sources, incidents, templates_dir, teams, routes, default_team, people, api_tokens, policies, schedules, twilio, slack, mattermost, telegram, outbox, console, heartbeats, maintenance)
 sever (line 5): unknown key (did you mean "server"?)`},
 		{file: "api_tokens.yaml", want: `
 api_tokens[1].name (line 5): "ci" is defined twice
@@ -274,12 +300,37 @@ sources.alertmanager.basic.password (line 3): must not be empty`},
 sources.alertmanager (line 2): give one of token, basic and hmac, not more`},
 		{file: "hook_scalar.yaml", want: `
 sources.alertmanager (line 2): want a mapping, got a string`},
+		{file: "silence_api_bad.yaml", want: `
+sources.alertmanager.api_url (line 4): want an absolute http or https URL such as http://alertmanager:9093, got "alertmanager:9093"
+sources.alertmanager.api_tokn (line 5): unknown key (did you mean "api_token"?)
+sources.grafana (line 6): give api_token or api_basic, not both
+sources.grafana.api_url (line 7): holds credentials: give them as api_basic (or api_token), which are kept secret`},
+		{file: "silence_api_bad2.yaml", want: `
+sources.alertmanager.api_token (line 3): needs api_url: the API it is for
+sources.grafana.api_token (line 6): is empty: give the token, or leave api_token out`},
+		{file: "silence_api_bad3.yaml", want: `
+sources.alertmanager.api_url (line 3): has a query or #fragment: give the base URL only, such as http://alertmanager:9093
+sources.alertmanager.api_basic.password (line 4): must not be empty
+sources.alertmanager.api_basic.username (line 4): must not hold a colon`},
 		{file: "hook_empty_token.yaml", want: `
 sources.alertmanager (line 2): give token, basic or hmac, or allow_unauthenticated: true (an empty token is not allowed)`},
 		{file: "severity_range.yaml", want: `
 incidents.severity.default (line 3): must be between 1 and 4, got 0
 incidents.severity.map.bogus (line 6): must be between 1 and 4, got 5
 incidents.severity.map.worse (line 7): want a severity 1..4, got "sev1"`},
+		{file: "maintenance_bad.yaml", want: `
+incidents.flapping.count (line 3): must be 0 (off) or between 2 and 1000, got 1
+maintenance[0].weekly (line 9): unknown day "Sonntag" (want Mon, Tue, Wed, Thu, Fri, Sat or Sun)
+maintenance[0].timezone (line 10): unknown time zone "Europe/Berlni" (an IANA name such as Europe/Berlin)
+maintenance[1].name (line 11): maintenance window "nightly" is defined twice
+maintenance[1].team (line 12): no team "paymnets" (did you mean "payments"?)
+maintenance[1].weekly (line 13): want a time of day such as 02:00, got "25:00"
+maintenance[2] (line 14): give team, match or both: a window for every alert of every team is too easy to leave on
+maintenance[2].name (line 14): names starting with mw- are for windows opened from chat, got "mw-1"
+maintenance[2].weekly (line 14): must say when, such as "Sun 02:00-04:00"
+maintenance[3].name (line 16): maintenance window "nightly" is defined twice
+maintenance[4].weekly (line 18): must say when, such as "Sun 02:00-04:00"
+maintenance[4].matchx (line 19): unknown key (did you mean "match"?)`},
 		{file: "severity_case_conflict.yaml", want: `
 incidents.severity.map.critical (line 4): maps to 1, but a key that differs only in case maps to 2`},
 		{file: "multiple.yaml", want: `

@@ -475,6 +475,12 @@ func (b *consoleBackend) EscalationStatus(ctx context.Context, inc *incidents.In
 	if inc.SnoozedUntil.After(now) {
 		out += "; snoozed until " + inc.SnoozedUntil.UTC().Format("15:04 UTC")
 	}
+	if h := inc.Maintenance; h != nil && h.Until.After(now) {
+		out += "; held by maintenance window " + h.Window + " until " + h.Until.UTC().Format("15:04 UTC")
+	}
+	if inc.Flapping {
+		out += "; flapping: flaps do not restart it"
+	}
 	return out
 }
 
@@ -710,6 +716,13 @@ func (b *consoleBackend) RemoveOverride(ctx context.Context, o incidents.OnCallO
 	}
 	b.s.log.Info("on-call override removed", "schedule", o.Schedule, "person", o.Person, "from", o.From, "until", o.Until, "by", who.Label())
 	return nil
+}
+
+// --- maintenance ---
+
+// Maintenances lists the windows as /incident maintenance does.
+func (b *consoleBackend) Maintenances(ctx context.Context, now time.Time) ([]incidents.Maintenance, error) {
+	return b.s.listWindows(ctx, now, "")
 }
 
 // --- insights ---

@@ -142,6 +142,15 @@ func (e *escalator) step(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	if inc.Maintenance != nil && inc.State == incidents.Triggered && !inc.Due().After(now) {
+		// Held by a maintenance window that should have ended: held
+		// longer if another covers it, else its policy starts now.
+		cur, held, err := e.s.releaseDue(ctx, inc, now)
+		if err != nil || held {
+			return err
+		}
+		inc = cur
+	}
 	p := e.policies[policyName(inc)]
 	st, ok := inc.CurrentStep(p)
 	switch {

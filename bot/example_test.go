@@ -22,6 +22,8 @@ var exampleSecrets = map[string]string{
 	"MM_COMMAND_TOKEN":        "6kbnx4jcybgbmf3xg1hkrdgo1w",
 	"TELEGRAM_BOT_TOKEN":      "7123456789:AAH3k9QwErTyUiOpAsDfGhJkLzXcVbNm-1Q",
 	"TELEGRAM_WEBHOOK_SECRET": "tg_9fK2xQ7mZ4vR1bW8nL3c",
+	"BACKUP_HEARTBEAT_TOKEN":  "hb_Rk2Vn8Xq4Tz7Mw1Pb5Ld9Hc",
+	"WATCHDOG_TOKEN":          "wd_Ny6Qs3Jv8Kx1Zr5Tm2Bf7Lp",
 }
 
 // The example config in deploy/ documents every key: it must stay valid,

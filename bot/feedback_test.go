@@ -2,6 +2,7 @@ package bot_test
 
 import (
 	"context"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -96,7 +97,7 @@ func TestFeedbackCommandParse(t *testing.T) {
 			}
 			continue
 		}
-		if err != nil || got != c.want {
+		if err != nil || !reflect.DeepEqual(got, c.want) {
 			t.Errorf("%q = %+v, %v; want %+v", c.in, got, err, c.want)
 		}
 	}

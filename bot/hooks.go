@@ -19,9 +19,9 @@ import (
 func (c SourcesConfig) auth(name string) *HookAuth {
 	switch name {
 	case "alertmanager":
-		return c.Alertmanager
+		return c.Alertmanager.inbound()
 	case "grafana":
-		return c.Grafana
+		return c.Grafana.inbound()
 	}
 	for i := range c.Webhook {
 		if w := &c.Webhook[i]; WebhookSourcePrefix+w.Name == name {
@@ -99,6 +99,18 @@ func (s *Server) localHook(source string, h http.Handler) http.Handler {
 // take a slot. A caller without credentials never holds what
 // authenticated senders need.
 func (s *Server) hook(source string, parse Parser, auth *HookAuth) http.Handler {
+	return s.hookWith(source, auth, s.ingestBody(source, parse))
+}
+
+// hookHandler acts on the body of an authenticated webhook before
+// deadline and answers it; it calls accepted just before answering 2xx
+// (a signed request's signature is then spent).
+type hookHandler func(w http.ResponseWriter, r *http.Request, body []byte, deadline time.Time, accepted func())
+
+// hookWith serves a webhook as hook describes, handing the body of an
+// authenticated request to handle: hook's parse and ingest, or a
+// heartbeat's beat.
+func (s *Server) hookWith(source string, auth *HookAuth, handle hookHandler) http.Handler {
 	signed := auth != nil && auth.HMAC != nil
 	refuse := func(w http.ResponseWriter, r *http.Request, err error) {
 		closeAfter(w) // the body of a stranger is not read
@@ -231,6 +243,13 @@ func (s *Server) hook(source string, parse Parser, auth *HookAuth) http.Handler 
 				}
 			}
 		}()
+		handle(w, r, body, deadline, accepted)
+	})
+}
+
+// ingestBody parses a webhook's body and ingests the batch.
+func (s *Server) ingestBody(source string, parse Parser) hookHandler {
+	return func(w http.ResponseWriter, r *http.Request, body []byte, deadline time.Time, accepted func()) {
 		b, err := parse(body)
 		if err != nil {
 			if incidents.ErrorKind(err) == incidents.Internal {
@@ -268,9 +287,10 @@ func (s *Server) hook(source string, parse Parser, auth *HookAuth) http.Handler 
 		// is dropped when the deadline passes (see redisstore's pipeliner).
 		ctx, cancel := context.WithDeadline(r.Context(), deadline)
 		defer cancel()
+		b.Flapping = s.cfg.Incidents.Flapping.Rule()
 		opts := incidents.IngestOptions{Now: now, ReopenWindow: s.cfg.Incidents.ReopenWindow.D()}
-		if s.escalator != nil {
-			opts.Start = s.escalator.start
+		if b.Firing() { // only firing alerts open or reopen an incident
+			opts.Start = s.startFunc(ctx, now)
 		}
 		res, err := s.store.Ingest(ctx, b, opts)
 		if err != nil {
@@ -302,7 +322,7 @@ func (s *Server) hook(source string, parse Parser, auth *HookAuth) http.Handler 
 			}
 		}
 		writeJSON(w, http.StatusOK, out)
-	})
+	}
 }
 
 // minIngestTime is the least time left before a webhook's deadline in

@@ -21,6 +21,7 @@ type metrics struct {
 	alertsIgnored      *prometheus.CounterVec
 	incidentsOpened    *prometheus.CounterVec
 	incidentsReopened  *prometheus.CounterVec
+	maintenanceHeld    prometheus.Counter
 	hooksInFlight      prometheus.Gauge
 	alertsUnrouted     *prometheus.CounterVec
 	hooksBusy          *prometheus.CounterVec
@@ -66,6 +67,9 @@ func newMetrics(reg prometheus.Registerer, store incidents.Store, version string
 		alertsUnrouted: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "klaxon_alerts_unrouted_total", Help: "Alerts no route matched, sent to default_team.",
 		}, []string{"source"}),
+		maintenanceHeld: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "klaxon_maintenance_held_total", Help: "Incidents opened or reopened in a maintenance window: their escalation waits for its end.",
+		}),
 		incidentsReopened: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "klaxon_incidents_reopened_total", Help: "Resolved incidents reopened by an alert firing again within the reopen window.",
 		}, []string{"source"}),
@@ -143,7 +147,7 @@ func newMetrics(reg prometheus.Registerer, store incidents.Store, version string
 	}, []string{"version"})
 	build.WithLabelValues(version).Set(1)
 	for _, c := range []prometheus.Collector{m.requests, m.duration, m.errors, m.authFailures, m.alertsReceived,
-		m.alertsIgnored, m.incidentsOpened, m.incidentsReopened, m.hooksInFlight, m.hooksBusy, m.parseWarnings, m.hookReplays, m.alertsUnrouted, build, &openCollector{store: store},
+		m.alertsIgnored, m.incidentsOpened, m.incidentsReopened, m.maintenanceHeld, m.hooksInFlight, m.hooksBusy, m.parseWarnings, m.hookReplays, m.alertsUnrouted, build, &openCollector{store: store},
 		m.deliveries, m.deliveryLatency, m.chatRequests, m.reports, m.chatDuration, m.chatRejected,
 		m.escalationSteps, m.phoneCalls, m.timeToAck, m.timeToResolve, m.escalationLateness, g.shed, webhookMem, unauthInFlight} {
 		if err := reg.Register(c); err != nil {

@@ -457,7 +457,7 @@ func (cs *cardSync) update(ctx context.Context) error {
 func (cs *cardSync) reply(ctx context.Context) error {
 	var events []incidents.Event
 	for _, e := range cs.inc.Timeline[min(cs.dl.Events, len(cs.inc.Timeline)):] {
-		if e.Kind.Conversational() {
+		if e.Kind.Conversational() && e.Tag != incidents.TagFlap {
 			events = append(events, e)
 		}
 	}

@@ -36,6 +36,8 @@ type fakeMsg struct {
 	edits               int
 	replies             [][]incidents.Event
 	postedAt            time.Time
+	owner               string // the card's owner line (what holds it: maintenance, flapping)
+	compact             bool
 }
 
 // fakeChat is an in-memory Chat for the outbox's own tests (the adapters'
@@ -78,7 +80,8 @@ func (f *fakeChat) Post(ctx context.Context, dest string, card *templates.Card) 
 		return "", err
 	}
 	f.seq++
-	m := &fakeMsg{ref: fmt.Sprintf("%s/%d", dest, f.seq), dest: dest, incident: card.IncidentID, version: card.Version, state: card.State, postedAt: time.Now()}
+	m := &fakeMsg{ref: fmt.Sprintf("%s/%d", dest, f.seq), dest: dest, incident: card.IncidentID, version: card.Version, state: card.State, postedAt: time.Now(),
+		owner: card.Owner, compact: card.Compact}
 	f.msgs = append(f.msgs, m)
 	f.byRef[m.ref] = m
 	return m.ref, nil
@@ -95,6 +98,7 @@ func (f *fakeChat) Update(ctx context.Context, ref string, card *templates.Card)
 		return &chatErr{code: "message_not_found"}
 	}
 	m.version, m.state = card.Version, card.State
+	m.owner, m.compact = card.Owner, card.Compact
 	m.edits++
 	return nil
 }

@@ -52,6 +52,10 @@ type Deps struct {
 	// (the form they carry, or an error). Both nil when none is set up.
 	Phone       Phone
 	VerifyPhone func(r *http.Request, body []byte) (url.Values, error)
+	// Silencers maps an incident source ("alertmanager", "grafana") to
+	// what silences alerts there: its open incidents' cards get a Silence
+	// button, and /incident silence works on them.
+	Silencers map[string]Silencer
 	// Console is what the web console needs of the adapters.
 	Console ConsoleDeps
 	// LocalToken is the local token (internal/localtrust) of a klaxon
@@ -81,6 +85,8 @@ type Server struct {
 	once      incidents.Once // signed webhooks' signatures, spent on acceptance
 	outbox    *syncer        // nil when the store has no outbox
 	escalator *escalator     // nil without policies
+	beats     *heartbeats    // nil without heartbeats
+	silencers map[string]Silencer
 
 	tmpl        *templates.Set
 	signer      *ButtonSigner
@@ -89,6 +95,9 @@ type Server struct {
 	teamsByDest map[string][]string // "slack:C0123" → team names
 	schedules   map[string]*oncall.Schedule
 	blame       *regexp.Regexp // blame phrases as whole words; nil when none
+
+	weekly []weeklyWindow         // the config's maintenance windows
+	maint  incidents.Maintenances // ad-hoc windows; nil when the store keeps none
 
 	console *console.Console // nil when off
 	changes *changeFeed
@@ -132,6 +141,15 @@ func New(cfg *Config, d Deps) (*Server, error) {
 	if d.Templates == nil {
 		d.Templates = templates.MustBuiltin()
 	}
+	s.silencers = map[string]Silencer{}
+	for name, sil := range d.Silencers {
+		if sil != nil {
+			s.silencers[name] = sil
+		}
+	}
+	if len(s.silencers) > 0 {
+		d.Templates = d.Templates.WithSilences(s.silenceSources()...)
+	}
 	s.tmpl = d.Templates
 	s.signer = NewButtonSigner(cfg.ButtonKeySecret())
 	s.people = newDirectory(cfg)
@@ -151,6 +169,11 @@ func New(cfg *Config, d Deps) (*Server, error) {
 		s.schedules[sc.Name] = sc.Schedule() // time zones loaded once
 	}
 	s.escalator = newEscalator(s, d)
+	if s.beats, err = newHeartbeats(s, d); err != nil {
+		return nil, err
+	}
+	s.weekly = compileWeekly(cfg)
+	s.maint, _ = d.Store.(incidents.Maintenances)
 	if d.VerifyPhone != nil {
 		s.route("POST", "/twilio/gather", s.unauthenticated(s.phoneCallback(d.VerifyPhone, s.gather), maxPhoneBody))
 		s.route("POST", "/twilio/status", s.unauthenticated(s.phoneCallback(d.VerifyPhone, s.callStatus), maxPhoneBody))
@@ -166,20 +189,30 @@ func New(cfg *Config, d Deps) (*Server, error) {
 		if !auth.hasCredentials() {
 			// A source without credentials is served only when that is
 			// no accident (see SourcesConfig.Open); otherwise 401.
-			if open, why := cfg.Sources.Open(name, cfg.LocalOnly()); !open {
+			if open, why := cfg.HookOpen(name, cfg.LocalOnly()); !open {
 				h = s.closedHook(name, why)
-			} else if !cfg.Sources.allows(name) {
+			} else if !cfg.allows(name) {
 				h = s.localHook(name, h)
 			}
 		}
 		s.route("POST", "/hooks/"+name, h)
 	}
+	// Heartbeats: GET too, for cron's curl.
+	beat := http.HandlerFunc(heartbeatsNotFound)
+	if s.beats != nil {
+		beat = s.beats.serve
+	}
+	s.route("GET", "/hooks/heartbeat/{name}", beat)
+	s.route("POST", "/hooks/heartbeat/{name}", beat)
 	s.api = newAPIAuth(cfg, s.people, d.LocalToken)
 	s.route("GET", "/api/v1/incidents", s.apiRead(s.listIncidents))
 	s.route("GET", "/api/v1/incidents/{id}", s.apiRead(s.getIncident))
 	s.routeIncidentPages() // GET /api/v1/incidents/{id}/alerts and /timeline (api.go)
 	s.route("GET", "/api/v1/incidents/{id}/postmortem.md", s.apiRead(s.getPostmortem))
 	s.route("GET", "/api/v1/oncall", s.apiRead(s.getOncall))
+	s.route("GET", "/api/v1/silences", s.apiRead(s.getSilences))
+	s.route("GET", "/api/v1/maintenance", s.apiRead(s.getMaintenance))
+	s.route("POST", "/api/v1/maintenance", s.apiWrite(s.postMaintenance))
 	s.route("GET", "/api/v1/report", s.apiRead(s.getReport))
 	s.route("POST", "/api/v1/incidents", s.apiWrite(s.declareIncident))
 	for _, a := range apiActions {
@@ -221,6 +254,10 @@ func (s *Server) Run(ctx context.Context) {
 	if s.escalator != nil {
 		wg.Add(1)
 		go func() { defer wg.Done(); s.escalator.run(ctx) }()
+	}
+	if s.beats != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.beats.run(ctx) }()
 	}
 	wg.Add(1)
 	go func() { defer wg.Done(); s.runConsole(ctx) }()

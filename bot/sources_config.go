@@ -118,8 +118,8 @@ type hookSource struct {
 // (always served, configured or not) and the generic ones.
 func (c SourcesConfig) hooks() []hookSource {
 	hs := []hookSource{
-		{name: "alertmanager", path: "sources.alertmanager", auth: c.Alertmanager, given: c.Alertmanager != nil},
-		{name: "grafana", path: "sources.grafana", auth: c.Grafana, given: c.Grafana != nil},
+		{name: "alertmanager", path: "sources.alertmanager", auth: c.Alertmanager.inbound(), given: c.Alertmanager.inbound() != nil},
+		{name: "grafana", path: "sources.grafana", auth: c.Grafana.inbound(), given: c.Grafana.inbound() != nil},
 	}
 	for i := range 2 {
 		if hs[i].auth != nil {
@@ -147,15 +147,31 @@ func HookPath(source string) string { return "/hooks/" + source }
 // otherwise its hook must answer 401 to everyone, and why says what to set.
 // An unknown name is not open.
 func (c SourcesConfig) Open(name string, loopback bool) (open bool, why string) {
-	hs := c.hooks()
+	return openAmong(c.hooks(), name, loopback)
+}
+
+// hooks returns every hook klaxon serves: the sources' (SourcesConfig.hooks)
+// and the heartbeats'.
+func (c *Config) hooks() []hookSource {
+	return append(c.Sources.hooks(), c.heartbeatHooks()...)
+}
+
+// HookOpen is SourcesConfig.Open over every hook klaxon serves, the
+// heartbeats' (heartbeat/<name>) too: a credential on any of them closes
+// the others that have none.
+func (c *Config) HookOpen(name string, loopback bool) (open bool, why string) {
+	return openAmong(c.hooks(), name, loopback)
+}
+
+func openAmong(hs []hookSource, name string, loopback bool) (open bool, why string) {
 	var h *hookSource
-	var withCredentials []string
+	withCredentials := "" // the first hook with credentials
 	for i := range hs {
 		if hs[i].name == name && h == nil {
 			h = &hs[i]
 		}
-		if hs[i].auth.hasCredentials() {
-			withCredentials = append(withCredentials, hs[i].path)
+		if withCredentials == "" && hs[i].auth.hasCredentials() {
+			withCredentials = hs[i].path
 		}
 	}
 	const fix = "set a token, basic or hmac, or allow_unauthenticated: true"
@@ -166,16 +182,16 @@ func (c SourcesConfig) Open(name string, loopback bool) (open bool, why string) 
 		return false, ""
 	case h.allow:
 		return true, "allow_unauthenticated is true: anyone who reaches klaxon may send alerts here"
-	case len(withCredentials) > 0:
-		return false, fmt.Sprintf("has no credentials while %s has: %s", withCredentials[0], fix)
+	case withCredentials != "":
+		return false, fmt.Sprintf("has no credentials while %s has: %s", withCredentials, fix)
 	case !loopback:
 		return false, "has no credentials and klaxon is reachable beyond this machine (server.listen beyond loopback, or server.public_url or trusted_proxies set): " + fix
 	}
 	return true, "no source has credentials and klaxon listens on loopback only: requests from this machine only (not through a proxy, not from a web page)"
 }
 
-// allows reports whether the source name says allow_unauthenticated.
-func (c SourcesConfig) allows(name string) bool {
+// allows reports whether the hook name says allow_unauthenticated.
+func (c *Config) allows(name string) bool {
 	for _, h := range c.hooks() {
 		if h.name == name {
 			return h.allow
@@ -213,11 +229,12 @@ func listensOnLoopback(listen string) bool {
 // sections need credentials or allow_unauthenticated: hookAuth.)
 func (v *configValidator) unauthenticated(c *Config) {
 	loopback := c.LocalOnly()
-	for _, h := range c.Sources.hooks()[2:] {
+	hs := c.hooks()
+	for _, h := range hs[2:] {
 		if h.auth.hasCredentials() || v.given(h.path+".token") || v.given(h.path+".basic") || v.given(h.path+".hmac") {
 			continue // checked by hookAuth, or an empty credential (webhooks)
 		}
-		if open, why := c.Sources.Open(h.name, loopback); !open {
+		if open, why := openAmong(hs, h.name, loopback); !open {
 			v.errorf(h.path, "%s", why)
 		}
 	}
@@ -232,11 +249,12 @@ func (v *configValidator) unauthenticated(c *Config) {
 func (c *Config) Notes() ConfigErrors {
 	loopback := c.LocalOnly()
 	var notes ConfigErrors
-	for _, h := range c.Sources.hooks() {
+	hs := c.hooks()
+	for _, h := range hs {
 		if h.auth.hasCredentials() {
 			continue
 		}
-		open, why := c.Sources.Open(h.name, loopback)
+		open, why := openAmong(hs, h.name, loopback)
 		if !open && h.given {
 			continue // an error already
 		}

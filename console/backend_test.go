@@ -265,6 +265,10 @@ func (b *backend) Stats(ctx context.Context, team string, since, until time.Time
 	return out, nil
 }
 
+func (b *backend) Maintenances(ctx context.Context, now time.Time) ([]incidents.Maintenance, error) {
+	return b.store.(incidents.Maintenances).Maintenances(ctx, now)
+}
+
 func (b *backend) SendSignIn(ctx context.Context, p console.Person, text, link string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()

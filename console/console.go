@@ -216,6 +216,12 @@ type Backend interface {
 	// [since, until), for the insights. Errors: Invalid, Unavailable;
 	// NotFound when the store keeps no such records.
 	Stats(ctx context.Context, team string, since, until time.Time) ([]incidents.Stat, error)
+
+	// Maintenances lists the maintenance windows at now: those opened
+	// from chat or the API that have not ended, and each configured
+	// weekly window's current or next occurrence, first to start first.
+	// Errors: Unavailable.
+	Maintenances(ctx context.Context, now time.Time) ([]incidents.Maintenance, error)
 }
 
 // Preview is one chat platform's card for an incident, as klaxon sends it.

@@ -49,3 +49,20 @@ func TestPagesNoInlineScriptAndWeight(t *testing.T) {
 		must(t, total < 100_000, "%s weighs %d bytes with its CSS and JS", p, total)
 	}
 }
+
+// The teams page lists the maintenance windows, the ones holding now
+// marked, their text escaped.
+func TestTeamsPageListsMaintenance(t *testing.T) {
+	e := newOncallEnv(t)
+	w := incidents.Maintenance{ID: "mw-1a2b3c4d", Team: "payments", Match: map[string]string{"service": "db"}, Start: oncallNow.Add(-time.Hour),
+		End: oncallNow.Add(time.Hour), Reason: "<b>db</b> upgrade", CreatedBy: "alice", CreatedAt: oncallNow}
+	if err := e.b.store.(incidents.Maintenances).AddMaintenance(context.Background(), w); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := e.signIn("alice")
+	res, page := e.do(c, "GET", "/ui/teams", nil)
+	must(t, res.StatusCode == 200, "teams: %s", res.Status)
+	for _, want := range []string{"Maintenance windows", "mw-1a2b3c4d <strong>now</strong>", `team payments, service = &#34;db&#34;`, "&lt;b&gt;db&lt;/b&gt; upgrade", "<td>alice</td>"} {
+		must(t, strings.Contains(page, want), "the teams page lacks %q", want)
+	}
+}

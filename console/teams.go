@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/klaxonbot/klaxon/incidents"
 	"github.com/klaxonbot/klaxon/templates"
@@ -28,9 +29,56 @@ type teamView struct {
 	Responders   []string
 }
 
+// maintView is a maintenance window as the teams page lists it.
+type maintView struct {
+	ID, Scope, When, Reason, By string
+	Now                         bool
+}
+
+// teamsData is what the teams page shows.
+type teamsData struct {
+	Maintenance []maintView
+	Teams       []teamView
+}
+
+func maintViews(ws []incidents.Maintenance, now time.Time) []maintView {
+	var out []maintView
+	for _, w := range ws {
+		scope := "every team"
+		if w.Team != "" {
+			scope = "team " + w.Team
+		}
+		for _, k := range sortedKeys(w.Match) {
+			scope += ", " + k + " = " + strconv.Quote(w.Match[k])
+		}
+		loc := time.UTC
+		if w.Timezone != "" {
+			if l, err := time.LoadLocation(w.Timezone); err == nil {
+				loc = l
+			}
+		}
+		when := localTime(w.Start, loc) + " – " + localTime(w.End, loc)
+		if w.Weekly != "" {
+			when += " (weekly: " + w.Weekly + ", " + loc.String() + ")"
+		}
+		by := w.CreatedBy
+		if by == "" && w.Weekly != "" {
+			by = "config"
+		}
+		out = append(out, maintView{ID: templates.Clean(w.ID, 80, false), Scope: templates.Clean(scope, 500, false), When: when,
+			Reason: templates.Clean(w.Reason, 300, false), By: templates.Clean(by, 100, false), Now: w.Active(now)})
+	}
+	return out
+}
+
 func (c *Console) teamsPage(w http.ResponseWriter, r *http.Request, s *incidents.Session) {
 	now := c.clock.Now()
 	scheds, err := c.o.Backend.Schedules(r.Context(), now)
+	if err != nil {
+		c.fail(w, r, s, err)
+		return
+	}
+	windows, err := c.o.Backend.Maintenances(r.Context(), now)
 	if err != nil {
 		c.fail(w, r, s, err)
 		return
@@ -61,7 +109,7 @@ func (c *Console) teamsPage(w http.ResponseWriter, r *http.Request, s *incidents
 		}
 		out = append(out, tv)
 	}
-	v := c.view(r, s, "Teams", out)
+	v := c.view(r, s, "Teams", teamsData{Maintenance: maintViews(windows, now), Teams: out})
 	v.Pages = true
 	c.render(w, r, http.StatusOK, "teams", v)
 }

@@ -8,6 +8,7 @@ package incidents
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -123,13 +124,24 @@ const (
 	// EventDeliveryFailed records a card that a chat platform refused for
 	// good (a missing channel, a revoked token): people see why it is missing.
 	EventDeliveryFailed EventKind = "delivery_failed"
-	EventLead           EventKind = "lead"      // an incident commander named
-	EventRole           EventKind = "role"      // a scribe or comms person named
-	EventNote           EventKind = "note"      // a note; Tag says its kind
-	EventSnoozed        EventKind = "snoozed"   // escalation paused until a time
-	EventEscalated      EventKind = "escalated" // the next escalation step asked for
-	EventFeedback       EventKind = "feedback"  // someone said whether it was worth acting on
+	EventLead           EventKind = "lead"       // an incident commander named
+	EventRole           EventKind = "role"       // a scribe or comms person named
+	EventNote           EventKind = "note"       // a note; Tag says its kind
+	EventSnoozed        EventKind = "snoozed"    // escalation paused until a time
+	EventEscalated      EventKind = "escalated"  // the next escalation step asked for
+	EventFeedback       EventKind = "feedback"   // someone said whether it was worth acting on
+	EventSilenced       EventKind = "silenced"   // a silence made at the source
+	EventUnsilenced     EventKind = "unsilenced" // a silence of klaxon's expired
+	// EventMaintenance records a maintenance window holding the
+	// incident's escalation, and its end.
+	EventMaintenance EventKind = "maintenance"
+	// EventFlapping records that the incident began (or stopped) flapping.
+	EventFlapping EventKind = "flapping"
 )
+
+// TagFlap marks the resolved and reopened events of a flapping incident:
+// the timeline records them, the card's thread does not hear of each.
+const TagFlap = "flap"
 
 // Conversational reports whether an event is worth a line in the card's
 // thread: what people did and what the incident became, not each alert
@@ -148,7 +160,8 @@ type Event struct {
 	Kind  EventKind `json:"kind"`
 	Actor string    `json:"actor,omitempty"`
 	Text  string    `json:"text"`
-	// Tag is a note's kind (see NoteKinds); empty for other events.
+	// Tag is a note's kind (see NoteKinds), TagFlap on a flap's resolved
+	// and reopened events; empty for other events.
 	Tag string `json:"tag,omitempty"`
 }
 
@@ -188,6 +201,16 @@ type Incident struct {
 	// Escalation is where the incident is in its escalation policy; nil
 	// when it has none.
 	Escalation *Escalation `json:"escalation,omitempty"`
+	// Maintenance, when set, holds the escalation until a maintenance
+	// window ends (Escalation.DueAt is then): the incident opened or
+	// reopened in the window. See HoldFor and ReleaseHold.
+	Maintenance *MaintenanceHold `json:"maintenance,omitempty"`
+	// Flapping says the incident's alerts resolved and fired again
+	// FlapRule.Count times within FlapRule.Within (FlapTimes are the
+	// recent flaps): a flap then neither restarts the escalation nor
+	// posts to the card's thread, and the card says so.
+	Flapping  bool        `json:"flapping,omitempty"`
+	FlapTimes []time.Time `json:"flapTimes,omitempty"`
 	// Rules are the alert rules that fired in the incident, with how
 	// often; Flaps counts alerts that fired again after resolving; Pages
 	// are the times klaxon reached a person about it (see stats.go).
@@ -198,6 +221,9 @@ type Incident struct {
 	// Feedback says whether the incident was worth acting on, and who
 	// said so (asked on the resolved card).
 	Feedback *Feedback `json:"feedback,omitempty"`
+	// Silences are the silences klaxon made at the incident's source for
+	// it and has not expired (see AddSilence); some may have ended.
+	Silences []Silence `json:"silences,omitempty"`
 	Timeline []Event   `json:"timeline"`
 	// Events is how many events the timeline holds. Stores set it on
 	// every incident they return, so that a summary (which has no
@@ -219,6 +245,7 @@ func (inc *Incident) Outline() *Incident {
 		c.Escalation = &e
 	}
 	c.cloneStats(inc)
+	c.cloneHolds(inc)
 	if inc.Timeline != nil {
 		c.Events = len(inc.Timeline)
 	}
@@ -274,6 +301,7 @@ func (inc *Incident) Clone() *Incident {
 	}
 	c.Timeline = append([]Event(nil), inc.Timeline...)
 	c.cloneStats(inc)
+	c.cloneHolds(inc)
 	return &c
 }
 
@@ -325,4 +353,12 @@ func plural(n int, one, many string) string {
 		return fmt.Sprintf("%d %s", n, one)
 	}
 	return fmt.Sprintf("%d %s", n, many)
+}
+
+func (c *Incident) cloneHolds(inc *Incident) {
+	if inc.Maintenance != nil {
+		h := *inc.Maintenance
+		c.Maintenance = &h
+	}
+	c.FlapTimes = slices.Clone(inc.FlapTimes)
 }

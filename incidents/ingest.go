@@ -20,7 +20,9 @@ type Batch struct {
 	// (Alertmanager: status "firing" with truncated alerts), so the
 	// incident must not resolve even if every alert sent has.
 	FiringBeyond bool
-	Alerts       []Alert
+	// Flapping says when the incident is flapping (zero: never).
+	Flapping FlapRule
+	Alerts   []Alert
 }
 
 // Validate checks what every store relies on.
@@ -230,6 +232,7 @@ func (inc *Incident) ApplyBatch(b *Batch, now time.Time) bool {
 			inc.countRule(&in)
 			if known && old.Status == AlertResolved {
 				inc.Flaps++ // resolved, and firing again
+				inc.noteFlap(b.Flapping, now)
 			}
 		case resolves:
 			resolved = append(resolved, in.Name())
@@ -277,12 +280,39 @@ func (inc *Incident) ApplyBatch(b *Batch, now time.Time) bool {
 		inc.Severity = raised
 	}
 	firing, _ := inc.Counts()
+	// A flapping incident keeps its place in the escalation policy across
+	// its flaps: resolving keeps the due step (Due is zero while
+	// resolved), reopening resumes it rather than starting again.
+	var kept *Escalation
+	if inc.Flapping && inc.Escalation != nil {
+		e := *inc.Escalation
+		kept = &e
+	}
 	switch {
 	case len(fired) > 0 && inc.State == Resolved:
+		ackedAt, ackedBy := inc.AckedAt, inc.AckedBy
 		_ = inc.Apply(Reopen, actor, "Reopened: "+listText(fired, "alert fires again", "alerts fire again"), now)
+		if kept != nil && ackedBy != "" {
+			// Acknowledged before it resolved: a flap does not take
+			// that back (whoever acknowledged it knows).
+			inc.State, inc.AckedAt, inc.AckedBy = Acknowledged, ackedAt, ackedBy
+			kept.DueAt = time.Time{}
+		}
+		inc.tagFlap(kept)
 	case firing == 0 && inc.State.Open() && !b.FiringBeyond:
+		var due time.Time
+		if inc.Escalation != nil {
+			due = inc.Escalation.DueAt
+		}
 		_ = inc.Apply(Resolve, actor, "Resolved: all "+plural(inc.AlertsResolved, "alert", "alerts")+" resolved", now)
+		if b.Flapping.Count > 0 && inc.Escalation != nil && inc.State == Resolved {
+			// Kept (Due is zero while resolved) so that, should this turn
+			// out to be a flap, the policy resumes on its own clock.
+			inc.Escalation.DueAt = due
+		}
+		inc.tagFlap(kept)
 	}
+	inc.settleFlaps(b.Flapping, now)
 	return true
 }
 
@@ -303,4 +333,22 @@ func listText(names []string, one, many string) string {
 		sb.WriteString(truncate(n, 80))
 	}
 	return sb.String()
+}
+
+// tagFlap, on a flapping incident, marks the state change just made as a
+// flap and puts the escalation back where it was (kept).
+func (inc *Incident) tagFlap(kept *Escalation) {
+	if kept == nil {
+		return
+	}
+	if inc.State == Triggered && kept.DueAt.IsZero() {
+		// Resolved before it was flapping: the step it was at resumes
+		// now, as after an unacknowledge (a finished policy's scheduler
+		// takes it out of the index).
+		kept.DueAt = inc.UpdatedAt
+	}
+	inc.Escalation = kept
+	if n := len(inc.Timeline); n > 0 {
+		inc.Timeline[n-1].Tag = TagFlap
+	}
 }

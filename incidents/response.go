@@ -126,6 +126,8 @@ func (inc *Incident) Escalate(actor string, now time.Time) error {
 	if e := inc.Escalation; e != nil {
 		e.DueAt = now.UTC() // the next step, now
 	}
+	// Asking overrides a maintenance window's hold.
+	inc.ReleaseHold(now, "overridden: "+orSomeone(actor)+" asked to escalate")
 	inc.addEvent(now, EventEscalated, actor, "Escalation to the next step asked for by "+orSomeone(actor))
 	return nil
 }

@@ -105,6 +105,7 @@ func (inc *Incident) SetFeedback(actionable bool, why, by string, now time.Time)
 func (c *Incident) cloneStats(inc *Incident) {
 	c.Rules = slices.Clone(inc.Rules)
 	c.Pages = slices.Clone(inc.Pages)
+	c.Silences = slices.Clone(inc.Silences)
 	if inc.Feedback != nil {
 		f := *inc.Feedback
 		c.Feedback = &f

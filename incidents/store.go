@@ -97,9 +97,10 @@ type IngestOptions struct {
 }
 
 // Started calls o.Start on an incident that was just opened, or reopened
-// from before (a resolved incident).
+// from before (a resolved incident) unless it is flapping (its
+// escalation resumes where it was instead).
 func (o IngestOptions) Started(before, after *Incident) {
-	if o.Start != nil && after != nil && after.State.Open() && (before == nil || before.State == Resolved) {
+	if o.Start != nil && after != nil && after.State.Open() && (before == nil || (before.State == Resolved && !after.Flapping)) {
 		o.Start(after, o.Now)
 	}
 }

@@ -59,6 +59,9 @@ func (inc *Incident) Apply(action Action, actor, text string, now time.Time) err
 		if e != nil {
 			e.DueAt = time.Time{} // stopped where it was; unack resumes
 		}
+		// Someone owns it now: a maintenance window no longer holds it
+		// (unacknowledging resumes the policy, as anywhere).
+		inc.ReleaseHold(now, "no longer holds it: acknowledged by "+orSomeone(actor))
 	case Unacknowledge:
 		inc.AckedAt, inc.AckedBy = time.Time{}, ""
 		if e != nil && e.Step >= 0 {

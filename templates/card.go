@@ -1,6 +1,7 @@
 package templates
 
 import (
+	"fmt"
 	"net/url"
 	"slices"
 	"strings"
@@ -22,7 +23,7 @@ type Card struct {
 	State      incidents.State    `json:"state"`
 	Title      string             `json:"title"`              // what is happening, in a line
 	Status     string             `json:"status"`             // state, severity, how long, alert counts
-	Owner      string             `json:"owner,omitempty"`    // who acknowledged or resolved it, when
+	Owner      string             `json:"owner,omitempty"`    // who acknowledged or resolved it, when; what holds it (maintenance, flapping)
 	Summary    string             `json:"summary,omitempty"`  // the description
 	WhatToDo   string             `json:"whatToDo,omitempty"` // from a what_to_do or action annotation
 	Facts      []Fact             `json:"facts,omitempty"`    // the data monitored: value, threshold, service...
@@ -32,7 +33,15 @@ type Card struct {
 	Labels     []Fact             `json:"labels,omitempty"` // the first alert's labels, by name
 	MoreLabels int                `json:"moreLabels,omitempty"`
 	Actions    []Action           `json:"actions"` // the buttons, for the incident's state
+	// Compact says the card is the short "in maintenance" variant: no
+	// description, what to do, facts or labels, at most MaxCompactAlerts
+	// alerts and only the runbook link (the incident is held by a
+	// maintenance window; everything is in the API and the console).
+	Compact bool `json:"compact,omitempty"`
 }
+
+// MaxCompactAlerts is how many alerts a compact card lists.
+const MaxCompactAlerts = 3
 
 // Fact is a name and a value.
 type Fact struct {
@@ -69,6 +78,12 @@ const (
 	ActReopen   ActionID = "reopen"
 	ActEscalate ActionID = "escalate"
 	ActSnooze   ActionID = "snooze"
+	// ActSilence silences the incident's alerts at their source for Arg
+	// ("4h"; empty: klaxon asks how long). Open cards show Silence 1h, 4h
+	// and 24h when the Set has WithSilences for the incident's source.
+	ActSilence ActionID = "silence"
+	// ActUnsilence expires the silences klaxon made for the incident.
+	ActUnsilence ActionID = "unsilence"
 	// ActFeedback answers "was it actionable?" on a resolved card, Arg
 	// "yes" or "no"; asked once: a card whose incident has an answer shows
 	// it (in Owner) instead of the buttons.
@@ -116,11 +131,16 @@ const (
 // cardData is what the card templates see.
 type cardData struct {
 	*incidents.Incident
-	Now              time.Time
+	Now time.Time
+	// Held says a maintenance window holds the incident now.
+	Held             bool
 	Firing, Resolved int
 	Alert            incidents.Alert
 	Annotations      map[string]string
 	Labels           map[string]string
+	// Silenced says what silences the incident's alerts at their source:
+	// "Silenced for 4h by alice (silence 1a2b3c4d…)", or "".
+	Silenced string
 }
 
 // alertData is what the "alert" template sees.
@@ -142,15 +162,17 @@ func (s *Set) render(inc *incidents.Incident, now time.Time) (*Card, error) {
 	t.Funcs(funcs(now))
 	rep := representative(inc)
 	firing, resolved := inc.Counts()
-	data := &cardData{Incident: inc, Now: now, Firing: firing, Resolved: resolved,
-		Alert: rep, Annotations: rep.Annotations, Labels: rep.Labels}
-	c := &Card{IncidentID: inc.ID, Version: inc.Version, Severity: inc.Severity, State: inc.State}
+	data := &cardData{Incident: inc, Now: now, Held: held(inc, now), Firing: firing, Resolved: resolved,
+		Alert: rep, Annotations: rep.Annotations, Labels: rep.Labels, Silenced: SilencedText(inc, now)}
+	c := &Card{IncidentID: inc.ID, Version: inc.Version, Severity: inc.Severity, State: inc.State,
+		Compact: held(inc, now)}
+	notice := ""
 	for _, p := range []struct {
 		name string
 		dst  *string
 		max  int
 	}{
-		{"title", &c.Title, MaxTitle}, {"status", &c.Status, MaxLine}, {"owner", &c.Owner, MaxLine},
+		{"title", &c.Title, MaxTitle}, {"status", &c.Status, MaxLine}, {"owner", &c.Owner, MaxLine}, {"notice", &notice, MaxLine},
 		{"summary", &c.Summary, MaxSummary}, {"what_to_do", &c.WhatToDo, MaxWhatToDo},
 	} {
 		out, err := exec(t, p.name, data)
@@ -161,6 +183,15 @@ func (s *Set) render(inc *incidents.Incident, now time.Time) (*Card, error) {
 	}
 	if c.Title == "" {
 		c.Title = inc.ID
+	}
+	if notice != "" {
+		// Every platform shows the owner line: what holds the incident
+		// goes there.
+		c.Owner = Clean(strings.TrimPrefix(c.Owner+" · "+notice, " · "), MaxLine, false)
+	}
+	maxAlerts := MaxAlerts
+	if c.Compact {
+		c.Summary, c.WhatToDo, maxAlerts = "", "", MaxCompactAlerts
 	}
 	// Firing alerts first, each group in the incident's order.
 	order := make([]int, 0, len(inc.Alerts))
@@ -173,8 +204,8 @@ func (s *Set) render(inc *incidents.Incident, now time.Time) (*Card, error) {
 	}
 	c.Alerts = []string{}
 	for _, i := range order {
-		if len(c.Alerts) == MaxAlerts {
-			c.MoreAlerts = len(order) - MaxAlerts
+		if len(c.Alerts) == maxAlerts {
+			c.MoreAlerts = len(order) - maxAlerts
 			break
 		}
 		out, err := exec(t, "alert", alertData{A: inc.Alerts[i], Now: now})
@@ -187,6 +218,22 @@ func (s *Set) render(inc *incidents.Incident, now time.Time) (*Card, error) {
 	c.Links = links(inc, rep)
 	c.Labels, c.MoreLabels = labels(rep.Labels)
 	c.Actions = actions(inc.State)
+	silenced := len(inc.ActiveSilences(now)) > 0
+	switch {
+	case silenced:
+		c.Actions = append(c.Actions, Action{ID: ActUnsilence, Label: "Unsilence"})
+	case inc.State.Open() && slices.Contains(s.silences, inc.Source):
+		for _, d := range []string{"1h", "4h", "24h"} {
+			c.Actions = append(c.Actions, Action{ID: ActSilence, Label: "Silence " + d, Arg: d})
+		}
+	}
+	if c.Compact {
+		c.Facts, c.Labels, c.MoreLabels = nil, []Fact{}, 0
+		c.Links = slices.DeleteFunc(c.Links, func(l Link) bool { return l.Kind != LinkRunbook })
+		// Snoozing means nothing while the window holds the escalation;
+		// Escalate overrides the window.
+		c.Actions = slices.DeleteFunc(c.Actions, func(a Action) bool { return a.ID == ActSnooze })
+	}
 	if inc.State == incidents.Resolved && inc.Feedback == nil {
 		// The question first: two buttons side by side (one row on
 		// Telegram), Reopen after them.
@@ -194,6 +241,35 @@ func (s *Set) render(inc *incidents.Incident, now time.Time) (*Card, error) {
 			{ID: ActFeedback, Label: "Not actionable", Arg: "no"}}, c.Actions...)
 	}
 	return c, nil
+}
+
+// SilencedText says what silences inc's alerts at their source as of now:
+// "Silenced for 4h by alice (silence 1a2b3c4d…)" (the one that lasts
+// longest, "+1 more" for others), or "" when none is active.
+func SilencedText(inc *incidents.Incident, now time.Time) string {
+	active := inc.ActiveSilences(now)
+	if len(active) == 0 {
+		return ""
+	}
+	last := active[0]
+	for _, s := range active[1:] {
+		if s.Until.After(last.Until) {
+			last = s
+		}
+	}
+	text := "Silenced for " + Duration(last.Until.Sub(last.At)) + " by " + last.By + " (silence " + incidents.ShortSilenceID(last.ID) + ")"
+	if last.At.IsZero() || !last.At.Before(last.Until) {
+		text = "Silenced until " + last.Until.UTC().Format("15:04 UTC") + " by " + last.By + " (silence " + incidents.ShortSilenceID(last.ID) + ")"
+	}
+	if len(active) > 1 {
+		text += fmt.Sprintf(" +%d more", len(active)-1)
+	}
+	return text
+}
+
+// held reports whether a maintenance window holds inc at now.
+func held(inc *incidents.Incident, now time.Time) bool {
+	return inc.Maintenance != nil && inc.State.Open() && now.Before(inc.Maintenance.Until)
 }
 
 // representative is the alert a card describes: the first firing one,

@@ -27,13 +27,25 @@ var builtin embed.FS
 var Files = []string{"card.tmpl", "postmortem.md.tmpl", "phone.tmpl"}
 
 // parts are the named templates a card needs.
-var parts = []string{"title", "status", "owner", "summary", "what_to_do", "alert"}
+var parts = []string{"title", "status", "owner", "notice", "summary", "what_to_do", "alert"}
 
 // Set is a loaded, checked set of templates. It is safe for concurrent use.
 type Set struct {
 	card       *template.Template
 	postmortem *template.Template
 	phone      *template.Template
+	// silences are the incident sources whose open incidents get a
+	// Silence button (WithSilences).
+	silences []string
+}
+
+// WithSilences returns a copy of s whose cards offer Silence buttons (1h,
+// 4h, 24h) on the open incidents of these sources (those klaxon can
+// silence at).
+func (s *Set) WithSilences(sources ...string) *Set {
+	c := *s
+	c.silences = append([]string(nil), sources...)
+	return &c
 }
 
 // Load parses the built-in templates and then, when dir is not empty, the
@@ -145,6 +157,7 @@ func funcs(now time.Time) template.FuncMap {
 		"ago":       func(t time.Time) string { return Duration(now.Sub(t)) + " ago" },
 		"duration":  func(from, to time.Time) string { return Duration(to.Sub(from)) },
 		"stateWord": StateWord,
+		"clock":     func(t time.Time) string { return t.UTC().Format("Mon 15:04 UTC") },
 	}
 }
 

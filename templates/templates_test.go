@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -50,6 +51,39 @@ func TestGoldenCards(t *testing.T) {
 			t.Fatal(err)
 		}
 		golden(t, "card-"+name, c)
+	}
+}
+
+// TestGoldenHolds: the compact "in maintenance" card (no description,
+// facts or labels, three alerts, the runbook only, no snooze) and the
+// flapping card, each saying so on the owner line.
+func TestGoldenHolds(t *testing.T) {
+	s := MustBuiltin()
+	holds := cardtest.Holds()
+	for name, inc := range holds {
+		c, err := s.Card(inc, cardtest.Now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		golden(t, "card-"+name, c)
+	}
+	c, _ := s.Card(holds["maintenance"], cardtest.Now)
+	if !c.Compact || c.Summary != "" || c.WhatToDo != "" || len(c.Facts) != 0 || len(c.Labels) != 0 || len(c.Links) != 1 || c.Links[0].Kind != LinkRunbook ||
+		slices.ContainsFunc(c.Actions, func(a Action) bool { return a.ID == ActSnooze }) ||
+		c.Owner != "🔧 In maintenance (mw-1a2b3c4d: pay-db failover drill <@channel>) until Sun 14:00 UTC: escalation waits for its end" {
+		t.Fatalf("compact card %+v", c)
+	}
+	c, _ = s.Card(holds["flapping"], cardtest.Now)
+	if c.Compact || !strings.HasSuffix(c.Owner, " · 〰️ Flapping: resolves and fires again; flaps do not re-notify") || c.Summary == "" {
+		t.Fatalf("flapping card %+v", c)
+	}
+	// Resolved, a window's hold no longer shows.
+	done := holds["maintenance"].Clone()
+	if err := done.Apply(incidents.Resolve, "bob", "", cardtest.Now); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := s.Card(done, cardtest.Now); c.Compact || strings.Contains(c.Owner, "maintenance") {
+		t.Fatalf("resolved card %+v", c)
 	}
 }
 
@@ -412,5 +446,58 @@ func TestCardAlertWithoutStart(t *testing.T) {
 	}
 	if !strings.HasPrefix(c.Alerts[0], "Firing: HighLatency") || strings.Contains(c.Alerts[0], "(for") {
 		t.Fatalf("first line %q: want no duration for an alert without a start", c.Alerts[0])
+	}
+}
+
+// A Set WithSilences offers Silence 1h, 4h, 24h on the open incidents of those
+// sources; a silenced incident says so on its owner line and offers
+// Unsilence instead, resolved or not.
+func TestSilenceActions(t *testing.T) {
+	ids := func(c *Card) string {
+		var s []string
+		for _, a := range c.Actions {
+			s = append(s, string(a.ID))
+		}
+		return strings.Join(s, ",")
+	}
+	inc := cardtest.Payments() // from Alertmanager
+	now := inc.CreatedAt.Add(time.Minute)
+	plain, with := MustBuiltin(), MustBuiltin().WithSilences("alertmanager")
+	for _, tc := range []struct {
+		set  *Set
+		want string
+	}{{plain, "ack,resolve,escalate,snooze"}, {with, "ack,resolve,escalate,snooze,silence,silence,silence"}, {MustBuiltin().WithSilences("grafana"), "ack,resolve,escalate,snooze"}} {
+		c, err := tc.set.Card(inc, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := ids(c); got != tc.want {
+			t.Errorf("actions %s, want %s", got, tc.want)
+		}
+	}
+	if err := inc.AddSilence(incidents.Silence{ID: "1a2b3c4d-5e6f-4000-8000-000000000001", Source: "alertmanager", By: "alice", Until: now.Add(4 * time.Hour)}, now); err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range []incidents.State{incidents.Triggered, incidents.Resolved} {
+		if st == incidents.Resolved {
+			if err := inc.Apply(incidents.Resolve, "bob", "", now); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c, err := with.Card(inc, now.Add(time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "Silenced for 4h by alice (silence 1a2b3c4d…)"
+		if st == incidents.Resolved {
+			want = "Resolved by bob 1m ago · " + want
+		}
+		if c.Owner != want || !strings.HasSuffix(ids(c), ",unsilence") || strings.Contains(ids(c), "silence,") {
+			t.Errorf("%s: owner %q, actions %s; want %q and Unsilence", st, c.Owner, ids(c), want)
+		}
+	}
+	// Once it ended, the card forgets it.
+	if c, _ := with.Card(inc, now.Add(5*time.Hour)); strings.Contains(c.Owner, "Silenced") || strings.Contains(ids(c), "silence") {
+		t.Errorf("after the silence ended: owner %q, actions %s", c.Owner, ids(c))
 	}
 }

@@ -75,6 +75,19 @@ func golden(t *testing.T, name string, p *Post) {
 	}
 }
 
+// TestGoldenHolds: the compact "in maintenance" post and the flapping one.
+func TestGoldenHolds(t *testing.T) {
+	for name, inc := range cardtest.Holds() {
+		c := card(t, inc, cardtest.Now)
+		p, st := compile(c, testKey, testActionURL)
+		check(t, p, st, c)
+		if st.alertsShown != len(c.Alerts) || st.linksShown != len(c.Links) {
+			t.Errorf("%s: %+v: something was cut", name, st)
+		}
+		golden(t, "post-"+name, p)
+	}
+}
+
 func TestGoldenPosts(t *testing.T) {
 	now, cases := cardtest.Now, cardtest.Lifecycle()
 	colors := map[string]string{"triggered": colorCritical, "acknowledged": colorAcked, "resolved": colorResolved}

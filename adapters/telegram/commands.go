@@ -37,6 +37,10 @@ var commands = []BotCommand{
 	{"report", "The noise report of this chat's team: /report [7d|30d]"},
 	{"declare", "Open an incident by hand: /declare title [sev N] [team T]"},
 	{"oncall", "Who is on call now, and who is next: /oncall [team]"},
+	{"silence", "Silence the alerts at their source: /silence [INC-42] 1h|4h|24h [label=value ...]"},
+	{"unsilence", "Expire the incident's silences: /unsilence [INC-42] [silence-id]"},
+	{"silences", "The team's active silences made from klaxon: /silences [team]"},
+	{"maintenance", "Maintenance windows: /maintenance [2h [team] [label=value] [reason] | end [id]]"},
 	{"help", "What klaxon understands"},
 	{"incident", "Any of the above as a verb: /incident ack INC-42"},
 }

@@ -58,7 +58,7 @@ const (
 	// MaxActionButtons and MaxLinkButtons bound the keyboard: a phone shows
 	// a few rows of ButtonsPerRow buttons well, and Telegram refuses more
 	// than 100 buttons.
-	MaxActionButtons = 6
+	MaxActionButtons = 8 // an open card with silences has 7
 	MaxLinkButtons   = 6
 	ButtonsPerRow    = 2
 )

@@ -97,6 +97,15 @@ func laterChecks(cfg *bot.Config, earlier bot.ConfigErrors) bot.ConfigErrors {
 	if _, _, err := newPhone(cfg); err != nil {
 		add(cfg.ErrorAt("twilio", "%s", strings.TrimPrefix(err.Error(), "twilio: ")))
 	}
+	if _, err := newSilencers(cfg, nil); err != nil {
+		var es bot.ConfigErrors
+		if !errors.As(err, &es) {
+			es = bot.ConfigErrors{cfg.ErrorAt("sources", "%v", err)}
+		}
+		for _, e := range es {
+			add(e)
+		}
+	}
 	if _, err := newSources(cfg); err != nil {
 		var es bot.ConfigErrors
 		if !errors.As(err, &es) {

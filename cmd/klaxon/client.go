@@ -234,10 +234,14 @@ func clientVerb(ctx context.Context, name string, args []string, stdout, stderr 
 	switch name {
 	case "list":
 		min, max = 0, 0
-	case "oncall":
+	case "oncall", "silences":
 		min, max = 0, 1
 	case "snooze", "sev", "lead":
 		min, max = 2, 2
+	case "silence":
+		min, max = 2, -1
+	case "unsilence":
+		min, max = 1, 2
 	case "note", "declare":
 		min, max = 1, -1
 	case "feedback":
@@ -262,6 +266,12 @@ func clientVerb(ctx context.Context, name string, args []string, stdout, stderr 
 			team = pos[0]
 		}
 		return c.oncall(ctx, team)
+	case "silences":
+		team := ""
+		if len(pos) == 1 {
+			team = pos[0]
+		}
+		return c.silences(ctx, team)
 	case "declare":
 		body := map[string]any{"title": strings.Join(pos, " ")}
 		if *team != "" {
@@ -289,6 +299,25 @@ func clientVerb(ctx context.Context, name string, args []string, stdout, stderr 
 		}
 	case "snooze":
 		path, body = path+"snooze", map[string]any{"duration": pos[1]}
+	case "silence":
+		body = map[string]any{"duration": pos[1]}
+		labels := map[string]string{}
+		for _, kv := range pos[2:] {
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok || k == "" || v == "" {
+				return usageError{fmt.Sprintf("%q is not LABEL=VALUE; usage: klaxon silence ID DURATION [LABEL=VALUE...]", kv)}
+			}
+			labels[k] = v
+		}
+		if len(labels) > 0 {
+			body["labels"] = labels
+		}
+		path += "silence"
+	case "unsilence":
+		path += "unsilence"
+		if len(pos) == 2 {
+			body = map[string]any{"silence": pos[1]}
+		}
 	case "sev":
 		path, body = path+"severity", map[string]any{"severity": pos[1]}
 	case "lead":
@@ -439,6 +468,39 @@ func (c *apiClient) show(ctx context.Context, id string) error {
 		for _, e := range inc.Timeline[from:] {
 			fmt.Fprintf(w, "  %s  %s\n", e.At.UTC().Format("01-02 15:04"), oneLine(e.Text, 200))
 		}
+	}
+	return nil
+}
+
+// silences prints the active silences klaxon made (of one team).
+func (c *apiClient) silences(ctx context.Context, team string) error {
+	path := "/api/v1/silences"
+	if team != "" {
+		path += "?team=" + url.QueryEscape(team)
+	}
+	var raw json.RawMessage
+	if err := c.do(ctx, "GET", path, nil, &raw); err != nil {
+		return err
+	}
+	if c.json {
+		return c.printJSON(raw)
+	}
+	var ans struct {
+		Silences []struct {
+			ID, Incident, Team, Matchers, CreatedBy string
+			EndsAt                                  time.Time
+		} `json:"silences"`
+	}
+	if err := json.Unmarshal(raw, &ans); err != nil {
+		return err
+	}
+	if len(ans.Silences) == 0 {
+		fmt.Fprintln(c.stdout, "No silences of klaxon's are active.")
+		return nil
+	}
+	for _, s := range ans.Silences {
+		fmt.Fprintf(c.stdout, "%s  %s  %s  until %s  by %s  %s\n", s.ID, s.Incident, s.Team,
+			s.EndsAt.Local().Format("Mon Jan 2 15:04 MST"), s.CreatedBy, s.Matchers)
 	}
 	return nil
 }

@@ -307,7 +307,7 @@ func TestCheckConfigExample(t *testing.T) {
 	t.Setenv("GRAFANA_TOKEN", "change-me")
 	out.Reset()
 	err := run(context.Background(), []string{"check-config", "-c", "../../deploy/klaxon.example.yaml"}, &out, &bytes.Buffer{})
-	if err == nil || !strings.Contains(out.String(), "sources.grafana.token (line 43): is a placeholder: set the real one") {
+	if err == nil || !strings.Contains(out.String(), "sources.grafana.token (line 47): is a placeholder: set the real one") {
 		t.Errorf("a placeholder in $GRAFANA_TOKEN: %v\n%s", err, out.String())
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -36,7 +37,16 @@ type readmeBlock struct {
 
 func readmeBlocks(t *testing.T) []readmeBlock {
 	t.Helper()
-	b, err := os.ReadFile("../../README.md")
+	out := readmeBlocksOf(t, "../../README.md")
+	if len(out) < 20 {
+		t.Fatalf("README has %d code blocks: is it the README?", len(out))
+	}
+	return out
+}
+
+func readmeBlocksOf(t *testing.T, path string) []readmeBlock {
+	t.Helper()
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,9 +65,6 @@ func readmeBlocks(t *testing.T) []readmeBlock {
 		}
 		blk.text = strings.Join(body, "\n") + "\n"
 		out = append(out, blk)
-	}
-	if len(out) < 20 {
-		t.Fatalf("README has %d code blocks: is it the README?", len(out))
 	}
 	return out
 }
@@ -87,18 +94,42 @@ func configKeys() map[string]bool {
 		keys[k] = true
 	}
 	for _, k := range []string{"people", "api_tokens", "teams", "routes", "default_team", "policies", "schedules",
-		"twilio", "slack", "mattermost", "telegram", "console", "templates_dir"} {
+		"twilio", "slack", "mattermost", "telegram", "console", "templates_dir", "heartbeats"} {
 		keys[k] = true
 	}
 	return keys
 }
 
 func TestREADMESnippets(t *testing.T) {
+	kinds := checkREADME(t, "README.md", readmeBlocks(t))
+	if kinds["config"] < 10 || kinds["sh"] < 10 {
+		t.Errorf("too few snippets checked (%v): did the README's format change?", kinds)
+	}
+}
+
+// The README sections a branch adds in README-<name>.md, for the lead to
+// merge into README.md, are checked as README.md is.
+func TestREADMEParts(t *testing.T) {
+	parts, _ := filepath.Glob("../../README-*.md")
+	for _, p := range parts {
+		t.Run(filepath.Base(p), func(t *testing.T) {
+			blocks := readmeBlocksOf(t, p)
+			if len(blocks) == 0 {
+				t.Fatalf("%s has no code blocks", p)
+			}
+			checkREADME(t, filepath.Base(p), blocks)
+		})
+	}
+}
+
+// checkREADME checks each block of the file name and returns how many of
+// each kind it checked.
+func checkREADME(t *testing.T, name string, blocks []readmeBlock) map[string]int {
 	keys := configKeys()
 	srv := readmeServer(t)
 	kinds := map[string]int{}
-	for _, b := range readmeBlocks(t) {
-		where := fmt.Sprintf("README.md:%d (```%s)", b.line, b.lang)
+	for _, b := range blocks {
+		where := fmt.Sprintf("%s:%d (```%s)", name, b.line, b.lang)
 		switch b.lang {
 		case "yaml":
 			var doc map[string]any
@@ -145,10 +176,8 @@ func TestREADMESnippets(t *testing.T) {
 			t.Errorf("%s: a code block without a language the README test checks (yaml, sh, json, js, text)", where)
 		}
 	}
-	t.Logf("README snippets checked: %v", kinds)
-	if kinds["config"] < 10 || kinds["sh"] < 10 {
-		t.Errorf("too few snippets checked (%v): did the README's format change?", kinds)
-	}
+	t.Logf("%s snippets checked: %v", name, kinds)
+	return kinds
 }
 
 func anyKey(doc map[string]any, keys map[string]bool) bool {
@@ -199,6 +228,9 @@ func readmeServer(t *testing.T) http.Handler {
 	t.Cleanup(func() { store.Close() })
 	cfg := bot.DefaultConfig()
 	cfg.Sources.Webhook = []bot.WebhookSource{{Name: "cron", Token: "readme-cron-token-0123456789", Fields: bot.WebhookFields{Title: "x"}}}
+	for _, name := range []string{"backup-cron", "watchdog"} { // the README's heartbeats
+		cfg.Heartbeats = append(cfg.Heartbeats, bot.HeartbeatConfig{Name: name, Interval: bot.Duration(time.Hour), Token: "readme-heartbeat-token-0123456789"})
+	}
 	srv, err := bot.New(cfg, bot.Deps{Store: store, Sources: map[string]bot.Parser{
 		"alertmanager": alertmanager.Parse, "grafana": alertmanager.Parse, "webhook/cron": alertmanager.Parse}})
 	if err != nil {

@@ -71,6 +71,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("config %s:\n%w", *path, err)
 	}
+	silencers, err := newSilencers(cfg, incidents.SystemClock{})
+	if err != nil {
+		return fmt.Errorf("config %s:\n%w", *path, err)
+	}
 	store, closeStore, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -101,6 +105,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		VerifyPhone: verifyPhone,
 		Console:     cdeps,
 		LocalToken:  localToken,
+		Silencers:   silencers,
 	})
 	if err != nil {
 		return err
@@ -137,6 +142,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		log.Info("generic webhook at "+base+"/hooks/webhook/"+w.Name, "source", bot.WebhookSourcePrefix+w.Name)
 		if w.HMAC != nil && w.HMAC.TimestampHeader == "" {
 			log.Warn(fmt.Sprintf("the webhook %q is signed without a timestamp: a captured request can be replayed at any time (set sources.webhook[%d].hmac.timestamp_header if the sender sends one)", w.Name, i))
+		}
+	}
+	for i, h := range cfg.Heartbeats {
+		log.Info("heartbeat at "+base+"/hooks/heartbeat/"+h.Name+" (GET or POST)", "heartbeat", h.Name, "window", h.Window().String())
+		if h.HMAC != nil && h.HMAC.TimestampHeader == "" {
+			log.Warn(fmt.Sprintf("the heartbeat %q is signed without a timestamp: a captured beat can be replayed at any time and keeps it alive (set heartbeats[%d].hmac.timestamp_header)", h.Name, i))
 		}
 	}
 

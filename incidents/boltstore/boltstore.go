@@ -51,6 +51,9 @@ var (
 	bktSteps     = []byte("steps")     // number \x00 step key → expiry (ms)
 	bktOverrides = []byte("overrides") // schedule \x00 set-at ms person → on-call override JSON
 	bktStats     = []byte("stats")     // number → the incident's Stat (a record of internal/statrec)
+	bktBeats     = []byte("beats")     // heartbeat name → its incidents.Heartbeat JSON (heartbeats.go)
+	bktBeatDue   = []byte("beatdue")   // heartbeat name → its deadline (ms; while claimed, its lease end)
+	bktBeatMeta  = []byte("beatmeta")  // "watched" → when a scheduler last watched (ms)
 )
 
 // FileName is the database's name inside the data directory.
@@ -101,8 +104,8 @@ func OpenWith(dir string, opts Options) (*Store, error) {
 	}
 	db.MaxBatchDelay = 2 * time.Millisecond
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bktIncidents, bktGroups, bktAlerts, bktOutbox, bktDelivery, bktRefs, bktEsc, bktSteps, bktOverrides,
-			bktIAlerts, bktIOrder, bktIRank, bktIEvents, bktCreated, bktTeams, bktMeta, bktStats, bktOnce, bktOnceExp} {
+		for _, b := range [][]byte{bktIncidents, bktGroups, bktAlerts, bktOutbox, bktDelivery, bktRefs, bktEsc, bktSteps, bktOverrides, bktMaint,
+			bktIAlerts, bktIOrder, bktIRank, bktIEvents, bktCreated, bktTeams, bktMeta, bktStats, bktBeats, bktBeatDue, bktBeatMeta, bktOnce, bktOnceExp} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}

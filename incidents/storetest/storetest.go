@@ -80,6 +80,7 @@ func Run(t *testing.T, newStore NewStore, opts ...Option) {
 		{"ListByTeam", testListByTeam},
 		{"ListByCreationTime", testListByTime},
 		{"ListFollowsTeamChanges", testListFollowsTeam},
+		{"Silences", testSilences},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
@@ -116,6 +117,15 @@ func Run(t *testing.T, newStore NewStore, opts ...Option) {
 			tc.fn(t, s, e)
 		})
 	}
+	runHeartbeats(t, newStore)
+	t.Run("MaintenanceWindows", func(t *testing.T) {
+		s := newStore(t)
+		m, ok := s.(incidents.Maintenances)
+		if !ok {
+			t.Skip("store keeps no maintenance windows")
+		}
+		testMaintenances(t, m)
+	})
 	t.Run("OnceAcrossReplicas", func(t *testing.T) {
 		s := newStore(t)
 		o, ok := s.(incidents.Once)

@@ -73,3 +73,28 @@ func must(err error) {
 		panic(err)
 	}
 }
+
+// Holds returns Payments held by something, by name: "maintenance"
+// (triggered in window mw-1a2b3c4d until T0+2h, the compact card) and
+// "flapping" (its alerts flapped, acknowledged by alice at T0+5m).
+func Holds() map[string]*incidents.Incident {
+	held := Payments()
+	held.Escalation = &incidents.Escalation{Policy: "default", DueAt: T0}
+	held.HoldFor(&incidents.Maintenance{ID: "mw-1a2b3c4d", Team: "payments", Start: T0.Add(-time.Hour), End: T0.Add(2 * time.Hour),
+		Reason: "pay-db failover drill <@channel>"}, T0)
+	flapping := Payments()
+	flapping.Flapping = true
+	flapping.Flaps = 5
+	flapping.FlapTimes = []time.Time{T0.Add(time.Minute), T0.Add(3 * time.Minute), T0.Add(6 * time.Minute), T0.Add(9 * time.Minute)}
+	must(flapping.Apply(incidents.Acknowledge, "alice", "", T0.Add(5*time.Minute)))
+	return map[string]*incidents.Incident{"maintenance": held, "flapping": flapping}
+}
+
+// All returns Lifecycle and Holds together, by name.
+func All() map[string]*incidents.Incident {
+	all := Lifecycle()
+	for name, inc := range Holds() {
+		all[name] = inc
+	}
+	return all
+}
