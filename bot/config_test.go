@@ -395,6 +395,12 @@ sources.alertmanager.token (line 6): is 5 characters long: at least 16, or anyon
 teams[0].policy (line 9): no policy "defualt" (did you mean "default"?)
 people[0].phone (line 12): want an E.164 number such as +15551230001, got "555-0100"
 policies[0].steps[2].mention (line 15): want oncall, a person or a team, got "alcie" (did you mean "alice"?)`},
+		{file: "team_report.yaml", want: `
+teams[1].report.timezone (line 4): unknown time zone "Mars/Olympus" (an IANA name such as Europe/Berlin)
+teams[1].report.weekly (line 4): want a day and a time such as "Mon 09:00", got "Someday 9am"
+teams[2].report.weekly (line 5): the team has no channel to post to (slack, mattermost or telegram)
+teams[3].report.timezon (line 6): unknown key (did you mean "timezone"?)
+teams[3].report.weekly (line 6): want a day and a time such as "Mon 09:00", got "Tue 25:00"`},
 		{file: "duplicate_key.yaml", want: `
 server.listen (line 3): duplicate key`},
 		{file: "syntax.yaml", want: `

@@ -30,6 +30,7 @@ type metrics struct {
 	deliveries         *prometheus.CounterVec
 	deliveryLatency    *prometheus.HistogramVec
 	chatRequests       *prometheus.CounterVec
+	reports            *prometheus.CounterVec
 	chatDuration       *prometheus.HistogramVec
 	chatRejected       *prometheus.CounterVec
 	escalationSteps    *prometheus.CounterVec
@@ -97,6 +98,10 @@ func newMetrics(reg prometheus.Registerer, store incidents.Store, version string
 		Help:    "Time from an incident's change to the platform accepting the card that shows it, by platform.",
 		Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120, 300},
 	}, []string{"platform"})
+	m.reports = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "klaxon_noise_reports_total",
+		Help: "Weekly noise reports, by platform and result (posted, retry: rate limited, failed: refused or unsure, not retried).",
+	}, []string{"platform", "result"})
 	m.chatRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "klaxon_chat_requests_total",
 		Help: "Commands and button presses from chat, by platform, kind (command, button), verb and result (ok, usage, not_found, conflict, refused, unauthorized, error).",
@@ -157,7 +162,7 @@ func newMetrics(reg prometheus.Registerer, store incidents.Store, version string
 	build.WithLabelValues(version).Set(1)
 	for _, c := range []prometheus.Collector{m.requests, m.duration, m.errors, m.authFailures, m.alertsReceived,
 		m.alertsIgnored, m.incidentsOpened, m.incidentsReopened, m.maintenanceHeld, m.hooksInFlight, m.hooksBusy, m.parseWarnings, m.hookReplays, m.alertsUnrouted, build, &openCollector{store: store},
-		m.deliveries, m.deliveryLatency, m.chatRequests, m.chatDuration, m.chatRejected,
+		m.deliveries, m.deliveryLatency, m.chatRequests, m.reports, m.chatDuration, m.chatRejected,
 		m.escalationSteps, m.phoneCalls, m.pages, m.timeToAck, m.timeToResolve, m.escalationLateness, m.graphs, m.graphQuery, g.shed, webhookMem, unauthInFlight} {
 		if err := reg.Register(c); err != nil {
 			return nil, err

@@ -233,6 +233,7 @@ func New(cfg *Config, d Deps) (*Server, error) {
 	s.route("GET", "/api/v1/silences", s.apiRead(s.getSilences))
 	s.route("GET", "/api/v1/maintenance", s.apiRead(s.getMaintenance))
 	s.route("POST", "/api/v1/maintenance", s.apiWrite(s.postMaintenance))
+	s.route("GET", "/api/v1/report", s.apiRead(s.getReport))
 	s.route("POST", "/api/v1/incidents", s.apiWrite(s.declareIncident))
 	for _, a := range apiActions {
 		s.route("POST", "/api/v1/incidents/{id}/"+a.path, s.apiWrite(s.actOn(a)))
@@ -284,6 +285,10 @@ func (s *Server) Run(ctx context.Context) {
 	}
 	wg.Add(1)
 	go func() { defer wg.Done(); s.runConsole(ctx) }()
+	if s.weeklyTeams() {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.runReports(ctx) }()
+	}
 	if s.outbox != nil {
 		// With no chat platform configured the workers still drain the
 		// outbox (each item is done at once), so it never grows.

@@ -106,7 +106,7 @@ func OpenWith(dir string, opts Options) (*Store, error) {
 	db.MaxBatchDelay = 2 * time.Millisecond
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bktIncidents, bktGroups, bktAlerts, bktOutbox, bktDelivery, bktRefs, bktEsc, bktSteps, bktOverrides, bktMaint,
-			bktIAlerts, bktIOrder, bktIRank, bktIEvents, bktCreated, bktTeams, bktMeta, bktStats, bktBeats, bktBeatDue, bktBeatMeta, bktGraphs} {
+			bktIAlerts, bktIOrder, bktIRank, bktIEvents, bktCreated, bktTeams, bktMeta, bktStats, bktBeats, bktBeatDue, bktBeatMeta, bktGraphs, bktOnce, bktOnceExp} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
