@@ -127,6 +127,14 @@ func (s *Server) Act(ctx context.Context, id string, c Command, who Actor) (inc 
 		case VerbRole:
 			return inc.SetRole(c.Role, s.people.mention(who.Via, c.Person), label, now)
 		case VerbFeedback:
+			if f := inc.Feedback; c.Once && f != nil {
+				word := "not actionable"
+				if f.Actionable {
+					word = "actionable"
+				}
+				return incidents.Errorf(incidents.Conflict, "%s was marked %s by %s already; to change the answer: /incident feedback %s yes|no [why]",
+					inc.ID, word, clip(f.By, 60), inc.ID)
+			}
 			return inc.SetFeedback(c.Actionable, c.Text, label, now)
 		default: // VerbNote
 			hint = s.blameHint(c.Text)

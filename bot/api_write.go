@@ -185,6 +185,9 @@ type actionBody struct {
 	// silence: label=value added to its matchers
 	Labels  map[string]string `json:"labels,omitempty"`
 	Silence string            `json:"silence,omitempty"` // unsilence: one silence's ID
+	// feedback: was it actionable, and why (optional)
+	Actionable *bool  `json:"actionable,omitempty"`
+	Why        string `json:"why,omitempty"`
 }
 
 // apiAction is one POST /api/v1/incidents/{id}/<path>.
@@ -207,6 +210,7 @@ var apiActions = []apiAction{
 	{"notes", VerbNote, []string{"text", "kind"}},
 	{"silence", VerbSilence, []string{"duration", "labels"}},
 	{"unsilence", VerbUnsilence, []string{"silence"}},
+	{"feedback", VerbFeedback, []string{"actionable", "why"}},
 }
 
 // command turns an action's body into the Command Act carries out.
@@ -214,7 +218,8 @@ func (a apiAction) command(b actionBody) (Command, error) {
 	c := Command{Verb: a.verb}
 	given := map[string]bool{"summary": b.Summary != "", "duration": b.Duration != "", "severity": b.Severity != nil,
 		"person": b.Person != "", "role": b.Role != "", "text": b.Text != "", "kind": b.Kind != "",
-		"labels": len(b.Labels) > 0, "silence": b.Silence != ""}
+		"labels": len(b.Labels) > 0, "silence": b.Silence != "",
+		"actionable": b.Actionable != nil, "why": b.Why != ""}
 	for f, set := range given {
 		if set && !slices.Contains(a.fields, f) {
 			return c, incidents.Errorf(incidents.Invalid, "%s takes %s, not %q", a.path, fieldList(a.fields), f)
@@ -266,6 +271,11 @@ func (a apiAction) command(b actionBody) (Command, error) {
 			return c, incidents.Errorf(incidents.Invalid, `unsilence takes {"silence": "<id>"} (optional: all the incident's silences without it)`)
 		}
 		c.SilenceID = strings.ToLower(b.Silence)
+	case VerbFeedback:
+		if b.Actionable == nil {
+			return c, incidents.Errorf(incidents.Invalid, `feedback takes {"actionable": true, "why": "..."} (why optional)`)
+		}
+		c.Actionable, c.Text = *b.Actionable, strings.TrimSpace(b.Why)
 	case VerbNote:
 		c.Text, c.NoteKind = strings.TrimSpace(b.Text), strings.ToLower(strings.TrimSpace(b.Kind))
 		if c.Text == "" {

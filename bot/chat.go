@@ -113,6 +113,15 @@ func buttonCommand(id string, a templates.Action) (Command, bool) {
 		}
 	case templates.ActUnsilence:
 		c.Verb = VerbUnsilence
+	case templates.ActFeedback:
+		switch a.Arg {
+		case "yes":
+			c.Actionable = true
+		case "no":
+		default:
+			return c, false
+		}
+		c.Verb, c.Once = VerbFeedback, true
 	case actShow, actTimeline, actPostmortem:
 		c.Verb = Verb(a.ID)
 	default:
@@ -158,6 +167,12 @@ func choiceAction(c Command) (a templates.Action, ok bool) {
 		return templates.Action{ID: templates.ActSilence, Arg: arg}, len(c.Labels) == 0 && (c.Duration == 0 || arg != "")
 	case VerbUnsilence:
 		return templates.Action{ID: templates.ActUnsilence}, c.SilenceID == ""
+	case VerbFeedback:
+		arg := "no"
+		if c.Actionable {
+			arg = "yes"
+		}
+		return templates.Action{ID: templates.ActFeedback, Arg: arg}, c.Text == ""
 	case VerbShow:
 		return templates.Action{ID: actShow}, true
 	case VerbTimeline:
@@ -271,6 +286,8 @@ func (s *Server) act(ctx context.Context, r chatops.Request, actor string, known
 		return s.silencesHere(ctx, r, known, c)
 	case VerbMaintenance:
 		return s.maintenanceHere(ctx, r, actor, known, c)
+	case VerbReport:
+		return s.reportHere(ctx, r, c)
 	}
 	id, err := s.incidentHere(ctx, r, c.ID, c.Verb)
 	if amb := (*ambiguous)(nil); errors.As(err, &amb) {

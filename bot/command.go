@@ -35,6 +35,7 @@ const (
 	VerbOncall     Verb = "oncall"
 	// VerbMaintenance lists, opens and ends maintenance windows.
 	VerbMaintenance Verb = "maintenance"
+	VerbReport      Verb = "report"
 )
 
 // verbAliases maps what people type to a verb.
@@ -60,6 +61,8 @@ var verbAliases = map[string]Verb{
 	"unsilence": VerbUnsilence, "unmute": VerbUnsilence,
 	"silences":    VerbSilences,
 	"maintenance": VerbMaintenance, "maint": VerbMaintenance,
+	"feedback": VerbFeedback, "actionable": VerbFeedback,
+	"report": VerbReport, "noise": VerbReport,
 }
 
 // Command is a parsed chat command, the same from every platform.
@@ -86,6 +89,13 @@ type Command struct {
 	// only if one is named so (else it starts the reason, in Text).
 	Maint  MaintAction
 	Window string
+	// Once is set on feedback from a card's buttons, which ask once: it is
+	// refused (Conflict) when the incident has an answer already, so a
+	// second press on a card not yet updated does not overwrite the
+	// first. A typed command (or the console, the API) replaces it.
+	Once bool
+	// Days is report's period: 7 or 30 (0: 7).
+	Days int
 }
 
 // MaintAction is what a maintenance command does.
@@ -114,6 +124,8 @@ const usage = `/incident <verb> [INC-ID] ...  (the ID may be left out in a card'
   role [ID] <scribe|comms> @person
   note [ID] [factor:|action:|went-well:|went-wrong:|lucky:] <text>
   timeline [ID] · postmortem [ID] · help
+  feedback [ID] <yes|no> [why]  was it actionable? (a new answer replaces the last)
+  report [7d|30d]               the noise report of this channel's team
   oncall [team]                 who is on call now, and next
   oncall override @person <duration> [team]   put someone on call for a while
   silence [ID] <duration> [label=value …]   silence the alerts at their source (1h, 4h, 24h)
@@ -239,6 +251,36 @@ func ParseCommand(text string) (Command, error) {
 		return c, nil
 	case VerbDeclare:
 		return parseDeclare(strings.TrimSpace(rest), bad)
+	case VerbFeedback:
+		c.ID, rest = takeID(rest, true)
+		w, r := nextWord(rest)
+		switch strings.ToLower(w) {
+		case "yes", "y", "actionable":
+			c.Actionable = true
+		case "no", "n", "not", "noise":
+			if strings.EqualFold(w, "not") {
+				// "not actionable"
+				if w2, r2 := nextWord(r); strings.EqualFold(w2, "actionable") {
+					r = r2
+				}
+			}
+		default:
+			return bad("say yes or no")
+		}
+		c.Text = strings.TrimSpace(r)
+		return c, nil
+	case VerbReport:
+		c.Days = 7
+		words := strings.Fields(rest)
+		switch {
+		case len(words) == 0:
+		case len(words) == 1 && (strings.EqualFold(words[0], "7d") || words[0] == "7" || strings.EqualFold(words[0], "week")):
+		case len(words) == 1 && (strings.EqualFold(words[0], "30d") || words[0] == "30" || strings.EqualFold(words[0], "month")):
+			c.Days = 30
+		default:
+			return bad("the period is 7d or 30d")
+		}
+		return c, nil
 	case VerbSilence:
 		return parseSilence(rest, bad)
 	case VerbMaintenance:

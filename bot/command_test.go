@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -131,7 +132,8 @@ func FuzzParseCommand(f *testing.F) {
 	for _, s := range []string{"", "ack", "resolve INC-3 done", "sev 42 1", "note factor: x", "declare a b sev 1 team t",
 		"snooze 1h30m", "role scribe @x", "lead <@U1|a>", "INC-9", "\xff\xfe", "note \u202e:", "sev sev1", "snooze 8d",
 		"silence INC-4 4h instance=db-1", "silence", "unsilence 4 1a2b3c4d", "silences payments", "silence 1h a=\"\"", "mute 1h =x",
-		"maintenance 2h payments service=db x", "maint end mw-1", "maintenance 1d a=b=c \"q\""} {
+		"maintenance 2h payments service=db x", "maint end mw-1", "maintenance 1d a=b=c \"q\"",
+		"feedback 4 no it fixed itself", "actionable INC-2 not actionable", "feedback yes", "report 30d", "report week"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, text string) {
@@ -183,6 +185,59 @@ func FuzzParseCommand(f *testing.F) {
 		}
 		if !utf8.ValidString(c.Text) || !utf8.ValidString(c.Person) {
 			t.Fatalf("invalid UTF-8 out: %+v", c)
+		}
+	})
+}
+
+func TestParseWeekly(t *testing.T) {
+	for in, want := range map[string]int{"Mon 09:00": 1*10000 + 540, "sunday 0:00": 0, "SAT 23:59": 6*10000 + 1439, "fri 17:30": 5*10000 + 1050} {
+		d, m, err := parseWeekly(in)
+		if err != nil || int(d)*10000+m != want {
+			t.Errorf("parseWeekly(%q) = %v %d %v", in, d, m, err)
+		}
+	}
+	for _, in := range []string{"", "Mon", "09:00", "Mon 9", "Mon 24:00", "Mon 09:60", "Mon 09:00 UTC", "Mo 09:00", "Mon 9:5", "Mon -1:00"} {
+		if _, _, err := parseWeekly(in); err == nil {
+			t.Errorf("parseWeekly(%q): no error", in)
+		}
+	}
+}
+
+func TestLastSlot(t *testing.T) {
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	for _, c := range []struct{ now, want time.Time }{
+		{time.Date(2026, 3, 9, 9, 0, 0, 0, berlin), time.Date(2026, 3, 9, 9, 0, 0, 0, berlin)},       // on the dot
+		{time.Date(2026, 3, 9, 8, 59, 59, 0, berlin), time.Date(2026, 3, 2, 9, 0, 0, 0, berlin)},     // a second before: last week's
+		{time.Date(2026, 3, 15, 23, 0, 0, 0, berlin), time.Date(2026, 3, 9, 9, 0, 0, 0, berlin)},     // Sunday
+		{time.Date(2026, 3, 30, 7, 0, 0, 0, time.UTC), time.Date(2026, 3, 30, 9, 0, 0, 0, berlin)},   // summer time
+		{time.Date(2026, 3, 29, 23, 30, 0, 0, time.UTC), time.Date(2026, 3, 23, 9, 0, 0, 0, berlin)}, // Monday 01:30 in Berlin
+	} {
+		if got := lastSlot(c.now, time.Monday, 540, berlin); !got.Equal(c.want) {
+			t.Errorf("lastSlot(%v) = %v, want %v", c.now, got, c.want)
+		}
+	}
+}
+
+// FuzzParseWeekly: any text is a valid day and minute or an error that
+// quotes it safely; what parses, prints back and parses the same.
+func FuzzParseWeekly(f *testing.F) {
+	for _, s := range []string{"Mon 09:00", "sunday 0:00", "SAT 23:59", "Mon 24:00", "", "\xff 1:00", "Tue  07:05"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, m, err := parseWeekly(s)
+		if err != nil {
+			if !utf8.ValidString(err.Error()) {
+				t.Fatalf("error %q", err)
+			}
+			return
+		}
+		if d < time.Sunday || d > time.Saturday || m < 0 || m >= 1440 {
+			t.Fatalf("parseWeekly(%q) = %v %d", s, d, m)
+		}
+		back := fmt.Sprintf("%s %02d:%02d", d.String()[:3], m/60, m%60)
+		if d2, m2, err := parseWeekly(back); err != nil || d2 != d || m2 != m {
+			t.Fatalf("%q → %q → %v %d %v", s, back, d2, m2, err)
 		}
 	})
 }

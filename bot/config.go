@@ -68,6 +68,9 @@ type Config struct {
 	Heartbeats []HeartbeatConfig `yaml:"heartbeats"`
 	// Maintenance are weekly maintenance windows (maintenance.go).
 	Maintenance []MaintenanceConfig `yaml:"maintenance"`
+	// Datasources are asked for the series an alert monitors, drawn as a
+	// graph on the incident's cards.
+	Datasources []DatasourceConfig `yaml:"datasources"`
 
 	lines *lineIndex // dotted path → line in the loaded file; nil if built in Go
 }
@@ -1099,6 +1102,7 @@ func (c *Config) validate() *configValidator {
 	v.throttles(c)
 	v.console(c)
 	v.maintenance(c)
+	v.datasources(c)
 	return v
 }
 

@@ -257,7 +257,7 @@ func TestLoadConfigErrors(t *testing.T) {
 server.listn (line 3): unknown key (did you mean "listen"?)
 store.redis.sentinal (line 7): unknown key (did you mean "sentinel"?)`},
 		{file: "unknown_top.yaml", want: `
-pagerduty (line 3): unknown key (known keys: server, store, sources, incidents, templates_dir, teams, routes, default_team, people, api_tokens, policies, schedules, twilio, smtp, ntfy, paging, slack, mattermost, telegram, outbox, console, heartbeats, maintenance)
+pagerduty (line 3): unknown key (known keys: server, store, sources, incidents, templates_dir, teams, routes, default_team, people, api_tokens, policies, schedules, twilio, smtp, ntfy, paging, slack, mattermost, telegram, outbox, console, heartbeats, maintenance, datasources)
 sever (line 5): unknown key (did you mean "server"?)`},
 		{file: "api_tokens.yaml", want: `
 api_tokens[1].name (line 5): "ci" is defined twice
@@ -396,6 +396,12 @@ sources.alertmanager.token (line 6): is 5 characters long: at least 16, or anyon
 teams[0].policy (line 9): no policy "defualt" (did you mean "default"?)
 people[0].phone (line 12): want an E.164 number such as +15551230001, got "555-0100"
 policies[0].steps[2].mention (line 15): want oncall, a person or a team, got "alcie" (did you mean "alice"?)`},
+		{file: "team_report.yaml", want: `
+teams[1].report.timezone (line 4): unknown time zone "Mars/Olympus" (an IANA name such as Europe/Berlin)
+teams[1].report.weekly (line 4): want a day and a time such as "Mon 09:00", got "Someday 9am"
+teams[2].report.weekly (line 5): the team has no channel to post to (slack, mattermost or telegram)
+teams[3].report.timezon (line 6): unknown key (did you mean "timezone"?)
+teams[3].report.weekly (line 6): want a day and a time such as "Mon 09:00", got "Tue 25:00"`},
 		{file: "duplicate_key.yaml", want: `
 server.listen (line 3): duplicate key`},
 		{file: "syntax.yaml", want: `

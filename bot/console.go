@@ -766,3 +766,18 @@ func (b *consoleBackend) Stats(ctx context.Context, team string, since, until ti
 	}
 	return st.Stats(ctx, incidents.StatsOptions{Team: team, Since: since, Until: until})
 }
+
+// GraphVersion implements console.GraphBackend.
+func (b *consoleBackend) GraphVersion(ctx context.Context, id string) (int64, error) {
+	gs, ok := b.s.store.(incidents.Graphs)
+	if !ok {
+		return 0, nil
+	}
+	st, err := gs.GraphState(ctx, id)
+	return st.Version, err
+}
+
+// Graph implements console.GraphBackend.
+func (b *consoleBackend) Graph(ctx context.Context, id string) (incidents.Graph, error) {
+	return b.s.graphOf(ctx, id)
+}

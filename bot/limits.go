@@ -15,6 +15,9 @@ const (
 	callPost   callKind = "post"
 	callUpdate callKind = "update"
 	callReply  callKind = "reply"
+	// callImage posts a graph in the card's thread: a message in the
+	// channel, as a reply is.
+	callImage callKind = "image"
 )
 
 // limits keeps this replica within each platform's rate limits, and holds
@@ -75,10 +78,11 @@ func (ls *limits) rules(d dest, kind callKind) []rule {
 }
 
 // cost is how many API calls a call of kind to d makes: a Mattermost
-// reply first reads its card (for the channel, and to see it still exists).
+// reply first reads its card (for the channel, and to see it still exists),
+// and an image is a file upload and a post.
 func cost(d dest, kind callKind) int {
-	if d.platform == Mattermost && kind == callReply {
-		return 2
+	if d.platform == Mattermost && (kind == callReply || kind == callImage) {
+		return 2 // a reply reads its card first; an image is uploaded, then posted
 	}
 	return 1
 }

@@ -73,3 +73,31 @@ func TestLimitsMattermostReplyCostsTwo(t *testing.T) {
 		t.Fatalf("the next call waits only %s after a two-call reply", u.Sub(now))
 	}
 }
+
+// A graph posted under a card is a message in its chat: it shares the
+// chat's limits with the cards and replies (Mattermost: an upload and a
+// post, two calls).
+func TestLimitsCoverImages(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Slack = &SlackConfig{ChannelInterval: Duration(time.Second), UpdateInterval: Duration(time.Second)}
+	cfg.Telegram = &TelegramConfig{ChatInterval: Duration(time.Second), GroupInterval: Duration(3 * time.Second), GlobalInterval: Duration(time.Second / 30)}
+	cfg.Mattermost = &MattermostConfig{Interval: Duration(100 * time.Millisecond)}
+	ls := newLimits(cfg)
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	for _, d := range []dest{{Slack, "C1"}, {Telegram, "-100"}} {
+		if u, _ := ls.take(d, callPost, now, time.Minute); !u.Equal(now) {
+			t.Fatalf("%v: the post waits %s", d, u.Sub(now))
+		}
+		if u, _ := ls.take(d, callImage, now, time.Minute); u.Sub(now) < time.Second {
+			t.Errorf("%v: an image right after the card waits only %s", d, u.Sub(now))
+		}
+	}
+	if cost(dest{Mattermost, "x"}, callImage) != 2 || cost(dest{Slack, "C1"}, callImage) != 1 {
+		t.Error("an image's cost")
+	}
+	m := dest{Mattermost, "x"}
+	ls.take(m, callImage, now, time.Minute) // the burst of 2
+	if u, _ := ls.take(m, callPost, now, time.Minute); u.Sub(now) < 100*time.Millisecond {
+		t.Errorf("a Mattermost post after an image (two calls) waits only %s", u.Sub(now))
+	}
+}

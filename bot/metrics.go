@@ -30,6 +30,7 @@ type metrics struct {
 	deliveries         *prometheus.CounterVec
 	deliveryLatency    *prometheus.HistogramVec
 	chatRequests       *prometheus.CounterVec
+	reports            *prometheus.CounterVec
 	chatDuration       *prometheus.HistogramVec
 	chatRejected       *prometheus.CounterVec
 	escalationSteps    *prometheus.CounterVec
@@ -39,6 +40,8 @@ type metrics struct {
 	timeToAck          *prometheus.HistogramVec
 	timeToResolve      *prometheus.HistogramVec
 	escalationLateness prometheus.Histogram
+	graphs             *prometheus.CounterVec
+	graphQuery         *prometheus.HistogramVec
 }
 
 func newMetrics(reg prometheus.Registerer, store incidents.Store, version string, g *gates) (*metrics, error) {
@@ -96,6 +99,10 @@ func newMetrics(reg prometheus.Registerer, store incidents.Store, version string
 		Help:    "Time from an incident's change to the platform accepting the card that shows it, by platform.",
 		Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120, 300},
 	}, []string{"platform"})
+	m.reports = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "klaxon_noise_reports_total",
+		Help: "Weekly noise reports, by platform and result (posted, retry: rate limited, failed: refused or unsure, not retried).",
+	}, []string{"platform", "result"})
 	m.chatRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "klaxon_chat_requests_total",
 		Help: "Commands and button presses from chat, by platform, kind (command, button), verb and result (ok, usage, not_found, conflict, refused, unauthorized, error).",
@@ -132,6 +139,14 @@ func newMetrics(reg prometheus.Registerer, store incidents.Store, version string
 		Name: "klaxon_escalation_lateness_seconds", Help: "From an escalation step's due time to the scheduler running it.",
 		Buckets: []float64{.01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
 	})
+	m.graphs = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "klaxon_graphs_total",
+		Help: "Graphs of incidents' alerts, by result (drawn, failed) and reason (opened, resolved for drawn ones; timeout, unavailable, refused, unauthorized, store for failed ones).",
+	}, []string{"result", "reason"})
+	m.graphQuery = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "klaxon_graph_query_duration_seconds", Help: "Data source queries for graphs (the window and the day before, at once), by data source.",
+		Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2, 5},
+	}, []string{"datasource"})
 	g.shed = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "klaxon_shed_total",
 		Help: "Requests klaxon refused with 503 to protect itself, by reason: webhook_slots, webhook_memory, unauthenticated, client, unauthenticated_memory, slow_body, deadline, store.",
@@ -151,8 +166,8 @@ func newMetrics(reg prometheus.Registerer, store incidents.Store, version string
 	build.WithLabelValues(version).Set(1)
 	for _, c := range []prometheus.Collector{m.requests, m.duration, m.errors, m.authFailures, m.alertsReceived,
 		m.alertsIgnored, m.incidentsOpened, m.incidentsReopened, m.maintenanceHeld, m.hooksInFlight, m.hooksBusy, m.parseWarnings, m.hookReplays, m.alertsUnrouted, build, &openCollector{store: store},
-		m.deliveries, m.deliveryLatency, m.chatRequests, m.chatDuration, m.chatRejected,
-		m.escalationSteps, m.phoneCalls, m.pages, m.pagesThrottled, m.timeToAck, m.timeToResolve, m.escalationLateness, g.shed, webhookMem, unauthInFlight} {
+		m.deliveries, m.deliveryLatency, m.chatRequests, m.reports, m.chatDuration, m.chatRejected,
+		m.escalationSteps, m.phoneCalls, m.pages, m.pagesThrottled, m.timeToAck, m.timeToResolve, m.escalationLateness, m.graphs, m.graphQuery, g.shed, webhookMem, unauthInFlight} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

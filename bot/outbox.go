@@ -92,6 +92,7 @@ type syncer struct {
 	m      *metrics
 	cfg    OutboxConfig
 	limits *limits
+	graphs *grapher // nil without graphs
 
 	poke chan struct{}
 	// now is wall-clock time for claims and rate limits; the injected
@@ -108,7 +109,7 @@ func newSyncer(s *Server, d Deps) *syncer {
 	return &syncer{
 		store: d.Store, box: d.Store.(incidents.Outbox), chats: d.Chats, dests: teamDests(s.cfg),
 		tmpl: d.Templates, clock: s.clock, log: s.log, m: s.metrics, cfg: s.cfg.Outbox,
-		limits: newLimits(s.cfg), poke: make(chan struct{}, 1), now: time.Now,
+		limits: newLimits(s.cfg), graphs: s.grapher, poke: make(chan struct{}, 1), now: time.Now,
 		failing: map[string]int{},
 	}
 }
@@ -217,7 +218,7 @@ func (o *syncer) sync(stopping context.Context, c incidents.Claim) {
 }
 
 func (o *syncer) syncIncident(ctx, stopping context.Context, c incidents.Claim) (time.Time, error) {
-	if len(o.chats) == 0 {
+	if len(o.chats) == 0 && o.graphs == nil {
 		return time.Time{}, nil // no platform: nothing to sync, keep the outbox empty
 	}
 	inc, err := o.store.Get(ctx, c.ID)
@@ -227,9 +228,25 @@ func (o *syncer) syncIncident(ctx, stopping context.Context, c incidents.Claim) 
 	if err != nil {
 		return time.Time{}, err
 	}
+	// The graph job, if one is due, starts first and runs beside the
+	// cards: it never holds them back.
+	var graphAt time.Time
+	var gst incidents.GraphState
+	if o.graphs != nil {
+		// A graph's trouble never holds the cards back: look again soon.
+		st, again, err := o.graphs.check(ctx, inc)
+		if err != nil {
+			o.log.Warn("reading the incident's graph failed; its cards go on", "incident", inc.ID, "err", err)
+			again = graphRecheck
+		}
+		if again > 0 {
+			graphAt = o.now().Add(again)
+		}
+		gst = st
+	}
 	ds := o.dests[inc.Team]
-	if len(ds) == 0 {
-		return time.Time{}, nil
+	if len(ds) == 0 || len(o.chats) == 0 {
+		return graphAt, nil
 	}
 	dlv, err := o.box.Deliveries(ctx, c.ID)
 	if err != nil {
@@ -239,10 +256,15 @@ func (o *syncer) syncIncident(ctx, stopping context.Context, c incidents.Claim) 
 	if err != nil {
 		return time.Time{}, err
 	}
+	graph, err := o.graphToPost(ctx, inc, gst, ds, dlv)
+	if err != nil {
+		o.log.Warn("loading the incident's graph failed; its cards go on", "incident", inc.ID, "err", err)
+		graphAt = o.now().Add(graphRecheck)
+	}
 	// Destinations are independent: one waiting for its rate limit does
 	// not hold the others back.
 	var mu sync.Mutex
-	var retryAt time.Time
+	retryAt := graphAt
 	var wg sync.WaitGroup
 	for _, d := range ds {
 		chat := o.chats[d.platform]
@@ -252,7 +274,10 @@ func (o *syncer) syncIncident(ctx, stopping context.Context, c incidents.Claim) 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			cs := &cardSync{o: o, chat: chat, d: d, inc: inc, card: card, dl: dlv[d.key()], stopping: stopping}
+			cs := &cardSync{o: o, chat: chat, d: d, inc: inc, card: card, dl: dlv[d.key()], stopping: stopping, graph: graph}
+			if graph != nil {
+				cs.images, _ = chat.(ImageChat)
+			}
 			at := cs.run(ctx)
 			mu.Lock()
 			defer mu.Unlock()
@@ -274,6 +299,10 @@ type cardSync struct {
 	card     *templates.Card
 	dl       incidents.Delivery
 	stopping context.Context
+	// graph is the incident's newest graph when a card may lack it;
+	// images posts it (nil when the platform cannot).
+	graph  *incidents.Graph
+	images ImageChat
 }
 
 // maxInlineWait is the longest a worker waits for a rate limit itself;
@@ -306,6 +335,8 @@ func (cs *cardSync) run(ctx context.Context) time.Time {
 			op, err = "update", cs.update(ctx)
 		case cs.pendingEvents() > 0:
 			op, err = "reply", cs.reply(ctx)
+		case cs.images != nil && cs.dl.Graph < cs.graph.Version:
+			op, err = "image", cs.image(ctx)
 		default:
 			return time.Time{}
 		}
@@ -474,11 +505,48 @@ func (cs *cardSync) reply(ctx context.Context) error {
 	return cs.save(ctx)
 }
 
+// image posts the incident's newest graph in the card's thread.
+func (cs *cardSync) image(ctx context.Context) error {
+	if err := cs.acquire(ctx, callImage); err != nil {
+		return err
+	}
+	g := cs.graph
+	name := fmt.Sprintf("%s-graph-%d.png", cs.inc.ID, g.Version)
+	caption := graphCaption(cs.inc, g.GraphState, cs.o.graphs.captionWindow(cs.inc))
+	if err := cs.images.PostImage(ctx, cs.dl.Ref, name, g.PNG, caption); err != nil {
+		return err
+	}
+	cs.dl.Graph = g.Version
+	cs.delivered(callImage)
+	return cs.save(ctx)
+}
+
+// graphToPost loads the incident's newest graph when a card of a platform
+// that posts images has not shown it yet.
+func (o *syncer) graphToPost(ctx context.Context, inc *incidents.Incident, st incidents.GraphState, ds []dest, dlv map[string]incidents.Delivery) (*incidents.Graph, error) {
+	if st.Version == 0 {
+		return nil, nil
+	}
+	for _, d := range ds {
+		if _, ok := o.chats[d.platform].(ImageChat); ok && dlv[d.key()].Graph < st.Version {
+			g, err := o.graphs.graphs.Graph(ctx, inc.ID)
+			if incidents.ErrorKind(err) == incidents.NotFound {
+				return nil, nil
+			}
+			if err != nil {
+				return nil, err
+			}
+			return &g, nil
+		}
+	}
+	return nil, nil
+}
+
 // delivered counts a success and clears the failure streak.
 func (cs *cardSync) delivered(kind callKind) {
 	cs.dl.Attempts, cs.dl.Error, cs.dl.FailedEvents, cs.dl.NotBefore = 0, "", 0, time.Time{}
 	cs.o.m.deliveries.WithLabelValues(cs.d.platform, string(kind), "ok", "").Inc()
-	if kind != callReply {
+	if kind != callReply && kind != callImage {
 		cs.o.m.deliveryLatency.WithLabelValues(cs.d.platform).Observe(cs.o.clock.Now().Sub(cs.inc.UpdatedAt).Seconds())
 	}
 }
@@ -518,9 +586,12 @@ func (cs *cardSync) failed(ctx context.Context, op, code string, retryable bool,
 			events = n
 		}
 		cs.dl.Error, cs.dl.Attempts, cs.dl.FailedEvents = code, 0, max(events, 1)
-		if op == "reply" {
+		switch op {
+		case "reply":
 			// Replies are not retried for good failures: move past them.
 			cs.dl.Events = len(cs.inc.Timeline)
+		case "image":
+			cs.dl.Graph = cs.graph.Version // nor are graphs
 		}
 	}
 	cs.dl.NotBefore = at
@@ -564,6 +635,8 @@ func pastTense(op string) string {
 		return "posted"
 	case "update":
 		return "updated"
+	case "image":
+		return "given its graph"
 	}
 	return "replied to"
 }

@@ -51,6 +51,7 @@ type fakeChat struct {
 	seq   int
 
 	mentions, directs []string
+	announced         []string // dest + " " + text
 }
 
 func newFakeChat() *fakeChat {

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"regexp"
 	"slices"
+	"time"
 )
 
 // TeamConfig is a team that owns incidents and the chats its incidents'
@@ -24,6 +25,23 @@ type TeamConfig struct {
 	// Rules are how page steps reach the team's people who have no rules
 	// of their own.
 	Rules []RuleConfig `yaml:"rules"`
+	// Datasource draws the graphs of the team's alerts that no data
+	// source matches; "none" draws no graphs for the team at all.
+	Datasource string `yaml:"datasource"`
+	// Report sets the team's weekly noise report; nil posts none.
+	Report *TeamReportConfig `yaml:"report"`
+}
+
+// TeamReportConfig is when klaxon posts the team's noise report to its
+// channels, and the time zone its hours and days are counted in.
+type TeamReportConfig struct {
+	// Weekly is a day and a time, "Mon 09:00": each week then, klaxon
+	// posts the report of the 7 days before. Empty: no weekly post (the
+	// report is still there on demand).
+	Weekly string `yaml:"weekly"`
+	// Timezone is an IANA name (Europe/Berlin); default the team's
+	// schedule's time zone, else UTC.
+	Timezone string `yaml:"timezone"`
 }
 
 // RouteConfig sends the alerts whose labels equal every Match value and
@@ -56,6 +74,22 @@ func (v *configValidator) routing(c *Config) {
 	for i, t := range c.Teams {
 		v.uniqueName(fmt.Sprintf("teams[%d].name", i), "team", t.Name, teams)
 		names = append(names, t.Name)
+	}
+	for i, t := range c.Teams {
+		if t.Report == nil {
+			continue
+		}
+		p := fmt.Sprintf("teams[%d].report", i)
+		if t.Report.Weekly != "" {
+			if _, _, err := parseWeekly(t.Report.Weekly); err != nil {
+				v.errorf(p+".weekly", "%v", err)
+			} else if t.Slack == nil && t.Mattermost == nil && t.Telegram == nil {
+				v.errorf(p+".weekly", "the team has no channel to post to (slack, mattermost or telegram)")
+			}
+		}
+		if _, err := time.LoadLocation(t.Report.Timezone); err != nil {
+			v.errorf(p+".timezone", "unknown time zone %q (an IANA name such as Europe/Berlin)", clipValue(t.Report.Timezone))
+		}
 	}
 	known := func(name string) bool { return teams[name] }
 	for i, r := range c.Routes {

@@ -63,6 +63,9 @@ type Deps struct {
 	Pusher Pusher
 	// Console is what the web console needs of the adapters.
 	Console ConsoleDeps
+	// Datasources are the data sources of graphs, by their config name
+	// (datasources[].name); none means no graphs.
+	Datasources map[string]Datasource
 	// LocalToken is the local token (internal/localtrust) of a klaxon
 	// reachable from this machine only (no API token configured, listening
 	// on loopback, no public URL or trusted proxy): the klaxon command's
@@ -95,7 +98,8 @@ type Server struct {
 	sms       SMSSender
 	mailer    Mailer
 	pusher    Pusher
-	ackKey    []byte // signs page acknowledge links; nil: none
+	ackKey    []byte   // signs page acknowledge links; nil: none
+	grapher   *grapher // nil without data sources
 
 	tmpl        *templates.Set
 	signer      *ButtonSigner
@@ -191,6 +195,7 @@ func New(cfg *Config, d Deps) (*Server, error) {
 		s.route("POST", "/twilio/gather", s.unauthenticated(s.phoneCallback(d.VerifyPhone, s.gather), maxPhoneBody))
 		s.route("POST", "/twilio/status", s.unauthenticated(s.phoneCallback(d.VerifyPhone, s.callStatus), maxPhoneBody))
 	}
+	s.grapher = newGrapher(s, d)
 	if _, ok := d.Store.(incidents.Outbox); ok {
 		s.outbox = newSyncer(s, d)
 	} else if len(d.Chats) > 0 {
@@ -222,10 +227,13 @@ func New(cfg *Config, d Deps) (*Server, error) {
 	s.route("GET", "/api/v1/incidents/{id}", s.apiRead(s.getIncident))
 	s.routeIncidentPages() // GET /api/v1/incidents/{id}/alerts and /timeline (api.go)
 	s.route("GET", "/api/v1/incidents/{id}/postmortem.md", s.apiRead(s.getPostmortem))
+	s.route("GET", "/api/v1/incidents/{id}/graph.png", s.apiRead(s.serveGraph(false)))
+	s.route("GET", "/api/v1/incidents/{id}/graph.json", s.apiRead(s.serveGraph(true)))
 	s.route("GET", "/api/v1/oncall", s.apiRead(s.getOncall))
 	s.route("GET", "/api/v1/silences", s.apiRead(s.getSilences))
 	s.route("GET", "/api/v1/maintenance", s.apiRead(s.getMaintenance))
 	s.route("POST", "/api/v1/maintenance", s.apiWrite(s.postMaintenance))
+	s.route("GET", "/api/v1/report", s.apiRead(s.getReport))
 	s.route("POST", "/api/v1/incidents", s.apiWrite(s.declareIncident))
 	for _, a := range apiActions {
 		s.route("POST", "/api/v1/incidents/{id}/"+a.path, s.apiWrite(s.actOn(a)))
@@ -271,8 +279,16 @@ func (s *Server) Run(ctx context.Context) {
 		wg.Add(1)
 		go func() { defer wg.Done(); s.beats.run(ctx) }()
 	}
+	if s.grapher != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.grapher.run(ctx) }()
+	}
 	wg.Add(1)
 	go func() { defer wg.Done(); s.runConsole(ctx) }()
+	if s.weeklyTeams() {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.runReports(ctx) }()
+	}
 	if s.outbox != nil {
 		// With no chat platform configured the workers still drain the
 		// outbox (each item is done at once), so it never grows.

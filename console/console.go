@@ -404,6 +404,7 @@ func (c *Console) routes() {
 	c.mux.Handle("GET /ui/incidents/{id}", c.authed(c.incidentPage))
 	c.mux.Handle("POST /ui/incidents/{id}/act", c.authed(c.act))
 	c.mux.Handle("GET /ui/incidents/{id}/preview", c.authed(c.previewPage))
+	c.mux.Handle("GET /ui/incidents/{id}/graph.png", c.authed(c.graphImage))
 	c.mux.Handle("GET /ui/declare", c.authed(c.declarePage))
 	c.mux.Handle("POST /ui/declare", c.authed(c.declare))
 	c.mux.Handle("GET /ui/events", c.authed(c.events))

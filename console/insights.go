@@ -13,6 +13,7 @@ import (
 	"github.com/klaxonbot/klaxon/charts"
 	"github.com/klaxonbot/klaxon/incidents"
 	"github.com/klaxonbot/klaxon/report"
+	"github.com/klaxonbot/klaxon/report/suggest"
 	"github.com/klaxonbot/klaxon/templates"
 )
 
@@ -57,6 +58,9 @@ type ruleRow struct {
 	// Cells: fired, acknowledged, median time to resolve, resolved
 	// before an ack, flaps, not actionable.
 	Cells []cell
+	// Suggestion is what to change about the rule (report/suggest), or
+	// "" when its figures call for nothing.
+	Suggestion string
 }
 
 // cell is a figure and its change from the previous period.
@@ -173,6 +177,9 @@ func (iv *insightsView) fill(rep report.Report) {
 			c[3].Change, c[3].Class = shareChange(n.UnackedShare(), b.UnackedShare(), true)
 			c[4].Change, c[4].Class = countChange(n.Flaps, b.Flaps, true)
 			c[5].Change, c[5].Class = countChange(n.NotActionable, b.NotActionable, true)
+		}
+		if sg, ok := suggest.For(n); ok {
+			row.Suggestion = sg.Text
 		}
 		iv.Rules = append(iv.Rules, row)
 	}

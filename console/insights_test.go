@@ -144,3 +144,18 @@ func TestFeedbackForm(t *testing.T) {
 	res, _ = e.do(bob, "POST", "/ui/incidents/"+inc.ID+"/act", url.Values{"csrf": {bcsrf}, "verb": {"feedback"}, "actionable": {"yes"}})
 	must(t, res.StatusCode == http.StatusForbidden, "bob's feedback: %s", res.Status)
 }
+
+// Each rule's suggestion (report/suggest) is under its row.
+func TestInsightsSuggestions(t *testing.T) {
+	b := newBackend(t, &clock{now: oncallNow})
+	for i := range 4 {
+		created := time.Date(2026, 3, 2+i, 12, 0, 0, 0, time.UTC)
+		b.stats = append(b.stats, incidents.Stat{Number: int64(i + 1), Team: "payments", CreatedAt: created, ResolvedAt: created.Add(3 * time.Minute),
+			Rules: []incidents.RuleCount{{Source: "alertmanager", Name: "Blip", Fired: 1}}})
+	}
+	e := newEnvOn(t, b)
+	c, _ := e.signIn("bob")
+	_, page := e.do(c, "GET", "/ui/insights?team=payments&days=7", nil)
+	want := `<tr class="suggestion"><td colspan="7"><span class="meta">Suggestion:</span> resolved by itself within 3m in 4 of 4 firings: give the rule ` + "`for: 10m`" + ` or make it a warning (no page)</td></tr>`
+	must(t, strings.Contains(page, want), "insights lack the suggestion %q:\n%.6000s", want, page)
+}

@@ -228,6 +228,7 @@ type incidentView struct {
 	Verbs       map[string]bool // the actions the incident's state allows
 	NoteKinds   []string
 	Snoozed     bool
+	Graph       int64 // the newest graph's version; 0: none
 }
 
 // incidentPage shows one incident.
@@ -308,6 +309,7 @@ func (c *Console) showIncident(w http.ResponseWriter, r *http.Request, s *incide
 		iv.People = append(iv.People, p.Name)
 	}
 	iv.Snoozed = inc.SnoozedUntil.After(c.clock.Now())
+	iv.Graph = c.graphVersion(ctx, id)
 	v := c.view(r, s, inc.ID+" "+templates.Clean(inc.Title, 80, false), iv)
 	v.Live, v.Incident, v.Error, v.Notice = "incident", inc.ID, errMsg, notice
 	c.render(w, r, status, "incident", v)

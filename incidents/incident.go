@@ -137,6 +137,10 @@ const (
 	EventMaintenance EventKind = "maintenance"
 	// EventFlapping records that the incident began (or stopped) flapping.
 	EventFlapping EventKind = "flapping"
+	// EventGraphFailed records a graph of the incident's alert that could
+	// not be drawn (its data source failed). A graph drawn is no event:
+	// it goes to the cards' threads itself (see Graphs).
+	EventGraphFailed EventKind = "graph_failed"
 )
 
 // TagFlap marks the resolved and reopened events of a flapping incident:

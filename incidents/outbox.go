@@ -77,6 +77,9 @@ type Delivery struct {
 	// Events is how many timeline events the card's thread has accounted
 	// for (posted as replies, or there before the card was posted).
 	Events int `json:"events,omitempty"`
+	// Graph is the version of the incident's graph (Graphs) posted in the
+	// card's thread: a newer graph is posted after the card is up to date.
+	Graph int64 `json:"graph,omitempty"`
 	// Attempts counts failures in a row (for backoff); Error is the last
 	// one's code. FailedEvents, set when an error retrying cannot fix
 	// stopped the card, is the timeline's length then: the card is tried

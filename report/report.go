@@ -97,7 +97,11 @@ type Figures struct {
 	// those of them after hours.
 	PagesRecorded   int
 	PagesAfterHours int
-	Flaps           int // alerts that fired again after resolving
+	// The recorded pages by kind: Mentions are mentions and direct
+	// messages (a warning), Calls phone calls, Messages texts, pushes and
+	// e-mails.
+	Mentions, Calls, Messages int
+	Flaps                     int // alerts that fired again after resolving
 	// Actionable and NotActionable are the answers to "was it
 	// actionable?".
 	Actionable, NotActionable int
@@ -138,7 +142,21 @@ type RuleFigures struct {
 	Pages         int // pages about its incidents
 	// PagesAfterHours are its incidents' recorded pages after hours.
 	PagesAfterHours int
+	// SelfResolveMax is the longest time from creation to resolution of
+	// its incidents resolved before anyone acknowledged them (0 when
+	// none): "resolved by itself within SelfResolveMax in ResolvedUnacked
+	// of Incidents".
+	SelfResolveMax time.Duration
+	// PagedAfterHours are its incidents with a recorded page after hours;
+	// AfterHoursAckedSoon those of them acknowledged within AckSoon of
+	// their creation.
+	PagedAfterHours     int
+	AfterHoursAckedSoon int
 }
+
+// AckSoon is how soon an acknowledgement counts as a quick answer to a
+// page (RuleFigures.AfterHoursAckedSoon).
+const AckSoon = 15 * time.Minute
 
 // AckShare is the share of its incidents that were acknowledged, 0 to 1
 // (0 when it fired in none).
@@ -282,6 +300,16 @@ func (a *acc) add(st *incidents.Stat) {
 		}
 	}
 	f.PagesAfterHours += after
+	for _, p := range st.Pages {
+		switch p.Kind {
+		case "mention", "dm":
+			f.Mentions++
+		case "call":
+			f.Calls++
+		default:
+			f.Messages++
+		}
+	}
 	f.Flaps += st.Flaps
 	yes, no := 0, 0
 	if st.Feedback != nil {
@@ -325,6 +353,13 @@ func (a *acc) add(st *incidents.Stat) {
 			a.ruleTTR[k] = append(a.ruleTTR[k], ttr)
 			if !acked {
 				r.ResolvedUnacked++
+				r.SelfResolveMax = max(r.SelfResolveMax, ttr)
+			}
+		}
+		if after > 0 {
+			r.PagedAfterHours++
+			if acked && st.AckedAt.Sub(st.CreatedAt) <= AckSoon {
+				r.AfterHoursAckedSoon++
 			}
 		}
 		r.Flaps += st.Flaps

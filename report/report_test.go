@@ -72,6 +72,8 @@ func TestBuildFigures(t *testing.T) {
 		// 4m, 30m, 1h.
 		MTTR:  report.Durations{N: 3, P50: 30 * time.Minute, P90: time.Hour},
 		Pages: 7, PagesRecorded: 6, PagesAfterHours: 5, Flaps: 2, NotActionable: 1,
+		// Recorded: mentions at 10:01, 02:00, 11:00, 23:31; calls at 02:05, 23:40.
+		Mentions: 4, Calls: 2,
 	}
 	if r.Figures != want {
 		t.Errorf("figures:\n got %+v\nwant %+v", r.Figures, want)
@@ -103,13 +105,16 @@ func TestBuildFigures(t *testing.T) {
 	wantRules := []report.Rule{
 		{Source: "alertmanager", Name: "DiskFull",
 			Now: report.RuleFigures{Fired: 4, Incidents: 2, Acknowledged: 2, Resolved: 2, MedianResolve: 30 * time.Minute,
-				NotActionable: 1, Pages: 3, PagesAfterHours: 2},
+				NotActionable: 1, Pages: 3, PagesAfterHours: 2,
+				// Tuesday 02:00 paged at night, acknowledged in 10m.
+				PagedAfterHours: 1, AfterHoursAckedSoon: 1},
 			Before: report.RuleFigures{Fired: 1, Incidents: 1, Acknowledged: 1, Resolved: 1, MedianResolve: 2 * time.Hour, Actionable: 1}},
-		{Source: "grafana", Name: "Latency", Now: report.RuleFigures{Fired: 2, Incidents: 1, Acknowledged: 1, Pages: 1, PagesAfterHours: 1}},
+		{Source: "grafana", Name: "Latency", Now: report.RuleFigures{Fired: 2, Incidents: 1, Acknowledged: 1, Pages: 1, PagesAfterHours: 1,
+			PagedAfterHours: 1}}, // acknowledged in 20m: not soon
 		// One firing each: by source, then name.
 		{Source: "alertmanager", Name: "CPUHigh", Now: report.RuleFigures{Fired: 1, Incidents: 1, Resolved: 1, ResolvedUnacked: 1,
-			MedianResolve: 4 * time.Minute, Flaps: 2}},
-		{Source: "declared", Name: "Declared thing", Now: report.RuleFigures{Fired: 1, Incidents: 1, Pages: 3, PagesAfterHours: 2}},
+			MedianResolve: 4 * time.Minute, Flaps: 2, SelfResolveMax: 4 * time.Minute}},
+		{Source: "declared", Name: "Declared thing", Now: report.RuleFigures{Fired: 1, Incidents: 1, Pages: 3, PagesAfterHours: 2, PagedAfterHours: 1}},
 	}
 	if !reflect.DeepEqual(r.Rules, wantRules) || r.RulesTotal != 4 {
 		t.Errorf("rules (%d):\n got %+v\nwant %+v", r.RulesTotal, r.Rules, wantRules)

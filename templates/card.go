@@ -84,6 +84,10 @@ const (
 	ActSilence ActionID = "silence"
 	// ActUnsilence expires the silences klaxon made for the incident.
 	ActUnsilence ActionID = "unsilence"
+	// ActFeedback answers "was it actionable?" on a resolved card, Arg
+	// "yes" or "no"; asked once: a card whose incident has an answer shows
+	// it (in Owner) instead of the buttons.
+	ActFeedback ActionID = "feedback"
 )
 
 // Action is a button on a card.
@@ -229,6 +233,12 @@ func (s *Set) render(inc *incidents.Incident, now time.Time) (*Card, error) {
 		// Snoozing means nothing while the window holds the escalation;
 		// Escalate overrides the window.
 		c.Actions = slices.DeleteFunc(c.Actions, func(a Action) bool { return a.ID == ActSnooze })
+	}
+	if inc.State == incidents.Resolved && inc.Feedback == nil {
+		// The question first: two buttons side by side (one row on
+		// Telegram), Reopen after them.
+		c.Actions = append([]Action{{ID: ActFeedback, Label: "Actionable", Arg: "yes"},
+			{ID: ActFeedback, Label: "Not actionable", Arg: "no"}}, c.Actions...)
 	}
 	return c, nil
 }

@@ -829,3 +829,22 @@ func (c *Client) botID(ctx context.Context) (string, error) {
 	c.me.id = u.Id
 	return u.Id, nil
 }
+
+// Announce posts text, klaxon's own (the weekly noise report), to the
+// channel dest as a new post: escaped like a card's text (no mention, no
+// link, no Markdown from the text), at most MaxRunes. It returns the
+// post's id. Code CodeBadDest is a malformed channel id.
+func (c *Client) Announce(ctx context.Context, dest, text string) (string, error) {
+	const op = "CreatePost"
+	if err := ValidDest(dest); err != nil {
+		return "", &Error{Op: op, Code: CodeBadDest, Err: err}
+	}
+	created, resp, err := c.api.CreatePost(ctx, &Post{ChannelId: dest, Message: notice(text, MaxRunes)})
+	if err != nil {
+		return "", wrap(ctx, op, resp, err)
+	}
+	if created == nil || !validID(created.Id) {
+		return "", &Error{Op: op, Status: status(resp), Code: CodeBadResponse, Err: errors.New("no post id in the response")}
+	}
+	return created.Id, nil
+}

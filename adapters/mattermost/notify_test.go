@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/klaxonbot/klaxon/adapters/mattermost"
 	"github.com/klaxonbot/klaxon/adapters/mattermost/mattermostfake"
@@ -127,3 +128,44 @@ func TestDirect(t *testing.T) {
 		t.Errorf("503: %v (temp %v)", e, e.Temp)
 	}
 }
+
+// Announce posts klaxon's text (a weekly report) to a channel, with no
+// live mention or link, within the post limit (the fake refuses
+// violations).
+func TestAnnounce(t *testing.T) {
+	s := mattermostfake.New(mattermostfake.Options{Channels: []string{chA}})
+	defer s.Close()
+	c := newClient(t, s, s.Token())
+	ctx := context.Background()
+	long := hostile + "\n" + strings.Repeat("1. Rule **x** (alertmanager): fired 10 times — ✓ @here\n", 400)
+	for _, text := range []string{hostile, long} {
+		id, err := c.Announce(ctx, chA, text)
+		if err != nil || id == "" {
+			t.Fatalf("announce: %q %v", id, err)
+		}
+	}
+	ms := s.Messages(chA)
+	if len(ms) != 2 {
+		t.Fatalf("posts: %+v", ms)
+	}
+	for _, m := range ms {
+		if liveMentions(m.Text) != 0 {
+			t.Errorf("live mention in %q", m.Text)
+		}
+		if n := utf8.RuneCountInString(m.Text); n > mattermost.MaxRunes {
+			t.Errorf("a post of %d runes", n)
+		}
+	}
+	inert(t, ms[0].Text)
+	if v := s.Violations(); len(v) > 0 {
+		t.Errorf("violations: %v", v)
+	}
+	if _, err := c.Announce(ctx, "@channel", "x"); mmErr(t, err).Code != mattermost.CodeBadDest {
+		t.Errorf("bad channel: %v", err)
+	}
+}
+
+// The client is what bot/ declares as Announcer (bot.Announcer).
+var _ interface {
+	Announce(ctx context.Context, dest, text string) (ref string, err error)
+} = (*mattermost.Client)(nil)

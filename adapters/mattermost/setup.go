@@ -26,7 +26,7 @@ const (
 	commandDisplayName = "klaxon"
 	commandDescription = "Run incidents with klaxon"
 	commandHint        = "ack|resolve|sev|note|list|help [INC-42]"
-	commandDesc        = "Run an incident: ack, resolve, sev, lead, note, timeline, postmortem, declare, oncall, maintenance"
+	commandDesc        = "Run an incident: ack, resolve, sev, lead, note, timeline, postmortem, declare, oncall, maintenance, report"
 	botDisplayName     = "klaxon"
 	botDescription     = "Incident alerts as cards you can act on (klaxon)"
 	untrustedSetting   = "ServiceSettings.AllowedUntrustedInternalConnections"

@@ -547,3 +547,37 @@ func (c *Client) Direct(ctx context.Context, userID, text string) error {
 	}
 	return nil
 }
+
+// Announce posts text, klaxon's own (the weekly noise report), to dest as
+// a top-level message: escaped for mrkdwn (& < >) so that nothing in it is
+// a mention or a link, at most MaxReplyLen, no link names, no unfurls. It
+// returns the message's reference. Code "bad_dest" is a malformed
+// channel id.
+func (c *Client) Announce(ctx context.Context, dest, text string) (string, error) {
+	const op = "chat.postMessage"
+	if err := ValidDest(dest); err != nil {
+		return "", &Error{Op: op, Code: "bad_dest", Err: err}
+	}
+	body := escapeFit(text, MaxReplyLen)
+	if body == "" {
+		body = "(no text)"
+	}
+	channel, ts, err := c.api.PostMessageContext(ctx, dest,
+		slack.MsgOptionText(body, false),
+		slack.MsgOptionParse(false),
+		slack.MsgOptionLinkNames(false),
+		slack.MsgOptionDisableLinkUnfurl(),
+		slack.MsgOptionDisableMediaUnfurl(),
+	)
+	if err != nil {
+		return "", c.wrap(ctx, op, err)
+	}
+	if channel == "" {
+		channel = dest
+	}
+	if ValidDest(channel) != nil || !tsRE.MatchString(ts) {
+		return "", &Error{Op: op, Status: http.StatusOK, Code: "bad_response", Temp: true,
+			Err: fmt.Errorf("unexpected channel %q or ts %q in the answer", truncate(channel, 40), truncate(ts, 40))}
+	}
+	return Ref(channel, ts), nil
+}

@@ -101,7 +101,7 @@ func TestLayout(t *testing.T) {
 	for name, want := range map[string]struct{ header, text, first string }{
 		"triggered":    {"🔴 SEV1 · Payments p99 latency above 2s", "INC-42 · Triggered · SEV1", "klaxon:ack"},
 		"acknowledged": {"🔴 SEV1 · Acknowledged · Payments p99 latency above 2s", "Acknowledged by alice 7m ago", "klaxon:resolve"},
-		"resolved":     {"✅ Resolved · SEV1 · Payments p99 latency above 2s", "Resolved by bob 2m ago", "klaxon:reopen"},
+		"resolved":     {"✅ Resolved · SEV1 · Payments p99 latency above 2s", "Resolved by bob 2m ago", "klaxon:feedback"},
 	} {
 		m := Compile(cards[name], testKey)
 		blocks := checkMessage(t, m).blocks

@@ -44,7 +44,7 @@ const (
 	DefaultAppName  = "klaxon"
 	SlashCommand    = "/incident"
 	slashUsageHint  = "ack|resolve|sev|note|list|help [INC-42]"
-	slashDesc       = "Run an incident: ack, resolve, sev, lead, note, timeline, postmortem, declare, oncall, maintenance"
+	slashDesc       = "Run an incident: ack, resolve, sev, lead, note, timeline, postmortem, declare, oncall, maintenance, report"
 	appDescription  = "Incident alerts as cards you can act on; /incident to run them"
 	appColor        = "#b91c1c"
 	manifestVersion = 1

@@ -92,3 +92,41 @@ func TestDirect(t *testing.T) {
 		t.Errorf("token in %q", e.Error())
 	}
 }
+
+// Announce posts klaxon's text (a weekly report of up to bot.MaxDigest
+// runes) to a channel, escaped, within Slack's limits (the fake refuses
+// violations).
+func TestAnnounce(t *testing.T) {
+	s := newFake(t, slackfake.Options{Channels: []string{ch}})
+	c := newClient(t, s)
+	ctx := context.Background()
+	long := hostile + "\n" + strings.Repeat("1. Rule (alertmanager): fired 10 times — ✓\n", 60)
+	for _, text := range []string{hostile, long} {
+		ref, err := c.Announce(ctx, ch, text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _, _ := ParseRef(ref); got != ch {
+			t.Errorf("ref %q", ref)
+		}
+		quiet(t, s.LastParams("chat.postMessage"))
+	}
+	msgs := s.Messages(ch)
+	if len(msgs) != 2 || msgs[0].Text != hostileEscaped || !strings.HasPrefix(msgs[1].Text, hostileEscaped+"\n") || units(msgs[1].Text) > MaxReplyLen {
+		t.Fatalf("messages: %+v", msgs)
+	}
+	for _, m := range msgs {
+		if strings.Contains(m.Text, "<") {
+			t.Errorf("live markup in %q", m.Text)
+		}
+	}
+	noViolations(t, s)
+	if _, err := c.Announce(ctx, "<!channel>", "x"); err == nil {
+		t.Error("a bad channel id was posted to")
+	}
+}
+
+// The client is what bot/ declares as Announcer (bot.Announcer).
+var _ interface {
+	Announce(ctx context.Context, dest, text string) (ref string, err error)
+} = (*Client)(nil)

@@ -580,3 +580,34 @@ func (c *Client) Direct(ctx context.Context, userID, text string) error {
 	}
 	return err
 }
+
+// Announce posts text, klaxon's own (the weekly noise report), to the
+// chat dest as a new message: escaped like a card (HTML, no link preview,
+// nothing in it a tag or a link), at most MaxText, cut on a whole
+// character. It returns the message's reference. Code "bad_dest" is a
+// chat id that does not parse.
+func (c *Client) Announce(ctx context.Context, dest, text string) (string, error) {
+	const op = "sendMessage"
+	chat, err := parseChat(dest)
+	if err != nil {
+		return "", &Error{Op: op, Code: "bad_dest", Err: err}
+	}
+	b := &builder{buf: make([]byte, 0, 16+len(text)), limit: MaxText}
+	if !b.field("", "", "", text, MaxText, 1, true) {
+		b.markup("(no text)")
+	}
+	cfg := tgbotapi.NewMessage(chat, string(b.buf))
+	cfg.ParseMode = tgbotapi.ModeHTML
+	cfg.DisableWebPagePreview = true
+	var m tgbotapi.Message
+	if err := c.do(ctx, op, func(bot *tgbotapi.BotAPI) (err error) {
+		m, err = bot.Send(cfg)
+		return err
+	}); err != nil {
+		return "", err
+	}
+	if m.MessageID <= 0 {
+		return "", &Error{Op: op, Code: "bad_response", Err: errors.New("the answer has no message_id")}
+	}
+	return FormatRef(chat, m.MessageID), nil
+}

@@ -33,6 +33,8 @@ var commands = []BotCommand{
 	{"list", "Open incidents of this chat's teams"},
 	{"timeline", "The incident's last 30 events: /timeline [INC-42]"},
 	{"postmortem", "The postmortem draft as a document: /postmortem [INC-42]"},
+	{"feedback", "Was it actionable? /feedback [INC-42] yes|no [why]"},
+	{"report", "The noise report of this chat's team: /report [7d|30d]"},
 	{"declare", "Open an incident by hand: /declare title [sev N] [team T]"},
 	{"oncall", "Who is on call now, and who is next: /oncall [team]"},
 	{"silence", "Silence the alerts at their source: /silence [INC-42] 1h|4h|24h [label=value ...]"},

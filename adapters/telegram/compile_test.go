@@ -99,7 +99,8 @@ func TestLayout(t *testing.T) {
 	if !strings.HasPrefix(m.Text, "✅ <b>RESOLVED · SEV1 · ") || !strings.Contains(m.Text, "\n<i>Resolved by bob 2m ago</i>") {
 		t.Errorf("a resolved card must say so first:\n%s", m.Text)
 	}
-	if len(m.Keyboard.InlineKeyboard[0]) != 1 || *m.Keyboard.InlineKeyboard[0][0].CallbackData != "k1.42.reopen.sig" {
+	if kb := m.Keyboard.InlineKeyboard; len(kb[0]) != 2 || *kb[0][0].CallbackData != "k1.42.feedback.yes.sig" || kb[0][1].Text != "Not actionable" ||
+		len(kb[1]) != 1 || *kb[1][0].CallbackData != "k1.42.reopen.sig" {
 		t.Errorf("resolved keyboard: %s", keyboardJSON(t, m))
 	}
 

@@ -99,3 +99,43 @@ func TestDirect(t *testing.T) {
 		t.Error("a refused message was recorded")
 	}
 }
+
+// Announce posts klaxon's text (a weekly report) to a group, escaped and
+// within 4096 characters (the fake refuses violations).
+func TestAnnounce(t *testing.T) {
+	const chat = "-1001234567890"
+	s := telegramfake.New(telegramfake.Options{Chats: []int64{-1001234567890}})
+	defer s.Close()
+	c := newClient(t, s)
+	ctx := context.Background()
+	long := hostile + "\n" + strings.Repeat("1. Rule <b>x</b> (alertmanager): fired 10 times & more — ✓\n", 90)
+	for _, text := range []string{hostile, long} {
+		ref, err := c.Announce(ctx, chat, text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id, _, err := ParseRef(ref); err != nil || id != -1001234567890 {
+			t.Errorf("ref %q", ref)
+		}
+	}
+	ms := s.Messages(chat)
+	if len(ms) != 2 || ms[0].ParseMode != "HTML" || !ms[1].NoPreview {
+		t.Fatalf("messages: %+v", ms)
+	}
+	for _, m := range ms {
+		if strings.Contains(m.HTML, "<") {
+			t.Errorf("live markup in %q", m.HTML)
+		}
+	}
+	inert(t, ms[0].HTML, ms[0].Text)
+	if n := utf16Len(ms[1].Text); n > MaxText || !strings.HasSuffix(ms[1].Text, "…") {
+		t.Errorf("the long text: %d units, %q at its end", n, ms[1].Text[len(ms[1].Text)-20:])
+	}
+	noViolations(t, s)
+	wantCode(t, func() error { _, err := c.Announce(ctx, "@channel", "x"); return err }(), "bad_dest", false)
+}
+
+// The client is what bot/ declares as Announcer (bot.Announcer).
+var _ interface {
+	Announce(ctx context.Context, dest, text string) (ref string, err error)
+} = (*Client)(nil)

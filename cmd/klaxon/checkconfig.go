@@ -120,5 +120,9 @@ func laterChecks(cfg *bot.Config, earlier bot.ConfigErrors) bot.ConfigErrors {
 			add(e)
 		}
 	}
+	_, dserrs := newDatasources(cfg)
+	for _, e := range dserrs {
+		add(e)
+	}
 	return found
 }

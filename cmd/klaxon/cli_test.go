@@ -123,9 +123,18 @@ func TestCLIWorksOnIncidents(t *testing.T) {
 	if out := must("resolve", "INC-1", "--summary", "pool resized"); !strings.Contains(out, "pool resized") {
 		t.Fatalf("resolve: %q", out)
 	}
+	if out := must("feedback", "INC-1", "no", "it", "fixed", "itself"); !strings.Contains(out, "Marked not actionable by") || !strings.Contains(out, "(cli): it fixed itself") {
+		t.Fatalf("feedback: %q", out)
+	}
+	if _, err := klaxon(t, "feedback", "INC-1", "maybe"); err == nil || !strings.Contains(err.Error(), "yes|no") {
+		t.Fatalf("feedback maybe: %v", err)
+	}
 	var inc map[string]any
 	if err := json.Unmarshal([]byte(must("show", "INC-1", "-o", "json")), &inc); err != nil {
 		t.Fatal(err)
+	}
+	if fb, _ := inc["feedback"].(map[string]any); fb == nil || fb["actionable"] != false || fb["why"] != "it fixed itself" {
+		t.Fatalf("feedback stored: %v", inc["feedback"])
 	}
 	if inc["state"] != "resolved" || inc["summary"] != "pool resized" || inc["lead"] != "alice" || inc["severity"] != 2.0 {
 		t.Fatalf("show -o json: %v", inc)

@@ -244,6 +244,8 @@ func clientVerb(ctx context.Context, name string, args []string, stdout, stderr 
 		min, max = 1, 2
 	case "note", "declare":
 		min, max = 1, -1
+	case "feedback":
+		min, max = 2, -1
 	}
 	pos, err := parseArgs(fs, args, min, max)
 	if err != nil {
@@ -327,6 +329,19 @@ func clientVerb(ctx context.Context, name string, args []string, stdout, stderr 
 		}
 		if *kind != "" {
 			body["kind"] = *kind
+		}
+	case "feedback":
+		var yes bool
+		switch strings.ToLower(pos[1]) {
+		case "yes", "y":
+			yes = true
+		case "no", "n":
+		default:
+			return usageError{"usage: klaxon feedback ID yes|no [WHY]"}
+		}
+		path, body = path+"feedback", map[string]any{"actionable": yes}
+		if why := strings.Join(pos[2:], " "); why != "" {
+			body["why"] = why
 		}
 	default: // ack, unack, reopen, escalate
 		path += name

@@ -81,6 +81,7 @@ var verbs = []verb{
 	{"sev", "ID 1-4", "set the severity (1 is worst)", groupWork},
 	{"lead", "ID PERSON", "name the incident commander", groupWork},
 	{"note", "ID TEXT [--kind factor|action|went-well|went-wrong|lucky]", "add a note to the timeline (and the postmortem)", groupWork},
+	{"feedback", "ID yes|no [WHY]", "say whether an incident was worth acting on (the noise report counts it)", groupWork},
 	{"declare", "TITLE [--sev N] [--team TEAM] [--summary TEXT]", "open an incident by hand", groupWork},
 	{"oncall", "[TEAM]", "who is on call now and next", groupWork},
 	{"postmortem", "ID", "print an incident's blameless postmortem draft (Markdown)", groupWork},

@@ -196,8 +196,15 @@ func checkREADMEConfig(t *testing.T, where, text string) {
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := bot.LoadConfig(path, readmeEnv); err != nil {
+	cfg, err := bot.LoadConfig(path, readmeEnv)
+	if err != nil {
 		t.Errorf("%s: the config does not load:\n%v\n%s", where, err, text)
+		return
+	}
+	// And check-config's later checks: templates, the platforms' and
+	// Twilio's clients, webhook mappings, data sources, senders.
+	if es := laterChecks(cfg, nil); len(es) > 0 {
+		t.Errorf("%s: check-config: %v\n%s", where, es, text)
 	}
 }
 

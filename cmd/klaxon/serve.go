@@ -79,6 +79,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("config %s:\n%w", *path, err)
 	}
+	datasources, dserrs := newDatasources(cfg)
+	if len(dserrs) > 0 {
+		return fmt.Errorf("config %s:\n%w", *path, dserrs)
+	}
 	store, closeStore, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -113,6 +117,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Console:     cdeps,
 		LocalToken:  localToken,
 		Silencers:   silencers,
+		Datasources: datasources,
 	})
 	if err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/klaxonbot/klaxon/adapters/prometheus/promfake"
 	"github.com/klaxonbot/klaxon/incidents/storetest"
 )
 
@@ -85,7 +86,21 @@ func postAll(b *testing.B, url string, bodies [][]byte) {
 // the last alert every card showed its final state, and the API calls.
 //
 //	go test -run '^$' -bench Storm -benchtime 1x ./cmd/klaxon
+//
+// With graphs=on, a data source (promfake, three series) matches the
+// alerts' generator URL: every incident also gets its graph, and
+// graphs-s says when the last was stored.
 func BenchmarkStorm(b *testing.B) {
+	for _, graphs := range []bool{false, true} {
+		name := "graphs=off"
+		if graphs {
+			name = "graphs=on"
+		}
+		b.Run(name, func(b *testing.B) { benchmarkStorm(b, graphs) })
+	}
+}
+
+func benchmarkStorm(b *testing.B, graphs bool) {
 	const groups, perGroup, parts = 50, 40, 4
 	for range b.N {
 		b.StopTimer()
@@ -94,10 +109,46 @@ func BenchmarkStorm(b *testing.B) {
 		prefix := storetest.Prefix("storm")
 		store := fmt.Sprintf("store: {redis: {url: %q, key_prefix: %q}}", storetest.RedisURL(), prefix)
 		cfg := strings.Replace(f.config(store), `chat: "`+e2eTG+`"`, `chat: "4242"`, 1)
+		var prom *promfake.Server
+		if graphs {
+			prom = promfake.New(promfake.Options{Answer: func(q promfake.Query) promfake.Response {
+				var ss []promfake.Series
+				for i := range 3 {
+					s := promfake.Series{Metric: map[string]string{"__name__": "up", "instance": fmt.Sprintf("node-%d", i)}}
+					for _, t := range q.Times() {
+						s.Points = append(s.Points, promfake.Point{T: t, V: "1"})
+					}
+					ss = append(ss, s)
+				}
+				return promfake.Response{Series: ss}
+			}})
+			defer prom.Close()
+			cfg += fmt.Sprintf("datasources: [{name: prom, url: %q, match: {host: \"prometheus:9090\"}}]\n", prom.URL())
+		}
 		base, _, stop := startServe(b, writeFile(b, "klaxon.yaml", cfg))
 		bodies := stormPayloads(groups, perGroup, parts)
 		b.StartTimer()
 		start := time.Now()
+		// With graphs, when every incident has its graph (polled beside
+		// the cards).
+		graphsDone := make(chan time.Time, 1)
+		if graphs {
+			go func() {
+				for n := 1; n <= groups; n++ {
+					for time.Since(start) < 5*time.Minute {
+						resp, err := http.Get(fmt.Sprintf("%s/api/v1/incidents/INC-%d/graph.png", base, n))
+						if err == nil {
+							resp.Body.Close()
+							if resp.StatusCode == 200 {
+								break
+							}
+						}
+						time.Sleep(20 * time.Millisecond)
+					}
+				}
+				graphsDone <- time.Now()
+			}()
+		}
 		postAll(b, base+"/hooks/alertmanager", bodies)
 		lastAlert := time.Now()
 		final := func(text string) bool { return strings.Contains(text, fmt.Sprintf("%d firing, 0 resolved", perGroup)) }
@@ -169,6 +220,9 @@ func BenchmarkStorm(b *testing.B) {
 			return n
 		}
 		b.ReportMetric(lastAlert.Sub(start).Seconds(), "ingest-s")
+		if graphs {
+			b.ReportMetric((<-graphsDone).Sub(lastAlert).Seconds(), "graphs-s")
+		}
 		b.ReportMetric(finalAt.Sub(lastAlert).Seconds(), "final-after-last-alert-s")
 		for _, p := range platforms {
 			b.ReportMetric(p.at.Sub(lastAlert).Seconds(), p.name+"-final-s")

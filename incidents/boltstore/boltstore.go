@@ -54,6 +54,7 @@ var (
 	bktBeats     = []byte("beats")     // heartbeat name → its incidents.Heartbeat JSON (heartbeats.go)
 	bktBeatDue   = []byte("beatdue")   // heartbeat name → its deadline (ms; while claimed, its lease end)
 	bktBeatMeta  = []byte("beatmeta")  // "watched" → when a scheduler last watched (ms)
+	bktGraphs    = []byte("graphs")    // number part (1) → the incident's graph: state, PNG, data (graph.go)
 )
 
 // FileName is the database's name inside the data directory.
@@ -105,7 +106,7 @@ func OpenWith(dir string, opts Options) (*Store, error) {
 	db.MaxBatchDelay = 2 * time.Millisecond
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bktIncidents, bktGroups, bktAlerts, bktOutbox, bktDelivery, bktRefs, bktEsc, bktSteps, bktOverrides, bktMaint,
-			bktIAlerts, bktIOrder, bktIRank, bktIEvents, bktCreated, bktTeams, bktMeta, bktStats, bktBeats, bktBeatDue, bktBeatMeta, bktThrottle} {
+			bktIAlerts, bktIOrder, bktIRank, bktIEvents, bktCreated, bktTeams, bktMeta, bktStats, bktBeats, bktBeatDue, bktBeatMeta, bktGraphs, bktOnce, bktOnceExp, bktThrottle} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}

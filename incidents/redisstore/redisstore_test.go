@@ -162,3 +162,29 @@ func TestStatsFiledWithEveryChange(t *testing.T) {
 func BenchmarkStats(b *testing.B) { storetest.BenchStats(b, newStore) }
 
 func BenchmarkThrottle(b *testing.B) { storetest.BenchThrottle(b, newStore) }
+
+// A graph's key expires incidents.GraphRetention after its last write:
+// graphs are large, and Redis holds them in memory.
+func TestGraphExpires(t *testing.T) {
+	rdb := storetest.Redis(t)
+	prefix := storetest.Prefix("graph")
+	s := redisstore.New(rdb, redisstore.Options{Prefix: prefix, ReconcileEvery: -1})
+	defer s.Close()
+	defer storetest.DeleteKeys(rdb, prefix)
+	ctx := context.Background()
+	for i, write := range []func() error{
+		func() error { return s.GraphTried(ctx, "INC-7", "open", storetest.T0) },
+		func() error {
+			_, err := s.SaveGraph(ctx, "INC-7", incidents.Graph{GraphState: incidents.GraphState{Phase: "open", DrawnAt: storetest.T0}, PNG: []byte("png")})
+			return err
+		},
+	} {
+		if err := write(); err != nil {
+			t.Fatal(err)
+		}
+		ttl := rdb.PTTL(ctx, prefix+":graph:{INC-7}").Val()
+		if ttl <= incidents.GraphRetention-time.Minute || ttl > incidents.GraphRetention {
+			t.Errorf("write %d: the graph's TTL is %v, want %v", i, ttl, incidents.GraphRetention)
+		}
+	}
+}

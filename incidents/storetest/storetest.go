@@ -143,6 +143,14 @@ func Run(t *testing.T, newStore NewStore, opts ...Option) {
 		}
 		testThrottles(t, th)
 	})
+	t.Run("Graphs", func(t *testing.T) {
+		s := newStore(t)
+		g, ok := s.(incidents.Graphs)
+		if !ok {
+			t.Skip("store keeps no graphs")
+		}
+		testGraphs(t, s, g)
+	})
 	for _, tc := range outbox {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newStore(t)
