@@ -310,7 +310,7 @@ func TestDeployMetricNames(t *testing.T) {
 	for _, name := range []string{"klaxon_http_request_duration_seconds", "klaxon_http_requests_total", "klaxon_alerts_received_total",
 		"klaxon_http_request_errors_total", "klaxon_deliveries_total", "klaxon_webhooks_in_flight", "klaxon_outbox_depth",
 		"klaxon_outbox_oldest_age_seconds", "klaxon_time_to_acknowledge_seconds", "klaxon_time_to_resolve_seconds",
-		"klaxon_escalation_steps_total", "klaxon_phone_calls_total", "klaxon_pages_total", "klaxon_store_up", "klaxon_chat_rejected_total",
+		"klaxon_escalation_steps_total", "klaxon_phone_calls_total", "klaxon_pages_total", "klaxon_pages_throttled_total", "klaxon_store_up", "klaxon_chat_rejected_total",
 		"klaxon_escalation_lateness_seconds", "klaxon_incidents_opened_total", "klaxon_incidents_open"} {
 		if !used[name] {
 			t.Errorf("neither the rules nor the dashboard use %s", name)
