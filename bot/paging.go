@@ -254,7 +254,7 @@ func (e *escalator) attempt(ctx context.Context, inc *incidents.Incident, card *
 		}
 		return r
 	}
-	held, next, more := e.throttle(ctx, inc, a, now)
+	held, next, more, slot := e.throttle(ctx, inc, a, now)
 	if held {
 		r.held, r.retryAt = true, next
 		if a.Holds == 0 {
@@ -273,6 +273,7 @@ func (e *escalator) attempt(ctx context.Context, inc *incidents.Incident, card *
 		}
 		return r
 	}
+	e.unthrottle(ctx, a, slot)
 	if len(more) > 0 {
 		defer func() { e.fold(ctx, inc, a, more, false, now, r.retryAt) }()
 	}

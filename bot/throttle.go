@@ -54,24 +54,24 @@ func pageOnce(a incidents.PageAttempt) string {
 // key is claimed here: an attempt its own incident's scheduler is
 // running at the same moment (and may send) is left to it, so no
 // incident is both sent alone and told of in another's message.
-func (e *escalator) throttle(ctx context.Context, inc *incidents.Incident, a incidents.PageAttempt, now time.Time) (held bool, next time.Time, more []heldPage) {
+func (e *escalator) throttle(ctx context.Context, inc *incidents.Incident, a incidents.PageAttempt, now time.Time) (held bool, next time.Time, more []heldPage, slot string) {
 	limit := e.s.cfg.Paging.Throttle.For(a.Method).Limit()
 	if e.throttles == nil || !limit.On() {
-		return false, time.Time{}, nil
+		return false, time.Time{}, nil, ""
 	}
 	res, err := e.throttles.Throttle(ctx, throttleKey(a.Person, a.Method), inc.ID, now, limit)
 	if err != nil {
 		e.s.log.Warn("throttle not checked; sending the page", "incident", inc.ID, "person", a.Person, "method", a.Method, "err", err)
-		return false, time.Time{}, nil
+		return false, time.Time{}, nil, ""
 	}
 	if !res.Admitted {
 		if !res.First {
 			// The first held back asks at Next and folds this one in;
 			// this one asks a little later, in case it does not (its
 			// incident was acknowledged, say), rather than all at once.
-			return true, res.Next.Add(followerLag(limit.Per)), nil
+			return true, res.Next.Add(followerLag(limit.Per)), nil, ""
 		}
-		return true, res.Next, nil
+		return true, res.Next, nil, ""
 	}
 	for _, id := range res.Held {
 		if id == inc.ID {
@@ -99,7 +99,19 @@ func (e *escalator) throttle(ctx context.Context, inc *incidents.Incident, a inc
 			more = append(more, hp)
 		}
 	}
-	return false, time.Time{}, more
+	return false, time.Time{}, more, res.Slot
+}
+
+// unthrottle gives back the throttle's slot of a message that was not
+// sent: the window counts what reached the person, and the retry is not
+// held back by its own failure.
+func (e *escalator) unthrottle(ctx context.Context, a incidents.PageAttempt, slot string) {
+	if slot == "" || e.throttles == nil {
+		return
+	}
+	if err := e.throttles.ReleaseThrottle(context.WithoutCancel(ctx), throttleKey(a.Person, a.Method), slot); err != nil {
+		e.s.log.Warn("throttle slot of a failed page not given back", "person", a.Person, "method", a.Method, "err", err)
+	}
 }
 
 // followerLag is how long after the first held-back attempt the others

@@ -25,6 +25,9 @@ type ThrottleResult struct {
 	// incidents, so one that is not folded (the send failed) is held
 	// again when it comes due.
 	Held []string
+	// Slot, when admitted, names the admission: ReleaseThrottle gives it
+	// back when the message was not sent after all.
+	Slot string
 	// Next, when not admitted, is when the window has room again.
 	Next time.Time
 	// First, when not admitted: the asking incident is the first of
@@ -48,6 +51,10 @@ type Throttles interface {
 	// there), says when the window has room, and whether id is the first
 	// of them.
 	Throttle(ctx context.Context, key, id string, now time.Time, limit Limit) (ThrottleResult, error)
+	// ReleaseThrottle gives back the admission slot under key (a message
+	// that failed to send), so that the window counts what reached the
+	// person. A slot already out of the window releases nothing.
+	ReleaseThrottle(ctx context.Context, key, slot string) error
 }
 
 // ThrottleHold is how long held incidents are kept under a key that

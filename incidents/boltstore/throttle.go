@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
+	"strconv"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -53,7 +54,7 @@ func (s *Store) Throttle(ctx context.Context, key, id string, now time.Time, lim
 		if len(r.Sent) < limit.Count {
 			r.Sent = append(r.Sent, at)
 			slices.Sort(r.Sent)
-			res.Admitted = true
+			res.Admitted, res.Slot = true, strconv.FormatInt(at, 10)
 			for _, h := range r.Held {
 				if h.ID != id {
 					res.Held = append(res.Held, h.ID)
@@ -77,4 +78,38 @@ func (s *Store) Throttle(ctx context.Context, key, id string, now time.Time, lim
 		return incidents.ThrottleResult{}, s.wrap("boltstore.Throttle", err)
 	}
 	return res, nil
+}
+
+// ReleaseThrottle implements incidents.Throttles. A slot is its
+// admission's time: one admission at that time is given back.
+func (s *Store) ReleaseThrottle(ctx context.Context, key, slot string) error {
+	at, err := strconv.ParseInt(slot, 10, 64)
+	if key == "" || err != nil {
+		return incidents.Errorf(incidents.Invalid, "no throttle slot %q under %q", slot, key)
+	}
+	err = s.db.Batch(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bktThrottle)
+		v := b.Get([]byte(key))
+		if v == nil {
+			return nil
+		}
+		var r throttleRec
+		if err := json.Unmarshal(v, &r); err != nil {
+			return err
+		}
+		i := slices.Index(r.Sent, at)
+		if i < 0 {
+			return nil
+		}
+		r.Sent = slices.Delete(r.Sent, i, i+1)
+		nv, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte(key), nv)
+	})
+	if err != nil {
+		return s.wrap("boltstore.ReleaseThrottle", err)
+	}
+	return nil
 }

@@ -57,7 +57,7 @@ func (s *Store) Throttle(ctx context.Context, key, id string, now time.Time, lim
 		return res, incidents.Errorf(incidents.Internal, "redisstore.Throttle: unexpected reply %v", v)
 	}
 	if n, _ := v[0].(int64); n == 1 {
-		res.Admitted = true
+		res.Admitted, res.Slot = true, member
 		held, _ := v[2].([]any)
 		for _, h := range held {
 			if h, ok := h.(string); ok && h != id {
@@ -73,4 +73,12 @@ func (s *Store) Throttle(ctx context.Context, key, id string, now time.Time, lim
 		res.First = ok && rank == 0
 	}
 	return res, nil
+}
+
+// ReleaseThrottle implements incidents.Throttles.
+func (s *Store) ReleaseThrottle(ctx context.Context, key, slot string) error {
+	if key == "" || slot == "" {
+		return incidents.Errorf(incidents.Invalid, "no throttle slot %q under %q", slot, key)
+	}
+	return unavailable("redisstore.ReleaseThrottle", s.rdb.ZRem(ctx, s.throttleKeys(key)[0], slot).Err())
 }

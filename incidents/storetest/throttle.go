@@ -49,6 +49,25 @@ func testThrottles(t *testing.T, th incidents.Throttles) {
 	want(ask(key, "INC-5", T0.Add(time.Minute+time.Second)), false, "[]", T0.Add(70*time.Second), true)
 	want(ask(key, "INC-5", T0.Add(70*time.Second)), true, "[]", time.Time{})
 
+	// A message that failed gives its slot back: the window has room.
+	r := ask(key, "INC-6", T0.Add(71*time.Second))
+	if r.Admitted {
+		t.Fatalf("window full, yet admitted: %+v", r)
+	}
+	r = ask(key, "INC-7", T0.Add(2*time.Minute+time.Second))
+	if !r.Admitted || r.Slot == "" {
+		t.Fatalf("after the window: %+v", r)
+	}
+	if err := th.ReleaseThrottle(ctx, key, r.Slot); err != nil {
+		t.Fatal(err)
+	}
+	if r := ask(key, "INC-8", T0.Add(2*time.Minute+2*time.Second)); !r.Admitted {
+		t.Fatalf("the released slot was not given back: %+v", r)
+	}
+	if r := ask(key, "INC-9", T0.Add(2*time.Minute+3*time.Second)); r.Admitted {
+		t.Fatalf("the window is full again, yet admitted: %+v", r)
+	}
+
 	if _, err := th.Throttle(ctx, key, "INC-1", T0, incidents.Limit{}); incidents.ErrorKind(err) != incidents.Invalid {
 		t.Fatalf("a zero limit: err = %v, want Invalid", err)
 	}
@@ -74,7 +93,7 @@ func testThrottles(t *testing.T, th incidents.Throttles) {
 	if n := admitted.Load(); n != 3 {
 		t.Fatalf("%d of 20 concurrent callers admitted, want 3", n)
 	}
-	r := ask(race, "INC-99", T0.Add(15*time.Minute))
+	r = ask(race, "INC-99", T0.Add(15*time.Minute))
 	if !r.Admitted || len(r.Held) != 17 {
 		t.Fatalf("after the window: %+v, want admitted with the 17 held back", r)
 	}
