@@ -376,3 +376,51 @@ func sum(xs []int) int {
 	}
 	return n
 }
+
+// Held-back pages are durable: a restart while they wait, and the
+// replica that comes up sends them or the digest that folds them, one
+// SMS a minute at most.
+func TestThrottleHoldSurvivesRestart(t *testing.T) {
+	eachStore(t, func(t *testing.T, store func(testing.TB) incidents.Store) {
+		st := store(t)
+		clock := &fakeClock{now: t0}
+		sms := func(c *bot.Config) { c.People[0].Rules = []bot.RuleConfig{{SMS: dur(0)}} }
+		e1 := newPageEnvWith(t, st, clock, sms)
+		ids := openStorm(t, []*pageEnv{e1}, 4)
+		settled(t, e1, ids)
+		if got := e1.senders.list("sms"); len(got) != 1 {
+			t.Fatalf("before the restart: %q", got)
+		}
+		e1.stop()
+		e2 := newPageEnvWith(t, st, clock, sms)
+		for m := range 3 {
+			clock.Add(time.Minute)
+			settled(t, e2, ids)
+			if n := len(e2.senders.list("sms")); n > m+1 {
+				t.Fatalf("%d SMS in %d minutes after the restart: %q", n, m+1, e2.senders.list("sms"))
+			}
+		}
+		msgs := append(e1.senders.list("sms"), e2.senders.list("sms")...)
+		sent, fold := 0, 0
+		for _, id := range ids {
+			inc, err := st.Get(context.Background(), id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !inc.NextPage().IsZero() {
+				t.Fatalf("%s still has a page pending: %q", id, e2.paged(id))
+			}
+			for _, s := range e2.paged(id) {
+				switch {
+				case strings.HasPrefix(s, "Paged alice by SMS"):
+					sent++
+				case strings.HasPrefix(s, "SMS to alice folded into the one about INC-"):
+					fold++
+				}
+			}
+		}
+		if sent != len(msgs) || sent+fold != len(ids) || folded(msgs) != fold || fold == 0 {
+			t.Fatalf("%d SMS telling of %d more; timelines: %d sent, %d folded:\n%s", len(msgs), folded(msgs), sent, fold, strings.Join(msgs, "\n"))
+		}
+	})
+}
