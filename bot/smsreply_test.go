@@ -292,6 +292,9 @@ func TestSMSReplyAfterARealPage(t *testing.T) {
 	e.clock.Add(2 * time.Minute)
 	waitFor(t, 5*time.Second, "the SMS", func() bool { return len(e.senders.list("sms")) == 1 })
 	waitFor(t, 5*time.Second, "the SMS recorded", func() bool { return len(e.paged(inc.ID)) == 3 })
+	if s := e.senders.list("sms")[0]; !strings.Contains(s, "\nReply 1 to ack, 2 to escalate") {
+		t.Fatalf("the text says nothing of replies: %q", s)
+	}
 	e.stop()
 	e2 := newSMSEnv(t, st)
 	if got := e2.text(aliceSMS, "1"); got != inc.ID+" acknowledged by alice" {

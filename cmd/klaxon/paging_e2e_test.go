@@ -310,6 +310,11 @@ twilio: {account_sid: %s, auth_token: %s, from: "+15550000000", api_url: %q}
 		}
 		return string(b)
 	}
+	if sms := tw.Messages()[0]; !strings.Contains(sms.Body, "\nReply 1 to ack, 2 to escalate. Ack: "+base+"/page/ack/INC-1.alice.sms.") || sms.Segments > 3 {
+		t.Fatalf("SMS %+v", sms)
+	} else {
+		t.Logf("the page's text, %d segment(s) %s: %q", sms.Segments, sms.Encoding, sms.Body)
+	}
 	const head = `<?xml version="1.0" encoding="UTF-8"?>`
 	if got := reply("+15559999999", "1"); got != head+`<Response/>` {
 		t.Fatalf("unknown number: %s", got)
