@@ -43,7 +43,7 @@ const (
 
 // newSMSEnv is the paging env with Twilio's real signature check over
 // server.public_url and the inbox; alice is the team's only responder.
-func newSMSEnv(t *testing.T, store incidents.Store) *pageEnv {
+func newSMSEnv(t testing.TB, store incidents.Store) *pageEnv {
 	cfg := bot.DefaultConfig()
 	pagingConfig(cfg)
 	cfg.People[1].SMS = bobSMS
