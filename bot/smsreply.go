@@ -274,12 +274,24 @@ func (s *Server) smsReply(w http.ResponseWriter, r *http.Request, form url.Value
 			return
 		}
 		spend()
-		reply("refused", fitSMS(c.ID+": "+incidents.ErrorMessage(err)))
+		reply("refused", fitSMS(refusal(c.ID, incidents.ErrorMessage(err))))
 		return
 	}
 	spend()
 	done := map[Verb]string{VerbAck: "acknowledged", VerbEscalate: "escalated", VerbResolve: "resolved"}[c.Verb]
 	reply(done, fitSMS(c.ID+" "+done+" by "+pc.Name+note))
+}
+
+// refusal is a refused action's answer: msg, naming the incident, without
+// the chat commands it suggests.
+func refusal(id, msg string) string {
+	if i := strings.Index(msg, " You can still look: /incident"); i > 0 {
+		msg = msg[:i]
+	}
+	if !strings.Contains(msg, id) {
+		msg = id + ": " + msg
+	}
+	return msg
 }
 
 // fitSMS cuts text to one segment's characters.
