@@ -257,6 +257,9 @@ func (s *Server) smsReply(w http.ResponseWriter, r *http.Request, form url.Value
 				others = append(others, t.id)
 			}
 		}
+		if n := len(others); n > 3 { // one segment
+			others = append(others[:3], "+"+itoa(n-3)+" more")
+		}
 		if len(others) > 0 {
 			note = " (the latest texted; also open: " + strings.Join(others, ", ") + ")"
 		}

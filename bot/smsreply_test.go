@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -161,6 +162,24 @@ func TestSMSReplyAcksTheLatestTexted(t *testing.T) {
 		}
 	})
 }
+
+// Many open incidents texted: the answer names three more, and fits a
+// segment.
+func TestSMSReplyManyOpen(t *testing.T) {
+	e := newSMSEnv(t, boltStore(t))
+	var ids []string
+	for i := range 6 {
+		inc := e.openAt("m" + itoa(i))
+		e.texted(inc.ID, "alice", t0.Add(time.Duration(i)*time.Minute))
+		ids = append(ids, inc.ID)
+	}
+	want := ids[5] + " acknowledged by alice (the latest texted; also open: " + ids[4] + ", " + ids[3] + ", " + ids[2] + ", +2 more)"
+	if got := e.text(aliceSMS, "1"); got != want || len(got) > 160 {
+		t.Fatalf("reply %q, want %q", got, want)
+	}
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
 
 // With an ID: ack, escalate and resolve; resolve needs one; bob (not a
 // responder) may act on what he was texted about only.
