@@ -36,6 +36,7 @@ type metrics struct {
 	escalationSteps    *prometheus.CounterVec
 	phoneCalls         *prometheus.CounterVec
 	pages              *prometheus.CounterVec
+	smsInbound         *prometheus.CounterVec
 	timeToAck          *prometheus.HistogramVec
 	timeToResolve      *prometheus.HistogramVec
 	escalationLateness prometheus.Histogram
@@ -124,6 +125,9 @@ func newMetrics(reg prometheus.Registerer, store incidents.Store, version string
 	m.pages = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "klaxon_pages_total", Help: "Page attempts of page steps by method (dm, push, email, sms, call) and outcome (sent, retried, failed).",
 	}, []string{"method", "outcome"})
+	m.smsInbound = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "klaxon_sms_inbound_total", Help: "Texts to the Twilio number by result (acknowledged, escalated, resolved, refused, no_incident, usage, help, opt_out, opt_in, unknown_number, replay, bad_signature, invalid, failed).",
+	}, []string{"result"})
 	ttBuckets := []float64{30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 43200, 86400}
 	m.timeToAck = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name: "klaxon_time_to_acknowledge_seconds", Help: "From an incident opening to its first acknowledgement (MTTA), by team and severity.", Buckets: ttBuckets,
@@ -163,7 +167,7 @@ func newMetrics(reg prometheus.Registerer, store incidents.Store, version string
 	for _, c := range []prometheus.Collector{m.requests, m.duration, m.errors, m.authFailures, m.alertsReceived,
 		m.alertsIgnored, m.incidentsOpened, m.incidentsReopened, m.maintenanceHeld, m.hooksInFlight, m.hooksBusy, m.parseWarnings, m.hookReplays, m.alertsUnrouted, build, &openCollector{store: store},
 		m.deliveries, m.deliveryLatency, m.chatRequests, m.reports, m.chatDuration, m.chatRejected,
-		m.escalationSteps, m.phoneCalls, m.pages, m.timeToAck, m.timeToResolve, m.escalationLateness, m.graphs, m.graphQuery, g.shed, webhookMem, unauthInFlight} {
+		m.escalationSteps, m.phoneCalls, m.pages, m.smsInbound, m.timeToAck, m.timeToResolve, m.escalationLateness, m.graphs, m.graphQuery, g.shed, webhookMem, unauthInFlight} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

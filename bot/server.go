@@ -61,6 +61,9 @@ type Deps struct {
 	SMS    SMSSender
 	Mailer Mailer
 	Pusher Pusher
+	// SMSInbox reads the texts people send to the Twilio number (replies
+	// to pages): with VerifyPhone, POST /twilio/sms is served.
+	SMSInbox SMSInbox
 	// Console is what the web console needs of the adapters.
 	Console ConsoleDeps
 	// Datasources are the data sources of graphs, by their config name
@@ -96,6 +99,7 @@ type Server struct {
 	beats     *heartbeats    // nil without heartbeats
 	silencers map[string]Silencer
 	sms       SMSSender
+	inbox     SMSInbox
 	mailer    Mailer
 	pusher    Pusher
 	ackKey    []byte   // signs page acknowledge links; nil: none
@@ -194,6 +198,17 @@ func New(cfg *Config, d Deps) (*Server, error) {
 	if d.VerifyPhone != nil {
 		s.route("POST", "/twilio/gather", s.unauthenticated(s.phoneCallback(d.VerifyPhone, s.gather), maxPhoneBody))
 		s.route("POST", "/twilio/status", s.unauthenticated(s.phoneCallback(d.VerifyPhone, s.callStatus), maxPhoneBody))
+		if d.SMSInbox != nil {
+			s.inbox = d.SMSInbox
+			verify := func(r *http.Request, body []byte) (url.Values, error) {
+				form, err := d.VerifyPhone(r, body)
+				if err != nil {
+					s.metrics.smsInbound.WithLabelValues("bad_signature").Inc()
+				}
+				return form, err
+			}
+			s.route("POST", "/twilio/sms", s.unauthenticated(s.phoneCallback(verify, s.smsReply), maxPhoneBody))
+		}
 	}
 	s.grapher = newGrapher(s, d)
 	if _, ok := d.Store.(incidents.Outbox); ok {
