@@ -829,3 +829,18 @@ func (c *Client) botID(ctx context.Context) (string, error) {
 	c.me.id = u.Id
 	return u.Id, nil
 }
+
+// Announce posts text, escaped like a card's (no @channel, @here, @all or
+// @user mention, link or formatting survives), as a top-level post in the
+// channel dest: a notice that is not a card, such as a shift handover.
+func (c *Client) Announce(ctx context.Context, dest, text string) error {
+	const op = "CreatePost"
+	if err := ValidDest(dest); err != nil {
+		return &Error{Op: op, Code: CodeBadDest, Err: err}
+	}
+	p := &Post{ChannelId: dest, Message: notice(text, MaxRunes)}
+	if _, resp, err := c.api.CreatePost(ctx, p); err != nil {
+		return wrap(ctx, op, resp, err)
+	}
+	return nil
+}

@@ -127,3 +127,31 @@ func TestDirect(t *testing.T) {
 		t.Errorf("503: %v (temp %v)", e, e.Temp)
 	}
 }
+
+func TestAnnounce(t *testing.T) {
+	s := mattermostfake.New(mattermostfake.Options{Channels: []string{chA}})
+	defer s.Close()
+	c := newClient(t, s, s.Token())
+	ctx := context.Background()
+	if err := c.Announce(ctx, chA, hostile); err != nil {
+		t.Fatal(err)
+	}
+	ms := s.Messages(chA)
+	if len(ms) != 1 {
+		t.Fatalf("messages: %+v", ms)
+	}
+	if liveMentions(ms[0].Text) != 0 {
+		t.Errorf("live mention in %q", ms[0].Text)
+	}
+	inert(t, ms[0].Text)
+	if v := s.Violations(); len(v) > 0 {
+		t.Errorf("violations: %v", v)
+	}
+	if e := mmErr(t, c.Announce(ctx, "@channel", "x")); e.Code != mattermost.CodeBadDest {
+		t.Errorf("bad dest: %v", e)
+	}
+	s.Fail("CreatePost", 1, http.StatusServiceUnavailable, "")
+	if e := mmErr(t, c.Announce(ctx, chA, "x")); !e.Temp {
+		t.Errorf("503: %v (temp %v)", e, e.Temp)
+	}
+}

@@ -547,3 +547,29 @@ func (c *Client) Direct(ctx context.Context, userID, text string) error {
 	}
 	return nil
 }
+
+// Announce posts text, escaped for mrkdwn like Direct's (no mention, link
+// or markup survives: "<!channel>" in a name arrives as text), as a
+// top-level message in the channel dest: a notice that is not a card,
+// such as a shift handover.
+func (c *Client) Announce(ctx context.Context, dest, text string) error {
+	const op = "chat.postMessage"
+	if err := ValidDest(dest); err != nil {
+		return &Error{Op: op, Code: "bad_dest", Err: err}
+	}
+	body := escapeFit(text, MaxReplyLen)
+	if body == "" {
+		body = "(no text)"
+	}
+	_, _, err := c.api.PostMessageContext(ctx, dest,
+		slack.MsgOptionText(body, false),
+		slack.MsgOptionParse(false),
+		slack.MsgOptionLinkNames(false),
+		slack.MsgOptionDisableLinkUnfurl(),
+		slack.MsgOptionDisableMediaUnfurl(),
+	)
+	if err != nil {
+		return c.wrap(ctx, op, err)
+	}
+	return nil
+}

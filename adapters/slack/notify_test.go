@@ -92,3 +92,24 @@ func TestDirect(t *testing.T) {
 		t.Errorf("token in %q", e.Error())
 	}
 }
+
+func TestAnnounce(t *testing.T) {
+	s := newFake(t, slackfake.Options{Channels: []string{ch}})
+	c := newClient(t, s)
+	ctx := context.Background()
+	if err := c.Announce(ctx, ch, hostile); err != nil {
+		t.Fatal(err)
+	}
+	msgs := s.Messages(ch)
+	if len(msgs) != 1 || msgs[0].Text != hostileEscaped || len(msgs[0].Replies) != 0 {
+		t.Fatalf("messages: %+v", msgs)
+	}
+	quiet(t, s.LastParams("chat.postMessage"))
+	if p := s.LastParams("chat.postMessage"); p["thread_ts"] != "" {
+		t.Errorf("thread_ts %q: an announcement is top-level", p["thread_ts"])
+	}
+	noViolations(t, s)
+	slackErr(t, c.Announce(ctx, "<!channel>", "x"), "bad_dest", false)
+	s.Fail("chat.postMessage", 1, 500, "internal_error")
+	slackErr(t, c.Announce(ctx, ch, "x"), "http_500", true)
+}

@@ -580,3 +580,25 @@ func (c *Client) Direct(ctx context.Context, userID, text string) error {
 	}
 	return err
 }
+
+// Announce sends text, escaped and neutralised like a card's (parse mode
+// HTML, no link preview), to the chat dest as a message of its own: a
+// notice that is not a card, such as a shift handover.
+func (c *Client) Announce(ctx context.Context, dest, text string) error {
+	const op = "sendMessage"
+	chat, err := parseChat(dest)
+	if err != nil {
+		return &Error{Op: op, Code: "bad_dest", Err: err}
+	}
+	b := &builder{buf: make([]byte, 0, 16+len(text)), limit: MaxText}
+	if !b.field("", "", "", text, MaxText, 1, true) {
+		b.markup("(no text)")
+	}
+	cfg := tgbotapi.NewMessage(chat, string(b.buf))
+	cfg.ParseMode = tgbotapi.ModeHTML
+	cfg.DisableWebPagePreview = true
+	return c.do(ctx, op, func(bot *tgbotapi.BotAPI) error {
+		_, err := bot.Send(cfg)
+		return err
+	})
+}

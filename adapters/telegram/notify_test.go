@@ -99,3 +99,25 @@ func TestDirect(t *testing.T) {
 		t.Error("a refused message was recorded")
 	}
 }
+
+func TestAnnounce(t *testing.T) {
+	s := telegramfake.New(telegramfake.Options{})
+	defer s.Close()
+	c := newClient(t, s)
+	ctx := context.Background()
+	if err := c.Announce(ctx, chat, hostile); err != nil {
+		t.Fatal(err)
+	}
+	ms := s.Messages(chat)
+	if len(ms) != 1 || ms[0].ParseMode != "HTML" || !ms[0].NoPreview {
+		t.Fatalf("messages: %+v", ms)
+	}
+	if strings.Contains(ms[0].HTML, "<") {
+		t.Errorf("live markup in %q", ms[0].HTML)
+	}
+	inert(t, ms[0].HTML, ms[0].Text)
+	noViolations(t, s)
+	wantCode(t, c.Announce(ctx, "@all", "x"), "bad_dest", false)
+	s.Fail("sendMessage", 1, 502, "Bad Gateway")
+	wantCode(t, c.Announce(ctx, chat, "x"), "http_502", true)
+}
