@@ -77,7 +77,7 @@ func (ls *limits) rules(d dest, kind callKind) []rule {
 // cost is how many API calls a call of kind to d makes: a Mattermost
 // reply first reads its card (for the channel, and to see it still exists).
 func cost(d dest, kind callKind) int {
-	if d.platform == Mattermost && kind == callReply {
+	if d.platform == Mattermost && (kind == callReply || kind == callDirect) {
 		return 2
 	}
 	return 1

@@ -37,6 +37,7 @@ type metrics struct {
 	timeToAck          *prometheus.HistogramVec
 	timeToResolve      *prometheus.HistogramVec
 	escalationLateness prometheus.Histogram
+	handovers          *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer, store incidents.Store, version string, g *gates) (*metrics, error) {
@@ -124,6 +125,9 @@ func newMetrics(reg prometheus.Registerer, store incidents.Store, version string
 		Name: "klaxon_escalation_lateness_seconds", Help: "From an escalation step's due time to the scheduler running it.",
 		Buckets: []float64{.01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
 	})
+	m.handovers = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "klaxon_handover_messages_total", Help: "Shift handover announcements, by platform, target (channel, direct) and outcome (sent, retry, failed).",
+	}, []string{"platform", "target", "outcome"})
 	g.shed = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "klaxon_shed_total",
 		Help: "Requests klaxon refused with 503 to protect itself, by reason: webhook_slots, webhook_memory, unauthenticated, client, unauthenticated_memory, slow_body, deadline, store.",
@@ -144,7 +148,7 @@ func newMetrics(reg prometheus.Registerer, store incidents.Store, version string
 	for _, c := range []prometheus.Collector{m.requests, m.duration, m.errors, m.authFailures, m.alertsReceived,
 		m.alertsIgnored, m.incidentsOpened, m.incidentsReopened, m.maintenanceHeld, m.hooksInFlight, m.hooksBusy, m.parseWarnings, m.hookReplays, m.alertsUnrouted, build, &openCollector{store: store},
 		m.deliveries, m.deliveryLatency, m.chatRequests, m.chatDuration, m.chatRejected,
-		m.escalationSteps, m.phoneCalls, m.timeToAck, m.timeToResolve, m.escalationLateness, g.shed, webhookMem, unauthInFlight} {
+		m.escalationSteps, m.phoneCalls, m.timeToAck, m.timeToResolve, m.escalationLateness, m.handovers, g.shed, webhookMem, unauthInFlight} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -50,7 +50,7 @@ type fakeChat struct {
 	fails map[string][]error // op → errors to answer, in order
 	seq   int
 
-	mentions, directs []string
+	mentions, directs, announces []string
 }
 
 func newFakeChat() *fakeChat {
@@ -148,6 +148,23 @@ func (f *fakeChat) Direct(ctx context.Context, userID, text string) error {
 	}
 	f.directs = append(f.directs, userID+" "+text)
 	return nil
+}
+
+func (f *fakeChat) Announce(ctx context.Context, dest, text string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.fail("announce"); err != nil {
+		return err
+	}
+	f.announces = append(f.announces, dest+" "+text)
+	return nil
+}
+
+// sent returns the announcements and direct messages, in order.
+func (f *fakeChat) sent() (announces, directs []string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.announces...), append([]string(nil), f.directs...)
 }
 
 // cards returns the top-level messages about id in dest.

@@ -21,6 +21,10 @@ type TeamConfig struct {
 	// who "oncall" is.
 	Policy   string `yaml:"policy"`
 	Schedule string `yaml:"schedule"`
+	// Handover announces shift changes of the team's schedule in its
+	// channels and to the incoming person (handover.go). nil (unset)
+	// means on when the team has a schedule and a chat destination.
+	Handover *bool `yaml:"handover"`
 }
 
 // RouteConfig sends the alerts whose labels equal every Match value and

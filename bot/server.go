@@ -86,6 +86,7 @@ type Server struct {
 	outbox    *syncer        // nil when the store has no outbox
 	escalator *escalator     // nil without policies
 	beats     *heartbeats    // nil without heartbeats
+	handovers *handovers     // nil when no team announces handovers
 	silencers map[string]Silencer
 
 	tmpl        *templates.Set
@@ -172,6 +173,7 @@ func New(cfg *Config, d Deps) (*Server, error) {
 	if s.beats, err = newHeartbeats(s, d); err != nil {
 		return nil, err
 	}
+	s.handovers = newHandovers(s)
 	s.weekly = compileWeekly(cfg)
 	s.maint, _ = d.Store.(incidents.Maintenances)
 	if d.VerifyPhone != nil {
@@ -257,6 +259,10 @@ func (s *Server) Run(ctx context.Context) {
 	if s.beats != nil {
 		wg.Add(1)
 		go func() { defer wg.Done(); s.beats.run(ctx) }()
+	}
+	if s.handovers != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.handovers.run(ctx) }()
 	}
 	wg.Add(1)
 	go func() { defer wg.Done(); s.runConsole(ctx) }()
