@@ -19,3 +19,7 @@ func CheckHandovers(ctx context.Context, s *Server) error {
 func HandoverWaits(s *Server, record func(time.Duration)) {
 	s.handovers.sleep = func(_ context.Context, d time.Duration) { record(d) }
 }
+
+// CheckCoverRequests runs one look for unanswered cover requests, as Run
+// does every few seconds.
+func CheckCoverRequests(ctx context.Context, s *Server) error { return s.expireCovers(ctx) }

@@ -264,6 +264,10 @@ func (s *Server) Run(ctx context.Context) {
 		wg.Add(1)
 		go func() { defer wg.Done(); s.handovers.run(ctx) }()
 	}
+	if _, ok := s.store.(incidents.CoverRequests); ok && len(s.schedules) > 0 {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.runCovers(ctx) }()
+	}
 	wg.Add(1)
 	go func() { defer wg.Done(); s.runConsole(ctx) }()
 	if s.outbox != nil {
