@@ -2,13 +2,18 @@ package bot_test
 
 import (
 	"context"
+	"errors"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/klaxonbot/klaxon/bot"
 	"github.com/klaxonbot/klaxon/chatops"
 	"github.com/klaxonbot/klaxon/incidents"
+	"github.com/klaxonbot/klaxon/incidents/redisstore"
+	"github.com/klaxonbot/klaxon/incidents/storetest"
 )
 
 func coverConfig(c *bot.Config) {
@@ -150,5 +155,88 @@ func TestCoverRefusals(t *testing.T) {
 	// A forged key.
 	if r := e.press("UCAROL", "c1.s.abcdefghij.a.AAAAAAAAAAAAAAAA"); !r.Unauthorized {
 		t.Fatalf("forged key: %+v", r)
+	}
+}
+
+// Two replicas on one Redis: carol's Accept pressed on both at once (and
+// the expiry run on both) sets one override; a replica started later
+// (a restart) still has a pending request and answers it.
+func TestCoverOnceAcrossReplicas(t *testing.T) {
+	rdb := storetest.Redis(t)
+	prefix := storetest.Prefix("cover")
+	t.Cleanup(func() { storetest.DeleteKeys(rdb, prefix) })
+	newStore := func() incidents.Store {
+		s := redisstore.New(rdb, redisstore.Options{Prefix: prefix, ReconcileEvery: -1})
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	clock := &fakeClock{now: bobOn.Add(3 * time.Hour)}
+	slack, tg := newFakeChat(), newFakeChat()
+	a := newHoEnv(t, newStore(), clock, slack, tg, coverConfig)
+	b := newHoEnv(t, newStore(), clock, slack, tg, coverConfig)
+	_, accept, _ := a.ask("oncall cover @carol Sat 09:00-18:00")
+	var wg sync.WaitGroup
+	var accepted atomic.Int32
+	for range 4 {
+		for _, r := range []*hoEnv{a, b} {
+			wg.Add(2)
+			go func() {
+				defer wg.Done()
+				if strings.Contains(r.press("UCAROL", accept).Text, "accepted") {
+					accepted.Add(1)
+				}
+			}()
+			go func() {
+				defer wg.Done()
+				_ = bot.CheckCoverRequests(context.Background(), r.srv)
+			}()
+		}
+	}
+	wg.Wait()
+	ovs, _ := a.store.(incidents.Overrides).Overrides(context.Background(), "primary", clock.Now())
+	if accepted.Load() != 1 || len(ovs) != 1 {
+		t.Fatalf("%d accepted, %d overrides", accepted.Load(), len(ovs))
+	}
+	// A restart: the request asked on a replica that is gone is answered
+	// on a new one.
+	_, _, decline := a.ask("oncall cover @carol Sun 09:00-18:00")
+	c := newHoEnv(t, newStore(), clock, slack, tg, coverConfig)
+	if r := c.press("UCAROL", decline); !strings.HasPrefix(r.Text, "carol declined") {
+		t.Fatalf("after a restart: %+v", r)
+	}
+}
+
+// Mattermost's keys are bound to the channel and expire with the request;
+// a Slack key is no good on Telegram.
+func TestCoverKeys(t *testing.T) {
+	s := bot.NewButtonSigner([]byte("0123456789abcdef0123456789abcdef"))
+	now := time.Now()
+	k := s.SignCover(bot.Mattermost, "chan1", "abc123", true, now.Add(time.Hour))
+	if k == "" || len(k) > bot.MaxButtonKey {
+		t.Fatalf("key %q", k)
+	}
+	if id, ok, err := s.VerifyCover(bot.Mattermost, "chan1", k, now); err != nil || id != "abc123" || !ok {
+		t.Fatalf("verify: %q %v %v", id, ok, err)
+	}
+	if _, _, err := s.VerifyCover(bot.Mattermost, "chan2", k, now); err == nil {
+		t.Error("another channel's key accepted")
+	}
+	if _, _, err := s.VerifyCover(bot.Mattermost, "chan1", k, now.Add(2*time.Hour)); !errors.Is(err, bot.ErrButtonExpired) {
+		t.Errorf("expired key: %v", err)
+	}
+	sk := s.SignCover(bot.Slack, "", "abc123", false, time.Time{})
+	if id, ok, err := s.VerifyCover(bot.Slack, "C1", sk, now); err != nil || id != "abc123" || ok {
+		t.Fatalf("slack verify: %q %v %v", id, ok, err)
+	}
+	for _, bad := range []string{sk[:len(sk)-1] + "x", strings.Replace(sk, ".d.", ".a.", 1), ""} {
+		if _, _, err := s.VerifyCover(bot.Slack, "C1", bad, now); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	if _, _, err := s.VerifyCover(bot.Telegram, "C1", sk, now); err == nil {
+		t.Error("a Slack key accepted on Telegram")
+	}
+	if s.SignCover(bot.Slack, "", "UPPER", true, time.Time{}) != "" {
+		t.Error("a key for an id that is no key word")
 	}
 }
