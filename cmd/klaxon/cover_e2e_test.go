@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/klaxonbot/klaxon/adapters/slack/slackfake"
+)
+
+const carolMM = "carolmattermostid000000000"
+
+// Cover requests through the strict fakes: on Slack alice asks bob, bob
+// accepts with the button and alice hears so by DM; on Mattermost alice
+// asks carol, who declines with the button on the channel post.
+func TestCoverEndToEnd(t *testing.T) {
+	f := startFakes(t)
+	unlimitedTelegram(t, f)
+	store := fmt.Sprintf("store: {data_dir: %q}", filepath.Join(t.TempDir(), "data"))
+	cfg := strings.Replace(chatConfigYAML(f, store), "    telegram: {chat: ", "    schedule: primary\n    handover: false\n    telegram: {chat: ", 1)
+	cfg += fmt.Sprintf(`  - {name: carol, mattermost: %s}
+schedules:
+  - name: primary
+    timezone: Europe/Berlin
+    rotation: {every: 24h, start: "2026-01-05T09:00:00+01:00", people: [alice]}
+`, carolMM)
+	base, logs, stop := startServe(t, writeFile(t, "klaxon.yaml", cfg))
+	defer stop()
+	f.mm.SetActionTarget("https://klaxon.example.com", base)
+	f.mm.AddUser(aliceMM, "alice")
+	f.mm.AddUser(carolMM, "carol")
+	f.mm.AddMember(e2eMM, aliceMM)
+	f.mm.AddMember(e2eMM, carolMM)
+
+	// Slack: in the channel, with Accept and Decline.
+	code, body := slackSigned(t, base+"/slack/commands", url.Values{"text": {"oncall cover @bob 4h"}, "user_id": {"UALICE"}, "channel_id": {e2eSlack},
+		"command": {"/incident"}, "response_url": {f.slack.ResponseURL()}}, e2eSigning, time.Now())
+	var answer struct {
+		ResponseType string `json:"response_type"`
+		Blocks       []struct {
+			Elements []struct {
+				Value string `json:"value"`
+				Text  struct{ Text string }
+			} `json:"elements"`
+		} `json:"blocks"`
+	}
+	if err := json.Unmarshal([]byte(body), &answer); code != 200 || err != nil || answer.ResponseType != "in_channel" {
+		t.Fatalf("Slack: %d %s", code, body)
+	}
+	var accept string
+	for _, b := range answer.Blocks {
+		for _, el := range b.Elements {
+			if el.Text.Text == "Accept" {
+				accept = el.Value
+			}
+		}
+	}
+	if !strings.HasPrefix(accept, "c1.s.") {
+		t.Fatalf("no Accept button: %s", body)
+	}
+	waitUntil(t, 10*time.Second, "bob's DM", func() bool { return len(f.slack.Messages(slackfake.DirectChannel("UBOB"))) == 1 })
+	payload, _ := json.Marshal(map[string]any{
+		"type": "block_actions", "user": map[string]string{"id": "UBOB", "username": "bob"},
+		"channel": map[string]string{"id": e2eSlack}, "container": map[string]any{"message_ts": "1712345678.000100", "channel_id": e2eSlack},
+		"response_url": f.slack.ResponseURL(),
+		"actions":      []map[string]string{{"action_id": "klaxon-choice-1", "value": accept}},
+	})
+	if code, body := slackSigned(t, base+"/slack/interactions", url.Values{"payload": {string(payload)}}, e2eSigning, time.Now()); code != 200 {
+		t.Fatalf("Slack click: %d %s", code, body)
+	}
+	waitUntil(t, 10*time.Second, "alice told", func() bool {
+		ms := f.slack.Messages(slackfake.DirectChannel("UALICE"))
+		return len(ms) == 1 && strings.HasPrefix(ms[0].Text, "bob accepted: bob is on call for payments")
+	})
+	// Mattermost: a channel post with the buttons; carol declines.
+	res := mmCommand(t, f, aliceMM, "oncall cover @carol Sat 09:00-18:00", "")
+	if res.Post == "" || res.Response == nil || len(res.Response.Attachments) != 1 || len(res.Response.Attachments[0].Actions) != 2 {
+		t.Fatalf("Mattermost answer: %s", res.Body)
+	}
+	decline := res.Response.Attachments[0].Actions[1]
+	click, err := f.mm.Click(context.Background(), res.Post, decline.Id, carolMM)
+	if err != nil || click.Status != 200 || !strings.Contains(click.Response.EphemeralText, "carol declined") {
+		t.Fatalf("the click: %+v, %v\n%s", click, err, logs.String())
+	}
+	waitUntil(t, 10*time.Second, "alice told on Mattermost", func() bool {
+		for _, m := range f.mm.Messages(f.mm.DirectChannel(aliceMM)) {
+			if strings.Contains(m.Text, "declined") {
+				return true
+			}
+		}
+		return false
+	})
+	if v := f.violations(); len(v) > 0 {
+		t.Errorf("violations: %v", v)
+	}
+}
