@@ -16,7 +16,9 @@ func TestHandoverEndToEnd(t *testing.T) {
 	eachStore(t, "e2e-handover", func(t *testing.T, store string) {
 		f := startFakes(t)
 		f.mm.AddUser(aliceMM, "alice")
-		start := time.Now().Add(-time.Minute).UTC().Format(time.RFC3339)
+		// alice comes on call in a few seconds (the rotation covers
+		// nothing before its start): after the incident below is open.
+		start := time.Now().Add(4 * time.Second).UTC().Format(time.RFC3339)
 		cfg := strings.Replace(chatConfigYAML(f, store), "    telegram: {chat: ", "    schedule: primary\n    telegram: {chat: ", 1)
 		cfg += fmt.Sprintf(`schedules:
   - name: primary
@@ -24,7 +26,14 @@ func TestHandoverEndToEnd(t *testing.T) {
     rotation: {every: 168h, start: %q, people: [alice, bob]}
 `, start)
 		cfgPath := writeFile(t, "klaxon.yaml", cfg)
-		_, logs, _ := startServe(t, cfgPath)
+		base, logs, _ := startServe(t, cfgPath)
+		// An incident whose title tries to mention everyone.
+		hostile := `{"version":"4","groupKey":"{}:{alertname=\"X\"}","status":"firing","receiver":"k","groupLabels":{"alertname":"X"},
+"alerts":[{"status":"firing","fingerprint":"f1","startsAt":"2026-03-02T11:59:00Z","labels":{"alertname":"X","severity":"critical"},
+"annotations":{"summary":"<!channel> @all @here <https://evil.example|x>"}}]}`
+		if code, body := post(t, base+"/hooks/alertmanager", "application/json", []byte(hostile), nil); code != 200 {
+			t.Fatalf("hook: %d %s", code, body)
+		}
 		began := time.Now()
 		const want = "alice is now on call for payments (until "
 		waitUntil(t, 20*time.Second, "the handover everywhere", func() bool {
@@ -48,11 +57,25 @@ func TestHandoverEndToEnd(t *testing.T) {
 			return n == 6
 		})
 		// Slack and Telegram write the zone as Jakarta's WIB.
-		if m := texts(f.slack.Messages(e2eSlack)); len(m) != 1 || !strings.Contains(m[0], " WIB)") || !strings.HasSuffix(m[0], "no incidents open.") {
-			t.Errorf("Slack: %q", m)
+		var slackNotice string
+		for _, m := range f.slack.Messages(e2eSlack) {
+			if strings.HasPrefix(m.Text, want) {
+				slackNotice = m.Text
+			}
 		}
-		if n := len(f.slack.Messages(e2eSlack)) + len(f.tg.Messages(e2eTG)) + len(f.mm.Messages(e2eMM)); n != 3 {
-			t.Errorf("%d channel messages, want 3\n%s", n, logs.String())
+		if !strings.Contains(slackNotice, " WIB)") || !strings.HasSuffix(slackNotice, "1 incident open: INC-1 &lt;!channel&gt; @all @here &lt;https://evil.example|x&gt; (triggered)") {
+			t.Errorf("Slack: %q", slackNotice)
+		}
+		for _, m := range tgTexts(f, e2eTG) {
+			// Telegram breaks mentions and links with a word joiner.
+			if strings.HasPrefix(m, want) && (strings.Contains(m, "@all") || strings.Contains(m, "https://evil") || !strings.Contains(m, "INC-1 <!channel>")) {
+				t.Errorf("Telegram: %q", m)
+			}
+		}
+		for _, m := range f.mm.Messages(e2eMM) {
+			if strings.HasPrefix(strings.ReplaceAll(m.Text, `\`, ""), want) && (strings.Contains(m.Text, " @all") || strings.Contains(m.Text, " @here")) {
+				t.Errorf("Mattermost: a live mention in %q", m.Text)
+			}
 		}
 		if v := f.violations(); len(v) > 0 {
 			t.Errorf("violations: %v", v)
