@@ -283,3 +283,18 @@ func TestHandoverOff(t *testing.T) {
 		t.Error("handover: true is off")
 	}
 }
+
+// Back to winter time on 2026-10-25: the handover is at 09:00 CET, 08:00
+// UTC, not at 07:00 UTC (09:00 in summer time).
+func TestHandoverDSTFallBack(t *testing.T) {
+	clock := &fakeClock{now: time.Date(2026, 10, 25, 7, 0, 5, 0, time.UTC)}
+	e := newHoEnv(t, boltStore(t), clock, nil, nil, nil)
+	e.look()
+	wantSent(t, e.all())
+	clock.now = time.Date(2026, 10, 25, 8, 0, 5, 0, time.UTC)
+	e.look()
+	a, _ := e.slack.sent()
+	if len(a) != 1 || !strings.Contains(a[0], " is now on call for payments (until Mon 09:00 CET), taking over from ") {
+		t.Fatalf("announced %q", a)
+	}
+}
