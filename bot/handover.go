@@ -83,8 +83,19 @@ func (t TeamConfig) HandoverOn() bool {
 	return t.Schedule != "" && (t.Slack != nil || t.Mattermost != nil || t.Telegram != nil)
 }
 
+// durableOncer is a store whose once-only keys outlast a restart but are
+// its own, not shared with other processes (the embedded store): its
+// server keeps request signatures in memory, but a handover must not be
+// announced again after a restart.
+type durableOncer interface{ DurableOnce() incidents.Once }
+
 func newHandovers(s *Server) *handovers {
 	h := &handovers{s: s, once: s.once, now: time.Now, sleep: sleepCtx}
+	if _, shared := s.store.(incidents.Once); !shared {
+		if d, ok := s.store.(durableOncer); ok {
+			h.once = d.DurableOnce()
+		}
+	}
 	for _, t := range s.cfg.Teams {
 		if t.HandoverOn() {
 			h.teams = append(h.teams, t)

@@ -10,6 +10,7 @@ import (
 	"github.com/klaxonbot/klaxon/adapters/alertmanager"
 	"github.com/klaxonbot/klaxon/bot"
 	"github.com/klaxonbot/klaxon/incidents"
+	"github.com/klaxonbot/klaxon/incidents/boltstore"
 	"github.com/klaxonbot/klaxon/incidents/redisstore"
 	"github.com/klaxonbot/klaxon/incidents/storetest"
 )
@@ -296,5 +297,34 @@ func TestHandoverDSTFallBack(t *testing.T) {
 	a, _ := e.slack.sent()
 	if len(a) != 1 || !strings.Contains(a[0], " is now on call for payments (until Mon 09:00 CET), taking over from ") {
 		t.Fatalf("announced %q", a)
+	}
+}
+
+// The embedded store keeps what was announced in its file: a restart
+// within the catch-up window sends nothing again.
+func TestHandoverRestartEmbedded(t *testing.T) {
+	dir := t.TempDir()
+	clock := &fakeClock{now: bobOn.Add(time.Minute)}
+	slack, tg := newFakeChat(), newFakeChat()
+	st, err := boltstore.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := newHoEnv(t, st, clock, slack, tg, nil)
+	a.look()
+	if n := len(a.all()); n != 4 {
+		t.Fatalf("%d messages, want 4", n)
+	}
+	st.Close()
+	clock.Add(10 * time.Minute)
+	st, err = boltstore.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	b := newHoEnv(t, st, clock, slack, tg, nil)
+	b.look()
+	if n := len(b.all()); n != 4 {
+		t.Fatalf("after a restart %d messages, want 4: %v", n, b.all())
 	}
 }

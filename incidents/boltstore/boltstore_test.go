@@ -81,3 +81,7 @@ func BenchmarkList(b *testing.B) { storetest.BenchList(b, newStore) }
 //
 //	go test -v -run '^$' -bench BenchmarkStats -benchtime 50x -timeout 60m ./incidents/boltstore/
 func BenchmarkStats(b *testing.B) { storetest.BenchStats(b, newStore) }
+
+func TestDurableOnce(t *testing.T) {
+	storetest.RunOnce(t, newStore(t).(*boltstore.Store).DurableOnce())
+}
