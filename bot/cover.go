@@ -244,9 +244,30 @@ func (s *Server) coverButton(ctx context.Context, r chatops.Request, actor strin
 	if !ok {
 		return ephemeral("This store keeps no cover requests."), "error"
 	}
-	req, err := store.TakeCoverRequest(ctx, id)
-	if incidents.ErrorKind(err) == incidents.NotFound {
+	gone := func() (chatops.Reply, string) {
 		return ephemeral("This cover request was answered already, or has expired."), "gone"
+	}
+	// Who may answer is checked on a read, so that a press by someone
+	// else never takes the request from under the person's own.
+	req, err := store.CoverRequest(ctx, id)
+	if incidents.ErrorKind(err) == incidents.NotFound {
+		return gone()
+	}
+	if err != nil {
+		return ephemeral(chatError(err)), resultOf(err)
+	}
+	isPerson, isAsker := strings.EqualFold(actor, req.Person), strings.EqualFold(actor, req.Asker)
+	if !known || (!isPerson && !(isAsker && !accept)) {
+		return ephemeral("Only " + req.Person + " can answer this request."), "refused"
+	}
+	if accept {
+		if err := s.mayChange(&incidents.Incident{Team: req.Team, ID: "the " + req.Team + " schedule"}, actor, known); err != nil {
+			return ephemeral(chatError(err)), resultOf(err)
+		}
+	}
+	req, err = store.TakeCoverRequest(ctx, id)
+	if incidents.ErrorKind(err) == incidents.NotFound {
+		return gone()
 	}
 	if err != nil {
 		return ephemeral(chatError(err)), resultOf(err)
@@ -255,11 +276,6 @@ func (s *Server) coverButton(ctx context.Context, r chatops.Request, actor strin
 		if err := store.AddCoverRequest(context.WithoutCancel(ctx), *req); err != nil {
 			s.log.Warn("cover request lost", "id", req.ID, "err", err)
 		}
-	}
-	isPerson, isAsker := strings.EqualFold(actor, req.Person), strings.EqualFold(actor, req.Asker)
-	if !known || (!isPerson && !(isAsker && !accept)) {
-		putBack()
-		return ephemeral("Only " + req.Person + " can answer this request."), "refused"
 	}
 	when := s.coverText(req.Schedule, req.From, req.Until)
 	if !accept {
@@ -272,10 +288,6 @@ func (s *Server) coverButton(ctx context.Context, r chatops.Request, actor strin
 			go s.tell(context.WithoutCancel(ctx), req.Asker, fmt.Sprintf("%s declined to be on call for %s %s; nothing changed.", req.Person, req.Team, when))
 		}
 		return chatops.Reply{Text: fmt.Sprintf("%s: %s %s; nothing changed.", who, req.Team, when)}, "ok"
-	}
-	if err := s.mayChange(&incidents.Incident{Team: req.Team, ID: "the " + req.Team + " schedule"}, actor, known); err != nil {
-		putBack()
-		return ephemeral(chatError(err)), resultOf(err)
 	}
 	ov, ok := s.store.(incidents.Overrides)
 	if !ok {

@@ -27,6 +27,9 @@ type CoverRequest struct {
 type CoverRequests interface {
 	// AddCoverRequest files r (its ID must be new).
 	AddCoverRequest(ctx context.Context, r CoverRequest) error
+	// CoverRequest returns the pending request id without taking it:
+	// NotFound when none is pending under id.
+	CoverRequest(ctx context.Context, id string) (*CoverRequest, error)
 	// TakeCoverRequest removes the pending request id and returns it:
 	// NotFound when none is pending under id (answered, expired or never
 	// made). Of callers racing for one id, one gets it.

@@ -33,6 +33,32 @@ func (s *Store) AddCoverRequest(ctx context.Context, r incidents.CoverRequest) e
 	return s.wrap("boltstore.AddCoverRequest", err)
 }
 
+// CoverRequest implements incidents.CoverRequests.
+func (s *Store) CoverRequest(ctx context.Context, id string) (*incidents.CoverRequest, error) {
+	var out *incidents.CoverRequest
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bktCover)
+		if b == nil {
+			return nil
+		}
+		if v := b.Get([]byte(id)); v != nil {
+			var r incidents.CoverRequest
+			if err := json.Unmarshal(v, &r); err != nil {
+				return err
+			}
+			out = &r
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, s.wrap("boltstore.CoverRequest", err)
+	}
+	if out == nil {
+		return nil, incidents.Errorf(incidents.NotFound, "no cover request %s is pending", id)
+	}
+	return out, nil
+}
+
 // TakeCoverRequest implements incidents.CoverRequests.
 func (s *Store) TakeCoverRequest(ctx context.Context, id string) (*incidents.CoverRequest, error) {
 	var out *incidents.CoverRequest

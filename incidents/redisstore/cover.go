@@ -60,6 +60,22 @@ func (s *Store) AddCoverRequest(ctx context.Context, r incidents.CoverRequest) e
 	return unavailable("redisstore.AddCoverRequest", err)
 }
 
+// CoverRequest implements incidents.CoverRequests.
+func (s *Store) CoverRequest(ctx context.Context, id string) (*incidents.CoverRequest, error) {
+	v, err := s.rdb.HGet(ctx, s.coverKeys()[0], id).Result()
+	if err == redis.Nil {
+		return nil, incidents.Errorf(incidents.NotFound, "no cover request %s is pending", id)
+	}
+	if err != nil {
+		return nil, unavailable("redisstore.CoverRequest", err)
+	}
+	var r incidents.CoverRequest
+	if err := json.Unmarshal([]byte(v), &r); err != nil {
+		return nil, incidents.Wrap(incidents.Internal, "redisstore.CoverRequest", err)
+	}
+	return &r, nil
+}
+
 // TakeCoverRequest implements incidents.CoverRequests.
 func (s *Store) TakeCoverRequest(ctx context.Context, id string) (*incidents.CoverRequest, error) {
 	v, err := coverTakeScript.Run(ctx, s.rdb, s.coverKeys(), id).Text()

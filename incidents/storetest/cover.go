@@ -25,12 +25,21 @@ func testCoverRequests(t *testing.T, c incidents.CoverRequests) {
 			t.Fatal(err)
 		}
 	}
+	if got, err := c.CoverRequest(ctx, "a1"); err != nil || got.Asker != "bob" {
+		t.Fatalf("read a1: %+v %v", got, err)
+	}
+	if got, err := c.CoverRequest(ctx, "a1"); err != nil || got.ID != "a1" {
+		t.Fatalf("read a1 again (reading takes nothing): %+v %v", got, err)
+	}
 	got, err := c.TakeCoverRequest(ctx, "a1")
 	if err != nil || got.Person != "carol" || !got.Until.Equal(t0.Add(10*time.Hour)) || got.Asker != "bob" {
 		t.Fatalf("take a1: %+v %v", got, err)
 	}
 	if _, err := c.TakeCoverRequest(ctx, "a1"); incidents.ErrorKind(err) != incidents.NotFound {
 		t.Fatalf("a1 taken twice: %v", err)
+	}
+	if _, err := c.CoverRequest(ctx, "a1"); incidents.ErrorKind(err) != incidents.NotFound {
+		t.Fatalf("read a taken request: %v", err)
 	}
 	if _, err := c.TakeCoverRequest(ctx, "zz"); incidents.ErrorKind(err) != incidents.NotFound {
 		t.Fatalf("unknown: %v", err)
