@@ -218,6 +218,7 @@ func (s *Server) askCover(ctx context.Context, r chatops.Request, actor string, 
 		return chatops.Reply{}, err
 	}
 	when := s.coverText(t.Schedule, from, until)
+	s.metrics.covers.WithLabelValues("asked").Inc()
 	s.log.Info("cover request", "id", req.ID, "team", t.Name, "person", person, "asker", actor, "from", from, "until", until)
 	text := fmt.Sprintf("%s: %s asks you to be on call for %s %s. Accept or decline below; with no answer by %s nothing changes.",
 		person, actor, t.Name, when, expires.In(s.scheduleLoc(t.Schedule)).Format("Mon 15:04 MST"))
@@ -285,6 +286,11 @@ func (s *Server) coverButton(ctx context.Context, r chatops.Request, actor strin
 		}
 		s.log.Info("cover request declined", "id", req.ID, "by", actor)
 		if isPerson {
+			s.metrics.covers.WithLabelValues("declined").Inc()
+		} else {
+			s.metrics.covers.WithLabelValues("withdrawn").Inc()
+		}
+		if isPerson {
 			go s.tell(context.WithoutCancel(ctx), req.Asker, fmt.Sprintf("%s declined to be on call for %s %s; nothing changed.", req.Person, req.Team, when))
 		}
 		return chatops.Reply{Text: fmt.Sprintf("%s: %s %s; nothing changed.", who, req.Team, when)}, "ok"
@@ -307,6 +313,7 @@ func (s *Server) coverButton(ctx context.Context, r chatops.Request, actor strin
 		putBack()
 		return ephemeral(chatError(err)), resultOf(err)
 	}
+	s.metrics.covers.WithLabelValues("accepted").Inc()
 	s.log.Info("cover request accepted: on-call override", "id", req.ID, "schedule", req.Schedule, "person", req.Person, "from", from, "until", req.Until)
 	go s.tell(context.WithoutCancel(ctx), req.Asker, fmt.Sprintf("%s accepted: %s is on call for %s %s.", req.Person, req.Person, req.Team, when))
 	return chatops.Reply{Text: fmt.Sprintf("%s accepted: %s is on call for %s %s (covering for %s).", req.Person, req.Person, req.Team, when, req.Asker)}, "ok"
@@ -324,6 +331,7 @@ func (s *Server) expireCovers(ctx context.Context) error {
 			return err
 		}
 		for _, req := range list {
+			s.metrics.covers.WithLabelValues("expired").Inc()
 			s.log.Info("cover request unanswered", "id", req.ID, "person", req.Person, "asker", req.Asker)
 			s.tell(ctx, req.Asker, fmt.Sprintf("%s did not answer your request to be on call for %s %s; nothing changed.",
 				req.Person, req.Team, s.coverText(req.Schedule, req.From, req.Until)))
