@@ -232,6 +232,10 @@ func (s *Server) askCover(ctx context.Context, r chatops.Request, actor string, 
 	}}, nil
 }
 
+// keep marks a reply to a press that changed nothing: the request's
+// buttons stay where the platform would replace them.
+func keep(r chatops.Reply) chatops.Reply { r.KeepChoices = true; return r }
+
 // coverButton answers a press on a cover request's Accept or Decline.
 func (s *Server) coverButton(ctx context.Context, r chatops.Request, actor string, known bool) (chatops.Reply, string) {
 	id, accept, err := s.signer.VerifyCover(r.Platform, r.Channel, r.Button, s.clock.Now())
@@ -255,15 +259,15 @@ func (s *Server) coverButton(ctx context.Context, r chatops.Request, actor strin
 		return gone()
 	}
 	if err != nil {
-		return ephemeral(chatError(err)), resultOf(err)
+		return keep(ephemeral(chatError(err))), resultOf(err)
 	}
 	isPerson, isAsker := strings.EqualFold(actor, req.Person), strings.EqualFold(actor, req.Asker)
 	if !known || (!isPerson && !(isAsker && !accept)) {
-		return ephemeral("Only " + req.Person + " can answer this request."), "refused"
+		return keep(ephemeral("Only " + req.Person + " can answer this request.")), "refused"
 	}
 	if accept {
 		if err := s.mayChange(&incidents.Incident{Team: req.Team, ID: "the " + req.Team + " schedule"}, actor, known); err != nil {
-			return ephemeral(chatError(err)), resultOf(err)
+			return keep(ephemeral(chatError(err))), resultOf(err)
 		}
 	}
 	req, err = store.TakeCoverRequest(ctx, id)
@@ -298,7 +302,7 @@ func (s *Server) coverButton(ctx context.Context, r chatops.Request, actor strin
 	ov, ok := s.store.(incidents.Overrides)
 	if !ok {
 		putBack()
-		return ephemeral("This store keeps no overrides."), "error"
+		return keep(ephemeral("This store keeps no overrides.")), "error"
 	}
 	now := s.clock.Now()
 	from := req.From
@@ -311,7 +315,7 @@ func (s *Server) coverButton(ctx context.Context, r chatops.Request, actor strin
 	o := incidents.OnCallOverride{Schedule: req.Schedule, Person: req.Person, From: from, Until: req.Until, SetBy: req.Person + " (covering for " + req.Asker + ")", SetAt: now}
 	if err := ov.AddOverride(ctx, o); err != nil {
 		putBack()
-		return ephemeral(chatError(err)), resultOf(err)
+		return keep(ephemeral(chatError(err))), resultOf(err)
 	}
 	s.metrics.covers.WithLabelValues("accepted").Inc()
 	s.log.Info("cover request accepted: on-call override", "id", req.ID, "schedule", req.Schedule, "person", req.Person, "from", from, "until", req.Until)

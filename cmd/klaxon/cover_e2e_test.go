@@ -23,6 +23,7 @@ func TestCoverEndToEnd(t *testing.T) {
 	unlimitedTelegram(t, f)
 	store := fmt.Sprintf("store: {data_dir: %q}", filepath.Join(t.TempDir(), "data"))
 	cfg := strings.Replace(chatConfigYAML(f, store), "    telegram: {chat: ", "    schedule: primary\n    handover: false\n    telegram: {chat: ", 1)
+	cfg = strings.Replace(cfg, "slack: {", "slack: {response_url_prefixes: ['"+f.slack.ResponseURLPrefix()+"'], ", 1)
 	cfg += fmt.Sprintf(`  - {name: carol, mattermost: %s}
 schedules:
   - name: primary
@@ -64,14 +65,29 @@ schedules:
 		t.Fatalf("no Accept button: %s", body)
 	}
 	waitUntil(t, 10*time.Second, "bob's DM", func() bool { return len(f.slack.Messages(slackfake.DirectChannel("UBOB"))) == 1 })
-	payload, _ := json.Marshal(map[string]any{
-		"type": "block_actions", "user": map[string]string{"id": "UBOB", "username": "bob"},
-		"channel": map[string]string{"id": e2eSlack}, "container": map[string]any{"message_ts": "1712345678.000100", "channel_id": e2eSlack},
-		"response_url": f.slack.ResponseURL(),
-		"actions":      []map[string]string{{"action_id": "klaxon-choice-1", "value": accept}},
-	})
-	if code, body := slackSigned(t, base+"/slack/interactions", url.Values{"payload": {string(payload)}}, e2eSigning, time.Now()); code != 200 {
-		t.Fatalf("Slack click: %d %s", code, body)
+	click := func(user string) {
+		t.Helper()
+		payload, _ := json.Marshal(map[string]any{
+			"type": "block_actions", "user": map[string]string{"id": user},
+			"channel": map[string]string{"id": e2eSlack}, "container": map[string]any{"message_ts": "1712345678.000100", "channel_id": e2eSlack},
+			"response_url": f.slack.ResponseURL(),
+			"actions":      []map[string]string{{"action_id": "klaxon-choice-1", "value": accept}},
+		})
+		if code, body := slackSigned(t, base+"/slack/interactions", url.Values{"payload": {string(payload)}}, e2eSigning, time.Now()); code != 200 {
+			t.Fatalf("Slack click: %d %s", code, body)
+		}
+	}
+	// alice cannot accept her own request: the answer is hers alone and
+	// the request, with its buttons, stays for bob.
+	click("UALICE")
+	rs := f.slack.WaitResponses(1, 10*time.Second)
+	if len(rs) != 1 || !strings.Contains(rs[0].Text, "Only bob can answer") || (rs[0].ReplaceOriginal != nil && *rs[0].ReplaceOriginal) {
+		t.Fatalf("alice's press: %+v\n%s", rs, logs.String())
+	}
+	click("UBOB")
+	rs = f.slack.WaitResponses(2, 10*time.Second)
+	if len(rs) != 2 || !strings.HasPrefix(rs[1].Text, "bob accepted") || rs[1].ReplaceOriginal == nil || !*rs[1].ReplaceOriginal {
+		t.Fatalf("bob's press: %+v", rs)
 	}
 	waitUntil(t, 10*time.Second, "alice told", func() bool {
 		ms := f.slack.Messages(slackfake.DirectChannel("UALICE"))
@@ -83,9 +99,9 @@ schedules:
 		t.Fatalf("Mattermost answer: %s", res.Body)
 	}
 	decline := res.Response.Attachments[0].Actions[1]
-	click, err := f.mm.Click(context.Background(), res.Post, decline.Id, carolMM)
-	if err != nil || click.Status != 200 || !strings.Contains(click.Response.EphemeralText, "carol declined") {
-		t.Fatalf("the click: %+v, %v\n%s", click, err, logs.String())
+	mmClick, err := f.mm.Click(context.Background(), res.Post, decline.Id, carolMM)
+	if err != nil || mmClick.Status != 200 || !strings.Contains(mmClick.Response.EphemeralText, "carol declined") {
+		t.Fatalf("the click: %+v, %v\n%s", mmClick, err, logs.String())
 	}
 	waitUntil(t, 10*time.Second, "alice told on Mattermost", func() bool {
 		for _, m := range f.mm.Messages(f.mm.DirectChannel(aliceMM)) {
