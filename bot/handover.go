@@ -139,7 +139,17 @@ type handover struct {
 	team, schedule string
 	person, from   string // incoming, outgoing ("" when nobody was)
 	at             time.Time
-	until          time.Time // when someone else comes on; zero if never
+	sc             *oncall.Schedule
+}
+
+// until is when the handover's state ends: the person goes off call, or
+// (for a handover to nobody) someone comes on; zero if never.
+func (ho handover) until(now time.Time) time.Time {
+	if ho.person == "" {
+		_, from, _ := ho.sc.Next(now)
+		return from
+	}
+	return onCallUntil(ho.sc, ho.person, now)
 }
 
 func (ho handover) key() string {
@@ -183,8 +193,10 @@ func currentHandover(sc *oncall.Schedule, now time.Time, window time.Duration) (
 	}
 	i := len(segs) - 1
 	cur := segs[i]
-	if cur.Until.Before(now) { // nobody is on call now
-		return handover{}, false
+	if !cur.Until.After(now) {
+		// Nobody is on call now (a layer's window closed, the last
+		// override ended): a handover to nobody, from when it began.
+		return handover{from: cur.Person, at: cur.Until, sc: sc}, true
 	}
 	for i > 0 && segs[i-1].Person == cur.Person && segs[i-1].Until.Equal(segs[i].From) {
 		i--
@@ -197,10 +209,26 @@ func currentHandover(sc *oncall.Schedule, now time.Time, window time.Duration) (
 	if i > 0 && segs[i-1].Until.Equal(start) {
 		ho.from = segs[i-1].Person
 	}
-	if next, from, ok := sc.Next(now); ok && next != cur.Person {
-		ho.until = from
-	}
+	ho.sc = sc
 	return ho, true
+}
+
+// onCallUntil is when person, on call at now, stops being: the end of
+// the run of segments that all name them (a window closing, or someone
+// else coming on); zero if never (as far as the schedule says).
+func onCallUntil(sc *oncall.Schedule, person string, now time.Time) time.Time {
+	_, until, _ := sc.OnCall(now)
+	for range 64 { // a one-person rotation: its 64th handover is far enough
+		if until.IsZero() {
+			return until
+		}
+		p, next, ok := sc.OnCall(until)
+		if !ok || p != person {
+			return until
+		}
+		until = next
+	}
+	return until
 }
 
 // target is one place a handover is told: a team channel or the incoming
@@ -319,12 +347,21 @@ func (h *handovers) release(key string) {
 // schedule's time zone), after whom, and the team's open incidents.
 func (h *handovers) text(ctx context.Context, ho handover, now time.Time) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s is now on call for %s", ho.person, ho.team)
-	if !ho.until.IsZero() {
-		fmt.Fprintf(&b, " (until %s)", h.s.scheduleTime(ho.schedule, ho.until, now))
-	}
-	if ho.from != "" {
-		fmt.Fprintf(&b, ", taking over from %s", ho.from)
+	until := ho.until(now)
+	if ho.person == "" {
+		fmt.Fprintf(&b, "Nobody is on call for %s now", ho.team)
+		if !until.IsZero() {
+			fmt.Fprintf(&b, " (until %s)", h.s.scheduleTime(ho.schedule, until, now))
+		}
+		fmt.Fprintf(&b, "; %s's shift has ended", ho.from)
+	} else {
+		fmt.Fprintf(&b, "%s is now on call for %s", ho.person, ho.team)
+		if !until.IsZero() {
+			fmt.Fprintf(&b, " (until %s)", h.s.scheduleTime(ho.schedule, until, now))
+		}
+		if ho.from != "" {
+			fmt.Fprintf(&b, ", taking over from %s", ho.from)
+		}
 	}
 	list, err := h.s.store.List(ctx, incidents.ListOptions{Team: ho.team, States: incidents.OpenStates})
 	switch {

@@ -328,3 +328,24 @@ func TestHandoverRestartEmbedded(t *testing.T) {
 		t.Fatalf("after a restart %d messages, want 4: %v", n, b.all())
 	}
 }
+
+// A rotation restricted to 09:00–17:00: at 17:00 the channels hear that
+// nobody is on call until the next morning (nobody is messaged); at 09:00
+// the next person comes on.
+func TestHandoverToNobody(t *testing.T) {
+	clock := &fakeClock{now: bobOn.Add(7*time.Hour + time.Minute)} // Tue 16:01 CET, bob
+	e := newHoEnv(t, boltStore(t), clock, nil, nil, func(c *bot.Config) {
+		c.Schedules[0].Rotation.From, c.Schedules[0].Rotation.To = "09:00", "17:00"
+	})
+	e.look()
+	wantSent(t, e.all())
+	clock.Add(time.Hour) // 17:01
+	e.look()
+	const off = "Nobody is on call for payments now (until Wed 09:00 CET); bob's shift has ended; no incidents open."
+	wantSent(t, e.all(), "slack channel "+slackC+" "+off, "telegram channel "+tgChat+" "+off)
+	clock.now = bobOn.Add(24*time.Hour + time.Minute) // Wed 09:01
+	e.look()
+	const on = "alice is now on call for payments (until Wed 17:00 CET); no incidents open."
+	wantSent(t, e.all(), "slack channel "+slackC+" "+off, "slack channel "+slackC+" "+on, "slack dm UALICE "+on,
+		"telegram channel "+tgChat+" "+off, "telegram channel "+tgChat+" "+on)
+}
