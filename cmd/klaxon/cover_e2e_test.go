@@ -6,25 +6,28 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/klaxonbot/klaxon/adapters/slack/slackfake"
+	"github.com/klaxonbot/klaxon/adapters/telegram/telegramfake"
 )
 
 const carolMM = "carolmattermostid000000000"
 
 // Cover requests through the strict fakes: on Slack alice asks bob, bob
 // accepts with the button and alice hears so by DM; on Mattermost alice
-// asks carol, who declines with the button on the channel post.
+// asks carol, who declines with the button on the channel post; on
+// Telegram carol accepts from the inline keyboard.
 func TestCoverEndToEnd(t *testing.T) {
 	f := startFakes(t)
 	unlimitedTelegram(t, f)
 	store := fmt.Sprintf("store: {data_dir: %q}", filepath.Join(t.TempDir(), "data"))
 	cfg := strings.Replace(chatConfigYAML(f, store), "    telegram: {chat: ", "    schedule: primary\n    handover: false\n    telegram: {chat: ", 1)
 	cfg = strings.Replace(cfg, "slack: {", "slack: {response_url_prefixes: ['"+f.slack.ResponseURLPrefix()+"'], ", 1)
-	cfg += fmt.Sprintf(`  - {name: carol, mattermost: %s}
+	cfg += fmt.Sprintf(`  - {name: carol, mattermost: %s, telegram: "333"}
 schedules:
   - name: primary
     timezone: Europe/Berlin
@@ -106,6 +109,34 @@ schedules:
 	waitUntil(t, 10*time.Second, "alice told on Mattermost", func() bool {
 		for _, m := range f.mm.Messages(f.mm.DirectChannel(aliceMM)) {
 			if strings.Contains(m.Text, "declined") {
+				return true
+			}
+		}
+		return false
+	})
+	// Telegram: an inline keyboard under the answer; carol accepts.
+	chat, _ := strconv.ParseInt(e2eTG, 10, 64)
+	ask := f.tg.UserMessage(chat, telegramfake.User{ID: 111, Username: "alice"}, "/incident oncall cover @carol 2h", 0)
+	post(t, base+"/telegram/webhook", "application/json", ask, map[string]string{"X-Telegram-Bot-Api-Secret-Token": e2eTGSecret})
+	var tgKey string
+	var tgMsg int
+	waitUntil(t, 10*time.Second, "the Telegram request", func() bool {
+		for _, m := range f.tg.Messages(e2eTG) {
+			for i, kb := range m.ReplyKeys {
+				for _, row := range kb {
+					if row[0].Text == "Accept" {
+						tgKey, tgMsg = row[0].CallbackData, m.ReplyIDs[i]
+					}
+				}
+			}
+		}
+		return tgKey != ""
+	})
+	press := f.tg.Press(chat, tgMsg, telegramfake.User{ID: 333, Username: "carol"}, tgKey)
+	post(t, base+"/telegram/webhook", "application/json", press, map[string]string{"X-Telegram-Bot-Api-Secret-Token": e2eTGSecret})
+	waitUntil(t, 10*time.Second, "alice told on Telegram", func() bool {
+		for _, m := range f.tg.Messages("111") {
+			if strings.HasPrefix(m.Text, "carol accepted: carol is on call for payments") {
 				return true
 			}
 		}
