@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/klaxonbot/klaxon/incidents"
@@ -71,6 +72,24 @@ type handovers struct {
 	teams []TeamConfig
 	now   func() time.Time // wall clock, for the rate limits
 	sleep func(ctx context.Context, d time.Duration)
+	// settled are the keys this replica saw spent (sent, or given up),
+	// with the handover's time: not asked of the store again while the
+	// handover is in the catch-up window.
+	mu      sync.Mutex
+	settled map[string]time.Time
+}
+
+func (h *handovers) isSettled(key string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	_, ok := h.settled[key]
+	return ok
+}
+
+func (h *handovers) settle(key string, at time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.settled[key] = at
 }
 
 // HandoverOn reports whether team t's handovers are announced:
@@ -90,7 +109,7 @@ func (t TeamConfig) HandoverOn() bool {
 type durableOncer interface{ DurableOnce() incidents.Once }
 
 func newHandovers(s *Server) *handovers {
-	h := &handovers{s: s, once: s.once, now: time.Now, sleep: sleepCtx}
+	h := &handovers{s: s, once: s.once, now: time.Now, sleep: sleepCtx, settled: map[string]time.Time{}}
 	if _, shared := s.store.(incidents.Once); !shared {
 		if d, ok := s.store.(durableOncer); ok {
 			h.once = d.DurableOnce()
@@ -160,6 +179,13 @@ func (ho handover) key() string {
 // target that has not had it yet.
 func (h *handovers) tick(ctx context.Context) error {
 	now := h.s.clock.Now()
+	h.mu.Lock()
+	for k, at := range h.settled {
+		if at.Before(now.Add(-HandoverCatchUp)) {
+			delete(h.settled, k)
+		}
+	}
+	h.mu.Unlock()
 	var firstErr error
 	for _, t := range h.teams {
 		// The overrides that ended within the catch-up window too: the
@@ -267,7 +293,13 @@ func (h *handovers) announce(ctx context.Context, t TeamConfig, ho handover, now
 		if tg.direct {
 			key = ho.key() + "|dm:" + tg.d.key()
 		}
+		if h.isSettled(key) {
+			continue
+		}
 		st, err := h.once.ClaimOnce(ctx, key, handoverHold)
+		if err == nil && st == incidents.OnceSpent {
+			h.settle(key, ho.at)
+		}
 		if err != nil || st != incidents.OnceNew {
 			continue
 		}
@@ -293,6 +325,7 @@ func (h *handovers) deliver(ctx context.Context, chat Chat, tg target, key strin
 	}
 	if send == nil { // the platform cannot: nothing to try again
 		_ = h.once.SpendOnce(ctx, key, handoverSpent)
+		h.settle(key, ho.at)
 		return
 	}
 	var lim *limits
@@ -314,6 +347,7 @@ func (h *handovers) deliver(ctx context.Context, chat Chat, tg target, key strin
 		what = "direct"
 	}
 	if err == nil {
+		h.settle(key, ho.at)
 		if err := h.once.SpendOnce(ctx, key, handoverSpent); err != nil {
 			h.s.log.Warn("shift handover sent but not marked sent: another replica may send it again", "team", ho.team, "target", tg.d.key(), "err", err)
 		}
@@ -332,6 +366,7 @@ func (h *handovers) deliver(ctx context.Context, chat Chat, tg target, key strin
 		return
 	}
 	_ = h.once.SpendOnce(ctx, key, handoverSpent)
+	h.settle(key, ho.at)
 	h.s.metrics.handovers.WithLabelValues(tg.d.platform, what, "failed").Inc()
 	h.s.log.Warn("shift handover refused by the platform; not tried again", "team", ho.team, "target", what+" "+tg.d.platform, "code", code, "err", err)
 }
