@@ -12,8 +12,15 @@ import (
 // BenchmarkHandoverLook is one look of the handover announcer over 100
 // teams, each with its own schedule, when nothing is due (what every
 // replica does every 2 seconds nearly always), on the embedded store.
-func BenchmarkHandoverLook(b *testing.B) {
-	clock := &fakeClock{now: bobOn.Add(3 * time.Hour)}
+func BenchmarkHandoverLook(b *testing.B) { benchLook(b, bobOn.Add(3*time.Hour)) }
+
+// BenchmarkHandoverLookSettled is a look a minute after every team's
+// handover, once it was announced (400 messages): what every replica
+// does for half an hour after a handover.
+func BenchmarkHandoverLookSettled(b *testing.B) { benchLook(b, bobOn.Add(time.Minute)) }
+
+func benchLook(b *testing.B, at time.Time) {
+	clock := &fakeClock{now: at}
 	cfg := bot.DefaultConfig()
 	handoverConfig(cfg)
 	base := cfg.Teams[0]
@@ -34,6 +41,9 @@ func BenchmarkHandoverLook(b *testing.B) {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
+	if err := bot.CheckHandovers(ctx, srv); err != nil {
+		b.Fatal(err)
+	}
 	b.ResetTimer()
 	for b.Loop() {
 		if err := bot.CheckHandovers(ctx, srv); err != nil {
