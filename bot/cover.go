@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"crypto/hmac"
+	"errors"
 	"crypto/rand"
 	"fmt"
 	"math/big"
@@ -240,17 +241,17 @@ func keep(r chatops.Reply) chatops.Reply { r.KeepChoices = true; return r }
 func (s *Server) coverButton(ctx context.Context, r chatops.Request, actor string, known bool) (chatops.Reply, string) {
 	id, accept, err := s.signer.VerifyCover(r.Platform, r.Channel, r.Button, s.clock.Now())
 	if err != nil {
-		if incidents.ErrorKind(err) == incidents.Unauthorized && !strings.Contains(incidents.ErrorMessage(err), "expired") {
+		if !errors.Is(err, ErrButtonExpired) {
 			return chatops.Reply{Text: "This button is not valid (is it from another klaxon?).", Ephemeral: true, Unauthorized: true}, "unauthorized"
 		}
-		return ephemeral(incidents.ErrorMessage(err)), "expired"
+		return ephemeral(incidents.ErrorMessage(err)), "refused"
 	}
 	store, ok := s.store.(incidents.CoverRequests)
 	if !ok {
 		return ephemeral("This store keeps no cover requests."), "error"
 	}
 	gone := func() (chatops.Reply, string) {
-		return ephemeral("This cover request was answered already, or has expired."), "gone"
+		return ephemeral("This cover request was answered already, or has expired."), "not_found"
 	}
 	// Who may answer is checked on a read, so that a press by someone
 	// else never takes the request from under the person's own.
@@ -310,7 +311,7 @@ func (s *Server) coverButton(ctx context.Context, r chatops.Request, actor strin
 		from = now
 	}
 	if !req.Until.After(from) {
-		return ephemeral("This cover request has ended; nothing changed."), "gone"
+		return ephemeral("This cover request has ended; nothing changed."), "not_found"
 	}
 	o := incidents.OnCallOverride{Schedule: req.Schedule, Person: req.Person, From: from, Until: req.Until, SetBy: req.Person + " (covering for " + req.Asker + ")", SetAt: now}
 	if err := ov.AddOverride(ctx, o); err != nil {
