@@ -3,8 +3,8 @@ package bot
 import (
 	"context"
 	"crypto/hmac"
-	"errors"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"math/big"
 	"strconv"
