@@ -42,6 +42,8 @@ type metrics struct {
 	escalationLateness prometheus.Histogram
 	graphs             *prometheus.CounterVec
 	graphQuery         *prometheus.HistogramVec
+	handovers          *prometheus.CounterVec
+	covers             *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer, store incidents.Store, version string, g *gates) (*metrics, error) {
@@ -147,6 +149,15 @@ func newMetrics(reg prometheus.Registerer, store incidents.Store, version string
 		Name: "klaxon_graph_query_duration_seconds", Help: "Data source queries for graphs (the window and the day before, at once), by data source.",
 		Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2, 5},
 	}, []string{"datasource"})
+	m.handovers = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "klaxon_handover_messages_total", Help: "Shift handover announcements, by platform, target (channel, direct) and outcome (sent, retry, failed).",
+	}, []string{"platform", "target", "outcome"})
+	m.covers = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "klaxon_cover_requests_total", Help: "Cover requests (/incident oncall cover), by outcome: asked, accepted, declined, withdrawn, expired.",
+	}, []string{"outcome"})
+	for _, o := range []string{"asked", "accepted", "declined", "withdrawn", "expired"} {
+		m.covers.WithLabelValues(o)
+	}
 	g.shed = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "klaxon_shed_total",
 		Help: "Requests klaxon refused with 503 to protect itself, by reason: webhook_slots, webhook_memory, unauthenticated, client, unauthenticated_memory, slow_body, deadline, store.",
@@ -167,7 +178,7 @@ func newMetrics(reg prometheus.Registerer, store incidents.Store, version string
 	for _, c := range []prometheus.Collector{m.requests, m.duration, m.errors, m.authFailures, m.alertsReceived,
 		m.alertsIgnored, m.incidentsOpened, m.incidentsReopened, m.maintenanceHeld, m.hooksInFlight, m.hooksBusy, m.parseWarnings, m.hookReplays, m.alertsUnrouted, build, &openCollector{store: store},
 		m.deliveries, m.deliveryLatency, m.chatRequests, m.reports, m.chatDuration, m.chatRejected,
-		m.escalationSteps, m.phoneCalls, m.pages, m.smsInbound, m.timeToAck, m.timeToResolve, m.escalationLateness, m.graphs, m.graphQuery, g.shed, webhookMem, unauthInFlight} {
+		m.escalationSteps, m.phoneCalls, m.pages, m.smsInbound, m.timeToAck, m.timeToResolve, m.escalationLateness, m.graphs, m.graphQuery, m.handovers, m.covers, g.shed, webhookMem, unauthInFlight} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

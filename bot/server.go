@@ -97,6 +97,7 @@ type Server struct {
 	outbox    *syncer        // nil when the store has no outbox
 	escalator *escalator     // nil without policies
 	beats     *heartbeats    // nil without heartbeats
+	handovers *handovers     // nil when no team announces handovers
 	silencers map[string]Silencer
 	sms       SMSSender
 	inbox     SMSInbox
@@ -193,6 +194,7 @@ func New(cfg *Config, d Deps) (*Server, error) {
 	if s.beats, err = newHeartbeats(s, d); err != nil {
 		return nil, err
 	}
+	s.handovers = newHandovers(s)
 	s.weekly = compileWeekly(cfg)
 	s.maint, _ = d.Store.(incidents.Maintenances)
 	if d.VerifyPhone != nil {
@@ -297,6 +299,14 @@ func (s *Server) Run(ctx context.Context) {
 	if s.grapher != nil {
 		wg.Add(1)
 		go func() { defer wg.Done(); s.grapher.run(ctx) }()
+	}
+	if s.handovers != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.handovers.run(ctx) }()
+	}
+	if _, ok := s.store.(incidents.CoverRequests); ok && len(s.schedules) > 0 {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.runCovers(ctx) }()
 	}
 	wg.Add(1)
 	go func() { defer wg.Done(); s.runConsole(ctx) }()
