@@ -311,6 +311,19 @@ func (s *Server) CheckButton(ctx context.Context, r chatops.Request) (reason str
 			"channel", r.Channel, "post", r.Thread, "why", why)
 		return why, chatops.Reply{Text: "This button is not valid (is it from another klaxon?).", Ephemeral: true, Unauthorized: true}
 	}
+	if isCoverKey(r.Button) {
+		// A cover request's buttons are on no card: the key is bound to
+		// the channel and expires with the request; who may answer is
+		// checked when the press is handled.
+		_, _, err := s.signer.VerifyCover(r.Platform, r.Channel, r.Button, s.clock.Now())
+		switch {
+		case errors.Is(err, ErrButtonExpired):
+			return "expired key", ephemeral(incidents.ErrorMessage(err))
+		case err != nil:
+			return forged("bad key")
+		}
+		return "", chatops.Reply{}
+	}
 	id, a, err := s.signer.VerifyBound(r.Platform, r.Channel, r.Button, s.clock.Now())
 	switch {
 	case errors.Is(err, ErrButtonExpired):

@@ -288,3 +288,31 @@ func TestCheckButton(t *testing.T) {
 		t.Errorf("a key signed again (the card edited): %q", reason)
 	}
 }
+
+// FuzzVerifyCoverKey: a cover button's key is accepted only as SignCover
+// makes it, for its platform (and on Mattermost its channel, unexpired).
+func FuzzVerifyCoverKey(f *testing.F) {
+	exp := signedAt.Add(time.Hour)
+	f.Add(signer.SignCover(Mattermost, mmChannel, "abc123xyz0", true, exp), true)
+	f.Add(signer.SignCover(Slack, "", "abc123xyz0", false, exp), false)
+	f.Add("c1.s.abc.a.AAAAAAAAAAAAAAAA", false)
+	f.Add("c1.m.abc.d.AAAAAA.zzzzzz.AAAAAAAAAAAAAAAA", true)
+	f.Fuzz(func(t *testing.T, key string, mm bool) {
+		platform, channel := Slack, ""
+		if mm {
+			platform, channel = Mattermost, mmChannel
+		}
+		id, accept, err := signer.VerifyCover(platform, channel, key, signedAt)
+		if err != nil {
+			return
+		}
+		if !isCoverKey(key) || !keyWord(id) {
+			t.Fatalf("VerifyCover accepted %q as %q", key, id)
+		}
+		if !mm {
+			if again := signer.SignCover(platform, channel, id, accept, time.Time{}); again != key {
+				t.Fatalf("VerifyCover accepted %q, which SignCover makes as %q", key, again)
+			}
+		}
+	})
+}

@@ -50,6 +50,10 @@ func (s *Server) handle(ctx context.Context, r chatops.Request) (chatops.Reply, 
 		return ephemeral("This chat is not one of klaxon's team channels, and klaxon does not know you yet: ask for your account to be added to people in klaxon's config, or use a team channel."), "", "refused"
 	}
 	var c Command
+	if isCoverKey(r.Button) {
+		reply, result := s.coverButton(ctx, r, actor, known)
+		return reply, VerbOncall, result
+	}
 	if r.Button != "" {
 		id, a, err := s.signer.Verify(r.Platform, r.Button)
 		if err != nil {

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/klaxonbot/klaxon/incidents"
+	"github.com/klaxonbot/klaxon/incidents/oncall"
 )
 
 // Verb is what a command asks for.
@@ -77,6 +78,9 @@ type Command struct {
 	Text     string             // note text, resolve summary, declare title
 	Team     string             // declare, oncall
 	Override bool               // oncall override
+	// Cover is oncall cover: when Person is asked to cover (Person and,
+	// for the duration form, Duration hold the rest).
+	Cover *CoverWhen
 	// Actionable is feedback's answer: was the incident worth acting on?
 	Actionable bool
 	// Labels are the label=value a silence adds to its matchers, or a
@@ -128,6 +132,7 @@ const usage = `/incident <verb> [INC-ID] ...  (the ID may be left out in a card'
   report [7d|30d]               the noise report of this channel's team
   oncall [team]                 who is on call now, and next
   oncall override @person <duration> [team]   put someone on call for a while
+  oncall cover @person <Sat 09:00-18:00|duration> [team]   ask someone to cover for you (they accept or decline)
   silence [ID] <duration> [label=value …]   silence the alerts at their source (1h, 4h, 24h)
   unsilence [ID] [silence-id]   expire the incident's silences
   silences [team]               the team's active silences made from klaxon
@@ -310,7 +315,17 @@ func ParseCommand(text string) (Command, error) {
 		return c, nil
 	case VerbOncall:
 		words := strings.Fields(rest)
-		if len(words) > 0 && strings.EqualFold(words[0], "override") {
+		if len(words) > 0 && strings.EqualFold(words[0], "cover") {
+			if len(words) < 3 {
+				return bad("")
+			}
+			when, n, err := parseCoverWhen(words[2:])
+			if err != nil {
+				return bad(err.Error())
+			}
+			c.Cover, c.Person, c.Duration = &when, words[1], when.Duration
+			words = words[2+n:]
+		} else if len(words) > 0 && strings.EqualFold(words[0], "override") {
 			if len(words) < 3 || len(words) > 4 {
 				return bad("")
 			}
@@ -528,6 +543,58 @@ func parseSeverity(s string) (incidents.Severity, error) {
 }
 
 // parseDuration reads 30m, 2h, 1h30m or 1d.
+// CoverWhen is the time a cover request asks for: a duration from now, or
+// a day and a range of wall-clock time in the team's schedule's zone.
+type CoverWhen struct {
+	// Duration is the duration form's ("4h"); 0 for a day and range.
+	Duration time.Duration
+	// Day is "today", "tomorrow" or a weekday ("mon" … "sun"): the next
+	// such day whose range has not ended.
+	Day string
+	// From and To are minutes after midnight; To <= From wraps past
+	// midnight (Fri 22:00-06:00).
+	From, To int
+}
+
+var coverDays = map[string]string{
+	"today": "today", "tomorrow": "tomorrow",
+	"mon": "mon", "monday": "mon", "tue": "tue", "tues": "tue", "tuesday": "tue", "wed": "wed", "wednesday": "wed",
+	"thu": "thu", "thur": "thu", "thurs": "thu", "thursday": "thu", "fri": "fri", "friday": "fri",
+	"sat": "sat", "saturday": "sat", "sun": "sun", "sunday": "sun",
+}
+
+// parseCoverWhen reads "<duration>", "<day> HH:MM-HH:MM" (an en dash or
+// spaces around the dash will do) from words and says how many it used.
+func parseCoverWhen(words []string) (CoverWhen, int, error) {
+	if day, ok := coverDays[strings.ToLower(words[0])]; ok {
+		// The range is one word ("09:00-18:00"), or up to three
+		// ("09:00 - 18:00"); a dash may be an en or em dash.
+		for n := 1; n <= 3 && n < len(words); n++ {
+			rng := strings.Join(words[1:1+n], "")
+			rng = strings.ReplaceAll(strings.ReplaceAll(rng, "–", "-"), "—", "-")
+			a, b, ok := strings.Cut(rng, "-")
+			if !ok {
+				continue
+			}
+			from, err1 := oncall.ParseClock(a)
+			to, err2 := oncall.ParseClock(b)
+			if err1 != nil || err2 != nil || from >= 24*60 || from == to {
+				continue
+			}
+			if to == 24*60 {
+				to = 0 // the end of the day: the next midnight
+			}
+			return CoverWhen{Day: day, From: from, To: to}, 1 + n, nil
+		}
+		return CoverWhen{}, 0, incidents.Errorf(incidents.Invalid, "cover when? such as Sat 09:00-18:00 or 4h")
+	}
+	d, err := parseDuration(words[0])
+	if err != nil {
+		return CoverWhen{}, 0, incidents.Errorf(incidents.Invalid, "cover when? such as Sat 09:00-18:00 or 4h")
+	}
+	return CoverWhen{Duration: d}, 1, nil
+}
+
 func parseDuration(s string) (time.Duration, error) {
 	t := strings.ToLower(s)
 	if n, ok := strings.CutSuffix(t, "d"); ok {

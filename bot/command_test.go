@@ -133,7 +133,9 @@ func FuzzParseCommand(f *testing.F) {
 		"snooze 1h30m", "role scribe @x", "lead <@U1|a>", "INC-9", "\xff\xfe", "note \u202e:", "sev sev1", "snooze 8d",
 		"silence INC-4 4h instance=db-1", "silence", "unsilence 4 1a2b3c4d", "silences payments", "silence 1h a=\"\"", "mute 1h =x",
 		"maintenance 2h payments service=db x", "maint end mw-1", "maintenance 1d a=b=c \"q\"",
-		"feedback 4 no it fixed itself", "actionable INC-2 not actionable", "feedback yes", "report 30d", "report week"} {
+		"feedback 4 no it fixed itself", "actionable INC-2 not actionable", "feedback yes", "report 30d", "report week",
+		"oncall cover @carol Sat 09:00-18:00", "oncall cover @c sun 09:00 – 18:00 ops", "oncall cover @c 4h", "oncall cover @c fri 22:00-06:00 x",
+		"oncall cover @c today 24:00-01:00", "oncall cover @c mon 9:00-"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, text string) {
@@ -181,6 +183,12 @@ func FuzzParseCommand(f *testing.F) {
 		case VerbLead, VerbRole:
 			if c.Person == "" {
 				t.Fatal("no person")
+			}
+		case VerbOncall:
+			if w := c.Cover; w != nil {
+				if c.Person == "" || (w.Duration > 0) == (w.Day != "") || w.From < 0 || w.From >= 1440 || w.To < 0 || w.To >= 1440 || (w.Day != "" && w.From == w.To && w.From != 0) {
+					t.Fatalf("cover %+v", c)
+				}
 			}
 		}
 		if !utf8.ValidString(c.Text) || !utf8.ValidString(c.Person) {
@@ -240,4 +248,38 @@ func FuzzParseWeekly(f *testing.F) {
 			t.Fatalf("%q → %q → %v %d %v", s, back, d2, m2, err)
 		}
 	})
+}
+
+func TestParseCover(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want CoverWhen
+		team string
+		err  bool
+	}{
+		{in: "oncall cover @carol Sat 09:00-18:00", want: CoverWhen{Day: "sat", From: 540, To: 1080}},
+		{in: "oncall cover @carol saturday 09:00–18:00 payments", want: CoverWhen{Day: "sat", From: 540, To: 1080}, team: "payments"},
+		{in: "oncall cover @carol Sat 09:00 - 18:00 payments", want: CoverWhen{Day: "sat", From: 540, To: 1080}, team: "payments"},
+		{in: "oncall cover @carol Fri 22:00-06:00", want: CoverWhen{Day: "fri", From: 1320, To: 360}},
+		{in: "oncall cover @carol tomorrow 00:00-24:00", want: CoverWhen{Day: "tomorrow", From: 0, To: 0}},
+		{in: "who cover <@U1|carol> 4h ops", want: CoverWhen{Duration: 4 * time.Hour}, team: "ops"},
+		{in: "oncall cover @carol 1d", want: CoverWhen{Duration: 24 * time.Hour}},
+		{in: "oncall cover @carol", err: true},
+		{in: "oncall cover @carol Sat", err: true},
+		{in: "oncall cover @carol Sat 09:00-09:00", err: true},
+		{in: "oncall cover @carol Sat 25:00-26:00", err: true},
+		{in: "oncall cover @carol soon", err: true},
+		{in: "oncall cover @carol 4h payments extra", err: true},
+	} {
+		c, err := ParseCommand(tt.in)
+		if tt.err {
+			if err == nil {
+				t.Errorf("%q: parsed as %+v", tt.in, c.Cover)
+			}
+			continue
+		}
+		if err != nil || c.Cover == nil || *c.Cover != tt.want || c.Team != tt.team || c.Verb != VerbOncall || c.Person == "" {
+			t.Errorf("%q: %+v %v (team %q), want %+v", tt.in, c.Cover, err, c.Team, tt.want)
+		}
+	}
 }

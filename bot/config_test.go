@@ -353,6 +353,10 @@ line 3: found character that cannot start any token (a value that starts with @ 
 schedules[0].rotation.every (line 5): want a duration such as "24h" (Go durations have no "d": 1d is 24h)
 incidents.reopen_window (line 7): want a duration such as "216h" (Go durations have no "w" or "d": 1w2d is 216h)
 outbox.lease (line 9): want a duration such as "36h" (Go durations have no "d": 1.5d is 36h)`},
+		{file: "handover.yaml", want: `
+teams[0].handover (line 8): want true or false, got "maybe"
+teams[1].handover (line 9): announces who comes on call: the team needs a schedule (teams[].schedule)
+teams[2].handovr (line 10): unknown key (did you mean "handover"?)`},
 		{file: "references.yaml", env: map[string]string{"CI_TOKEN": "ci-token-0123456789ab"}, want: `
 policies[0].steps[0].notify (line 6): the only target is channel (the team's cards), got "chanel" (did you mean "channel"?)
 policies[0].steps[1].mention (line 6): want oncall, a person or a team, got "alcie" (did you mean "alice"?)

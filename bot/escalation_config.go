@@ -256,6 +256,9 @@ func (v *configValidator) escalation(c *Config) {
 		if usesOncall[t.Policy] && t.Schedule == "" {
 			v.errorf(fmt.Sprintf("teams[%d].schedule", i), "policy %s warns, calls or pages oncall: the team needs a schedule", t.Policy)
 		}
+		if t.Handover != nil && *t.Handover && t.Schedule == "" {
+			v.errorf(fmt.Sprintf("teams[%d].handover", i), "announces who comes on call: the team needs a schedule (teams[].schedule)")
+		}
 		if t.Schedule != "" && !schedules[t.Schedule] {
 			v.unknownRef(fmt.Sprintf("teams[%d].schedule", i), "schedule", "schedules", t.Schedule, scheduleNames)
 		}

@@ -81,7 +81,7 @@ func (ls *limits) rules(d dest, kind callKind) []rule {
 // reply first reads its card (for the channel, and to see it still exists),
 // and an image is a file upload and a post.
 func cost(d dest, kind callKind) int {
-	if d.platform == Mattermost && (kind == callReply || kind == callImage) {
+	if d.platform == Mattermost && (kind == callReply || kind == callImage || kind == callDirect) {
 		return 2 // a reply reads its card first; an image is uploaded, then posted
 	}
 	return 1

@@ -37,11 +37,14 @@ type metrics struct {
 	phoneCalls         *prometheus.CounterVec
 	pages              *prometheus.CounterVec
 	pagesThrottled     *prometheus.CounterVec
+	smsInbound         *prometheus.CounterVec
 	timeToAck          *prometheus.HistogramVec
 	timeToResolve      *prometheus.HistogramVec
 	escalationLateness prometheus.Histogram
 	graphs             *prometheus.CounterVec
 	graphQuery         *prometheus.HistogramVec
+	handovers          *prometheus.CounterVec
+	covers             *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer, store incidents.Store, version string, g *gates) (*metrics, error) {
@@ -128,6 +131,9 @@ func newMetrics(reg prometheus.Registerer, store incidents.Store, version string
 	m.pages = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "klaxon_pages_total", Help: "Page attempts of page steps by method (dm, push, email, sms, call) and outcome (sent, retried, failed, folded: told of in a later message after a throttle held it back).",
 	}, []string{"method", "outcome"})
+	m.smsInbound = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "klaxon_sms_inbound_total", Help: "Texts to the Twilio number by result (acknowledged, escalated, resolved, refused, no_incident, usage, help, opt_out, opt_in, unknown_number, replay, bad_signature, invalid, failed).",
+	}, []string{"result"})
 	ttBuckets := []float64{30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 43200, 86400}
 	m.timeToAck = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name: "klaxon_time_to_acknowledge_seconds", Help: "From an incident opening to its first acknowledgement (MTTA), by team and severity.", Buckets: ttBuckets,
@@ -147,6 +153,15 @@ func newMetrics(reg prometheus.Registerer, store incidents.Store, version string
 		Name: "klaxon_graph_query_duration_seconds", Help: "Data source queries for graphs (the window and the day before, at once), by data source.",
 		Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2, 5},
 	}, []string{"datasource"})
+	m.handovers = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "klaxon_handover_messages_total", Help: "Shift handover announcements, by platform, target (channel, direct) and outcome (sent, retry, failed).",
+	}, []string{"platform", "target", "outcome"})
+	m.covers = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "klaxon_cover_requests_total", Help: "Cover requests (/incident oncall cover), by outcome: asked, accepted, declined, withdrawn, expired.",
+	}, []string{"outcome"})
+	for _, o := range []string{"asked", "accepted", "declined", "withdrawn", "expired"} {
+		m.covers.WithLabelValues(o)
+	}
 	g.shed = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "klaxon_shed_total",
 		Help: "Requests klaxon refused with 503 to protect itself, by reason: webhook_slots, webhook_memory, unauthenticated, client, unauthenticated_memory, slow_body, deadline, store.",
@@ -167,7 +182,7 @@ func newMetrics(reg prometheus.Registerer, store incidents.Store, version string
 	for _, c := range []prometheus.Collector{m.requests, m.duration, m.errors, m.authFailures, m.alertsReceived,
 		m.alertsIgnored, m.incidentsOpened, m.incidentsReopened, m.maintenanceHeld, m.hooksInFlight, m.hooksBusy, m.parseWarnings, m.hookReplays, m.alertsUnrouted, build, &openCollector{store: store},
 		m.deliveries, m.deliveryLatency, m.chatRequests, m.reports, m.chatDuration, m.chatRejected,
-		m.escalationSteps, m.phoneCalls, m.pages, m.pagesThrottled, m.timeToAck, m.timeToResolve, m.escalationLateness, m.graphs, m.graphQuery, g.shed, webhookMem, unauthInFlight} {
+		m.escalationSteps, m.phoneCalls, m.pages, m.pagesThrottled, m.smsInbound, m.timeToAck, m.timeToResolve, m.escalationLateness, m.graphs, m.graphQuery, m.handovers, m.covers, g.shed, webhookMem, unauthInFlight} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

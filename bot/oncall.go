@@ -41,6 +41,9 @@ func (s *Server) oncallHere(ctx context.Context, r chatops.Request, actor string
 	if t.Schedule == "" {
 		return chatops.Reply{}, incidents.Errorf(incidents.Invalid, "team %s has no on-call schedule (teams[].schedule)", t.Name)
 	}
+	if c.Cover != nil {
+		return s.askCover(ctx, r, actor, known, c, t)
+	}
 	now := s.clock.Now()
 	if c.Override {
 		if err := s.mayChange(&incidents.Incident{Team: t.Name, ID: "the " + t.Name + " schedule"}, actor, known); err != nil {

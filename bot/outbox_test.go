@@ -151,6 +151,13 @@ func (f *fakeChat) Direct(ctx context.Context, userID, text string) error {
 	return nil
 }
 
+// sent returns the announcements and direct messages, in order.
+func (f *fakeChat) sent() (announces, directs []string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.announced...), append([]string(nil), f.directs...)
+}
+
 // cards returns the top-level messages about id in dest.
 func (f *fakeChat) cards(dest, id string) []fakeMsg {
 	f.mu.Lock()

@@ -323,13 +323,23 @@ func (e *escalator) send(ctx context.Context, inc *incidents.Incident, card *tem
 			return errNoSender
 		}
 		body := fmt.Sprintf("klaxon %s %s %s: %s", inc.Severity, inc.ID, orNone(inc.Team), clip(inc.Title, 120))
-		if u := s.ackURL(inc.ID, pc.Name, "sms", now); u != "" {
-			body += "\nAck: " + u
-		} else if incURL != "" {
-			body += "\n" + incURL
-		}
+		// Then the incidents a throttle held back, folded in.
 		if d := digest(more, smsDigestItems, smsDigestBytes); d != "" {
 			body += "\n" + d
+		}
+		// The last line is what to do (FitSMS keeps it whole): reply,
+		// when replies are read (/twilio/sms), or open the link.
+		last := ""
+		if s.inbox != nil {
+			last = "Reply 1 to ack, 2 to escalate"
+		}
+		if u := s.ackURL(inc.ID, pc.Name, "sms", now); u != "" {
+			last = strings.TrimPrefix(last+". Ack: "+u, ". ")
+		} else if incURL != "" {
+			last = strings.TrimPrefix(last+". "+incURL, ". ")
+		}
+		if last != "" {
+			body += "\n" + last
 		}
 		_, err := s.sms.SendSMS(ctx, pc.SMSNumber(), body, "")
 		return err

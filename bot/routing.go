@@ -30,6 +30,10 @@ type TeamConfig struct {
 	Datasource string `yaml:"datasource"`
 	// Report sets the team's weekly noise report; nil posts none.
 	Report *TeamReportConfig `yaml:"report"`
+	// Handover announces shift changes of the team's schedule in its
+	// channels and to the incoming person (handover.go). nil (unset)
+	// means on when the team has a schedule and a chat destination.
+	Handover *bool `yaml:"handover"`
 }
 
 // TeamReportConfig is when klaxon posts the team's noise report to its

@@ -61,6 +61,9 @@ type Deps struct {
 	SMS    SMSSender
 	Mailer Mailer
 	Pusher Pusher
+	// SMSInbox reads the texts people send to the Twilio number (replies
+	// to pages): with VerifyPhone, POST /twilio/sms is served.
+	SMSInbox SMSInbox
 	// Console is what the web console needs of the adapters.
 	Console ConsoleDeps
 	// Datasources are the data sources of graphs, by their config name
@@ -94,8 +97,10 @@ type Server struct {
 	outbox    *syncer        // nil when the store has no outbox
 	escalator *escalator     // nil without policies
 	beats     *heartbeats    // nil without heartbeats
+	handovers *handovers     // nil when no team announces handovers
 	silencers map[string]Silencer
 	sms       SMSSender
+	inbox     SMSInbox
 	mailer    Mailer
 	pusher    Pusher
 	ackKey    []byte   // signs page acknowledge links; nil: none
@@ -189,11 +194,23 @@ func New(cfg *Config, d Deps) (*Server, error) {
 	if s.beats, err = newHeartbeats(s, d); err != nil {
 		return nil, err
 	}
+	s.handovers = newHandovers(s)
 	s.weekly = compileWeekly(cfg)
 	s.maint, _ = d.Store.(incidents.Maintenances)
 	if d.VerifyPhone != nil {
 		s.route("POST", "/twilio/gather", s.unauthenticated(s.phoneCallback(d.VerifyPhone, s.gather), maxPhoneBody))
 		s.route("POST", "/twilio/status", s.unauthenticated(s.phoneCallback(d.VerifyPhone, s.callStatus), maxPhoneBody))
+		if d.SMSInbox != nil {
+			s.inbox = d.SMSInbox
+			verify := func(r *http.Request, body []byte) (url.Values, error) {
+				form, err := d.VerifyPhone(r, body)
+				if err != nil {
+					s.metrics.smsInbound.WithLabelValues("bad_signature").Inc()
+				}
+				return form, err
+			}
+			s.route("POST", "/twilio/sms", s.unauthenticated(s.phoneCallback(verify, s.smsReply), maxPhoneBody))
+		}
 	}
 	s.grapher = newGrapher(s, d)
 	if _, ok := d.Store.(incidents.Outbox); ok {
@@ -282,6 +299,14 @@ func (s *Server) Run(ctx context.Context) {
 	if s.grapher != nil {
 		wg.Add(1)
 		go func() { defer wg.Done(); s.grapher.run(ctx) }()
+	}
+	if s.handovers != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.handovers.run(ctx) }()
+	}
+	if _, ok := s.store.(incidents.CoverRequests); ok && len(s.schedules) > 0 {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.runCovers(ctx) }()
 	}
 	wg.Add(1)
 	go func() { defer wg.Done(); s.runConsole(ctx) }()

@@ -65,6 +65,11 @@ type Reply struct {
 	// requests are otherwise unauthenticated (Mattermost actions) answer
 	// 401.
 	Unauthorized bool
+	// KeepChoices says a press on one of a Reply's Choices changed
+	// nothing (someone else's cover request, say): a platform that
+	// replaces the message the choices were on (Slack) leaves it, so
+	// that whoever may answer still can.
+	KeepChoices bool
 }
 
 // Link is a link of klaxon's own in a Reply.

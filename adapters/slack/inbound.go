@@ -528,7 +528,7 @@ func (in *Inbound) serveInteraction(w http.ResponseWriter, r *http.Request) {
 			rep.Text = badButtonText
 		}
 		msgs := in.replyMessages(rep, true)
-		if len(msgs) > 0 && choice {
+		if len(msgs) > 0 && choice && !rep.KeepChoices {
 			yes := true
 			msgs[0].ReplaceOriginal = &yes
 		}

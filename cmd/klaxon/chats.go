@@ -17,6 +17,17 @@ import (
 	"github.com/klaxonbot/klaxon/incidents"
 )
 
+// The chat adapters announce shift handovers (bot.Announcer) and message
+// people directly (bot.Mentioner).
+var (
+	_ bot.Announcer = (*slack.Client)(nil)
+	_ bot.Announcer = (*mattermost.Client)(nil)
+	_ bot.Announcer = (*telegram.Client)(nil)
+	_ bot.Mentioner = (*slack.Client)(nil)
+	_ bot.Mentioner = (*mattermost.Client)(nil)
+	_ bot.Mentioner = (*telegram.Client)(nil)
+)
+
 // newChats builds a sender for each chat platform the config names, whose
 // buttons carry keys signed by signer.
 func newChats(cfg *bot.Config, signer *bot.ButtonSigner) (map[string]bot.Chat, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/klaxonbot/klaxon/adapters/email"
@@ -20,8 +21,30 @@ const smsPages = 3
 type twilioSMS struct{ c *twilio.Client }
 
 func (s twilioSMS) SendSMS(ctx context.Context, to, body, statusCallback string) (string, error) {
-	return s.c.SendSMS(ctx, to, twilio.FitSMS(body, smsPages), statusCallback)
+	sid, err := s.c.SendSMS(ctx, to, twilio.FitSMS(body, smsPages), statusCallback)
+	if twilio.IsOptedOut(err) {
+		// Said plainly on the timeline; still not worth retrying.
+		err = fmt.Errorf("the number opted out of klaxon's texts (replied STOP; replying START opts back in): %w", err)
+	}
+	return sid, err
 }
+
+// twilioInbox reads the texts people send to the Twilio number.
+type twilioInbox struct{}
+
+func (twilioInbox) ParseSMS(form url.Values) (bot.InboundText, error) {
+	m, err := twilio.ParseInboundSMS(form)
+	if err != nil {
+		return bot.InboundText{}, err
+	}
+	t := bot.InboundText{From: m.From, Body: m.Body, ID: m.MessageSid}
+	if kind, ok := twilio.CarrierKeyword(m.Body); ok {
+		t.Keyword = map[string]string{twilio.KeywordOptOut: bot.KeywordOptOut, twilio.KeywordOptIn: bot.KeywordOptIn, twilio.KeywordHelp: bot.KeywordHelp}[kind]
+	}
+	return t, nil
+}
+
+func (twilioInbox) ReplySMS(text string) []byte { return twilio.ReplyTwiML(text) }
 
 // emailMailer sends pages by e-mail.
 type emailMailer struct{ s *email.Sender }
@@ -45,6 +68,7 @@ func (n ntfyPusher) Push(ctx context.Context, t bot.PushTarget, p bot.PushPage) 
 // where it does not).
 type pagers struct {
 	sms    bot.SMSSender
+	inbox  bot.SMSInbox // replies to texts
 	mailer bot.Mailer
 	pusher bot.Pusher
 }
@@ -61,7 +85,7 @@ func newPagers(cfg *bot.Config) (pagers, error) {
 		if err != nil {
 			return p, fmt.Errorf("twilio: %w", err)
 		}
-		p.sms = twilioSMS{c}
+		p.sms, p.inbox = twilioSMS{c}, twilioInbox{}
 	}
 	if sc := cfg.SMTP; sc != nil {
 		s, err := email.New(email.Options{Host: sc.Host, Port: sc.SMTPPort(), Username: sc.Username, Password: sc.Password.Reveal(),

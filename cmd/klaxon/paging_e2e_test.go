@@ -260,3 +260,74 @@ smtp: {host: mail.example.com, from: klaxon@example.com, tls: none, username: k,
 		}
 	}
 }
+
+// A reply to the page's text acts: Twilio (fake) posts the signed
+// Messaging webhook for alice's "1", and klaxon answers with TwiML and
+// acknowledges as "alice (sms)"; a text from a number of nobody is not
+// answered.
+func TestSMSReplyEndToEnd(t *testing.T) {
+	tw := twiliofake.New(twiliofake.Options{})
+	defer tw.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cfg := writeFile(t, "klaxon.yaml", fmt.Sprintf(`
+server: {listen: %q, public_url: "http://%s", shutdown_timeout: 5s, api_open: true}
+sources: {alertmanager: {allow_unauthenticated: true}}
+store: {data_dir: %q}
+people:
+  - {name: alice, sms: "+15551230001", rules: [{sms: 0m}]}
+policies:
+  - name: page
+    steps: [{page: alice}]
+teams: [{name: ops, policy: page}]
+default_team: ops
+twilio: {account_sid: %s, auth_token: %s, from: "+15550000000", api_url: %q}
+`, addr, addr, filepath.Join(t.TempDir(), "data"), tw.AccountSID(), tw.AuthToken(), tw.URL()))
+	base, _, stop := startServe(t, cfg)
+	defer stop()
+	if err := run(context.Background(), []string{"fire", "--url", base}, &bytes.Buffer{}, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 15*time.Second, "the SMS, recorded", func() bool {
+		var inc struct{ Pages []struct{ Kind string } }
+		getJSON(t, base+"/api/v1/incidents/INC-1", &inc)
+		return len(tw.Messages()) == 1 && len(inc.Pages) == 1
+	})
+	reply := func(from, body string) string {
+		t.Helper()
+		resp, _, err := tw.InboundSMS(context.Background(), base+"/twilio/sms", "", from, "+15550000000", body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/xml") {
+			t.Fatalf("%s %q: %d %s", from, body, resp.StatusCode, b)
+		}
+		return string(b)
+	}
+	if sms := tw.Messages()[0]; !strings.Contains(sms.Body, "\nReply 1 to ack, 2 to escalate. Ack: "+base+"/page/ack/INC-1.alice.sms.") || sms.Segments > 3 {
+		t.Fatalf("SMS %+v", sms)
+	} else {
+		t.Logf("the page's text, %d segment(s) %s: %q", sms.Segments, sms.Encoding, sms.Body)
+	}
+	const head = `<?xml version="1.0" encoding="UTF-8"?>`
+	if got := reply("+15559999999", "1"); got != head+`<Response/>` {
+		t.Fatalf("unknown number: %s", got)
+	}
+	if got := reply("+15551230001", "1"); got != head+`<Response><Message>INC-1 acknowledged by alice</Message></Response>` {
+		t.Fatalf("reply: %s", got)
+	}
+	var inc struct{ State, AckedBy string }
+	getJSON(t, base+"/api/v1/incidents/INC-1", &inc)
+	if inc.State != "acknowledged" || inc.AckedBy != "alice (sms)" {
+		t.Fatalf("after the reply: %+v", inc)
+	}
+	if v := tw.Violations(); len(v) != 0 {
+		t.Fatalf("twilio violations %+v", v)
+	}
+}

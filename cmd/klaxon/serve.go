@@ -112,6 +112,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Phone:       phone,
 		VerifyPhone: verifyPhone,
 		SMS:         pg.sms,
+		SMSInbox:    pg.inbox,
 		Mailer:      pg.mailer,
 		Pusher:      pg.pusher,
 		Console:     cdeps,

@@ -67,3 +67,7 @@ func testOnce(t *testing.T, o incidents.Once) {
 		t.Fatalf("%d of 20 concurrent claimers hold the key, want 1", n)
 	}
 }
+
+// RunOnce runs the once-only keys' conformance case against o (for a
+// store that offers them apart from its incidents.Once).
+func RunOnce(t *testing.T, o incidents.Once) { testOnce(t, o) }

@@ -127,6 +127,14 @@ func Run(t *testing.T, newStore NewStore, opts ...Option) {
 		}
 		testMaintenances(t, m)
 	})
+	t.Run("CoverRequests", func(t *testing.T) {
+		s := newStore(t)
+		c, ok := s.(incidents.CoverRequests)
+		if !ok {
+			t.Skip("store keeps no cover requests")
+		}
+		testCoverRequests(t, c)
+	})
 	t.Run("OnceAcrossReplicas", func(t *testing.T) {
 		s := newStore(t)
 		o, ok := s.(incidents.Once)

@@ -685,6 +685,14 @@ func (s *Server) RunCommand(ctx context.Context, c Command) (*CommandResult, err
 		p.CreateAt = s.now()
 		p.UpdateAt = p.CreateAt
 		p.GenerateActionIds()
+		// The server stores the post: its props come back as JSON (the
+		// attachments an array, not the typed slice parsing made).
+		if b, err := json.Marshal(p.GetProps()); err == nil {
+			var props model.StringInterface
+			if json.Unmarshal(b, &props) == nil {
+				p.SetProps(props)
+			}
+		}
 		if aerr := s.check("command answer", p); aerr != nil {
 			s.Violate(aerr.Where)
 			return res, aerr
