@@ -744,7 +744,7 @@ func (d *configDecoder) decodeStruct(n *yaml.Node, v reflect.Value, path string)
 				continue
 			}
 		}
-		if s := suggestKey(key, names); s != "" {
+		if s := suggest.Closest(key, names); s != "" {
 			d.errorf(p, line, "unknown key (did you mean %q?)", s)
 		} else {
 			d.errorf(p, line, "unknown key (known keys: %s)", strings.Join(names, ", "))
@@ -909,37 +909,6 @@ func joinPath(path, key string) string {
 		return key
 	}
 	return path + "." + key
-}
-
-// suggest returns the known name closest to key, if within edit distance 2
-// (and less than key's length, so that "a" suggests nothing).
-func suggestKey(key string, names []string) string {
-	best, bestD := "", 3
-	for _, n := range names {
-		if d := editDistance(strings.ToLower(key), n); d < bestD && d < len(key) {
-			best, bestD = n, d
-		}
-	}
-	return best
-}
-
-func editDistance(a, b string) int {
-	prev, cur := make([]int, len(b)+1), make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 const badEnvRef = `"${" must be followed by a variable name and "}" (write "$$" for a literal "$")`

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/klaxonbot/klaxon/internal/suggest"
 )
 
 // Trigger is the slash command's trigger word.
@@ -256,7 +258,7 @@ func (s *setup) team(ctx context.Context) error {
 			return &SetupError{Step: step, Msg: fmt.Sprintf("Mattermost at %s has no teams: create one, then run setup again", s.o.URL)}
 		case s.o.Team != "":
 			msg := fmt.Sprintf("no team %q on %s", s.o.Team, s.o.URL)
-			if near := closest(strings.ToLower(s.o.Team), names); near != "" {
+			if near := suggest.Closest(s.o.Team, names); near != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", near)
 			}
 			return &SetupError{Step: step, Msg: msg + "; its teams: " + strings.Join(names, ", ")}
@@ -628,34 +630,4 @@ func ipList(ips []net.IP) string {
 		s[i] = ip.String()
 	}
 	return strings.Join(s, ", ")
-}
-
-// closest returns the name nearest to s within an edit distance of 2, or "".
-func closest(s string, names []string) string {
-	best, bestD := "", 3
-	for _, n := range names {
-		if d := editDistance(s, n); d < bestD && d < len(s) {
-			best, bestD = n, d
-		}
-	}
-	return best
-}
-
-func editDistance(a, b string) int {
-	prev, cur := make([]int, len(b)+1), make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

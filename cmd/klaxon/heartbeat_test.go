@@ -22,9 +22,11 @@ heartbeats:
   - {name: cron, interval: 1s, grace: 1s, token: %q}
 `, filepath.Join(t.TempDir(), "data"), token))
 	base, logs, stop := startServe(t, cfg)
-	if !strings.Contains(logs.String(), "heartbeat at "+base+"/hooks/heartbeat/cron (GET or POST)") {
-		t.Errorf("the log does not say where the heartbeat is:\n%s", logs)
-	}
+	// serve logs the heartbeats' URLs after it listens (startServe returns
+	// once it answers): wait for the line rather than race it.
+	waitUntil(t, 5*time.Second, "the log to say where the heartbeat is", func() bool {
+		return strings.Contains(logs.String(), "heartbeat at "+base+"/hooks/heartbeat/cron (GET or POST)")
+	})
 	beat := func(base string) map[string]any {
 		t.Helper()
 		req, _ := http.NewRequest("GET", base+"/hooks/heartbeat/cron", nil)

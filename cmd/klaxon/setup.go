@@ -17,6 +17,7 @@ import (
 	"github.com/klaxonbot/klaxon/adapters/mattermost"
 	"github.com/klaxonbot/klaxon/adapters/slack"
 	"github.com/klaxonbot/klaxon/bot"
+	"github.com/klaxonbot/klaxon/internal/suggest"
 )
 
 const setupUsage = `Usage:
@@ -112,7 +113,7 @@ func setup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	default:
 		fmt.Fprint(stderr, setupUsage)
 		msg := fmt.Sprintf("setup: unknown platform %q", args[0])
-		if near := setupNearest(strings.ToLower(args[0]), []string{"slack", "mattermost", "telegram"}); near != "" {
+		if near := suggest.Closest(args[0], []string{"slack", "mattermost", "telegram"}); near != "" {
 			msg += fmt.Sprintf(" (did you mean %q?)", near)
 		}
 		return usageError{msg}
@@ -382,34 +383,4 @@ func setupMattermost(ctx context.Context, args []string, stdout, stderr io.Write
 		fmt.Fprintf(stderr, "Not done: Mattermost cannot call klaxon at %s yet (see the warning above).\n", u.Host)
 	}
 	return nil
-}
-
-// setupNearest returns the name within edit distance 2 of s, or "".
-func setupNearest(s string, names []string) string {
-	best, bestD := "", 3
-	for _, n := range names {
-		if d := setupEditDistance(s, n); d < bestD && d < len(s) {
-			best, bestD = n, d
-		}
-	}
-	return best
-}
-
-func setupEditDistance(a, b string) int {
-	prev, cur := make([]int, len(b)+1), make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
