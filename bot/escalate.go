@@ -308,7 +308,17 @@ func (e *escalator) act(ctx context.Context, inc *incidents.Incident, st inciden
 		if st.Target == "oncall" {
 			extra = "&oncall=1" // no answer: the next person in the rotation is called
 		}
-		text, placed := e.call(ctx, inc, who[0], now, extra)
+		text, placed, held := e.call(ctx, inc, who[0], now, extra)
+		if held && extra != "" {
+			// Held back: nobody will answer, so on as when nobody
+			// does: the next person in the rotation, once.
+			if next, called := e.rollOver(ctx, inc, who[0], "", now); next != "" {
+				text += "; " + lowerFirst(strings.TrimPrefix(next, "Escalation: "))
+				if called != "" {
+					return text, []incidents.Page{{At: now, Kind: "call", Person: called}}, nil
+				}
+			}
+		}
 		if !placed {
 			return text, nil, nil
 		}
@@ -341,16 +351,71 @@ func (e *escalator) resolve(ctx context.Context, inc *incidents.Incident, target
 	return nil
 }
 
-// call phones person about inc; placed says the provider took the call.
-func (e *escalator) call(ctx context.Context, inc *incidents.Incident, person string, now time.Time, extra string) (text string, placed bool) {
+// call phones person about inc; placed says the provider took the call,
+// held that the person's call throttle held it back (nothing placed).
+//
+// A call step's calls count in the same window as the page step's calls
+// (the key person/call, paging.throttle.call): a full window holds the
+// call back, and the escalation goes on as when a call is not answered.
+// A call step folds nothing: it neither tells of the page step's
+// held-back calls (their attempts ask the throttle again when due and go
+// out alone or folded into a page step's call) nor is its own held-back
+// call folded into a later one (it has no page attempt; the next step
+// goes on as usual).
+func (e *escalator) call(ctx context.Context, inc *incidents.Incident, person string, now time.Time, extra string) (text string, placed, held bool) {
+	if !e.hasPhone(person) {
+		e.s.metrics.phoneCalls.WithLabelValues("not_placed").Inc()
+		return "Escalation: cannot call " + person + " (no phone number, or no phone provider configured)", false, false
+	}
+	slot, held := e.callThrottle(ctx, inc, person, now)
+	if held {
+		e.s.metrics.pagesThrottled.WithLabelValues(string(incidents.PageCall)).Inc()
+		return "Call to " + person + " held back by the throttle (" + e.s.cfg.Paging.Throttle.For(incidents.PageCall).String() + ")", false, true
+	}
 	err := e.placeCall(ctx, inc, person, now, extra, "")
+	if err != nil {
+		e.unthrottle(ctx, incidents.PageAttempt{Person: person, Method: incidents.PageCall}, slot)
+	}
 	switch {
 	case errors.Is(err, errNoPhone):
-		return "Escalation: cannot call " + person + " (no phone number, or no phone provider configured)", false
+		return "Escalation: cannot call " + person + " (no phone number, or no phone provider configured)", false, false
 	case err != nil:
-		return "Escalation: calling " + person + " failed (" + clip(err.Error(), 120) + ")", false
+		return "Escalation: calling " + person + " failed (" + clip(err.Error(), 120) + ")", false, false
 	}
-	return "Escalation: calling " + person, true
+	return "Escalation: calling " + person, true, false
+}
+
+// hasPhone reports whether person can be called at all.
+func (e *escalator) hasPhone(person string) bool {
+	if e.phone == nil {
+		return false
+	}
+	for _, p := range e.s.cfg.People {
+		if strings.EqualFold(p.Name, person) && p.Phone != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// callThrottle asks person's call throttle for a call step's call: held
+// when the window is full; otherwise slot is the admission to give back
+// if the call is not placed. A store that cannot answer lets the call go
+// (as for the page step).
+func (e *escalator) callThrottle(ctx context.Context, inc *incidents.Incident, person string, now time.Time) (slot string, held bool) {
+	limit := e.s.cfg.Paging.Throttle.For(incidents.PageCall).Limit()
+	if e.throttles == nil || !limit.On() {
+		return "", false
+	}
+	res, err := e.throttles.Throttle(ctx, throttleKey(person, incidents.PageCall), inc.ID, now, limit)
+	if err != nil {
+		e.s.log.Warn("throttle not checked; placing the call", "incident", inc.ID, "person", person, "err", err)
+		return "", false
+	}
+	if !res.Admitted {
+		return "", true
+	}
+	return res.Slot, false
 }
 
 var errNoPhone = errors.New("no phone number, or no phone provider configured")
@@ -403,6 +468,14 @@ func (e *escalator) noAnswer(ctx context.Context, id, person, callSID string, no
 	if err != nil || inc.State != incidents.Triggered || inc.Escalation == nil {
 		return "", ""
 	}
+	return e.rollOver(ctx, inc, person, callSID, now)
+}
+
+// rollOver calls the next person in the rotation after person, once per
+// step (per call with callSID): person did not answer, or their call was
+// held back by the throttle. called is who was called ("" when nobody).
+func (e *escalator) rollOver(ctx context.Context, inc *incidents.Incident, person, callSID string, now time.Time) (text, called string) {
+	id := inc.ID
 	sc, err := e.s.schedule(ctx, e.s.teams[inc.Team].Schedule, now)
 	if err != nil || sc == nil {
 		return "", ""
@@ -419,8 +492,12 @@ func (e *escalator) noAnswer(ctx context.Context, id, person, callSID string, no
 	if first, err := e.box.StepOnce(ctx, id, key, 24*time.Hour); err != nil || !first {
 		return "", ""
 	}
-	text, placed := e.call(ctx, inc, next, now, "&fallback=1")
-	text += " (" + person + " did not answer; next in the rotation)"
+	text, placed, _ := e.call(ctx, inc, next, now, "&fallback=1")
+	if callSID == "" {
+		text += " (next in the rotation)"
+	} else {
+		text += " (" + person + " did not answer; next in the rotation)"
+	}
 	if placed {
 		return text, next
 	}
@@ -479,4 +556,11 @@ func (e *escalator) warn(ctx context.Context, inc *incidents.Incident, person st
 		return ""
 	}
 	return " (" + strings.Join(done, ", ") + ")"
+}
+
+func lowerFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToLower(s[:1]) + s[1:]
 }

@@ -23,6 +23,8 @@ import (
 type fakePhone struct {
 	mu    sync.Mutex
 	calls []phoneCall
+	// fail: how many more calls to each number fail (not in calls).
+	fail map[string]int
 }
 
 type phoneCall struct{ to, say, gather, status string }
@@ -30,6 +32,10 @@ type phoneCall struct{ to, say, gather, status string }
 func (p *fakePhone) Call(ctx context.Context, to, say, gather, status string) (string, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.fail[to] > 0 {
+		p.fail[to]--
+		return "", fmt.Errorf("twilio: 500 internal error")
+	}
 	p.calls = append(p.calls, phoneCall{to, say, gather, status})
 	return fmt.Sprintf("CA%d", len(p.calls)), nil
 }
@@ -67,9 +73,12 @@ type escEnv struct {
 	slack *fakeChat
 }
 
-func newEscEnv(t *testing.T, store incidents.Store) *escEnv {
+func newEscEnv(t *testing.T, store incidents.Store, mods ...func(*bot.Config)) *escEnv {
 	cfg := bot.DefaultConfig()
 	escalationConfig(cfg)
+	for _, m := range mods {
+		m(cfg)
+	}
 	clock := &fakeClock{now: t0}
 	phone := &fakePhone{}
 	slack := newFakeChat()

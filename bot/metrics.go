@@ -126,7 +126,7 @@ func newMetrics(reg prometheus.Registerer, store incidents.Store, version string
 		Name: "klaxon_phone_calls_total", Help: "Escalation phone calls by outcome (placed, failed, not_placed, acknowledged, escalated, no_answer, busy, call_failed, completed).",
 	}, []string{"outcome"})
 	m.pagesThrottled = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "klaxon_pages_throttled_total", Help: "Page attempts a person's throttle held back, by method; each is folded into the person's next message by the method.",
+		Name: "klaxon_pages_throttled_total", Help: "Page attempts a person's throttle held back, by method; each is folded into the person's next message by the method. method=call also counts call steps' calls held back (not folded).",
 	}, []string{"method"})
 	m.pages = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "klaxon_pages_total", Help: "Page attempts of page steps by method (dm, push, email, sms, call) and outcome (sent, retried, failed, folded: told of in a later message after a throttle held it back).",
