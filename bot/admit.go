@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -122,7 +123,7 @@ func closeAfter(w http.ResponseWriter) { w.Header().Set("Connection", "close") }
 func (s *Server) shedError(w http.ResponseWriter, r *http.Request, reason, msg string) {
 	closeAfter(w)
 	s.gates.shed.WithLabelValues(reason).Inc()
-	s.log.Warn("request shed", "path", r.URL.Path, "reason", reason, "client", s.gates.proxies.Client(r))
+	s.log.Warn("request shed", "path", logPath(r), "reason", reason, "client", s.gates.proxies.Client(r))
 	writeError(w, incidents.Errorf(incidents.Unavailable, "%s", msg))
 }
 
@@ -211,3 +212,16 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 }
 
 func (b *bodyReader) Close() error { return nil }
+
+// logPath is the request's path as logs may show it: the paths whose last
+// part is a credential (a page's acknowledge link, a calendar feed's
+// token) are cut before it.
+func logPath(r *http.Request) string {
+	p := r.URL.Path
+	for _, secret := range []string{"/page/ack/", "/ical/"} {
+		if strings.HasPrefix(p, secret) {
+			return secret + "…"
+		}
+	}
+	return p
+}

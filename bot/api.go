@@ -256,7 +256,7 @@ func (s *Server) savedPostmortem(ctx context.Context, id string) (incidents.Post
 
 func (s *Server) logStoreError(r *http.Request, err error) {
 	if k := incidents.ErrorKind(err); k == incidents.Unavailable || k == incidents.Internal {
-		s.log.Error("store error", "path", r.URL.Path, "err", err)
+		s.log.Error("store error", "path", logPath(r), "err", err)
 	}
 }
 

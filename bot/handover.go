@@ -345,16 +345,19 @@ func (h *handovers) deliver(ctx context.Context, chat Chat, tg target, key strin
 	if after > 0 && lim != nil {
 		lim.pause(tg.d, kind, h.now().Add(after))
 	}
-	if retryable {
+	if retryable && definite(err) {
+		// The platform answered (a 429): nothing was posted; try again.
 		h.release(key)
 		h.s.metrics.handovers.WithLabelValues(tg.d.platform, what, "retry").Inc()
 		h.s.log.Warn("shift handover not sent; tried again shortly", "team", ho.team, "target", what+" "+tg.d.platform, "code", code, "err", err)
 		return
 	}
+	// Refused, or unsure (a timeout or a 5xx may follow a post that
+	// landed): not tried again, so that nobody reads it twice.
 	_ = h.once.SpendOnce(ctx, key, handoverSpent)
 	h.settle(key, ho.at)
 	h.s.metrics.handovers.WithLabelValues(tg.d.platform, what, "failed").Inc()
-	h.s.log.Warn("shift handover refused by the platform; not tried again", "team", ho.team, "target", what+" "+tg.d.platform, "code", code, "err", err)
+	h.s.log.Warn("shift handover refused by the platform, or its answer lost; not tried again", "team", ho.team, "target", what+" "+tg.d.platform, "code", code, "err", err)
 }
 
 func (h *handovers) release(key string) {

@@ -416,7 +416,11 @@ func (hb *heartbeats) fire(ctx context.Context, rec *incidents.Heartbeat, now ti
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), heartbeatLease/2)
 	defer cancel()
 	b := hb.batch(h, incidents.AlertFiring, heartbeatTitle(h, rec, now), rec.DueAt, time.Time{})
-	res, err := s.store.Ingest(fctx, b, hb.ingestOpts(now))
+	opts := hb.ingestOpts(now)
+	// As a webhook's alert: a maintenance window that covers the team (or
+	// the heartbeat's labels) holds its escalation until it ends.
+	opts.Start = s.startFunc(fctx, now)
+	res, err := s.store.Ingest(fctx, b, opts)
 	if err != nil {
 		return err
 	}

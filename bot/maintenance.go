@@ -387,7 +387,7 @@ func (s *Server) maintenanceHere(ctx context.Context, r chatops.Request, actor s
 			}
 			team = s.teamOf(r, "")
 		}
-		if err := s.mayChange(&incidents.Incident{Team: team, ID: "the " + team + " team's maintenance"}, actor, known); err != nil {
+		if err := s.mayHoldMaintenance(team, actor, known); err != nil {
 			return chatops.Reply{}, err
 		}
 		m, err := s.openMaintenance(ctx, actor, team, c.Labels, reason, c.Duration)
@@ -420,12 +420,14 @@ func (s *Server) maintenanceHere(ctx context.Context, r chatops.Request, actor s
 			}
 		}
 		if s.maint != nil {
-			if ws, err := s.maint.Maintenances(ctx, now); err == nil {
-				for _, w := range ws {
-					if w.ID == id && w.Team != "" {
-						if err := s.mayChange(&incidents.Incident{Team: w.Team, ID: "the " + w.Team + " team's maintenance"}, actor, known); err != nil {
-							return chatops.Reply{}, err
-						}
+			ws, err := s.maint.Maintenances(ctx, now)
+			if err != nil {
+				return chatops.Reply{}, err // who may end it is unknown: refuse
+			}
+			for _, w := range ws {
+				if w.ID == id {
+					if err := s.mayHoldMaintenance(w.Team, actor, known); err != nil {
+						return chatops.Reply{}, err
 					}
 				}
 			}
@@ -519,13 +521,16 @@ func (s *Server) postMaintenance(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if s.maint != nil {
-			if ws, err := s.maint.Maintenances(r.Context(), s.clock.Now()); err == nil {
-				for _, m := range ws {
-					if m.ID == b.End && m.Team != "" {
-						if err := s.mayChange(&incidents.Incident{Team: m.Team, ID: "the " + m.Team + " team's maintenance"}, who.Name, who.Known); err != nil {
-							writeError(w, err)
-							return
-						}
+			ws, err := s.maint.Maintenances(r.Context(), s.clock.Now())
+			if err != nil {
+				writeError(w, err) // who may end it is unknown: refuse
+				return
+			}
+			for _, m := range ws {
+				if m.ID == b.End {
+					if err := s.mayHoldMaintenance(m.Team, who.Name, who.Known); err != nil {
+						writeError(w, err)
+						return
 					}
 				}
 			}
@@ -555,11 +560,9 @@ func (s *Server) postMaintenance(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if b.Team != "" {
-		if err := s.mayChange(&incidents.Incident{Team: b.Team, ID: "the " + b.Team + " team's maintenance"}, who.Name, who.Known); err != nil {
-			writeError(w, err)
-			return
-		}
+	if err := s.mayHoldMaintenance(b.Team, who.Name, who.Known); err != nil {
+		writeError(w, err)
+		return
 	}
 	m, err := s.openMaintenance(r.Context(), who.Name, b.Team, b.Match, b.Reason, d)
 	if err != nil {
@@ -569,4 +572,20 @@ func (s *Server) postMaintenance(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Location", "/api/v1/maintenance")
 	writeJSONIndented(w, http.StatusCreated, map[string]any{"window": m, "message": "Maintenance window opened: " + windowText(m, s.clock.Now())})
+}
+
+// mayHoldMaintenance says whether actor may open or end a maintenance
+// window of team: a team's window needs its responders (when it names
+// any); a window of no team holds every team's matching incidents, so it
+// needs the actor to be a responder of every team that names responders.
+func (s *Server) mayHoldMaintenance(team, actor string, known bool) error {
+	if team != "" {
+		return s.mayChange(&incidents.Incident{Team: team, ID: "the " + team + " team's maintenance"}, actor, known)
+	}
+	for _, t := range s.cfg.Teams {
+		if err := s.mayChange(&incidents.Incident{Team: t.Name, ID: "a maintenance window of every team (name a team)"}, actor, known); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -273,15 +273,29 @@ func (e *escalator) attempt(ctx context.Context, inc *incidents.Incident, card *
 		}
 		return r
 	}
-	e.unthrottle(ctx, a, slot)
-	if len(more) > 0 {
-		defer func() { e.fold(ctx, inc, a, more, false, now, r.retryAt) }()
-	}
 	code, retryable, after := classify(err)
 	if errors.Is(err, errNoSender) {
 		code, retryable = "no_sender", false
 	}
 	log := e.s.log.With("incident", inc.ID, "person", a.Person, "method", a.Method, "code", code)
+	if (a.Method == incidents.PageCall || a.Method == incidents.PageSMS) && mayHaveReached(code) {
+		// A timeout or a 5xx after the request went out: Twilio may have
+		// placed the call or sent the text. Ringing a person twice at 3
+		// a.m. is worse than once: not tried again, and it keeps its place
+		// in the throttle's window.
+		e.s.metrics.pages.WithLabelValues(string(a.Method), "failed").Inc()
+		log.Warn("page may have been sent; not tried again", "err", err)
+		if len(more) > 0 {
+			e.fold(ctx, inc, a, more, false, now, time.Time{})
+		}
+		r.done = true
+		r.text = upperFirst(title) + " to " + a.Person + " may have been sent (no answer from the provider; not tried again): " + clip(pageError(err), 120)
+		return r
+	}
+	e.unthrottle(ctx, a, slot)
+	if len(more) > 0 {
+		defer func() { e.fold(ctx, inc, a, more, false, now, r.retryAt) }()
+	}
 	if retryable && a.Tries+1 < maxPageTries {
 		e.s.metrics.pages.WithLabelValues(string(a.Method), "retried").Inc()
 		r.retried = true
@@ -415,4 +429,19 @@ func (s *Server) incidentURL(id string) string {
 		return ""
 	}
 	return strings.TrimRight(s.cfg.Server.PublicURL, "/") + "/ui/incidents/" + id
+}
+
+// mayHaveReached says whether a failed call or text, by its error code,
+// may still have reached Twilio: a timeout, a cancellation, an answer
+// without the call's SID, or a 5xx other than 503 (a server or gateway
+// error after the request went out). A 429, a 503 (not taken in), a
+// refusal or a connection that never opened is a definite "not sent".
+func mayHaveReached(code string) bool {
+	switch code {
+	case "timeout", "canceled", "bad_response":
+		return true
+	case "http_503", "twilio_20503":
+		return false
+	}
+	return strings.HasPrefix(code, "http_5") || strings.HasPrefix(code, "twilio_205")
 }

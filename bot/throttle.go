@@ -149,6 +149,9 @@ func (e *escalator) fold(ctx context.Context, inc *incidents.Incident, a inciden
 				n++
 				if sent {
 					b.Done, b.FoldedInto = true, inc.ID
+					// Told of, so paged about it: counted as a page, and
+					// the person may act on it by SMS as on a text of its own.
+					cur.RecordPage(now, string(a.Method), a.Person)
 				} else {
 					b.Holds++
 					if retryAt.After(b.DueAt) {

@@ -172,13 +172,18 @@ func Compile(p Push) (Message, error) {
 	if c == nil {
 		return Message{}, errors.New("ntfy: a push needs a card")
 	}
-	for name, u := range map[string]string{"incident URL": p.IncidentURL, "acknowledge URL": p.AckURL} {
-		if u == "" {
+	for _, u := range []struct {
+		name string
+		url  *string
+	}{{"incident URL", &p.IncidentURL}, {"acknowledge URL", &p.AckURL}} {
+		if *u.url == "" {
 			continue
 		}
-		if _, ok := templates.SafeURL(u); !ok {
-			return Message{}, fmt.Errorf("ntfy: the %s is not an http(s) URL without spaces or credentials", name)
+		clean, ok := templates.SafeURL(*u.url)
+		if !ok {
+			return Message{}, fmt.Errorf("ntfy: the %s is not an http(s) URL without spaces or credentials", u.name)
 		}
+		*u.url = clean // trimmed: a space around it would land in the URL
 	}
 	m := Message{Priority: Priority(c.Severity, c.State), Tags: tags(c), Click: asciiURL(p.IncidentURL)}
 
