@@ -569,3 +569,25 @@ func TestHeartbeatStoreOutage(t *testing.T) {
 		t.Fatalf("%d open after the fresh window, want 1", len(got))
 	}
 }
+
+// A heartbeat's incident opened during a maintenance window of its team
+// is held like a webhook's: it is stored and shown, and pages nobody
+// until the window ends.
+func TestHeartbeatHeldByMaintenance(t *testing.T) {
+	e := newHBEnv(t, boltStore(t), t0, func(c *bot.Config) {
+		c.Maintenance = []bot.MaintenanceConfig{{Name: "patching", Team: "payments", Weekly: "Mon 00:00-23:59"}}
+	})
+	e.tick()
+	e.advance(80 * time.Minute) // past 13:10, the first deadline
+	open := e.open()
+	if len(open) != 1 {
+		t.Fatalf("%d open incidents after the deadline, want 1", len(open))
+	}
+	inc, err := e.store.Get(context.Background(), open[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inc.Maintenance == nil || inc.Escalation == nil || inc.Due().Before(t0.Add(11*time.Hour)) {
+		t.Fatalf("the heartbeat's incident is not held by the window: maintenance %+v, due %v", inc.Maintenance, inc.Due())
+	}
+}

@@ -400,6 +400,9 @@ func TestMaintenanceAPI(t *testing.T) {
 	}{
 		{`{"duration": "2h", "team": "payments"}`, "may only read", 403, bearer(readToken)},
 		{`{"duration": "2h", "team": "payments"}`, "only the payments team's responders (alice)", 403, bearer(bobToken)},
+		// No team holds every team's matching incidents: every team's
+		// responders must agree, so bob may not hold payments this way.
+		{`{"duration": "168h", "match": {"severity": "critical"}}`, "only the payments team's responders (alice)", 403, bearer(bobToken)},
 		{`{"duration": "soon", "team": "payments"}`, `duration: \"soon\" is not a duration`, 400, bearer(aliceToken)},
 		{`{"duration": "30d", "team": "payments"}`, "not a duration", 400, bearer(aliceToken)},
 		{`{"duration": "2h"}`, "say which team or labels", 400, bearer(aliceToken)},
