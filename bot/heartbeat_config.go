@@ -106,6 +106,16 @@ func (v *configValidator) heartbeats(c *Config) {
 		if h.Grace < 0 || h.Grace.D() > maxHeartbeatInterval {
 			v.errorf(path+".grace", "must be between 0s and %s, got %s", shortDuration(maxHeartbeatInterval), h.Grace)
 		}
+		// Deadlines are kept in whole milliseconds: a finer window would
+		// never equal the deadline it was stored as, and never fire.
+		for _, f := range []struct {
+			key string
+			d   time.Duration
+		}{{".interval", h.Interval.D()}, {".grace", h.Grace.D()}} {
+			if f.d%time.Millisecond != 0 {
+				v.errorf(path+f.key, "must be whole milliseconds, got %s", f.d)
+			}
+		}
 		if h.Severity != 0 && !h.Severity.Valid() {
 			v.errorf(path+".severity", "must be between 1 and 4, got %d", h.Severity)
 		}

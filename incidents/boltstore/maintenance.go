@@ -65,7 +65,11 @@ func (s *Store) AddMaintenance(ctx context.Context, m incidents.Maintenance) err
 func (s *Store) Maintenances(ctx context.Context, now time.Time) ([]incidents.Maintenance, error) {
 	var out []incidents.Maintenance
 	err := s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bktMaint).ForEach(func(_, v []byte) error {
+		b := tx.Bucket(bktMaint)
+		if b == nil {
+			return nil // a file opened read-only from before maintenance windows
+		}
+		return b.ForEach(func(_, v []byte) error {
 			var m incidents.Maintenance
 			if json.Unmarshal(v, &m) == nil && m.End.After(now) {
 				out = append(out, m)
