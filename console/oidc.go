@@ -85,7 +85,10 @@ func (c *Console) seal(purpose string, v any) string {
 func (c *Console) unseal(purpose, sealed string, v any) bool {
 	p, sig, ok := strings.Cut(sealed, ".")
 	mac, err := base64.RawURLEncoding.Strict().DecodeString(sig)
-	if !ok || err != nil || len(sealed) > 4096 || !hmac.Equal(mac, sealMAC(c.o.Secret, purpose, p)) {
+	// Only seal's exact spelling: base64 decoding skips CR and LF even
+	// when strict, so a value with a line break would pass for another.
+	if !ok || err != nil || len(sealed) > 4096 || base64.RawURLEncoding.EncodeToString(mac) != sig ||
+		!hmac.Equal(mac, sealMAC(c.o.Secret, purpose, p)) {
 		return false
 	}
 	b, err := base64.RawURLEncoding.DecodeString(p)
